@@ -1,0 +1,49 @@
+/*
+ * adapter.h: what the Apache adapter's files share: the per-server
+ * configuration, the module record, and the entry points of config.c,
+ * request_ops.c and tasks.c.
+ */
+#ifndef CB_APACHE_ADAPTER_H
+#define CB_APACHE_ADAPTER_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "../core/cb_core.h"
+
+extern module AP_MODULE_DECLARE_DATA cloudbase_module;
+
+#define CB_HANDLER_NAME "cloudbase"
+#define CB_DEFAULT_HEALTH_PATH "/health"
+
+typedef struct cb_server_conf {
+    const char *env_id;             /* CloudBaseEnv; the gateway is off without it */
+    const char *health_path;        /* NULL = inherit; "" = off */
+    cb_redis_config redis_cfg;
+    int redis_set;
+    cb_allowlist *allowlist;        /* NULL = inherit */
+    apr_array_header_t *instances;  /* cb_instance *, from <CloudBasePlugin> */
+    cb_env *env;                    /* built by cb_apache_build_envs */
+} cb_server_conf;
+
+static inline cb_server_conf *cb_server_conf_get(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &cloudbase_module);
+}
+
+/* config.c */
+extern const command_rec cb_directives[];
+void *cb_create_server_conf(apr_pool_t *p, server_rec *s);
+void *cb_merge_server_conf(apr_pool_t *p, void *base, void *add);
+void cb_config_reset(void);
+/* Builds one cb_env per server with CloudBaseEnv; returns an error. */
+const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server);
+
+/* request_ops.c */
+cb_req *cb_apache_req_create(request_rec *r, cb_env *env);
+
+/* tasks.c */
+void cb_apache_tasks_register_hooks(void);
+int cb_apache_tasks_post_config(apr_pool_t *p, server_rec *main_server);
+
+#endif

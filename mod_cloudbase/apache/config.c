@@ -1,0 +1,246 @@
+/*
+ * config.c: mod_cloudbase's directives and the <CloudBasePlugin NAME> block.
+ *
+ * Every plugin option line is validated against the plugin's option table
+ * while the file is read, so `apachectl configtest` reports an unknown
+ * option, a wrong type or a missing required value with file, line and a fix.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_strings.h"
+
+#include "adapter.h"
+
+#ifndef CB_PLUGIN_DIR
+#define CB_PLUGIN_DIR "/usr/lib/apache2/modules/cloudbase"
+#endif
+#define MAX_CONFIG_LINE 8192
+
+/* CloudBasePluginDir is server-wide: it must be known while the blocks of
+ * virtual hosts are read. Reset before each configuration pass. */
+static const char *plugin_dir = CB_PLUGIN_DIR;
+
+void cb_config_reset(void)
+{
+    plugin_dir = CB_PLUGIN_DIR;
+}
+
+void *cb_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    cb_server_conf *c = apr_pcalloc(p, sizeof(*c));
+    (void)s;
+    cb_redis_config_defaults(&c->redis_cfg);
+    c->instances = apr_array_make(p, 4, sizeof(cb_instance *));
+    return c;
+}
+
+void *cb_merge_server_conf(apr_pool_t *p, void *base_v, void *add_v)
+{
+    cb_server_conf *base = base_v, *add = add_v;
+    cb_server_conf *c = apr_pcalloc(p, sizeof(*c));
+    c->env_id = add->env_id ? add->env_id : base->env_id;
+    c->health_path = add->health_path ? add->health_path : base->health_path;
+    c->redis_cfg = add->redis_set ? add->redis_cfg : base->redis_cfg;
+    c->redis_set = add->redis_set || base->redis_set;
+    c->allowlist = add->allowlist ? add->allowlist : base->allowlist;
+    /* The vhost's own blocks, plus the server's for plugins it does not name. */
+    c->instances = apr_array_copy(p, add->instances);
+    for (int i = 0; i < base->instances->nelts; i++) {
+        cb_instance *inherited = APR_ARRAY_IDX(base->instances, i, cb_instance *);
+        int overridden = 0;
+        for (int j = 0; j < add->instances->nelts; j++)
+            if (APR_ARRAY_IDX(add->instances, j, cb_instance *)->plugin == inherited->plugin)
+                overridden = 1;
+        if (!overridden)
+            APR_ARRAY_PUSH(c->instances, cb_instance *) = inherited;
+    }
+    return c;
+}
+
+static const char *cmd_env(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    cb_server_conf *c = cb_server_conf_get(cmd->server);
+    (void)dummy;
+    for (const char *s = arg; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_'))
+            return "CloudBaseEnv: an environment id uses letters, digits, '-' and '_' only";
+    if (!*arg || strlen(arg) > 64)
+        return "CloudBaseEnv: the environment id must be 1 to 64 characters";
+    c->env_id = arg;
+    return NULL;
+}
+
+static const char *cmd_plugin_dir(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    if (cmd->server->is_virtual)
+        return "CloudBasePluginDir is server-wide: move it out of <VirtualHost>";
+    if (arg[0] != '/')
+        return "CloudBasePluginDir needs an absolute path";
+    plugin_dir = arg;
+    return NULL;
+}
+
+static const char *cmd_health_path(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    cb_server_conf *c = cb_server_conf_get(cmd->server);
+    (void)dummy;
+    if (strcasecmp(arg, "off") == 0) {
+        c->health_path = "";
+        return NULL;
+    }
+    if (arg[0] != '/' || strchr(arg, '{') || strchr(arg, '?'))
+        return "CloudBaseHealthPath takes a literal path such as /health, or off";
+    c->health_path = arg;
+    return NULL;
+}
+
+static const char *cmd_redis(cmd_parms *cmd, void *dummy, const char *args)
+{
+    cb_server_conf *c = cb_server_conf_get(cmd->server);
+    const char *word, *err;
+    (void)dummy;
+    cb_redis_config_defaults(&c->redis_cfg);
+    word = ap_getword_conf(cmd->pool, &args);
+    if (!*word)
+        return "CloudBaseRedis needs an address: redis://127.0.0.1:6379/0 or unix:/path";
+    if ((err = cb_redis_config_parse_url(cmd->pool, word, &c->redis_cfg)))
+        return apr_pstrcat(cmd->pool, "CloudBaseRedis: ", err, NULL);
+    while (*(word = ap_getword_conf(cmd->pool, &args)))
+        if ((err = cb_redis_config_parse_option(cmd->pool, word, &c->redis_cfg)))
+            return apr_pstrcat(cmd->pool, "CloudBaseRedis: ", err, NULL);
+    c->redis_set = 1;
+    return NULL;
+}
+
+static const char *cmd_secure_domain(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    cb_server_conf *c = cb_server_conf_get(cmd->server);
+    const char *err;
+    (void)dummy;
+    if (!c->allowlist)
+        c->allowlist = cb_allowlist_create(cmd->pool);
+    if ((err = cb_allowlist_add(c->allowlist, cmd->pool, arg)))
+        return apr_pstrcat(cmd->pool, "CloudBaseSecureDomains: ", err, NULL);
+    return NULL;
+}
+
+/* Reads the lines of a <CloudBasePlugin NAME> block up to its end tag. */
+static const char *cmd_plugin_block(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    cb_server_conf *c = cb_server_conf_get(cmd->server);
+    const char *end = strrchr(arg, '>');
+    const char *name, *err, *open_file = cmd->config_file->name;
+    int open_line = cmd->config_file->line_number;
+    char line[MAX_CONFIG_LINE];
+    cb_loaded_plugin *plugin;
+    cb_instance *inst;
+    int closed = 0;
+    (void)dummy;
+
+    if (!end || end[1])
+        return "<CloudBasePlugin> needs a closing '>': write <CloudBasePlugin NAME>";
+    name = apr_pstrmemdup(cmd->pool, arg, (apr_size_t)(end - arg));
+    name = ap_getword_conf(cmd->pool, &name);
+    if (!*name)
+        return "<CloudBasePlugin> needs a plugin name, e.g. <CloudBasePlugin auth>";
+    if ((err = cb_plugin_load(cmd->pool, plugin_dir, name, &plugin)))
+        return err;
+    for (int i = 0; i < c->instances->nelts; i++)
+        if (APR_ARRAY_IDX(c->instances, i, cb_instance *)->plugin == plugin)
+            return apr_psprintf(cmd->pool, "plugin %s is configured twice in this server or "
+                                "virtual host; merge the two blocks", name);
+    inst = apr_pcalloc(cmd->pool, sizeof(*inst));
+    inst->plugin = plugin;
+    inst->options = cb_options_create(cmd->pool, plugin->desc->options);
+    inst->config_file = open_file;
+    inst->config_line = open_line;
+
+    while (!ap_cfg_getline(line, sizeof(line), cmd->config_file)) {
+        const char *rest = line, *key, *value;
+        if (!*line || *line == '#')
+            continue;
+        if (strcasecmp(line, "</CloudBasePlugin>") == 0) {
+            closed = 1;
+            break;
+        }
+        key = ap_getword_conf(cmd->temp_pool, &rest);
+        value = ap_getword_conf(cmd->pool, &rest);
+        if (!*value)
+            return apr_psprintf(cmd->pool, "plugin %s: option '%s' needs a value "
+                                "(write '%s VALUE')", name, key, key);
+        if (*rest)
+            return apr_psprintf(cmd->pool, "plugin %s: option '%s' takes one value; quote it "
+                                "if it contains spaces", name, key);
+        if ((err = cb_options_set(inst->options, cmd->pool, key, value)))
+            return apr_psprintf(cmd->pool, "plugin %s: %s", name, err);
+    }
+    if (!closed)
+        return apr_psprintf(cmd->pool, "<CloudBasePlugin %s> opened at %s:%d has no "
+                            "</CloudBasePlugin>", name, open_file, open_line);
+    if ((err = cb_options_finish(inst->options, cmd->pool)))
+        return apr_psprintf(cmd->pool, "plugin %s (block at %s:%d): %s", name, open_file,
+                            open_line, err);
+    APR_ARRAY_PUSH(c->instances, cb_instance *) = inst;
+    return NULL;
+}
+
+const command_rec cb_directives[] = {
+    AP_INIT_TAKE1("CloudBaseEnv", cmd_env, NULL, RSRC_CONF,
+                  "The environment id of this server or virtual host; turns the gateway on"),
+    AP_INIT_TAKE1("CloudBasePluginDir", cmd_plugin_dir, NULL, RSRC_CONF,
+                  "Directory holding plugin NAME.so files"),
+    AP_INIT_TAKE1("CloudBaseHealthPath", cmd_health_path, NULL, RSRC_CONF,
+                  "Path of the readiness route (default /health), or off"),
+    AP_INIT_RAW_ARGS("CloudBaseRedis", cmd_redis, NULL, RSRC_CONF,
+                     "redis://HOST:PORT[/DB] or unix:/PATH, then connect_timeout=, timeout=, "
+                     "retry=, pool=, password="),
+    AP_INIT_ITERATE("CloudBaseSecureDomains", cmd_secure_domain, NULL, RSRC_CONF,
+                    "Origins allowed to call the gateway: https://app.example.com, "
+                    "https://*.example.com"),
+    AP_INIT_RAW_ARGS("<CloudBasePlugin", cmd_plugin_block, NULL, RSRC_CONF,
+                     "Loads and configures a plugin: <CloudBasePlugin NAME> ... </CloudBasePlugin>"),
+    {NULL}
+};
+
+const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server)
+{
+    for (server_rec *s = main_server; s; s = s->next) {
+        cb_server_conf *c = cb_server_conf_get(s);
+        cb_env *env;
+        const char *err;
+        if (!c->env_id) {
+            if (c->instances->nelts)
+                return apr_psprintf(p, "%s:%d: plugins are configured for %s:%d but it has no "
+                                    "CloudBaseEnv; add 'CloudBaseEnv ID'",
+                                    APR_ARRAY_IDX(c->instances, 0, cb_instance *)->config_file,
+                                    APR_ARRAY_IDX(c->instances, 0, cb_instance *)->config_line,
+                                    s->server_hostname ? s->server_hostname : "server",
+                                    s->port);
+            c->env = NULL;
+            continue;
+        }
+        env = apr_pcalloc(p, sizeof(*env));
+        env->id = c->env_id;
+        env->health_path = c->health_path ? c->health_path : CB_DEFAULT_HEALTH_PATH;
+        env->allowlist = c->allowlist;
+        env->redis = c->redis_set ? cb_redis_create(p, &c->redis_cfg) : NULL;
+        /* Each environment gets its own instances: state is per tenant. */
+        env->instances = apr_array_make(p, c->instances->nelts, sizeof(cb_instance *));
+        for (int i = 0; i < c->instances->nelts; i++) {
+            cb_instance *copy = apr_pmemdup(p, APR_ARRAY_IDX(c->instances, i, cb_instance *),
+                                            sizeof(cb_instance));
+            copy->state = NULL;
+            copy->extra_routes = NULL;
+            APR_ARRAY_PUSH(env->instances, cb_instance *) = copy;
+        }
+        if ((err = cb_env_build(env, p)))
+            return err;
+        c->env = env;
+    }
+    return NULL;
+}

@@ -1,0 +1,168 @@
+/*
+ * mod_cloudbase.c: the module record and httpd hooks that drive the
+ * host-neutral dispatcher:
+ *
+ *   translate_name (first)  match the route; unmatched requests are declined
+ *                           untouched, matched ones skip the filesystem
+ *   map_to_storage          no <Directory> walk or stat for gateway routes
+ *   fixups (first)          allowlist/CORS, identity, policies; proxy routes
+ *                           are handed to mod_proxy as mod_rewrite's [P] does
+ *   handler "cloudbase"     errors, preflights and plugin handlers
+ *   log_transaction         after-response accounting hooks
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_strings.h"
+
+#include "adapter.h"
+
+
+static cb_req *req_of(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &cloudbase_module);
+}
+
+static int cb_translate(request_rec *r)
+{
+    cb_server_conf *c = cb_server_conf_get(r->server);
+    cb_req *req;
+    if (!c->env || r->main || r->prev || r->proxyreq)
+        return DECLINED;
+    req = cb_apache_req_create(r, c->env);
+    if (cb_dispatch_match(req) == CB_DISPATCH_DECLINE)
+        return DECLINED;
+    ap_set_module_config(r->request_config, &cloudbase_module, req);
+    r->filename = apr_pstrcat(r->pool, "cloudbase:", req->path, NULL);
+    return OK;
+}
+
+static int cb_map_to_storage(request_rec *r)
+{
+    return req_of(r) ? OK : DECLINED;
+}
+
+/* Applies the plugin's upstream header edits and hands over to mod_proxy. */
+static void hand_to_proxy(request_rec *r, cb_req *req)
+{
+    cb_req_apply_upstream_headers(req, r->headers_in);
+    r->filename = apr_pstrcat(r->pool, "proxy:", req->proxy_url, NULL);
+    r->proxyreq = PROXYREQ_REVERSE;
+    r->handler = "proxy-server";
+}
+
+static int cb_fixups(request_rec *r)
+{
+    cb_req *req = req_of(r);
+    if (!req)
+        return DECLINED;
+    if (cb_dispatch_policies(req) == CB_DISPATCH_PROXY)
+        hand_to_proxy(r, req);
+    else
+        r->handler = CB_HANDLER_NAME;
+    return OK;
+}
+
+static int cb_handler(request_rec *r)
+{
+    cb_req *req;
+    if (!r->handler || strcmp(r->handler, CB_HANDLER_NAME) != 0 || !(req = req_of(r)))
+        return DECLINED;
+    cb_dispatch_respond(req);
+    if (!req->body_started)
+        r->status = req->status;
+    return OK;
+}
+
+static int cb_log_transaction(request_rec *r)
+{
+    cb_req *req = req_of(r);
+    if (req) {
+        req->status = r->status;
+        cb_dispatch_after(req);
+    }
+    return DECLINED;
+}
+
+static int cb_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)pconf; (void)plog; (void)ptemp;
+    cb_config_reset();
+    return OK;
+}
+
+static int uses_proxy_routes(server_rec *main_server)
+{
+    for (server_rec *s = main_server; s; s = s->next) {
+        cb_server_conf *c = cb_server_conf_get(s);
+        if (c->env && c->env->has_proxy_routes)
+            return 1;
+    }
+    return 0;
+}
+
+/* Runs in configtest too, so plugin errors fail `apachectl configtest`. */
+static int cb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *s)
+{
+    const char *err = cb_apache_build_envs(pconf, s);
+    (void)plog; (void)ptemp;
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s, APLOGNO(10901)
+                     "mod_cloudbase: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (uses_proxy_routes(s) && !ap_find_linked_module("mod_proxy.c")) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s, APLOGNO(10902)
+                     "mod_cloudbase: proxy routes are configured but mod_proxy is not "
+                     "loaded: run 'a2enmod proxy proxy_http'");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static int cb_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                          server_rec *s)
+{
+    (void)plog; (void)ptemp;
+    return cb_apache_tasks_post_config(pconf, s);
+}
+
+static void cb_child_init(apr_pool_t *pchild, server_rec *main_server)
+{
+    for (server_rec *s = main_server; s; s = s->next) {
+        cb_server_conf *c = cb_server_conf_get(s);
+        if (c->env)
+            cb_env_child_init(c->env, pchild);
+    }
+}
+
+static void cb_register_hooks(apr_pool_t *p)
+{
+    static const char *const run_before_rewrite[] = {"mod_rewrite.c", "mod_proxy.c", NULL};
+    (void)p;
+    ap_hook_pre_config(cb_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(cb_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(cb_post_config, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_child_init(cb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(cb_translate, NULL, run_before_rewrite, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(cb_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_fixups(cb_fixups, NULL, run_before_rewrite, APR_HOOK_FIRST);
+    ap_hook_handler(cb_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(cb_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
+    cb_apache_tasks_register_hooks();
+}
+
+AP_DECLARE_MODULE(cloudbase) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,                   /* per-directory config: the gateway is per server */
+    NULL,
+    cb_create_server_conf,
+    cb_merge_server_conf,
+    cb_directives,
+    cb_register_hooks,
+    0
+};

@@ -1,0 +1,92 @@
+/*
+ * request_ops.c: the host-neutral request (cb_req) over httpd's request_rec.
+ * Headers are httpd's own tables (no copies); the response goes through the
+ * output filter chain with ap_rwrite/ap_rflush, so streaming works.
+ */
+#include "httpd.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_strings.h"
+
+#include "adapter.h"
+
+typedef struct apache_req {
+    cb_req req;
+    request_rec *r;
+    int body_setup;
+} apache_req;
+
+static apr_status_t op_read(cb_req *req, char *buf, apr_size_t *len)
+{
+    apache_req *ar = (apache_req *)req;
+    long got;
+    if (!ar->body_setup) {
+        ar->body_setup = 1;
+        if (ap_setup_client_block(ar->r, REQUEST_CHUNKED_DECHUNK) != OK)
+            return APR_EGENERAL;
+        if (!ap_should_client_block(ar->r)) {
+            *len = 0;
+            ar->body_setup = 2; /* no body */
+            return APR_SUCCESS;
+        }
+    }
+    if (ar->body_setup == 2) {
+        *len = 0;
+        return APR_SUCCESS;
+    }
+    got = ap_get_client_block(ar->r, buf, *len);
+    if (got < 0)
+        return APR_EGENERAL;
+    *len = (apr_size_t)got;
+    return APR_SUCCESS;
+}
+
+static void commit_status(apache_req *ar)
+{
+    if (!ar->req.body_started)
+        ar->r->status = ar->req.status;
+}
+
+static apr_status_t op_write(cb_req *req, const void *data, apr_size_t len)
+{
+    apache_req *ar = (apache_req *)req;
+    commit_status(ar);
+    if (len && ap_rwrite(data, (int)len, ar->r) < 0)
+        return APR_EGENERAL;
+    return APR_SUCCESS;
+}
+
+static apr_status_t op_flush(cb_req *req)
+{
+    apache_req *ar = (apache_req *)req;
+    commit_status(ar);
+    return ap_rflush(ar->r) < 0 ? APR_EGENERAL : APR_SUCCESS;
+}
+
+static void op_set_content_type(cb_req *req, const char *type)
+{
+    ap_set_content_type(((apache_req *)req)->r, type);
+}
+
+static const cb_req_ops apache_ops = {op_read, op_write, op_flush, op_set_content_type};
+
+cb_req *cb_apache_req_create(request_rec *r, cb_env *env)
+{
+    apache_req *ar = apr_palloc(r->pool, sizeof(*ar));
+    cb_req *req = &ar->req;
+    cb_req_init(req, r->pool, env);
+    ar->r = r;
+    ar->body_setup = 0;
+    req->ops = &apache_ops;
+    req->host = r;
+    req->method = r->method;
+    /* The raw path: percent-escapes stay, so %2F never splits a segment. */
+    req->path = r->parsed_uri.path ? r->parsed_uri.path : r->uri;
+    req->query = r->args ? r->args : "";
+    req->client_ip = r->useragent_ip;
+    req->scheme = ap_http_scheme(r);
+    req->headers_in = r->headers_in;
+    /* err_headers_out survives error pages and proxied responses alike. */
+    req->headers_out = r->err_headers_out;
+    return req;
+}

@@ -1,0 +1,219 @@
+/*
+ * cb_core.h: the host-neutral core's internal interface, shared by the core
+ * files, the host adapters (Apache, the test host) and the tests. Plugins do
+ * not include it; they see only include/cloudbase/.
+ */
+#ifndef CB_CORE_H
+#define CB_CORE_H
+
+#include <apr_hash.h>
+#include <apr_dso.h>
+
+#include "cloudbase/cloudbase.h"
+#include "cloudbase/values.h"
+#include "cloudbase/redis.h"
+
+/* ------------------------------------------------------------- options */
+
+typedef struct cb_option_value {
+    const cb_option_def *def;
+    const char *text;      /* as configured (never logged for secrets) */
+    int64_t number;        /* bool, int, duration (ms), size (bytes) */
+    const char *string;    /* string, url, resolved secret */
+    int set_explicitly;
+} cb_option_value;
+
+struct cb_options {
+    const cb_option_def *defs;
+    apr_hash_t *values;    /* name -> cb_option_value */
+};
+
+cb_options *cb_options_create(apr_pool_t *p, const cb_option_def *defs);
+/* Parses and stores one configured option; returns an error with a fix. */
+const char *cb_options_set(cb_options *o, apr_pool_t *p, const char *name, const char *value);
+/* Applies defaults and checks required options. */
+const char *cb_options_finish(cb_options *o, apr_pool_t *p);
+const char *cb_option_type_name(cb_option_type t);
+
+/* ------------------------------------------------------------- plugins */
+
+typedef struct cb_loaded_plugin {
+    const cb_plugin *desc;
+    const char *path;
+    apr_dso_handle_t *dso;
+} cb_loaded_plugin;
+
+/* Loads NAME.so from dir (or dir/NAME.so when name has no slash) once per
+ * pool; checks the symbol and ABI version. Returns an error message. */
+const char *cb_plugin_load(apr_pool_t *p, const char *dir, const char *name,
+                           cb_loaded_plugin **out);
+
+typedef struct cb_task {
+    const char *name;
+    apr_interval_time_t interval;
+    cb_task_fn fn;
+    struct cb_instance *instance;
+} cb_task;
+
+typedef struct cb_env cb_env;
+
+/* One configured plugin in one environment. */
+typedef struct cb_instance {
+    const cb_loaded_plugin *plugin;
+    cb_options *options;
+    void *state;
+    cb_env *env;
+    const char *config_file;
+    int config_line;
+    apr_array_header_t *extra_routes; /* cb_route_def, from cb_ctx_add_route */
+} cb_instance;
+
+struct cb_plugin_ctx {
+    cb_instance *instance;
+    apr_pool_t *pool;
+    apr_array_header_t *errors;  /* const char * */
+    apr_array_header_t *tasks;   /* cb_task */
+};
+
+/* ------------------------------------------------------------- router */
+
+typedef struct cb_route {
+    cb_route_def def;
+    cb_instance *instance;       /* NULL for core routes */
+} cb_route;
+
+typedef struct cb_router cb_router;
+
+typedef enum {
+    CB_MATCH_NONE = 0,       /* not a gateway path: fall through to the site */
+    CB_MATCH_FOUND,
+    CB_MATCH_NO_METHOD,      /* 405; allow lists the methods */
+    CB_MATCH_NOT_FOUND       /* 404 under a gateway prefix */
+} cb_match_kind;
+
+typedef struct cb_match {
+    cb_match_kind kind;
+    const cb_route *route;
+    apr_table_t *params;     /* NULL when the route has none */
+    const char *allow;
+} cb_match;
+
+cb_router *cb_router_create(apr_pool_t *p);
+/* Adds a route; returns an error for a malformed pattern or a duplicate. */
+const char *cb_router_add(cb_router *r, const cb_route_def *def, cb_instance *inst);
+/* Looks a request up; params are allocated from p. */
+void cb_router_match(const cb_router *r, apr_pool_t *p, const char *method,
+                     const char *path, cb_match *out);
+int cb_router_route_count(const cb_router *r);
+
+/* ------------------------------------------------------------- allowlist */
+
+typedef struct cb_allowlist cb_allowlist;
+
+cb_allowlist *cb_allowlist_create(apr_pool_t *p);
+/* Adds "https://app.example.com", "http://localhost:8080" or
+ * a wildcard host such as *.example.com after the scheme; returns an error
+ * message with the fix. */
+const char *cb_allowlist_add(cb_allowlist *a, apr_pool_t *p, const char *entry);
+int cb_allowlist_count(const cb_allowlist *a);
+/* 1 when the Origin header value (exactly scheme://host[:port]) is allowed. */
+int cb_allowlist_allows(const cb_allowlist *a, const char *origin);
+/* Normalises an origin ("https://A.com:443" -> "https://a.com"); NULL when
+ * the value is not a serialised origin. */
+const char *cb_origin_normalize(apr_pool_t *p, const char *origin);
+
+/* ------------------------------------------------------------- errors */
+
+/* Renders an error body in the dialect (never NULL). */
+const char *cb_error_body(apr_pool_t *p, cb_dialect dialect, int status,
+                          const char *code, const char *message, const char *request_id);
+/* A request id: a sane client value (1-64 of [A-Za-z0-9._:-]) or fresh. */
+const char *cb_request_id(apr_pool_t *p, const char *client_value);
+int cb_request_id_is_sane(const char *value);
+
+/* ------------------------------------------------------------- environment */
+
+/* Per virtual host: everything the dispatcher needs. Built at start-up,
+ * read-only while serving. */
+struct cb_env {
+    const char *id;                /* CloudBaseEnv */
+    const char *health_path;
+    cb_allowlist *allowlist;
+    apr_array_header_t *instances; /* cb_instance * */
+    cb_router *router;
+    cb_redis *redis;               /* may be NULL */
+    /* Hooks precomputed so plugins without them cost nothing. */
+    apr_array_header_t *policy_hooks;   /* cb_instance * */
+    apr_array_header_t *identity_hooks; /* cb_instance * */
+    apr_array_header_t *after_hooks;    /* cb_instance * */
+    apr_array_header_t *tasks;          /* cb_task */
+    int has_proxy_routes;
+};
+
+/* Builds routers and runs each instance's create(); returns errors joined. */
+const char *cb_env_build(cb_env *env, apr_pool_t *p);
+void cb_env_child_init(cb_env *env, apr_pool_t *pchild);
+
+/* ------------------------------------------------------------- requests */
+
+typedef struct cb_req_ops {
+    /* Reads up to *len bytes; *len = 0 at the end. */
+    apr_status_t (*read)(cb_req *req, char *buf, apr_size_t *len);
+    apr_status_t (*write)(cb_req *req, const void *data, apr_size_t len);
+    apr_status_t (*flush)(cb_req *req);
+    void (*set_content_type)(cb_req *req, const char *type);
+} cb_req_ops;
+
+struct cb_req {
+    const cb_req_ops *ops;
+    void *host;                    /* request_rec * or the test host's */
+    apr_pool_t *pool;
+    cb_env *env;
+    const char *method, *path, *query, *client_ip, *scheme, *request_id;
+    apr_table_t *headers_in;
+    apr_table_t *headers_out;
+    int status;
+    int body_started;              /* first write happened */
+    int preflight;                 /* answer an OPTIONS/CORS preflight */
+    int in_content_phase;          /* writes allowed; before it errors are recorded */
+    cb_match match;
+    cb_identity identity;
+    /* Proxy routes. */
+    const char *proxy_url;
+    apr_table_t *upstream_set;
+    apr_array_header_t *upstream_unset; /* const char * */
+    /* A failure produced by a phase, written by the host's handler. */
+    int error_status;
+    const char *error_code, *error_message;
+};
+
+/* Fills common fields; the host sets ops, host, headers and the request line. */
+void cb_req_init(cb_req *req, apr_pool_t *p, cb_env *env);
+
+/* What the host must do after the early phases. */
+typedef enum {
+    CB_DISPATCH_DECLINE = 0, /* not ours: leave the request alone */
+    CB_DISPATCH_RESPOND,     /* run cb_dispatch_respond in the content handler */
+    CB_DISPATCH_PROXY        /* hand req->proxy_url to the host's proxy */
+} cb_dispatch_action;
+
+/* Early: match the route (sets req->match). DECLINE falls through. */
+cb_dispatch_action cb_dispatch_match(cb_req *req);
+/* Phases allowlist/CORS -> identity -> policies; for proxy routes also the
+ * handler. An error leaves req->error_* set and returns RESPOND. */
+cb_dispatch_action cb_dispatch_policies(cb_req *req);
+/* Content: writes the pending error, the preflight answer or runs the
+ * handler. Returns the final status. */
+int cb_dispatch_respond(cb_req *req);
+/* After the response: accounting hooks. */
+void cb_dispatch_after(cb_req *req);
+/* Records an error to be answered in the route's dialect. */
+void cb_req_fail(cb_req *req, int status, const char *code, const char *message);
+
+/* Removes and sets the headers a proxy route asked for (upstream side). */
+void cb_req_apply_upstream_headers(const cb_req *req, apr_table_t *headers);
+
+/* The core's own GET {health_path} route. */
+cb_status cb_health_handler(cb_req *req, void *unused);
+
+#endif

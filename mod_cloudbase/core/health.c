@@ -1,0 +1,38 @@
+/*
+ * health.c: the core's readiness route (GET /health by default,
+ * CloudBaseHealthPath to move it). Reports the environment, the loaded
+ * plugins and whether Redis answers; 503 while a configured Redis does not.
+ * While the Redis breaker is open the answer costs no network round trip.
+ */
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "cb_core.h"
+#include "cloudbase/json.h"
+
+cb_status cb_health_handler(cb_req *req, void *unused)
+{
+    cb_env *env = req->env;
+    json_t *body = json_object(), *plugins = json_array(), *redis = json_object();
+    int redis_ok = 1;
+    (void)unused;
+    for (int i = 0; env->instances && i < env->instances->nelts; i++) {
+        const cb_plugin *desc = APR_ARRAY_IDX(env->instances, i, cb_instance *)->plugin->desc;
+        json_array_append_new(plugins, json_pack("{s:s, s:s}", "name", desc->name,
+                                                 "version", desc->version ? desc->version : ""));
+    }
+    json_object_set_new(redis, "configured", json_boolean(env->redis != NULL));
+    if (env->redis) {
+        redis_ok = cb_redis_ping(env->redis, req->pool);
+        json_object_set_new(redis, "reachable", json_boolean(redis_ok));
+    }
+    json_object_set_new(body, "status", json_string(redis_ok ? "ok" : "degraded"));
+    json_object_set_new(body, "env", json_string(env->id ? env->id : ""));
+    json_object_set_new(body, "plugins", plugins);
+    json_object_set_new(body, "redis", redis);
+    json_object_set_new(body, "requestId", json_string(req->request_id));
+    cb_req_set_header(req, "Cache-Control", "no-store");
+    cb_req_send_json(req, redis_ok ? 200 : 503, cb_json_dump(req->pool, body));
+    json_decref(body);
+    return CB_OK;
+}

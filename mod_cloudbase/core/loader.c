@@ -1,0 +1,72 @@
+/*
+ * loader.c: loads plugin shared objects with apr_dso and checks that each
+ * exports a descriptor built for this ABI version. A DSO is loaded once per
+ * pool (configuration generation): a restart clears the pool, unloads it and
+ * the next configuration loads the file anew.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "cb_core.h"
+
+#define LOADED_KEY "cloudbase.loaded_plugins"
+
+static int valid_plugin_name(const char *name)
+{
+    if (!*name)
+        return 0;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+            return 0;
+    return 1;
+}
+
+const char *cb_plugin_load(apr_pool_t *p, const char *dir, const char *name,
+                           cb_loaded_plugin **out)
+{
+    apr_hash_t *loaded = NULL;
+    cb_loaded_plugin *lp;
+    apr_dso_handle_sym_t sym;
+    const cb_plugin *desc;
+    char errbuf[256];
+    apr_status_t rv;
+
+    if (!valid_plugin_name(name))
+        return apr_psprintf(p, "plugin name '%s' is invalid: use lower-case letters, digits, "
+                            "'-' and '_' (the file is NAME.so in CloudBasePluginDir)", name);
+    apr_pool_userdata_get((void **)&loaded, LOADED_KEY, p);
+    if (!loaded) {
+        loaded = apr_hash_make(p);
+        apr_pool_userdata_set(loaded, LOADED_KEY, apr_pool_cleanup_null, p);
+    }
+    lp = apr_hash_get(loaded, name, APR_HASH_KEY_STRING);
+    if (lp) {
+        *out = lp;
+        return NULL;
+    }
+    lp = apr_pcalloc(p, sizeof(*lp));
+    lp->path = apr_pstrcat(p, dir, "/", name, ".so", NULL);
+    rv = apr_dso_load(&lp->dso, lp->path, p);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(p, "cannot load plugin '%s' from %s: %s (is the plugin installed, "
+                            "and does CloudBasePluginDir point at it?)", name, lp->path,
+                            apr_dso_error(lp->dso, errbuf, sizeof(errbuf)));
+    rv = apr_dso_sym(&sym, lp->dso, CB_PLUGIN_SYMBOL);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(p, "%s is not a mod_cloudbase plugin: it does not export the "
+                            "symbol '%s'", lp->path, CB_PLUGIN_SYMBOL);
+    desc = (const cb_plugin *)sym;
+    if (desc->abi_version != CB_PLUGIN_ABI_VERSION)
+        return apr_psprintf(p, "plugin %s was built for plugin ABI version %d, but this "
+                            "mod_cloudbase speaks version %d: rebuild the plugin against "
+                            "this module's headers", lp->path, desc->abi_version,
+                            CB_PLUGIN_ABI_VERSION);
+    if (!desc->name || strcmp(desc->name, name) != 0)
+        return apr_psprintf(p, "%s calls itself '%s', not '%s'", lp->path,
+                            desc->name ? desc->name : "(null)", name);
+    lp->desc = desc;
+    apr_hash_set(loaded, apr_pstrdup(p, name), APR_HASH_KEY_STRING, lp);
+    *out = lp;
+    return NULL;
+}

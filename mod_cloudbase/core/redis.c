@@ -1,0 +1,341 @@
+/*
+ * redis.c: the Redis client (connection pool, timeouts, breaker, EVALSHA).
+ * See cloudbase/redis.h for the contract.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_time.h>
+#include <hiredis.h>
+#include <openssl/sha.h>
+
+#include "cloudbase/redis.h"
+#include "cloudbase/values.h"
+
+#define MAX_RETRY_BACKOFF_FACTOR 8
+
+struct cb_redis {
+    cb_redis_config cfg;
+    apr_thread_mutex_t *lock;
+    redisContext **idle;           /* stack of idle connections */
+    int idle_count;
+    /* Breaker state, guarded by lock. */
+    apr_time_t open_until;         /* fail fast before this time */
+    int consecutive_failures;
+    int probing;                   /* one caller is testing a closed breaker */
+};
+
+void cb_redis_config_defaults(cb_redis_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->host = "127.0.0.1";
+    cfg->port = 6379;
+    cfg->connect_timeout_ms = 100;
+    cfg->command_timeout_ms = 250;
+    cfg->retry_interval_ms = 1000;
+    cfg->pool_size = 16;
+}
+
+const char *cb_redis_config_parse_url(apr_pool_t *p, const char *url, cb_redis_config *cfg)
+{
+    if (strncmp(url, "unix:", 5) == 0) {
+        const char *q = strchr(url + 5, '?');
+        cfg->host = NULL;
+        cfg->unix_path = q ? apr_pstrmemdup(p, url + 5, (size_t)(q - url - 5)) : url + 5;
+        if (!*cfg->unix_path || cfg->unix_path[0] != '/')
+            return "unix: needs an absolute socket path, e.g. unix:/run/redis/redis.sock";
+        if (q) {
+            int64_t db;
+            if (strncmp(q, "?db=", 4) || cb_parse_int(q + 4, &db) || db < 0 || db > 65535)
+                return "unix socket URL takes only ?db=N";
+            cfg->db = (int)db;
+        }
+        return NULL;
+    }
+    if (strncmp(url, "redis://", 8) == 0) {
+        cb_url parsed;
+        const char *err = cb_parse_url(p, apr_pstrcat(p, "http://", url + 8, NULL), &parsed);
+        if (err)
+            return apr_psprintf(p, "bad Redis URL (write redis://127.0.0.1:6379/0): %s", err);
+        cfg->host = parsed.host;
+        cfg->port = strchr(url + 8, ':') || strchr(url + 8, ']') ? parsed.port : 6379;
+        cfg->unix_path = NULL;
+        if (parsed.path[1]) {
+            int64_t db;
+            if (cb_parse_int(parsed.path + 1, &db) || db < 0 || db > 65535)
+                return "the Redis URL path is the database number, e.g. redis://127.0.0.1:6379/0";
+            cfg->db = (int)db;
+        }
+        return NULL;
+    }
+    return "a Redis address is redis://HOST:PORT[/DB] or unix:/PATH";
+}
+
+const char *cb_redis_config_parse_option(apr_pool_t *p, const char *kv, cb_redis_config *cfg)
+{
+    const char *eq = strchr(kv, '=');
+    const char *key, *value, *err = NULL;
+    int64_t n;
+    if (!eq)
+        return apr_psprintf(p, "Redis option '%s' needs the form name=value", kv);
+    key = apr_pstrmemdup(p, kv, (size_t)(eq - kv));
+    value = eq + 1;
+    if (strcmp(key, "connect_timeout") == 0) {
+        err = cb_parse_duration_ms(value, &cfg->connect_timeout_ms);
+    } else if (strcmp(key, "timeout") == 0) {
+        err = cb_parse_duration_ms(value, &cfg->command_timeout_ms);
+    } else if (strcmp(key, "retry") == 0) {
+        err = cb_parse_duration_ms(value, &cfg->retry_interval_ms);
+    } else if (strcmp(key, "pool") == 0) {
+        err = cb_parse_int(value, &n);
+        if (!err && (n < 1 || n > 1024))
+            err = "pool must be between 1 and 1024";
+        if (!err)
+            cfg->pool_size = (int)n;
+    } else if (strcmp(key, "password") == 0) {
+        err = cb_parse_secret(p, value, &cfg->password);
+    } else {
+        return apr_psprintf(p, "unknown Redis option '%s': use connect_timeout=, timeout=, "
+                            "retry=, pool= or password=", key);
+    }
+    if (!err && (strcmp(key, "connect_timeout") == 0 || strcmp(key, "timeout") == 0) &&
+        (key[0] == 'c' ? cfg->connect_timeout_ms : cfg->command_timeout_ms) <= 0)
+        err = "a Redis timeout must be greater than zero";
+    return err ? apr_psprintf(p, "Redis option %s: %s", key, err) : NULL;
+}
+
+static apr_status_t close_all(void *data)
+{
+    cb_redis *r = data;
+    for (int i = 0; i < r->idle_count; i++)
+        redisFree(r->idle[i]);
+    r->idle_count = 0;
+    return APR_SUCCESS;
+}
+
+cb_redis *cb_redis_create(apr_pool_t *p, const cb_redis_config *cfg)
+{
+    cb_redis *r = apr_pcalloc(p, sizeof(*r));
+    r->cfg = *cfg;
+    r->idle = apr_pcalloc(p, sizeof(redisContext *) * (size_t)cfg->pool_size);
+    apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, p);
+    apr_pool_cleanup_register(p, r, close_all, apr_pool_cleanup_null);
+    return r;
+}
+
+const cb_redis_config *cb_redis_get_config(const cb_redis *r)
+{
+    return &r->cfg;
+}
+
+static struct timeval ms_to_timeval(int64_t ms)
+{
+    struct timeval tv;
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+    return tv;
+}
+
+/* Sends a command on a fresh context; NULL reply means an I/O failure. */
+static redisReply *run_on(redisContext *c, int argc, const char *const *argv, const size_t *len)
+{
+    return redisCommandArgv(c, argc, (const char **)argv, len);
+}
+
+static redisContext *connect_new(cb_redis *r)
+{
+    struct timeval ctv = ms_to_timeval(r->cfg.connect_timeout_ms);
+    struct timeval ctimeout = ms_to_timeval(r->cfg.command_timeout_ms);
+    redisContext *c;
+    redisReply *reply;
+    if (r->cfg.unix_path)
+        c = redisConnectUnixWithTimeout(r->cfg.unix_path, ctv);
+    else
+        c = redisConnectWithTimeout(r->cfg.host, r->cfg.port, ctv);
+    if (!c)
+        return NULL;
+    if (c->err || redisSetTimeout(c, ctimeout) != REDIS_OK) {
+        redisFree(c);
+        return NULL;
+    }
+    if (r->cfg.password) {
+        const char *argv[2] = {"AUTH", r->cfg.password};
+        reply = run_on(c, 2, argv, NULL);
+        if (!reply || reply->type == REDIS_REPLY_ERROR) {
+            if (reply)
+                freeReplyObject(reply);
+            redisFree(c);
+            return NULL;
+        }
+        freeReplyObject(reply);
+    }
+    if (r->cfg.db) {
+        char db[16];
+        const char *argv[2] = {"SELECT", db};
+        apr_snprintf(db, sizeof(db), "%d", r->cfg.db);
+        reply = run_on(c, 2, argv, NULL);
+        if (!reply || reply->type == REDIS_REPLY_ERROR) {
+            if (reply)
+                freeReplyObject(reply);
+            redisFree(c);
+            return NULL;
+        }
+        freeReplyObject(reply);
+    }
+    return c;
+}
+
+/* Takes an idle connection, or decides that the caller may connect anew.
+ * Returns CB_REDIS_EDOWN while the breaker is open. */
+static apr_status_t acquire(cb_redis *r, redisContext **out, int *is_probe)
+{
+    apr_time_t now = apr_time_now();
+    *out = NULL;
+    *is_probe = 0;
+    apr_thread_mutex_lock(r->lock);
+    if (r->open_until) {
+        if (now < r->open_until || r->probing) {
+            apr_thread_mutex_unlock(r->lock);
+            return CB_REDIS_EDOWN;
+        }
+        r->probing = 1;
+        *is_probe = 1;
+    } else if (r->idle_count > 0) {
+        *out = r->idle[--r->idle_count];
+    }
+    apr_thread_mutex_unlock(r->lock);
+    return APR_SUCCESS;
+}
+
+static void release(cb_redis *r, redisContext *c, int healthy, int is_probe)
+{
+    redisContext *to_free = NULL;
+    redisContext **dropped = NULL;
+    int dropped_count = 0;
+    apr_thread_mutex_lock(r->lock);
+    if (is_probe)
+        r->probing = 0;
+    if (healthy) {
+        r->open_until = 0;
+        r->consecutive_failures = 0;
+        if (c && r->idle_count < r->cfg.pool_size)
+            r->idle[r->idle_count++] = c;
+        else
+            to_free = c;
+    } else {
+        int factor = r->consecutive_failures < 3 ? 1 << r->consecutive_failures
+                                                 : MAX_RETRY_BACKOFF_FACTOR;
+        r->consecutive_failures++;
+        r->open_until = apr_time_now() + apr_time_from_msec(r->cfg.retry_interval_ms * factor);
+        to_free = c;
+        /* Every pooled connection went to the same dead server. */
+        dropped = r->idle;
+        dropped_count = r->idle_count;
+        r->idle_count = 0;
+    }
+    for (int i = 0; i < dropped_count; i++)
+        redisFree(dropped[i]);
+    apr_thread_mutex_unlock(r->lock);
+    if (to_free)
+        redisFree(to_free);
+}
+
+static apr_status_t free_reply(void *data)
+{
+    freeReplyObject(data);
+    return APR_SUCCESS;
+}
+
+apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *const *argv,
+                              const size_t *argv_len, redisReply **reply_out)
+{
+    redisContext *c;
+    redisReply *reply = NULL;
+    int is_probe, reused;
+    apr_status_t rv = acquire(r, &c, &is_probe);
+    *reply_out = NULL;
+    if (rv != APR_SUCCESS)
+        return rv;
+    reused = c != NULL;
+    if (!c)
+        c = connect_new(r);
+    if (c)
+        reply = run_on(c, argc, argv, argv_len);
+    if (!reply && reused && c && c->err == REDIS_ERR_EOF) {
+        /* A pooled connection may have been closed by the server (restart,
+         * idle timeout): retry once on a fresh one. */
+        redisFree(c);
+        c = connect_new(r);
+        if (c)
+            reply = run_on(c, argc, argv, argv_len);
+    }
+    if (!reply) {
+        release(r, c, 0, is_probe);
+        return CB_REDIS_EDOWN;
+    }
+    release(r, c, 1, is_probe);
+    apr_pool_cleanup_register(p, reply, free_reply, apr_pool_cleanup_null);
+    *reply_out = reply;
+    return APR_SUCCESS;
+}
+
+void cb_redis_script_init(cb_redis_script *s, const char *source)
+{
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    static const char hex[] = "0123456789abcdef";
+    s->source = source;
+    SHA1((const unsigned char *)source, strlen(source), digest);
+    for (int i = 0; i < SHA_DIGEST_LENGTH; i++) {
+        s->sha1_hex[2 * i] = hex[digest[i] >> 4];
+        s->sha1_hex[2 * i + 1] = hex[digest[i] & 15];
+    }
+    s->sha1_hex[40] = '\0';
+}
+
+apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,
+                           int num_keys, int argc, const char *const *argv,
+                           const size_t *argv_len, redisReply **reply)
+{
+    int total = argc + 3;
+    const char **full = apr_palloc(p, sizeof(char *) * (size_t)total);
+    size_t *lens = apr_palloc(p, sizeof(size_t) * (size_t)total);
+    char *nkeys = apr_itoa(p, num_keys);
+    apr_status_t rv;
+    full[0] = "EVALSHA"; lens[0] = 7;
+    full[1] = s->sha1_hex; lens[1] = 40;
+    full[2] = nkeys; lens[2] = strlen(nkeys);
+    for (int i = 0; i < argc; i++) {
+        full[i + 3] = argv[i];
+        lens[i + 3] = argv_len ? argv_len[i] : strlen(argv[i]);
+    }
+    rv = cb_redis_command(r, p, total, full, lens, reply);
+    if (rv == APR_SUCCESS && (*reply)->type == REDIS_REPLY_ERROR &&
+        strncmp((*reply)->str, "NOSCRIPT", 8) == 0) {
+        /* The server lost its script cache (restart, SCRIPT FLUSH): EVAL
+         * sends the source once and caches it again. */
+        full[0] = "EVAL"; lens[0] = 4;
+        full[1] = s->source; lens[1] = strlen(s->source);
+        rv = cb_redis_command(r, p, total, full, lens, reply);
+    }
+    return rv;
+}
+
+int cb_redis_ping(cb_redis *r, apr_pool_t *p)
+{
+    static const char *const argv[1] = {"PING"};
+    redisReply *reply;
+    if (cb_redis_command(r, p, 1, argv, NULL, &reply) != APR_SUCCESS)
+        return 0;
+    return reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING;
+}
+
+int cb_redis_available(cb_redis *r)
+{
+    int up;
+    apr_thread_mutex_lock(r->lock);
+    up = r->open_until == 0 || apr_time_now() >= r->open_until;
+    apr_thread_mutex_unlock(r->lock);
+    return up;
+}

@@ -1,0 +1,183 @@
+/*
+ * request.c: the cb_req functions plugins call. Fields common to every host
+ * live in struct cb_req; I/O goes through the host's cb_req_ops.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "cb_core.h"
+
+#define BODY_READ_CHUNK 8192
+
+void cb_req_init(cb_req *req, apr_pool_t *p, cb_env *env)
+{
+    memset(req, 0, sizeof(*req));
+    req->pool = p;
+    req->env = env;
+    req->status = 200;
+    req->query = "";
+}
+
+const char *cb_req_method(const cb_req *req) { return req->method; }
+const char *cb_req_path(const cb_req *req) { return req->path; }
+const char *cb_req_query(const cb_req *req) { return req->query ? req->query : ""; }
+const apr_table_t *cb_req_headers(const cb_req *req) { return req->headers_in; }
+const char *cb_req_client_ip(const cb_req *req) { return req->client_ip; }
+const char *cb_req_id(const cb_req *req) { return req->request_id; }
+const char *cb_req_env(const cb_req *req) { return req->env ? req->env->id : NULL; }
+apr_pool_t *cb_req_pool(const cb_req *req) { return req->pool; }
+cb_redis *cb_req_redis(const cb_req *req) { return req->env ? req->env->redis : NULL; }
+const cb_identity *cb_req_identity(const cb_req *req) { return &req->identity; }
+
+const char *cb_req_header(const cb_req *req, const char *name)
+{
+    return apr_table_get(req->headers_in, name);
+}
+
+const char *cb_req_param(const cb_req *req, const char *name)
+{
+    return req->match.params ? apr_table_get(req->match.params, name) : NULL;
+}
+
+void cb_req_set_identity(cb_req *req, const cb_identity *id)
+{
+    req->identity = *id;
+}
+
+void cb_req_fail(cb_req *req, int status, const char *code, const char *message)
+{
+    req->error_status = status;
+    req->error_code = code;
+    req->error_message = message;
+}
+
+cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **data, size_t *len)
+{
+    const char *declared = apr_table_get(req->headers_in, "Content-Length");
+    size_t cap = 0, used = 0;
+    char *buf = NULL;
+    if (declared) {
+        apr_off_t n;
+        if (apr_strtoff(&n, declared, NULL, 10) == APR_SUCCESS && n >= 0 &&
+            (apr_uint64_t)n > max_bytes) {
+            cb_req_fail(req, 413, "PAYLOAD_TOO_LARGE",
+                        apr_psprintf(req->pool, "request body is larger than %" APR_SIZE_T_FMT
+                                     " bytes", max_bytes));
+            return CB_ERROR;
+        }
+    }
+    for (;;) {
+        apr_size_t got;
+        if (cap - used < BODY_READ_CHUNK) {
+            size_t new_cap = cap ? cap * 2 : BODY_READ_CHUNK * 2;
+            char *grown = apr_palloc(req->pool, new_cap + 1);
+            if (used)
+                memcpy(grown, buf, used);
+            buf = grown;
+            cap = new_cap;
+        }
+        got = cap - used;
+        if (req->ops->read(req, buf + used, &got) != APR_SUCCESS) {
+            cb_req_fail(req, 400, "INVALID_REQUEST", "the request body could not be read");
+            return CB_ERROR;
+        }
+        if (got == 0)
+            break;
+        used += got;
+        if (used > max_bytes) {
+            cb_req_fail(req, 413, "PAYLOAD_TOO_LARGE",
+                        apr_psprintf(req->pool, "request body is larger than %" APR_SIZE_T_FMT
+                                     " bytes", max_bytes));
+            return CB_ERROR;
+        }
+    }
+    if (!buf)
+        buf = apr_pcalloc(req->pool, 1);
+    buf[used] = '\0';
+    *data = buf;
+    *len = used;
+    return CB_OK;
+}
+
+void cb_req_set_status(cb_req *req, int status)
+{
+    req->status = status;
+}
+
+void cb_req_set_header(cb_req *req, const char *name, const char *value)
+{
+    if (strcasecmp(name, "Content-Type") == 0)
+        req->ops->set_content_type(req, apr_pstrdup(req->pool, value));
+    else
+        apr_table_set(req->headers_out, name, value);
+}
+
+void cb_req_add_header(cb_req *req, const char *name, const char *value)
+{
+    apr_table_add(req->headers_out, name, value);
+}
+
+cb_status cb_req_write(cb_req *req, const void *data, size_t len)
+{
+    req->body_started = 1;
+    return req->ops->write(req, data, len) == APR_SUCCESS ? CB_OK : CB_ERROR;
+}
+
+cb_status cb_req_flush(cb_req *req)
+{
+    req->body_started = 1;
+    return req->ops->flush(req) == APR_SUCCESS ? CB_OK : CB_ERROR;
+}
+
+cb_status cb_req_send_json(cb_req *req, int status, const char *json)
+{
+    req->status = status;
+    req->ops->set_content_type(req, "application/json; charset=utf-8");
+    return cb_req_write(req, json, strlen(json));
+}
+
+cb_status cb_req_send_error(cb_req *req, int status, const char *code, const char *message)
+{
+    cb_dialect dialect;
+    const char *body;
+    if (!req->in_content_phase) {
+        /* From a phase hook or a proxy route: the content phase answers it. */
+        cb_req_fail(req, status, code, message);
+        return CB_DONE;
+    }
+    dialect = req->match.route ? req->match.route->def.dialect : CB_DIALECT_CLOUDBASE;
+    body = cb_error_body(req->pool, dialect, status, code, message, req->request_id);
+    if (status == 401 && !apr_table_get(req->headers_out, "WWW-Authenticate"))
+        apr_table_set(req->headers_out, "WWW-Authenticate", "Bearer realm=\"cloudbase\"");
+    cb_req_send_json(req, status, body);
+    return CB_DONE;
+}
+
+void cb_req_proxy_to(cb_req *req, const char *url)
+{
+    req->proxy_url = apr_pstrdup(req->pool, url);
+}
+
+void cb_req_set_upstream_header(cb_req *req, const char *name, const char *value)
+{
+    if (!req->upstream_set)
+        req->upstream_set = apr_table_make(req->pool, 4);
+    apr_table_set(req->upstream_set, name, value);
+}
+
+void cb_req_unset_upstream_header(cb_req *req, const char *name)
+{
+    if (!req->upstream_unset)
+        req->upstream_unset = apr_array_make(req->pool, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(req->upstream_unset, const char *) = apr_pstrdup(req->pool, name);
+}
+
+void cb_req_apply_upstream_headers(const cb_req *req, apr_table_t *headers)
+{
+    if (req->upstream_unset)
+        for (int i = 0; i < req->upstream_unset->nelts; i++)
+            apr_table_unset(headers, APR_ARRAY_IDX(req->upstream_unset, i, const char *));
+    if (req->upstream_set)
+        apr_table_overlap(headers, req->upstream_set, APR_OVERLAP_TABLES_SET);
+}

@@ -1,0 +1,77 @@
+/*
+ * redis.h: the shared Redis client for the core and plugins.
+ *
+ * Binary-safe argv commands only (no user data in format strings), a
+ * per-process pool of connections, connect and command timeouts in
+ * milliseconds, EVALSHA with a transparent reload on NOSCRIPT, and a
+ * fast-fail breaker: after a failure every call fails at once until the
+ * retry interval has passed, then one call probes and the rest keep failing
+ * fast until it succeeds.
+ */
+#ifndef CLOUDBASE_REDIS_H
+#define CLOUDBASE_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <apr_pools.h>
+#include <apr_errno.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct redisReply; /* hiredis */
+
+typedef struct cb_redis cb_redis;
+
+typedef struct cb_redis_config {
+    const char *host;              /* NULL with unix_path */
+    int port;
+    const char *unix_path;
+    int db;
+    const char *password;          /* resolved secret or NULL */
+    int64_t connect_timeout_ms;    /* default 100 */
+    int64_t command_timeout_ms;    /* default 250 */
+    int64_t retry_interval_ms;     /* breaker open time, default 1000 */
+    int pool_size;                 /* idle connections kept, default 16 */
+} cb_redis_config;
+
+/* Defaults for every field. */
+void cb_redis_config_defaults(cb_redis_config *cfg);
+/* "redis://host:port/db" or "unix:/path/to/sock[?db=N]" plus options
+ * "connect_timeout=100ms timeout=250ms retry=1s pool=16 password=env:NAME". */
+const char *cb_redis_config_parse_url(apr_pool_t *p, const char *url, cb_redis_config *cfg);
+const char *cb_redis_config_parse_option(apr_pool_t *p, const char *kv, cb_redis_config *cfg);
+
+/* Creates a client; connects lazily. The pool's cleanup closes connections. */
+cb_redis *cb_redis_create(apr_pool_t *p, const cb_redis_config *cfg);
+const cb_redis_config *cb_redis_get_config(const cb_redis *r);
+
+/* Returned while the breaker is open or when Redis fails. */
+#define CB_REDIS_EDOWN (APR_OS_START_USERERR + 1)
+
+/* Runs one command. On APR_SUCCESS *reply is valid until p is cleared (an
+ * error reply from Redis is a success here: check reply->type). */
+apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *const *argv,
+                              const size_t *argv_len, struct redisReply **reply);
+
+typedef struct cb_redis_script {
+    const char *source;
+    char sha1_hex[41];
+} cb_redis_script;
+
+void cb_redis_script_init(cb_redis_script *s, const char *source);
+/* EVALSHA, loading the script once when Redis answers NOSCRIPT. */
+apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,
+                           int num_keys, int argc, const char *const *argv,
+                           const size_t *argv_len, struct redisReply **reply);
+
+/* PING through the breaker; 1 when Redis answered. */
+int cb_redis_ping(cb_redis *r, apr_pool_t *p);
+/* 0 while the breaker is open. */
+int cb_redis_available(cb_redis *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""upstream.py: a small real HTTP upstream for the tests (stdlib only).
+
+Routes (any method):
+  /sse            three server-sent events, 300 ms apart, each flushed
+  /slow?ms=N      answers after N milliseconds
+  /big?bytes=N    a body of N bytes
+  /status?code=N  answers with status N
+  anything else   JSON echo of method, path, query, headers and body length
+Usage: upstream.py PORT  (prints "ready" once listening)
+"""
+import json
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status, body, ctype="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _handle(self):
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        body = self._body()
+        if url.path.endswith("/sse"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for i in range(3):
+                self.wfile.write(("data: event %d t=%.3f\n\n" % (i, time.time())).encode())
+                self.wfile.flush()
+                if i < 2:
+                    time.sleep(0.3)
+            self.close_connection = True
+            return
+        if url.path.endswith("/slow"):
+            time.sleep(int(query.get("ms", ["1000"])[0]) / 1000.0)
+            self._send(200, b'{"slow":true}')
+            return
+        if url.path.endswith("/big"):
+            self._send(200, b"x" * int(query.get("bytes", ["1024"])[0]), "text/plain")
+            return
+        if url.path.endswith("/status"):
+            self._send(int(query.get("code", ["200"])[0]), b'{"status":true}')
+            return
+        echo = {
+            "method": self.command,
+            "path": url.path,
+            "query": url.query,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "bodyLength": len(body),
+        }
+        self._send(200, json.dumps(echo).encode())
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    server.daemon_threads = True
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+/*
+ * main.c: runs every Check suite of the unit tests.
+ */
+#include <stdlib.h>
+
+#include <apr_general.h>
+#include <check.h>
+
+Suite *values_suite(void);
+Suite *options_suite(void);
+Suite *router_suite(void);
+Suite *allowlist_suite(void);
+Suite *errors_suite(void);
+Suite *loader_suite(void);
+Suite *dispatch_suite(void);
+Suite *redis_suite(void);
+Suite *http_client_suite(void);
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+    apr_initialize();
+    sr = srunner_create(values_suite());
+    srunner_add_suite(sr, options_suite());
+    srunner_add_suite(sr, router_suite());
+    srunner_add_suite(sr, allowlist_suite());
+    srunner_add_suite(sr, errors_suite());
+    srunner_add_suite(sr, loader_suite());
+    srunner_add_suite(sr, dispatch_suite());
+    srunner_add_suite(sr, redis_suite());
+    srunner_add_suite(sr, http_client_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

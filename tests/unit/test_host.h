@@ -1,0 +1,34 @@
+/*
+ * test_host.h: an in-memory host for the plugin API, so the core and
+ * plugins can be unit-tested without a web server. It plays the part of the
+ * Apache adapter: builds an environment from plugin blocks and runs one
+ * request through every dispatch phase, capturing the response.
+ */
+#ifndef CB_TEST_HOST_H
+#define CB_TEST_HOST_H
+
+#include "cb_core.h"
+
+typedef struct th_response {
+    int status;
+    cb_dispatch_action action;     /* PROXY when handed to the host's proxy */
+    apr_table_t *headers;          /* response headers, with Content-Type */
+    const char *body;
+    size_t body_len;
+    int flushes;
+    const char *proxy_url;
+    apr_table_t *upstream_headers; /* request headers as sent upstream */
+    cb_req *req;
+} th_response;
+
+/* The directory the test plugins were built into (CB_TEST_PLUGIN_DIR). */
+const char *th_plugin_dir(void);
+cb_env *th_env_create(apr_pool_t *p, const char *env_id);
+/* Loads a plugin and applies "name", "value", ... NULL options. */
+const char *th_env_add_plugin(cb_env *env, apr_pool_t *p, const char *plugin,
+                              const char *const *options);
+/* method, "path?query", headers as "name", "value", ... NULL, body or NULL. */
+void th_request(cb_env *env, apr_pool_t *p, const char *method, const char *target,
+                const char *const *headers, const char *body, th_response *out);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * test_redis.c: the Redis client against a real redis-server: binary-safe
+ * argv commands, EVALSHA with NOSCRIPT reload, the fast-fail breaker while
+ * the server is down (calls return in microseconds, not timeouts) and
+ * recovery once it is back; also a stopped (SIGSTOP) server, where each call
+ * must end within the command timeout.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_time.h>
+#include <check.h>
+#include <hiredis.h>
+
+#include "cb_core.h"
+#include "servers.h"
+
+static apr_pool_t *pool;
+static char dir[] = "/tmp/cb-redis-test-XXXXXX";
+static int port;
+static pid_t redis_pid;
+static cb_redis *client;
+
+static void setup(void)
+{
+    cb_redis_config cfg;
+    apr_pool_create(&pool, NULL);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    port = srv_free_port();
+    redis_pid = srv_start_redis(port, dir);
+    ck_assert_msg(srv_wait_port(port, 5000), "redis-server did not start");
+    cb_redis_config_defaults(&cfg);
+    cfg.port = port;
+    cfg.retry_interval_ms = 200;
+    cfg.command_timeout_ms = 200;
+    cfg.connect_timeout_ms = 100;
+    client = cb_redis_create(pool, &cfg);
+}
+
+static void teardown(void)
+{
+    srv_stop(redis_pid);
+    apr_pool_destroy(pool);
+    rmdir(dir);
+    strcpy(dir, "/tmp/cb-redis-test-XXXXXX");
+}
+
+START_TEST(binary_safe_commands)
+{
+    const char *set[] = {"SET", "cb:{t}:k", "a\0b %s\r\n"};
+    size_t set_len[] = {3, 8, 9};
+    const char *get[] = {"GET", "cb:{t}:k"};
+    redisReply *reply;
+    ck_assert_int_eq(cb_redis_command(client, pool, 3, set, set_len, &reply), APR_SUCCESS);
+    ck_assert_int_eq(cb_redis_command(client, pool, 2, get, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(reply->type, REDIS_REPLY_STRING);
+    ck_assert_int_eq(reply->len, 9);
+    ck_assert_mem_eq(reply->str, "a\0b %s\r\n", 9);
+}
+END_TEST
+
+START_TEST(evalsha_reloads_after_flush)
+{
+    cb_redis_script script;
+    const char *args[] = {"cb:{t}:n", "5"};
+    const char *flush[] = {"SCRIPT", "FLUSH"};
+    redisReply *reply;
+    cb_redis_script_init(&script, "return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    ck_assert_int_eq(cb_redis_eval(client, pool, &script, 1, 2, args, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(reply->type, REDIS_REPLY_INTEGER);
+    ck_assert_int_eq(reply->integer, 5);
+    ck_assert_int_eq(cb_redis_command(client, pool, 2, flush, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(cb_redis_eval(client, pool, &script, 1, 2, args, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(reply->integer, 10);
+}
+END_TEST
+
+START_TEST(breaker_fails_fast_and_recovers)
+{
+    apr_time_t start;
+    ck_assert(cb_redis_ping(client, pool));
+    srv_stop(redis_pid);
+    ck_assert(!cb_redis_ping(client, pool));
+    ck_assert(!cb_redis_available(client));
+    start = apr_time_now();
+    for (int i = 0; i < 1000; i++)
+        ck_assert(!cb_redis_ping(client, pool));
+    /* 1000 calls while open: no network, well under a millisecond each. */
+    ck_assert_int_lt(apr_time_now() - start, apr_time_from_msec(100));
+    redis_pid = srv_start_redis(port, dir);
+    ck_assert(srv_wait_port(port, 5000));
+    usleep(250 * 1000);
+    for (int i = 0; i < 20 && !cb_redis_ping(client, pool); i++)
+        usleep(100 * 1000);
+    ck_assert(cb_redis_ping(client, pool));
+    ck_assert(cb_redis_available(client));
+}
+END_TEST
+
+START_TEST(stopped_server_times_out)
+{
+    apr_time_t start;
+    ck_assert(cb_redis_ping(client, pool));
+    kill(redis_pid, SIGSTOP);
+    start = apr_time_now();
+    ck_assert(!cb_redis_ping(client, pool));
+    ck_assert_int_lt(apr_time_now() - start, apr_time_from_msec(200 + 150));
+    start = apr_time_now();
+    ck_assert(!cb_redis_ping(client, pool));
+    ck_assert_int_lt(apr_time_now() - start, apr_time_from_msec(5));
+    kill(redis_pid, SIGCONT);
+}
+END_TEST
+
+START_TEST(config_parsing)
+{
+    cb_redis_config cfg;
+    cb_redis_config_defaults(&cfg);
+    ck_assert_ptr_null(cb_redis_config_parse_url(pool, "redis://10.0.0.5:6380/3", &cfg));
+    ck_assert_str_eq(cfg.host, "10.0.0.5");
+    ck_assert_int_eq(cfg.port, 6380);
+    ck_assert_int_eq(cfg.db, 3);
+    ck_assert_ptr_null(cb_redis_config_parse_url(pool, "redis://cache", &cfg));
+    ck_assert_int_eq(cfg.port, 6379);
+    ck_assert_ptr_null(cb_redis_config_parse_url(pool, "unix:/run/redis.sock?db=2", &cfg));
+    ck_assert_str_eq(cfg.unix_path, "/run/redis.sock");
+    ck_assert_int_eq(cfg.db, 2);
+    ck_assert_ptr_nonnull(cb_redis_config_parse_url(pool, "http://x", &cfg));
+    ck_assert_ptr_nonnull(cb_redis_config_parse_url(pool, "redis://x/abc", &cfg));
+    ck_assert_ptr_null(cb_redis_config_parse_option(pool, "timeout=50ms", &cfg));
+    ck_assert_int_eq(cfg.command_timeout_ms, 50);
+    ck_assert_ptr_nonnull(cb_redis_config_parse_option(pool, "timeout=0ms", &cfg));
+    ck_assert_ptr_nonnull(cb_redis_config_parse_option(pool, "color=blue", &cfg));
+    ck_assert_ptr_nonnull(cb_redis_config_parse_option(pool, "pool=0", &cfg));
+}
+END_TEST
+
+Suite *redis_suite(void)
+{
+    Suite *s = suite_create("redis");
+    TCase *tc = tcase_create("client");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, binary_safe_commands);
+    tcase_add_test(tc, evalsha_reloads_after_flush);
+    tcase_add_test(tc, breaker_fails_fast_and_recovers);
+    tcase_add_test(tc, stopped_server_times_out);
+    tcase_add_test(tc, config_parsing);
+    suite_add_tcase(s, tc);
+    return s;
+}
