@@ -42,6 +42,9 @@ const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server);
 /* request_ops.c */
 cb_req *cb_apache_req_create(request_rec *r, cb_env *env);
 
+/* proxy_workers.c: defines pooled mod_proxy workers for declared upstreams. */
+const char *cb_apache_define_upstreams(apr_pool_t *p, server_rec *s, cb_env *env);
+
 /* tasks.c */
 void cb_apache_tasks_register_hooks(void);
 int cb_apache_tasks_post_config(apr_pool_t *p, server_rec *main_server);

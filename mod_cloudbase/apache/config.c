@@ -17,7 +17,6 @@
 #ifndef CB_PLUGIN_DIR
 #define CB_PLUGIN_DIR "/usr/lib/apache2/modules/cloudbase"
 #endif
-#define MAX_CONFIG_LINE 8192
 
 /* CloudBasePluginDir is server-wide: it must be known while the blocks of
  * virtual hosts are read. Reset before each configuration pass. */
@@ -129,17 +128,17 @@ static const char *cmd_secure_domain(cmd_parms *cmd, void *dummy, const char *ar
     return NULL;
 }
 
-/* Reads the lines of a <CloudBasePlugin NAME> block up to its end tag. */
+/* Applies the option lines of a <CloudBasePlugin NAME> block. httpd has
+ * already parsed the block into a tree: each line is a child directive. */
 static const char *cmd_plugin_block(cmd_parms *cmd, void *dummy, const char *arg)
 {
     cb_server_conf *c = cb_server_conf_get(cmd->server);
     const char *end = strrchr(arg, '>');
-    const char *name, *err, *open_file = cmd->config_file->name;
-    int open_line = cmd->config_file->line_number;
-    char line[MAX_CONFIG_LINE];
+    const char *name, *err;
+    const char *open_file = cmd->directive->filename;
+    int open_line = cmd->directive->line_num;
     cb_loaded_plugin *plugin;
     cb_instance *inst;
-    int closed = 0;
     (void)dummy;
 
     if (!end || end[1])
@@ -160,31 +159,26 @@ static const char *cmd_plugin_block(cmd_parms *cmd, void *dummy, const char *arg
     inst->config_file = open_file;
     inst->config_line = open_line;
 
-    while (!ap_cfg_getline(line, sizeof(line), cmd->config_file)) {
-        const char *rest = line, *key, *value;
-        if (!*line || *line == '#')
-            continue;
-        if (strcasecmp(line, "</CloudBasePlugin>") == 0) {
-            closed = 1;
-            break;
-        }
-        key = ap_getword_conf(cmd->temp_pool, &rest);
-        value = ap_getword_conf(cmd->pool, &rest);
+    for (ap_directive_t *d = cmd->directive->first_child; d; d = d->next) {
+        const char *rest = d->args ? d->args : "";
+        const char *value = ap_getword_conf(cmd->pool, &rest);
+        if (d->directive[0] == '<')
+            return apr_psprintf(cmd->pool, "%s:%d: %s> cannot be nested in <CloudBasePlugin>",
+                                d->filename, d->line_num, d->directive);
         if (!*value)
-            return apr_psprintf(cmd->pool, "plugin %s: option '%s' needs a value "
-                                "(write '%s VALUE')", name, key, key);
+            return apr_psprintf(cmd->pool, "%s:%d: plugin %s: option '%s' needs a value "
+                                "(write '%s VALUE')", d->filename, d->line_num, name,
+                                d->directive, d->directive);
         if (*rest)
-            return apr_psprintf(cmd->pool, "plugin %s: option '%s' takes one value; quote it "
-                                "if it contains spaces", name, key);
-        if ((err = cb_options_set(inst->options, cmd->pool, key, value)))
-            return apr_psprintf(cmd->pool, "plugin %s: %s", name, err);
+            return apr_psprintf(cmd->pool, "%s:%d: plugin %s: option '%s' takes one value; "
+                                "quote it if it contains spaces", d->filename, d->line_num,
+                                name, d->directive);
+        if ((err = cb_options_set(inst->options, cmd->pool, d->directive, value)))
+            return apr_psprintf(cmd->pool, "%s:%d: plugin %s: %s", d->filename, d->line_num,
+                                name, err);
     }
-    if (!closed)
-        return apr_psprintf(cmd->pool, "<CloudBasePlugin %s> opened at %s:%d has no "
-                            "</CloudBasePlugin>", name, open_file, open_line);
     if ((err = cb_options_finish(inst->options, cmd->pool)))
-        return apr_psprintf(cmd->pool, "plugin %s (block at %s:%d): %s", name, open_file,
-                            open_line, err);
+        return apr_psprintf(cmd->pool, "%s:%d: plugin %s: %s", open_file, open_line, name, err);
     APR_ARRAY_PUSH(c->instances, cb_instance *) = inst;
     return NULL;
 }

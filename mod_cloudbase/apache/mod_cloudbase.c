@@ -48,8 +48,16 @@ static int cb_map_to_storage(request_rec *r)
 /* Applies the plugin's upstream header edits and hands over to mod_proxy. */
 static void hand_to_proxy(request_rec *r, cb_req *req)
 {
+    const char *query = strchr(req->proxy_url, '?');
     cb_req_apply_upstream_headers(req, r->headers_in);
-    r->filename = apr_pstrcat(r->pool, "proxy:", req->proxy_url, NULL);
+    /* As mod_rewrite does: the query travels in r->args, and the URL the
+     * plugin built is sent verbatim (no re-encoding of the client's path). */
+    r->filename = apr_pstrcat(r->pool, "proxy:",
+                              query ? apr_pstrmemdup(r->pool, req->proxy_url,
+                                                     (apr_size_t)(query - req->proxy_url))
+                                    : req->proxy_url, NULL);
+    r->args = query && query[1] ? apr_pstrdup(r->pool, query + 1) : NULL;
+    apr_table_setn(r->notes, "proxy-noencode", "1");
     r->proxyreq = PROXYREQ_REVERSE;
     r->handler = "proxy-server";
 }
@@ -94,14 +102,20 @@ static int cb_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
-static int uses_proxy_routes(server_rec *main_server)
+static const char *prepare_proxying(apr_pool_t *p, server_rec *main_server)
 {
     for (server_rec *s = main_server; s; s = s->next) {
         cb_server_conf *c = cb_server_conf_get(s);
-        if (c->env && c->env->has_proxy_routes)
-            return 1;
+        const char *err;
+        if (!c->env || !c->env->has_proxy_routes)
+            continue;
+        if (!ap_find_linked_module("mod_proxy.c") || !ap_find_linked_module("mod_proxy_http.c"))
+            return "proxy routes are configured but mod_proxy/mod_proxy_http are not loaded: "
+                   "run 'a2enmod proxy proxy_http'";
+        if ((err = cb_apache_define_upstreams(p, s, c->env)))
+            return err;
     }
-    return 0;
+    return NULL;
 }
 
 /* Runs in configtest too, so plugin errors fail `apachectl configtest`. */
@@ -110,15 +124,11 @@ static int cb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 {
     const char *err = cb_apache_build_envs(pconf, s);
     (void)plog; (void)ptemp;
+    if (!err)
+        err = prepare_proxying(pconf, s);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s, APLOGNO(10901)
                      "mod_cloudbase: %s", err);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if (uses_proxy_routes(s) && !ap_find_linked_module("mod_proxy.c")) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s, APLOGNO(10902)
-                     "mod_cloudbase: proxy routes are configured but mod_proxy is not "
-                     "loaded: run 'a2enmod proxy proxy_http'");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -143,10 +153,12 @@ static void cb_child_init(apr_pool_t *pchild, server_rec *main_server)
 static void cb_register_hooks(apr_pool_t *p)
 {
     static const char *const run_before_rewrite[] = {"mod_rewrite.c", "mod_proxy.c", NULL};
+    /* Watchdog instances must exist before mod_watchdog's post_config. */
+    static const char *const run_before_watchdog[] = {"mod_watchdog.c", NULL};
     (void)p;
     ap_hook_pre_config(cb_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(cb_check_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(cb_post_config, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_post_config(cb_post_config, NULL, run_before_watchdog, APR_HOOK_LAST);
     ap_hook_child_init(cb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(cb_translate, NULL, run_before_rewrite, APR_HOOK_FIRST);
     ap_hook_map_to_storage(cb_map_to_storage, NULL, NULL, APR_HOOK_FIRST);

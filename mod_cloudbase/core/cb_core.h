@@ -148,6 +148,7 @@ struct cb_env {
     apr_array_header_t *after_hooks;    /* cb_instance * */
     apr_array_header_t *tasks;          /* cb_task */
     int has_proxy_routes;
+    apr_array_header_t *upstreams;      /* const char *, cb_ctx_declare_upstream */
 };
 
 /* Builds routers and runs each instance's create(); returns errors joined. */

@@ -36,6 +36,15 @@ void cb_ctx_add_route(cb_plugin_ctx *ctx, const cb_route_def *route)
     copy->pattern = apr_pstrdup(ctx->pool, route->pattern);
 }
 
+void cb_ctx_declare_upstream(cb_plugin_ctx *ctx, const char *base_url)
+{
+    cb_env *env = ctx->instance->env;
+    for (int i = 0; i < env->upstreams->nelts; i++)
+        if (strcmp(APR_ARRAY_IDX(env->upstreams, i, const char *), base_url) == 0)
+            return;
+    APR_ARRAY_PUSH(env->upstreams, const char *) = apr_pstrdup(ctx->pool, base_url);
+}
+
 void cb_ctx_add_task(cb_plugin_ctx *ctx, const char *name, apr_interval_time_t interval,
                      cb_task_fn fn)
 {
@@ -67,6 +76,7 @@ const char *cb_env_build(cb_env *env, apr_pool_t *p)
     env->identity_hooks = apr_array_make(p, 2, sizeof(cb_instance *));
     env->after_hooks = apr_array_make(p, 2, sizeof(cb_instance *));
     env->tasks = apr_array_make(p, 2, sizeof(cb_task));
+    env->upstreams = apr_array_make(p, 2, sizeof(const char *));
     if (!env->allowlist)
         env->allowlist = cb_allowlist_create(p);
     if (env->health_path && *env->health_path) {

@@ -169,6 +169,8 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_error(ctx, "greeting 'fail' asks create() to fail");
         return CB_ERROR;
     }
+    if (t->upstream)
+        cb_ctx_declare_upstream(ctx, t->upstream);
     if (t->task_file)
         cb_ctx_add_task(ctx, "testplug-tick", apr_time_from_msec(cb_opt_duration_ms(o, "task_interval", 200)),
                         task);

@@ -171,6 +171,10 @@ void cb_ctx_error(cb_plugin_ctx *ctx, const char *fmt, ...)
 /* Adds a route at run time of create(), for routes that depend on options. */
 void cb_ctx_add_route(cb_plugin_ctx *ctx, const cb_route_def *route);
 
+/* Names an upstream base URL that proxy routes send to, so the host keeps a
+ * pool of keep-alive connections for it (a mod_proxy worker in httpd). */
+void cb_ctx_declare_upstream(cb_plugin_ctx *ctx, const char *base_url);
+
 /* A background task run every interval in one process of each node. */
 typedef void (*cb_task_fn)(void *plugin_state, apr_pool_t *scratch);
 void cb_ctx_add_task(cb_plugin_ctx *ctx, const char *name, apr_interval_time_t interval,
