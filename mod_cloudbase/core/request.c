@@ -118,16 +118,20 @@ void cb_req_add_header(cb_req *req, const char *name, const char *value)
     apr_table_add(req->headers_out, name, value);
 }
 
+/* The host commits the status and headers on its first write or flush, and
+ * sees body_started still 0 at that moment. */
 cb_status cb_req_write(cb_req *req, const void *data, size_t len)
 {
+    apr_status_t rv = req->ops->write(req, data, len);
     req->body_started = 1;
-    return req->ops->write(req, data, len) == APR_SUCCESS ? CB_OK : CB_ERROR;
+    return rv == APR_SUCCESS ? CB_OK : CB_ERROR;
 }
 
 cb_status cb_req_flush(cb_req *req)
 {
+    apr_status_t rv = req->ops->flush(req);
     req->body_started = 1;
-    return req->ops->flush(req) == APR_SUCCESS ? CB_OK : CB_ERROR;
+    return rv == APR_SUCCESS ? CB_OK : CB_ERROR;
 }
 
 cb_status cb_req_send_json(cb_req *req, int status, const char *json)

@@ -1,0 +1,444 @@
+/*
+ * harness.c: the integration-test harness (see harness.h).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <curl/curl.h>
+
+#include "harness.h"
+
+it_env it;
+
+static double now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0;
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    ck_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static int port_open(int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
+static int wait_port(int port, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 20) {
+        if (port_open(port))
+            return 1;
+        usleep(20 * 1000);
+    }
+    return 0;
+}
+
+static pid_t spawn(char *const argv[], const char *log_path)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log_path ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        setpgid(0, 0);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void stop_pid(pid_t *pid)
+{
+    if (*pid > 0) {
+        kill(*pid, SIGCONT);
+        kill(*pid, SIGKILL);
+        waitpid(*pid, NULL, 0);
+    }
+    *pid = 0;
+}
+
+static char *path_in_dir(const char *name)
+{
+    static char buf[4][400];
+    static int next;
+    char *out = buf[next++ % 4];
+    snprintf(out, 400, "%s/%s", it.dir, name);
+    return out;
+}
+
+static void start_redis(void)
+{
+    char port[16];
+    char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--dir", it.dir, NULL};
+    snprintf(port, sizeof(port), "%d", it.redis_port);
+    it.redis_pid = spawn(argv, path_in_dir("redis.log"));
+    ck_assert_msg(wait_port(it.redis_port, 5000), "redis-server did not start");
+}
+
+void it_setup(void)
+{
+    const char *upstream = getenv("CB_TEST_UPSTREAM");
+    char port[16];
+    char *argv[] = {"python3", (char *)(upstream ? upstream : "tests/integration/upstream.py"),
+                    port, NULL};
+    memset(&it, 0, sizeof(it));
+    snprintf(it.dir, sizeof(it.dir), "/tmp/cb-it-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(it.dir));
+    chmod(it.dir, 0777); /* httpd's children run as www-data when we are root */
+    mkdir(path_in_dir("docroot"), 0755);
+    {
+        FILE *f = fopen(path_in_dir("docroot/index.html"), "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("<h1>static site</h1>\n", f);
+        fclose(f);
+    }
+    it.http_port = free_port();
+    it.redis_port = free_port();
+    it.upstream_port = free_port();
+    start_redis();
+    snprintf(port, sizeof(port), "%d", it.upstream_port);
+    it.upstream_pid = spawn(argv, path_in_dir("upstream.log"));
+    ck_assert_msg(wait_port(it.upstream_port, 10000), "upstream did not start");
+}
+
+void it_teardown(void)
+{
+    char cmd[700];
+    if (it.conf_path[0])
+        it_httpd_stop(it.conf_path);
+    stop_pid(&it.redis_pid);
+    stop_pid(&it.upstream_pid);
+    if (getenv("CB_IT_KEEP")) {
+        fprintf(stderr, "kept %s\n", it.dir);
+        return;
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", it.dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", it.dir);
+}
+
+const char *it_default_site(void)
+{
+    static char site[2048];
+    snprintf(site, sizeof(site),
+             "CloudBaseEnv demo\n"
+             "CloudBasePluginDir %s\n"
+             "CloudBaseRedis redis://127.0.0.1:%d connect_timeout=100ms timeout=200ms retry=300ms\n"
+             "CloudBaseSecureDomains https://app.example.com https://*.apps.example.org\n"
+             "<CloudBasePlugin testplug>\n"
+             "  greeting \"hello from the gateway\"\n"
+             "  upstream http://127.0.0.1:%d/\n"
+             "  fake_identity on\n"
+             "  task_file %s/task.log\n"
+             "  task_interval 100ms\n"
+             "</CloudBasePlugin>\n",
+             getenv("CB_TEST_PLUGIN_DIR"), it.redis_port, it.upstream_port, it.dir);
+    return site;
+}
+
+const char *it_write_config(const char *name, const char *mpm, const char *site)
+{
+    static char path[400];
+    const char *module = getenv("CB_MODULE");
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", it.dir, name);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "ServerRoot /etc/apache2\n"
+            "ServerName 127.0.0.1\n"
+            "PidFile %s/httpd.pid\n"
+            "ErrorLog %s/error.log\n"
+            "LogLevel warn\n"
+            "%s"
+            "Listen 127.0.0.1:%d\n"
+            "LoadModule mpm_%s_module /usr/lib/apache2/modules/mod_mpm_%s.so\n"
+            "LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so\n"
+            "LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so\n"
+            "LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so\n"
+            "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
+            "LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so\n"
+            "LoadModule cloudbase_module %s\n"
+            "TypesConfig /etc/mime.types\n"
+            "DocumentRoot %s/docroot\n"
+            "DirectoryIndex index.html\n"
+            "<Directory %s/docroot>\n  Require all granted\n</Directory>\n"
+            "%s",
+            it.dir, it.dir, geteuid() == 0 ? "User www-data\nGroup www-data\n" : "",
+            it.http_port, mpm, mpm, module ? module : ".libs/mod_cloudbase.so", it.dir, it.dir,
+            site);
+    fclose(f);
+    return path;
+}
+
+static int run_apache(const char *conf, const char *action, char *output, size_t output_size)
+{
+    char cmd[1024];
+    FILE *p;
+    size_t used = 0;
+    int status;
+    const char *preload = getenv("CB_APACHE_PRELOAD");
+    snprintf(cmd, sizeof(cmd), "%s%s%sapache2 -f '%s' %s%s 2>&1",
+             preload ? "LD_PRELOAD='" : "", preload ? preload : "", preload ? "' " : "",
+             conf, action[0] == '-' ? "" : "-k ", action);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    if (output && output_size) {
+        output[0] = '\0';
+        while (used + 1 < output_size) {
+            size_t n = fread(output + used, 1, output_size - used - 1, p);
+            if (!n)
+                break;
+            used += n;
+        }
+        output[used] = '\0';
+    } else {
+        char sink[512];
+        while (fread(sink, 1, sizeof(sink), p))
+            ;
+    }
+    status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int it_configtest(const char *conf, char *output, size_t output_size)
+{
+    return run_apache(conf, "-t", output, output_size);
+}
+
+int it_httpd_ready(int ms)
+{
+    for (int waited = 0; waited < ms; waited += 50) {
+        it_response r;
+        it_request("GET", "/index.html", NULL, NULL, &r);
+        it_free(&r);
+        if (r.status == 200)
+            return 1;
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
+int it_httpd_start(const char *conf)
+{
+    char output[4096];
+    int rc = run_apache(conf, "start", output, sizeof(output));
+    snprintf(it.conf_path, sizeof(it.conf_path), "%s", conf);
+    if (rc != 0) {
+        fprintf(stderr, "apache2 -k start failed (%d): %s\n", rc, output);
+        return 0;
+    }
+    return it_httpd_ready(10000);
+}
+
+void it_httpd_signal(const char *conf, const char *action)
+{
+    run_apache(conf, action, NULL, 0);
+}
+
+static pid_t read_pid(void)
+{
+    FILE *f = fopen(path_in_dir("httpd.pid"), "r");
+    int pid = 0;
+    if (f) {
+        if (fscanf(f, "%d", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    return (pid_t)pid;
+}
+
+void it_httpd_stop(const char *conf)
+{
+    pid_t pid = read_pid();
+    run_apache(conf, "stop", NULL, 0);
+    for (int i = 0; pid > 0 && i < 200 && kill(pid, 0) == 0; i++)
+        usleep(50 * 1000);
+    for (int i = 0; i < 100 && port_open(it.http_port); i++)
+        usleep(50 * 1000);
+    it.conf_path[0] = '\0';
+}
+
+void it_redis_kill(void)
+{
+    stop_pid(&it.redis_pid);
+}
+
+void it_redis_restart(void)
+{
+    start_redis();
+}
+
+void it_redis_pause(int paused)
+{
+    kill(it.redis_pid, paused ? SIGSTOP : SIGCONT);
+}
+
+typedef struct capture {
+    it_response *out;
+    size_t cap;
+    double start;
+} capture;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    capture *c = userdata;
+    size_t n = size * nmemb;
+    it_response *r = c->out;
+    if (r->chunks < 16)
+        r->chunk_ms[r->chunks++] = now_ms() - c->start;
+    if (r->body_len + n + 1 > c->cap) {
+        c->cap = (r->body_len + n + 1) * 2;
+        r->body = realloc(r->body, c->cap);
+    }
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+    r->body[r->body_len] = '\0';
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    it_response *r = userdata;
+    size_t n = size * nmemb, old = r->headers ? strlen(r->headers) : 0;
+    r->headers = realloc(r->headers, old + n + 1);
+    for (size_t i = 0; i < n; i++)
+        r->headers[old + i] = data[i];
+    r->headers[old + n] = '\0';
+    return n;
+}
+
+void it_request(const char *method, const char *path, const char *const *headers,
+                const char *body, it_response *out)
+{
+    CURL *h = curl_easy_init();
+    struct curl_slist *list = NULL;
+    char url[1024];
+    capture c = {out, 0, now_ms()};
+    memset(out, 0, sizeof(*out));
+    out->body = calloc(1, 1);
+    out->headers = calloc(1, 1);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", it.http_port, path);
+    for (int i = 0; headers && headers[i]; i++)
+        list = curl_slist_append(list, headers[i]);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+    out->curl_error = (int)curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    out->total_ms = now_ms() - c.start;
+    curl_slist_free_all(list);
+    curl_easy_cleanup(h);
+}
+
+const char *it_header(const it_response *r, const char *name)
+{
+    static char value[1024];
+    size_t name_len = strlen(name);
+    const char *line = r->headers;
+    while (line && *line) {
+        const char *end = strstr(line, "\r\n");
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > name_len && line[name_len] == ':' && strncasecmp(line, name, name_len) == 0) {
+            const char *v = line + name_len + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(value, sizeof(value), "%.*s", (int)(len - (size_t)(v - line)), v);
+            return value;
+        }
+        line = end ? end + 2 : NULL;
+    }
+    return NULL;
+}
+
+char *it_error_log(void)
+{
+    FILE *f = fopen(path_in_dir("error.log"), "r");
+    char *text;
+    long size;
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = calloc(1, (size_t)size + 1);
+    if (size > 0 && fread(text, 1, (size_t)size, f) != (size_t)size)
+        text[0] = '\0';
+    fclose(f);
+    return text;
+}
+
+void it_free(it_response *r)
+{
+    free(r->body);
+    free(r->headers);
+    r->body = r->headers = NULL;
+}
+
+static char gateway_conf[400];
+
+void it_start_gateway(const char *mpm)
+{
+    it_setup();
+    snprintf(gateway_conf, sizeof(gateway_conf), "%s",
+             it_write_config("httpd.conf", mpm, it_default_site()));
+    if (!it_httpd_start(gateway_conf)) {
+        char *log = it_error_log();
+        it_teardown();
+        ck_abort_msg("httpd did not start:\n%s", log);
+    }
+}
+
+const char *it_gateway_conf(void)
+{
+    return gateway_conf;
+}

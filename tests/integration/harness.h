@@ -1,0 +1,71 @@
+/*
+ * harness.h: integration-test harness. Starts a real apache2, redis-server
+ * and the Python test upstream on free 127.0.0.1 ports in a temporary
+ * directory, writes httpd configurations, and makes HTTP requests with
+ * libcurl. Everything it starts is stopped by it_teardown.
+ */
+#ifndef CB_IT_HARNESS_H
+#define CB_IT_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct it_response {
+    long status;
+    char *headers;       /* raw header block, lower-cased names */
+    char *body;
+    size_t body_len;
+    double total_ms;
+    double chunk_ms[16]; /* arrival time of each body chunk, from start */
+    int chunks;
+    int curl_error;
+} it_response;
+
+typedef struct it_env {
+    char dir[256];
+    int http_port, redis_port, upstream_port;
+    pid_t redis_pid, upstream_pid;
+    char conf_path[300];
+} it_env;
+
+extern it_env it;
+
+/* Creates the temporary directory and picks ports; starts redis and the
+ * upstream. */
+void it_setup(void);
+void it_teardown(void);
+
+/* Writes the httpd config: the base (modules, listen, docroot), `mpm`
+ * ("event" or "prefork"), then `site` (the gateway directives). Returns
+ * the path. */
+const char *it_write_config(const char *name, const char *mpm, const char *site);
+/* The default gateway directives: env, plugin dir, Redis, allowlist, and a
+ * testplug block proxying to the upstream. */
+const char *it_default_site(void);
+/* apache2 -t; returns the exit status and fills output (stdout+stderr). */
+int it_configtest(const char *conf, char *output, size_t output_size);
+int it_httpd_start(const char *conf);
+/* it_setup, then httpd with `conf_name` on `mpm` and the default site;
+ * on failure stops everything and fails the test with the error log. */
+void it_start_gateway(const char *mpm);
+/* The path of the config it_start_gateway wrote. */
+const char *it_gateway_conf(void);
+void it_httpd_signal(const char *conf, const char *action); /* graceful, restart */
+void it_httpd_stop(const char *conf);
+/* 1 once a request to the given path answers at all. */
+int it_httpd_ready(int ms);
+
+void it_redis_kill(void);
+void it_redis_restart(void);
+void it_redis_pause(int paused);  /* SIGSTOP / SIGCONT */
+
+/* headers: NULL-terminated "Name: value" lines. body may be NULL. */
+void it_request(const char *method, const char *path, const char *const *headers,
+                const char *body, it_response *out);
+/* A response header's value (first), or NULL. */
+const char *it_header(const it_response *r, const char *name);
+/* The error log so far. */
+char *it_error_log(void);
+void it_free(it_response *r);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * it_main.c: runs the integration suites (real apache2, redis-server and
+ * upstream on loopback). Needs CB_MODULE, CB_TEST_PLUGIN_DIR and
+ * CB_TEST_UPSTREAM; scripts/test.sh sets them.
+ */
+#include <stdlib.h>
+
+#include <check.h>
+#include <curl/curl.h>
+
+Suite *config_suite(void);
+Suite *gateway_suite(void);
+Suite *redis_down_suite(void);
+Suite *lifecycle_suite(void);
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    sr = srunner_create(config_suite());
+    srunner_add_suite(sr, gateway_suite());
+    srunner_add_suite(sr, redis_down_suite());
+    srunner_add_suite(sr, lifecycle_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    curl_global_cleanup();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
