@@ -137,10 +137,11 @@ const char *cb_allowlist_add(cb_allowlist *a, apr_pool_t *p, const char *entry)
         return apr_psprintf(p, "'%s' is not an origin: write scheme://host[:port] with no path, "
                             "e.g. https://app.example.com or https://*.example.com", entry);
     if (o.host_is_wildcard) {
-        wildcard *w = apr_array_push(a->wildcards);
+        wildcard *w;
         if (!strchr(o.host, '.'))
             return apr_psprintf(p, "'%s' is too broad: a wildcard needs at least a domain and "
                                 "a top-level domain (https://*.example.com)", entry);
+        w = apr_array_push(a->wildcards);
         w->scheme = o.scheme;
         w->suffix = apr_pstrcat(p, ".", o.host, NULL);
         w->suffix_len = strlen(w->suffix);

@@ -245,6 +245,7 @@ apr_status_t cb_http_fetch(cb_http_client *c, apr_pool_t *p, const cb_http_reque
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &resp->total_seconds);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &resp->new_connections);
     /* Drop per-call pointers before the handle goes back to the pool. */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);

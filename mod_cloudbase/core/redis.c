@@ -38,6 +38,20 @@ void cb_redis_config_defaults(cb_redis_config *cfg)
     cfg->pool_size = 16;
 }
 
+/* "host:port/...", "[::1]:port": a colon after the host (after the closing
+ * bracket for IPv6). */
+static int has_explicit_port(const char *authority)
+{
+    const char *end = authority + strcspn(authority, "/?#");
+    const char *host_end = authority;
+    if (*authority == '[') {
+        host_end = memchr(authority, ']', (size_t)(end - authority));
+        if (!host_end)
+            return 0;
+    }
+    return memchr(host_end, ':', (size_t)(end - host_end)) != NULL;
+}
+
 const char *cb_redis_config_parse_url(apr_pool_t *p, const char *url, cb_redis_config *cfg)
 {
     if (strncmp(url, "unix:", 5) == 0) {
@@ -60,7 +74,7 @@ const char *cb_redis_config_parse_url(apr_pool_t *p, const char *url, cb_redis_c
         if (err)
             return apr_psprintf(p, "bad Redis URL (write redis://127.0.0.1:6379/0): %s", err);
         cfg->host = parsed.host;
-        cfg->port = strchr(url + 8, ':') || strchr(url + 8, ']') ? parsed.port : 6379;
+        cfg->port = has_explicit_port(url + 8) ? parsed.port : 6379;
         cfg->unix_path = NULL;
         if (parsed.path[1]) {
             int64_t db;

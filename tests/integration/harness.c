@@ -138,11 +138,35 @@ void it_setup(void)
     ck_assert_msg(wait_port(it.upstream_port, 10000), "upstream did not start");
 }
 
+/* Sanitizer and crash reports land in httpd's error log (its stderr). */
+static const char *crash_report(const char *log)
+{
+    static const char *const markers[] = {"AddressSanitizer", "runtime error:",
+                                          "LeakSanitizer", "Segmentation fault",
+                                          "exit signal", NULL};
+    for (int i = 0; markers[i]; i++)
+        if (strstr(log, markers[i]))
+            return markers[i];
+    return NULL;
+}
+
 void it_teardown(void)
 {
     char cmd[700];
+    char *log;
+    const char *crash;
     if (it.conf_path[0])
         it_httpd_stop(it.conf_path);
+    log = it_error_log();
+    crash = crash_report(log);
+    if (crash) {
+        fprintf(stderr, "httpd error log shows '%s':\n%s\n", crash, log);
+        free(log);
+        stop_pid(&it.redis_pid);
+        stop_pid(&it.upstream_pid);
+        ck_abort_msg("httpd reported '%s' (log above)", crash);
+    }
+    free(log);
     stop_pid(&it.redis_pid);
     stop_pid(&it.upstream_pid);
     if (getenv("CB_IT_KEEP")) {

@@ -10,8 +10,15 @@
 #include <string.h>
 
 #include <check.h>
+#include <curl/curl.h>
 
 #include "harness.h"
+
+static size_t discard(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    (void)data; (void)userdata;
+    return size * nmemb;
+}
 
 static void start(void)
 {
@@ -206,6 +213,55 @@ START_TEST(auth_levels_and_body_cap)
 }
 END_TEST
 
+/* Many requests at once over the event MPM's threads: plugin routes, proxy
+ * routes and Redis-backed /health, all answered correctly. */
+START_TEST(concurrent_requests)
+{
+    static const char *const paths[] = {"/v1/test/items/1", "/v1/test/proxy/echo",
+                                         "/health", "/v1/test/nothing"};
+    static const long expected[] = {200, 200, 200, 404};
+    enum { TOTAL = 400, PARALLEL = 48 };
+    CURLM *multi = curl_multi_init();
+    CURL *handles[TOTAL];
+    long statuses[TOTAL];
+    int started = 0, running = 0, done = 0;
+    memset(statuses, 0, sizeof(statuses));
+    while (done < TOTAL) {
+        CURLMsg *msg;
+        int left;
+        while (started < TOTAL && started - done < PARALLEL) {
+            char url[256];
+            CURL *h = curl_easy_init();
+            snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", it.http_port,
+                     paths[started % 4]);
+            curl_easy_setopt(h, CURLOPT_URL, url);
+            curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+            curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)(long)started);
+            curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
+            curl_multi_add_handle(multi, h);
+            handles[started++] = h;
+        }
+        curl_multi_perform(multi, &running);
+        curl_multi_poll(multi, NULL, 0, 100, NULL);
+        while ((msg = curl_multi_info_read(multi, &left))) {
+            void *index;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &index);
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &statuses[(long)index]);
+            curl_multi_remove_handle(multi, msg->easy_handle);
+            done++;
+        }
+    }
+    for (int i = 0; i < TOTAL; i++) {
+        ck_assert_msg(statuses[i] == expected[i % 4], "request %d (%s) got %ld", i,
+                      paths[i % 4], statuses[i]);
+        curl_easy_cleanup(handles[i]);
+    }
+    curl_multi_cleanup(multi);
+}
+END_TEST
+
 Suite *gateway_suite(void)
 {
     Suite *s = suite_create("gateway");
@@ -220,6 +276,7 @@ Suite *gateway_suite(void)
     tcase_add_test(tc, proxy_streams_sse_event_by_event);
     tcase_add_test(tc, plugin_handler_streams);
     tcase_add_test(tc, auth_levels_and_body_cap);
+    tcase_add_test(tc, concurrent_requests);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -66,6 +66,9 @@ START_TEST(bad_entries)
                                       "https://ex ample.com", "https://a.*.example.com", NULL};
     for (int i = 0; bad[i]; i++)
         ck_assert_msg(cb_allowlist_add(list, pool, bad[i]) != NULL, "accepted %s", bad[i]);
+    /* A refused entry leaves nothing behind (found by fuzz_allowlist). */
+    ck_assert_int_eq(cb_allowlist_count(list), 4);
+    ck_assert(!cb_allowlist_allows(list, "https://a.com"));
 }
 END_TEST
 

@@ -203,6 +203,24 @@ START_TEST(health_without_redis)
 }
 END_TEST
 
+START_TEST(health_path_is_configurable)
+{
+    th_response r;
+    cb_env *other = th_env_create(pool, "other");
+    other->health_path = "/ready";
+    ck_assert_ptr_null(cb_env_build(other, pool));
+    th_request(other, pool, "GET", "/ready", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    th_request(other, pool, "GET", "/health", NULL, NULL, &r);
+    ck_assert_int_eq(r.action, CB_DISPATCH_DECLINE);
+    other = th_env_create(pool, "none");
+    other->health_path = "";
+    ck_assert_ptr_null(cb_env_build(other, pool));
+    th_request(other, pool, "GET", "/health", NULL, NULL, &r);
+    ck_assert_int_eq(r.action, CB_DISPATCH_DECLINE);
+}
+END_TEST
+
 Suite *dispatch_suite(void)
 {
     Suite *s = suite_create("dispatch");
@@ -215,6 +233,7 @@ Suite *dispatch_suite(void)
     tcase_add_test(tc, policies_dialects_and_bodies);
     tcase_add_test(tc, streaming_and_proxy);
     tcase_add_test(tc, health_without_redis);
+    tcase_add_test(tc, health_path_is_configurable);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -56,12 +56,14 @@ START_TEST(get_and_post)
     ck_assert_ptr_nonnull(strstr(resp.body, "\"bodyLength\": 7"));
     ck_assert_ptr_nonnull(strstr(resp.body, "\"x-test\": \"yes\""));
     ck_assert_str_eq(apr_table_get(resp.headers, "content-type"), "application/json");
-    /* The same handle serves again (connection reuse). */
+    ck_assert_int_eq(resp.new_connections, 1);
+    /* The next call reuses the pooled connection. */
     req.method = NULL;
     req.body = NULL;
     req.url = url("/status?code=404");
     ck_assert_int_eq(cb_http_fetch(client, pool, &req, &resp, &err), APR_SUCCESS);
     ck_assert_int_eq(resp.status, 404);
+    ck_assert_int_eq(resp.new_connections, 0);
 }
 END_TEST
 

@@ -124,6 +124,11 @@ START_TEST(config_parsing)
     ck_assert_int_eq(cfg.db, 3);
     ck_assert_ptr_null(cb_redis_config_parse_url(pool, "redis://cache", &cfg));
     ck_assert_int_eq(cfg.port, 6379);
+    ck_assert_ptr_null(cb_redis_config_parse_url(pool, "redis://[::1]/0", &cfg));
+    ck_assert_str_eq(cfg.host, "::1");
+    ck_assert_int_eq(cfg.port, 6379);
+    ck_assert_ptr_null(cb_redis_config_parse_url(pool, "redis://[::1]:6380", &cfg));
+    ck_assert_int_eq(cfg.port, 6380);
     ck_assert_ptr_null(cb_redis_config_parse_url(pool, "unix:/run/redis.sock?db=2", &cfg));
     ck_assert_str_eq(cfg.unix_path, "/run/redis.sock");
     ck_assert_int_eq(cfg.db, 2);

@@ -40,6 +40,7 @@ typedef struct cb_http_response {
     const char *body;              /* NUL-terminated */
     size_t body_len;
     double total_seconds;
+    long new_connections;          /* 0 when a pooled connection was reused */
 } cb_http_response;
 
 cb_http_client *cb_http_client_create(apr_pool_t *p, int max_idle_handles);

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# demo.sh: installs what is missing, builds, and runs a demo gateway on
+# 127.0.0.1:8080 (DEMO_PORT to change): apache2 with mod_cloudbase, a
+# redis-server and a sample upstream, all on loopback in a temporary
+# directory, with an embedded default configuration. Ctrl-C stops it all.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+port=${DEMO_PORT:-8080}
+cd "$top"
+bash scripts/install-deps.sh
+echo "demo: building (first run takes a minute)"
+bash scripts/build.sh "$top/build" >/dev/null
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+if python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$port))!=0)"; then
+  echo "demo: port $port is in use; set DEMO_PORT to another port" >&2
+  exit 1
+fi
+
+dir=$(mktemp -d /tmp/cloudbase-demo-XXXXXX)
+chmod 755 "$dir"
+redis_port=$(free_port)
+upstream_port=$(free_port)
+pids=()
+
+cleanup() {
+  trap - EXIT INT TERM
+  echo
+  echo "demo: stopping"
+  [[ -f "$dir/httpd.conf" ]] && apache2 -f "$dir/httpd.conf" -k stop >/dev/null 2>&1 || true
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+  --dir "$dir" >"$dir/redis.log" 2>&1 &
+pids+=($!)
+python3 "$top/tests/integration/upstream.py" "$upstream_port" >"$dir/upstream.log" 2>&1 &
+pids+=($!)
+
+mkdir -p "$dir/docroot"
+cp "$top/conf/demo/index.html" "$dir/docroot/"
+user_lines=""
+if [[ $(id -u) -eq 0 ]]; then
+  user_lines=$'User www-data\nGroup www-data'
+fi
+
+cat >"$dir/httpd.conf" <<CONF
+# The demo's embedded configuration (see docs/configuration.md).
+ServerRoot /etc/apache2
+ServerName 127.0.0.1
+PidFile $dir/httpd.pid
+ErrorLog $dir/error.log
+LogLevel warn
+$user_lines
+Listen 127.0.0.1:$port
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
+LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so
+LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
+LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so
+LoadModule cloudbase_module $top/build/.libs/mod_cloudbase.so
+TypesConfig /etc/mime.types
+DocumentRoot $dir/docroot
+DirectoryIndex index.html
+<Directory $dir/docroot>
+  Require all granted
+</Directory>
+
+CloudBaseEnv demo
+CloudBasePluginDir $top/build/tests/plugins/.libs
+CloudBaseRedis redis://127.0.0.1:$redis_port connect_timeout=100ms timeout=250ms
+CloudBaseSecureDomains http://localhost:$port
+# Until the auth and functions plugins land, the demo routes come from the
+# test plugin: an echo route and a proxy route to the sample upstream.
+<CloudBasePlugin testplug>
+  greeting "hello from the demo gateway"
+  upstream http://127.0.0.1:$upstream_port/
+</CloudBasePlugin>
+CONF
+
+apache2 -f "$dir/httpd.conf" -t >/dev/null
+apache2 -f "$dir/httpd.conf" -k start
+for _ in $(seq 50); do
+  curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+cat <<MSG
+
+mod_cloudbase demo gateway on http://127.0.0.1:$port  (files in $dir)
+
+  curl -i http://127.0.0.1:$port/                         # the static site, untouched
+  curl -s http://127.0.0.1:$port/health                   # readiness: plugins, Redis
+  curl -s http://127.0.0.1:$port/v1/test/items/42         # a plugin route
+  curl -s 'http://127.0.0.1:$port/v1/test/proxy/hello?x=1' # proxied to the sample upstream
+  curl -sN http://127.0.0.1:$port/v1/test/proxy/sse       # server-sent events, streamed
+  curl -i -H 'Origin: https://evil.example' http://127.0.0.1:$port/v1/test/items/1   # 403
+  curl -i -X OPTIONS -H 'Origin: http://localhost:$port' \\
+       -H 'Access-Control-Request-Method: POST' http://127.0.0.1:$port/v1/test/echo  # preflight
+
+Press Ctrl-C to stop.
+MSG
+
+while kill -0 "${pids[0]}" 2>/dev/null; do
+  sleep 1
+done
+echo "demo: redis-server exited; see $dir/redis.log" >&2
