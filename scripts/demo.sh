@@ -31,7 +31,9 @@ cleanup() {
   trap - EXIT INT TERM
   echo
   echo "demo: stopping"
-  [[ -f "$dir/httpd.conf" ]] && apache2 -f "$dir/httpd.conf" -k stop >/dev/null 2>&1 || true
+  if [[ -f "$dir/httpd.conf" ]]; then
+    apache2 -f "$dir/httpd.conf" -k stop >/dev/null 2>&1 || true
+  fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$dir"

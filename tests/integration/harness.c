@@ -239,6 +239,8 @@ static int run_apache(const char *conf, const char *action, char *output, size_t
     size_t used = 0;
     int status;
     const char *preload = getenv("CB_APACHE_PRELOAD");
+    if (preload && !*preload)
+        preload = NULL;
     snprintf(cmd, sizeof(cmd), "%s%s%sapache2 -f '%s' %s%s 2>&1",
              preload ? "LD_PRELOAD='" : "", preload ? preload : "", preload ? "' " : "",
              conf, action[0] == '-' ? "" : "-k ", action);

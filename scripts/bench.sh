@@ -1,0 +1,430 @@
+#!/usr/bin/env bash
+# bench.sh: loopback throughput/latency benchmark of the mod_cloudbase proxy
+# route against plain httpd mod_proxy (ProxyPass), nginx proxy_pass, a static
+# file and the upstream itself, all measured with wrk in one run.
+#
+# Targets (all on 127.0.0.1, free ports, in a fresh temp dir):
+#   upstream      nginx (worker_processes 1) answering GET /hello -> "hello\n"
+#   static        httpd serving a static file with the same 6-byte body
+#   nginx_proxy   a second nginx: proxy_pass to the upstream (keepalive pool)
+#   mod_proxy     httpd: ProxyPass /plain/ http://127.0.0.1:UPSTREAM/
+#   gateway       the same httpd: mod_cloudbase route /v1/test/proxy/hello
+#                 (testplug, upstream http://127.0.0.1:UPSTREAM2/)
+# static, mod_proxy and gateway are served by ONE httpd instance (event MPM,
+# same settings), so the only difference between them is the route.
+#
+# The gateway's upstream is a second listen port of the same nginx server
+# block by default, so mod_proxy cannot hand the gateway the worker (and its
+# connection pool) that ProxyPass defined for http://127.0.0.1:UPSTREAM/:
+# the gateway has to pool its own upstream connections, as it would in a
+# deployment without ProxyPass. Set BENCH_SHARED_UPSTREAM=1 to point the
+# gateway at the very same URL as ProxyPass instead.
+#
+# The "up-conns" column is the number of TCP connections the upstream nginx
+# accepted during the measured run (from stub_status): close to the wrk
+# connection count (or the pool size) means upstream connections are reused,
+# close to the request count means one connection per request.
+#
+# Usage: scripts/bench.sh            (as root: installs wrk/nginx/apache2 if
+#                                     missing, builds the module if needed)
+# Environment:
+#   BENCH_SECONDS=8       length of each measured wrk run (warm-up is 2s)
+#   BENCH_CONNECTIONS=8   wrk -c (keep-alive connections); on 2 cores more
+#                         connections mostly measure queueing in every p99
+#   BENCH_THREADS=2       wrk -t
+#   BENCH_ROUNDS=3        measure every target N times, round-robin (so slow
+#                         drift hits all targets alike), report the medians
+#   BENCH_SHARED_UPSTREAM=0  1: gateway uses the same upstream URL as ProxyPass
+#   BENCH_KEEP=0          1: keep the temp dir (configs, logs) for inspection
+# Exit status: 0 when every target was measured (even if the targets below
+# FAIL: this is a report), non-zero when something could not be measured.
+set -euo pipefail
+
+SECONDS_RUN=${BENCH_SECONDS:-8}
+CONNS=${BENCH_CONNECTIONS:-8}
+THREADS=${BENCH_THREADS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
+SHARED=${BENCH_SHARED_UPSTREAM:-0}
+KEEP=${BENCH_KEEP:-0}
+WARMUP=2
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=$ROOT/build
+MODULE=$BUILD_DIR/.libs/mod_cloudbase.so
+PLUGIN_DIR=$BUILD_DIR/tests/plugins/.libs
+APACHE_MODULES=/usr/lib/apache2/modules
+BODY=$'hello\n'
+
+die() { echo "bench: error: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+for v in SECONDS_RUN CONNS THREADS ROUNDS; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
+done
+((CONNS >= THREADS)) || die "BENCH_CONNECTIONS must be >= BENCH_THREADS"
+
+# --- prerequisites ----------------------------------------------------------
+need_install=0
+for c in wrk nginx apache2 apxs curl python3; do
+    command -v "$c" >/dev/null 2>&1 || [[ -x /usr/sbin/$c ]] || need_install=1
+done
+if ((need_install)); then
+    ((EUID == 0)) || die "wrk/nginx/apache2/apxs/curl/python3 missing and not root: install them"
+    note "installing missing tools (wrk nginx-light apache2 apache2-dev curl python3)"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y wrk nginx-light apache2 apache2-dev curl python3
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+HTTPD=$(command -v apache2 || echo /usr/sbin/apache2)
+[[ -x $NGINX && -x $HTTPD ]] || die "nginx or apache2 not found after install"
+
+# The same optimised build the tests use (incremental: quick when up to date).
+note "building mod_cloudbase in $BUILD_DIR"
+bash "$ROOT/scripts/build.sh" "$BUILD_DIR" --enable-werror || die "build failed"
+[[ -f $MODULE && -f $PLUGIN_DIR/testplug.so ]] || die "build did not produce $MODULE and testplug.so"
+stale_warning=""
+MODULE_BUILT=$(date -r "$MODULE" '+%Y-%m-%d %H:%M:%S')
+
+# --- temp dir, process tracking, cleanup -------------------------------------
+T=$(mktemp -d /tmp/cb-bench.XXXXXX)
+chmod 755 "$T"              # httpd/nginx workers (www-data) read the docroot
+PIDS=()                     # each is also a process group id (started by setsid)
+WRK_PID=""
+
+stop_all() {
+    local pid i
+    [[ -n $WRK_PID ]] && kill -TERM "$WRK_PID" 2>/dev/null || true
+    for pid in "${PIDS[@]}"; do
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        for ((i = 0; i < 50; i++)); do
+            pgrep -g "$pid" >/dev/null 2>&1 || kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+}
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    stop_all
+    if [[ $KEEP == 1 ]]; then note "kept $T"; else rm -rf "$T"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# Starts a foreground server in its own process group; records its pid.
+start() {
+    local log=$1; shift
+    setsid "$@" >"$log" 2>&1 </dev/null &
+    PIDS+=("$!")
+}
+
+# --- ports ------------------------------------------------------------------
+read -r P_UP P_UP2 P_NGXPROXY P_HTTPD < <(python3 - <<'EOF'
+import socket
+socks = []
+for _ in range(4):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(*[s.getsockname()[1] for s in socks])
+EOF
+) || die "could not pick free ports"
+[[ $SHARED == 1 ]] && GW_UP=$P_UP || GW_UP=$P_UP2
+
+# --- configs ------------------------------------------------------------------
+mkdir -p "$T"/{up,ngxproxy,httpd/run,httpd/docroot}
+chmod -R 755 "$T"
+printf '%s' "$BODY" >"$T/httpd/docroot/hello"
+chmod 644 "$T/httpd/docroot/hello"
+NGX_USER=""
+HTTPD_USER=""
+if ((EUID == 0)); then
+    NGX_USER="user www-data www-data;"
+    HTTPD_USER=$'User www-data\nGroup www-data'
+fi
+
+nginx_conf() {   # prefix workers body
+    local prefix=$1 workers=$2
+    cat <<EOF
+$NGX_USER
+worker_processes $workers;
+daemon off;
+master_process on;
+pid $prefix/nginx.pid;
+error_log $prefix/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $prefix/client_body;
+    proxy_temp_path $prefix/proxy;
+    fastcgi_temp_path $prefix/fastcgi;
+    uwsgi_temp_path $prefix/uwsgi;
+    scgi_temp_path $prefix/scgi;
+    keepalive_timeout 65;
+    keepalive_requests 1000000;
+    default_type text/plain;
+$3
+}
+EOF
+}
+
+nginx_conf "$T/up" 1 "$(cat <<EOF
+    server {
+        listen 127.0.0.1:$P_UP;
+        listen 127.0.0.1:$P_UP2;
+        location = /hello { return 200 "hello\n"; }
+        location = /nginx_status { stub_status; }
+    }
+EOF
+)" >"$T/up/nginx.conf"
+
+nginx_conf "$T/ngxproxy" 2 "$(cat <<EOF
+    upstream hello_up {
+        server 127.0.0.1:$P_UP;
+        keepalive 32;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$P_NGXPROXY;
+        location /plain/ {
+            proxy_pass http://hello_up/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+EOF
+)" >"$T/ngxproxy/nginx.conf"
+
+cat >"$T/httpd/httpd.conf" <<EOF
+ServerRoot $T/httpd
+ServerName 127.0.0.1
+DefaultRuntimeDir $T/httpd/run
+PidFile $T/httpd/run/httpd.pid
+ErrorLog $T/httpd/error.log
+LogLevel warn
+$HTTPD_USER
+Listen 127.0.0.1:$P_HTTPD
+
+LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
+LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
+LoadModule mime_module $APACHE_MODULES/mod_mime.so
+LoadModule proxy_module $APACHE_MODULES/mod_proxy.so
+LoadModule proxy_http_module $APACHE_MODULES/mod_proxy_http.so
+LoadModule cloudbase_module $MODULE
+
+# event MPM sized for 2 cores
+StartServers 2
+ServerLimit 2
+ThreadsPerChild 32
+ThreadLimit 32
+MaxRequestWorkers 64
+MinSpareThreads 32
+MaxSpareThreads 64
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 65
+EnableSendfile Off
+# mmap()ing a tiny file per request in a threaded child costs TLB
+# shootdowns: with it on, the static target runs at about half speed.
+EnableMMAP Off
+
+TypesConfig /etc/mime.types
+DocumentRoot $T/httpd/docroot
+<Directory $T/httpd/docroot>
+    Require all granted
+</Directory>
+
+# plain httpd reverse proxy (pooled worker for http://127.0.0.1:$P_UP/)
+ProxyPass /plain/ http://127.0.0.1:$P_UP/
+
+# the gateway
+CloudBasePluginDir $PLUGIN_DIR
+CloudBaseEnv demo
+<CloudBasePlugin testplug>
+  greeting hi
+  upstream http://127.0.0.1:$GW_UP/
+</CloudBasePlugin>
+EOF
+
+# --- start ------------------------------------------------------------------
+"$NGINX" -t -p "$T/up" -c "$T/up/nginx.conf" >"$T/up/test.log" 2>&1 \
+    || { cat "$T/up/test.log" >&2; die "upstream nginx config rejected"; }
+"$NGINX" -t -p "$T/ngxproxy" -c "$T/ngxproxy/nginx.conf" >"$T/ngxproxy/test.log" 2>&1 \
+    || { cat "$T/ngxproxy/test.log" >&2; die "proxy nginx config rejected"; }
+"$HTTPD" -t -f "$T/httpd/httpd.conf" >"$T/httpd/test.log" 2>&1 \
+    || { cat "$T/httpd/test.log" >&2; die "httpd config rejected"; }
+
+start "$T/up/stdout.log" "$NGINX" -p "$T/up" -c "$T/up/nginx.conf"
+start "$T/ngxproxy/stdout.log" "$NGINX" -p "$T/ngxproxy" -c "$T/ngxproxy/nginx.conf"
+start "$T/httpd/stdout.log" "$HTTPD" -DFOREGROUND -f "$T/httpd/httpd.conf"
+
+wait_port() {   # port name pid logfile
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/"; then return 0; fi
+        kill -0 "$3" 2>/dev/null || { tail -n 20 "$4" >&2 || true; die "$2 exited during start-up"; }
+        sleep 0.1
+    done
+    tail -n 20 "$4" >&2 || true
+    die "$2 did not start listening on 127.0.0.1:$1"
+}
+wait_port "$P_UP" "upstream nginx" "${PIDS[0]}" "$T/up/error.log"
+wait_port "$P_NGXPROXY" "proxy nginx" "${PIDS[1]}" "$T/ngxproxy/error.log"
+wait_port "$P_HTTPD" "httpd" "${PIDS[2]}" "$T/httpd/error.log"
+
+# --- targets ------------------------------------------------------------------
+NAMES=(upstream static nginx_proxy mod_proxy gateway)
+declare -A URL=(
+    [upstream]="http://127.0.0.1:$P_UP/hello"
+    [static]="http://127.0.0.1:$P_HTTPD/hello"
+    [nginx_proxy]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
+    [mod_proxy]="http://127.0.0.1:$P_HTTPD/plain/hello"
+    [gateway]="http://127.0.0.1:$P_HTTPD/v1/test/proxy/hello"
+)
+printf '%s' "$BODY" >"$T/expected"
+for n in "${NAMES[@]}"; do
+    code=$(curl -sS --max-time 5 -o "$T/got" -w '%{http_code}' "${URL[$n]}" 2>"$T/curl.err") || code="curl failed: $(cat "$T/curl.err")"
+    if [[ $code != 200 ]] || ! cmp -s "$T/expected" "$T/got"; then
+        echo "bench: target '$n' (${URL[$n]}) answered '$code' with body:" >&2
+        head -c 500 "$T/got" >&2 2>/dev/null || true
+        echo >&2
+        tail -n 5 "$T/httpd/error.log" >&2 2>/dev/null || true
+        die "target '$n' is not answering 200 \"hello\\n\"; nothing measured"
+    fi
+done
+
+# --- measure ------------------------------------------------------------------
+# wrk runs in the background so that a TERM/INT trap fires at once.
+run_wrk() {   # outfile wrk-args...
+    local out=$1 rc=0; shift
+    wrk "$@" >"$out" 2>&1 &
+    WRK_PID=$!
+    wait "$WRK_PID" || rc=$?
+    WRK_PID=""
+    return "$rc"
+}
+cpu_busy_pct() {   # share of all CPUs busy over one second, from /proc/stat
+    local a b
+    a=$(head -n1 /proc/stat); sleep 1; b=$(head -n1 /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN {
+        split(a, x); split(b, y); t = 0; idle = 0
+        for (i = 2; i <= 9; i++) t += y[i] - x[i]
+        idle = (y[5] - x[5]) + (y[6] - x[6])
+        printf "%d", (t > 0 ? 100 * (t - idle) / t : 0) }'
+}
+to_ms() {   # "123.45us" | "1.2ms" | "0.5s" | "2m" -> milliseconds
+    awk -v v="$1" 'BEGIN {
+        if (match(v, /^[0-9.]+/) == 0) { print "nan"; exit 1 }
+        n = substr(v, 1, RLENGTH); u = substr(v, RLENGTH + 1)
+        if (u == "us") f = 0.001; else if (u == "ms") f = 1; else if (u == "s") f = 1000;
+        else if (u == "m") f = 60000; else if (u == "h") f = 3600000; else { print "nan"; exit 1 }
+        printf "%.3f", n * f }'
+}
+upstream_accepted() {
+    { curl -s --max-time 2 "http://127.0.0.1:$P_UP/nginx_status" | awk 'NR == 3 { print $1 }'; } || true
+}
+
+declare -A RPS P50 P99 UPC REQS RUNS   # space-separated per-round values
+warnings=()
+[[ -z $stale_warning ]] || warnings+=("$stale_warning")
+busy=$(cpu_busy_pct)
+if ((busy > 15)); then
+    hogs=$(ps -eo pcpu=,comm= --sort=-pcpu | head -n 3 | awk '{ printf "%s%s %s%%", (NR > 1 ? ", " : ""), $2, $1 }')
+    warnings+=("machine was ${busy}% busy before the runs (load $(cut -d' ' -f1-3 /proc/loadavg); biggest CPU users (ps %CPU): $hogs): other processes compete with wrk and the servers, numbers are unreliable")
+    note "WARNING: machine is ${busy}% busy before the runs; results will be noisy"
+fi
+for ((round = 1; round <= ROUNDS; round++)); do
+  for n in "${NAMES[@]}"; do
+    tag=$n; ((ROUNDS > 1)) && tag="$n (round $round/$ROUNDS)"
+    note "$tag: warm-up ${WARMUP}s, then ${SECONDS_RUN}s (wrk -t$THREADS -c$CONNS) ${URL[$n]}"
+    out=$T/wrk-$n-$round.txt
+    run_wrk "$T/warm-$n.txt" -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "${URL[$n]}" \
+        || die "wrk warm-up failed for $n: $(tail -n 3 "$T/warm-$n.txt")"
+    before=$(upstream_accepted)
+    run_wrk "$out" -t"$THREADS" -c"$CONNS" -d"${SECONDS_RUN}s" --latency "${URL[$n]}" \
+        || die "wrk failed for $n: $(tail -n 3 "$out")"
+    after=$(upstream_accepted)
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    reqs=$(awk '/requests in/ { print $1 }' "$out")
+    p50=$(awk '$1 == "50%" { print $2 }' "$out")
+    p99=$(awk '$1 == "99%" { print $2 }' "$out")
+    [[ -n $rps && -n $p50 && -n $p99 ]] || { cat "$out" >&2; die "could not parse wrk output for $n"; }
+    p50=$(to_ms "$p50") || die "unknown latency unit '$p50' for $n"
+    p99=$(to_ms "$p99") || die "unknown latency unit '$p99' for $n"
+    upc="?"
+    if [[ $before =~ ^[0-9]+$ && $after =~ ^[0-9]+$ ]]; then
+        upc=$((after - before - 1))   # minus the status query's own connection
+    fi
+    RPS[$n]+="$rps "; P50[$n]+="$p50 "; P99[$n]+="$p99 "; UPC[$n]+="$upc "; REQS[$n]+="$reqs "
+    ((ROUNDS > 1)) && note "  $rps req/s, p50 $p50 ms, p99 $p99 ms"
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
+    sockerr=$(grep -E '^ *Socket errors:' "$out" || true)
+    if [[ -n $non2xx && $non2xx != 0 ]]; then
+        warnings+=("$tag: $non2xx non-2xx/3xx responses")
+    fi
+    if [[ -n $sockerr ]]; then
+        warnings+=("$tag: ${sockerr#"${sockerr%%[![:space:]]*}"}")
+    fi
+  done
+done
+median() {   # numbers... ("?" counts as missing)
+    printf '%s\n' "$@" | grep -E '^-?[0-9.]+$' | sort -g | awk '{ v[NR] = $1 }
+        END { if (NR == 0) print "?"; else if (NR % 2) print v[(NR + 1) / 2];
+              else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+for n in "${NAMES[@]}"; do
+    ((ROUNDS > 1)) && RUNS[$n]="req/s ${RPS[$n]}| p99 ${P99[$n]}"
+    # shellcheck disable=SC2086  # word splitting of the per-round lists is intended
+    { RPS[$n]=$(median ${RPS[$n]}); P50[$n]=$(median ${P50[$n]}); P99[$n]=$(median ${P99[$n]})
+      UPC[$n]=$(median ${UPC[$n]}); REQS[$n]=$(median ${REQS[$n]}); }
+done
+if grep -qE '\[(proxy|proxy_http|cloudbase):(error|crit|alert|emerg)' "$T/httpd/error.log" 2>/dev/null; then
+    warnings+=("httpd error log has proxy/cloudbase errors (first: $(grep -m1 -E '\[(proxy|proxy_http|cloudbase):(error|crit|alert|emerg)' "$T/httpd/error.log" | cut -c1-200))")
+fi
+
+# --- report -----------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+num() { awk -v v="$1" -v f="$2" 'BEGIN { if (v ~ /^-?[0-9.]+$/) printf f, v; else print v }'; }
+delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.2f", a - b }'; }
+
+echo
+echo "mod_cloudbase bench: wrk -t$THREADS -c$CONNS -d${SECONDS_RUN}s (warm-up ${WARMUP}s)$( ((ROUNDS > 1)) && echo " x $ROUNDS rounds, medians"), loopback, $(nproc) CPUs;" \
+     "httpd event MPM 2x32 threads; gateway upstream $([[ $SHARED == 1 ]] && echo "= ProxyPass URL (shared worker)" || echo "on its own port")"
+echo "module: $MODULE (built $MODULE_BUILT)"
+fmt='%-12s %10s %8s %8s %9s %10s %9s %9s %9s %9s\n'
+printf "$fmt" target "req/s" "p50 ms" "p99 ms" "x modprx" "p99 d ms" "x upstr" "x ngxprx" "x static" "up-conns"
+for n in "${NAMES[@]}"; do
+    printf "$fmt" "$n" "$(num "${RPS[$n]}" %.0f)" "$(num "${P50[$n]}" %.2f)" "$(num "${P99[$n]}" %.2f)" \
+        "$(ratio "${RPS[$n]}" "${RPS[mod_proxy]}")" "$(delta "${P99[$n]}" "${P99[mod_proxy]}")" \
+        "$(ratio "${RPS[$n]}" "${RPS[upstream]}")" "$(ratio "${RPS[$n]}" "${RPS[nginx_proxy]}")" \
+        "$(ratio "${RPS[$n]}" "${RPS[static]}")" "$(num "${UPC[$n]}" %.0f)"
+done
+echo "(x = req/s ratio; p99 d = p99 minus mod_proxy's p99; up-conns = TCP connections the upstream"
+echo " accepted during the measured run, for $(num "${REQS[gateway]}" %.0f) gateway / $(num "${REQS[mod_proxy]}" %.0f) mod_proxy requests)"
+if ((ROUNDS > 1)); then
+    echo "per round:"
+    for n in "${NAMES[@]}"; do printf '  %-12s %s\n' "$n" "${RUNS[$n]}"; done
+fi
+echo
+
+gw_ratio=$(ratio "${RPS[gateway]}" "${RPS[mod_proxy]}")
+gw_delta=$(delta "${P99[gateway]}" "${P99[mod_proxy]}")
+# decide on the unrounded numbers
+awk -v a="${RPS[gateway]}" -v b="${RPS[mod_proxy]}" 'BEGIN { exit !(b > 0 && a / b >= 0.95) }' && v1=PASS || v1=FAIL
+awk -v a="${P99[gateway]}" -v b="${P99[mod_proxy]}" 'BEGIN { exit !(a - b <= 0.3) }' && v2=PASS || v2=FAIL
+echo "gateway route >= 0.95x mod_proxy throughput: $v1 ($gw_ratio)"
+echo "gateway p99 within 0.3 ms of mod_proxy: $v2 ($gw_delta ms)"
+
+if ((${#warnings[@]})); then
+    echo
+    for w in "${warnings[@]}"; do echo "WARNING: $w"; done
+fi
+exit 0
