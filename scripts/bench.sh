@@ -26,7 +26,7 @@
 # close to the request count means one connection per request.
 #
 # Usage: scripts/bench.sh            (as root: installs wrk/nginx/apache2 if
-#                                     missing, builds the module if needed)
+#                                     missing, builds the module in build/)
 # Environment:
 #   BENCH_SECONDS=8       length of each measured wrk run (warm-up is 2s)
 #   BENCH_CONNECTIONS=8   wrk -c (keep-alive connections); on 2 cores more

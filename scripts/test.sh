@@ -60,7 +60,23 @@ run_integration() {
     "$dir/tests/integration/integration_tests"
 }
 
+# make install into a staging root: module, plugin directory, a2enmod files.
+check_install() {
+  local root
+  root=$(mktemp -d)
+  make -C "$top/build" install DESTDIR="$root" >/dev/null &&
+    test -f "$root/usr/lib/apache2/modules/mod_cloudbase.so" &&
+    test -d "$root/usr/lib/apache2/modules/cloudbase" &&
+    grep -q '^LoadModule cloudbase_module /usr/lib/apache2/modules/mod_cloudbase.so' \
+      "$root/etc/apache2/mods-available/cloudbase.load" &&
+    test -f "$root/etc/apache2/mods-available/cloudbase.conf"
+  local rc=$?
+  rm -rf "$root"
+  return $rc
+}
+
 run_step "build (-Werror)" bash scripts/build.sh "$top/build" --enable-werror
+run_step "make install (staged)" check_install
 run_step "unit tests" run_unit "$top/build"
 run_step "integration tests" run_integration "$top/build"
 run_step "fuzzers" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash scripts/fuzz.sh

@@ -132,6 +132,7 @@ void it_setup(void)
     it.http_port = free_port();
     it.redis_port = free_port();
     it.upstream_port = free_port();
+    it.site_port = free_port();
     start_redis();
     snprintf(port, sizeof(port), "%d", it.upstream_port);
     it.upstream_pid = spawn(argv, path_in_dir("upstream.log"));
@@ -467,4 +468,38 @@ void it_start_gateway(const char *mpm)
 const char *it_gateway_conf(void)
 {
     return gateway_conf;
+}
+
+char *it_browser_dump(const char *url)
+{
+    char cmd[2048], *out = NULL;
+    size_t used = 0, cap = 0;
+    FILE *p;
+    /* Flags as for any headless run on a closed network: no background
+     * traffic, a fresh profile in the test's directory. */
+    snprintf(cmd, sizeof(cmd),
+             "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic "
+             "--no-first-run --disable-background-networking --disable-component-update "
+             "--disable-sync --disable-dev-shm-usage --user-data-dir='%s/chromium' "
+             "--virtual-time-budget=10000 --dump-dom '%s' 2>/dev/null", it.dir, url);
+    p = popen(cmd, "r");
+    if (!p)
+        return NULL;
+    for (;;) {
+        size_t n;
+        if (cap - used < 4096) {
+            cap = cap ? cap * 2 : 8192;
+            out = realloc(out, cap);
+        }
+        n = fread(out + used, 1, cap - used - 1, p);
+        if (!n)
+            break;
+        used += n;
+    }
+    out[used] = '\0';
+    if (pclose(p) != 0 && used == 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
 }

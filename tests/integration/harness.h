@@ -24,6 +24,7 @@ typedef struct it_response {
 typedef struct it_env {
     char dir[256];
     int http_port, redis_port, upstream_port;
+    int site_port;       /* a second port of the same httpd, for cross-origin pages */
     pid_t redis_pid, upstream_pid;
     char conf_path[300];
 } it_env;
@@ -64,6 +65,10 @@ void it_request(const char *method, const char *path, const char *const *headers
                 const char *body, it_response *out);
 /* A response header's value (first), or NULL. */
 const char *it_header(const it_response *r, const char *name);
+/* Loads url in headless Chromium, lets its scripts run, and returns the
+ * serialised DOM (malloc'd), or NULL when Chromium could not run. */
+char *it_browser_dump(const char *url);
+
 /* The error log so far. */
 char *it_error_log(void);
 void it_free(it_response *r);

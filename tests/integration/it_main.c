@@ -12,6 +12,7 @@ Suite *config_suite(void);
 Suite *gateway_suite(void);
 Suite *redis_down_suite(void);
 Suite *lifecycle_suite(void);
+Suite *browser_suite(void);
 
 int main(void)
 {
@@ -22,6 +23,7 @@ int main(void)
     srunner_add_suite(sr, gateway_suite());
     srunner_add_suite(sr, redis_down_suite());
     srunner_add_suite(sr, lifecycle_suite());
+    srunner_add_suite(sr, browser_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
