@@ -24,7 +24,7 @@ case "$build_dir" in
     *) build_dir="$caller_dir/$build_dir" ;;
 esac
 
-all_targets=(fuzz_router fuzz_values fuzz_allowlist)
+all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors)
 
 # The core sources each target links.
 core_sources_for() {
@@ -32,6 +32,7 @@ core_sources_for() {
         fuzz_router) echo "router.c" ;;
         fuzz_values) echo "values.c options.c redis.c" ;;
         fuzz_allowlist) echo "allowlist.c" ;;
+        fuzz_errors) echo "errors.c json.c" ;;
         *) echo "fuzz.sh: unknown target '$1'" >&2; return 1 ;;
     esac
 }

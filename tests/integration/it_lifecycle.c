@@ -28,6 +28,8 @@ static void expect_serving(void)
     it_request("GET", "/v1/test/items/7", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"id\":\"7\""));
+    /* The plugin's child_init ran in the process that answered. */
+    ck_assert_ptr_nonnull(strstr(r.body, "\"childInitRan\":true"));
     it_free(&r);
     it_request("GET", "/v1/test/proxy/echo", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
@@ -73,6 +75,55 @@ START_TEST(graceful_restart)
         reload("graceful");
         expect_serving();
     }
+    expect_no_crash();
+}
+END_TEST
+
+/* Redis clients connected now, from `redis-cli info clients`. */
+static int redis_clients(void)
+{
+    char cmd[128], line[256];
+    int clients = -1;
+    FILE *p;
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d info clients", it.redis_port);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    while (fgets(line, sizeof(line), p))
+        if (sscanf(line, "connected_clients:%d", &clients) == 1)
+            break;
+    pclose(p);
+    return clients;
+}
+
+START_TEST(graceful_reloads_plugins_and_releases_connections)
+{
+    it_response r;
+    char site[4096];
+    int baseline;
+    for (int i = 0; i < 20; i++) {
+        it_request("GET", "/health", NULL, NULL, &r);
+        it_free(&r);
+    }
+    baseline = redis_clients();
+    ck_assert_int_ge(baseline, 1);
+    /* A changed plugin option takes effect after a graceful restart. */
+    snprintf(site, sizeof(site), "%s", it_default_site());
+    memcpy(strstr(site, "hello from the gateway"), "HELLO FROM THE GATEWAY", 22);
+    it_write_config("httpd.conf", "event", site);
+    for (int round = 0; round < 3; round++) {
+        reload("graceful");
+        for (int i = 0; i < 20; i++) {
+            it_request("GET", "/health", NULL, NULL, &r);
+            ck_assert_int_eq(r.status, 200);
+            it_free(&r);
+        }
+    }
+    usleep(1500 * 1000); /* old children finish and exit */
+    it_request("GET", "/v1/test/echo", NULL, NULL, &r);
+    ck_assert_ptr_nonnull(strstr(r.body, "HELLO FROM THE GATEWAY"));
+    it_free(&r);
+    /* Old generations' connections were closed, not leaked. */
+    ck_assert_int_le(redis_clients(), baseline + 4);
     expect_no_crash();
 }
 END_TEST
@@ -124,6 +175,7 @@ Suite *lifecycle_suite(void)
     tcase_set_timeout(event, 90);
     tcase_add_test(event, graceful_restart);
     tcase_add_test(event, full_restart);
+    tcase_add_test(event, graceful_reloads_plugins_and_releases_connections);
     tcase_add_test(event, background_task_runs);
     tcase_add_checked_fixture(prefork, start_prefork, it_teardown);
     tcase_set_timeout(prefork, 90);

@@ -23,6 +23,7 @@ typedef struct testplug {
     const char *secret;
     const char *deny_header;
     int64_t after_count;
+    int child_pid;           /* set by child_init in each worker process */
 } testplug;
 
 static const cb_option_def options[] = {
@@ -45,12 +46,13 @@ static cb_status echo(cb_req *req, void *state)
 {
     testplug *t = state;
     const cb_identity *id = cb_req_identity(req);
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?}",
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:b}",
                              "greeting", t->greeting, "method", cb_req_method(req),
                              "path", cb_req_path(req), "query", cb_req_query(req),
                              "id", cb_req_param(req, "id"), "rest", cb_req_param(req, "rest"),
                              "uid", id->uid, "env", cb_req_env(req),
-                             "requestId", cb_req_id(req));
+                             "requestId", cb_req_id(req),
+                             "childInitRan", t->child_pid == (int)getpid());
     cb_status rc = cb_req_send_json(req, 200, cb_json_dump(cb_req_pool(req), body));
     json_decref(body);
     return rc;
@@ -178,6 +180,14 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     return CB_OK;
 }
 
+static cb_status child_init(void *state, apr_pool_t *child_pool)
+{
+    testplug *t = state;
+    (void)child_pool;
+    t->child_pid = (int)getpid();
+    return CB_OK;
+}
+
 static const cb_route_def routes[] = {
     {"GET", "/v1/test/echo", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
     {"POST", "/v1/test/echo", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
@@ -198,5 +208,5 @@ static const cb_route_def routes[] = {
 
 const cb_plugin cloudbase_plugin = {
     CB_PLUGIN_ABI_VERSION, "testplug", "1.0.0", "test-only plugin",
-    options, routes, create, NULL, policy, identify, after_response
+    options, routes, create, child_init, policy, identify, after_response
 };

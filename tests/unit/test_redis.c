@@ -114,6 +114,33 @@ START_TEST(stopped_server_times_out)
 }
 END_TEST
 
+static long connected_clients(void)
+{
+    static const char *const argv[] = {"INFO", "clients"};
+    redisReply *reply;
+    const char *line;
+    ck_assert_int_eq(cb_redis_command(client, pool, 2, argv, NULL, &reply), APR_SUCCESS);
+    line = strstr(reply->str, "connected_clients:");
+    ck_assert_ptr_nonnull(line);
+    return strtol(line + strlen("connected_clients:"), NULL, 10);
+}
+
+START_TEST(pool_cleanup_closes_connections)
+{
+    apr_pool_t *sub;
+    cb_redis *temporary;
+    long before = connected_clients();
+    apr_pool_create(&sub, pool);
+    temporary = cb_redis_create(sub, cb_redis_get_config(client));
+    ck_assert(cb_redis_ping(temporary, sub));
+    ck_assert_int_eq(connected_clients(), before + 1);
+    apr_pool_destroy(sub);
+    for (int i = 0; i < 50 && connected_clients() != before; i++)
+        usleep(10 * 1000);
+    ck_assert_int_eq(connected_clients(), before);
+}
+END_TEST
+
 START_TEST(config_parsing)
 {
     cb_redis_config cfg;
@@ -153,6 +180,7 @@ Suite *redis_suite(void)
     tcase_add_test(tc, breaker_fails_fast_and_recovers);
     tcase_add_test(tc, stopped_server_times_out);
     tcase_add_test(tc, config_parsing);
+    tcase_add_test(tc, pool_cleanup_closes_connections);
     suite_add_tcase(s, tc);
     return s;
 }
