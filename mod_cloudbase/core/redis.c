@@ -158,12 +158,21 @@ static redisReply *run_on(redisContext *c, int argc, const char *const *argv, co
     return redisCommandArgv(c, argc, (const char **)argv, len);
 }
 
+/* AUTH or SELECT on a new connection: 1 when Redis accepted it. */
+static int run_setup_command(redisContext *c, const char *argv[2])
+{
+    redisReply *reply = run_on(c, 2, argv, NULL);
+    int ok = reply && reply->type != REDIS_REPLY_ERROR;
+    if (reply)
+        freeReplyObject(reply);
+    return ok;
+}
+
 static redisContext *connect_new(cb_redis *r)
 {
     struct timeval ctv = ms_to_timeval(r->cfg.connect_timeout_ms);
     struct timeval ctimeout = ms_to_timeval(r->cfg.command_timeout_ms);
     redisContext *c;
-    redisReply *reply;
     if (r->cfg.unix_path)
         c = redisConnectUnixWithTimeout(r->cfg.unix_path, ctv);
     else
@@ -176,27 +185,19 @@ static redisContext *connect_new(cb_redis *r)
     }
     if (r->cfg.password) {
         const char *argv[2] = {"AUTH", r->cfg.password};
-        reply = run_on(c, 2, argv, NULL);
-        if (!reply || reply->type == REDIS_REPLY_ERROR) {
-            if (reply)
-                freeReplyObject(reply);
+        if (!run_setup_command(c, argv)) {
             redisFree(c);
             return NULL;
         }
-        freeReplyObject(reply);
     }
     if (r->cfg.db) {
         char db[16];
         const char *argv[2] = {"SELECT", db};
         apr_snprintf(db, sizeof(db), "%d", r->cfg.db);
-        reply = run_on(c, 2, argv, NULL);
-        if (!reply || reply->type == REDIS_REPLY_ERROR) {
-            if (reply)
-                freeReplyObject(reply);
+        if (!run_setup_command(c, argv)) {
             redisFree(c);
             return NULL;
         }
-        freeReplyObject(reply);
     }
     return c;
 }

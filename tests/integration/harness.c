@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "harness.h"
+#include "servers.h"
 
 it_env it;
 
@@ -29,67 +30,9 @@ static double now_ms(void)
     return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0;
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-    ck_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-    port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-static int port_open(int port)
-{
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
-}
-
-static int wait_port(int port, int ms)
-{
-    for (int waited = 0; waited < ms; waited += 20) {
-        if (port_open(port))
-            return 1;
-        usleep(20 * 1000);
-    }
-    return 0;
-}
-
-static pid_t spawn(char *const argv[], const char *log_path)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log_path ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        setpgid(0, 0);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
 static void stop_pid(pid_t *pid)
 {
-    if (*pid > 0) {
-        kill(*pid, SIGCONT);
-        kill(*pid, SIGKILL);
-        waitpid(*pid, NULL, 0);
-    }
+    srv_stop(*pid);
     *pid = 0;
 }
 
@@ -104,20 +47,12 @@ static char *path_in_dir(const char *name)
 
 static void start_redis(void)
 {
-    char port[16];
-    char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", "--dir", it.dir, NULL};
-    snprintf(port, sizeof(port), "%d", it.redis_port);
-    it.redis_pid = spawn(argv, path_in_dir("redis.log"));
-    ck_assert_msg(wait_port(it.redis_port, 5000), "redis-server did not start");
+    it.redis_pid = srv_start_redis(it.redis_port, it.dir, path_in_dir("redis.log"));
+    ck_assert_msg(srv_wait_port(it.redis_port, 5000), "redis-server did not start");
 }
 
 void it_setup(void)
 {
-    const char *upstream = getenv("CB_TEST_UPSTREAM");
-    char port[16];
-    char *argv[] = {"python3", (char *)(upstream ? upstream : "tests/integration/upstream.py"),
-                    port, NULL};
     memset(&it, 0, sizeof(it));
     snprintf(it.dir, sizeof(it.dir), "/tmp/cb-it-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(it.dir));
@@ -129,14 +64,13 @@ void it_setup(void)
         fputs("<h1>static site</h1>\n", f);
         fclose(f);
     }
-    it.http_port = free_port();
-    it.redis_port = free_port();
-    it.upstream_port = free_port();
-    it.site_port = free_port();
+    it.http_port = srv_free_port();
+    it.redis_port = srv_free_port();
+    it.upstream_port = srv_free_port();
+    it.site_port = srv_free_port();
     start_redis();
-    snprintf(port, sizeof(port), "%d", it.upstream_port);
-    it.upstream_pid = spawn(argv, path_in_dir("upstream.log"));
-    ck_assert_msg(wait_port(it.upstream_port, 10000), "upstream did not start");
+    it.upstream_pid = srv_start_upstream(it.upstream_port, path_in_dir("upstream.log"));
+    ck_assert_msg(srv_wait_port(it.upstream_port, 10000), "upstream did not start");
 }
 
 /* Sanitizer and crash reports land in httpd's error log (its stderr). */
@@ -318,7 +252,7 @@ void it_httpd_stop(const char *conf)
     run_apache(conf, "stop", NULL, 0);
     for (int i = 0; pid > 0 && i < 200 && kill(pid, 0) == 0; i++)
         usleep(50 * 1000);
-    for (int i = 0; i < 100 && port_open(it.http_port); i++)
+    for (int i = 0; i < 100 && srv_port_open(it.http_port); i++)
         usleep(50 * 1000);
     it.conf_path[0] = '\0';
 }

@@ -23,7 +23,7 @@ static void setup(void)
 {
     apr_pool_create(&pool, NULL);
     port = srv_free_port();
-    upstream = srv_start_upstream(port);
+    upstream = srv_start_upstream(port, NULL);
     ck_assert_msg(srv_wait_port(port, 10000), "upstream did not start");
     client = cb_http_client_create(pool, 4);
 }

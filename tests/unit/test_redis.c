@@ -29,7 +29,7 @@ static void setup(void)
     apr_pool_create(&pool, NULL);
     ck_assert_ptr_nonnull(mkdtemp(dir));
     port = srv_free_port();
-    redis_pid = srv_start_redis(port, dir);
+    redis_pid = srv_start_redis(port, dir, NULL);
     ck_assert_msg(srv_wait_port(port, 5000), "redis-server did not start");
     cb_redis_config_defaults(&cfg);
     cfg.port = port;
@@ -89,7 +89,7 @@ START_TEST(breaker_fails_fast_and_recovers)
         ck_assert(!cb_redis_ping(client, pool));
     /* 1000 calls while open: no network, well under a millisecond each. */
     ck_assert_int_lt(apr_time_now() - start, apr_time_from_msec(100));
-    redis_pid = srv_start_redis(port, dir);
+    redis_pid = srv_start_redis(port, dir, NULL);
     ck_assert(srv_wait_port(port, 5000));
     usleep(250 * 1000);
     for (int i = 0; i < 20 && !cb_redis_ping(client, pool); i++)
