@@ -55,7 +55,7 @@ run_integration() {
   local dir=$1 preload=${2:-}
   CB_APACHE_PRELOAD="$preload" \
   CB_MODULE="$dir/.libs/mod_cloudbase.so" \
-  CB_TEST_PLUGIN_DIR="$dir/tests/plugins/.libs" \
+  CB_PLUGIN_DIRS="$dir/tests/plugins/.libs:$dir/plugins/auth/.libs" \
   CB_TEST_UPSTREAM="$top/tests/integration/upstream.py" \
     "$dir/tests/integration/integration_tests"
 }

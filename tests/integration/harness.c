@@ -51,6 +51,30 @@ static void start_redis(void)
     ck_assert_msg(srv_wait_port(it.redis_port, 5000), "redis-server did not start");
 }
 
+const char *it_plugin_dir(void)
+{
+    static char dir[300];
+    snprintf(dir, sizeof(dir), "%s/plugins", it.dir);
+    return dir;
+}
+
+/* Gathers the plugins of every build directory into one CloudBasePluginDir. */
+static void link_plugins(void)
+{
+    const char *dirs = getenv("CB_PLUGIN_DIRS");
+    char *copy, *state;
+    mkdir(it_plugin_dir(), 0755);
+    ck_assert_msg(dirs != NULL, "CB_PLUGIN_DIRS is not set (scripts/test.sh sets it)");
+    copy = strdup(dirs);
+    for (char *dir = strtok_r(copy, ":", &state); dir; dir = strtok_r(NULL, ":", &state)) {
+        char cmd[1200];
+        snprintf(cmd, sizeof(cmd), "ln -sf '%s'/*.so '%s'/ 2>/dev/null", dir, it_plugin_dir());
+        if (system(cmd) != 0)
+            fprintf(stderr, "no plugins in %s\n", dir);
+    }
+    free(copy);
+}
+
 void it_setup(void)
 {
     memset(&it, 0, sizeof(it));
@@ -64,6 +88,7 @@ void it_setup(void)
         fputs("<h1>static site</h1>\n", f);
         fclose(f);
     }
+    link_plugins();
     it.http_port = srv_free_port();
     it.redis_port = srv_free_port();
     it.upstream_port = srv_free_port();
@@ -128,7 +153,7 @@ const char *it_default_site(void)
              "  task_file %s/task.log\n"
              "  task_interval 100ms\n"
              "</CloudBasePlugin>\n",
-             getenv("CB_TEST_PLUGIN_DIR"), it.redis_port, it.upstream_port, it.dir);
+             it_plugin_dir(), it.redis_port, it.upstream_port, it.dir);
     return site;
 }
 
@@ -309,6 +334,19 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 void it_request(const char *method, const char *path, const char *const *headers,
                 const char *body, it_response *out)
 {
+    it_request_from(NULL, method, path, headers, body, out);
+}
+
+const char *it_gateway_conf_path(void)
+{
+    static char path[400];
+    snprintf(path, sizeof(path), "%s/httpd.conf", it.dir);
+    return path;
+}
+
+void it_request_from(const char *source_ip, const char *method, const char *path,
+                     const char *const *headers, const char *body, it_response *out)
+{
     CURL *h = curl_easy_init();
     struct curl_slist *list = NULL;
     char url[1024];
@@ -334,6 +372,8 @@ void it_request(const char *method, const char *path, const char *const *headers
     curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+    if (source_ip)
+        curl_easy_setopt(h, CURLOPT_INTERFACE, source_ip);
     out->curl_error = (int)curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
     out->total_ms = now_ms() - c.start;

@@ -36,6 +36,10 @@ extern it_env it;
 void it_setup(void);
 void it_teardown(void);
 
+/* A directory of this test with every plugin (symlinks to the .so files in
+ * the directories of CB_PLUGIN_DIRS, colon-separated). */
+const char *it_plugin_dir(void);
+
 /* Writes the httpd config: the base (modules, listen, docroot), `mpm`
  * ("event" or "prefork"), then `site` (the gateway directives). Returns
  * the path. */
@@ -63,6 +67,12 @@ void it_redis_pause(int paused);  /* SIGSTOP / SIGCONT */
 /* headers: NULL-terminated "Name: value" lines. body may be NULL. */
 void it_request(const char *method, const char *path, const char *const *headers,
                 const char *body, it_response *out);
+/* The same from a given local source address (127.0.0.2, ...), to act as
+ * another client. */
+void it_request_from(const char *source_ip, const char *method, const char *path,
+                     const char *const *headers, const char *body, it_response *out);
+/* The config file httpd was last started with. */
+const char *it_gateway_conf_path(void);
 /* A response header's value (first), or NULL. */
 const char *it_header(const it_response *r, const char *name);
 /* Loads url in headless Chromium, lets its scripts run, and returns the

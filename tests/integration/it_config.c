@@ -20,7 +20,7 @@ static int configtest_site(const char *site)
 
 static const char *plugin_dir(void)
 {
-    return getenv("CB_TEST_PLUGIN_DIR");
+    return it_plugin_dir();
 }
 
 START_TEST(valid_config_passes)

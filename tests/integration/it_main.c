@@ -1,6 +1,6 @@
 /*
  * it_main.c: runs the integration suites (real apache2, redis-server and
- * upstream on loopback). Needs CB_MODULE, CB_TEST_PLUGIN_DIR and
+ * upstream on loopback). Needs CB_MODULE, CB_PLUGIN_DIRS and
  * CB_TEST_UPSTREAM; scripts/test.sh sets them.
  */
 #include <stdlib.h>
@@ -13,6 +13,7 @@ Suite *gateway_suite(void);
 Suite *redis_down_suite(void);
 Suite *lifecycle_suite(void);
 Suite *browser_suite(void);
+Suite *auth_suite(void);
 
 int main(void)
 {
@@ -24,6 +25,7 @@ int main(void)
     srunner_add_suite(sr, redis_down_suite());
     srunner_add_suite(sr, lifecycle_suite());
     srunner_add_suite(sr, browser_suite());
+    srunner_add_suite(sr, auth_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -119,7 +119,7 @@ START_TEST(identity_and_auth_levels)
 {
     static const char *const user[] = {"Authorization", "Bearer test-user-alice", NULL};
     static const char *const anon[] = {"Authorization", "Bearer test-anonymous", NULL};
-    static const char *const bad[] = {"Authorization", "Bearer garbage", NULL};
+    static const char *const bad[] = {"Authorization", "Bearer test-garbage", NULL};
     static const char *const admin[] = {"Authorization", "Bearer test-admin", NULL};
     th_response r;
     th_request(env, pool, "GET", "/v1/test/private", NULL, NULL, &r);

@@ -97,6 +97,7 @@ typedef struct cb_identity {
     cb_identity_kind kind;
     const char *uid;
     const char *env;
+    const char *session_id;           /* sign-in session, when there is one */
     const apr_array_header_t *scopes; /* of const char * */
     const apr_array_header_t *groups; /* of const char * */
 } cb_identity;

@@ -1,0 +1,179 @@
+/*
+ * apikeys.c: API keys for server-to-server and enterprise callers.
+ *
+ * A key is "cbk_ENV_" followed by 32 random hex digits (in the spirit of
+ * TestBase's tb_{env}_{32hex}); it is shown once, at creation. Redis keeps
+ * only its SHA-256 (cb:{env}:apikey:HASH: id, name, display prefix, scopes,
+ * expiry) and an index cb:{env}:apikeys (id -> hash) for listing and
+ * revoking. Verified keys are cached per process within the staleness bound,
+ * like sessions, so a revoked key stops working within that bound.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "auth.h"
+
+#define KEY_RANDOM_HEX 32
+#define DISPLAY_PREFIX_EXTRA 4     /* random digits shown after "cbk_ENV_" */
+
+static const char *key_prefix(apr_pool_t *p, const auth_state *st)
+{
+    return apr_pstrcat(p, "cbk_", st->env, "_", NULL);
+}
+
+int auth_apikey_shape(const auth_state *st, const char *text)
+{
+    size_t env_len = strlen(st->env), len = text ? strlen(text) : 0;
+    if (len != 4 + env_len + 1 + KEY_RANDOM_HEX || strncmp(text, "cbk_", 4) != 0 ||
+        strncmp(text + 4, st->env, env_len) != 0 || text[4 + env_len] != '_')
+        return 0;
+    for (const char *c = text + 5 + env_len; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+            return 0;
+    return 1;
+}
+
+const char auth_script_key_create[] =
+        "redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'prefix', ARGV[3], "
+        "'scopes', ARGV[4], 'created', ARGV[5], 'expires', ARGV[6]) "
+        "redis.call('HSET', KEYS[2], ARGV[1], ARGV[7]) "
+        "if tonumber(ARGV[6]) > 0 then redis.call('EXPIREAT', KEYS[1], ARGV[6]) end "
+        "return 1";
+
+apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
+                                int64_t expires_in, const char *scopes_json,
+                                auth_apikey *out, const char **secret)
+{
+    const char *random = auth_random_hex(p, KEY_RANDOM_HEX / 2);
+    const char *id = auth_random_hex(p, AUTH_ID_LENGTH / 2), *key, *hash;
+    int64_t now = apr_time_sec(apr_time_now());
+    redisReply *reply;
+    apr_status_t rv;
+    if (!random || !id)
+        return APR_EGENERAL;
+    key = apr_pstrcat(p, key_prefix(p, st), random, NULL);
+    hash = auth_sha256_hex(p, key, strlen(key));
+    out->id = id;
+    out->name = name;
+    out->prefix = apr_pstrndup(p, key, strlen(key_prefix(p, st)) + DISPLAY_PREFIX_EXTRA);
+    out->scopes_json = scopes_json ? scopes_json : "[]";
+    out->created_at = now;
+    out->expires_at = expires_in > 0 ? now + expires_in : 0;
+    {
+        const char *argv[] = {auth_key(p, st, "apikey", hash), auth_key(p, st, "apikeys", "index"),
+                              id, name, out->prefix, out->scopes_json,
+                              apr_ltoa(p, (long)now), apr_ltoa(p, (long)out->expires_at), hash};
+        rv = cb_redis_eval(st->redis, p, &st->scripts.key_create, 2, 9, argv, NULL, &reply);
+    }
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (reply->type == REDIS_REPLY_ERROR)
+        return APR_EGENERAL;
+    *secret = key;
+    return APR_SUCCESS;
+}
+
+static const char *field(const redisReply *r, size_t i, apr_pool_t *p)
+{
+    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING
+               ? apr_pstrmemdup(p, r->element[i]->str, r->element[i]->len) : NULL;
+}
+
+auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *secret,
+                                   auth_apikey *out)
+{
+    const char *hash, *cache_key;
+    const char *argv[8];
+    redisReply *reply;
+    auth_activity cached;
+    if (!auth_apikey_shape(st, secret))
+        return AUTH_KEY_INVALID;
+    hash = auth_sha256_hex(p, secret, strlen(secret));
+    cache_key = apr_pstrcat(p, "k:", hash, NULL);
+    argv[0] = "HMGET";
+    argv[1] = auth_key(p, st, "apikey", hash);
+    argv[2] = "id"; argv[3] = "name"; argv[4] = "prefix"; argv[5] = "scopes";
+    argv[6] = "created"; argv[7] = "expires";
+    cached = auth_cache_lookup(st, cache_key);
+    if (cached == AUTH_INACTIVE)
+        return AUTH_KEY_INVALID;
+    if (cb_redis_command(st->redis, p, 8, argv, NULL, &reply) != APR_SUCCESS ||
+        reply->type != REDIS_REPLY_ARRAY) {
+        if (cached != AUTH_ACTIVE)
+            return AUTH_KEY_DOWN;
+        /* Verified within the staleness bound: details are not needed to
+         * keep serving it while Redis is away. */
+        out->id = out->name = out->prefix = NULL;
+        out->scopes_json = "[]";
+        out->created_at = out->expires_at = 0;
+        return AUTH_KEY_OK;
+    }
+    out->id = field(reply, 0, p);
+    out->name = field(reply, 1, p);
+    out->prefix = field(reply, 2, p);
+    out->scopes_json = field(reply, 3, p);
+    out->created_at = field(reply, 4, p) ? apr_atoi64(field(reply, 4, p)) : 0;
+    out->expires_at = field(reply, 5, p) ? apr_atoi64(field(reply, 5, p)) : 0;
+    if (!out->id || (out->expires_at && out->expires_at <= apr_time_sec(apr_time_now()))) {
+        auth_cache_store(st, cache_key, 0);
+        return AUTH_KEY_INVALID;
+    }
+    if (!out->scopes_json)
+        out->scopes_json = "[]";
+    auth_cache_store(st, cache_key, 1);
+    return AUTH_KEY_OK;
+}
+
+const char auth_script_key_list[] =
+        "local out = {} "
+        "local index = redis.call('HGETALL', KEYS[1]) "
+        "for i = 1, #index, 2 do "
+        "  local k = ARGV[1] .. index[i + 1] "
+        "  local v = redis.call('HMGET', k, 'id', 'name', 'prefix', 'scopes', 'created', 'expires') "
+        "  if v[1] then table.insert(out, v) else redis.call('HDEL', KEYS[1], index[i]) end "
+        "end return out";
+
+apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, json_t **out)
+{
+    const char *argv[] = {auth_key(p, st, "apikeys", "index"), auth_key(p, st, "apikey", "")};
+    redisReply *reply;
+    apr_status_t rv;
+    rv = cb_redis_eval(st->redis, p, &st->scripts.key_list, 1, 2, argv, NULL, &reply);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (reply->type != REDIS_REPLY_ARRAY)
+        return APR_EGENERAL;
+    *out = json_array();
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *k = reply->element[i];
+        json_t *scopes = json_loads(field(k, 3, p) ? field(k, 3, p) : "[]", 0, NULL);
+        json_array_append_new(*out, json_pack("{s:s?, s:s?, s:s?, s:o, s:I, s:I}",
+                                              "id", field(k, 0, p), "name", field(k, 1, p),
+                                              "prefix", field(k, 2, p),
+                                              "scopes", scopes ? scopes : json_array(),
+                                              "created_at", (json_int_t)apr_atoi64(field(k, 4, p) ? field(k, 4, p) : "0"),
+                                              "expires_at", (json_int_t)apr_atoi64(field(k, 5, p) ? field(k, 5, p) : "0")));
+    }
+    return APR_SUCCESS;
+}
+
+const char auth_script_key_revoke[] =
+        "local hash = redis.call('HGET', KEYS[1], ARGV[1]) "
+        "if not hash then return 0 end "
+        "redis.call('DEL', ARGV[2] .. hash) redis.call('HDEL', KEYS[1], ARGV[1]) "
+        "return hash";
+
+apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id)
+{
+    const char *argv[] = {auth_key(p, st, "apikeys", "index"), id, auth_key(p, st, "apikey", "")};
+    redisReply *reply;
+    apr_status_t rv;
+    rv = cb_redis_eval(st->redis, p, &st->scripts.key_revoke, 1, 3, argv, NULL, &reply);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (reply->type != REDIS_REPLY_STRING)
+        return APR_NOTFOUND;
+    auth_cache_store(st, apr_pstrcat(p, "k:", apr_pstrmemdup(p, reply->str, reply->len), NULL), 0);
+    return APR_SUCCESS;
+}

@@ -1,0 +1,194 @@
+/*
+ * auth.h: what the auth plugin's files share: the plugin state, and the
+ * entry points of users.c (passwords, users, sign-in throttle), sessions.c
+ * (sessions, refresh tokens, the verified-session cache), apikeys.c and
+ * tokens.c (issuing the token answer).
+ */
+#ifndef CB_AUTH_H
+#define CB_AUTH_H
+
+#include <apr_thread_mutex.h>
+#include <hiredis.h>
+#include <jansson.h>
+
+#include "cloudbase/cloudbase.h"
+#include "jwt.h"
+
+#define AUTH_SESSION_CACHE_SLOTS 4096
+#define AUTH_ID_LENGTH 32          /* hex characters of a uid, sid or key id */
+
+/* One slot of the per-process cache of sessions and API keys verified in
+ * Redis: what was found, and when. */
+typedef struct auth_cache_slot {
+    char key[72];
+    apr_time_t checked_at;
+    int active;
+} auth_cache_slot;
+
+typedef struct auth_scrypt_params {
+    uint64_t n;
+    uint64_t r;
+    uint64_t p;
+} auth_scrypt_params;
+
+/* The Lua scripts, each one atomic decision in one round trip. */
+typedef struct auth_scripts {
+    cb_redis_script create_session, rotate, create_user, throttle_check, throttle_record,
+        key_create, key_list, key_revoke;
+} auth_scripts;
+
+extern const char auth_script_create_session[], auth_script_rotate[],
+    auth_script_create_user[], auth_script_throttle_check[], auth_script_throttle_record[],
+    auth_script_key_create[], auth_script_key_list[], auth_script_key_revoke[];
+
+typedef struct auth_state {
+    const char *env;
+    cb_redis *redis;
+    cb_jwt_keyring *keys;
+    const char *admin_key;           /* NULL: admin routes refuse everyone */
+    int64_t access_ttl;              /* seconds */
+    int64_t refresh_ttl;             /* seconds */
+    apr_interval_time_t cache_bound; /* staleness bound of the cache */
+    int allow_anonymous;
+    int64_t max_failures;            /* per username and client address */
+    int64_t max_ip_failures;         /* per client address */
+    int64_t failure_window;          /* seconds */
+    int64_t password_min_length;
+    auth_scrypt_params scrypt;
+    auth_scripts scripts;
+    apr_thread_mutex_t *cache_lock;
+    auth_cache_slot *cache;          /* AUTH_SESSION_CACHE_SLOTS */
+} auth_state;
+
+/* ---- users.c */
+/* "scrypt$N$r$p$salt$hash" for a password, with a fresh random salt. */
+const char *auth_password_hash(apr_pool_t *p, const auth_scrypt_params *params,
+                               const char *password);
+/* 1 when password matches the stored hash (constant-time comparison). */
+int auth_password_verify(apr_pool_t *p, const char *stored, const char *password);
+/* A username: 2-48 of [A-Za-z0-9._@-]; NULL when fine, else why not. */
+const char *auth_username_problem(const char *username);
+
+typedef struct auth_user {
+    const char *uid;
+    const char *username;
+    const char *password_hash;
+    const char *groups_json;         /* JSON array of strings */
+    int64_t created_at;
+    int64_t updated_at;
+} auth_user;
+
+/* Creates a user; APR_EEXIST when the username is taken. */
+apr_status_t auth_user_create(auth_state *st, apr_pool_t *p, const char *username,
+                              const char *password, const char *groups_json,
+                              auth_user *out);
+/* APR_SUCCESS and *out, APR_NOTFOUND, or CB_REDIS_EDOWN. */
+apr_status_t auth_user_by_name(auth_state *st, apr_pool_t *p, const char *username,
+                               auth_user *out);
+apr_status_t auth_user_by_id(auth_state *st, apr_pool_t *p, const char *uid, auth_user *out);
+
+/* Sign-in throttle: before checking a password, how many seconds the caller
+ * must wait (0 = go ahead); afterwards, record the outcome. */
+apr_status_t auth_throttle_check(auth_state *st, apr_pool_t *p, const char *username,
+                                 const char *client_ip, int64_t *retry_after);
+void auth_throttle_record(auth_state *st, apr_pool_t *p, const char *username,
+                          const char *client_ip, int success);
+
+/* ---- sessions.c */
+typedef struct auth_session {
+    const char *sid;
+    const char *uid;
+    const char *kind;                /* "anonymous" or "user" */
+    const char *scope;
+    const char *groups_json;
+} auth_session;
+
+typedef enum {
+    AUTH_REFRESH_OK = 0,
+    AUTH_REFRESH_INVALID,            /* unknown, expired or malformed */
+    AUTH_REFRESH_REUSED,             /* an already rotated token: session revoked */
+    AUTH_REFRESH_DOWN                /* Redis unavailable */
+} auth_refresh_result;
+
+/* Creates a session and its first refresh token. */
+apr_status_t auth_session_create(auth_state *st, apr_pool_t *p, const char *uid,
+                                 const char *kind, const char *scope,
+                                 const char *groups_json, auth_session *out,
+                                 const char **refresh_token);
+/* Rotates a refresh token: the old one stops working; presenting an old one
+ * again revokes the whole session. */
+auth_refresh_result auth_session_refresh(auth_state *st, apr_pool_t *p, const char *token,
+                                         auth_session *out, const char **new_refresh);
+apr_status_t auth_session_revoke(auth_state *st, apr_pool_t *p, const char *sid);
+/* The sid a refresh token belongs to, or NULL when it is malformed. */
+const char *auth_refresh_token_sid(apr_pool_t *p, const char *token);
+/* Whether a session is still active: from the per-process cache when it was
+ * checked within the staleness bound, else from Redis. */
+typedef enum { AUTH_ACTIVE, AUTH_INACTIVE, AUTH_UNKNOWN } auth_activity;
+auth_activity auth_session_active(auth_state *st, apr_pool_t *p, const char *sid);
+/* Forgets the cached state of a session in this process. */
+void auth_cache_forget(auth_state *st, const char *key);
+auth_activity auth_cache_lookup(auth_state *st, const char *key);
+void auth_cache_store(auth_state *st, const char *key, int active);
+
+/* Random bytes as lower-case hex (2 * bytes characters). */
+const char *auth_random_hex(apr_pool_t *p, size_t bytes);
+/* SHA-256 of data as lower-case hex. */
+const char *auth_sha256_hex(apr_pool_t *p, const char *data, size_t len);
+/* "cb:{env}:" + suffix pieces. */
+const char *auth_key(apr_pool_t *p, const auth_state *st, const char *kind, const char *id);
+
+/* ---- apikeys.c */
+typedef struct auth_apikey {
+    const char *id;
+    const char *name;
+    const char *prefix;              /* shown in listings */
+    const char *scopes_json;         /* JSON array */
+    int64_t created_at;
+    int64_t expires_at;              /* 0 = never */
+} auth_apikey;
+
+/* Creates a key; *secret is the whole key, shown once. */
+apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
+                                int64_t expires_in, const char *scopes_json,
+                                auth_apikey *out, const char **secret);
+/* Looks a presented key up (cached within the staleness bound). */
+typedef enum { AUTH_KEY_OK, AUTH_KEY_INVALID, AUTH_KEY_DOWN } auth_key_result;
+auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *secret,
+                                   auth_apikey *out);
+/* JSON array of the keys (no secrets). */
+apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, json_t **out);
+/* APR_NOTFOUND when there is no such key. */
+apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id);
+/* 1 when text has the shape of one of our keys. */
+int auth_apikey_shape(const auth_state *st, const char *text);
+
+/* ---- identity.c */
+cb_status auth_identify(cb_req *req, void *state, cb_identity *out);
+/* Verifies an access token (signature, expiry, env, live session). */
+typedef enum { AUTH_TOKEN_OK, AUTH_TOKEN_INVALID, AUTH_TOKEN_DOWN } auth_token_result;
+auth_token_result auth_verify_access_token(auth_state *st, apr_pool_t *p, const char *token,
+                                           int64_t leeway, cb_jwt_claims *claims,
+                                           const char **why);
+
+/* ---- tokens.c: /auth/v1 sign-in, token, revoke, sign-out and me routes */
+cb_status auth_signin_anonymously(cb_req *req, void *state);
+cb_status auth_signin(cb_req *req, void *state);
+cb_status auth_token(cb_req *req, void *state);
+cb_status auth_client_credential(cb_req *req, void *state);
+cb_status auth_revoke(cb_req *req, void *state);
+cb_status auth_signout(cb_req *req, void *state);
+cb_status auth_me(cb_req *req, void *state);
+/* The request body as a JSON object ({} when empty), whatever the content
+ * type; NULL after answering 400/413. */
+json_t *auth_read_json(cb_req *req, size_t max_bytes);
+/* 503 when Redis is down. */
+cb_status auth_unavailable(cb_req *req);
+
+/* ---- admin.c: /auth/v1/admin routes (admin key) */
+cb_status auth_admin_create_user(cb_req *req, void *state);
+cb_status auth_admin_create_key(cb_req *req, void *state);
+cb_status auth_admin_list_keys(cb_req *req, void *state);
+cb_status auth_admin_revoke_key(cb_req *req, void *state);
+
+#endif

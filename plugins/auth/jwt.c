@@ -1,0 +1,645 @@
+/*
+ * jwt.c: JWT signing and verification for the auth plugin (see jwt.h):
+ * strict base64url, a keyring of HS256/ES256 keys, HS256 with HMAC-SHA256
+ * compared in constant time, ES256 with P-256 and JOSE r||s signatures.
+ *
+ * Speed: each key keeps a ready HMAC context (duplicated per call, so the
+ * secret is never re-keyed) or its EVP_PKEY, and the base64url header this
+ * keyring writes for it. A token whose header bytes equal one of those is
+ * matched by a hash lookup without parsing JSON; any other header is decoded
+ * and parsed strictly. The payload is decoded on the stack and parsed once,
+ * only after its signature matched. Every OpenSSL object gets a cleanup on
+ * the pool at hand (run early when the object is no longer needed).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <jansson.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+
+#include "jwt.h"
+
+enum { ALG_HS256 = 1, ALG_ES256 = 2 };
+
+#define HS256_SIG_LEN 32
+#define ES256_SIG_LEN 64
+#define ES256_COORD_LEN 32
+/* The largest decoded segment of a token of CB_JWT_MAX_TOKEN_LEN bytes. */
+#define MAX_SEGMENT_LEN (CB_JWT_MAX_TOKEN_LEN / 4 * 3 + 3)
+
+typedef struct jwt_key {
+    const char *kid;
+    int alg;
+    const char *header_b64;   /* what cb_jwt_sign writes for this key */
+    size_t header_b64_len;
+    EVP_MAC_CTX *hmac;        /* HS256: keyed, never used directly (dup) */
+    EVP_PKEY *pkey;           /* ES256 */
+    int can_sign;
+} jwt_key;
+
+struct cb_jwt_keyring {
+    apr_pool_t *pool;
+    apr_hash_t *by_kid;       /* kid -> jwt_key */
+    apr_hash_t *by_header;    /* header_b64 -> jwt_key */
+    const jwt_key *signer;
+    EVP_MAC *hmac_alg;        /* fetched once */
+};
+
+/* ---- pool cleanups for OpenSSL objects ---- */
+
+static apr_status_t mac_cleanup(void *o) { EVP_MAC_free(o); return APR_SUCCESS; }
+static apr_status_t mac_ctx_cleanup(void *o) { EVP_MAC_CTX_free(o); return APR_SUCCESS; }
+static apr_status_t pkey_cleanup(void *o) { EVP_PKEY_free(o); return APR_SUCCESS; }
+static apr_status_t pkey_ctx_cleanup(void *o) { EVP_PKEY_CTX_free(o); return APR_SUCCESS; }
+static apr_status_t md_ctx_cleanup(void *o) { EVP_MD_CTX_free(o); return APR_SUCCESS; }
+static apr_status_t bio_cleanup(void *o) { BIO_free(o); return APR_SUCCESS; }
+static apr_status_t ecdsa_sig_cleanup(void *o) { ECDSA_SIG_free(o); return APR_SUCCESS; }
+static apr_status_t bn_cleanup(void *o) { BN_free(o); return APR_SUCCESS; }
+
+/* Ties obj (when not NULL) to p: freed by fn when p is cleared, or earlier
+ * with apr_pool_cleanup_run(p, obj, fn). */
+static void *own(apr_pool_t *p, void *obj, apr_status_t (*fn)(void *))
+{
+    if (obj)
+        apr_pool_cleanup_register(p, obj, fn, apr_pool_cleanup_null);
+    return obj;
+}
+
+/* ---- base64url ---- */
+
+static const char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static const signed char b64url_values[128] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+    -1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+};
+
+static size_t b64url_encoded_len(size_t len)
+{
+    return len / 3 * 4 + (len % 3 ? len % 3 + 1 : 0);
+}
+
+/* Writes the encoding of len bytes to out (b64url_encoded_len(len) chars,
+ * no NUL). */
+static void b64url_encode_into(const unsigned char *in, size_t len, char *out)
+{
+    size_t i = 0;
+    for (; i + 3 <= len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        *out++ = b64url_alphabet[v >> 18];
+        *out++ = b64url_alphabet[(v >> 12) & 63];
+        *out++ = b64url_alphabet[(v >> 6) & 63];
+        *out++ = b64url_alphabet[v & 63];
+    }
+    if (len - i == 1) {
+        unsigned v = (unsigned)in[i] << 16;
+        *out++ = b64url_alphabet[v >> 18];
+        *out++ = b64url_alphabet[(v >> 12) & 63];
+    } else if (len - i == 2) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
+        *out++ = b64url_alphabet[v >> 18];
+        *out++ = b64url_alphabet[(v >> 12) & 63];
+        *out++ = b64url_alphabet[(v >> 6) & 63];
+    }
+}
+
+static int b64url_value(unsigned char c)
+{
+    return c < 128 ? b64url_values[c] : -1;
+}
+
+/* Strict decode into out (cap bytes). Returns the decoded length or -1. */
+static long b64url_decode_into(const char *in, size_t len, unsigned char *out, size_t cap)
+{
+    size_t full = len / 4, rest = len % 4, n = full * 3 + (rest ? rest - 1 : 0), i;
+    const unsigned char *s = (const unsigned char *)in;
+    if (rest == 1 || n > cap)
+        return -1;
+    for (i = 0; i < full; i++, s += 4) {
+        int a = b64url_value(s[0]), b = b64url_value(s[1]);
+        int c = b64url_value(s[2]), d = b64url_value(s[3]);
+        if ((a | b | c | d) < 0)
+            return -1;
+        *out++ = (unsigned char)(a << 2 | b >> 4);
+        *out++ = (unsigned char)((b & 15) << 4 | c >> 2);
+        *out++ = (unsigned char)((c & 3) << 6 | d);
+    }
+    if (rest >= 2) {
+        int a = b64url_value(s[0]), b = b64url_value(s[1]);
+        int c = rest == 3 ? b64url_value(s[2]) : 0;
+        if ((a | b | c) < 0)
+            return -1;
+        *out++ = (unsigned char)(a << 2 | b >> 4);
+        if (rest == 2 && (b & 15))
+            return -1;                       /* non-canonical trailing bits */
+        if (rest == 3) {
+            *out = (unsigned char)((b & 15) << 4 | c >> 2);
+            if (c & 3)
+                return -1;
+        }
+    }
+    return (long)n;
+}
+
+const char *cb_jwt_b64url_encode(apr_pool_t *p, const unsigned char *data, size_t len)
+{
+    size_t n = b64url_encoded_len(len);
+    char *out = apr_palloc(p, n + 1);
+    b64url_encode_into(data, len, out);
+    out[n] = '\0';
+    return out;
+}
+
+int cb_jwt_b64url_decode(apr_pool_t *p, const char *in, size_t in_len,
+                         unsigned char **out, size_t *out_len)
+{
+    size_t cap = in_len / 4 * 3 + 2;
+    unsigned char *buf = apr_palloc(p, cap + 1);
+    long n = b64url_decode_into(in, in_len, buf, cap);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    *out = buf;
+    *out_len = (size_t)n;
+    return 0;
+}
+
+/* ---- keyring ---- */
+
+cb_jwt_keyring *cb_jwt_keyring_create(apr_pool_t *p)
+{
+    cb_jwt_keyring *kr = apr_pcalloc(p, sizeof(*kr));
+    kr->pool = p;
+    kr->by_kid = apr_hash_make(p);
+    kr->by_header = apr_hash_make(p);
+    return kr;
+}
+
+const char *cb_jwt_keyring_signing_kid(const cb_jwt_keyring *kr)
+{
+    return kr && kr->signer ? kr->signer->kid : NULL;
+}
+
+static const char *check_kid(cb_jwt_keyring *kr, apr_pool_t *p, const char *kid)
+{
+    size_t len = kid ? strlen(kid) : 0, i;
+    if (len == 0 || len > CB_JWT_MAX_KID_LEN)
+        return "a JWT key id (kid) must have 1-64 characters of [A-Za-z0-9._:-]";
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)kid[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '.' || c == '_' || c == ':' || c == '-'))
+            return apr_psprintf(p, "JWT key id '%s' may only use the characters "
+                                "[A-Za-z0-9._:-]", kid);
+    }
+    if (apr_hash_get(kr->by_kid, kid, APR_HASH_KEY_STRING))
+        return apr_psprintf(p, "JWT key id '%s' is used twice: give each key its own kid", kid);
+    return NULL;
+}
+
+/* Files key under its kid and its header, and makes it the signer. */
+static void keyring_insert(cb_jwt_keyring *kr, jwt_key *key, const char *kid, int signing)
+{
+    const char *header = apr_psprintf(kr->pool, "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
+                                      key->alg == ALG_HS256 ? "HS256" : "ES256", kid);
+    key->kid = apr_pstrdup(kr->pool, kid);
+    key->header_b64 = cb_jwt_b64url_encode(kr->pool, (const unsigned char *)header,
+                                           strlen(header));
+    key->header_b64_len = strlen(key->header_b64);
+    apr_hash_set(kr->by_kid, key->kid, APR_HASH_KEY_STRING, key);
+    apr_hash_set(kr->by_header, key->header_b64, (apr_ssize_t)key->header_b64_len, key);
+    if (signing)
+        kr->signer = key;
+}
+
+const char *cb_jwt_keyring_add_hs256(cb_jwt_keyring *kr, apr_pool_t *p, const char *kid,
+                                     const unsigned char *secret, size_t len, int signing)
+{
+    const char *err = check_kid(kr, p, kid);
+    OSSL_PARAM params[2];
+    jwt_key *key;
+    if (err)
+        return err;
+    if (!secret || len < CB_JWT_MIN_HS256_SECRET)
+        return apr_psprintf(p, "the HS256 secret of JWT key '%s' has %" APR_SIZE_T_FMT
+                            " bytes; it needs at least %d random bytes (for example "
+                            "'openssl rand -base64 48')", kid, secret ? len : 0,
+                            CB_JWT_MIN_HS256_SECRET);
+    if (!kr->hmac_alg && !(kr->hmac_alg = own(kr->pool, EVP_MAC_fetch(NULL, "HMAC", NULL),
+                                              mac_cleanup))) {
+        ERR_clear_error();
+        return "OpenSSL has no HMAC implementation";
+    }
+    key = apr_pcalloc(kr->pool, sizeof(*key));
+    key->alg = ALG_HS256;
+    key->can_sign = 1;
+    key->hmac = own(kr->pool, EVP_MAC_CTX_new(kr->hmac_alg), mac_ctx_cleanup);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (!key->hmac || !EVP_MAC_init(key->hmac, secret, len, params)) {
+        ERR_clear_error();
+        return apr_psprintf(p, "could not set up HMAC-SHA256 for JWT key '%s'", kid);
+    }
+    keyring_insert(kr, key, kid, signing);
+    return NULL;
+}
+
+/* Refuses to prompt for a pass phrase: encrypted PEM files fail to load. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf; (void)size; (void)rwflag; (void)u;
+    return -1;
+}
+
+static int is_p256(EVP_PKEY *pkey)
+{
+    char name[64];
+    size_t len = 0;
+    int nid;
+    if (!EVP_PKEY_is_a(pkey, "EC")
+        || !EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name,
+                                           sizeof(name), &len))
+        return 0;
+    nid = OBJ_sn2nid(name);
+    if (nid == NID_undef)
+        nid = EC_curve_nist2nid(name);
+    return nid == NID_X9_62_prime256v1;
+}
+
+const char *cb_jwt_keyring_add_es256_pem(cb_jwt_keyring *kr, apr_pool_t *p, const char *kid,
+                                         const char *pem_path, int signing)
+{
+    const char *err = check_kid(kr, p, kid);
+    EVP_PKEY *pkey = NULL;
+    BIO *bio;
+    jwt_key *key;
+    if (err)
+        return err;
+    if (!pem_path || !*pem_path)
+        return apr_psprintf(p, "JWT key '%s': no PEM file given", kid);
+    if (!(bio = own(p, BIO_new_file(pem_path, "r"), bio_cleanup))) {
+        ERR_clear_error();
+        return apr_psprintf(p, "JWT key '%s': cannot open %s", kid, pem_path);
+    }
+    if (!signing) {
+        pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+        if (!pkey)
+            (void)BIO_reset(bio);
+    }
+    if (!pkey)
+        pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+    apr_pool_cleanup_run(p, bio, bio_cleanup);
+    ERR_clear_error();
+    if (!pkey)
+        return apr_psprintf(p, "JWT key '%s': %s holds no unencrypted PEM %s", kid, pem_path,
+                            signing ? "private key (a signing key needs the private key)"
+                                    : "public or private key");
+    own(kr->pool, pkey, pkey_cleanup);
+    if (!is_p256(pkey)) {
+        apr_pool_cleanup_run(kr->pool, pkey, pkey_cleanup);
+        ERR_clear_error();
+        return apr_psprintf(p, "JWT key '%s': %s is not a P-256 (prime256v1) EC key, which "
+                            "ES256 requires (openssl ecparam -name prime256v1 -genkey)",
+                            kid, pem_path);
+    }
+    key = apr_pcalloc(kr->pool, sizeof(*key));
+    key->alg = ALG_ES256;
+    key->pkey = pkey;
+    key->can_sign = signing;
+    keyring_insert(kr, key, kid, signing);
+    return NULL;
+}
+
+/* ---- signatures ---- */
+
+/* HMAC-SHA256 of msg with key's secret into out (32 bytes). */
+static int hs256(apr_pool_t *p, const jwt_key *key, const char *msg, size_t len,
+                 unsigned char *out)
+{
+    size_t out_len = 0;
+    EVP_MAC_CTX *ctx = own(p, EVP_MAC_CTX_dup(key->hmac), mac_ctx_cleanup);
+    int ok = ctx && EVP_MAC_update(ctx, (const unsigned char *)msg, len)
+             && EVP_MAC_final(ctx, out, &out_len, HS256_SIG_LEN) && out_len == HS256_SIG_LEN;
+    if (ctx)
+        apr_pool_cleanup_run(p, ctx, mac_ctx_cleanup);
+    if (!ok)
+        ERR_clear_error();
+    return ok;
+}
+
+/* ECDSA P-256 / SHA-256 of msg, as JOSE r||s into out (64 bytes). */
+static int es256_sign(apr_pool_t *p, const jwt_key *key, const char *msg, size_t len,
+                      unsigned char *out)
+{
+    unsigned char der[128];
+    const unsigned char *cursor = der;
+    size_t der_len = sizeof(der);
+    const BIGNUM *r, *s;
+    ECDSA_SIG *sig = NULL;
+    int ok = 0;
+    EVP_MD_CTX *md = own(p, EVP_MD_CTX_new(), md_ctx_cleanup);
+    if (md && EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key->pkey, NULL) == 1
+        && EVP_DigestSign(md, der, &der_len, (const unsigned char *)msg, len) == 1
+        && (sig = own(p, d2i_ECDSA_SIG(NULL, &cursor, (long)der_len), ecdsa_sig_cleanup))) {
+        ECDSA_SIG_get0(sig, &r, &s);
+        ok = BN_bn2binpad(r, out, ES256_COORD_LEN) == ES256_COORD_LEN
+             && BN_bn2binpad(s, out + ES256_COORD_LEN, ES256_COORD_LEN) == ES256_COORD_LEN;
+    }
+    if (sig)
+        apr_pool_cleanup_run(p, sig, ecdsa_sig_cleanup);
+    if (md)
+        apr_pool_cleanup_run(p, md, md_ctx_cleanup);
+    if (!ok)
+        ERR_clear_error();
+    return ok;
+}
+
+/* Checks a JOSE r||s signature (64 bytes) of msg with key's public key. */
+static int es256_verify(apr_pool_t *p, const jwt_key *key, const char *msg, size_t len,
+                        const unsigned char *rs)
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH], der[128], *cursor = der;
+    BIGNUM *r = own(p, BN_bin2bn(rs, ES256_COORD_LEN, NULL), bn_cleanup);
+    BIGNUM *s = own(p, BN_bin2bn(rs + ES256_COORD_LEN, ES256_COORD_LEN, NULL), bn_cleanup);
+    ECDSA_SIG *sig = own(p, ECDSA_SIG_new(), ecdsa_sig_cleanup);
+    EVP_PKEY_CTX *ctx = NULL;
+    int der_len = 0, ok = 0;
+    if (r && s && sig && ECDSA_SIG_set0(sig, r, s)) {
+        /* sig owns r and s now */
+        apr_pool_cleanup_kill(p, s, bn_cleanup);
+        apr_pool_cleanup_kill(p, r, bn_cleanup);
+        r = s = NULL;
+        der_len = i2d_ECDSA_SIG(sig, NULL);
+        if (der_len > 0 && der_len <= (int)sizeof(der))
+            der_len = i2d_ECDSA_SIG(sig, &cursor);
+        else
+            der_len = 0;
+    }
+    if (der_len > 0 && SHA256((const unsigned char *)msg, len, digest)
+        && (ctx = own(p, EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL), pkey_ctx_cleanup))
+        && EVP_PKEY_verify_init(ctx) == 1)
+        ok = EVP_PKEY_verify(ctx, der, (size_t)der_len, digest, sizeof(digest)) == 1;
+    if (ctx)
+        apr_pool_cleanup_run(p, ctx, pkey_ctx_cleanup);
+    if (sig)
+        apr_pool_cleanup_run(p, sig, ecdsa_sig_cleanup);
+    if (s)
+        apr_pool_cleanup_run(p, s, bn_cleanup);
+    if (r)
+        apr_pool_cleanup_run(p, r, bn_cleanup);
+    if (!ok)
+        ERR_clear_error();
+    return ok;
+}
+
+/* ---- signing ---- */
+
+static int is_kind(const char *kind)
+{
+    return !strcmp(kind, "anonymous") || !strcmp(kind, "user") || !strcmp(kind, "key")
+           || !strcmp(kind, "admin");
+}
+
+/* Adds a string claim; 0 when the value is not valid UTF-8. */
+static int set_claim(json_t *o, const char *name, const char *value)
+{
+    return !value || json_object_set_new(o, name, json_string(value)) == 0;
+}
+
+const char *cb_jwt_sign(apr_pool_t *p, const cb_jwt_keyring *kr,
+                        const cb_jwt_claims *claims, const char **token)
+{
+    const jwt_key *key = kr ? kr->signer : NULL;
+    unsigned char sig[ES256_SIG_LEN];
+    size_t payload_len, input_len, sig_len, total;
+    char *json, *out;
+    json_t *o;
+    int ok;
+    if (!key)
+        return "no JWT signing key: add a key with signing on";
+    if (!claims || !claims->sub || !*claims->sub || !claims->env || !*claims->env
+        || !claims->sid || !*claims->sid || !claims->jti || !*claims->jti)
+        return "a JWT needs the claims sub, env, sid and jti";
+    if (claims->kind && !is_kind(claims->kind))
+        return apr_psprintf(p, "JWT kind '%s' is not anonymous, user, key or admin",
+                            claims->kind);
+    if (!(o = json_object()))
+        return "out of memory";
+    ok = set_claim(o, "sub", claims->sub) && set_claim(o, "env", claims->env)
+         && set_claim(o, "kind", claims->kind) && set_claim(o, "scope", claims->scope)
+         && set_claim(o, "sid", claims->sid) && set_claim(o, "jti", claims->jti)
+         && json_object_set_new(o, "iat", json_integer((json_int_t)claims->iat)) == 0
+         && json_object_set_new(o, "exp", json_integer((json_int_t)claims->exp)) == 0;
+    json = ok ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!json)
+        return "a JWT claim is not valid UTF-8";
+    payload_len = strlen(json);
+    input_len = key->header_b64_len + 1 + b64url_encoded_len(payload_len);
+    sig_len = key->alg == ALG_HS256 ? HS256_SIG_LEN : ES256_SIG_LEN;
+    total = input_len + 1 + b64url_encoded_len(sig_len);
+    out = apr_palloc(p, total + 1);
+    memcpy(out, key->header_b64, key->header_b64_len);
+    out[key->header_b64_len] = '.';
+    b64url_encode_into((const unsigned char *)json, payload_len, out + key->header_b64_len + 1);
+    free(json);
+    if (total > CB_JWT_MAX_TOKEN_LEN)
+        return apr_psprintf(p, "the JWT would have %" APR_SIZE_T_FMT " bytes, more than the "
+                            "%d accepted: shorten the claims", total, CB_JWT_MAX_TOKEN_LEN);
+    ok = key->alg == ALG_HS256 ? hs256(p, key, out, input_len, sig)
+                               : es256_sign(p, key, out, input_len, sig);
+    if (!ok)
+        return apr_psprintf(p, "signing with JWT key '%s' failed", key->kid);
+    out[input_len] = '.';
+    b64url_encode_into(sig, sig_len, out + input_len + 1);
+    out[total] = '\0';
+    *token = out;
+    return NULL;
+}
+
+/* ---- verification ---- */
+
+const char *cb_jwt_result_text(cb_jwt_result r)
+{
+    switch (r) {
+    case CB_JWT_OK: return "valid";
+    case CB_JWT_MALFORMED: return "malformed token";
+    case CB_JWT_BAD_ALG: return "algorithm not allowed for this key";
+    case CB_JWT_UNKNOWN_KID: return "unknown signing key";
+    case CB_JWT_BAD_SIGNATURE: return "signature does not match";
+    case CB_JWT_EXPIRED: return "token expired";
+    case CB_JWT_NOT_YET_VALID: return "token not valid yet";
+    case CB_JWT_WRONG_ENV: return "token belongs to another environment";
+    }
+    return "unknown result";
+}
+
+/* A header other than the ones this keyring writes: decoded and parsed
+ * strictly; alg must be HS256/ES256 and the kid's key's own. */
+static cb_jwt_result parse_header(const cb_jwt_keyring *kr, const char *b64, size_t len,
+                                  const jwt_key **out)
+{
+    unsigned char buf[MAX_SEGMENT_LEN];
+    long n = b64url_decode_into(b64, len, buf, sizeof(buf));
+    cb_jwt_result r = CB_JWT_MALFORMED;
+    const json_t *alg, *kid, *typ;
+    const jwt_key *key;
+    json_t *h;
+    int which;
+    if (n < 0 || !(h = json_loadb((const char *)buf, (size_t)n, JSON_REJECT_DUPLICATES, NULL)))
+        return CB_JWT_MALFORMED;
+    if (!json_is_object(h) || !json_is_string(alg = json_object_get(h, "alg")))
+        goto done;
+    if (!strcmp(json_string_value(alg), "HS256"))
+        which = ALG_HS256;
+    else if (!strcmp(json_string_value(alg), "ES256"))
+        which = ALG_ES256;
+    else {
+        r = CB_JWT_BAD_ALG;                  /* "none" and everything else */
+        goto done;
+    }
+    typ = json_object_get(h, "typ");
+    if ((typ && (!json_is_string(typ) || strcasecmp(json_string_value(typ), "JWT")))
+        || json_object_get(h, "crit") || !json_is_string(kid = json_object_get(h, "kid")))
+        goto done;
+    key = apr_hash_get(kr->by_kid, json_string_value(kid), (apr_ssize_t)json_string_length(kid));
+    if (!key)
+        r = CB_JWT_UNKNOWN_KID;
+    else if (key->alg != which)
+        r = CB_JWT_BAD_ALG;
+    else {
+        *out = key;
+        r = CB_JWT_OK;
+    }
+done:
+    json_decref(h);
+    return r;
+}
+
+/* A required (or, with optional, absent-is-fine) non-empty string claim. */
+static int claim_string(apr_pool_t *p, const json_t *o, const char *name, int optional,
+                        const char **out)
+{
+    const json_t *v = json_object_get(o, name);
+    *out = NULL;
+    if (!v)
+        return optional;
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return 0;
+    *out = apr_pstrmemdup(p, json_string_value(v), json_string_length(v));
+    return 1;
+}
+
+static int claim_int(const json_t *o, const char *name, int optional, int64_t *out)
+{
+    const json_t *v = json_object_get(o, name);
+    if (!v)
+        return optional;
+    if (!json_is_integer(v))
+        return 0;
+    *out = (int64_t)json_integer_value(v);
+    return 1;
+}
+
+static cb_jwt_result check_claims(apr_pool_t *p, const unsigned char *json, size_t len,
+                                  const char *expected_env, int64_t now, int64_t leeway,
+                                  cb_jwt_claims *out)
+{
+    json_t *o = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, NULL);
+    cb_jwt_claims c;
+    int64_t nbf = INT64_MIN;
+    cb_jwt_result r = CB_JWT_MALFORMED;
+    if (!o)
+        return CB_JWT_MALFORMED;
+    if (!json_is_object(o) || !claim_string(p, o, "sub", 0, &c.sub)
+        || !claim_string(p, o, "env", 0, &c.env) || !claim_string(p, o, "sid", 0, &c.sid)
+        || !claim_string(p, o, "jti", 0, &c.jti) || !claim_string(p, o, "scope", 1, &c.scope)
+        || !claim_string(p, o, "kind", 1, &c.kind) || (c.kind && !is_kind(c.kind))
+        || !claim_int(o, "iat", 0, &c.iat) || !claim_int(o, "exp", 0, &c.exp)
+        || !claim_int(o, "nbf", 1, &nbf))
+        goto done;
+    if (leeway < 0)
+        leeway = 0;
+    /* now >= exp + leeway, and iat > now + leeway, without overflow */
+    if (c.exp <= INT64_MAX - leeway && now >= c.exp + leeway)
+        r = CB_JWT_EXPIRED;
+    else if (now <= INT64_MAX - leeway && (c.iat > now + leeway || nbf > now + leeway))
+        r = CB_JWT_NOT_YET_VALID;
+    else if (expected_env && strcmp(c.env, expected_env))
+        r = CB_JWT_WRONG_ENV;
+    else {
+        r = CB_JWT_OK;
+        if (out)
+            *out = c;
+    }
+done:
+    json_decref(o);
+    return r;
+}
+
+cb_jwt_result cb_jwt_verify(apr_pool_t *p, const cb_jwt_keyring *kr,
+                            const char *token, size_t token_len,
+                            const char *expected_env, int64_t now,
+                            int64_t leeway_seconds, cb_jwt_claims *out)
+{
+    unsigned char payload[MAX_SEGMENT_LEN], sig[ES256_SIG_LEN + 3];
+    const char *dot1, *dot2, *end = token + token_len;
+    const jwt_key *key;
+    long payload_len, sig_len;
+    size_t input_len;
+    int ok;
+    if (!kr || !token || token_len == 0 || token_len > CB_JWT_MAX_TOKEN_LEN)
+        return CB_JWT_MALFORMED;
+    if (!(dot1 = memchr(token, '.', token_len))
+        || !(dot2 = memchr(dot1 + 1, '.', (size_t)(end - dot1 - 1)))
+        || memchr(dot2 + 1, '.', (size_t)(end - dot2 - 1))
+        || dot1 == token || dot2 == dot1 + 1)
+        return CB_JWT_MALFORMED;                /* an empty signature is checked below */
+    key = apr_hash_get(kr->by_header, token, dot1 - token);
+    if (!key) {
+        cb_jwt_result r = parse_header(kr, token, (size_t)(dot1 - token), &key);
+        if (r != CB_JWT_OK)
+            return r;
+    }
+    input_len = (size_t)(dot2 - token);
+    payload_len = b64url_decode_into(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload,
+                                     sizeof(payload));
+    sig_len = b64url_decode_into(dot2 + 1, (size_t)(end - dot2 - 1), sig, sizeof(sig));
+    if (payload_len < 0 || sig_len < 0) {
+        /* a signature too long for sig is well-formed base64url but wrong */
+        unsigned char scratch[MAX_SEGMENT_LEN];
+        if (payload_len < 0
+            || b64url_decode_into(dot2 + 1, (size_t)(end - dot2 - 1), scratch,
+                                  sizeof(scratch)) < 0)
+            return CB_JWT_MALFORMED;
+        return CB_JWT_BAD_SIGNATURE;
+    }
+    if (key->alg == ALG_HS256) {
+        unsigned char mac[HS256_SIG_LEN];
+        ok = sig_len == HS256_SIG_LEN && hs256(p, key, token, input_len, mac)
+             && CRYPTO_memcmp(mac, sig, HS256_SIG_LEN) == 0;
+    } else {
+        ok = sig_len == ES256_SIG_LEN && es256_verify(p, key, token, input_len, sig);
+    }
+    if (!ok)
+        return CB_JWT_BAD_SIGNATURE;
+    return check_claims(p, payload, (size_t)payload_len, expected_env, now, leeway_seconds,
+                        out);
+}

@@ -1,0 +1,254 @@
+/*
+ * users.c: users (username + scrypt password hash) in Redis, and the
+ * sign-in throttle.
+ *
+ * A user is a hash cb:{env}:user:UID; cb:{env}:username:NAME points at the
+ * uid, set with NX so two sign-ups cannot take one name. Passwords are
+ * stored as "scrypt$N$r$p$SALT$HASH" (OpenSSL's EVP_PBE_scrypt, a 16-byte
+ * random salt per user, 32-byte hash, base16), so the cost can be raised
+ * later without breaking stored hashes.
+ *
+ * The throttle counts failed sign-ins per (username, client address) and per
+ * client address, each in a fixed window that starts at the first failure.
+ * Past the limit the caller waits out the window (429 + Retry-After). An
+ * attacker elsewhere cannot lock a user out: the user's own address has its
+ * own counter, and every lock ends when its window does.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "auth.h"
+
+#define SALT_BYTES 16
+#define HASH_BYTES 32
+#define SCRYPT_MAX_MEMORY (256ULL * 1024 * 1024)
+
+static int from_hex(const char *hex, unsigned char *out, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned v = 0;
+        for (int j = 0; j < 2; j++) {
+            char c = hex[2 * i + (size_t)j];
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+            else return 0;
+        }
+        out[i] = (unsigned char)v;
+    }
+    return hex[2 * len] == '\0' || hex[2 * len] == '$';
+}
+
+static const char *hex_of(apr_pool_t *p, const unsigned char *bytes, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = apr_palloc(p, 2 * len + 1);
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * len] = '\0';
+    return out;
+}
+
+static int derive(const char *password, const unsigned char *salt, uint64_t n, uint64_t r,
+                  uint64_t p, unsigned char *out)
+{
+    return EVP_PBE_scrypt(password, strlen(password), salt, SALT_BYTES, n, r, p,
+                          SCRYPT_MAX_MEMORY, out, HASH_BYTES) == 1;
+}
+
+const char *auth_password_hash(apr_pool_t *p, const auth_scrypt_params *params,
+                               const char *password)
+{
+    unsigned char salt[SALT_BYTES], hash[HASH_BYTES];
+    if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+        !derive(password, salt, params->n, params->r, params->p, hash))
+        return NULL;
+    return apr_psprintf(p, "scrypt$%" APR_UINT64_T_FMT "$%" APR_UINT64_T_FMT "$%"
+                        APR_UINT64_T_FMT "$%s$%s", params->n, params->r, params->p,
+                        hex_of(p, salt, SALT_BYTES), hex_of(p, hash, HASH_BYTES));
+}
+
+int auth_password_verify(apr_pool_t *p, const char *stored, const char *password)
+{
+    unsigned char salt[SALT_BYTES], expected[HASH_BYTES], actual[HASH_BYTES];
+    apr_uint64_t n, r, par;
+    char *copy, *fields[6], *state;
+    int count = 0;
+    if (!stored || strncmp(stored, "scrypt$", 7) != 0)
+        return 0;
+    copy = apr_pstrdup(p, stored);
+    for (char *f = apr_strtok(copy, "$", &state); f && count < 6; f = apr_strtok(NULL, "$", &state))
+        fields[count++] = f;
+    if (count != 6)
+        return 0;
+    n = apr_strtoi64(fields[1], NULL, 10);
+    r = apr_strtoi64(fields[2], NULL, 10);
+    par = apr_strtoi64(fields[3], NULL, 10);
+    if (strlen(fields[4]) != 2 * SALT_BYTES || strlen(fields[5]) != 2 * HASH_BYTES ||
+        !from_hex(fields[4], salt, SALT_BYTES) || !from_hex(fields[5], expected, HASH_BYTES))
+        return 0;
+    if (!derive(password, salt, n, r, par, actual))
+        return 0;
+    return CRYPTO_memcmp(expected, actual, HASH_BYTES) == 0;
+}
+
+const char *auth_username_problem(const char *username)
+{
+    size_t len = username ? strlen(username) : 0;
+    if (len < 2 || len > 48)
+        return "username must be 2 to 48 characters";
+    for (const char *c = username; *c; c++)
+        if (!isalnum((unsigned char)*c) && !strchr("._@-", *c))
+            return "username may contain letters, digits and . _ @ - only";
+    return NULL;
+}
+
+static const char *username_key(apr_pool_t *p, const auth_state *st, const char *username)
+{
+    char *lower = apr_pstrdup(p, username);
+    for (char *c = lower; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return auth_key(p, st, "username", lower);
+}
+
+const char auth_script_create_user[] =
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX') == false then return 0 end "
+    "redis.call('HSET', KEYS[2], 'uid', ARGV[1], 'username', ARGV[2], 'password', ARGV[3], "
+    "'groups', ARGV[4], 'created', ARGV[5], 'updated', ARGV[5]) return 1";
+
+apr_status_t auth_user_create(auth_state *st, apr_pool_t *p, const char *username,
+                              const char *password, const char *groups_json,
+                              auth_user *out)
+{
+    const char *uid = auth_random_hex(p, AUTH_ID_LENGTH / 2);
+    const char *hash = auth_password_hash(p, &st->scrypt, password);
+    const char *now = apr_ltoa(p, (long)apr_time_sec(apr_time_now()));
+    redisReply *reply;
+    apr_status_t rv;
+    if (!uid || !hash)
+        return APR_EGENERAL;
+    {
+        const char *argv[] = {username_key(p, st, username), auth_key(p, st, "user", uid),
+                              uid, username, hash, groups_json ? groups_json : "[]", now};
+        rv = cb_redis_eval(st->redis, p, &st->scripts.create_user, 2, 7, argv, NULL, &reply);
+    }
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (reply->type != REDIS_REPLY_INTEGER)
+        return APR_EGENERAL;
+    if (reply->integer == 0)
+        return APR_EEXIST;
+    out->uid = uid;
+    out->username = username;
+    out->password_hash = hash;
+    out->groups_json = groups_json ? groups_json : "[]";
+    out->created_at = out->updated_at = apr_time_sec(apr_time_now());
+    return APR_SUCCESS;
+}
+
+apr_status_t auth_user_by_id(auth_state *st, apr_pool_t *p, const char *uid, auth_user *out)
+{
+    const char *argv[] = {"HMGET", auth_key(p, st, "user", uid), "username", "password",
+                          "groups", "created", "updated"};
+    redisReply *reply;
+    apr_status_t rv = cb_redis_command(st->redis, p, 7, argv, NULL, &reply);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 ||
+        reply->element[0]->type != REDIS_REPLY_STRING)
+        return APR_NOTFOUND;
+    out->uid = apr_pstrdup(p, uid);
+    out->username = apr_pstrdup(p, reply->element[0]->str);
+    out->password_hash = reply->element[1]->type == REDIS_REPLY_STRING
+                             ? apr_pstrdup(p, reply->element[1]->str) : NULL;
+    out->groups_json = reply->element[2]->type == REDIS_REPLY_STRING
+                           ? apr_pstrdup(p, reply->element[2]->str) : "[]";
+    out->created_at = reply->element[3]->type == REDIS_REPLY_STRING
+                          ? apr_atoi64(reply->element[3]->str) : 0;
+    out->updated_at = reply->element[4]->type == REDIS_REPLY_STRING
+                          ? apr_atoi64(reply->element[4]->str) : 0;
+    return APR_SUCCESS;
+}
+
+apr_status_t auth_user_by_name(auth_state *st, apr_pool_t *p, const char *username,
+                               auth_user *out)
+{
+    const char *argv[] = {"GET", username_key(p, st, username)};
+    redisReply *reply;
+    apr_status_t rv = cb_redis_command(st->redis, p, 2, argv, NULL, &reply);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (reply->type != REDIS_REPLY_STRING)
+        return APR_NOTFOUND;
+    return auth_user_by_id(st, p, apr_pstrmemdup(p, reply->str, reply->len), out);
+}
+
+/* ---------------------------------------------------------------- throttle */
+
+static const char *pair_key(apr_pool_t *p, const auth_state *st, const char *username,
+                            const char *client_ip)
+{
+    const char *pair = apr_pstrcat(p, username, "\n", client_ip ? client_ip : "", NULL);
+    return auth_key(p, st, "signin-fail", auth_sha256_hex(p, pair, strlen(pair)));
+}
+
+static const char *ip_key(apr_pool_t *p, const auth_state *st, const char *client_ip)
+{
+    return auth_key(p, st, "signin-fail-ip", client_ip ? client_ip : "-");
+}
+
+/* Returns the seconds left in the longest exceeded window, or 0. */
+const char auth_script_throttle_check[] =
+    "local wait = 0 "
+    "for i = 1, 2 do "
+    "  local n = tonumber(redis.call('GET', KEYS[i]) or '0') "
+    "  if n >= tonumber(ARGV[i]) then "
+    "    local ttl = redis.call('TTL', KEYS[i]) "
+    "    if ttl > wait then wait = ttl end "
+    "  end "
+    "end "
+    "return wait";
+
+const char auth_script_throttle_record[] =
+    "for i = 1, 2 do "
+    "  if redis.call('INCR', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end "
+    "end return 1";
+
+apr_status_t auth_throttle_check(auth_state *st, apr_pool_t *p, const char *username,
+                                 const char *client_ip, int64_t *retry_after)
+{
+    redisReply *reply;
+    apr_status_t rv;
+    const char *argv[] = {pair_key(p, st, username, client_ip), ip_key(p, st, client_ip),
+                          apr_ltoa(p, (long)st->max_failures),
+                          apr_ltoa(p, (long)st->max_ip_failures)};
+    *retry_after = 0;
+    rv = cb_redis_eval(st->redis, p, &st->scripts.throttle_check, 2, 4, argv, NULL, &reply);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (reply->type == REDIS_REPLY_INTEGER)
+        *retry_after = reply->integer;
+    return APR_SUCCESS;
+}
+
+void auth_throttle_record(auth_state *st, apr_pool_t *p, const char *username,
+                          const char *client_ip, int success)
+{
+    redisReply *reply;
+    const char *pair = pair_key(p, st, username, client_ip);
+    if (success) {
+        const char *argv[] = {"DEL", pair};
+        cb_redis_command(st->redis, p, 2, argv, NULL, &reply);
+    } else {
+        const char *argv[] = {pair, ip_key(p, st, client_ip),
+                              apr_ltoa(p, (long)st->failure_window)};
+        cb_redis_eval(st->redis, p, &st->scripts.throttle_record, 2, 3, argv, NULL, &reply);
+    }
+}
