@@ -12,6 +12,12 @@ packages=(
   "$@"
 )
 
+# Node.js (20 or newer) runs the official SDK tests; the machine image
+# ships it, Debian's nodejs/npm are the fallback.
+if ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for pkg in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

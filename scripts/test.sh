@@ -53,6 +53,7 @@ run_unit() {
 
 run_integration() {
   local dir=$1 preload=${2:-}
+  CB_SDK_DIR="$top/tests/sdk" \
   CB_APACHE_PRELOAD="$preload" \
   CB_MODULE="$dir/.libs/mod_cloudbase.so" \
   CB_PLUGIN_DIRS="$dir/tests/plugins/.libs:$dir/plugins/auth/.libs" \
@@ -75,6 +76,15 @@ check_install() {
   return $rc
 }
 
+# The official JavaScript SDK, pinned by tests/sdk/package-lock.json.
+install_sdk() {
+  local sdk=$top/tests/sdk
+  if [[ ! -f $sdk/node_modules/.package-lock.json || $sdk/package-lock.json -nt $sdk/node_modules/.package-lock.json ]]; then
+    (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+run_step "npm ci (tests/sdk)" install_sdk
 run_step "build (-Werror)" bash scripts/build.sh "$top/build" --enable-werror
 run_step "make install (staged)" check_install
 run_step "unit tests" run_unit "$top/build"

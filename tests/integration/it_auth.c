@@ -34,7 +34,10 @@ static void write_file(const char *name, const char *text)
 static const char *auth_site(const char *jwt_lines)
 {
     static char site[8192];
+    /* One worker process, so "verified within the bound" (a per-process
+     * cache) is deterministic in the Redis-down test. */
     snprintf(site, sizeof(site),
+             "ServerLimit 1\nStartServers 1\nThreadsPerChild 16\nMaxRequestWorkers 16\n"
              "%s<CloudBasePlugin auth>\n%s"
              "  admin_key file:%s/admin.key\n"
              "  session_cache_ttl %dms\n"
@@ -332,6 +335,34 @@ START_TEST(es256_with_rotation)
 }
 END_TEST
 
+/* The official @cloudbase/js-sdk (tests/sdk, npm ci) against this gateway:
+ * anonymous sign-in, me, a forced refresh (the old refresh token refused),
+ * sign-out (the old access token refused), password sign-in. */
+START_TEST(official_js_sdk)
+{
+    const char *sdk_dir = getenv("CB_SDK_DIR");
+    char cmd[1024], line[512], last[512] = "";
+    FILE *p;
+    int status;
+    ck_assert_msg(sdk_dir != NULL, "CB_SDK_DIR is not set (scripts/test.sh sets it)");
+    json_decref(create_user("sdk_user", "sdk_password_1"));
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && GATEWAY=127.0.0.1:%d CLOUDBASE_ENV=demo SDK_USERNAME=sdk_user "
+             "SDK_PASSWORD=sdk_password_1 SDK_CACHE_WAIT_MS=%d timeout 120 node auth-sdk-test.js 2>&1",
+             sdk_dir, it.http_port, CACHE_BOUND_MS + 200);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    while (fgets(line, sizeof(line), p)) {
+        fputs(line, stderr);
+        if (strncmp(line, "sdk: ", 5) == 0)
+            snprintf(last, sizeof(last), "%s", line);
+    }
+    status = pclose(p);
+    ck_assert_msg(strstr(last, " 0 failed") != NULL && status == 0,
+                  "the SDK test failed (exit %d): %s", status, last);
+}
+END_TEST
+
 Suite *auth_suite(void)
 {
     Suite *s = suite_create("auth");
@@ -346,6 +377,7 @@ Suite *auth_suite(void)
     tcase_add_test(tc, identity_reaches_upstreams);
     tcase_add_test(tc, redis_down);
     tcase_add_test(tc, es256_with_rotation);
+    tcase_add_test(tc, official_js_sdk);
     suite_add_tcase(s, tc);
     return s;
 }
