@@ -46,8 +46,19 @@ pids+=($!)
 python3 "$top/tests/integration/upstream.py" "$upstream_port" >"$dir/upstream.log" 2>&1 &
 pids+=($!)
 
-mkdir -p "$dir/docroot"
+mkdir -p "$dir/docroot" "$dir/plugins"
 cp "$top/conf/demo/index.html" "$dir/docroot/"
+ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/tests/plugins/.libs/testplug.so "$dir/plugins/"
+# Secrets for the auth plugin, made fresh for this run.
+openssl rand -hex 32 >"$dir/jwt.key"
+openssl rand -hex 24 >"$dir/admin.key"
+chmod 644 "$dir/jwt.key" "$dir/admin.key"
+for _ in $(seq 50); do
+  redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+echo "demo-password" | "$top/build/plugins/auth/cloudbase-user" \
+  --redis "redis://127.0.0.1:$redis_port" --env demo create demo >/dev/null
 user_lines=""
 if [[ $(id -u) -eq 0 ]]; then
   user_lines=$'User www-data\nGroup www-data'
@@ -77,10 +88,14 @@ DirectoryIndex index.html
 </Directory>
 
 CloudBaseEnv demo
-CloudBasePluginDir $top/build/tests/plugins/.libs
+CloudBasePluginDir $dir/plugins
 CloudBaseRedis redis://127.0.0.1:$redis_port connect_timeout=100ms timeout=250ms
 CloudBaseSecureDomains http://localhost:$port
-# Until the auth and functions plugins land, the demo routes come from the
+<CloudBasePlugin auth>
+  jwt_secret file:$dir/jwt.key
+  admin_key file:$dir/admin.key
+</CloudBasePlugin>
+# Until the functions plugin lands, the demo's other routes come from the
 # test plugin: an echo route and a proxy route to the sample upstream.
 <CloudBasePlugin testplug>
   greeting "hello from the demo gateway"
@@ -98,9 +113,15 @@ done
 cat <<MSG
 
 mod_cloudbase demo gateway on http://127.0.0.1:$port  (files in $dir)
+Demo user: demo / demo-password. Admin key: $(cat "$dir/admin.key")
 
   curl -i http://127.0.0.1:$port/                         # the static site, untouched
   curl -s http://127.0.0.1:$port/health                   # readiness: plugins, Redis
+  curl -s -X POST http://127.0.0.1:$port/auth/v1/signin -H 'x-device-id: demo' \\
+       -d '{"username":"demo","password":"demo-password"}'  # sign in (seeded user)
+  curl -s -X POST http://127.0.0.1:$port/auth/v1/signin/anonymously -H 'x-device-id: demo'
+  curl -s http://127.0.0.1:$port/auth/v1/user/me -H "Authorization: Bearer \$ACCESS_TOKEN"
+  curl -s http://127.0.0.1:$port/v1/test/private -H "Authorization: Bearer \$ACCESS_TOKEN"  # needs a user
   curl -s http://127.0.0.1:$port/v1/test/items/42         # a plugin route
   curl -s 'http://127.0.0.1:$port/v1/test/proxy/hello?x=1' # proxied to the sample upstream
   curl -sN http://127.0.0.1:$port/v1/test/proxy/sse       # server-sent events, streamed

@@ -8,7 +8,7 @@ packages=(
   build-essential autoconf automake libtool pkg-config
   apache2 apache2-dev libapr1-dev libaprutil1-dev
   libcurl4-openssl-dev libssl-dev libjansson-dev libhiredis-dev check
-  redis-server curl python3 clang libclang-rt-14-dev chromium
+  redis-server curl python3 openssl clang libclang-rt-14-dev chromium
   "$@"
 )
 
