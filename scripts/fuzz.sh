@@ -24,7 +24,7 @@ case "$build_dir" in
     *) build_dir="$caller_dir/$build_dir" ;;
 esac
 
-all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors)
+all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth)
 
 # The core sources each target links.
 core_sources_for() {
@@ -33,6 +33,7 @@ core_sources_for() {
         fuzz_values) echo "values.c options.c redis.c" ;;
         fuzz_allowlist) echo "allowlist.c" ;;
         fuzz_errors) echo "errors.c json.c" ;;
+        fuzz_auth) echo "../../plugins/auth/parse.c" ;;
         *) echo "fuzz.sh: unknown target '$1'" >&2; return 1 ;;
     esac
 }
@@ -44,7 +45,7 @@ fi
 
 read -r -a sanitizer_flags <<< "-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 read -r -a warning_flags <<< "-Wall -Wextra -Werror"
-read -r -a include_flags <<< "-Imod_cloudbase/include -Imod_cloudbase/core"
+read -r -a include_flags <<< "-Imod_cloudbase/include -Imod_cloudbase/core -Iplugins/auth"
 library_flags_text="$(pkg-config --cflags --libs apr-1 apr-util-1 jansson hiredis openssl libcurl)"
 read -r -a library_flags <<< "$library_flags_text"
 

@@ -14,7 +14,6 @@
 
 #include "auth.h"
 
-#define KEY_RANDOM_HEX 32
 #define DISPLAY_PREFIX_EXTRA 4     /* random digits shown after "cbk_ENV_" */
 
 static const char *key_prefix(apr_pool_t *p, const auth_state *st)
@@ -22,17 +21,6 @@ static const char *key_prefix(apr_pool_t *p, const auth_state *st)
     return apr_pstrcat(p, "cbk_", st->env, "_", NULL);
 }
 
-int auth_apikey_shape(const auth_state *st, const char *text)
-{
-    size_t env_len = strlen(st->env), len = text ? strlen(text) : 0;
-    if (len != 4 + env_len + 1 + KEY_RANDOM_HEX || strncmp(text, "cbk_", 4) != 0 ||
-        strncmp(text + 4, st->env, env_len) != 0 || text[4 + env_len] != '_')
-        return 0;
-    for (const char *c = text + 5 + env_len; *c; c++)
-        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
-            return 0;
-    return 1;
-}
 
 const char auth_script_key_create[] =
         "redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'prefix', ARGV[3], "
@@ -45,7 +33,7 @@ apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
                                 int64_t expires_in, const char *scopes_json,
                                 auth_apikey *out, const char **secret)
 {
-    const char *random = auth_random_hex(p, KEY_RANDOM_HEX / 2);
+    const char *random = auth_random_hex(p, AUTH_KEY_RANDOM_HEX / 2);
     const char *id = auth_random_hex(p, AUTH_ID_LENGTH / 2), *key, *hash;
     int64_t now = apr_time_sec(apr_time_now());
     redisReply *reply;

@@ -16,6 +16,9 @@
 
 #define AUTH_SESSION_CACHE_SLOTS 4096
 #define AUTH_ID_LENGTH 32          /* hex characters of a uid, sid or key id */
+#define AUTH_KEY_RANDOM_HEX 32     /* hex characters after "cbk_ENV_" */
+#define AUTH_SALT_BYTES 16
+#define AUTH_HASH_BYTES 32
 
 /* One slot of the per-process cache of sessions and API keys verified in
  * Redis: what was found, and when. */
@@ -60,15 +63,32 @@ typedef struct auth_state {
     auth_cache_slot *cache;          /* AUTH_SESSION_CACHE_SLOTS */
 } auth_state;
 
+/* ---- parse.c: one parser per kind of value, no I/O */
+/* A username: 2-48 of [A-Za-z0-9._@-]; NULL when fine, else why not. */
+const char *auth_username_problem(const char *username);
+/* x-device-id: 1-128 printable ASCII characters. */
+int auth_device_id_ok(const char *id);
+/* "Basic base64(id:secret)" -> id and secret (secret may be empty). */
+int auth_parse_basic(apr_pool_t *p, const char *header, const char **id, const char **secret);
+/* The sid a refresh token "SID.SECRET" belongs to, or NULL when malformed. */
+const char *auth_refresh_token_sid(apr_pool_t *p, const char *token);
+/* 1 when text has the shape of one of this environment's API keys. */
+int auth_apikey_shape(const auth_state *st, const char *text);
+
+typedef struct auth_password_record {
+    auth_scrypt_params params;
+    unsigned char salt[AUTH_SALT_BYTES];
+    unsigned char hash[AUTH_HASH_BYTES];
+} auth_password_record;
+/* "scrypt$N$r$p$SALT$HASH" with sane bounds on N, r and p. */
+int auth_password_parse(apr_pool_t *p, const char *stored, auth_password_record *out);
+
 /* ---- users.c */
 /* "scrypt$N$r$p$salt$hash" for a password, with a fresh random salt. */
 const char *auth_password_hash(apr_pool_t *p, const auth_scrypt_params *params,
                                const char *password);
 /* 1 when password matches the stored hash (constant-time comparison). */
 int auth_password_verify(apr_pool_t *p, const char *stored, const char *password);
-/* A username: 2-48 of [A-Za-z0-9._@-]; NULL when fine, else why not. */
-const char *auth_username_problem(const char *username);
-
 typedef struct auth_user {
     const char *uid;
     const char *username;
@@ -120,8 +140,6 @@ apr_status_t auth_session_create(auth_state *st, apr_pool_t *p, const char *uid,
 auth_refresh_result auth_session_refresh(auth_state *st, apr_pool_t *p, const char *token,
                                          auth_session *out, const char **new_refresh);
 apr_status_t auth_session_revoke(auth_state *st, apr_pool_t *p, const char *sid);
-/* The sid a refresh token belongs to, or NULL when it is malformed. */
-const char *auth_refresh_token_sid(apr_pool_t *p, const char *token);
 /* Whether a session is still active: from the per-process cache when it was
  * checked within the staleness bound, else from Redis. */
 typedef enum { AUTH_ACTIVE, AUTH_INACTIVE, AUTH_UNKNOWN } auth_activity;
@@ -160,8 +178,6 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
 apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, json_t **out);
 /* APR_NOTFOUND when there is no such key. */
 apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id);
-/* 1 when text has the shape of one of our keys. */
-int auth_apikey_shape(const auth_state *st, const char *text);
 
 /* ---- identity.c */
 cb_status auth_identify(cb_req *req, void *state, cb_identity *out);

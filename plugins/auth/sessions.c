@@ -52,21 +52,7 @@ const char *auth_key(apr_pool_t *p, const auth_state *st, const char *kind, cons
     return apr_pstrcat(p, "cb:{", st->env, "}:", kind, ":", id, NULL);
 }
 
-static int is_hex(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
-}
 
-const char *auth_refresh_token_sid(apr_pool_t *p, const char *token)
-{
-    if (!token || strlen(token) != AUTH_ID_LENGTH + 1 + 64 || token[AUTH_ID_LENGTH] != '.' ||
-        !is_hex(token, AUTH_ID_LENGTH) || !is_hex(token + AUTH_ID_LENGTH + 1, 64))
-        return NULL;
-    return apr_pstrmemdup(p, token, AUTH_ID_LENGTH);
-}
 
 /* ---------------------------------------------------------------- cache */
 

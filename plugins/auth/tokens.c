@@ -8,7 +8,6 @@
  */
 #include <string.h>
 
-#include <apr_base64.h>
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 
@@ -17,7 +16,6 @@
 
 #define MAX_AUTH_BODY (64 * 1024)
 #define MAX_PASSWORD_LENGTH 256
-#define DEVICE_ID_MAX 128
 
 /* A hash compared against when the user does not exist, so a missing user
  * costs as much time as a wrong password. */
@@ -107,16 +105,6 @@ static cb_status new_session(cb_req *req, auth_state *st, const char *uid, const
     return send_tokens(req, st, &session, with_refresh ? refresh : NULL);
 }
 
-static int device_id_ok(const char *id)
-{
-    size_t len = id ? strlen(id) : 0;
-    if (len == 0 || len > DEVICE_ID_MAX)
-        return 0;
-    for (const char *c = id; *c; c++)
-        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
-            return 0;
-    return 1;
-}
 
 cb_status auth_signin_anonymously(cb_req *req, void *state)
 {
@@ -125,7 +113,7 @@ cb_status auth_signin_anonymously(cb_req *req, void *state)
     if (!st->allow_anonymous)
         return cb_req_send_error(req, 403, "PERMISSION_DENIED",
                                  "anonymous sign-in is disabled in this environment");
-    if (!device_id_ok(cb_req_header(req, "X-Device-Id")))
+    if (!auth_device_id_ok(cb_req_header(req, "X-Device-Id")))
         return cb_req_send_error(req, 400, "INVALID_REQUEST",
                                  "the x-device-id header is required (1-128 printable characters)");
     if (!(body = auth_read_json(req, MAX_AUTH_BODY)))
@@ -209,25 +197,21 @@ static cb_status client_credentials_grant(cb_req *req, auth_state *st)
 {
     apr_pool_t *p = cb_req_pool(req);
     const char *authorization = cb_req_header(req, "Authorization");
-    char *decoded, *colon;
+    const char *client_id, *client_secret;
     auth_apikey key;
-    if (!authorization || strncasecmp(authorization, "Basic ", 6) != 0 ||
-        strlen(authorization) > 1024) {
+    if (!authorization || strncasecmp(authorization, "Basic ", 6) != 0) {
         if (st->allow_anonymous)
             return new_session(req, st, auth_random_hex(p, AUTH_ID_LENGTH / 2), "anonymous",
                                "anonymous", "[]", 0);
         return cb_req_send_error(req, 401, "UNAUTHENTICATED",
                                  "client credentials are required (HTTP Basic)");
     }
-    decoded = apr_palloc(p, (apr_size_t)apr_base64_decode_len(authorization + 6) + 1);
-    decoded[apr_base64_decode(decoded, authorization + 6)] = '\0';
-    if (!(colon = strchr(decoded, ':')))
+    if (!auth_parse_basic(p, authorization, &client_id, &client_secret))
         return cb_req_send_error(req, 400, "INVALID_REQUEST", "malformed Basic credentials");
-    *colon = '\0';
-    if (!colon[1] && strcmp(decoded, st->env) == 0 && st->allow_anonymous)
+    if (!*client_secret && strcmp(client_id, st->env) == 0 && st->allow_anonymous)
         return new_session(req, st, auth_random_hex(p, AUTH_ID_LENGTH / 2), "anonymous",
                            "anonymous", "[]", 0);
-    switch (auth_apikey_verify(st, p, colon + 1, &key)) {
+    switch (auth_apikey_verify(st, p, client_secret, &key)) {
     case AUTH_KEY_OK:
         return new_session(req, st, apr_pstrcat(p, "key:", key.id ? key.id : "", NULL), "key",
                            "key", "[]", 0);

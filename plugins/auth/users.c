@@ -24,25 +24,7 @@
 
 #include "auth.h"
 
-#define SALT_BYTES 16
-#define HASH_BYTES 32
 #define SCRYPT_MAX_MEMORY (256ULL * 1024 * 1024)
-
-static int from_hex(const char *hex, unsigned char *out, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned v = 0;
-        for (int j = 0; j < 2; j++) {
-            char c = hex[2 * i + (size_t)j];
-            v <<= 4;
-            if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-            else return 0;
-        }
-        out[i] = (unsigned char)v;
-    }
-    return hex[2 * len] == '\0' || hex[2 * len] == '$';
-}
 
 static const char *hex_of(apr_pool_t *p, const unsigned char *bytes, size_t len)
 {
@@ -59,56 +41,33 @@ static const char *hex_of(apr_pool_t *p, const unsigned char *bytes, size_t len)
 static int derive(const char *password, const unsigned char *salt, uint64_t n, uint64_t r,
                   uint64_t p, unsigned char *out)
 {
-    return EVP_PBE_scrypt(password, strlen(password), salt, SALT_BYTES, n, r, p,
-                          SCRYPT_MAX_MEMORY, out, HASH_BYTES) == 1;
+    return EVP_PBE_scrypt(password, strlen(password), salt, AUTH_SALT_BYTES, n, r, p,
+                          SCRYPT_MAX_MEMORY, out, AUTH_HASH_BYTES) == 1;
 }
 
 const char *auth_password_hash(apr_pool_t *p, const auth_scrypt_params *params,
                                const char *password)
 {
-    unsigned char salt[SALT_BYTES], hash[HASH_BYTES];
+    unsigned char salt[AUTH_SALT_BYTES], hash[AUTH_HASH_BYTES];
     if (RAND_bytes(salt, sizeof(salt)) != 1 ||
         !derive(password, salt, params->n, params->r, params->p, hash))
         return NULL;
     return apr_psprintf(p, "scrypt$%" APR_UINT64_T_FMT "$%" APR_UINT64_T_FMT "$%"
                         APR_UINT64_T_FMT "$%s$%s", params->n, params->r, params->p,
-                        hex_of(p, salt, SALT_BYTES), hex_of(p, hash, HASH_BYTES));
+                        hex_of(p, salt, AUTH_SALT_BYTES), hex_of(p, hash, AUTH_HASH_BYTES));
 }
 
 int auth_password_verify(apr_pool_t *p, const char *stored, const char *password)
 {
-    unsigned char salt[SALT_BYTES], expected[HASH_BYTES], actual[HASH_BYTES];
-    apr_uint64_t n, r, par;
-    char *copy, *fields[6], *state;
-    int count = 0;
-    if (!stored || strncmp(stored, "scrypt$", 7) != 0)
+    auth_password_record record;
+    unsigned char actual[AUTH_HASH_BYTES];
+    if (!auth_password_parse(p, stored, &record))
         return 0;
-    copy = apr_pstrdup(p, stored);
-    for (char *f = apr_strtok(copy, "$", &state); f && count < 6; f = apr_strtok(NULL, "$", &state))
-        fields[count++] = f;
-    if (count != 6)
+    if (!derive(password, record.salt, record.params.n, record.params.r, record.params.p, actual))
         return 0;
-    n = apr_strtoi64(fields[1], NULL, 10);
-    r = apr_strtoi64(fields[2], NULL, 10);
-    par = apr_strtoi64(fields[3], NULL, 10);
-    if (strlen(fields[4]) != 2 * SALT_BYTES || strlen(fields[5]) != 2 * HASH_BYTES ||
-        !from_hex(fields[4], salt, SALT_BYTES) || !from_hex(fields[5], expected, HASH_BYTES))
-        return 0;
-    if (!derive(password, salt, n, r, par, actual))
-        return 0;
-    return CRYPTO_memcmp(expected, actual, HASH_BYTES) == 0;
+    return CRYPTO_memcmp(record.hash, actual, AUTH_HASH_BYTES) == 0;
 }
 
-const char *auth_username_problem(const char *username)
-{
-    size_t len = username ? strlen(username) : 0;
-    if (len < 2 || len > 48)
-        return "username must be 2 to 48 characters";
-    for (const char *c = username; *c; c++)
-        if (!isalnum((unsigned char)*c) && !strchr("._@-", *c))
-            return "username may contain letters, digits and . _ @ - only";
-    return NULL;
-}
 
 static const char *username_key(apr_pool_t *p, const auth_state *st, const char *username)
 {
