@@ -126,10 +126,10 @@ start() {
 }
 
 # --- ports ------------------------------------------------------------------
-read -r P_UP P_UP2 P_NGXPROXY P_HTTPD < <(python3 - <<'EOF'
+read -r P_UP P_UP2 P_NGXPROXY P_HTTPD P_REDIS < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(4):
+for _ in range(5):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -245,14 +245,23 @@ DocumentRoot $T/httpd/docroot
 # plain httpd reverse proxy (pooled worker for http://127.0.0.1:$P_UP/)
 ProxyPass /plain/ http://127.0.0.1:$P_UP/
 
-# the gateway
-CloudBasePluginDir $PLUGIN_DIR
+# the gateway (the proxy route has no policies; auth serves the auth targets)
+CloudBasePluginDir $T/plugins
 CloudBaseEnv demo
+CloudBaseRedis redis://127.0.0.1:$P_REDIS
 <CloudBasePlugin testplug>
   greeting hi
   upstream http://127.0.0.1:$GW_UP/
 </CloudBasePlugin>
+<CloudBasePlugin auth>
+  jwt_secret file:$T/jwt.key
+  scrypt_n 1024
+</CloudBasePlugin>
 EOF
+mkdir -p "$T/plugins"
+ln -s "$PLUGIN_DIR/testplug.so" "$BUILD_DIR/plugins/auth/.libs/auth.so" "$T/plugins/"
+openssl rand -hex 32 >"$T/jwt.key"
+chmod 644 "$T/jwt.key"
 
 # --- start ------------------------------------------------------------------
 "$NGINX" -t -p "$T/up" -c "$T/up/nginx.conf" >"$T/up/test.log" 2>&1 \
@@ -262,6 +271,7 @@ EOF
 "$HTTPD" -t -f "$T/httpd/httpd.conf" >"$T/httpd/test.log" 2>&1 \
     || { cat "$T/httpd/test.log" >&2; die "httpd config rejected"; }
 
+start "$T/redis.log" redis-server --port "$P_REDIS" --bind 127.0.0.1 --save "" --appendonly no --dir "$T"
 start "$T/up/stdout.log" "$NGINX" -p "$T/up" -c "$T/up/nginx.conf"
 start "$T/ngxproxy/stdout.log" "$NGINX" -p "$T/ngxproxy" -c "$T/ngxproxy/nginx.conf"
 start "$T/httpd/stdout.log" "$HTTPD" -DFOREGROUND -f "$T/httpd/httpd.conf"
@@ -276,22 +286,49 @@ wait_port() {   # port name pid logfile
     tail -n 20 "$4" >&2 || true
     die "$2 did not start listening on 127.0.0.1:$1"
 }
-wait_port "$P_UP" "upstream nginx" "${PIDS[0]}" "$T/up/error.log"
-wait_port "$P_NGXPROXY" "proxy nginx" "${PIDS[1]}" "$T/ngxproxy/error.log"
-wait_port "$P_HTTPD" "httpd" "${PIDS[2]}" "$T/httpd/error.log"
+wait_port "$P_UP" "upstream nginx" "${PIDS[1]}" "$T/up/error.log"
+wait_port "$P_NGXPROXY" "proxy nginx" "${PIDS[2]}" "$T/ngxproxy/error.log"
+wait_port "$P_HTTPD" "httpd" "${PIDS[3]}" "$T/httpd/error.log"
+
+# A signed-in user for the auth targets (created with the project's CLI).
+for ((i = 0; i < 50; i++)); do
+    redis-cli -p "$P_REDIS" ping >/dev/null 2>&1 && break
+    sleep 0.1
+done
+echo "bench-password-1" | "$BUILD_DIR/plugins/auth/cloudbase-user" \
+    --redis "redis://127.0.0.1:$P_REDIS" --env demo --scrypt-n 1024 create bench >/dev/null \
+    || die "could not create the bench user in Redis"
+TOKEN=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/signin" \
+    -d '{"username":"bench","password":"bench-password-1"}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') \
+    || die "could not sign the bench user in"
 
 # --- targets ------------------------------------------------------------------
-NAMES=(upstream static nginx_proxy mod_proxy gateway)
+# auth_off / auth_on: the same echo handler without auth, and behind a
+# route that needs a signed-in user (JWT verified, session from the cache).
+NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on)
 declare -A URL=(
     [upstream]="http://127.0.0.1:$P_UP/hello"
     [static]="http://127.0.0.1:$P_HTTPD/hello"
     [nginx_proxy]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
     [mod_proxy]="http://127.0.0.1:$P_HTTPD/plain/hello"
     [gateway]="http://127.0.0.1:$P_HTTPD/v1/test/proxy/hello"
+    [auth_off]="http://127.0.0.1:$P_HTTPD/v1/test/echo"
+    [auth_on]="http://127.0.0.1:$P_HTTPD/v1/test/private"
 )
+declare -A HEADER=([auth_on]="Authorization: Bearer $TOKEN")
+# Request headers for curl and wrk, per target.
+header_args() { [[ -n ${HEADER[$1]:-} ]] && printf '%s\n' -H "${HEADER[$1]}"; true; }
 printf '%s' "$BODY" >"$T/expected"
 for n in "${NAMES[@]}"; do
-    code=$(curl -sS --max-time 5 -o "$T/got" -w '%{http_code}' "${URL[$n]}" 2>"$T/curl.err") || code="curl failed: $(cat "$T/curl.err")"
+    mapfile -t hargs < <(header_args "$n")
+    code=$(curl -sS --max-time 5 "${hargs[@]}" -o "$T/got" -w '%{http_code}' "${URL[$n]}" 2>"$T/curl.err") || code="curl failed: $(cat "$T/curl.err")"
+    if [[ $n == auth_* ]]; then
+        if [[ $code != 200 ]] || ! grep -q '"greeting":"hi"' "$T/got"; then
+            die "target '$n' (${URL[$n]}) answered '$code': $(head -c 300 "$T/got")"
+        fi
+        continue
+    fi
     if [[ $code != 200 ]] || ! cmp -s "$T/expected" "$T/got"; then
         echo "bench: target '$n' (${URL[$n]}) answered '$code' with body:" >&2
         head -c 500 "$T/got" >&2 2>/dev/null || true
@@ -346,10 +383,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
     tag=$n; ((ROUNDS > 1)) && tag="$n (round $round/$ROUNDS)"
     note "$tag: warm-up ${WARMUP}s, then ${SECONDS_RUN}s (wrk -t$THREADS -c$CONNS) ${URL[$n]}"
     out=$T/wrk-$n-$round.txt
-    run_wrk "$T/warm-$n.txt" -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "${URL[$n]}" \
+    mapfile -t hargs < <(header_args "$n")
+    run_wrk "$T/warm-$n.txt" -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "${hargs[@]}" "${URL[$n]}" \
         || die "wrk warm-up failed for $n: $(tail -n 3 "$T/warm-$n.txt")"
     before=$(upstream_accepted)
-    run_wrk "$out" -t"$THREADS" -c"$CONNS" -d"${SECONDS_RUN}s" --latency "${URL[$n]}" \
+    run_wrk "$out" -t"$THREADS" -c"$CONNS" -d"${SECONDS_RUN}s" --latency "${hargs[@]}" "${URL[$n]}" \
         || die "wrk failed for $n: $(tail -n 3 "$out")"
     after=$(upstream_accepted)
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
@@ -422,6 +460,21 @@ awk -v a="${RPS[gateway]}" -v b="${RPS[mod_proxy]}" 'BEGIN { exit !(b > 0 && a /
 awk -v a="${P99[gateway]}" -v b="${P99[mod_proxy]}" 'BEGIN { exit !(a - b <= 0.3) }' && v2=PASS || v2=FAIL
 echo "gateway route >= 0.95x mod_proxy throughput: $v1 ($gw_ratio)"
 echo "gateway p99 within 0.3 ms of mod_proxy: $v2 ($gw_delta ms)"
+au_ratio=$(ratio "${RPS[auth_on]}" "${RPS[auth_off]}")
+awk -v a="${RPS[auth_on]}" -v b="${RPS[auth_off]}" 'BEGIN { exit !(b > 0 && a / b >= 0.95) }' && v3=PASS || v3=FAIL
+echo "route needing a user token >= 0.95x the same route without auth: $v3 ($au_ratio)"
+
+# JWT verification microbenchmark (one thread, no server).
+if [[ -x $BUILD_DIR/tests/bench/jwt_bench ]]; then
+    jwt_out=$("$BUILD_DIR/tests/bench/jwt_bench" 2>&1) || warnings+=("jwt_bench failed: $jwt_out")
+    hs=$(sed -n 's/.*hs256_verify_per_sec=\([0-9]*\).*/\1/p' <<<"$jwt_out")
+    es=$(sed -n 's/.*es256_verify_per_sec=\([0-9]*\).*/\1/p' <<<"$jwt_out")
+    [[ ${hs:-0} -ge 300000 ]] && v4=PASS || v4=FAIL
+    [[ ${es:-0} -ge 20000 ]] && v5=PASS || v5=FAIL
+    echo "HS256 verify >= 300k/s on one core: $v4 (${hs:-?}/s)"
+    echo "ES256 verify >= 20k/s on one core: $v5 (${es:-?}/s)"
+    echo "$jwt_out" | sed 's/^/  /'
+fi
 
 if ((${#warnings[@]})); then
     echo
