@@ -81,6 +81,7 @@ HTTPD=$(command -v apache2 || echo /usr/sbin/apache2)
 # The same optimised build the tests use (incremental: quick when up to date).
 note "building mod_cloudbase in $BUILD_DIR"
 bash "$ROOT/scripts/build.sh" "$BUILD_DIR" --enable-werror || die "build failed"
+make -C "$BUILD_DIR" tests/bench/jwt_bench >/dev/null || die "could not build jwt_bench"
 [[ -f $MODULE && -f $PLUGIN_DIR/testplug.so ]] || die "build did not produce $MODULE and testplug.so"
 stale_warning=""
 MODULE_BUILT=$(date -r "$MODULE" '+%Y-%m-%d %H:%M:%S')

@@ -24,7 +24,7 @@ case "$build_dir" in
     *) build_dir="$caller_dir/$build_dir" ;;
 esac
 
-all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth)
+all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_jwt)
 
 # The core sources each target links.
 core_sources_for() {
@@ -34,6 +34,7 @@ core_sources_for() {
         fuzz_allowlist) echo "allowlist.c" ;;
         fuzz_errors) echo "errors.c json.c" ;;
         fuzz_auth) echo "../../plugins/auth/parse.c" ;;
+        fuzz_jwt) echo "../../plugins/auth/jwt.c" ;;
         *) echo "fuzz.sh: unknown target '$1'" >&2; return 1 ;;
     esac
 }

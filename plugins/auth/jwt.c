@@ -1,15 +1,14 @@
 /*
  * jwt.c: JWT signing and verification for the auth plugin (see jwt.h):
- * strict base64url, a keyring of HS256/ES256 keys, HS256 with HMAC-SHA256
- * compared in constant time, ES256 with P-256 and JOSE r||s signatures.
+ * strict base64url, a keyring of HS256 (HMAC-SHA256, compared in constant
+ * time) and ES256 (P-256, JOSE r||s) keys.
  *
- * Speed: each key keeps a ready HMAC context (duplicated per call, so the
- * secret is never re-keyed) or its EVP_PKEY, and the base64url header this
- * keyring writes for it. A token whose header bytes equal one of those is
- * matched by a hash lookup without parsing JSON; any other header is decoded
- * and parsed strictly. The payload is decoded on the stack and parsed once,
- * only after its signature matched. Every OpenSSL object gets a cleanup on
- * the pool at hand (run early when the object is no longer needed).
+ * Speed: each key keeps a keyed HMAC context (duplicated per call) or its
+ * EVP_PKEY, and the base64url header cb_jwt_sign writes for it: a token
+ * carrying those exact bytes skips the header's JSON parse. The payload is
+ * decoded on the stack and parsed once, after its signature matched. Every
+ * OpenSSL object gets a cleanup on the pool at hand, run as soon as it is
+ * no longer needed.
  */
 #include <string.h>
 #include <strings.h>
@@ -44,7 +43,6 @@ typedef struct jwt_key {
     size_t header_b64_len;
     EVP_MAC_CTX *hmac;        /* HS256: keyed, never used directly (dup) */
     EVP_PKEY *pkey;           /* ES256 */
-    int can_sign;
 } jwt_key;
 
 struct cb_jwt_keyring {
@@ -64,7 +62,6 @@ static apr_status_t pkey_ctx_cleanup(void *o) { EVP_PKEY_CTX_free(o); return APR
 static apr_status_t md_ctx_cleanup(void *o) { EVP_MD_CTX_free(o); return APR_SUCCESS; }
 static apr_status_t bio_cleanup(void *o) { BIO_free(o); return APR_SUCCESS; }
 static apr_status_t ecdsa_sig_cleanup(void *o) { ECDSA_SIG_free(o); return APR_SUCCESS; }
-static apr_status_t bn_cleanup(void *o) { BN_free(o); return APR_SUCCESS; }
 
 /* Ties obj (when not NULL) to p: freed by fn when p is cleared, or earlier
  * with apr_pool_cleanup_run(p, obj, fn). */
@@ -108,15 +105,12 @@ static void b64url_encode_into(const unsigned char *in, size_t len, char *out)
         *out++ = b64url_alphabet[(v >> 6) & 63];
         *out++ = b64url_alphabet[v & 63];
     }
-    if (len - i == 1) {
-        unsigned v = (unsigned)in[i] << 16;
+    if (i < len) {                               /* 1 or 2 bytes left */
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
         *out++ = b64url_alphabet[v >> 18];
         *out++ = b64url_alphabet[(v >> 12) & 63];
-    } else if (len - i == 2) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-        *out++ = b64url_alphabet[v >> 18];
-        *out++ = b64url_alphabet[(v >> 12) & 63];
-        *out++ = b64url_alphabet[(v >> 6) & 63];
+        if (i + 1 < len)
+            *out = b64url_alphabet[(v >> 6) & 63];
     }
 }
 
@@ -141,19 +135,14 @@ static long b64url_decode_into(const char *in, size_t len, unsigned char *out, s
         *out++ = (unsigned char)((b & 15) << 4 | c >> 2);
         *out++ = (unsigned char)((c & 3) << 6 | d);
     }
-    if (rest >= 2) {
+    if (rest) {                                  /* 2 or 3 characters left */
         int a = b64url_value(s[0]), b = b64url_value(s[1]);
         int c = rest == 3 ? b64url_value(s[2]) : 0;
-        if ((a | b | c) < 0)
-            return -1;
+        if ((a | b | c) < 0 || (rest == 2 ? b & 15 : c & 3))
+            return -1;                           /* or non-zero unused bits */
         *out++ = (unsigned char)(a << 2 | b >> 4);
-        if (rest == 2 && (b & 15))
-            return -1;                       /* non-canonical trailing bits */
-        if (rest == 3) {
+        if (rest == 3)
             *out = (unsigned char)((b & 15) << 4 | c >> 2);
-            if (c & 3)
-                return -1;
-        }
     }
     return (long)n;
 }
@@ -199,16 +188,11 @@ const char *cb_jwt_keyring_signing_kid(const cb_jwt_keyring *kr)
 
 static const char *check_kid(cb_jwt_keyring *kr, apr_pool_t *p, const char *kid)
 {
-    size_t len = kid ? strlen(kid) : 0, i;
-    if (len == 0 || len > CB_JWT_MAX_KID_LEN)
+    static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                  "0123456789._:-";
+    size_t len = kid ? strlen(kid) : 0;
+    if (len == 0 || len > CB_JWT_MAX_KID_LEN || strspn(kid, allowed) != len)
         return "a JWT key id (kid) must have 1-64 characters of [A-Za-z0-9._:-]";
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)kid[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == ':' || c == '-'))
-            return apr_psprintf(p, "JWT key id '%s' may only use the characters "
-                                "[A-Za-z0-9._:-]", kid);
-    }
     if (apr_hash_get(kr->by_kid, kid, APR_HASH_KEY_STRING))
         return apr_psprintf(p, "JWT key id '%s' is used twice: give each key its own kid", kid);
     return NULL;
@@ -249,7 +233,6 @@ const char *cb_jwt_keyring_add_hs256(cb_jwt_keyring *kr, apr_pool_t *p, const ch
     }
     key = apr_pcalloc(kr->pool, sizeof(*key));
     key->alg = ALG_HS256;
-    key->can_sign = 1;
     key->hmac = own(kr->pool, EVP_MAC_CTX_new(kr->hmac_alg), mac_ctx_cleanup);
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
     params[1] = OSSL_PARAM_construct_end();
@@ -272,15 +255,10 @@ static int is_p256(EVP_PKEY *pkey)
 {
     char name[64];
     size_t len = 0;
-    int nid;
-    if (!EVP_PKEY_is_a(pkey, "EC")
-        || !EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name,
-                                           sizeof(name), &len))
-        return 0;
-    nid = OBJ_sn2nid(name);
-    if (nid == NID_undef)
-        nid = EC_curve_nist2nid(name);
-    return nid == NID_X9_62_prime256v1;
+    return EVP_PKEY_is_a(pkey, "EC")
+           && EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name,
+                                             sizeof(name), &len)
+           && (!strcmp(name, SN_X9_62_prime256v1) || !strcmp(name, "P-256"));
 }
 
 const char *cb_jwt_keyring_add_es256_pem(cb_jwt_keyring *kr, apr_pool_t *p, const char *kid,
@@ -322,7 +300,6 @@ const char *cb_jwt_keyring_add_es256_pem(cb_jwt_keyring *kr, apr_pool_t *p, cons
     key = apr_pcalloc(kr->pool, sizeof(*key));
     key->alg = ALG_ES256;
     key->pkey = pkey;
-    key->can_sign = signing;
     keyring_insert(kr, key, kid, signing);
     return NULL;
 }
@@ -371,39 +348,41 @@ static int es256_sign(apr_pool_t *p, const jwt_key *key, const char *msg, size_t
     return ok;
 }
 
-/* Checks a JOSE r||s signature (64 bytes) of msg with key's public key. */
+/* Appends one 32-byte unsigned big-endian coordinate as a DER INTEGER:
+ * leading zero bytes dropped, a zero byte added when the top bit is set. */
+static size_t der_integer(unsigned char *out, const unsigned char *v)
+{
+    size_t skip = 0, n, pad;
+    while (skip < ES256_COORD_LEN - 1 && v[skip] == 0)
+        skip++;
+    n = ES256_COORD_LEN - skip;
+    pad = v[skip] & 0x80 ? 1 : 0;
+    out[0] = 0x02;
+    out[1] = (unsigned char)(n + pad);
+    out[2] = 0;
+    memcpy(out + 2 + pad, v + skip, n);
+    return 2 + pad + n;
+}
+
+/* Checks a JOSE r||s signature (64 bytes) of msg with key's public key,
+ * given to OpenSSL as the DER SEQUENCE {INTEGER r, INTEGER s}. */
 static int es256_verify(apr_pool_t *p, const jwt_key *key, const char *msg, size_t len,
                         const unsigned char *rs)
 {
-    unsigned char digest[SHA256_DIGEST_LENGTH], der[128], *cursor = der;
-    BIGNUM *r = own(p, BN_bin2bn(rs, ES256_COORD_LEN, NULL), bn_cleanup);
-    BIGNUM *s = own(p, BN_bin2bn(rs + ES256_COORD_LEN, ES256_COORD_LEN, NULL), bn_cleanup);
-    ECDSA_SIG *sig = own(p, ECDSA_SIG_new(), ecdsa_sig_cleanup);
-    EVP_PKEY_CTX *ctx = NULL;
-    int der_len = 0, ok = 0;
-    if (r && s && sig && ECDSA_SIG_set0(sig, r, s)) {
-        /* sig owns r and s now */
-        apr_pool_cleanup_kill(p, s, bn_cleanup);
-        apr_pool_cleanup_kill(p, r, bn_cleanup);
-        r = s = NULL;
-        der_len = i2d_ECDSA_SIG(sig, NULL);
-        if (der_len > 0 && der_len <= (int)sizeof(der))
-            der_len = i2d_ECDSA_SIG(sig, &cursor);
-        else
-            der_len = 0;
-    }
-    if (der_len > 0 && SHA256((const unsigned char *)msg, len, digest)
-        && (ctx = own(p, EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL), pkey_ctx_cleanup))
-        && EVP_PKEY_verify_init(ctx) == 1)
-        ok = EVP_PKEY_verify(ctx, der, (size_t)der_len, digest, sizeof(digest)) == 1;
+    unsigned char digest[SHA256_DIGEST_LENGTH], der[2 + 2 * (3 + ES256_COORD_LEN)];
+    size_t der_len = 2;
+    EVP_PKEY_CTX *ctx;
+    int ok;
+    der_len += der_integer(der + der_len, rs);
+    der_len += der_integer(der + der_len, rs + ES256_COORD_LEN);
+    der[0] = 0x30;                               /* SEQUENCE, short length form */
+    der[1] = (unsigned char)(der_len - 2);
+    ctx = own(p, EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL), pkey_ctx_cleanup);
+    ok = ctx && SHA256((const unsigned char *)msg, len, digest)
+         && EVP_PKEY_verify_init(ctx) == 1
+         && EVP_PKEY_verify(ctx, der, der_len, digest, sizeof(digest)) == 1;
     if (ctx)
         apr_pool_cleanup_run(p, ctx, pkey_ctx_cleanup);
-    if (sig)
-        apr_pool_cleanup_run(p, sig, ecdsa_sig_cleanup);
-    if (s)
-        apr_pool_cleanup_run(p, s, bn_cleanup);
-    if (r)
-        apr_pool_cleanup_run(p, r, bn_cleanup);
     if (!ok)
         ERR_clear_error();
     return ok;
@@ -478,17 +457,11 @@ const char *cb_jwt_sign(apr_pool_t *p, const cb_jwt_keyring *kr,
 
 const char *cb_jwt_result_text(cb_jwt_result r)
 {
-    switch (r) {
-    case CB_JWT_OK: return "valid";
-    case CB_JWT_MALFORMED: return "malformed token";
-    case CB_JWT_BAD_ALG: return "algorithm not allowed for this key";
-    case CB_JWT_UNKNOWN_KID: return "unknown signing key";
-    case CB_JWT_BAD_SIGNATURE: return "signature does not match";
-    case CB_JWT_EXPIRED: return "token expired";
-    case CB_JWT_NOT_YET_VALID: return "token not valid yet";
-    case CB_JWT_WRONG_ENV: return "token belongs to another environment";
-    }
-    return "unknown result";
+    static const char *const texts[] = {   /* in the order of cb_jwt_result */
+        "valid", "malformed token", "algorithm not allowed for this key",
+        "unknown signing key", "signature does not match", "token expired",
+        "token not valid yet", "token belongs to another environment"};
+    return (unsigned)r < sizeof(texts) / sizeof(texts[0]) ? texts[r] : "unknown result";
 }
 
 /* A header other than the ones this keyring writes: decoded and parsed
@@ -599,7 +572,7 @@ cb_jwt_result cb_jwt_verify(apr_pool_t *p, const cb_jwt_keyring *kr,
                             const char *expected_env, int64_t now,
                             int64_t leeway_seconds, cb_jwt_claims *out)
 {
-    unsigned char payload[MAX_SEGMENT_LEN], sig[ES256_SIG_LEN + 3];
+    unsigned char payload[MAX_SEGMENT_LEN], sig[MAX_SEGMENT_LEN];
     const char *dot1, *dot2, *end = token + token_len;
     const jwt_key *key;
     long payload_len, sig_len;
@@ -622,15 +595,8 @@ cb_jwt_result cb_jwt_verify(apr_pool_t *p, const cb_jwt_keyring *kr,
     payload_len = b64url_decode_into(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload,
                                      sizeof(payload));
     sig_len = b64url_decode_into(dot2 + 1, (size_t)(end - dot2 - 1), sig, sizeof(sig));
-    if (payload_len < 0 || sig_len < 0) {
-        /* a signature too long for sig is well-formed base64url but wrong */
-        unsigned char scratch[MAX_SEGMENT_LEN];
-        if (payload_len < 0
-            || b64url_decode_into(dot2 + 1, (size_t)(end - dot2 - 1), scratch,
-                                  sizeof(scratch)) < 0)
-            return CB_JWT_MALFORMED;
-        return CB_JWT_BAD_SIGNATURE;
-    }
+    if (payload_len < 0 || sig_len < 0)
+        return CB_JWT_MALFORMED;
     if (key->alg == ALG_HS256) {
         unsigned char mac[HS256_SIG_LEN];
         ok = sig_len == HS256_SIG_LEN && hs256(p, key, token, input_len, mac)

@@ -48,8 +48,10 @@ cb_jwt_keyring *cb_jwt_keyring_create(apr_pool_t *p);
 
 /* Adds an HS256 secret (at least CB_JWT_MIN_HS256_SECRET bytes) under kid.
  * With signing != 0 it becomes the signing key (the last such key added
- * signs; earlier ones keep verifying, which is how keys rotate). Returns
- * NULL, or an error message from p that never contains the secret. */
+ * signs; earlier ones keep verifying, which is how keys rotate). The key
+ * lives in the keyring's pool and OpenSSL keeps its own copy of the secret,
+ * so the caller may wipe secret afterwards. Returns NULL, or an error
+ * message from p that never contains the secret. */
 const char *cb_jwt_keyring_add_hs256(cb_jwt_keyring *kr, apr_pool_t *p, const char *kid,
                                      const unsigned char *secret, size_t len, int signing);
 
@@ -103,15 +105,17 @@ typedef enum {
 /* A short English description ("signature does not match", ...). */
 const char *cb_jwt_result_text(cb_jwt_result r);
 
-/* Verifies token (token_len bytes, no NUL needed): structure, header (alg
- * must be the kid's key's own algorithm), signature (HMAC compared in
- * constant time, or ECDSA P-256), then the claims: sub, env, sid, jti
- * (strings) and iat, exp (integers) are required; scope, kind, nbf are
- * optional. Expired when now >= exp + leeway; not yet valid when
- * iat > now + leeway. env must equal expected_env (NULL skips that check).
- * The payload is only parsed after its signature matched. On CB_JWT_OK
- * fills *out (strings from p) when out is not NULL; on failure *out is
- * left unspecified. */
+/* Verifies token (token_len bytes, no NUL needed), taking scratch memory
+ * and the claim strings from p (a pool of the calling thread, such as the
+ * request's): structure, header (alg must be the kid's key's own), the
+ * signature (HMAC compared in constant time, or ECDSA P-256), then the
+ * claims: sub, env, sid, jti (non-empty strings) and iat, exp (integers)
+ * are required; scope, kind, nbf are optional, other claims are ignored.
+ * Expired when now >= exp + leeway; not yet valid when iat or nbf >
+ * now + leeway. env must equal expected_env (NULL skips that check). The
+ * payload is parsed only after its signature matched; the first failing
+ * check decides the result. On CB_JWT_OK fills *out when out is not NULL;
+ * on failure *out is left unspecified. */
 cb_jwt_result cb_jwt_verify(apr_pool_t *p, const cb_jwt_keyring *kr,
                             const char *token, size_t token_len,
                             const char *expected_env, int64_t now,
