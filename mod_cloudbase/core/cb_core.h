@@ -7,7 +7,6 @@
 #define CB_CORE_H
 
 #include <apr_hash.h>
-#include <apr_dso.h>
 
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/values.h"
@@ -40,7 +39,7 @@ const char *cb_option_type_name(cb_option_type t);
 typedef struct cb_loaded_plugin {
     const cb_plugin *desc;
     const char *path;
-    apr_dso_handle_t *dso;
+    void *handle;            /* dlopen handle, closed by the pool's cleanup */
 } cb_loaded_plugin;
 
 /* Loads NAME.so from dir (or dir/NAME.so when name has no slash) once per

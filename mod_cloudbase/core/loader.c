@@ -1,9 +1,16 @@
 /*
- * loader.c: loads plugin shared objects with apr_dso and checks that each
- * exports a descriptor built for this ABI version. A DSO is loaded once per
- * pool (configuration generation): a restart clears the pool, unloads it and
- * the next configuration loads the file anew.
+ * loader.c: loads plugin shared objects and checks that each exports a
+ * descriptor built for this ABI version. A plugin is loaded once per pool
+ * (configuration generation): a restart clears the pool, unloads it and the
+ * next configuration loads the file anew.
+ *
+ * Plugins are opened with dlopen(RTLD_NOW | RTLD_LOCAL) rather than apr_dso,
+ * which always uses RTLD_GLOBAL: with global symbols, every plugin exports
+ * the same descriptor name and one plugin's functions could interpose on
+ * another's. Local loading keeps each plugin's symbols to itself; plugins
+ * still resolve the cb_* functions from mod_cloudbase.so (or the test host).
  */
+#include <dlfcn.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -22,15 +29,18 @@ static int valid_plugin_name(const char *name)
     return 1;
 }
 
+static apr_status_t close_plugin(void *handle)
+{
+    dlclose(handle);
+    return APR_SUCCESS;
+}
+
 const char *cb_plugin_load(apr_pool_t *p, const char *dir, const char *name,
                            cb_loaded_plugin **out)
 {
     apr_hash_t *loaded = NULL;
     cb_loaded_plugin *lp;
-    apr_dso_handle_sym_t sym;
     const cb_plugin *desc;
-    char errbuf[256];
-    apr_status_t rv;
 
     if (!valid_plugin_name(name))
         return apr_psprintf(p, "plugin name '%s' is invalid: use lower-case letters, digits, "
@@ -47,16 +57,16 @@ const char *cb_plugin_load(apr_pool_t *p, const char *dir, const char *name,
     }
     lp = apr_pcalloc(p, sizeof(*lp));
     lp->path = apr_pstrcat(p, dir, "/", name, ".so", NULL);
-    rv = apr_dso_load(&lp->dso, lp->path, p);
-    if (rv != APR_SUCCESS)
+    lp->handle = dlopen(lp->path, RTLD_NOW | RTLD_LOCAL);
+    if (!lp->handle)
         return apr_psprintf(p, "cannot load plugin '%s' from %s: %s (is the plugin installed, "
                             "and does CloudBasePluginDir point at it?)", name, lp->path,
-                            apr_dso_error(lp->dso, errbuf, sizeof(errbuf)));
-    rv = apr_dso_sym(&sym, lp->dso, CB_PLUGIN_SYMBOL);
-    if (rv != APR_SUCCESS)
+                            dlerror());
+    apr_pool_cleanup_register(p, lp->handle, close_plugin, apr_pool_cleanup_null);
+    desc = dlsym(lp->handle, CB_PLUGIN_SYMBOL);
+    if (!desc)
         return apr_psprintf(p, "%s is not a mod_cloudbase plugin: it does not export the "
                             "symbol '%s'", lp->path, CB_PLUGIN_SYMBOL);
-    desc = (const cb_plugin *)sym;
     if (desc->abi_version != CB_PLUGIN_ABI_VERSION)
         return apr_psprintf(p, "plugin %s was built for plugin ABI version %d, but this "
                             "mod_cloudbase speaks version %d: rebuild the plugin against "
