@@ -54,6 +54,7 @@ run_unit() {
 run_integration() {
   local dir=$1 preload=${2:-}
   CB_SDK_DIR="$top/tests/sdk" \
+  CB_USER_CLI="$dir/plugins/auth/cloudbase-user" \
   CB_APACHE_PRELOAD="$preload" \
   CB_MODULE="$dir/.libs/mod_cloudbase.so" \
   CB_PLUGIN_DIRS="$dir/tests/plugins/.libs:$dir/plugins/auth/.libs" \

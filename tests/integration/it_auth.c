@@ -249,6 +249,63 @@ START_TEST(api_keys)
 }
 END_TEST
 
+START_TEST(client_credentials_and_key_expiry)
+{
+    json_t *key = call("POST", "/auth/v1/admin/apikeys", ADMIN_KEY,
+                       "{\"name\":\"short\",\"expires_in\":1}", 201), *t;
+    char basic[512], raw[256], encoded[400];
+    const char *headers[] = {basic, NULL};
+    it_response r;
+    FILE *b64;
+    /* HTTP Basic "KEY_ID:API_KEY": a key token, no refresh token. */
+    snprintf(raw, sizeof(raw), "printf '%%s' '%s:%s' | base64 -w0", str(key, "id"), str(key, "key"));
+    b64 = popen(raw, "r");
+    ck_assert_ptr_nonnull(fgets(encoded, sizeof(encoded), b64));
+    pclose(b64);
+    snprintf(basic, sizeof(basic), "Authorization: Basic %s", encoded);
+    it_request("POST", "/auth/v1/token/clientCredential", headers,
+               "{\"grant_type\":\"client_credentials\"}", &r);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ck_assert_ptr_null(strstr(r.body, "refresh_token"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"scope\":\"key\""));
+    it_free(&r);
+    /* The SDK's public client: Basic base64("demo:") gives an anonymous token. */
+    snprintf(basic, sizeof(basic), "Authorization: Basic ZGVtbzo=");
+    it_request("POST", "/auth/v1/token", headers, "{\"grant_type\":\"client_credentials\"}", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"scope\":\"anonymous\""));
+    it_free(&r);
+    /* A wrong secret is refused. */
+    snprintf(basic, sizeof(basic), "Authorization: Basic Zm9vOmJhcg==");
+    it_request("POST", "/auth/v1/token/clientCredential", headers, "{}", &r);
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_ptr_nonnull(strstr(r.body, "invalid_client"));
+    it_free(&r);
+    /* The key expires after expires_in. */
+    t = call("GET", "/auth/v1/user/me", str(key, "key"), NULL, 200);
+    json_decref(t);
+    sleep(2);
+    usleep((CACHE_BOUND_MS + 200) * 1000);
+    json_decref(call("GET", "/auth/v1/user/me", str(key, "key"), NULL, 401));
+    json_decref(key);
+}
+END_TEST
+
+/* The command-line tool writes users the plugin can sign in. */
+START_TEST(cli_creates_users)
+{
+    const char *cli = getenv("CB_USER_CLI");
+    char cmd[1024];
+    ck_assert_msg(cli != NULL, "CB_USER_CLI is not set (scripts/test.sh sets it)");
+    snprintf(cmd, sizeof(cmd), "echo 'cli password 1' | '%s' --redis redis://127.0.0.1:%d "
+             "--env demo --scrypt-n 1024 create carol --groups a,b >/dev/null", cli, it.redis_port);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_ne(system(cmd), 0); /* the name is taken now */
+    json_decref(sign_in("carol", "cli password 1", 200));
+    json_decref(sign_in("carol", "wrong password", 400));
+}
+END_TEST
+
 START_TEST(identity_reaches_upstreams)
 {
     json_t *t = call("POST", "/auth/v1/signin/anonymously", NULL, "{}", 200);
@@ -284,6 +341,14 @@ START_TEST(redis_down)
     ck_assert(r.total_ms < 500);
     it_free(&r);
     usleep((CACHE_BOUND_MS + 200) * 1000);
+    /* Refresh and sign-out need Redis too. */
+    {
+        char body[256];
+        snprintf(body, sizeof(body), "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"%s\"}",
+                 str(t, "refresh_token"));
+        json_decref(call("POST", "/auth/v1/token", NULL, body, 503));
+        json_decref(call("POST", "/auth/v1/user/signout", token, "{}", 503));
+    }
     /* Past the bound: fails closed. */
     json_decref(call("GET", "/auth/v1/user/me", token, NULL, 503));
     it_redis_restart();
@@ -374,6 +439,8 @@ Suite *auth_suite(void)
     tcase_add_test(tc, revoke_and_sign_out);
     tcase_add_test(tc, throttle_cannot_lock_the_user_out);
     tcase_add_test(tc, api_keys);
+    tcase_add_test(tc, client_credentials_and_key_expiry);
+    tcase_add_test(tc, cli_creates_users);
     tcase_add_test(tc, identity_reaches_upstreams);
     tcase_add_test(tc, redis_down);
     tcase_add_test(tc, es256_with_rotation);
