@@ -141,7 +141,10 @@ cb_status auth_admin_list_keys(cb_req *req, void *state)
 cb_status auth_admin_revoke_key(cb_req *req, void *state)
 {
     const char *id = cb_req_param(req, "id");
-    apr_status_t rv = auth_apikey_revoke(state, cb_req_pool(req), id);
+    apr_status_t rv;
+    if (strlen(id) != AUTH_ID_LENGTH || strspn(id, "0123456789abcdef") != AUTH_ID_LENGTH)
+        return cb_req_send_error(req, 404, "RESOURCE_NOT_FOUND", "no API key has this id");
+    rv = auth_apikey_revoke(state, cb_req_pool(req), id);
     if (rv == CB_REDIS_EDOWN)
         return auth_unavailable(req);
     if (rv == APR_NOTFOUND)

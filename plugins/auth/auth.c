@@ -137,6 +137,11 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_error(ctx, "scrypt_n must be a power of two >= 1024; scrypt_r and scrypt_p >= 1");
         return CB_ERROR;
     }
+    st->decoy_hash = auth_password_hash(p, &st->scrypt, "no such user");
+    if (!st->decoy_hash) {
+        cb_ctx_error(ctx, "scrypt with these parameters failed (too much memory?)");
+        return CB_ERROR;
+    }
     cb_redis_script_init(&st->scripts.create_session, auth_script_create_session);
     cb_redis_script_init(&st->scripts.rotate, auth_script_rotate);
     cb_redis_script_init(&st->scripts.create_user, auth_script_create_user);

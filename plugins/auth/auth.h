@@ -58,6 +58,7 @@ typedef struct auth_state {
     int64_t failure_window;          /* seconds */
     int64_t password_min_length;
     auth_scrypt_params scrypt;
+    const char *decoy_hash;          /* checked when a username does not exist */
     auth_scripts scripts;
     apr_thread_mutex_t *cache_lock;
     auth_cache_slot *cache;          /* AUTH_SESSION_CACHE_SLOTS */

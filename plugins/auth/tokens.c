@@ -17,13 +17,6 @@
 #define MAX_AUTH_BODY (64 * 1024)
 #define MAX_PASSWORD_LENGTH 256
 
-/* A hash compared against when the user does not exist, so a missing user
- * costs as much time as a wrong password. */
-static const char *decoy_hash(apr_pool_t *p, const auth_state *st)
-{
-    return auth_password_hash(p, &st->scrypt, "decoy-password");
-}
-
 cb_status auth_unavailable(cb_req *req)
 {
     cb_req_set_header(req, "Retry-After", "1");
@@ -149,7 +142,9 @@ static cb_status password_grant(cb_req *req, auth_state *st, json_t *body)
     rv = auth_user_by_name(st, p, username, &user);
     if (rv == CB_REDIS_EDOWN)
         return auth_unavailable(req);
-    ok = auth_password_verify(p, rv == APR_SUCCESS ? user.password_hash : decoy_hash(p, st),
+    /* A missing user is checked against the decoy hash, so it costs as much
+     * time as a wrong password and does not reveal which usernames exist. */
+    ok = auth_password_verify(p, rv == APR_SUCCESS ? user.password_hash : st->decoy_hash,
                               password) && rv == APR_SUCCESS;
     auth_throttle_record(st, p, username, ip, ok);
     if (!ok)
@@ -271,7 +266,7 @@ cb_status auth_revoke(cb_req *req, void *state)
     auth_state *st = state;
     apr_pool_t *p = cb_req_pool(req);
     json_t *body = auth_read_json(req, MAX_AUTH_BODY);
-    const char *token, *sid, *why;
+    const char *token, *sid;
     cb_jwt_claims claims;
     cb_status rc;
     if (!body)
@@ -285,7 +280,6 @@ cb_status auth_revoke(cb_req *req, void *state)
     if (!sid && cb_jwt_verify(p, st->keys, token, strlen(token), st->env,
                               apr_time_sec(apr_time_now()), st->refresh_ttl, &claims) == CB_JWT_OK)
         sid = claims.sid;
-    (void)why;
     rc = sid ? end_session(req, st, sid) : cb_req_send_json(req, 200, "{}");
     json_decref(body);
     return rc;
