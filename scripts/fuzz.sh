@@ -34,7 +34,7 @@ core_sources_for() {
         fuzz_allowlist) echo "allowlist.c" ;;
         fuzz_errors) echo "errors.c json.c" ;;
         fuzz_auth) echo "../../plugins/auth/parse.c" ;;
-        fuzz_jwt) echo "../../plugins/auth/jwt.c" ;;
+        fuzz_jwt) echo "../../plugins/auth/jwt.c ../../plugins/auth/jwt_claims.c" ;;
         *) echo "fuzz.sh: unknown target '$1'" >&2; return 1 ;;
     esac
 }

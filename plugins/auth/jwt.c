@@ -6,9 +6,10 @@
  * Speed: each key keeps a keyed HMAC context (duplicated per call) or its
  * EVP_PKEY, and the base64url header cb_jwt_sign writes for it: a token
  * carrying those exact bytes skips the header's JSON parse. The payload is
- * decoded on the stack and parsed once, after its signature matched. Every
- * OpenSSL object gets a cleanup on the pool at hand, run as soon as it is
- * no longer needed.
+ * decoded on the stack and parsed once, after its signature matched, by
+ * jwt_claims.c rather than jansson (which only other headers and signing
+ * use). Every OpenSSL object gets a cleanup on the pool at hand, run as
+ * soon as it is no longer needed.
  */
 #include <string.h>
 #include <strings.h>
@@ -27,6 +28,7 @@
 #include <openssl/sha.h>
 
 #include "jwt.h"
+#include "jwt_claims.h"
 
 enum { ALG_HS256 = 1, ALG_ES256 = 2 };
 
@@ -390,12 +392,6 @@ static int es256_verify(apr_pool_t *p, const jwt_key *key, const char *msg, size
 
 /* ---- signing ---- */
 
-static int is_kind(const char *kind)
-{
-    return !strcmp(kind, "anonymous") || !strcmp(kind, "user") || !strcmp(kind, "key")
-           || !strcmp(kind, "admin");
-}
-
 /* Adds a string claim; 0 when the value is not valid UTF-8. */
 static int set_claim(json_t *o, const char *name, const char *value)
 {
@@ -416,7 +412,7 @@ const char *cb_jwt_sign(apr_pool_t *p, const cb_jwt_keyring *kr,
     if (!claims || !claims->sub || !*claims->sub || !claims->env || !*claims->env
         || !claims->sid || !*claims->sid || !claims->jti || !*claims->jti)
         return "a JWT needs the claims sub, env, sid and jti";
-    if (claims->kind && !is_kind(claims->kind))
+    if (claims->kind && !cb_jwt_claims_is_kind(claims->kind))
         return apr_psprintf(p, "JWT kind '%s' is not anonymous, user, key or admin",
                             claims->kind);
     if (!(o = json_object()))
@@ -506,65 +502,27 @@ done:
     return r;
 }
 
-/* A required (or, with optional, absent-is-fine) non-empty string claim. */
-static int claim_string(apr_pool_t *p, const json_t *o, const char *name, int optional,
-                        const char **out)
-{
-    const json_t *v = json_object_get(o, name);
-    *out = NULL;
-    if (!v)
-        return optional;
-    if (!json_is_string(v) || json_string_length(v) == 0)
-        return 0;
-    *out = apr_pstrmemdup(p, json_string_value(v), json_string_length(v));
-    return 1;
-}
-
-static int claim_int(const json_t *o, const char *name, int optional, int64_t *out)
-{
-    const json_t *v = json_object_get(o, name);
-    if (!v)
-        return optional;
-    if (!json_is_integer(v))
-        return 0;
-    *out = (int64_t)json_integer_value(v);
-    return 1;
-}
-
+/* Reads the payload's claims (jwt_claims.c), then checks times and env. */
 static cb_jwt_result check_claims(apr_pool_t *p, const unsigned char *json, size_t len,
                                   const char *expected_env, int64_t now, int64_t leeway,
                                   cb_jwt_claims *out)
 {
-    json_t *o = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, NULL);
     cb_jwt_claims c;
-    int64_t nbf = INT64_MIN;
-    cb_jwt_result r = CB_JWT_MALFORMED;
-    if (!o)
+    int64_t nbf;
+    if (cb_jwt_claims_parse(p, json, len, &c, &nbf) != CB_JWT_OK)
         return CB_JWT_MALFORMED;
-    if (!json_is_object(o) || !claim_string(p, o, "sub", 0, &c.sub)
-        || !claim_string(p, o, "env", 0, &c.env) || !claim_string(p, o, "sid", 0, &c.sid)
-        || !claim_string(p, o, "jti", 0, &c.jti) || !claim_string(p, o, "scope", 1, &c.scope)
-        || !claim_string(p, o, "kind", 1, &c.kind) || (c.kind && !is_kind(c.kind))
-        || !claim_int(o, "iat", 0, &c.iat) || !claim_int(o, "exp", 0, &c.exp)
-        || !claim_int(o, "nbf", 1, &nbf))
-        goto done;
     if (leeway < 0)
         leeway = 0;
     /* now >= exp + leeway, and iat > now + leeway, without overflow */
     if (c.exp <= INT64_MAX - leeway && now >= c.exp + leeway)
-        r = CB_JWT_EXPIRED;
-    else if (now <= INT64_MAX - leeway && (c.iat > now + leeway || nbf > now + leeway))
-        r = CB_JWT_NOT_YET_VALID;
-    else if (expected_env && strcmp(c.env, expected_env))
-        r = CB_JWT_WRONG_ENV;
-    else {
-        r = CB_JWT_OK;
-        if (out)
-            *out = c;
-    }
-done:
-    json_decref(o);
-    return r;
+        return CB_JWT_EXPIRED;
+    if (now <= INT64_MAX - leeway && (c.iat > now + leeway || nbf > now + leeway))
+        return CB_JWT_NOT_YET_VALID;
+    if (expected_env && strcmp(c.env, expected_env))
+        return CB_JWT_WRONG_ENV;
+    if (out)
+        *out = c;
+    return CB_JWT_OK;
 }
 
 cb_jwt_result cb_jwt_verify(apr_pool_t *p, const cb_jwt_keyring *kr,

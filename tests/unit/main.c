@@ -16,6 +16,7 @@ Suite *dispatch_suite(void);
 Suite *redis_suite(void);
 Suite *http_client_suite(void);
 Suite *jwt_suite(void);
+Suite *jwt_claims_suite(void);
 
 int main(void)
 {
@@ -32,6 +33,7 @@ int main(void)
     srunner_add_suite(sr, redis_suite());
     srunner_add_suite(sr, http_client_suite());
     srunner_add_suite(sr, jwt_suite());
+    srunner_add_suite(sr, jwt_claims_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

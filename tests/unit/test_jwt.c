@@ -2,6 +2,7 @@
  * test_jwt.c: the auth plugin's JWT code (plugins/auth/jwt.c): base64url,
  * keyrings, HS256/ES256 round trips, rotation, a known-answer test, tokens
  * made by the OpenSSL command line, and every way a token is refused.
+ * The payload parser has its own file, test_jwt_claims.c.
  *
  * ES256 keys are made at test time in a temp dir that teardown removes.
  * Forged tokens are built here with OpenSSL's HMAC() one-shot, independently
@@ -24,6 +25,7 @@
 #include <openssl/pem.h>
 
 #include "jwt.h"
+#include "jwt_claims.h"
 
 #define NOW 1700000000
 #define LEEWAY 30
@@ -797,6 +799,30 @@ START_TEST(concurrent_verify)
 }
 END_TEST
 
+/* Claims with escapes and non-ASCII text survive a round trip through a
+ * token made outside jwt.c. */
+START_TEST(claims_through_verify)
+{
+    cb_jwt_claims out;
+    const char *token = hs(HS_HEADER, payload_with(",\"scope\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\""
+                                                   " \xc3\xa9\",\"kind\":\"\\u0075ser\","
+                                                   "\"aud\":[{\"x\":[1.5e3,null]}]"));
+    ck_assert_int_eq(cb_jwt_verify(pool, hs_kr, token, strlen(token), "prod", NOW, LEEWAY, &out),
+                     CB_JWT_OK);
+    ck_assert_str_eq(out.scope, "caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\" \xc3\xa9");
+    ck_assert_str_eq(out.kind, "user");
+    ck_assert_str_eq(out.sub, "u");
+    ck_assert_int_eq(out.exp, NOW + 60);
+    /* env compared after decoding */
+    token = hs(HS_HEADER, apr_psprintf(pool, "{\"sub\":\"u\",\"env\":\"pr\\u006fd\",\"sid\":\"s\","
+                                       "\"jti\":\"j\",\"iat\":%d,\"exp\":%d}", NOW, NOW + 60));
+    ck_assert_int_eq(verify(hs_kr, token), CB_JWT_OK);
+    token = hs(HS_HEADER, apr_psprintf(pool, "{\"sub\":\"u\",\"env\":\"prod\\u0000\",\"sid\":\"s\","
+                                       "\"jti\":\"j\",\"iat\":%d,\"exp\":%d}", NOW, NOW + 60));
+    ck_assert_int_eq(verify(hs_kr, token), CB_JWT_MALFORMED);
+}
+END_TEST
+
 Suite *jwt_suite(void)
 {
     Suite *s = suite_create("jwt");
@@ -824,6 +850,7 @@ Suite *jwt_suite(void)
     tcase_add_test(tc, sign_refusals);
     tcase_add_test(tc, result_texts);
     tcase_add_test(tc, concurrent_verify);
+    tcase_add_test(tc, claims_through_verify);
     suite_add_tcase(s, tc);
     return s;
 }
