@@ -119,19 +119,24 @@ int cb_request_id_is_sane(const char *value)
 }
 
 /* Fresh ids: a random per-process prefix and a counter, so ids are unique
- * without a system call per request (they are not secrets). */
+ * without a system call per request (they are not secrets). A forked child
+ * draws a new prefix in the atfork handler. */
 static pthread_once_t id_once = PTHREAD_ONCE_INIT;
 static unsigned char id_prefix[8];
 static uint64_t id_counter;
-static pid_t id_pid;
 
-static void id_init(void)
+static void id_new_prefix(void)
 {
     if (apr_generate_random_bytes(id_prefix, sizeof(id_prefix)) != APR_SUCCESS) {
         uint64_t t = (uint64_t)apr_time_now() ^ ((uint64_t)getpid() << 32);
         memcpy(id_prefix, &t, sizeof(id_prefix));
     }
-    id_pid = getpid();
+}
+
+static void id_init(void)
+{
+    id_new_prefix();
+    pthread_atfork(NULL, NULL, id_new_prefix);
 }
 
 const char *cb_request_id(apr_pool_t *p, const char *client_value)
@@ -142,13 +147,6 @@ const char *cb_request_id(apr_pool_t *p, const char *client_value)
     if (cb_request_id_is_sane(client_value))
         return client_value;
     pthread_once(&id_once, id_init);
-    if (id_pid != getpid()) {
-        /* A forked child must not repeat its parent's sequence. */
-        id_pid = getpid();
-        id_prefix[0] ^= (unsigned char)id_pid;
-        id_prefix[1] ^= (unsigned char)(id_pid >> 8);
-        id_prefix[2] ^= (unsigned char)(id_pid >> 16);
-    }
     n = __atomic_add_fetch(&id_counter, 1, __ATOMIC_RELAXED);
     out = apr_palloc(p, 33);
     for (int i = 0; i < 8; i++) {

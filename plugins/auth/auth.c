@@ -151,7 +151,8 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     cb_redis_script_init(&st->scripts.key_list, auth_script_key_list);
     cb_redis_script_init(&st->scripts.key_revoke, auth_script_key_revoke);
     st->cache = apr_pcalloc(p, sizeof(auth_cache_slot) * AUTH_SESSION_CACHE_SLOTS);
-    apr_thread_mutex_create(&st->cache_lock, APR_THREAD_MUTEX_DEFAULT, p);
+    for (int i = 0; i < AUTH_CACHE_LOCKS; i++)
+        apr_thread_rwlock_create(&st->cache_locks[i], p);
     *state = st;
     return CB_OK;
 }

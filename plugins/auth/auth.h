@@ -7,7 +7,7 @@
 #ifndef CB_AUTH_H
 #define CB_AUTH_H
 
-#include <apr_thread_mutex.h>
+#include <apr_thread_rwlock.h>
 #include <hiredis.h>
 #include <jansson.h>
 
@@ -15,6 +15,7 @@
 #include "jwt.h"
 
 #define AUTH_SESSION_CACHE_SLOTS 4096
+#define AUTH_CACHE_LOCKS 64         /* slots share locks in stripes */
 #define AUTH_ID_LENGTH 32          /* hex characters of a uid, sid or key id */
 #define AUTH_KEY_RANDOM_HEX 32     /* hex characters after "cbk_ENV_" */
 #define AUTH_SALT_BYTES 16
@@ -60,7 +61,7 @@ typedef struct auth_state {
     auth_scrypt_params scrypt;
     const char *decoy_hash;          /* checked when a username does not exist */
     auth_scripts scripts;
-    apr_thread_mutex_t *cache_lock;
+    apr_thread_rwlock_t *cache_locks[AUTH_CACHE_LOCKS];
     auth_cache_slot *cache;          /* AUTH_SESSION_CACHE_SLOTS */
 } auth_state;
 

@@ -64,37 +64,47 @@ static unsigned slot_of(const char *key)
     return h % AUTH_SESSION_CACHE_SLOTS;
 }
 
+/* Slots share AUTH_CACHE_LOCKS read-write locks in stripes: lookups (every
+ * request) share a lock, stores (once per bound per session) take it alone. */
+static apr_thread_rwlock_t *lock_of(auth_state *st, unsigned slot)
+{
+    return st->cache_locks[slot % AUTH_CACHE_LOCKS];
+}
+
 auth_activity auth_cache_lookup(auth_state *st, const char *key)
 {
-    auth_cache_slot *slot = &st->cache[slot_of(key)];
+    unsigned index = slot_of(key);
+    auth_cache_slot *slot = &st->cache[index];
     auth_activity found = AUTH_UNKNOWN;
     apr_time_t now = apr_time_now();
-    apr_thread_mutex_lock(st->cache_lock);
+    apr_thread_rwlock_rdlock(lock_of(st, index));
     if (strcmp(slot->key, key) == 0 && now - slot->checked_at < st->cache_bound)
         found = slot->active ? AUTH_ACTIVE : AUTH_INACTIVE;
-    apr_thread_mutex_unlock(st->cache_lock);
+    apr_thread_rwlock_unlock(lock_of(st, index));
     return found;
 }
 
 void auth_cache_store(auth_state *st, const char *key, int active)
 {
-    auth_cache_slot *slot = &st->cache[slot_of(key)];
+    unsigned index = slot_of(key);
+    auth_cache_slot *slot = &st->cache[index];
     if (strlen(key) >= sizeof(slot->key))
         return;
-    apr_thread_mutex_lock(st->cache_lock);
+    apr_thread_rwlock_wrlock(lock_of(st, index));
     strcpy(slot->key, key);
     slot->checked_at = apr_time_now();
     slot->active = active;
-    apr_thread_mutex_unlock(st->cache_lock);
+    apr_thread_rwlock_unlock(lock_of(st, index));
 }
 
 void auth_cache_forget(auth_state *st, const char *key)
 {
-    auth_cache_slot *slot = &st->cache[slot_of(key)];
-    apr_thread_mutex_lock(st->cache_lock);
+    unsigned index = slot_of(key);
+    auth_cache_slot *slot = &st->cache[index];
+    apr_thread_rwlock_wrlock(lock_of(st, index));
     if (strcmp(slot->key, key) == 0)
         slot->key[0] = '\0';
-    apr_thread_mutex_unlock(st->cache_lock);
+    apr_thread_rwlock_unlock(lock_of(st, index));
 }
 
 /* ---------------------------------------------------------------- sessions */
@@ -229,11 +239,13 @@ apr_status_t auth_session_revoke(auth_state *st, apr_pool_t *p, const char *sid)
 auth_activity auth_session_active(auth_state *st, apr_pool_t *p, const char *sid)
 {
     const char *cache_key = apr_pstrcat(p, "s:", sid, NULL);
-    const char *argv[] = {"EXISTS", auth_key(p, st, "sess", sid)};
+    const char *argv[2];
     redisReply *reply;
     auth_activity cached = auth_cache_lookup(st, cache_key);
     if (cached != AUTH_UNKNOWN)
         return cached;
+    argv[0] = "EXISTS";
+    argv[1] = auth_key(p, st, "sess", sid);
     if (cb_redis_command(st->redis, p, 2, argv, NULL, &reply) != APR_SUCCESS ||
         reply->type != REDIS_REPLY_INTEGER)
         return AUTH_UNKNOWN;
