@@ -251,8 +251,9 @@ END_TEST
 
 START_TEST(client_credentials_and_key_expiry)
 {
-    json_t *key = call("POST", "/auth/v1/admin/apikeys", ADMIN_KEY,
-                       "{\"name\":\"short\",\"expires_in\":1}", 201), *t;
+    json_t *key = call("POST", "/auth/v1/admin/apikeys", ADMIN_KEY, "{\"name\":\"cc\"}", 201);
+    json_t *short_lived = call("POST", "/auth/v1/admin/apikeys", ADMIN_KEY,
+                               "{\"name\":\"short\",\"expires_in\":3}", 201), *t;
     char basic[512], raw[256], encoded[400];
     const char *headers[] = {basic, NULL};
     it_response r;
@@ -281,12 +282,14 @@ START_TEST(client_credentials_and_key_expiry)
     ck_assert_int_eq(r.status, 401);
     ck_assert_ptr_nonnull(strstr(r.body, "invalid_client"));
     it_free(&r);
-    /* The key expires after expires_in. */
-    t = call("GET", "/auth/v1/user/me", str(key, "key"), NULL, 200);
+    /* A key expires after expires_in. */
+    t = call("GET", "/auth/v1/user/me", str(short_lived, "key"), NULL, 200);
     json_decref(t);
-    sleep(2);
+    sleep(4);
     usleep((CACHE_BOUND_MS + 200) * 1000);
-    json_decref(call("GET", "/auth/v1/user/me", str(key, "key"), NULL, 401));
+    json_decref(call("GET", "/auth/v1/user/me", str(short_lived, "key"), NULL, 401));
+    json_decref(call("GET", "/auth/v1/user/me", str(key, "key"), NULL, 200));
+    json_decref(short_lived);
     json_decref(key);
 }
 END_TEST
