@@ -151,8 +151,11 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     cb_redis_script_init(&st->scripts.key_list, auth_script_key_list);
     cb_redis_script_init(&st->scripts.key_revoke, auth_script_key_revoke);
     st->cache = apr_pcalloc(p, sizeof(auth_cache_slot) * AUTH_SESSION_CACHE_SLOTS);
-    for (int i = 0; i < AUTH_CACHE_LOCKS; i++)
+    for (int i = 0; i < AUTH_CACHE_LOCKS; i++) {
         apr_thread_rwlock_create(&st->cache_locks[i], p);
+        apr_thread_rwlock_create(&st->token_locks[i], p);
+    }
+    st->token_cache = apr_pcalloc(p, sizeof(auth_token_slot) * AUTH_TOKEN_CACHE_SLOTS);
     *state = st;
     return CB_OK;
 }

@@ -29,6 +29,17 @@ typedef struct auth_cache_slot {
     int active;
 } auth_cache_slot;
 
+#define AUTH_TOKEN_CACHE_SLOTS 1024
+#define AUTH_TOKEN_CACHE_MAX 640        /* longer tokens are not cached */
+
+/* One verified access token and the claims the gateway needs from it. */
+typedef struct auth_token_slot {
+    char token[AUTH_TOKEN_CACHE_MAX];
+    size_t len;
+    int64_t exp;
+    char sub[80], sid[40], kind[16], scope[64];
+} auth_token_slot;
+
 typedef struct auth_scrypt_params {
     uint64_t n;
     uint64_t r;
@@ -62,6 +73,8 @@ typedef struct auth_state {
     const char *decoy_hash;          /* checked when a username does not exist */
     auth_scripts scripts;
     apr_thread_rwlock_t *cache_locks[AUTH_CACHE_LOCKS];
+    auth_token_slot *token_cache;    /* AUTH_TOKEN_CACHE_SLOTS */
+    apr_thread_rwlock_t *token_locks[AUTH_CACHE_LOCKS];
     auth_cache_slot *cache;          /* AUTH_SESSION_CACHE_SLOTS */
 } auth_state;
 
@@ -180,6 +193,13 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
 apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, json_t **out);
 /* APR_NOTFOUND when there is no such key. */
 apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id);
+
+/* ---- token_cache.c: verified access tokens, per process */
+/* 1 and *out when this exact token was verified before and has not expired. */
+int auth_token_cache_get(auth_state *st, apr_pool_t *p, const char *token, size_t len,
+                         int64_t now, cb_jwt_claims *out);
+void auth_token_cache_put(auth_state *st, const char *token, size_t len,
+                          const cb_jwt_claims *claims);
 
 /* ---- identity.c */
 cb_status auth_identify(cb_req *req, void *state, cb_identity *out);
