@@ -56,12 +56,17 @@ const char *auth_key(apr_pool_t *p, const auth_state *st, const char *kind, cons
 
 /* ---------------------------------------------------------------- cache */
 
+unsigned auth_fnv1a(const char *data, size_t len)
+{
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)data[i]) * 16777619u;
+    return h;
+}
+
 static unsigned slot_of(const char *key)
 {
-    unsigned h = 2166136261u; /* FNV-1a */
-    for (const char *c = key; *c; c++)
-        h = (h ^ (unsigned char)*c) * 16777619u;
-    return h % AUTH_SESSION_CACHE_SLOTS;
+    return auth_fnv1a(key, strlen(key)) % AUTH_SESSION_CACHE_SLOTS;
 }
 
 /* Slots share AUTH_CACHE_LOCKS read-write locks in stripes: lookups (every

@@ -12,13 +12,11 @@
 
 #include "auth.h"
 
+/* Hashes only the signature (the last bytes): it already varies per token. */
 static unsigned slot_for(const char *token, size_t len)
 {
-    unsigned h = 2166136261u; /* FNV-1a over the signature, the last bytes */
     size_t start = len > 48 ? len - 48 : 0;
-    for (size_t i = start; i < len; i++)
-        h = (h ^ (unsigned char)token[i]) * 16777619u;
-    return h % AUTH_TOKEN_CACHE_SLOTS;
+    return auth_fnv1a(token + start, len - start) % AUTH_TOKEN_CACHE_SLOTS;
 }
 
 static int copy_field(char *dst, size_t size, const char *src)
