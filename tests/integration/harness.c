@@ -75,11 +75,69 @@ static void link_plugins(void)
     free(copy);
 }
 
+/* A failing test's process ends before its checked teardown runs, so
+ * every test directory is listed in the run's registry (CB_IT_REGISTRY)
+ * with the pids of what it started; it_cleanup_registry stops them all. */
+static void register_dir(void)
+{
+    const char *registry = getenv("CB_IT_REGISTRY");
+    FILE *f = registry ? fopen(registry, "a") : NULL;
+    if (f) {
+        fprintf(f, "%s\n", it.dir);
+        fclose(f);
+    }
+}
+
+static void record_helper_pids(void)
+{
+    FILE *f = fopen(path_in_dir("helpers.pid"), "w");
+    if (f) {
+        fprintf(f, "%d %d\n", (int)it.redis_pid, (int)it.upstream_pid);
+        fclose(f);
+    }
+}
+
+void it_cleanup_registry(void)
+{
+    const char *registry = getenv("CB_IT_REGISTRY");
+    char dir[300], path[400], cmd[700];
+    FILE *f = registry ? fopen(registry, "r") : NULL;
+    while (f && fgets(dir, sizeof(dir), f)) {
+        FILE *pids;
+        int a = 0, b = 0;
+        dir[strcspn(dir, "\n")] = '\0';
+        snprintf(path, sizeof(path), "%s/httpd.pid", dir);
+        if ((pids = fopen(path, "r"))) {
+            if (fscanf(pids, "%d", &a) == 1 && a > 0)
+                kill(a, SIGTERM);
+            fclose(pids);
+        }
+        snprintf(path, sizeof(path), "%s/helpers.pid", dir);
+        if ((pids = fopen(path, "r"))) {
+            if (fscanf(pids, "%d %d", &a, &b) == 2) {
+                if (a > 0) srv_stop(a);
+                if (b > 0) srv_stop(b);
+            }
+            fclose(pids);
+        }
+        if (!getenv("CB_IT_KEEP")) {
+            snprintf(cmd, sizeof(cmd), "sleep 0.2; rm -rf '%s'", dir);
+            if (system(cmd) != 0)
+                fprintf(stderr, "could not remove %s\n", dir);
+        }
+    }
+    if (f) {
+        fclose(f);
+        unlink(registry);
+    }
+}
+
 void it_setup(void)
 {
     memset(&it, 0, sizeof(it));
     snprintf(it.dir, sizeof(it.dir), "/tmp/cb-it-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(it.dir));
+    register_dir();
     chmod(it.dir, 0777); /* httpd's children run as www-data when we are root */
     mkdir(path_in_dir("docroot"), 0755);
     {
@@ -95,6 +153,7 @@ void it_setup(void)
     it.site_port = srv_free_port();
     start_redis();
     it.upstream_pid = srv_start_upstream(it.upstream_port, path_in_dir("upstream.log"));
+    record_helper_pids();
     ck_assert_msg(srv_wait_port(it.upstream_port, 10000), "upstream did not start");
 }
 
@@ -290,6 +349,7 @@ void it_redis_kill(void)
 void it_redis_restart(void)
 {
     start_redis();
+    record_helper_pids();
 }
 
 void it_redis_pause(int paused)

@@ -35,6 +35,9 @@ extern it_env it;
  * upstream. */
 void it_setup(void);
 void it_teardown(void);
+/* Stops what tests left running when they failed before their teardown
+ * (the runner calls it once at the end). */
+void it_cleanup_registry(void);
 
 /* A directory of this test with every plugin (symlinks to the .so files in
  * the directories of CB_PLUGIN_DIRS, colon-separated). */

@@ -3,10 +3,14 @@
  * upstream on loopback). Needs CB_MODULE, CB_PLUGIN_DIRS and
  * CB_TEST_UPSTREAM; scripts/test.sh sets them.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <curl/curl.h>
+
+#include "harness.h"
 
 Suite *config_suite(void);
 Suite *gateway_suite(void);
@@ -19,7 +23,10 @@ int main(void)
 {
     SRunner *sr;
     int failed;
+    char registry[64];
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(registry, sizeof(registry), "/tmp/cb-it-registry-%d", (int)getpid());
+    setenv("CB_IT_REGISTRY", registry, 1);
     sr = srunner_create(config_suite());
     srunner_add_suite(sr, gateway_suite());
     srunner_add_suite(sr, redis_down_suite());
@@ -29,6 +36,7 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    it_cleanup_registry();
     curl_global_cleanup();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
