@@ -166,6 +166,8 @@ void auth_cache_store(auth_state *st, const char *key, int active);
 
 /* FNV-1a, the hash of the per-process caches' slots. */
 unsigned auth_fnv1a(const char *data, size_t len);
+/* bytes as lower-case hex (2 * len characters). */
+const char *auth_hex(apr_pool_t *p, const unsigned char *bytes, size_t len);
 /* Random bytes as lower-case hex (2 * bytes characters). */
 const char *auth_random_hex(apr_pool_t *p, size_t bytes);
 /* SHA-256 of data as lower-case hex. */

@@ -21,7 +21,7 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 
-static const char *to_hex(apr_pool_t *p, const unsigned char *bytes, size_t len)
+const char *auth_hex(apr_pool_t *p, const unsigned char *bytes, size_t len)
 {
     char *out = apr_palloc(p, len * 2 + 1);
     for (size_t i = 0; i < len; i++) {
@@ -37,14 +37,14 @@ const char *auth_random_hex(apr_pool_t *p, size_t bytes)
     unsigned char buf[64];
     if (bytes > sizeof(buf) || RAND_bytes(buf, (int)bytes) != 1)
         return NULL;
-    return to_hex(p, buf, bytes);
+    return auth_hex(p, buf, bytes);
 }
 
 const char *auth_sha256_hex(apr_pool_t *p, const char *data, size_t len)
 {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)data, len, digest);
-    return to_hex(p, digest, sizeof(digest));
+    return auth_hex(p, digest, sizeof(digest));
 }
 
 const char *auth_key(apr_pool_t *p, const auth_state *st, const char *kind, const char *id)

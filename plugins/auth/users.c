@@ -26,18 +26,6 @@
 
 #define SCRYPT_MAX_MEMORY (256ULL * 1024 * 1024)
 
-static const char *hex_of(apr_pool_t *p, const unsigned char *bytes, size_t len)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *out = apr_palloc(p, 2 * len + 1);
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    out[2 * len] = '\0';
-    return out;
-}
-
 static int derive(const char *password, const unsigned char *salt, uint64_t n, uint64_t r,
                   uint64_t p, unsigned char *out)
 {
@@ -54,7 +42,7 @@ const char *auth_password_hash(apr_pool_t *p, const auth_scrypt_params *params,
         return NULL;
     return apr_psprintf(p, "scrypt$%" APR_UINT64_T_FMT "$%" APR_UINT64_T_FMT "$%"
                         APR_UINT64_T_FMT "$%s$%s", params->n, params->r, params->p,
-                        hex_of(p, salt, AUTH_SALT_BYTES), hex_of(p, hash, AUTH_HASH_BYTES));
+                        auth_hex(p, salt, AUTH_SALT_BYTES), auth_hex(p, hash, AUTH_HASH_BYTES));
 }
 
 int auth_password_verify(apr_pool_t *p, const char *stored, const char *password)
