@@ -23,7 +23,10 @@ typedef struct cb_server_conf {
     int redis_set;
     cb_allowlist *allowlist;        /* NULL = inherit */
     apr_array_header_t *instances;  /* cb_instance *, from <CloudBasePlugin> */
+    apr_array_header_t *rate_rules; /* cb_rl_rule, CloudBaseRateLimit; NULL = inherit */
+    int node_count;                 /* CloudBaseNodeCount; 0 = inherit (1) */
     cb_env *env;                    /* built by cb_apache_build_envs */
+    apr_array_header_t *upstream_workers; /* int: mod_proxy worker index per upstream */
 } cb_server_conf;
 
 static inline cb_server_conf *cb_server_conf_get(server_rec *s)
@@ -44,6 +47,11 @@ cb_req *cb_apache_req_create(request_rec *r, cb_env *env);
 
 /* proxy_workers.c: defines pooled mod_proxy workers for declared upstreams. */
 const char *cb_apache_define_upstreams(apr_pool_t *p, server_rec *s, cb_env *env);
+
+/* proxy_handoff.c: the hand-off to mod_proxy and the filters around it. */
+void cb_apache_hand_to_proxy(request_rec *r, cb_req *req);
+void cb_apache_proxy_register_hooks(void);
+void cb_apache_proxy_hooks_post_config(apr_pool_t *pconf);
 
 /* tasks.c */
 void cb_apache_tasks_register_hooks(void);

@@ -13,6 +13,7 @@
 #include "apr_strings.h"
 
 #include "adapter.h"
+#include "../core/ratelimit.h"
 
 #ifndef CB_PLUGIN_DIR
 #define CB_PLUGIN_DIR "/usr/lib/apache2/modules/cloudbase"
@@ -45,6 +46,8 @@ void *cb_merge_server_conf(apr_pool_t *p, void *base_v, void *add_v)
     c->redis_cfg = add->redis_set ? add->redis_cfg : base->redis_cfg;
     c->redis_set = add->redis_set || base->redis_set;
     c->allowlist = add->allowlist ? add->allowlist : base->allowlist;
+    c->rate_rules = add->rate_rules ? add->rate_rules : base->rate_rules;
+    c->node_count = add->node_count ? add->node_count : base->node_count;
     /* The vhost's own blocks, plus the server's for plugins it does not name. */
     c->instances = apr_array_copy(p, add->instances);
     for (int i = 0; i < base->instances->nelts; i++) {
@@ -128,6 +131,31 @@ static const char *cmd_secure_domain(cmd_parms *cmd, void *dummy, const char *ar
     return NULL;
 }
 
+static const char *cmd_rate_limit(cmd_parms *cmd, void *dummy, const char *args)
+{
+    cb_server_conf *c = cb_server_conf_get(cmd->server);
+    cb_rl_rule rule;
+    const char *err;
+    (void)dummy;
+    if ((err = cb_rl_rule_parse(cmd->pool, args, &rule)))
+        return apr_pstrcat(cmd->pool, "CloudBaseRateLimit: ", err, NULL);
+    if (!c->rate_rules)
+        c->rate_rules = apr_array_make(cmd->pool, 4, sizeof(cb_rl_rule));
+    APR_ARRAY_PUSH(c->rate_rules, cb_rl_rule) = rule;
+    return NULL;
+}
+
+static const char *cmd_node_count(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    cb_server_conf *c = cb_server_conf_get(cmd->server);
+    int64_t n;
+    (void)dummy;
+    if (cb_parse_int(arg, &n) || n < 1 || n > 10000)
+        return "CloudBaseNodeCount takes the number of gateway nodes sharing this Redis (1-10000)";
+    c->node_count = (int)n;
+    return NULL;
+}
+
 /* Applies the option lines of a <CloudBasePlugin NAME> block. httpd has
  * already parsed the block into a tree: each line is a child directive. */
 static const char *cmd_plugin_block(cmd_parms *cmd, void *dummy, const char *arg)
@@ -161,10 +189,20 @@ static const char *cmd_plugin_block(cmd_parms *cmd, void *dummy, const char *arg
 
     for (ap_directive_t *d = cmd->directive->first_child; d; d = d->next) {
         const char *rest = d->args ? d->args : "";
-        const char *value = ap_getword_conf(cmd->pool, &rest);
+        const char *value;
         if (d->directive[0] == '<')
             return apr_psprintf(cmd->pool, "%s:%d: %s> cannot be nested in <CloudBasePlugin>",
                                 d->filename, d->line_num, d->directive);
+        if (cb_options_is_list(inst->options, d->directive)) {
+            /* A list entry: the plugin parses the whole rest of the line. */
+            if ((err = cb_options_set_at(inst->options, cmd->pool, d->directive,
+                                         apr_pstrdup(cmd->pool, rest), d->filename,
+                                         d->line_num)))
+                return apr_psprintf(cmd->pool, "%s:%d: plugin %s: %s", d->filename,
+                                    d->line_num, name, err);
+            continue;
+        }
+        value = ap_getword_conf(cmd->pool, &rest);
         if (!*value)
             return apr_psprintf(cmd->pool, "%s:%d: plugin %s: option '%s' needs a value "
                                 "(write '%s VALUE')", d->filename, d->line_num, name,
@@ -196,6 +234,10 @@ const command_rec cb_directives[] = {
     AP_INIT_ITERATE("CloudBaseSecureDomains", cmd_secure_domain, NULL, RSRC_CONF,
                     "Origins allowed to call the gateway: https://app.example.com, "
                     "https://*.example.com"),
+    AP_INIT_RAW_ARGS("CloudBaseRateLimit", cmd_rate_limit, NULL, RSRC_CONF,
+                     "PATH LIMIT/WINDOW [by=ip|user|key|route|env] [redis_down=local|open|closed]"),
+    AP_INIT_TAKE1("CloudBaseNodeCount", cmd_node_count, NULL, RSRC_CONF,
+                  "Gateway nodes sharing one Redis; local fallback limits are divided by it"),
     AP_INIT_RAW_ARGS("<CloudBasePlugin", cmd_plugin_block, NULL, RSRC_CONF,
                      "Loads and configures a plugin: <CloudBasePlugin NAME> ... </CloudBasePlugin>"),
     {NULL}
@@ -223,6 +265,9 @@ const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server)
         env->health_path = c->health_path ? c->health_path : CB_DEFAULT_HEALTH_PATH;
         env->allowlist = c->allowlist;
         env->redis = c->redis_set ? cb_redis_create(p, &c->redis_cfg) : NULL;
+        env->ratelimit = c->rate_rules && c->rate_rules->nelts
+                             ? cb_ratelimit_create(p, c->rate_rules, c->node_count)
+                             : NULL;
         /* Each environment gets its own instances: state is per tenant. */
         env->instances = apr_array_make(p, c->instances->nelts, sizeof(cb_instance *));
         for (int i = 0; i < c->instances->nelts; i++) {

@@ -2,8 +2,9 @@
  * mod_cloudbase.c: the module record and httpd hooks that drive the
  * host-neutral dispatcher:
  *
- *   translate_name (first)  match the route; unmatched requests are declined
- *                           untouched, matched ones skip the filesystem
+ *   post_read_request       match the route; unmatched requests are left
+ *                           alone untouched
+ *   translate_name (first)  matched requests skip the filesystem
  *   map_to_storage          no <Directory> walk or stat for gateway routes
  *   fixups (first)          allowlist/CORS, identity, policies; proxy routes
  *                           are handed to mod_proxy as mod_rewrite's [P] does
@@ -26,7 +27,10 @@ static cb_req *req_of(request_rec *r)
     return ap_get_module_config(r->request_config, &cloudbase_module);
 }
 
-static int cb_translate(request_rec *r)
+/* Matches as soon as the request is read, before httpd decodes the path,
+ * so that a path httpd itself refuses (an encoded NUL, say) is still
+ * answered in the route's dialect. */
+static int cb_post_read_request(request_rec *r)
 {
     cb_server_conf *c = cb_server_conf_get(r->server);
     cb_req *req;
@@ -36,6 +40,14 @@ static int cb_translate(request_rec *r)
     if (cb_dispatch_match(req) == CB_DISPATCH_DECLINE)
         return DECLINED;
     ap_set_module_config(r->request_config, &cloudbase_module, req);
+    return DECLINED;
+}
+
+static int cb_translate(request_rec *r)
+{
+    cb_req *req = req_of(r);
+    if (!req)
+        return DECLINED;
     r->filename = apr_pstrcat(r->pool, "cloudbase:", req->path, NULL);
     return OK;
 }
@@ -45,30 +57,13 @@ static int cb_map_to_storage(request_rec *r)
     return req_of(r) ? OK : DECLINED;
 }
 
-/* Applies the plugin's upstream header edits and hands over to mod_proxy. */
-static void hand_to_proxy(request_rec *r, cb_req *req)
-{
-    const char *query = strchr(req->proxy_url, '?');
-    cb_req_apply_upstream_headers(req, r->headers_in);
-    /* As mod_rewrite does: the query travels in r->args, and the URL the
-     * plugin built is sent verbatim (no re-encoding of the client's path). */
-    r->filename = apr_pstrcat(r->pool, "proxy:",
-                              query ? apr_pstrmemdup(r->pool, req->proxy_url,
-                                                     (apr_size_t)(query - req->proxy_url))
-                                    : req->proxy_url, NULL);
-    r->args = query && query[1] ? apr_pstrdup(r->pool, query + 1) : NULL;
-    apr_table_setn(r->notes, "proxy-noencode", "1");
-    r->proxyreq = PROXYREQ_REVERSE;
-    r->handler = "proxy-server";
-}
-
 static int cb_fixups(request_rec *r)
 {
     cb_req *req = req_of(r);
     if (!req)
         return DECLINED;
     if (cb_dispatch_policies(req) == CB_DISPATCH_PROXY)
-        hand_to_proxy(r, req);
+        cb_apache_hand_to_proxy(r, req);
     else
         r->handler = CB_HANDLER_NAME;
     return OK;
@@ -138,6 +133,7 @@ static int cb_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
                           server_rec *s)
 {
     (void)plog; (void)ptemp;
+    cb_apache_proxy_hooks_post_config(pconf);
     return cb_apache_tasks_post_config(pconf, s);
 }
 
@@ -160,12 +156,14 @@ static void cb_register_hooks(apr_pool_t *p)
     ap_hook_check_config(cb_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(cb_post_config, NULL, run_before_watchdog, APR_HOOK_LAST);
     ap_hook_child_init(cb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(cb_post_read_request, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(cb_translate, NULL, run_before_rewrite, APR_HOOK_FIRST);
     ap_hook_map_to_storage(cb_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_fixups(cb_fixups, NULL, run_before_rewrite, APR_HOOK_FIRST);
     ap_hook_handler(cb_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(cb_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
     cb_apache_tasks_register_hooks();
+    cb_apache_proxy_register_hooks();
 }
 
 AP_DECLARE_MODULE(cloudbase) = {

@@ -80,8 +80,9 @@ cb_req *cb_apache_req_create(request_rec *r, cb_env *env)
     req->ops = &apache_ops;
     req->host = r;
     req->method = r->method;
-    /* The raw path: percent-escapes stay, so %2F never splits a segment. */
-    req->path = r->parsed_uri.path ? r->parsed_uri.path : r->uri;
+    /* The raw path, copied: httpd later decodes its own buffer in place.
+     * Percent-escapes stay, so %2F never splits a segment. */
+    req->path = apr_pstrdup(r->pool, r->parsed_uri.path ? r->parsed_uri.path : r->uri);
     req->query = r->args ? r->args : "";
     req->client_ip = r->useragent_ip;
     req->scheme = ap_http_scheme(r);

@@ -19,6 +19,7 @@ typedef struct cb_option_value {
     const char *text;      /* as configured (never logged for secrets) */
     int64_t number;        /* bool, int, duration (ms), size (bytes) */
     const char *string;    /* string, url, resolved secret */
+    apr_array_header_t *items; /* list options: cb_option_item */
     int set_explicitly;
 } cb_option_value;
 
@@ -30,6 +31,11 @@ struct cb_options {
 cb_options *cb_options_create(apr_pool_t *p, const cb_option_def *defs);
 /* Parses and stores one configured option; returns an error with a fix. */
 const char *cb_options_set(cb_options *o, apr_pool_t *p, const char *name, const char *value);
+/* The same, remembering where the line was configured (list items keep it). */
+const char *cb_options_set_at(cb_options *o, apr_pool_t *p, const char *name, const char *value,
+                              const char *file, int line);
+/* 1 when name is a CB_OPT_LIST option: its value is the rest of the line. */
+int cb_options_is_list(const cb_options *o, const char *name);
 /* Applies defaults and checks required options. */
 const char *cb_options_finish(cb_options *o, apr_pool_t *p);
 const char *cb_option_type_name(cb_option_type t);
@@ -130,6 +136,21 @@ const char *cb_error_body(apr_pool_t *p, cb_dialect dialect, int status,
 const char *cb_request_id(apr_pool_t *p, const char *client_value);
 int cb_request_id_is_sane(const char *value);
 
+/* ------------------------------------------------------------- upstreams */
+
+/* A pooled upstream origin (cb_ctx_upstream); the host keeps one keep-alive
+ * pool per entry (a mod_proxy worker in httpd). */
+struct cb_upstream {
+    const char *origin;        /* scheme://host:port */
+    int64_t timeout_ms;        /* 0 = the host's default */
+    unsigned flags;            /* CB_UPSTREAM_* */
+    int index;                 /* position in env->upstreams */
+};
+
+/* ------------------------------------------------------------- rate limits */
+
+typedef struct cb_ratelimit cb_ratelimit;  /* ratelimit.c */
+
 /* ------------------------------------------------------------- environment */
 
 /* Per virtual host: everything the dispatcher needs. Built at start-up,
@@ -147,7 +168,8 @@ struct cb_env {
     apr_array_header_t *after_hooks;    /* cb_instance * */
     apr_array_header_t *tasks;          /* cb_task */
     int has_proxy_routes;
-    apr_array_header_t *upstreams;      /* const char *, cb_ctx_declare_upstream */
+    apr_array_header_t *upstreams;      /* cb_upstream *, cb_ctx_upstream */
+    cb_ratelimit *ratelimit;            /* NULL when no CloudBaseRateLimit applies */
 };
 
 /* Builds routers and runs each instance's create(); returns errors joined. */
@@ -180,6 +202,12 @@ struct cb_req {
     cb_identity identity;
     /* Proxy routes. */
     const char *proxy_url;
+    const cb_upstream *upstream;   /* cb_req_proxy_via, else NULL */
+    int64_t proxy_body_limit;      /* 0 = none */
+    unsigned proxy_flags;          /* CB_PROXY_* */
+    const char *body;              /* read before a proxy hand-off: replayed upstream */
+    apr_size_t body_len;
+    int body_read;
     apr_table_t *upstream_set;
     apr_array_header_t *upstream_unset; /* const char * */
     /* A failure produced by a phase, written by the host's handler. */

@@ -17,6 +17,7 @@
 #include <apr_strings.h>
 
 #include "cb_core.h"
+#include "ratelimit.h"
 
 #define PREFLIGHT_MAX_AGE "600"
 #define EXPOSED_HEADERS "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, " \
@@ -109,6 +110,21 @@ static int level_satisfied(cb_auth_level level, cb_identity_kind kind)
     return 0;
 }
 
+cb_status cb_req_require_auth(cb_req *req, cb_auth_level level)
+{
+    if (level == CB_AUTH_NONE || level_satisfied(level, req->identity.kind))
+        return CB_OK;
+    if (req->identity.kind == CB_IDENTITY_NONE)
+        cb_req_send_error(req, 401, "UNAUTHENTICATED",
+                    req->env->identity_hooks->nelts
+                        ? "this route needs credentials: send Authorization: Bearer <token>"
+                        : "this route needs credentials, but no identity plugin (auth) is "
+                          "enabled in this environment");
+    else
+        cb_req_send_error(req, 403, "PERMISSION_DENIED", "these credentials may not use this route");
+    return CB_DONE;
+}
+
 static int establish_identity(cb_req *req)
 {
     cb_auth_level level = req->match.route->def.auth;
@@ -148,6 +164,8 @@ static int establish_identity(cb_req *req)
 static int run_policies(cb_req *req)
 {
     apr_array_header_t *hooks = req->env->policy_hooks;
+    if (req->env->ratelimit && !cb_ratelimit_check(req))
+        return 0;
     for (int i = 0; i < hooks->nelts; i++) {
         cb_instance *inst = APR_ARRAY_IDX(hooks, i, cb_instance *);
         cb_status rc = inst->plugin->desc->access_policy(req, inst->state);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include <apr_shm.h>
 #include <apr_strings.h>
 
 #include "cb_core.h"
@@ -36,13 +37,53 @@ void cb_ctx_add_route(cb_plugin_ctx *ctx, const cb_route_def *route)
     copy->pattern = apr_pstrdup(ctx->pool, route->pattern);
 }
 
-void cb_ctx_declare_upstream(cb_plugin_ctx *ctx, const char *base_url)
+const cb_upstream *cb_ctx_upstream(cb_plugin_ctx *ctx, const char *url, int64_t timeout_ms,
+                                   unsigned flags)
 {
     cb_env *env = ctx->instance->env;
-    for (int i = 0; i < env->upstreams->nelts; i++)
-        if (strcmp(APR_ARRAY_IDX(env->upstreams, i, const char *), base_url) == 0)
-            return;
-    APR_ARRAY_PUSH(env->upstreams, const char *) = apr_pstrdup(ctx->pool, base_url);
+    cb_upstream *up;
+    cb_url parsed;
+    const char *err, *origin;
+    if ((err = cb_parse_url(ctx->pool, url, &parsed))) {
+        cb_ctx_error(ctx, "upstream '%s': %s", url, err);
+        return NULL;
+    }
+    origin = apr_psprintf(ctx->pool, strchr(parsed.host, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
+                          parsed.scheme, parsed.host, parsed.port);
+    for (int i = 0; i < env->upstreams->nelts; i++) {
+        up = APR_ARRAY_IDX(env->upstreams, i, cb_upstream *);
+        if (strcmp(up->origin, origin) == 0 && up->timeout_ms == timeout_ms &&
+            up->flags == flags)
+            return up;
+    }
+    up = apr_pcalloc(ctx->pool, sizeof(*up));
+    up->origin = origin;
+    up->timeout_ms = timeout_ms;
+    up->flags = flags;
+    up->index = env->upstreams->nelts;
+    APR_ARRAY_PUSH(env->upstreams, cb_upstream *) = up;
+    return up;
+}
+
+void cb_ctx_declare_upstream(cb_plugin_ctx *ctx, const char *base_url)
+{
+    cb_ctx_upstream(ctx, base_url, 0, 0);
+}
+
+/* Anonymous shared memory made before the host forks its workers, so every
+ * process of the node sees the same counters. Freed with the pool. */
+apr_uint32_t *cb_ctx_shared_counters(cb_plugin_ctx *ctx, int count)
+{
+    apr_shm_t *shm;
+    apr_size_t size = (apr_size_t)(count > 0 ? count : 1) * sizeof(apr_uint32_t);
+    void *base;
+    if (apr_shm_create(&shm, size, NULL, ctx->pool) != APR_SUCCESS) {
+        cb_ctx_error(ctx, "cannot create %d shared counters", count);
+        return NULL;
+    }
+    base = apr_shm_baseaddr_get(shm);
+    memset(base, 0, size);
+    return base;
 }
 
 void cb_ctx_add_task(cb_plugin_ctx *ctx, const char *name, apr_interval_time_t interval,
@@ -76,7 +117,7 @@ const char *cb_env_build(cb_env *env, apr_pool_t *p)
     env->identity_hooks = apr_array_make(p, 2, sizeof(cb_instance *));
     env->after_hooks = apr_array_make(p, 2, sizeof(cb_instance *));
     env->tasks = apr_array_make(p, 2, sizeof(cb_task));
-    env->upstreams = apr_array_make(p, 2, sizeof(const char *));
+    env->upstreams = apr_array_make(p, 2, sizeof(cb_upstream *));
     if (!env->allowlist)
         env->allowlist = cb_allowlist_create(p);
     if (env->health_path && *env->health_path) {

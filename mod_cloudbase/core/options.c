@@ -20,6 +20,7 @@ const char *cb_option_type_name(cb_option_type t)
     case CB_OPT_SIZE: return "size (e.g. 1m)";
     case CB_OPT_URL: return "URL (http:// or https://)";
     case CB_OPT_SECRET: return "secret (file:PATH or env:NAME)";
+    case CB_OPT_LIST: return "list entry";
     }
     return "value";
 }
@@ -73,11 +74,45 @@ static const char *parse_value(apr_pool_t *p, const cb_option_def *def, const ch
     case CB_OPT_SECRET:
         v->text = "(secret)";
         return cb_parse_secret(p, text, &v->string);
+    case CB_OPT_LIST:
+        return NULL; /* items are kept by cb_options_set_at */
     }
     return "unsupported option type";
 }
 
+/* Appends one line of a list option; the plugin parses its text. */
+static void add_list_item(cb_options *o, apr_pool_t *p, const cb_option_def *def,
+                          const char *value, const char *file, int line)
+{
+    cb_option_value *v = apr_hash_get(o->values, def->name, APR_HASH_KEY_STRING);
+    cb_option_item *item;
+    if (!v) {
+        v = apr_pcalloc(p, sizeof(*v));
+        v->def = def;
+        v->text = "(list)";
+        v->items = apr_array_make(p, 8, sizeof(cb_option_item));
+        v->set_explicitly = 1;
+        apr_hash_set(o->values, def->name, APR_HASH_KEY_STRING, v);
+    }
+    item = apr_array_push(v->items);
+    item->text = apr_pstrdup(p, value);
+    item->file = file;
+    item->line = line;
+}
+
 const char *cb_options_set(cb_options *o, apr_pool_t *p, const char *name, const char *value)
+{
+    return cb_options_set_at(o, p, name, value, NULL, 0);
+}
+
+int cb_options_is_list(const cb_options *o, const char *name)
+{
+    const cb_option_def *def = find_def(o, name);
+    return def && def->type == CB_OPT_LIST;
+}
+
+const char *cb_options_set_at(cb_options *o, apr_pool_t *p, const char *name, const char *value,
+                              const char *file, int line)
 {
     const cb_option_def *def = find_def(o, name);
     cb_option_value *v;
@@ -85,6 +120,12 @@ const char *cb_options_set(cb_options *o, apr_pool_t *p, const char *name, const
     if (!def)
         return apr_psprintf(p, "unknown option '%s'; this plugin's options are: %s",
                             name, known_names(p, o));
+    if (def->type == CB_OPT_LIST) {
+        if (!*value)
+            return apr_psprintf(p, "option '%s' needs a value", def->name);
+        add_list_item(o, p, def, value, file, line);
+        return NULL;
+    }
     if (apr_hash_get(o->values, def->name, APR_HASH_KEY_STRING))
         return apr_psprintf(p, "option '%s' is set twice; keep one line", def->name);
     v = apr_pcalloc(p, sizeof(*v));
@@ -134,6 +175,13 @@ const char *cb_opt_string(const cb_options *o, const char *name)
 const char *cb_opt_secret(const cb_options *o, const char *name)
 {
     return cb_opt_string(o, name);
+}
+
+const apr_array_header_t *cb_opt_list(const cb_options *o, const char *name)
+{
+    static const apr_array_header_t empty = {NULL, sizeof(cb_option_item), 0, 0, NULL};
+    const cb_option_value *v = lookup(o, name);
+    return v && v->items ? v->items : &empty;
 }
 
 int cb_opt_bool(const cb_options *o, const char *name, int fallback)

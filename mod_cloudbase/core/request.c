@@ -57,6 +57,18 @@ cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **data, siz
     const char *declared = apr_table_get(req->headers_in, "Content-Length");
     size_t cap = 0, used = 0;
     char *buf = NULL;
+    if (req->body_read) {
+        /* Read once; a second reader (and a proxy hand-off) sees the same. */
+        if (req->body_len > max_bytes) {
+            cb_req_fail(req, 413, "PAYLOAD_TOO_LARGE",
+                        apr_psprintf(req->pool, "request body is larger than %" APR_SIZE_T_FMT
+                                     " bytes", max_bytes));
+            return CB_ERROR;
+        }
+        *data = req->body;
+        *len = req->body_len;
+        return CB_OK;
+    }
     if (declared) {
         apr_off_t n;
         if (apr_strtoff(&n, declared, NULL, 10) == APR_SUCCESS && n >= 0 &&
@@ -95,6 +107,9 @@ cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **data, siz
     if (!buf)
         buf = apr_pcalloc(req->pool, 1);
     buf[used] = '\0';
+    req->body = buf;
+    req->body_len = used;
+    req->body_read = 1;
     *data = buf;
     *len = used;
     return CB_OK;
@@ -161,6 +176,22 @@ cb_status cb_req_send_error(cb_req *req, int status, const char *code, const cha
 void cb_req_proxy_to(cb_req *req, const char *url)
 {
     req->proxy_url = apr_pstrdup(req->pool, url);
+}
+
+void cb_req_proxy_via(cb_req *req, const cb_upstream *up, const char *url)
+{
+    cb_req_proxy_to(req, url);
+    req->upstream = up;
+}
+
+void cb_req_proxy_limit_body(cb_req *req, int64_t max_bytes)
+{
+    req->proxy_body_limit = max_bytes > 0 ? max_bytes : 0;
+}
+
+void cb_req_proxy_flags(cb_req *req, unsigned flags)
+{
+    req->proxy_flags = flags;
 }
 
 void cb_req_set_upstream_header(cb_req *req, const char *name, const char *value)

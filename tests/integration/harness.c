@@ -30,6 +30,8 @@ static double now_ms(void)
     return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0;
 }
 
+static int run_apache(const char *conf, const char *action, char *output, size_t output_size);
+
 static void stop_pid(pid_t *pid)
 {
     srv_stop(*pid);
@@ -97,6 +99,103 @@ static void record_helper_pids(void)
     }
 }
 
+pid_t it_spawn_helper(const char *dir, const char *command, const char *log_name)
+{
+    char line[2048];
+    char *argv[] = {"/bin/sh", "-c", line, NULL};
+    pid_t pid;
+    FILE *f;
+    snprintf(line, sizeof(line), "cd '%s' && exec %s", dir, command);
+    pid = srv_spawn(argv, path_in_dir(log_name));
+    ck_assert_int_gt(pid, 0);
+    ck_assert_int_lt(it.extras, 8);
+    it.extra_pids[it.extras++] = pid;
+    if ((f = fopen(path_in_dir("extra.pid"), "a"))) {
+        fprintf(f, "%d\n", (int)pid);
+        fclose(f);
+    }
+    return pid;
+}
+
+char *it_read_file(const char *name)
+{
+    FILE *f = fopen(path_in_dir(name), "r");
+    char *text;
+    long size;
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = calloc(1, (size_t)size + 1);
+    if (size > 0 && fread(text, 1, (size_t)size, f) != (size_t)size)
+        text[0] = '\0';
+    fclose(f);
+    return text;
+}
+
+int it_upstream_saw(const char *text)
+{
+    char *log = it_read_file("upstream.log");
+    int saw = strstr(log, text) != NULL;
+    free(log);
+    return saw;
+}
+
+static size_t discard_body(char *data, size_t size, size_t n, void *unused)
+{
+    (void)data; (void)unused;
+    return size * n;
+}
+
+void it_parallel(const int *ports, int nports, const char *method, const char *path,
+                 const char *const *headers, const char *body, int total, int parallel,
+                 long *statuses)
+{
+    CURLM *multi = curl_multi_init();
+    struct curl_slist *list = NULL;
+    int started = 0, running = 0, done = 0;
+    for (int i = 0; headers && headers[i]; i++)
+        list = curl_slist_append(list, headers[i]);
+    memset(statuses, 0, sizeof(long) * (size_t)total);
+    while (done < total) {
+        CURLMsg *msg;
+        int left;
+        while (started < total && started - done < parallel) {
+            char url[512];
+            CURL *h = curl_easy_init();
+            snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", ports[started % nports], path);
+            curl_easy_setopt(h, CURLOPT_URL, url);
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+            if (body) {
+                curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+            }
+            curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+            curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
+            curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)(long)started);
+            curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+            curl_multi_add_handle(multi, h);
+            started++;
+        }
+        curl_multi_perform(multi, &running);
+        curl_multi_poll(multi, NULL, 0, 50, NULL);
+        while ((msg = curl_multi_info_read(multi, &left))) {
+            void *index;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &index);
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE,
+                              &statuses[(long)index]);
+            curl_multi_remove_handle(multi, msg->easy_handle);
+            curl_easy_cleanup(msg->easy_handle);
+            done++;
+        }
+    }
+    curl_slist_free_all(list);
+    curl_multi_cleanup(multi);
+}
+
 void it_cleanup_registry(void)
 {
     const char *registry = getenv("CB_IT_REGISTRY");
@@ -106,10 +205,19 @@ void it_cleanup_registry(void)
         FILE *pids;
         int a = 0, b = 0;
         dir[strcspn(dir, "\n")] = '\0';
-        snprintf(path, sizeof(path), "%s/httpd.pid", dir);
+        for (int n = 0; n < 2; n++) {
+            snprintf(path, sizeof(path), n ? "%s/httpd2.pid" : "%s/httpd.pid", dir);
+            if ((pids = fopen(path, "r"))) {
+                if (fscanf(pids, "%d", &a) == 1 && a > 0)
+                    kill(a, SIGTERM);
+                fclose(pids);
+            }
+        }
+        snprintf(path, sizeof(path), "%s/extra.pid", dir);
         if ((pids = fopen(path, "r"))) {
-            if (fscanf(pids, "%d", &a) == 1 && a > 0)
-                kill(a, SIGTERM);
+            while (fscanf(pids, "%d", &a) == 1)
+                if (a > 0)
+                    srv_stop(a);
             fclose(pids);
         }
         snprintf(path, sizeof(path), "%s/helpers.pid", dir);
@@ -174,6 +282,10 @@ void it_teardown(void)
     char cmd[700];
     char *log;
     const char *crash;
+    if (it.second_conf[0]) {
+        run_apache(it.second_conf, "stop", NULL, 0);
+        it.second_conf[0] = '\0';
+    }
     if (it.conf_path[0])
         it_httpd_stop(it.conf_path);
     log = it_error_log();
@@ -183,11 +295,16 @@ void it_teardown(void)
         free(log);
         stop_pid(&it.redis_pid);
         stop_pid(&it.upstream_pid);
+        for (int i = 0; i < it.extras; i++)
+            stop_pid(&it.extra_pids[i]);
         ck_abort_msg("httpd reported '%s' (log above)", crash);
     }
     free(log);
     stop_pid(&it.redis_pid);
     stop_pid(&it.upstream_pid);
+    for (int i = 0; i < it.extras; i++)
+        stop_pid(&it.extra_pids[i]);
+    it.extras = 0;
     if (getenv("CB_IT_KEEP")) {
         fprintf(stderr, "kept %s\n", it.dir);
         return;
@@ -216,7 +333,9 @@ const char *it_default_site(void)
     return site;
 }
 
-const char *it_write_config(const char *name, const char *mpm, const char *site)
+/* tag "" is the main httpd; "2" a second one with its own pid file and log. */
+static const char *write_config(const char *name, const char *mpm, const char *site, int port,
+                                const char *tag)
 {
     static char path[400];
     const char *module = getenv("CB_MODULE");
@@ -227,8 +346,8 @@ const char *it_write_config(const char *name, const char *mpm, const char *site)
     fprintf(f,
             "ServerRoot /etc/apache2\n"
             "ServerName 127.0.0.1\n"
-            "PidFile %s/httpd.pid\n"
-            "ErrorLog %s/error.log\n"
+            "PidFile %s/httpd%s.pid\n"
+            "ErrorLog %s/error%s.log\n"
             "LogLevel warn\n"
             "%s"
             "Listen 127.0.0.1:%d\n"
@@ -244,11 +363,16 @@ const char *it_write_config(const char *name, const char *mpm, const char *site)
             "DirectoryIndex index.html\n"
             "<Directory %s/docroot>\n  Require all granted\n</Directory>\n"
             "%s",
-            it.dir, it.dir, geteuid() == 0 ? "User www-data\nGroup www-data\n" : "",
-            it.http_port, mpm, mpm, module ? module : ".libs/mod_cloudbase.so", it.dir, it.dir,
+            it.dir, tag, it.dir, tag, geteuid() == 0 ? "User www-data\nGroup www-data\n" : "",
+            port, mpm, mpm, module ? module : ".libs/mod_cloudbase.so", it.dir, it.dir,
             site);
     fclose(f);
     return path;
+}
+
+const char *it_write_config(const char *name, const char *mpm, const char *site)
+{
+    return write_config(name, mpm, site, it.http_port, "");
 }
 
 static int run_apache(const char *conf, const char *action, char *output, size_t output_size)
@@ -311,6 +435,19 @@ int it_httpd_start(const char *conf)
         return 0;
     }
     return it_httpd_ready(10000);
+}
+
+int it_second_httpd_start(const char *site, int port)
+{
+    char output[4096];
+    const char *conf = write_config("httpd2.conf", "event", site, port, "2");
+    int rc = run_apache(conf, "start", output, sizeof(output));
+    snprintf(it.second_conf, sizeof(it.second_conf), "%s", conf);
+    if (rc != 0) {
+        fprintf(stderr, "second apache2 -k start failed (%d): %s\n", rc, output);
+        return 0;
+    }
+    return srv_wait_port(port, 10000);
 }
 
 void it_httpd_signal(const char *conf, const char *action)

@@ -26,7 +26,10 @@ typedef struct it_env {
     int http_port, redis_port, upstream_port;
     int site_port;       /* a second port of the same httpd, for cross-origin pages */
     pid_t redis_pid, upstream_pid;
+    pid_t extra_pids[8];  /* it_spawn_helper */
+    int extras;
     char conf_path[300];
+    char second_conf[300]; /* it_second_httpd_start */
 } it_env;
 
 extern it_env it;
@@ -59,6 +62,9 @@ void it_start_gateway(const char *mpm);
 /* The path of the config it_start_gateway wrote. */
 const char *it_gateway_conf(void);
 void it_httpd_signal(const char *conf, const char *action); /* graceful, restart */
+/* A second httpd on `port` with the same Redis (its own pid file, error2.log);
+ * stopped by it_teardown. */
+int it_second_httpd_start(const char *site, int port);
 void it_httpd_stop(const char *conf);
 /* 1 once a request to the given path answers at all. */
 int it_httpd_ready(int ms);
@@ -81,6 +87,21 @@ const char *it_header(const it_response *r, const char *name);
 /* Loads url in headless Chromium, lets its scripts run, and returns the
  * serialised DOM (malloc'd), or NULL when Chromium could not run. */
 char *it_browser_dump(const char *url);
+
+/* Runs a shell command line (exec'd, so the pid is the program's own) in
+ * dir, output to it.dir/log_name; stopped by it_teardown and, if the test
+ * fails first, by it_cleanup_registry. */
+pid_t it_spawn_helper(const char *dir, const char *command, const char *log_name);
+/* 1 when the test upstream's request log contains text. */
+int it_upstream_saw(const char *text);
+/* The contents of a file in the test directory (malloc'd, "" if absent). */
+char *it_read_file(const char *name);
+
+/* Sends `total` identical requests, `parallel` at a time, spread round-robin
+ * over the given httpd ports; fills statuses[total] (0 = no answer). */
+void it_parallel(const int *ports, int nports, const char *method, const char *path,
+                 const char *const *headers, const char *body, int total, int parallel,
+                 long *statuses);
 
 /* The error log so far. */
 char *it_error_log(void);

@@ -18,6 +18,9 @@ Suite *redis_down_suite(void);
 Suite *lifecycle_suite(void);
 Suite *browser_suite(void);
 Suite *auth_suite(void);
+Suite *functions_suite(void);
+Suite *services_suite(void);
+Suite *ratelimit_suite(void);
 
 int main(void)
 {
@@ -33,6 +36,9 @@ int main(void)
     srunner_add_suite(sr, lifecycle_suite());
     srunner_add_suite(sr, browser_suite());
     srunner_add_suite(sr, auth_suite());
+    srunner_add_suite(sr, functions_suite());
+    srunner_add_suite(sr, services_suite());
+    srunner_add_suite(sr, ratelimit_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

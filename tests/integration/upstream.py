@@ -6,14 +6,24 @@ Routes (any method):
   /slow?ms=N      answers after N milliseconds
   /big?bytes=N    a body of N bytes
   /status?code=N  answers with status N
+  /bin            a small application/octet-stream body
+  .../chat/completions  a fake OpenAI-style provider: JSON, or with
+                  "stream": true three chunks 300 ms apart and "data: [DONE]";
+                  "sawKey" tells whether Authorization carried PROVIDER_KEY
   anything else   JSON echo of method, path, query, headers and body length
+Every request is logged to stdout as "request METHOD PATH?QUERY", so tests
+can prove that a refused request never reached the upstream.
 Usage: upstream.py PORT  (prints "ready" once listening)
 """
 import json
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+PROVIDER_KEY = "sk-test-provider-key-123"
+LOG_LOCK = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -37,7 +47,12 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self):
         url = urlsplit(self.path)
         query = parse_qs(url.query)
+        with LOG_LOCK:
+            print("request %s %s" % (self.command, self.path), flush=True)
         body = self._body()
+        if url.path.endswith("/chat/completions"):
+            self._chat(body)
+            return
         if url.path.endswith("/sse"):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -58,6 +73,9 @@ class Handler(BaseHTTPRequestHandler):
         if url.path.endswith("/big"):
             self._send(200, b"x" * int(query.get("bytes", ["1024"])[0]), "text/plain")
             return
+        if url.path.endswith("/bin"):
+            self._send(200, b"\x00\x01binary", "application/octet-stream")
+            return
         if url.path.endswith("/status"):
             self._send(int(query.get("code", ["200"])[0]), b'{"status":true}')
             return
@@ -69,6 +87,31 @@ class Handler(BaseHTTPRequestHandler):
             "bodyLength": len(body),
         }
         self._send(200, json.dumps(echo).encode())
+
+    def _chat(self, body):
+        request = json.loads(body or b"{}")
+        saw_key = self.headers.get("Authorization") == "Bearer " + PROVIDER_KEY
+        if not request.get("stream"):
+            answer = {"object": "chat.completion", "model": request.get("model"),
+                      "path": urlsplit(self.path).path, "sawKey": saw_key,
+                      "choices": [{"index": 0, "message": {"role": "assistant",
+                                                           "content": "hello"}}]}
+            self._send(200, json.dumps(answer).encode())
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for i in range(3):
+            chunk = {"object": "chat.completion.chunk", "sawKey": saw_key,
+                     "t": round(time.time(), 3),
+                     "choices": [{"index": 0, "delta": {"content": "part%d" % i}}]}
+            self.wfile.write(("data: %s\n\n" % json.dumps(chunk)).encode())
+            self.wfile.flush()
+            time.sleep(0.3)
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+        self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 

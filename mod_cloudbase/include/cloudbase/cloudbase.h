@@ -44,7 +44,8 @@ typedef enum {
     CB_OPT_DURATION,  /* 250ms, 30s, 5m, 2h, 1d; stored in milliseconds */
     CB_OPT_SIZE,      /* 512, 64k, 1m, 2g; stored in bytes */
     CB_OPT_URL,       /* absolute http:// or https:// URL */
-    CB_OPT_SECRET     /* file:PATH, env:NAME or a literal; never logged */
+    CB_OPT_SECRET,    /* file:PATH, env:NAME or a literal; never logged */
+    CB_OPT_LIST       /* repeatable; each line's whole text, parsed by the plugin */
 } cb_option_type;
 
 typedef struct cb_option_def {
@@ -66,6 +67,15 @@ int64_t cb_opt_duration_ms(const cb_options *o, const char *name, int64_t fallba
 int64_t cb_opt_size(const cb_options *o, const char *name, int64_t fallback);
 /* A secret's resolved value (file contents without trailing newline). */
 const char *cb_opt_secret(const cb_options *o, const char *name);
+
+/* One line of a CB_OPT_LIST option, with where it was configured. */
+typedef struct cb_option_item {
+    const char *text;   /* the words after the option name, as written */
+    const char *file;
+    int line;
+} cb_option_item;
+/* The lines of a list option in configuration order (never NULL). */
+const apr_array_header_t *cb_opt_list(const cb_options *o, const char *name);
 
 /* ---------------------------------------------------------------- requests */
 
@@ -115,6 +125,11 @@ apr_pool_t *cb_req_pool(const cb_req *req);
 /* The environment's Redis client, or NULL when CloudBaseRedis is not set. */
 cb_redis *cb_req_redis(const cb_req *req);
 const cb_identity *cb_req_identity(const cb_req *req);
+/* For handlers whose auth level depends on what they serve (a route
+ * registered with CB_AUTH_NONE still looks up offered credentials): CB_OK
+ * when the caller's identity meets level, else records 401 or 403 like the
+ * route's own level would and returns CB_DONE. */
+cb_status cb_req_require_auth(cb_req *req, cb_auth_level level);
 void cb_req_set_identity(cb_req *req, const cb_identity *id);
 
 /* Reads the whole body, refusing more than max_bytes with 413 (set as the
@@ -141,6 +156,19 @@ cb_status cb_req_send_error(cb_req *req, int status, const char *code, const cha
 void cb_req_proxy_to(cb_req *req, const char *url);
 void cb_req_set_upstream_header(cb_req *req, const char *name, const char *value);
 void cb_req_unset_upstream_header(cb_req *req, const char *name);
+
+/* An upstream declared with cb_ctx_upstream: its own connection pool and
+ * timeout in the host. url is the full upstream URL of this request. A
+ * body read with cb_req_read_body before the hand-off is sent upstream as
+ * it was read. */
+typedef struct cb_upstream cb_upstream;
+void cb_req_proxy_via(cb_req *req, const cb_upstream *up, const char *url);
+/* Caps the request body streamed upstream (413 past it). */
+void cb_req_proxy_limit_body(cb_req *req, int64_t max_bytes);
+
+#define CB_PROXY_ATTACHMENT 0x1 /* Content-Disposition: attachment on answers to GET
+                                 * and on non-text answers; never on SSE or 101 */
+void cb_req_proxy_flags(cb_req *req, unsigned flags);
 
 /* ---------------------------------------------------------------- routes */
 
@@ -175,6 +203,18 @@ void cb_ctx_add_route(cb_plugin_ctx *ctx, const cb_route_def *route);
 /* Names an upstream base URL that proxy routes send to, so the host keeps a
  * pool of keep-alive connections for it (a mod_proxy worker in httpd). */
 void cb_ctx_declare_upstream(cb_plugin_ctx *ctx, const char *base_url);
+
+/* An upstream origin with its own keep-alive pool and timeout: upstreams
+ * with the same scheme://host:port, timeout and flags share one. timeout_ms
+ * 0 takes the host's default. Returns NULL (and records an error) for a URL
+ * that is not absolute http(s). */
+#define CB_UPSTREAM_WEBSOCKET 0x1 /* pass WebSocket upgrades through */
+const cb_upstream *cb_ctx_upstream(cb_plugin_ctx *ctx, const char *url, int64_t timeout_ms,
+                                   unsigned flags);
+
+/* count counters shared by every process of this node (zeroed), for
+ * per-node limits such as concurrent requests; use apr_atomic_*32. */
+apr_uint32_t *cb_ctx_shared_counters(cb_plugin_ctx *ctx, int count);
 
 /* A background task run every interval in one process of each node. */
 typedef void (*cb_task_fn)(void *plugin_state, apr_pool_t *scratch);

@@ -1,0 +1,332 @@
+/*
+ * proxy_handoff.c: handing a proxy route's request to mod_proxy, and what
+ * the gateway adds around it:
+ *
+ *   - the hand-off itself, as mod_rewrite's [P] does (proxy: filename);
+ *   - a mod_proxy pre_request hook that gives mod_proxy the worker of the
+ *     route's upstream directly, so the cost does not grow with the number
+ *     of upstreams (mod_proxy's own lookup walks every worker);
+ *   - a body that a plugin read before the hand-off is replayed upstream,
+ *     and a cap on a body streamed upstream (413 past it);
+ *   - Content-Disposition: attachment on answers a plugin asked it for;
+ *   - errors httpd itself produces for a gateway request (an upstream that
+ *     refuses or times out, a body too large) rewritten as JSON in the
+ *     route's dialect instead of httpd's HTML page.
+ */
+#include <dlfcn.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "mod_proxy.h"
+#include "util_filter.h"
+#include "apr_strings.h"
+
+#include "adapter.h"
+
+#define BODY_REPLAY_FILTER "CB_BODY_REPLAY"
+#define BODY_LIMIT_FILTER "CB_BODY_LIMIT"
+#define ATTACHMENT_FILTER "CB_ATTACHMENT"
+#define ERROR_FILTER "CB_ERROR_JSON"
+
+static cb_req *req_of(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &cloudbase_module);
+}
+
+/* ----------------------------------------------------------- body replay */
+
+typedef struct replay_ctx {
+    const char *data;
+    apr_size_t left;
+} replay_ctx;
+
+static apr_status_t body_replay_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                       ap_input_mode_t mode, apr_read_type_e block,
+                                       apr_off_t readbytes)
+{
+    replay_ctx *ctx = f->ctx;
+    apr_size_t n;
+    (void)block;
+    if (mode != AP_MODE_READBYTES && mode != AP_MODE_SPECULATIVE)
+        return mode == AP_MODE_GETLINE && ctx->left == 0 ? APR_EOF : APR_ENOTIMPL;
+    if (ctx->left == 0) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+        return APR_SUCCESS;
+    }
+    n = readbytes > 0 && (apr_size_t)readbytes < ctx->left ? (apr_size_t)readbytes : ctx->left;
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_transient_create(ctx->data, n, f->c->bucket_alloc));
+    if (mode == AP_MODE_READBYTES) {
+        ctx->data += n;
+        ctx->left -= n;
+    }
+    return APR_SUCCESS;
+}
+
+/* ----------------------------------------------------------- body cap */
+
+typedef struct limit_ctx {
+    apr_off_t limit, seen;
+} limit_ctx;
+
+static apr_status_t body_limit_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                      ap_input_mode_t mode, apr_read_type_e block,
+                                      apr_off_t readbytes)
+{
+    limit_ctx *ctx = f->ctx;
+    apr_off_t len = 0;
+    apr_status_t rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+    if (rv != APR_SUCCESS || mode != AP_MODE_READBYTES)
+        return rv;
+    apr_brigade_length(bb, 0, &len);
+    ctx->seen += len > 0 ? len : 0;
+    if (ctx->seen > ctx->limit) {
+        apr_brigade_cleanup(bb);
+        return APR_ENOSPC; /* mod_proxy answers 413 */
+    }
+    return APR_SUCCESS;
+}
+
+/* ----------------------------------------------------------- attachment */
+
+static int is_text_type(const char *type)
+{
+    if (!type)
+        return 0;
+    return strncasecmp(type, "text/", 5) == 0 || strncasecmp(type, "application/json", 16) == 0 ||
+           ap_strcasestr(type, "+json") != NULL;
+}
+
+/* Decides once, on the first part of the answer, then steps aside: nothing
+ * is held back, so streams flow as they arrive. */
+static apr_status_t attachment_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    const char *type = r->content_type;
+    int is_sse = type && strncasecmp(type, "text/event-stream", 17) == 0;
+    if (r->status != HTTP_SWITCHING_PROTOCOLS && !is_sse &&
+        (r->method_number == M_GET || !is_text_type(type)))
+        apr_table_setn(r->headers_out, "Content-Disposition", "attachment");
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* ----------------------------------------------------------- hand-off */
+
+void cb_apache_hand_to_proxy(request_rec *r, cb_req *req)
+{
+    const char *query = strchr(req->proxy_url, '?');
+    cb_req_apply_upstream_headers(req, r->headers_in);
+    /* As mod_rewrite does: the query travels in r->args, and the URL the
+     * plugin built is sent verbatim (no re-encoding of the client's path). */
+    r->filename = apr_pstrcat(r->pool, "proxy:",
+                              query ? apr_pstrmemdup(r->pool, req->proxy_url,
+                                                     (apr_size_t)(query - req->proxy_url))
+                                    : req->proxy_url, NULL);
+    r->args = query && query[1] ? apr_pstrdup(r->pool, query + 1) : NULL;
+    apr_table_setn(r->notes, "proxy-noencode", "1");
+    r->proxyreq = PROXYREQ_REVERSE;
+    r->handler = "proxy-server";
+
+    if (req->body_read) {
+        replay_ctx *ctx = apr_palloc(r->pool, sizeof(*ctx));
+        ctx->data = req->body;
+        ctx->left = req->body_len;
+        apr_table_unset(r->headers_in, "Transfer-Encoding");
+        apr_table_setn(r->headers_in, "Content-Length",
+                       apr_psprintf(r->pool, "%" APR_SIZE_T_FMT, req->body_len));
+        ap_add_input_filter(BODY_REPLAY_FILTER, ctx, r, r->connection);
+    }
+    else if (req->proxy_body_limit > 0) {
+        limit_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+        ctx->limit = (apr_off_t)req->proxy_body_limit;
+        ap_add_input_filter(BODY_LIMIT_FILTER, ctx, r, r->connection);
+    }
+    if (req->proxy_flags & CB_PROXY_ATTACHMENT)
+        ap_add_output_filter(ATTACHMENT_FILTER, NULL, r, r->connection);
+}
+
+/* ----------------------------------------------------------- worker choice */
+
+/* mod_proxy's pre_request hook: the route's upstream names its worker. */
+static int pick_worker(proxy_worker **worker, proxy_balancer **balancer, request_rec *r,
+                       proxy_server_conf *conf, char **url)
+{
+    cb_req *req = req_of(r);
+    cb_server_conf *c;
+    proxy_worker *w;
+    int idx;
+    (void)url;
+    if (!req || !req->upstream || *worker || *balancer)
+        return DECLINED;
+    c = cb_server_conf_get(r->server);
+    if (!c->upstream_workers || req->upstream->index >= c->upstream_workers->nelts)
+        return DECLINED;
+    idx = APR_ARRAY_IDX(c->upstream_workers, req->upstream->index, int);
+    if (idx < 0 || idx >= conf->workers->nelts)
+        return DECLINED;
+    w = &((proxy_worker *)conf->workers->elts)[idx];
+    *worker = w;
+    return OK;
+}
+
+typedef void (*pre_request_hook_fn)(int (*pf)(proxy_worker **, proxy_balancer **,
+                                              request_rec *, proxy_server_conf *, char **),
+                                    const char *const *pre, const char *const *succ,
+                                    int order);
+
+static int hook_registered;
+
+static apr_status_t reset_hook_flag(void *unused)
+{
+    (void)unused;
+    hook_registered = 0;
+    return APR_SUCCESS;
+}
+
+/* mod_proxy may be loaded after us, so its hook is registered once its
+ * symbol exists: after the configuration is read. httpd drops every hook
+ * on restart; the flag is reset with the configuration pool. */
+void cb_apache_proxy_hooks_post_config(apr_pool_t *pconf)
+{
+    pre_request_hook_fn hook;
+    if (hook_registered)
+        return;
+    hook = (pre_request_hook_fn)dlsym(RTLD_DEFAULT, "proxy_hook_pre_request");
+    if (!hook)
+        return; /* no mod_proxy: there are no proxy routes either */
+    hook(pick_worker, NULL, NULL, APR_HOOK_FIRST);
+    hook_registered = 1;
+    apr_pool_cleanup_register(pconf, NULL, reset_hook_flag, apr_pool_cleanup_null);
+}
+
+/* ----------------------------------------------------------- errors */
+
+typedef struct gateway_error {
+    int status;
+    const char *code, *message;
+} gateway_error;
+
+static gateway_error describe_error(request_rec *r, cb_req *req)
+{
+    gateway_error e = {r->status, "SYS_ERR", "the gateway failed to answer"};
+    int proxied = r->proxyreq == PROXYREQ_REVERSE;
+    /* mod_proxy_http answers 502 to a read timeout, and notes why. */
+    if (proxied && apr_table_get(r->notes, "proxy_timedout"))
+        e.status = HTTP_GATEWAY_TIME_OUT;
+    switch (e.status) {
+    case HTTP_BAD_GATEWAY:
+        e.code = "BAD_GATEWAY";
+        e.message = "the upstream closed the connection or sent an invalid answer";
+        break;
+    case HTTP_SERVICE_UNAVAILABLE:
+        if (proxied) {
+            /* mod_proxy's 503 means it could not connect. */
+            e.status = HTTP_BAD_GATEWAY;
+            e.code = "BAD_GATEWAY";
+            e.message = "the upstream refused the connection or could not be reached";
+        }
+        else {
+            e.code = "SERVICE_UNAVAILABLE";
+            e.message = "the service is unavailable";
+        }
+        break;
+    case HTTP_GATEWAY_TIME_OUT:
+        e.code = "SERVICE_TIMEOUT";
+        e.message = req->upstream && req->upstream->timeout_ms
+                        ? apr_psprintf(r->pool, "the upstream did not answer within %" APR_INT64_T_FMT
+                                       " ms", req->upstream->timeout_ms)
+                        : "the upstream did not answer in time";
+        break;
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+        e.code = "PAYLOAD_TOO_LARGE";
+        e.message = req->proxy_body_limit
+                        ? apr_psprintf(r->pool, "request body is larger than %" APR_INT64_T_FMT
+                                       " bytes", req->proxy_body_limit)
+                        : "request body is too large";
+        break;
+    case HTTP_BAD_REQUEST:
+        e.code = "INVALID_REQUEST";
+        e.message = "the request is malformed";
+        break;
+    case HTTP_REQUEST_TIME_OUT:
+        e.code = "INVALID_REQUEST";
+        e.message = "the request body did not arrive in time";
+        break;
+    case HTTP_NOT_FOUND:
+        /* httpd refuses an encoded NUL (and '/', unless AllowEncodedSlashes
+         * allows it) before any route runs. */
+        if (ap_strcasestr(req->path, "%00") || ap_strcasestr(req->path, "%2f")) {
+            e.status = HTTP_BAD_REQUEST;
+            e.code = "INVALID_PARAM";
+            e.message = "the path contains an encoded NUL or slash";
+        }
+        else {
+            e.code = "RESOURCE_NOT_FOUND";
+            e.message = "not found";
+        }
+        break;
+    case HTTP_FORBIDDEN:
+        e.code = "PERMISSION_DENIED";
+        e.message = "forbidden";
+        break;
+    default:
+        if (r->status < 500) {
+            e.code = "INVALID_REQUEST";
+            e.message = "the request was refused";
+        }
+        break;
+    }
+    return e;
+}
+
+/* Replaces the body of an httpd-made error page with the route's dialect. */
+static apr_status_t error_json_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    cb_req *req = req_of(r);
+    gateway_error e;
+    const char *body;
+    apr_bucket *b;
+    int saw_eos = 0;
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b))
+        if (APR_BUCKET_IS_EOS(b))
+            saw_eos = 1;
+    apr_brigade_cleanup(bb);
+    if (!saw_eos)
+        return APR_SUCCESS; /* httpd's HTML is dropped as it comes */
+    e = describe_error(r, req);
+    r->status = e.status;
+    r->status_line = NULL;
+    body = cb_error_body(r->pool, req->match.route ? req->match.route->def.dialect
+                                                   : CB_DIALECT_CLOUDBASE,
+                         e.status, e.code, e.message, req->request_id);
+    ap_set_content_type(r, "application/json; charset=utf-8");
+    ap_set_content_length(r, (apr_off_t)strlen(body));
+    ap_remove_output_filter(f);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create(body, strlen(body),
+                                                           f->c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+    return ap_pass_brigade(f->next, bb);
+}
+
+static void insert_error_filter(request_rec *r)
+{
+    cb_req *req = req_of(r);
+    if (!req || req->match.kind == CB_MATCH_NONE || r->header_only)
+        return;
+    ap_add_output_filter(ERROR_FILTER, NULL, r, r->connection);
+}
+
+void cb_apache_proxy_register_hooks(void)
+{
+    ap_register_input_filter(BODY_REPLAY_FILTER, body_replay_filter, NULL, AP_FTYPE_RESOURCE);
+    ap_register_input_filter(BODY_LIMIT_FILTER, body_limit_filter, NULL, AP_FTYPE_RESOURCE);
+    ap_register_output_filter(ATTACHMENT_FILTER, attachment_filter, NULL, AP_FTYPE_CONTENT_SET);
+    ap_register_output_filter(ERROR_FILTER, error_json_filter, NULL, AP_FTYPE_CONTENT_SET);
+    ap_hook_insert_error_filter(insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
+}

@@ -1,0 +1,284 @@
+/*
+ * ratelimit.c: the rate-limit and quota policy (CloudBaseRateLimit).
+ *
+ * Each rule names a path prefix, a limit per window and what the counter is
+ * keyed by. Every rule that applies to a request is decided in one EVALSHA:
+ * a sliding window kept as up to 60 buckets per key, so no window of the
+ * configured length ever holds more than the limit, whatever the
+ * concurrency. A request refused by any rule counts on none, and every key
+ * carries a TTL of one window. While Redis is down each rule follows its
+ * redis_down policy: per-node counters (the default), open or closed.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <hiredis/hiredis.h>
+
+#include "ratelimit.h"
+#include "cloudbase/values.h"
+
+#define MAX_RULES_PER_REQUEST 8
+#define LOCAL_SLOTS 4096
+
+/* KEYS: one hash per rule. ARGV: per rule limit, buckets, bucket_ms.
+ * Hash fields: t = requests in the window, o = oldest bucket that may hold
+ * some, and one field per bucket index. Returns {allowed, remaining_1,
+ * reset_ms_1, ...}. Time is Redis's, so every node agrees. */
+static const char *const window_script =
+    "local tm = redis.call('TIME')\n"
+    "local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)\n"
+    "local out, state, allowed = {0}, {}, 1\n"
+    "for i = 1, #KEYS do\n"
+    "  local k = KEYS[i]\n"
+    "  local limit, nb, size = tonumber(ARGV[i*3-2]), tonumber(ARGV[i*3-1]), tonumber(ARGV[i*3])\n"
+    "  local cur = math.floor(now / size)\n"
+    "  local first = cur - nb + 1\n"
+    "  local f = redis.call('HMGET', k, 't', 'o')\n"
+    "  local total, oldest = tonumber(f[1]) or 0, tonumber(f[2]) or cur\n"
+    "  local dirty = false\n"
+    "  if total > 0 and oldest < first then\n"
+    "    dirty = true\n"
+    "    if first - oldest >= nb then\n"
+    "      redis.call('DEL', k)\n"
+    "      total = 0\n"
+    "    else\n"
+    "      for b = oldest, first - 1 do\n"
+    "        local c = redis.call('HGET', k, tostring(b))\n"
+    "        if c then total = total - tonumber(c); redis.call('HDEL', k, tostring(b)) end\n"
+    "      end\n"
+    "    end\n"
+    "    oldest = first\n"
+    "  end\n"
+    "  if total <= 0 then total = 0; oldest = cur end\n"
+    "  while total > 0 and oldest < cur and redis.call('HEXISTS', k, tostring(oldest)) == 0 do\n"
+    "    oldest = oldest + 1; dirty = true\n"
+    "  end\n"
+    "  local reset = (oldest + nb) * size - now\n"
+    "  if total >= limit then\n"
+    "    allowed = 0\n"
+    "    out[#out+1] = 0\n"
+    "  else\n"
+    "    out[#out+1] = limit - total - 1\n"
+    "  end\n"
+    "  out[#out+1] = reset\n"
+    "  state[i] = {k, cur, oldest, total, nb * size + size, dirty}\n"
+    "end\n"
+    "out[1] = allowed\n"
+    "for i = 1, #KEYS do\n"
+    "  local s = state[i]\n"
+    "  if allowed == 1 then\n"
+    "    redis.call('HINCRBY', s[1], tostring(s[2]), 1)\n"
+    "    redis.call('HSET', s[1], 't', s[4] + 1, 'o', s[3])\n"
+    "    redis.call('PEXPIRE', s[1], s[5])\n"
+    "  elseif s[6] and s[4] > 0 then\n"
+    "    redis.call('HSET', s[1], 't', s[4], 'o', s[3])\n"
+    "  elseif s[6] then\n"
+    "    redis.call('DEL', s[1])\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+static cb_redis_script script;
+static int script_ready;
+
+cb_ratelimit *cb_ratelimit_create(apr_pool_t *p, const apr_array_header_t *rules, int nodes)
+{
+    cb_ratelimit *rl = apr_pcalloc(p, sizeof(*rl));
+    rl->rules = apr_array_copy(p, rules);
+    rl->nodes = nodes > 0 ? nodes : 1;
+    rl->local = cb_rl_local_create(p, LOCAL_SLOTS);
+    if (!script_ready) {
+        cb_redis_script_init(&script, window_script);
+        script_ready = 1;
+    }
+    return rl;
+}
+
+/* ------------------------------------------------------------- deciding */
+
+static int rule_applies(const cb_rl_rule *r, const char *path)
+{
+    if (strncmp(path, r->prefix, r->prefix_len) != 0)
+        return 0;
+    /* "/v1/functions" covers "/v1/functions/x" but not "/v1/functionsx". */
+    return r->prefix[r->prefix_len - 1] == '/' || path[r->prefix_len] == '\0' ||
+           path[r->prefix_len] == '/';
+}
+
+/* The matched route with its named parameters filled in; a {rest*} tail
+ * stays a pattern, so one service is one counter whatever the path. */
+static const char *route_scope(cb_req *req)
+{
+    const char *pattern = req->match.route ? req->match.route->def.pattern : req->path;
+    const char *out = "";
+    while (*pattern) {
+        const char *open = strchr(pattern, '{');
+        const char *close = open ? strchr(open, '}') : NULL;
+        if (!open || !close) {
+            out = apr_pstrcat(req->pool, out, pattern, NULL);
+            break;
+        }
+        out = apr_pstrcat(req->pool, out, apr_pstrmemdup(req->pool, pattern,
+                                                         (apr_size_t)(open - pattern)), NULL);
+        if (close[-1] == '*') {
+            out = apr_pstrcat(req->pool, out, apr_pstrmemdup(req->pool, open,
+                                                             (apr_size_t)(close - open + 1)),
+                              NULL);
+        }
+        else {
+            const char *name = apr_pstrmemdup(req->pool, open + 1, (apr_size_t)(close - open - 1));
+            const char *value = cb_req_param(req, name);
+            out = apr_pstrcat(req->pool, out, value ? value : "", NULL);
+        }
+        pattern = close + 1;
+    }
+    return out;
+}
+
+static const char *who(cb_req *req, unsigned by)
+{
+    const cb_identity *id = &req->identity;
+    if ((by & CB_RL_BY_KEY) && id->kind == CB_IDENTITY_KEY && id->uid)
+        return apr_pstrcat(req->pool, ":k=", id->uid, NULL);
+    if ((by & (CB_RL_BY_KEY | CB_RL_BY_USER)) && id->kind != CB_IDENTITY_NONE && id->uid)
+        return apr_pstrcat(req->pool, ":u=", id->uid, NULL);
+    if (by & (CB_RL_BY_KEY | CB_RL_BY_USER | CB_RL_BY_IP))
+        return apr_pstrcat(req->pool, ":ip=", req->client_ip ? req->client_ip : "-", NULL);
+    return "";
+}
+
+static const char *counter_key(cb_req *req, const cb_rl_rule *r)
+{
+    return apr_pstrcat(req->pool, "cb:{", req->env->id ? req->env->id : "", "}:rl:", r->id,
+                       (r->by & CB_RL_BY_ROUTE) ? ":r=" : "",
+                       (r->by & CB_RL_BY_ROUTE) ? route_scope(req) : "", who(req, r->by),
+                       NULL);
+}
+
+static void set_headers(cb_req *req, const cb_rl_verdict *v)
+{
+    int64_t reset_s = (v->reset_ms + 999) / 1000;
+    if (reset_s < 1)
+        reset_s = 1;
+    apr_table_setn(req->headers_out, "RateLimit-Limit",
+                   apr_psprintf(req->pool, "%" APR_INT64_T_FMT, v->limit));
+    apr_table_setn(req->headers_out, "RateLimit-Remaining",
+                   apr_psprintf(req->pool, "%" APR_INT64_T_FMT,
+                                v->remaining > 0 ? v->remaining : 0));
+    apr_table_setn(req->headers_out, "RateLimit-Reset",
+                   apr_psprintf(req->pool, "%" APR_INT64_T_FMT, reset_s));
+    if (!v->allowed)
+        apr_table_setn(req->headers_out, "Retry-After",
+                       apr_psprintf(req->pool, "%" APR_INT64_T_FMT, reset_s));
+}
+
+static int refuse(cb_req *req, const cb_rl_verdict *v)
+{
+    set_headers(req, v);
+    cb_req_fail(req, 429, "RATE_LIMITED",
+                apr_psprintf(req->pool, "rate limit of %" APR_INT64_T_FMT " requests exceeded; "
+                             "retry after %" APR_INT64_T_FMT " s", v->limit,
+                             (v->reset_ms + 999) / 1000 > 0 ? (v->reset_ms + 999) / 1000 : 1));
+    return 0;
+}
+
+/* The tightest of the rules decides what the headers say. */
+static void keep_tightest(cb_rl_verdict *best, const cb_rl_verdict *v, int first)
+{
+    if (first || v->remaining < best->remaining ||
+        (v->remaining == best->remaining && v->reset_ms > best->reset_ms))
+        *best = *v;
+}
+
+static int decide_in_redis(cb_req *req, int n, const cb_rl_rule *const *rules,
+                           const char *const *keys, cb_rl_verdict *out)
+{
+    const char *argv[MAX_RULES_PER_REQUEST * 4];
+    size_t argv_len[MAX_RULES_PER_REQUEST * 4];
+    redisReply *reply;
+    int argc = 0;
+    for (int i = 0; i < n; i++)
+        argv[argc++] = keys[i];
+    for (int i = 0; i < n; i++) {
+        argv[argc++] = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, rules[i]->limit);
+        argv[argc++] = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, rules[i]->buckets);
+        argv[argc++] = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, rules[i]->bucket_ms);
+    }
+    for (int i = 0; i < argc; i++)
+        argv_len[i] = strlen(argv[i]);
+    if (!req->env->redis ||
+        cb_redis_eval(req->env->redis, req->pool, &script, n, argc, argv, argv_len, &reply) !=
+            APR_SUCCESS ||
+        reply->type != REDIS_REPLY_ARRAY || reply->elements != (size_t)(1 + 2 * n))
+        return 0;
+    for (int i = 0; i < n; i++) {
+        cb_rl_verdict v;
+        v.allowed = (int)reply->element[0]->integer;
+        v.limit = rules[i]->limit;
+        v.remaining = reply->element[1 + 2 * i]->integer;
+        v.reset_ms = reply->element[2 + 2 * i]->integer;
+        keep_tightest(out, &v, i == 0);
+    }
+    out->allowed = (int)reply->element[0]->integer;
+    return 1;
+}
+
+/* Redis is down: each rule's redis_down policy. Local rules are decided
+ * together, all or nothing, like the Redis script. */
+static int decide_without_redis(cb_req *req, int n, const cb_rl_rule *const *rules,
+                                const char *const *keys, cb_rl_verdict *out)
+{
+    cb_ratelimit *rl = req->env->ratelimit;
+    const char *local_keys[MAX_RULES_PER_REQUEST];
+    int64_t limits[MAX_RULES_PER_REQUEST], windows[MAX_RULES_PER_REQUEST];
+    int local = 0;
+    for (int i = 0; i < n; i++) {
+        if (rules[i]->redis_down == CB_RL_DOWN_CLOSED) {
+            cb_req_fail(req, 503, "SERVICE_UNAVAILABLE",
+                        "rate limits cannot be checked while Redis is unavailable");
+            return 0;
+        }
+        if (rules[i]->redis_down != CB_RL_DOWN_LOCAL)
+            continue;
+        local_keys[local] = keys[i];
+        limits[local] = rules[i]->limit / rl->nodes > 0 ? rules[i]->limit / rl->nodes : 1;
+        windows[local] = rules[i]->window_ms;
+        local++;
+    }
+    if (!local)
+        return 1; /* open */
+    cb_rl_local_decide(rl->local, local, local_keys, limits, windows,
+                       apr_time_as_msec(apr_time_now()), out);
+    if (!out->allowed)
+        return refuse(req, out);
+    set_headers(req, out);
+    return 1;
+}
+
+int cb_ratelimit_check(cb_req *req)
+{
+    cb_ratelimit *rl = req->env->ratelimit;
+    const cb_rl_rule *applies[MAX_RULES_PER_REQUEST];
+    const char *keys[MAX_RULES_PER_REQUEST];
+    cb_rl_verdict verdict;
+    int n = 0;
+    if (!rl || req->preflight)
+        return 1;
+    for (int i = 0; i < rl->rules->nelts && n < MAX_RULES_PER_REQUEST; i++) {
+        const cb_rl_rule *r = &APR_ARRAY_IDX(rl->rules, i, cb_rl_rule);
+        if (rule_applies(r, req->path)) {
+            applies[n] = r;
+            keys[n] = counter_key(req, r);
+            n++;
+        }
+    }
+    if (!n)
+        return 1;
+    memset(&verdict, 0, sizeof(verdict));
+    if (!decide_in_redis(req, n, applies, keys, &verdict))
+        return decide_without_redis(req, n, applies, keys, &verdict);
+    if (!verdict.allowed)
+        return refuse(req, &verdict);
+    set_headers(req, &verdict);
+    return 1;
+}

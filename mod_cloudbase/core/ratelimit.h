@@ -1,0 +1,70 @@
+/*
+ * ratelimit.h: rate limits and quotas, a policy any gateway route can carry
+ * (CloudBaseRateLimit). The shared decision is one atomic Redis script per
+ * request (ratelimit.c); while Redis is down, per-node counters in shared
+ * memory take over with the limit divided by the node count
+ * (ratelimit_local.c).
+ */
+#ifndef CB_RATELIMIT_H
+#define CB_RATELIMIT_H
+
+#include "cb_core.h"
+
+/* What a counter is keyed by; combined with '+' (by=user+route). */
+#define CB_RL_BY_ENV   0x01  /* one counter for the environment */
+#define CB_RL_BY_ROUTE 0x02  /* the matched route with its parameters */
+#define CB_RL_BY_KEY   0x04  /* the API key (else the user, else the IP) */
+#define CB_RL_BY_USER  0x08  /* the signed-in user or key (else the IP) */
+#define CB_RL_BY_IP    0x10  /* the client address */
+
+typedef enum {
+    CB_RL_DOWN_LOCAL = 0, /* per-node counters, limit / CloudBaseNodeCount */
+    CB_RL_DOWN_OPEN,      /* let requests through uncounted */
+    CB_RL_DOWN_CLOSED     /* refuse with 503 */
+} cb_rl_down_policy;
+
+typedef struct cb_rl_rule {
+    const char *text;          /* as configured, for messages */
+    const char *prefix;        /* path prefix the rule applies to */
+    size_t prefix_len;
+    int64_t limit;             /* requests per window */
+    int64_t window_ms;
+    int64_t bucket_ms;         /* sliding-window resolution */
+    int64_t buckets;           /* buckets per window: buckets * bucket_ms >= window_ms */
+    unsigned by;               /* CB_RL_BY_* */
+    cb_rl_down_policy redis_down;
+    char id[17];               /* stable across restarts: hash of the rule */
+} cb_rl_rule;
+
+/* Parses "PATH LIMIT/WINDOW [by=ip|user|key|route|env[+...]]
+ * [redis_down=local|open|closed]"; returns an error with the fix. */
+const char *cb_rl_rule_parse(apr_pool_t *p, const char *args, cb_rl_rule *out);
+/* Parses "100/1m" into a limit and a window. */
+const char *cb_rl_parse_rate(const char *text, int64_t *limit, int64_t *window_ms);
+
+/* Per-node fallback counters (ratelimit_local.c). */
+typedef struct cb_rl_local cb_rl_local;
+cb_rl_local *cb_rl_local_create(apr_pool_t *p, int slots);
+
+typedef struct cb_rl_verdict {
+    int allowed;
+    int64_t limit, remaining, reset_ms;
+} cb_rl_verdict;
+
+/* Checks and, when every key is under its limit, counts one request on all
+ * of them at once. limits[i] already divided by the node count. */
+void cb_rl_local_decide(cb_rl_local *t, int n, const char *const *keys,
+                        const int64_t *limits, const int64_t *windows_ms, int64_t now_ms,
+                        cb_rl_verdict *out);
+
+struct cb_ratelimit {
+    apr_array_header_t *rules; /* cb_rl_rule */
+    int nodes;                 /* CloudBaseNodeCount */
+    cb_rl_local *local;
+};
+
+cb_ratelimit *cb_ratelimit_create(apr_pool_t *p, const apr_array_header_t *rules, int nodes);
+/* The policy phase: 1 to go on, 0 when refused (the error is set). */
+int cb_ratelimit_check(cb_req *req);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * ai.c: the AI proxy. POST /v1/ai/{provider}/chat/completions (and the
+ * seed's /chat/completion) goes to the provider's base URL with the
+ * provider key injected from its secret; the caller's own Authorization
+ * never reaches the provider and the key never reaches the caller.
+ * POST /v1/aibot/openai/chat/completions goes to the agent named by the
+ * body's "model" field. Streams (stream: true) pass through unbuffered,
+ * as every proxy route does.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "functions.h"
+
+/* Reads the OpenAI-style body; it must be a JSON object. */
+static json_t *read_chat_body(cb_req *req, int64_t max_body)
+{
+    const char *body;
+    size_t len;
+    json_error_t error;
+    json_t *doc;
+    if (cb_req_read_body(req, (size_t)max_body, &body, &len) != CB_OK)
+        return NULL;
+    doc = json_loadb(body, len, 0, &error);
+    if (!doc || !json_is_object(doc)) {
+        json_decref(doc);
+        cb_req_send_error(req, 400, "INVALID_PARAM",
+                          "the body must be a JSON object such as "
+                          "{\"model\":\"...\",\"messages\":[...]}");
+        return NULL;
+    }
+    return doc;
+}
+
+static void inject_key(cb_req *req, const fn_service *svc)
+{
+    cb_req_unset_upstream_header(req, "Authorization");
+    cb_req_unset_upstream_header(req, "X-Api-Key");
+    if (svc->key)
+        cb_req_set_upstream_header(req, "Authorization",
+                                   apr_pstrcat(cb_req_pool(req), "Bearer ", svc->key, NULL));
+}
+
+/* fn_forward checks auth and capacity; then the provider key replaces any
+ * credential of the caller, whatever strip_credentials says. */
+static cb_status send_chat(cb_req *req, fn_state *st, const fn_service *svc, const char *url)
+{
+    cb_status rc = fn_forward(req, st, svc, url, 0);
+    if (rc == CB_OK)
+        inject_key(req, svc);
+    return rc;
+}
+
+cb_status fn_ai_chat(cb_req *req, void *state)
+{
+    fn_state *st = state;
+    const char *name = cb_req_param(req, "provider");
+    const fn_service *svc;
+    json_t *doc;
+    if (!fn_name_is_valid(name))
+        return cb_req_send_error(req, 400, "INVALID_PARAM",
+                                 "a provider name must match "
+                                 "^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$");
+    svc = apr_hash_get(st->providers, name, APR_HASH_KEY_STRING);
+    if (!svc)
+        return cb_req_send_error(req, 404, "SERVICE_NOT_FOUND",
+                                 apr_psprintf(cb_req_pool(req), "AI provider %s is not "
+                                              "configured", name));
+    if (!(doc = read_chat_body(req, svc->max_body)))
+        return CB_DONE;
+    json_decref(doc);
+    return send_chat(req, st, svc, apr_pstrcat(cb_req_pool(req), svc->url, "/chat/completions",
+                                               NULL));
+}
+
+cb_status fn_agent_chat(cb_req *req, void *state)
+{
+    fn_state *st = state;
+    const fn_service *svc;
+    const char *model;
+    json_t *doc;
+    if (!(doc = read_chat_body(req, st->default_max_body)))
+        return CB_DONE;
+    model = json_string_value(json_object_get(doc, "model"));
+    if (!model || !fn_qualifier_is_valid(model)) {
+        json_decref(doc);
+        return cb_req_send_error(req, 400, "INVALID_PARAM",
+                                 "\"model\" must name an agent: 1-64 of letters, digits, '_', "
+                                 "'.', '$' and '-'");
+    }
+    svc = apr_hash_get(st->agents, model, APR_HASH_KEY_STRING);
+    if (!svc) {
+        const char *message = apr_psprintf(cb_req_pool(req), "agent %s is not configured", model);
+        json_decref(doc);
+        return cb_req_send_error(req, 404, "SERVICE_NOT_FOUND", message);
+    }
+    json_decref(doc);
+    return send_chat(req, st, svc, svc->url);
+}

@@ -1,0 +1,250 @@
+/*
+ * parse.c: the functions plugin's pure parsers: function names, qualifiers,
+ * safe path tails, auth levels, the webfn query flag, and the service and
+ * HttpRoute configuration lines. No I/O except resolving key= secrets.
+ * Fuzzed by tests/fuzz/fuzz_functions.c.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "functions.h"
+
+static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+int fn_name_is_valid(const char *name)
+{
+    size_t len;
+    if (!name || !is_alpha(name[0]))
+        return 0;
+    len = strlen(name);
+    if (len < 2 || len > 60)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if (!is_alpha(name[i]) && !is_digit(name[i]) && name[i] != '_' && name[i] != '-')
+            return 0;
+    return is_alpha(name[len - 1]) || is_digit(name[len - 1]);
+}
+
+int fn_qualifier_is_valid(const char *q)
+{
+    size_t len = q ? strlen(q) : 0;
+    if (len < 1 || len > 64)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!is_alpha(q[i]) && !is_digit(q[i]) && !strchr("_.$-", q[i]))
+            return 0;
+    return 1;
+}
+
+/* The segment [s, end) is "." or "..", literally or percent-encoded. */
+static int is_dot_segment(const char *s, const char *end)
+{
+    int dots = 0;
+    while (s < end) {
+        if (*s == '.')
+            s++;
+        else if (end - s >= 3 && s[0] == '%' && s[1] == '2' && (s[2] == 'e' || s[2] == 'E'))
+            s += 3;
+        else
+            return 0;
+        dots++;
+    }
+    return dots == 1 || dots == 2;
+}
+
+int fn_path_is_safe(const char *rest)
+{
+    const char *seg = rest;
+    if (!rest)
+        return 1;
+    for (const char *c = rest;; c++) {
+        if (*c == '/' || *c == '\0') {
+            if (is_dot_segment(seg, c))
+                return 0;
+            if (*c == '\0')
+                return 1;
+            seg = c + 1;
+            continue;
+        }
+        if (*c == '\\' || *c == '\r' || *c == '\n' || (unsigned char)*c < 0x20)
+            return 0;
+        if (*c == '%') {
+            char a = c[1], b = a ? c[2] : '\0';
+            if (!a || !b)
+                return 0;
+            /* %2F, %5C, %00 and other control bytes never go upstream. */
+            if ((a == '2' && (b == 'f' || b == 'F')) || (a == '5' && (b == 'c' || b == 'C')) ||
+                a == '0' || a == '1' || (a == '7' && (b == 'f' || b == 'F')))
+                return 0;
+        }
+    }
+}
+
+const char *fn_parse_auth(const char *text, int allow_switch, cb_auth_level *out)
+{
+    if (strcmp(text, "none") == 0 || (allow_switch && strcmp(text, "off") == 0))
+        *out = CB_AUTH_NONE;
+    else if (strcmp(text, "any") == 0 || (allow_switch && strcmp(text, "on") == 0))
+        *out = CB_AUTH_ANY;
+    else if (strcmp(text, "user") == 0)
+        *out = CB_AUTH_USER;
+    else if (strcmp(text, "admin") == 0)
+        *out = CB_AUTH_ADMIN;
+    else
+        return allow_switch ? "auth= takes on, off, none, any, user or admin"
+                            : "auth= takes none, any (anonymous users too), user or admin";
+    return NULL;
+}
+
+int fn_query_has_webfn(const char *query)
+{
+    const char *q = query;
+    while (q && *q) {
+        size_t len = strcspn(q, "&");
+        if (len == 10 && strncasecmp(q, "webfn=true", 10) == 0)
+            return 1;
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    return 0;
+}
+
+static const char *parse_setting(apr_pool_t *p, fn_kind kind, const char *key, const char *value,
+                                 fn_service *out)
+{
+    const char *err = NULL;
+    int flag;
+    if (strcmp(key, "auth") == 0)
+        return fn_parse_auth(value, 0, &out->auth);
+    if (strcmp(key, "timeout") == 0) {
+        if ((err = cb_parse_duration_ms(value, &out->timeout_ms)))
+            return apr_pstrcat(p, "timeout=: ", err, NULL);
+        return out->timeout_ms < 1 ? "timeout= must be positive" : NULL;
+    }
+    if (strcmp(key, "max_body") == 0) {
+        if ((err = cb_parse_size(value, &out->max_body)))
+            return apr_pstrcat(p, "max_body=: ", err, NULL);
+        return NULL;
+    }
+    if (strcmp(key, "max_concurrency") == 0) {
+        if ((err = cb_parse_int(value, &out->max_concurrency)) || out->max_concurrency < 0 ||
+            out->max_concurrency > 1000000)
+            return "max_concurrency= takes 0 (unlimited) to 1000000";
+        return NULL;
+    }
+    if (kind == FN_FUNCTION && strcmp(key, "qualifier") == 0) {
+        if (!fn_qualifier_is_valid(value))
+            return "qualifier= takes 1-64 of letters, digits, '_', '.', '$' and '-'";
+        out->qualifier = apr_pstrdup(p, value);
+        return NULL;
+    }
+    if (kind == FN_CLOUDRUN && (strcmp(key, "attachment") == 0 || strcmp(key, "websocket") == 0)) {
+        if ((err = cb_parse_bool(value, &flag)))
+            return apr_psprintf(p, "%s=: %s", key, err);
+        *(strcmp(key, "attachment") == 0 ? &out->attachment : &out->websocket) = flag;
+        return NULL;
+    }
+    if ((kind == FN_AI_PROVIDER || kind == FN_AGENT) && strcmp(key, "key") == 0) {
+        if ((err = cb_parse_secret(p, value, &out->key)))
+            return apr_pstrcat(p, "key=: ", err, NULL);
+        return NULL;
+    }
+    return apr_psprintf(p, "unknown setting '%s'", key);
+}
+
+const char *fn_parse_service(apr_pool_t *p, fn_kind kind, const char *line,
+                             const fn_defaults *defaults, fn_service *out)
+{
+    char *copy = apr_pstrdup(p, line), *state = NULL, *word;
+    const char *name = apr_strtok(copy, " \t", &state);
+    const char *url = name ? apr_strtok(NULL, " \t", &state) : NULL;
+    const char *err;
+    cb_url parsed;
+    size_t len;
+    memset(out, 0, sizeof(*out));
+    out->kind = kind;
+    out->auth = defaults->auth;
+    out->timeout_ms = defaults->timeout_ms;
+    out->max_body = defaults->max_body;
+    out->max_concurrency = defaults->max_concurrency;
+    out->attachment = 1;
+    out->websocket = 1;
+    if (!name || !url)
+        return "write NAME URL [setting=value ...]";
+    if (kind == FN_AGENT ? !fn_qualifier_is_valid(name) : !fn_name_is_valid(name))
+        return kind == FN_AGENT
+                   ? "an agent id is 1-64 of letters, digits, '_', '.', '$' and '-'"
+                   : "a name must match ^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$";
+    out->name = apr_pstrdup(p, name);
+    if ((err = cb_parse_url(p, url, &parsed)))
+        return apr_pstrcat(p, "URL: ", err, NULL);
+    if (strchr(url, '?') || strchr(url, '#'))
+        return "the URL must not carry a query or fragment";
+    len = strlen(url);
+    while (len > 0 && url[len - 1] == '/')
+        len--;
+    out->url = apr_pstrmemdup(p, url, len);
+    while ((word = apr_strtok(NULL, " \t", &state))) {
+        char *eq = strchr(word, '=');
+        if (!eq || eq == word || !eq[1])
+            return apr_psprintf(p, "'%s' is not a setting=value pair", word);
+        *eq = '\0';
+        if ((err = parse_setting(p, kind, word, eq + 1, out)))
+            return err;
+    }
+    if ((kind == FN_AI_PROVIDER) && !out->key)
+        return "an AI provider needs key=file:PATH or key=env:NAME";
+    return NULL;
+}
+
+const char *fn_parse_http_route(apr_pool_t *p, const char *line, fn_http_route *out)
+{
+    char *copy = apr_pstrdup(p, line), *state = NULL, *word;
+    const char *prefix = apr_strtok(copy, " \t", &state);
+    const char *err;
+    size_t len;
+    memset(out, 0, sizeof(*out));
+    out->auth = CB_AUTH_NONE;
+    out->pass_path = 1;
+    if (!prefix)
+        return "write PATH function=NAME|cloudrun=NAME [auth=on|off] [pass_path=on|off]";
+    len = strlen(prefix);
+    while (len > 1 && prefix[len - 1] == '/')
+        len--;
+    if (prefix[0] != '/' || len < 2 || strpbrk(prefix, "{}?#%\\*") ||
+        !fn_path_is_safe(prefix) || strstr(prefix, "//"))
+        return "the path must be a literal absolute prefix such as /api/orders";
+    out->prefix = apr_pstrmemdup(p, prefix, len);
+    while ((word = apr_strtok(NULL, " \t", &state))) {
+        char *eq = strchr(word, '=');
+        int flag;
+        if (!eq || eq == word || !eq[1])
+            return apr_psprintf(p, "'%s' is not a setting=value pair", word);
+        *eq = '\0';
+        if (strcmp(word, "function") == 0 || strcmp(word, "cloudrun") == 0) {
+            if (out->target_name)
+                return "name one target: function= or cloudrun=";
+            if (!fn_name_is_valid(eq + 1))
+                return "the target name must match ^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$";
+            out->target_kind = word[0] == 'f' ? FN_TARGET_FUNCTION : FN_TARGET_CLOUDRUN;
+            out->target_name = apr_pstrdup(p, eq + 1);
+        }
+        else if (strcmp(word, "auth") == 0) {
+            if ((err = fn_parse_auth(eq + 1, 1, &out->auth)))
+                return err;
+        }
+        else if (strcmp(word, "pass_path") == 0) {
+            if ((err = cb_parse_bool(eq + 1, &flag)))
+                return apr_pstrcat(p, "pass_path=: ", err, NULL);
+            out->pass_path = flag;
+        }
+        else
+            return apr_psprintf(p, "unknown setting '%s'", word);
+    }
+    if (!out->target_name)
+        return "name the target: function=NAME or cloudrun=NAME";
+    return NULL;
+}
