@@ -10,6 +10,14 @@
 #   mod_proxy     httpd: ProxyPass /plain/ http://127.0.0.1:UPSTREAM/
 #   gateway       the same httpd: mod_cloudbase route /v1/test/proxy/hello
 #                 (testplug, upstream http://127.0.0.1:UPSTREAM2/)
+#   auth_off/auth_on  the same echo handler without auth / needing a user token
+#   fn_mod_proxy  POST {"a":1,"b":101} with a bearer token through ProxyPass
+#   fn_nginx      the same POST through nginx proxy_pass
+#   function      the same POST as an authenticated, rate-limited function call:
+#                 POST /v1/functions/bench (auth=user, JWT verified, one Redis
+#                 rate-limit decision per request, body checked as JSON)
+#   function_10k  the same call on a virtual host of the same httpd that has
+#                 10,000 configured functions instead of 10
 # static, mod_proxy and gateway are served by ONE httpd instance (event MPM,
 # same settings), so the only difference between them is the route.
 #
@@ -35,7 +43,8 @@
 #   BENCH_ROUNDS=3        measure every target N times, round-robin (so slow
 #                         drift hits all targets alike), report the medians
 #   BENCH_TARGETS="..."  measure only these targets (of upstream static
-#                         nginx_proxy mod_proxy gateway auth_off auth_on), e.g.
+#                         nginx_proxy mod_proxy gateway auth_off auth_on
+#                         fn_mod_proxy fn_nginx function function_10k), e.g.
 #                         "auth_off auth_on" with more rounds to judge a 5% gap
 #   BENCH_SHARED_UPSTREAM=0  1: gateway uses the same upstream URL as ProxyPass
 #   BENCH_KEEP=0          1: keep the temp dir (configs, logs) for inspection
@@ -130,10 +139,10 @@ start() {
 }
 
 # --- ports ------------------------------------------------------------------
-read -r P_UP P_UP2 P_NGXPROXY P_HTTPD P_REDIS < <(python3 - <<'EOF'
+read -r P_UP P_UP2 P_NGXPROXY P_HTTPD P_REDIS P_HTTPD2 < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(5):
+for _ in range(6):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -206,6 +215,14 @@ nginx_conf "$T/ngxproxy" 2 "$(cat <<EOF
 EOF
 )" >"$T/ngxproxy/nginx.conf"
 
+# N function lines: "bench" plus fillers, all on the gateway's upstream.
+functions_block() {
+    echo "  function bench http://127.0.0.1:$GW_UP/hello auth=user"
+    for ((f = 1; f < $1; f++)); do
+        echo "  function fn-$f http://127.0.0.1:$GW_UP/fn-$f auth=user"
+    done
+}
+
 cat >"$T/httpd/httpd.conf" <<EOF
 ServerRoot $T/httpd
 ServerName 127.0.0.1
@@ -215,6 +232,7 @@ ErrorLog $T/httpd/error.log
 LogLevel warn
 $HTTPD_USER
 Listen 127.0.0.1:$P_HTTPD
+Listen 127.0.0.1:$P_HTTPD2
 
 LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
 LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
@@ -261,9 +279,24 @@ CloudBaseRedis redis://127.0.0.1:$P_REDIS
   jwt_secret file:$T/jwt.key
   scrypt_n 1024
 </CloudBasePlugin>
+# an authenticated, rate-limited function call (10 functions here)
+CloudBaseRateLimit /v1/functions/ 1000000000/1h by=user
+<CloudBasePlugin functions>
+$(functions_block 10)
+</CloudBasePlugin>
+# the same with 10,000 functions, in a virtual host of the same httpd
+<VirtualHost 127.0.0.1:$P_HTTPD2>
+  CloudBaseEnv demo
+  CloudBaseRedis redis://127.0.0.1:$P_REDIS
+  CloudBaseRateLimit /v1/functions/ 1000000000/1h by=user
+  <CloudBasePlugin functions>
+$(functions_block 10000)
+  </CloudBasePlugin>
+</VirtualHost>
 EOF
 mkdir -p "$T/plugins"
-ln -s "$PLUGIN_DIR/testplug.so" "$BUILD_DIR/plugins/auth/.libs/auth.so" "$T/plugins/"
+ln -s "$PLUGIN_DIR/testplug.so" "$BUILD_DIR/plugins/auth/.libs/auth.so" \
+    "$BUILD_DIR/plugins/functions/.libs/functions.so" "$T/plugins/"
 openssl rand -hex 32 >"$T/jwt.key"
 chmod 644 "$T/jwt.key"
 
@@ -310,8 +343,13 @@ TOKEN=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/signin" \
 # --- targets ------------------------------------------------------------------
 # auth_off / auth_on: the same echo handler without auth, and behind a
 # route that needs a signed-in user (JWT verified, session from the cache).
-NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on)
+NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on
+       fn_mod_proxy fn_nginx function function_10k)
 declare -A URL=(
+    [fn_mod_proxy]="http://127.0.0.1:$P_HTTPD/plain/hello"
+    [fn_nginx]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
+    [function]="http://127.0.0.1:$P_HTTPD/v1/functions/bench"
+    [function_10k]="http://127.0.0.1:$P_HTTPD2/v1/functions/bench"
     [upstream]="http://127.0.0.1:$P_UP/hello"
     [static]="http://127.0.0.1:$P_HTTPD/hello"
     [nginx_proxy]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
@@ -324,15 +362,32 @@ declare -A URL=(
 # the same to read and only the authentication differs.
 declare -A HEADER=([auth_on]="Authorization: Bearer $TOKEN"
                    [auth_off]="X-Padding: Bearer ${TOKEN//?/x}")
+# The function targets and their baselines send the same POST.
+FN_BODY='{"a":1,"b":101}'
+cat >"$T/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$FN_BODY'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+for n in fn_mod_proxy fn_nginx function function_10k; do HEADER[$n]="Authorization: Bearer $TOKEN"; done
+is_post() { [[ $1 == fn_* || $1 == function* ]]; }
 if [[ -n ${BENCH_TARGETS:-} ]]; then
     read -r -a NAMES <<<"$BENCH_TARGETS"
     for n in "${NAMES[@]}"; do [[ -n ${URL[$n]:-} ]] || die "unknown target '$n' in BENCH_TARGETS"; done
 fi
 # Request headers for curl and wrk, per target.
 header_args() { [[ -n ${HEADER[$1]:-} ]] && printf '%s\n' -H "${HEADER[$1]}"; true; }
+curl_args() {
+    header_args "$1"
+    if is_post "$1"; then printf '%s\n' -X POST -H "Content-Type: application/json" --data-binary "$FN_BODY"; fi
+}
+wrk_args() {
+    header_args "$1"
+    if is_post "$1"; then printf '%s\n' -s "$T/post.lua"; fi
+}
 printf '%s' "$BODY" >"$T/expected"
 for n in "${NAMES[@]}"; do
-    mapfile -t hargs < <(header_args "$n")
+    mapfile -t hargs < <(curl_args "$n")
     code=$(curl -sS --max-time 5 "${hargs[@]}" -o "$T/got" -w '%{http_code}' "${URL[$n]}" 2>"$T/curl.err") || code="curl failed: $(cat "$T/curl.err")"
     if [[ $n == auth_* ]]; then
         if [[ $code != 200 ]] || ! grep -q '"greeting":"hi"' "$T/got"; then
@@ -396,7 +451,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     tag=$n; ((ROUNDS > 1)) && tag="$n (round $round/$ROUNDS)"
     note "$tag: warm-up ${WARMUP}s, then ${SECONDS_RUN}s (wrk -t$THREADS -c$CONNS) ${URL[$n]}"
     out=$T/wrk-$n-$round.txt
-    mapfile -t hargs < <(header_args "$n")
+    mapfile -t hargs < <(wrk_args "$n")
     run_wrk "$T/warm-$n.txt" -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "${hargs[@]}" "${URL[$n]}" \
         || die "wrk warm-up failed for $n: $(tail -n 3 "$T/warm-$n.txt")"
     before=$(upstream_accepted)
@@ -480,6 +535,19 @@ if measured auth_on auth_off; then
     au_ratio=$(ratio "${RPS[auth_on]}" "${RPS[auth_off]}")
     awk -v a="${RPS[auth_on]}" -v b="${RPS[auth_off]}" 'BEGIN { exit !(b > 0 && a / b >= 0.95) }' && v3=PASS || v3=FAIL
     echo "route needing a user token >= 0.95x the same route without auth: $v3 ($au_ratio)"
+fi
+
+if measured function fn_mod_proxy; then
+    fn_ratio=$(ratio "${RPS[function]}" "${RPS[fn_mod_proxy]}")
+    fn_delta=$(delta "${P99[function]}" "${P99[fn_mod_proxy]}")
+    awk -v a="${RPS[function]}" -v b="${RPS[fn_mod_proxy]}" 'BEGIN { exit !(b > 0 && a / b >= 0.95) }' && v6=PASS || v6=FAIL
+    awk -v a="${P99[function]}" -v b="${P99[fn_mod_proxy]}" 'BEGIN { exit !(a - b <= 0.5) }' && v7=PASS || v7=FAIL
+    echo "authenticated, rate-limited function call >= 0.95x mod_proxy (same POST): $v6 ($fn_ratio; nginx proxy_pass $(ratio "${RPS[fn_nginx]}" "${RPS[fn_mod_proxy]}"))"
+    echo "function call p99 within 0.5 ms of mod_proxy: $v7 ($fn_delta ms)"
+fi
+if measured function_10k function; then
+    awk -v a="${RPS[function_10k]}" -v b="${RPS[function]}" 'BEGIN { exit !(b > 0 && a / b >= 0.95) }' && v8=PASS || v8=FAIL
+    echo "10,000 functions within 5% of 10 functions: $v8 ($(ratio "${RPS[function_10k]}" "${RPS[function]}"))"
 fi
 
 # JWT verification microbenchmark (one thread, no server).
