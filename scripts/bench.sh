@@ -18,6 +18,8 @@
 #                 rate-limit decision per request, body checked as JSON)
 #   function_10k  the same call on a virtual host of the same httpd that has
 #                 10,000 configured functions instead of 10
+#   function_nolimit  the same call to a function no rate limit applies to
+#                 (shows what the Redis decision costs)
 # static, mod_proxy and gateway are served by ONE httpd instance (event MPM,
 # same settings), so the only difference between them is the route.
 #
@@ -44,7 +46,8 @@
 #                         drift hits all targets alike), report the medians
 #   BENCH_TARGETS="..."  measure only these targets (of upstream static
 #                         nginx_proxy mod_proxy gateway auth_off auth_on
-#                         fn_mod_proxy fn_nginx function function_10k), e.g.
+#                         fn_mod_proxy fn_nginx function function_10k
+#                         function_nolimit), e.g.
 #                         "auth_off auth_on" with more rounds to judge a 5% gap
 #   BENCH_SHARED_UPSTREAM=0  1: gateway uses the same upstream URL as ProxyPass
 #   BENCH_KEEP=0          1: keep the temp dir (configs, logs) for inspection
@@ -218,7 +221,8 @@ EOF
 # N function lines: "bench" plus fillers, all on the gateway's upstream.
 functions_block() {
     echo "  function bench http://127.0.0.1:$GW_UP/hello auth=user"
-    for ((f = 1; f < $1; f++)); do
+    echo "  function nolimit http://127.0.0.1:$GW_UP/hello auth=user"
+    for ((f = 2; f < $1; f++)); do
         echo "  function fn-$f http://127.0.0.1:$GW_UP/fn-$f auth=user"
     done
 }
@@ -280,7 +284,7 @@ CloudBaseRedis redis://127.0.0.1:$P_REDIS
   scrypt_n 1024
 </CloudBasePlugin>
 # an authenticated, rate-limited function call (10 functions here)
-CloudBaseRateLimit /v1/functions/ 1000000000/1h by=user
+CloudBaseRateLimit /v1/functions/bench 1000000000/1h by=user
 <CloudBasePlugin functions>
 $(functions_block 10)
 </CloudBasePlugin>
@@ -288,7 +292,7 @@ $(functions_block 10)
 <VirtualHost 127.0.0.1:$P_HTTPD2>
   CloudBaseEnv demo
   CloudBaseRedis redis://127.0.0.1:$P_REDIS
-  CloudBaseRateLimit /v1/functions/ 1000000000/1h by=user
+  CloudBaseRateLimit /v1/functions/bench 1000000000/1h by=user
   <CloudBasePlugin functions>
 $(functions_block 10000)
   </CloudBasePlugin>
@@ -344,12 +348,13 @@ TOKEN=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/signin" \
 # auth_off / auth_on: the same echo handler without auth, and behind a
 # route that needs a signed-in user (JWT verified, session from the cache).
 NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on
-       fn_mod_proxy fn_nginx function function_10k)
+       fn_mod_proxy fn_nginx function function_10k function_nolimit)
 declare -A URL=(
     [fn_mod_proxy]="http://127.0.0.1:$P_HTTPD/plain/hello"
     [fn_nginx]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
     [function]="http://127.0.0.1:$P_HTTPD/v1/functions/bench"
     [function_10k]="http://127.0.0.1:$P_HTTPD2/v1/functions/bench"
+    [function_nolimit]="http://127.0.0.1:$P_HTTPD/v1/functions/nolimit"
     [upstream]="http://127.0.0.1:$P_UP/hello"
     [static]="http://127.0.0.1:$P_HTTPD/hello"
     [nginx_proxy]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
@@ -369,7 +374,7 @@ wrk.method = "POST"
 wrk.body = '$FN_BODY'
 wrk.headers["Content-Type"] = "application/json"
 EOF
-for n in fn_mod_proxy fn_nginx function function_10k; do HEADER[$n]="Authorization: Bearer $TOKEN"; done
+for n in fn_mod_proxy fn_nginx function function_10k function_nolimit; do HEADER[$n]="Authorization: Bearer $TOKEN"; done
 is_post() { [[ $1 == fn_* || $1 == function* ]]; }
 if [[ -n ${BENCH_TARGETS:-} ]]; then
     read -r -a NAMES <<<"$BENCH_TARGETS"

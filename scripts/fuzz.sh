@@ -24,7 +24,8 @@ case "$build_dir" in
     *) build_dir="$caller_dir/$build_dir" ;;
 esac
 
-all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_jwt)
+all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_jwt fuzz_functions
+             fuzz_ratelimit)
 
 # The core sources each target links.
 core_sources_for() {
@@ -35,6 +36,8 @@ core_sources_for() {
         fuzz_errors) echo "errors.c json.c" ;;
         fuzz_auth) echo "../../plugins/auth/parse.c" ;;
         fuzz_jwt) echo "../../plugins/auth/jwt.c ../../plugins/auth/jwt_claims.c" ;;
+        fuzz_functions) echo "../../plugins/functions/parse.c values.c" ;;
+        fuzz_ratelimit) echo "ratelimit_rule.c values.c" ;;
         *) echo "fuzz.sh: unknown target '$1'" >&2; return 1 ;;
     esac
 }
@@ -46,7 +49,7 @@ fi
 
 read -r -a sanitizer_flags <<< "-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 read -r -a warning_flags <<< "-Wall -Wextra -Werror"
-read -r -a include_flags <<< "-Imod_cloudbase/include -Imod_cloudbase/core -Iplugins/auth"
+read -r -a include_flags <<< "-Imod_cloudbase/include -Imod_cloudbase/core -Iplugins/auth -Iplugins/functions"
 library_flags_text="$(pkg-config --cflags --libs apr-1 apr-util-1 jansson hiredis openssl libcurl)"
 read -r -a library_flags <<< "$library_flags_text"
 

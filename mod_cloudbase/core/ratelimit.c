@@ -3,7 +3,8 @@
  *
  * Each rule names a path prefix, a limit per window and what the counter is
  * keyed by. Every rule that applies to a request is decided in one EVALSHA:
- * a sliding window kept as up to 60 buckets per key, so no window of the
+ * a sliding window kept as up to 61 buckets per key (60 whole ones cover
+ * the window, plus the current one), so no window of the
  * configured length ever holds more than the limit, whatever the
  * concurrency. A request refused by any rule counts on none, and every key
  * carries a TTL of one window. While Redis is down each rule follows its
@@ -60,7 +61,7 @@ static const char *const window_script =
     "    while oldest < cur and redis.call('HEXISTS', k, oldest) == 0 do\n"
     "      oldest = oldest + 1; moved = true\n"
     "    end\n"
-    "    out[#out+1] = 0\n"
+    "    out[#out+1] = -1\n"
     "  else\n"
     "    out[#out+1] = limit - total - 1\n"
     "  end\n"
@@ -186,11 +187,15 @@ static int refuse(cb_req *req, const cb_rl_verdict *v)
     return 0;
 }
 
-/* The tightest of the rules decides what the headers say. */
-static void keep_tightest(cb_rl_verdict *best, const cb_rl_verdict *v, int first)
+void cb_rl_keep_tightest(cb_rl_verdict *best, const cb_rl_verdict *v, int first)
 {
-    if (first || v->remaining < best->remaining ||
-        (v->remaining == best->remaining && v->reset_ms > best->reset_ms))
+    if (first || (!v->allowed && best->allowed))
+        *best = *v;
+    else if (!v->allowed && !best->allowed)
+        *best = v->reset_ms > best->reset_ms ? *v : *best;
+    else if (v->allowed && best->allowed &&
+             (v->remaining < best->remaining ||
+              (v->remaining == best->remaining && v->reset_ms > best->reset_ms)))
         *best = *v;
 }
 
@@ -217,11 +222,12 @@ static int decide_in_redis(cb_req *req, int n, const cb_rl_rule *const *rules,
         return 0;
     for (int i = 0; i < n; i++) {
         cb_rl_verdict v;
-        v.allowed = (int)reply->element[0]->integer;
+        int64_t remaining = reply->element[1 + 2 * i]->integer; /* -1: this rule refused */
+        v.allowed = remaining >= 0;
         v.limit = rules[i]->limit;
-        v.remaining = reply->element[1 + 2 * i]->integer;
+        v.remaining = remaining > 0 ? remaining : 0;
         v.reset_ms = reply->element[2 + 2 * i]->integer;
-        keep_tightest(out, &v, i == 0);
+        cb_rl_keep_tightest(out, &v, i == 0);
     }
     out->allowed = (int)reply->element[0]->integer;
     return 1;
@@ -271,9 +277,14 @@ int cb_ratelimit_check(cb_req *req)
     for (int i = 0; i < rl->rules->nelts && n < MAX_RULES_PER_REQUEST; i++) {
         const cb_rl_rule *r = &APR_ARRAY_IDX(rl->rules, i, cb_rl_rule);
         if (rule_applies(r, req->path)) {
+            int duplicate = 0;
             applies[n] = r;
             keys[n] = counter_key(req, r);
-            n++;
+            /* The same rule written twice must not count twice. */
+            for (int j = 0; j < n; j++)
+                duplicate |= strcmp(keys[j], keys[n]) == 0;
+            if (!duplicate)
+                n++;
         }
     }
     if (!n)

@@ -29,8 +29,9 @@ typedef struct cb_rl_rule {
     size_t prefix_len;
     int64_t limit;             /* requests per window */
     int64_t window_ms;
-    int64_t bucket_ms;         /* sliding-window resolution */
-    int64_t buckets;           /* buckets per window: buckets * bucket_ms >= window_ms */
+    int64_t bucket_ms;         /* sliding-window resolution: ceil(window / 60) */
+    int64_t buckets;           /* buckets counted: (buckets - 1) * bucket_ms >= window_ms,
+                                * at most 61 */
     unsigned by;               /* CB_RL_BY_* */
     cb_rl_down_policy redis_down;
     char id[17];               /* stable across restarts: hash of the rule */
@@ -50,6 +51,11 @@ typedef struct cb_rl_verdict {
     int allowed;
     int64_t limit, remaining, reset_ms;
 } cb_rl_verdict;
+
+/* Folds one rule's verdict into what the headers report: when refused, the
+ * refusing rule that frees up last (so Retry-After is never too early);
+ * otherwise the rule with the fewest requests left. */
+void cb_rl_keep_tightest(cb_rl_verdict *best, const cb_rl_verdict *v, int first);
 
 /* Checks and, when every key is under its limit, counts one request on all
  * of them at once. limits[i] already divided by the node count. */

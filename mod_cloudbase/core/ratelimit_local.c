@@ -77,10 +77,11 @@ static void lock(cb_rl_local *t)
 static local_slot *find_slot(cb_rl_local *t, uint64_t h, int64_t window_ms, int64_t now_ms)
 {
     int64_t start = now_ms - now_ms % window_ms;
-    local_slot *fallback = NULL;
+    local_slot *free_slot = NULL, *first = NULL;
+    /* The key's own slot first, wherever it is in the chain: taking a free
+     * one before it would restart the key's count mid-window. */
     for (int i = 0; i < PROBES; i++) {
         local_slot *s = &t->slot[(h + (uint64_t)i) % (uint64_t)t->slots];
-        int expired = s->window_start_ms + s->window_ms <= now_ms;
         if (s->key_hash == h && s->window_ms == window_ms) {
             if (s->window_start_ms != start) {
                 s->window_start_ms = start;
@@ -88,17 +89,19 @@ static local_slot *find_slot(cb_rl_local *t, uint64_t h, int64_t window_ms, int6
             }
             return s;
         }
-        if (s->key_hash == 0 || expired) {
-            s->key_hash = h;
-            s->window_ms = window_ms;
-            s->window_start_ms = start;
-            s->count = 0;
-            return s;
-        }
-        if (!fallback)
-            fallback = s;
+        if (!free_slot && (s->key_hash == 0 || s->window_start_ms + s->window_ms <= now_ms))
+            free_slot = s;
+        if (!first)
+            first = s;
     }
-    return fallback; /* shared with another key: stricter, never looser */
+    if (free_slot) {
+        free_slot->key_hash = h;
+        free_slot->window_ms = window_ms;
+        free_slot->window_start_ms = start;
+        free_slot->count = 0;
+        return free_slot;
+    }
+    return first; /* shared with another key: stricter, never looser */
 }
 
 void cb_rl_local_decide(cb_rl_local *t, int n, const char *const *keys,
@@ -124,8 +127,7 @@ void cb_rl_local_decide(cb_rl_local *t, int n, const char *const *keys,
             allowed = 0;
             v.remaining = 0;
         }
-        if (i == 0 || v.remaining < out->remaining)
-            *out = v;
+        cb_rl_keep_tightest(out, &v, i == 0);
     }
     if (allowed)
         for (int i = 0; i < n; i++)

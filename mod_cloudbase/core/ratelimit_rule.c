@@ -49,8 +49,8 @@ static const char *parse_scope(const char *text, unsigned *by)
             return "by= takes env, route, key, user or ip, joined with '+' (by=user+route)";
         *by |= bit;
         text += len;
-        if (*text == '+')
-            text++;
+        if (*text == '+' && !*++text)
+            return "by= must not end with '+'";
     }
     return *by ? NULL : "by= needs a value";
 }
@@ -104,10 +104,10 @@ const char *cb_rl_rule_parse(apr_pool_t *p, const char *args, cb_rl_rule *out)
             return apr_psprintf(p, "unknown setting '%s': use by=... or "
                                 "redis_down=local|open|closed", word);
     }
-    out->bucket_ms = out->window_ms / MAX_BUCKETS;
-    if (out->bucket_ms < 1)
-        out->bucket_ms = 1;
-    out->buckets = (out->window_ms + out->bucket_ms - 1) / out->bucket_ms;
+    /* At most MAX_BUCKETS whole buckets cover the window, plus the current
+     * partial one: the counted span is never shorter than the window. */
+    out->bucket_ms = (out->window_ms + MAX_BUCKETS - 1) / MAX_BUCKETS;
+    out->buckets = (out->window_ms + out->bucket_ms - 1) / out->bucket_ms + 1;
     rule_id(out);
     return NULL;
 }

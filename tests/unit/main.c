@@ -17,6 +17,8 @@ Suite *redis_suite(void);
 Suite *http_client_suite(void);
 Suite *jwt_suite(void);
 Suite *jwt_claims_suite(void);
+Suite *ratelimit_suite(void);
+Suite *functions_parse_suite(void);
 
 int main(void)
 {
@@ -34,6 +36,8 @@ int main(void)
     srunner_add_suite(sr, http_client_suite());
     srunner_add_suite(sr, jwt_suite());
     srunner_add_suite(sr, jwt_claims_suite());
+    srunner_add_suite(sr, ratelimit_suite());
+    srunner_add_suite(sr, functions_parse_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
