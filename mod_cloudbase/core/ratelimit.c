@@ -7,7 +7,8 @@
  * the window, plus the current one), so no window of the
  * configured length ever holds more than the limit, whatever the
  * concurrency. A request refused by any rule counts on none, and every key
- * carries a TTL of one window. While Redis is down each rule follows its
+ * carries a TTL of a little more than one window. Busy keys take leases
+ * (ratelimit_lease.c) so they do not cost a round trip per request. While Redis is down each rule follows its
  * redis_down policy: per-node counters (the default), open or closed.
  */
 #include <string.h>
@@ -18,22 +19,26 @@
 #include "ratelimit.h"
 #include "cloudbase/values.h"
 
-#define MAX_RULES_PER_REQUEST 8
+#define MAX_RULES_PER_REQUEST 16
 #define LOCAL_SLOTS 4096
 
-/* KEYS: one hash per rule. ARGV: per rule limit, buckets, bucket_ms.
- * Hash fields: t = requests in the window, o = oldest bucket that may hold
- * some, and one field per bucket index. Returns {allowed, remaining_1,
- * reset_ms_1, ...}. Time is Redis's, so every node agrees. The common case
- * (nothing expired, under the limit) costs HMGET and two HINCRBYs; expiry,
- * the TTL and the exact reset of a refusal are paid only when they change. */
+/* KEYS: one hash per rule. ARGV: per rule limit, buckets, bucket_ms,
+ * want_lease, refund_units, refund_bucket. Hash fields: t = requests counted
+ * in the window, o = oldest bucket that may hold some, and one field per
+ * bucket index. Returns {allowed, then per rule remaining (-1: refused),
+ * reset_ms, units granted, bucket}. Time is Redis's, so every node agrees.
+ * The common case (nothing expired, under the limit) costs HMGET and two
+ * HINCRBYs; expiry, the TTL and the exact reset of a refusal are paid only
+ * when they change. A lease is at most 64 units and at most 1/64 of what is
+ * left, so near the limit every request is decided here. */
 static const char *const window_script =
     "local tm = redis.call('TIME')\n"
     "local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)\n"
     "local out, st, allowed = {0}, {}, 1\n"
     "for i = 1, #KEYS do\n"
-    "  local k = KEYS[i]\n"
-    "  local limit, nb, size = tonumber(ARGV[i*3-2]), tonumber(ARGV[i*3-1]), tonumber(ARGV[i*3])\n"
+    "  local k, a = KEYS[i], (i - 1) * 6\n"
+    "  local limit, nb, size = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3])\n"
+    "  local want, refund, rbucket = ARGV[a+4] == '1', tonumber(ARGV[a+5]), tonumber(ARGV[a+6])\n"
     "  local cur = math.floor(now / size)\n"
     "  local first = cur - nb + 1\n"
     "  local f = redis.call('HMGET', k, 't', 'o')\n"
@@ -52,10 +57,16 @@ static const char *const window_script =
     "    end\n"
     "    oldest = first\n"
     "  end\n"
+    "  if refund > 0 and total > 0 and rbucket >= oldest and rbucket <= cur then\n"
+    "    local c = tonumber(redis.call('HGET', k, rbucket) or 0)\n"
+    "    if c > refund then c = refund end\n"
+    "    if c > 0 then redis.call('HINCRBY', k, rbucket, -c); total = total - c; moved = true end\n"
+    "  end\n"
     "  if total <= 0 then\n"
     "    if oldest ~= cur then moved = true end\n"
     "    total = 0; oldest = cur\n"
     "  end\n"
+    "  local grant = 1\n"
     "  if total >= limit then\n"
     "    allowed = 0\n"
     "    while oldest < cur and redis.call('HEXISTS', k, oldest) == 0 do\n"
@@ -63,18 +74,21 @@ static const char *const window_script =
     "    end\n"
     "    out[#out+1] = -1\n"
     "  else\n"
+    "    if want then grant = math.max(1, math.min(64, math.floor((limit - total) / 64))) end\n"
     "    out[#out+1] = limit - total - 1\n"
     "  end\n"
     "  out[#out+1] = (oldest + nb) * size - now\n"
-    "  st[i] = {k, cur, oldest, total, moved, (cur + nb + 1) * size - now}\n"
+    "  out[#out+1] = grant\n"
+    "  out[#out+1] = cur\n"
+    "  st[i] = {k, cur, oldest, total, moved, (cur + nb + 1) * size - now, grant}\n"
     "end\n"
     "out[1] = allowed\n"
     "for i = 1, #KEYS do\n"
     "  local s = st[i]\n"
     "  if allowed == 1 then\n"
-    "    if redis.call('HINCRBY', s[1], s[2], 1) == 1 then redis.call('PEXPIRE', s[1], s[6]) end\n"
-    "    if s[5] then redis.call('HSET', s[1], 't', s[4] + 1, 'o', s[3])\n"
-    "    else redis.call('HINCRBY', s[1], 't', 1) end\n"
+    "    if redis.call('HINCRBY', s[1], s[2], s[7]) == s[7] then redis.call('PEXPIRE', s[1], s[6]) end\n"
+    "    if s[5] then redis.call('HSET', s[1], 't', s[4] + s[7], 'o', s[3])\n"
+    "    else redis.call('HINCRBY', s[1], 't', s[7]) end\n"
     "  elseif s[5] and s[4] > 0 then\n"
     "    redis.call('HSET', s[1], 't', s[4], 'o', s[3])\n"
     "  elseif s[5] then\n"
@@ -92,6 +106,7 @@ cb_ratelimit *cb_ratelimit_create(apr_pool_t *p, const apr_array_header_t *rules
     rl->rules = apr_array_copy(p, rules);
     rl->nodes = nodes > 0 ? nodes : 1;
     rl->local = cb_rl_local_create(p, LOCAL_SLOTS);
+    rl->leases = cb_rl_leases_create(p);
     if (!script_ready) {
         cb_redis_script_init(&script, window_script);
         script_ready = 1;
@@ -199,37 +214,60 @@ void cb_rl_keep_tightest(cb_rl_verdict *best, const cb_rl_verdict *v, int first)
         *best = *v;
 }
 
+/* Decides the rules no live lease served, in one EVALSHA; keeps the units
+ * granted beyond this request as leases. 0 when Redis could not answer. */
 static int decide_in_redis(cb_req *req, int n, const cb_rl_rule *const *rules,
-                           const char *const *keys, cb_rl_verdict *out)
+                           const char *const *keys, const cb_rl_lease_take *taken,
+                           cb_rl_verdict *out, int *first)
 {
-    const char *argv[MAX_RULES_PER_REQUEST * 4];
-    size_t argv_len[MAX_RULES_PER_REQUEST * 4];
+    cb_ratelimit *rl = req->env->ratelimit;
+    const char *argv[MAX_RULES_PER_REQUEST * 7];
+    size_t argv_len[MAX_RULES_PER_REQUEST * 7];
+    int index[MAX_RULES_PER_REQUEST];
     redisReply *reply;
-    int argc = 0;
+    apr_time_t now;
+    int argc = 0, m = 0;
     for (int i = 0; i < n; i++)
-        argv[argc++] = keys[i];
-    for (int i = 0; i < n; i++) {
-        argv[argc++] = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, rules[i]->limit);
-        argv[argc++] = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, rules[i]->buckets);
-        argv[argc++] = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, rules[i]->bucket_ms);
+        if (!taken[i].local) {
+            index[m++] = i;
+            argv[argc++] = keys[i];
+        }
+    if (!m)
+        return 1;
+    for (int j = 0; j < m; j++) {
+        const cb_rl_rule *r = rules[index[j]];
+        const cb_rl_lease_take *t = &taken[index[j]];
+        argv[argc++] = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, r->limit);
+        argv[argc++] = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, r->buckets);
+        argv[argc++] = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, r->bucket_ms);
+        argv[argc++] = r->leases && rl->leases ? "1" : "0";
+        argv[argc++] = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, t->refund_units);
+        argv[argc++] = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, t->refund_bucket);
     }
     for (int i = 0; i < argc; i++)
         argv_len[i] = strlen(argv[i]);
     if (!req->env->redis ||
-        cb_redis_eval(req->env->redis, req->pool, &script, n, argc, argv, argv_len, &reply) !=
+        cb_redis_eval(req->env->redis, req->pool, &script, m, argc, argv, argv_len, &reply) !=
             APR_SUCCESS ||
-        reply->type != REDIS_REPLY_ARRAY || reply->elements != (size_t)(1 + 2 * n))
+        reply->type != REDIS_REPLY_ARRAY || reply->elements != (size_t)(1 + 4 * m))
         return 0;
-    for (int i = 0; i < n; i++) {
+    now = apr_time_now();
+    for (int j = 0; j < m; j++) {
+        const cb_rl_rule *r = rules[index[j]];
+        redisReply **e = reply->element + 1 + 4 * j;
         cb_rl_verdict v;
-        int64_t remaining = reply->element[1 + 2 * i]->integer; /* -1: this rule refused */
-        v.allowed = remaining >= 0;
-        v.limit = rules[i]->limit;
-        v.remaining = remaining > 0 ? remaining : 0;
-        v.reset_ms = reply->element[2 + 2 * i]->integer;
-        cb_rl_keep_tightest(out, &v, i == 0);
+        v.allowed = e[0]->integer >= 0; /* -1: this rule refused */
+        v.limit = r->limit;
+        v.remaining = e[0]->integer > 0 ? e[0]->integer : 0;
+        v.reset_ms = e[1]->integer;
+        if (reply->element[0]->integer == 1 && e[2]->integer > 1) {
+            int64_t lifetime = r->bucket_ms < 1000 ? r->bucket_ms : 1000;
+            cb_rl_leases_store(rl->leases, keys[index[j]], e[2]->integer - 1, e[3]->integer,
+                               now + apr_time_from_msec(lifetime), &v, now);
+        }
+        cb_rl_keep_tightest(out, &v, *first);
+        *first = 0;
     }
-    out->allowed = (int)reply->element[0]->integer;
     return 1;
 }
 
@@ -270,8 +308,10 @@ int cb_ratelimit_check(cb_req *req)
     cb_ratelimit *rl = req->env->ratelimit;
     const cb_rl_rule *applies[MAX_RULES_PER_REQUEST];
     const char *keys[MAX_RULES_PER_REQUEST];
+    cb_rl_lease_take taken[MAX_RULES_PER_REQUEST];
     cb_rl_verdict verdict;
-    int n = 0;
+    apr_time_t now;
+    int n = 0, first = 1;
     if (!rl || req->preflight)
         return 1;
     for (int i = 0; i < rl->rules->nelts && n < MAX_RULES_PER_REQUEST; i++) {
@@ -290,10 +330,24 @@ int cb_ratelimit_check(cb_req *req)
     if (!n)
         return 1;
     memset(&verdict, 0, sizeof(verdict));
-    if (!decide_in_redis(req, n, applies, keys, &verdict))
+    now = apr_time_now();
+    /* Busy keys spend their live leases here; the rest go to Redis. */
+    cb_rl_leases_take(rl->leases, n, keys, now, taken);
+    for (int i = 0; i < n; i++)
+        if (taken[i].local) {
+            cb_rl_keep_tightest(&verdict, &taken[i].verdict, first);
+            first = 0;
+        }
+    if (!decide_in_redis(req, n, applies, keys, taken, &verdict, &first)) {
+        cb_rl_leases_untake(rl->leases, n, keys, taken, now);
+        memset(&verdict, 0, sizeof(verdict));
         return decide_without_redis(req, n, applies, keys, &verdict);
-    if (!verdict.allowed)
+    }
+    if (!verdict.allowed) {
+        /* Refused by one rule: the others' lease units were not spent. */
+        cb_rl_leases_untake(rl->leases, n, keys, taken, now);
         return refuse(req, &verdict);
+    }
     set_headers(req, &verdict);
     return 1;
 }

@@ -30,10 +30,12 @@ typedef struct cb_rl_rule {
     int64_t limit;             /* requests per window */
     int64_t window_ms;
     int64_t bucket_ms;         /* sliding-window resolution: ceil(window / 60) */
-    int64_t buckets;           /* buckets counted: (buckets - 1) * bucket_ms >= window_ms,
-                                * at most 61 */
+    int64_t buckets;           /* buckets counted: (buckets - 2) * bucket_ms >= window_ms,
+                                * at most 62: the current partial bucket and one
+                                * more for the lifetime of a lease */
     unsigned by;               /* CB_RL_BY_* */
     cb_rl_down_policy redis_down;
+    int leases;                /* 1: busy keys may take leases (leases=on, default) */
     char id[17];               /* stable across restarts: hash of the rule */
 } cb_rl_rule;
 
@@ -63,10 +65,33 @@ void cb_rl_local_decide(cb_rl_local *t, int n, const char *const *keys,
                         const int64_t *limits, const int64_t *windows_ms, int64_t now_ms,
                         cb_rl_verdict *out);
 
+/* Per-process leases (ratelimit_lease.c): units counted in Redis ahead of
+ * use, so a busy key does not cost a round trip per request. */
+typedef struct cb_rl_leases cb_rl_leases;
+
+typedef struct cb_rl_lease_take {
+    int local;                 /* 1: this key's unit came from a live lease */
+    cb_rl_verdict verdict;     /* for a local unit: what the headers say */
+    int64_t refund_units;      /* a dead lease's unspent units, to give back */
+    int64_t refund_bucket;
+} cb_rl_lease_take;
+
+cb_rl_leases *cb_rl_leases_create(apr_pool_t *p);
+/* Takes one unit of each key's live lease (tentatively: untake gives it
+ * back) and hands over the unspent units of dead leases for refunding. */
+void cb_rl_leases_take(cb_rl_leases *l, int n, const char *const *keys, apr_time_t now,
+                       cb_rl_lease_take *out);
+void cb_rl_leases_untake(cb_rl_leases *l, int n, const char *const *keys,
+                         const cb_rl_lease_take *taken, apr_time_t now);
+/* Keeps units granted beyond the current request, counted in `bucket`. */
+void cb_rl_leases_store(cb_rl_leases *l, const char *key, int64_t units, int64_t bucket,
+                        apr_time_t expires, const cb_rl_verdict *v, apr_time_t now);
+
 struct cb_ratelimit {
     apr_array_header_t *rules; /* cb_rl_rule */
     int nodes;                 /* CloudBaseNodeCount */
     cb_rl_local *local;
+    cb_rl_leases *leases;
 };
 
 cb_ratelimit *cb_ratelimit_create(apr_pool_t *p, const apr_array_header_t *rules, int nodes);

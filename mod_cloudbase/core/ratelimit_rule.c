@@ -79,6 +79,7 @@ const char *cb_rl_rule_parse(apr_pool_t *p, const char *args, cb_rl_rule *out)
     out->text = apr_pstrdup(p, args);
     out->by = CB_RL_BY_IP;
     out->redis_down = CB_RL_DOWN_LOCAL;
+    out->leases = 1;
     if (!path || !rate)
         return "write CloudBaseRateLimit PATH LIMIT/WINDOW [by=...] [redis_down=...], "
                "e.g. CloudBaseRateLimit /v1/functions/ 100/1m by=user";
@@ -100,14 +101,19 @@ const char *cb_rl_rule_parse(apr_pool_t *p, const char *args, cb_rl_rule *out)
             out->redis_down = CB_RL_DOWN_OPEN;
         else if (strcmp(word, "redis_down=closed") == 0)
             out->redis_down = CB_RL_DOWN_CLOSED;
+        else if (strcmp(word, "leases=on") == 0)
+            out->leases = 1;
+        else if (strcmp(word, "leases=off") == 0)
+            out->leases = 0;
         else
-            return apr_psprintf(p, "unknown setting '%s': use by=... or "
-                                "redis_down=local|open|closed", word);
+            return apr_psprintf(p, "unknown setting '%s': use by=..., "
+                                "redis_down=local|open|closed or leases=on|off", word);
     }
     /* At most MAX_BUCKETS whole buckets cover the window, plus the current
-     * partial one: the counted span is never shorter than the window. */
+     * partial one, plus one for a lease's lifetime (at most a bucket): the
+     * counted span is never shorter than the window. */
     out->bucket_ms = (out->window_ms + MAX_BUCKETS - 1) / MAX_BUCKETS;
-    out->buckets = (out->window_ms + out->bucket_ms - 1) / out->bucket_ms + 1;
+    out->buckets = (out->window_ms + out->bucket_ms - 1) / out->bucket_ms + 2;
     rule_id(out);
     return NULL;
 }

@@ -2,9 +2,9 @@
  * fuzz_ratelimit.c: libFuzzer target for the CloudBaseRateLimit parsers
  * (mod_cloudbase/core/ratelimit_rule.c): whole rules and LIMIT/WINDOW rates.
  * Invariants: an accepted limit is in [1, 1e9] and a window in [1 ms, 366 d];
- * an accepted rule has a '/'-prefixed literal path, at most 61 buckets of
+ * an accepted rule has a '/'-prefixed literal path, at most 62 buckets of
  * at least 1 ms that cover the window even when the current one has just
- * begun, at least one scope, a known
+ * begun and a lease lives a whole bucket, at least one scope, a known
  * redis_down policy and a 16-hex-digit id that is the same when parsed
  * again. Differential: a whitespace-free input is accepted as a rate exactly
  * when "/x INPUT" is accepted as a rule, with the same limit and window.
@@ -63,8 +63,8 @@ static void check_rule(apr_pool_t *p, const char *text)
     require(!strstr(rule.prefix, "//") && !strstr(rule.prefix, "/../"), "prefix not normal",
             text);
     require(rule.bucket_ms >= 1, "bucket shorter than 1 ms", text);
-    require(rule.buckets >= 2 && rule.buckets <= 61, "bucket count", text);
-    require((rule.buckets - 1) * rule.bucket_ms >= rule.window_ms,
+    require(rule.buckets >= 3 && rule.buckets <= 62, "bucket count", text);
+    require((rule.buckets - 2) * rule.bucket_ms >= rule.window_ms,
             "buckets do not cover the window", text);
     require(rule.by != 0 && (rule.by & ~(unsigned)ALL_SCOPES) == 0, "scope bits", text);
     require(rule.redis_down == CB_RL_DOWN_LOCAL || rule.redis_down == CB_RL_DOWN_OPEN ||

@@ -61,7 +61,7 @@ START_TEST(rule_defaults)
     ck_assert_uint_eq(r.by, CB_RL_BY_IP);
     ck_assert_int_eq(r.redis_down, CB_RL_DOWN_LOCAL);
     ck_assert_int_eq(r.bucket_ms, 1000);
-    ck_assert_int_eq(r.buckets, 61);
+    ck_assert_int_eq(r.buckets, 62);
     ck_assert_uint_eq(strlen(r.id), 16);
     ck_assert_uint_eq(strspn(r.id, "0123456789abcdef"), 16);
 }
@@ -97,7 +97,7 @@ START_TEST(rule_settings)
     r = parse_ok("/edge 1/1ms");
     ck_assert_int_eq(r.window_ms, 1);
     ck_assert_int_eq(r.bucket_ms, 1);
-    ck_assert_int_eq(r.buckets, 2);
+    ck_assert_int_eq(r.buckets, 3);
 }
 END_TEST
 
@@ -156,8 +156,8 @@ START_TEST(rate_parser)
 END_TEST
 
 /* Every window: whole buckets covering at least the window even when the
- * current bucket has just begun, at most 61 of them (the script keeps one
- * hash field per bucket). */
+ * current bucket has just begun and a lease lives a whole bucket, at most
+ * 62 of them (the script keeps one hash field per bucket). */
 START_TEST(rule_buckets_cover_the_window)
 {
     static const char *const windows[] = {
@@ -167,11 +167,11 @@ START_TEST(rule_buckets_cover_the_window)
     for (int i = 0; windows[i]; i++) {
         cb_rl_rule r = parse_ok(apr_psprintf(rule_pool, "/v1/ 10/%s", windows[i]));
         ck_assert_int_ge(r.bucket_ms, 1);
-        ck_assert_msg((r.buckets - 1) * r.bucket_ms >= r.window_ms,
+        ck_assert_msg((r.buckets - 2) * r.bucket_ms >= r.window_ms,
                       "window %s: %lld buckets of %lld ms do not cover %lld ms", windows[i],
                       (long long)r.buckets, (long long)r.bucket_ms, (long long)r.window_ms);
-        ck_assert_msg(r.buckets >= 2 && r.buckets <= 61,
-                      "window %s (%lld ms): %lld buckets of %lld ms, at most 61 expected",
+        ck_assert_msg(r.buckets >= 3 && r.buckets <= 62,
+                      "window %s (%lld ms): %lld buckets of %lld ms, at most 62 expected",
                       windows[i], (long long)r.window_ms, (long long)r.buckets,
                       (long long)r.bucket_ms);
     }
@@ -544,7 +544,7 @@ START_TEST(redis_headers_and_429)
     ck_assert_str_eq(header(&r, "RateLimit-Limit"), "3");
     ck_assert_str_eq(header(&r, "RateLimit-Remaining"), "2");
     ck_assert_int_ge(atoi(header(&r, "RateLimit-Reset")), 1);
-    ck_assert_int_le(atoi(header(&r, "RateLimit-Reset")), 61);
+    ck_assert_int_le(atoi(header(&r, "RateLimit-Reset")), 62); /* window + 2 buckets */
     ck_assert_ptr_null(header(&r, "Retry-After"));
     get("/v1/test/echo", NULL, &r);
     ck_assert_str_eq(header(&r, "RateLimit-Remaining"), "1");
@@ -555,7 +555,7 @@ START_TEST(redis_headers_and_429)
     ck_assert_str_eq(header(&r, "RateLimit-Remaining"), "0");
     ck_assert_ptr_nonnull(header(&r, "Retry-After"));
     ck_assert_int_ge(atoi(header(&r, "Retry-After")), 1);
-    ck_assert_int_le(atoi(header(&r, "Retry-After")), 61);
+    ck_assert_int_le(atoi(header(&r, "Retry-After")), 62);
     ck_assert_str_eq(header(&r, "Retry-After"), header(&r, "RateLimit-Reset"));
     body = json_loadb(r.body, r.body_len, 0, NULL);
     ck_assert_msg(body != NULL, "not JSON: %s", r.body);
@@ -722,6 +722,61 @@ START_TEST(redis_limit_holds_under_concurrency)
 }
 END_TEST
 
+/* EVALSHA calls Redis has served so far. */
+static long long evalsha_calls(void)
+{
+    const char *argv[] = {"INFO", "commandstats"};
+    redisReply *reply = redis_run(2, argv);
+    const char *line = strstr(reply->str, "cmdstat_evalsha:calls=");
+    return line ? atoll(line + strlen("cmdstat_evalsha:calls=")) : 0;
+}
+
+/* A busy key with room takes leases: far fewer round trips than requests,
+ * and still exactly the limit, with single-unit decisions near the end. */
+START_TEST(leases_cut_round_trips_and_stay_exact)
+{
+    static const char *const rules[] = {"/v1/test/ 1000/1m", NULL};
+    const cb_rl_rule *rule = use_rules(rules, 1);
+    const char *key = counter_key(rule, ":ip=127.0.0.1");
+    long long before = evalsha_calls(), calls;
+    ck_assert_int_eq(accepted_of(600, "/v1/test/echo", NULL), 600);
+    calls = evalsha_calls() - before;
+    ck_assert_msg(calls < 150, "%lld round trips for 600 requests", calls);
+    /* Leased units are counted before they are spent. */
+    ck_assert_int_ge(counted(key), 600);
+    ck_assert_int_le(counted(key), 1000);
+    ck_assert_int_eq(accepted_of(700, "/v1/test/echo", NULL), 400);
+    ck_assert_int_eq(counted(key), 1000);
+}
+END_TEST
+
+/* leases=off: every request is one decision in Redis. */
+START_TEST(leases_off_decides_each_request)
+{
+    static const char *const rules[] = {"/v1/test/ 1000/1m leases=off", NULL};
+    const cb_rl_rule *rule = use_rules(rules, 1);
+    long long before = evalsha_calls();
+    ck_assert_int_eq(accepted_of(50, "/v1/test/echo", NULL), 50);
+    ck_assert_int_eq(evalsha_calls() - before, 50);
+    ck_assert_int_eq(counted(counter_key(rule, ":ip=127.0.0.1")), 50);
+}
+END_TEST
+
+/* Units of a lease that died unspent go back with the key's next decision. */
+START_TEST(dead_lease_units_are_given_back)
+{
+    static const char *const rules[] = {"/v1/test/ 6400/6s", NULL}; /* 100 ms buckets */
+    const cb_rl_rule *rule = use_rules(rules, 1);
+    const char *key = counter_key(rule, ":ip=127.0.0.1");
+    ck_assert_int_eq(accepted_of(1, "/v1/test/echo", NULL), 1);
+    ck_assert_int_eq(counted(key), 64); /* one spent, 63 leased */
+    usleep(150 * 1000);                  /* the lease (one bucket) has died */
+    ck_assert_int_eq(accepted_of(1, "/v1/test/echo", NULL), 1);
+    /* 63 given back, then a fresh lease of 64 for this request. */
+    ck_assert_int_eq(counted(key), 65);
+}
+END_TEST
+
 START_TEST(preflight_is_not_limited)
 {
     static const char *const rules[] = {"/v1/test/ 1/1m", NULL};
@@ -856,6 +911,9 @@ Suite *ratelimit_suite(void)
     tcase_add_test(redis, redis_sliding_window_holds_the_limit);
     tcase_add_test(redis, redis_refused_by_one_rule_counts_on_none);
     tcase_add_test(redis, redis_scopes);
+    tcase_add_test(redis, leases_cut_round_trips_and_stay_exact);
+    tcase_add_test(redis, leases_off_decides_each_request);
+    tcase_add_test(redis, dead_lease_units_are_given_back);
     tcase_add_test(redis, redis_env_scope_and_prefix_boundary);
     tcase_add_test(redis, redis_limit_holds_under_concurrency);
     tcase_add_test(redis, preflight_is_not_limited);
