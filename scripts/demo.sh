@@ -48,7 +48,8 @@ pids+=($!)
 
 mkdir -p "$dir/docroot" "$dir/plugins"
 cp "$top/conf/demo/index.html" "$dir/docroot/"
-ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/tests/plugins/.libs/testplug.so "$dir/plugins/"
+ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
+  "$top"/build/tests/plugins/.libs/testplug.so "$dir/plugins/"
 # Secrets for the auth plugin, made fresh for this run.
 openssl rand -hex 32 >"$dir/jwt.key"
 openssl rand -hex 24 >"$dir/admin.key"
@@ -91,12 +92,23 @@ CloudBaseEnv demo
 CloudBasePluginDir $dir/plugins
 CloudBaseRedis redis://127.0.0.1:$redis_port connect_timeout=100ms timeout=250ms
 CloudBaseSecureDomains http://localhost:$port
+# Encoded slashes reach the gateway, which refuses them with a JSON error.
+AllowEncodedSlashes NoDecode
+# 60 function calls a minute per caller (user, else address).
+CloudBaseRateLimit /v1/functions/ 60/1m by=user
 <CloudBasePlugin auth>
   jwt_secret file:$dir/jwt.key
   admin_key file:$dir/admin.key
 </CloudBasePlugin>
-# Until the functions plugin lands, the demo's other routes come from the
-# test plugin: an echo route and a proxy route to the sample upstream.
+# Functions, a Cloud Run service and an HTTP access route, all served by the
+# sample upstream (it echoes what it receives).
+<CloudBasePlugin functions>
+  function hello http://127.0.0.1:$upstream_port/hello auth=none
+  function private http://127.0.0.1:$upstream_port/private auth=user
+  cloudrun web http://127.0.0.1:$upstream_port/web auth=none
+  http_route /api/orders function=hello auth=off
+</CloudBasePlugin>
+# The test plugin's echo and proxy routes (used by the walkthrough below).
 <CloudBasePlugin testplug>
   greeting "hello from the demo gateway"
   upstream http://127.0.0.1:$upstream_port/
@@ -122,6 +134,10 @@ Demo user: demo / demo-password. Admin key: $(cat "$dir/admin.key")
   curl -s -X POST http://127.0.0.1:$port/auth/v1/signin/anonymously -H 'x-device-id: demo'
   curl -s http://127.0.0.1:$port/auth/v1/user/me -H "Authorization: Bearer \$ACCESS_TOKEN"
   curl -s http://127.0.0.1:$port/v1/test/private -H "Authorization: Bearer \$ACCESS_TOKEN"  # needs a user
+  curl -si -X POST http://127.0.0.1:$port/v1/functions/hello -d '{"a":1}'  # a function (RateLimit-* headers)
+  curl -s -X POST http://127.0.0.1:$port/v1/functions/private -d '{}'     # 401: needs a user
+  curl -si 'http://127.0.0.1:$port/v1/cloudrun/web/orders/42?x=1'         # Cloud Run (Content-Disposition)
+  curl -s http://127.0.0.1:$port/api/orders/42                            # an HTTP access route
   curl -s http://127.0.0.1:$port/v1/test/items/42         # a plugin route
   curl -s 'http://127.0.0.1:$port/v1/test/proxy/hello?x=1' # proxied to the sample upstream
   curl -sN http://127.0.0.1:$port/v1/test/proxy/sse       # server-sent events, streamed

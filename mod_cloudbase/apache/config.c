@@ -265,6 +265,12 @@ const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server)
         env->health_path = c->health_path ? c->health_path : CB_DEFAULT_HEALTH_PATH;
         env->allowlist = c->allowlist;
         env->redis = c->redis_set ? cb_redis_create(p, &c->redis_cfg) : NULL;
+        for (int i = 0; c->rate_rules && !c->redis_set && i < c->rate_rules->nelts; i++)
+            if (APR_ARRAY_IDX(c->rate_rules, i, cb_rl_rule).redis_down == CB_RL_DOWN_CLOSED)
+                return apr_psprintf(p, "CloudBaseRateLimit %s: redis_down=closed needs "
+                                    "CloudBaseRedis in this server or virtual host (without it "
+                                    "every request would be refused)",
+                                    APR_ARRAY_IDX(c->rate_rules, i, cb_rl_rule).text);
         env->ratelimit = c->rate_rules && c->rate_rules->nelts
                              ? cb_ratelimit_create(p, c->rate_rules, c->node_count)
                              : NULL;

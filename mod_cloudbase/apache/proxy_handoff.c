@@ -8,6 +8,8 @@
  *     of upstreams (mod_proxy's own lookup walks every worker);
  *   - a body that a plugin read before the hand-off is replayed upstream,
  *     and a cap on a body streamed upstream (413 past it);
+ *   - headers the gateway answers itself (X-Request-Id, RateLimit-*, CORS)
+ *     win over an upstream's copies, which would otherwise be doubled;
  *   - Content-Disposition: attachment on answers a plugin asked it for;
  *   - errors httpd itself produces for a gateway request (an upstream that
  *     refuses or times out, a body too large) rewritten as JSON in the
@@ -30,7 +32,7 @@
 
 #define BODY_REPLAY_FILTER "CB_BODY_REPLAY"
 #define BODY_LIMIT_FILTER "CB_BODY_LIMIT"
-#define ATTACHMENT_FILTER "CB_ATTACHMENT"
+#define ANSWER_FILTER "CB_PROXY_ANSWER"
 #define ERROR_FILTER "CB_ERROR_JSON"
 
 static cb_req *req_of(request_rec *r)
@@ -91,7 +93,13 @@ static apr_status_t body_limit_filter(ap_filter_t *f, apr_bucket_brigade *bb,
     return APR_SUCCESS;
 }
 
-/* ----------------------------------------------------------- attachment */
+/* ----------------------------------------------------------- the answer */
+
+/* Set by the gateway in err_headers_out; an upstream's copy is dropped. */
+static const char *const gateway_headers[] = {
+    "X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+    "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
+    "Access-Control-Expose-Headers", NULL};
 
 static int is_text_type(const char *type)
 {
@@ -101,15 +109,19 @@ static int is_text_type(const char *type)
            ap_strcasestr(type, "+json") != NULL;
 }
 
-/* Decides once, on the first part of the answer, then steps aside: nothing
- * is held back, so streams flow as they arrive. */
-static apr_status_t attachment_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+/* Edits the headers once, on the first part of the answer, then steps
+ * aside: nothing is held back, so streams flow as they arrive. */
+static apr_status_t answer_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
+    const cb_req *req = f->ctx;
     const char *type = r->content_type;
     int is_sse = type && strncasecmp(type, "text/event-stream", 17) == 0;
-    if (r->status != HTTP_SWITCHING_PROTOCOLS && !is_sse &&
-        (r->method_number == M_GET || !is_text_type(type)))
+    for (int i = 0; gateway_headers[i]; i++)
+        if (apr_table_get(r->err_headers_out, gateway_headers[i]))
+            apr_table_unset(r->headers_out, gateway_headers[i]);
+    if ((req->proxy_flags & CB_PROXY_ATTACHMENT) && r->status != HTTP_SWITCHING_PROTOCOLS &&
+        !is_sse && (r->method_number == M_GET || !is_text_type(type)))
         apr_table_setn(r->headers_out, "Content-Disposition", "attachment");
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
@@ -146,8 +158,7 @@ void cb_apache_hand_to_proxy(request_rec *r, cb_req *req)
         ctx->limit = (apr_off_t)req->proxy_body_limit;
         ap_add_input_filter(BODY_LIMIT_FILTER, ctx, r, r->connection);
     }
-    if (req->proxy_flags & CB_PROXY_ATTACHMENT)
-        ap_add_output_filter(ATTACHMENT_FILTER, NULL, r, r->connection);
+    ap_add_output_filter(ANSWER_FILTER, req, r, r->connection);
 }
 
 /* ----------------------------------------------------------- worker choice */
@@ -326,7 +337,7 @@ void cb_apache_proxy_register_hooks(void)
 {
     ap_register_input_filter(BODY_REPLAY_FILTER, body_replay_filter, NULL, AP_FTYPE_RESOURCE);
     ap_register_input_filter(BODY_LIMIT_FILTER, body_limit_filter, NULL, AP_FTYPE_RESOURCE);
-    ap_register_output_filter(ATTACHMENT_FILTER, attachment_filter, NULL, AP_FTYPE_CONTENT_SET);
+    ap_register_output_filter(ANSWER_FILTER, answer_filter, NULL, AP_FTYPE_CONTENT_SET);
     ap_register_output_filter(ERROR_FILTER, error_json_filter, NULL, AP_FTYPE_CONTENT_SET);
     ap_hook_insert_error_filter(insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -47,7 +47,7 @@ static void inject_key(cb_req *req, const fn_service *svc)
  * credential of the caller, whatever strip_credentials says. */
 static cb_status send_chat(cb_req *req, fn_state *st, const fn_service *svc, const char *url)
 {
-    cb_status rc = fn_forward(req, st, svc, url, 0);
+    cb_status rc = fn_forward(req, st, svc, url, FN_AUTH_CHECKED);
     if (rc == CB_OK)
         inject_key(req, svc);
     return rc;
@@ -68,6 +68,9 @@ cb_status fn_ai_chat(cb_req *req, void *state)
         return cb_req_send_error(req, 404, "SERVICE_NOT_FOUND",
                                  apr_psprintf(cb_req_pool(req), "AI provider %s is not "
                                               "configured", name));
+    /* Auth before the body is read: strangers do not get to upload it. */
+    if (cb_req_require_auth(req, svc->auth) != CB_OK)
+        return CB_DONE;
     if (!(doc = read_chat_body(req, svc->max_body)))
         return CB_DONE;
     json_decref(doc);
@@ -80,7 +83,11 @@ cb_status fn_agent_chat(cb_req *req, void *state)
     fn_state *st = state;
     const fn_service *svc;
     const char *model;
+    size_t body_len;
+    const char *body;
     json_t *doc;
+    if (cb_req_require_auth(req, st->agents_min_auth) != CB_OK)
+        return CB_DONE;
     if (!(doc = read_chat_body(req, st->default_max_body)))
         return CB_DONE;
     model = json_string_value(json_object_get(doc, "model"));
@@ -97,5 +104,10 @@ cb_status fn_agent_chat(cb_req *req, void *state)
         return cb_req_send_error(req, 404, "SERVICE_NOT_FOUND", message);
     }
     json_decref(doc);
+    if (cb_req_require_auth(req, svc->auth) != CB_OK)
+        return CB_DONE;
+    /* The body was read under the default cap; the agent's own applies. */
+    if (cb_req_read_body(req, (size_t)svc->max_body, &body, &body_len) != CB_OK)
+        return CB_DONE;
     return send_chat(req, st, svc, svc->url);
 }

@@ -159,6 +159,10 @@ static cb_status functions_create(cb_plugin_ctx *ctx, void **state)
     defaults.timeout_ms = cb_opt_duration_ms(o, "default_timeout", 15000);
     defaults.max_body = cb_opt_size(o, "default_max_body", 6 << 20);
     defaults.max_concurrency = cb_opt_int(o, "default_max_concurrency", 100);
+    if (defaults.max_body < 1) {
+        cb_ctx_error(ctx, "default_max_body must be at least 1 byte");
+        return CB_ERROR;
+    }
     if (defaults.max_concurrency < 0) {
         cb_ctx_error(ctx, "default_max_concurrency must be 0 (unlimited) or more");
         return CB_ERROR;
@@ -184,6 +188,12 @@ static cb_status functions_create(cb_plugin_ctx *ctx, void **state)
             return CB_ERROR;
         for (int i = 0; i < capped->nelts; i++)
             APR_ARRAY_IDX(capped, i, fn_service *)->in_flight = &counters[i];
+    }
+    st->agents_min_auth = CB_AUTH_ADMIN;
+    for (apr_hash_index_t *hi = apr_hash_first(p, st->agents); hi; hi = apr_hash_next(hi)) {
+        const fn_service *agent = apr_hash_this_val(hi);
+        if (agent->auth < st->agents_min_auth)
+            st->agents_min_auth = agent->auth;
     }
     if (apr_hash_count(st->cloudruns))
         add_service_routes(ctx, "/v1/cloudrun/{name}", fn_call_cloudrun);

@@ -65,6 +65,7 @@ typedef struct fn_state {
     apr_hash_t *http_routes;   /* prefix -> fn_http_route * */
     int strip_credentials;     /* drop the caller's verified credentials upstream */
     int64_t default_max_body;  /* agents: the body is read before the agent is known */
+    cb_auth_level agents_min_auth; /* the least any agent needs: checked before reading */
 } fn_state;
 
 /* ---- parse.c: pure parsers (fuzzed by tests/fuzz/fuzz_functions.c) ---- */
@@ -90,9 +91,13 @@ const char *fn_parse_http_route(apr_pool_t *p, const char *line, fn_http_route *
 cb_status fn_call_function(cb_req *req, void *state);
 cb_status fn_call_cloudrun(cb_req *req, void *state);
 cb_status fn_call_http_route(cb_req *req, void *state);
+/* How fn_forward treats a request. */
+#define FN_JSON_OBJECT 0x1   /* the body must be a JSON object (read and checked) */
+#define FN_AUTH_CHECKED 0x2  /* the caller already checked the auth level */
+
 /* Sends the request to a service: auth, body cap, concurrency, credentials. */
 cb_status fn_forward(cb_req *req, fn_state *st, const fn_service *svc, const char *url,
-                     int needs_json_object);
+                     unsigned how);
 
 /* ---- ai.c: AI providers and agents ---- */
 cb_status fn_ai_chat(cb_req *req, void *state);

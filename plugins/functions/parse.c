@@ -127,7 +127,7 @@ static const char *parse_setting(apr_pool_t *p, fn_kind kind, const char *key, c
     if (strcmp(key, "max_body") == 0) {
         if ((err = cb_parse_size(value, &out->max_body)))
             return apr_pstrcat(p, "max_body=: ", err, NULL);
-        return NULL;
+        return out->max_body < 1 ? "max_body= must be at least 1 byte" : NULL;
     }
     if (strcmp(key, "max_concurrency") == 0) {
         if ((err = cb_parse_int(value, &out->max_concurrency)) || out->max_concurrency < 0 ||

@@ -60,19 +60,19 @@ static const char *service_label(const fn_service *svc)
 }
 
 cb_status fn_forward(cb_req *req, fn_state *st, const fn_service *svc, const char *url,
-                     int needs_json_object)
+                     unsigned how)
 {
     apr_pool_t *p = cb_req_pool(req);
     const char *declared = cb_req_header(req, "Content-Length");
     cb_status rc;
-    if ((rc = cb_req_require_auth(req, svc->auth)) != CB_OK)
+    if (!(how & FN_AUTH_CHECKED) && (rc = cb_req_require_auth(req, svc->auth)) != CB_OK)
         return rc;
     if (declared && svc->max_body > 0 && apr_atoi64(declared) > svc->max_body)
         return cb_req_send_error(req, 413, "PAYLOAD_TOO_LARGE",
                                  apr_psprintf(p, "request body is larger than the %s's limit "
                                               "of %" APR_INT64_T_FMT " bytes",
                                               service_label(svc), svc->max_body));
-    if (needs_json_object) {
+    if (how & FN_JSON_OBJECT) {
         const char *body;
         size_t len;
         if (cb_req_read_body(req, (size_t)svc->max_body, &body, &len) != CB_OK)
@@ -131,7 +131,8 @@ cb_status fn_call_function(cb_req *req, void *state)
                                            : apr_psprintf(p, "function %s is not configured",
                                                           name));
     is_web = (webfn && strcasecmp(webfn, "true") == 0) || fn_query_has_webfn(cb_req_query(req));
-    return fn_forward(req, st, fn, with_query(p, fn->url, cb_req_query(req)), !is_web);
+    return fn_forward(req, st, fn, with_query(p, fn->url, cb_req_query(req)),
+                      is_web ? 0 : FN_JSON_OBJECT);
 }
 
 /* ------------------------------------------------------------ Cloud Run */
@@ -194,6 +195,7 @@ cb_status fn_call_http_route(cb_req *req, void *state)
         return cb_req_send_error(req, 400, "INVALID_PARAM",
                                  "the path must not contain '.' or '..' segments, encoded "
                                  "slashes or control characters");
+    /* The route's auth switch replaces the target's own level. */
     if ((rc = cb_req_require_auth(req, route->auth)) != CB_OK)
         return rc;
     if (route->target->kind == FN_CLOUDRUN && route->target->attachment)
@@ -201,5 +203,5 @@ cb_status fn_call_http_route(cb_req *req, void *state)
     return fn_forward(req, st, route->target,
                       route->pass_path ? join_url(p, route->target->url, rest, cb_req_query(req))
                                        : with_query(p, route->target->url, cb_req_query(req)),
-                      0);
+                      FN_AUTH_CHECKED);
 }

@@ -12,7 +12,7 @@
 
 typedef struct it_response {
     long status;
-    char *headers;       /* raw header block, lower-cased names */
+    char *headers;       /* raw header block, as received */
     char *body;
     size_t body_len;
     double total_ms;

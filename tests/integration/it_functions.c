@@ -241,6 +241,7 @@ START_TEST(bad_function_lines_fail_configtest)
         "function ok-fn ftp://127.0.0.1/",
         "function ok-fn http://127.0.0.1:1/ timeout=soon",
         "function ok-fn http://127.0.0.1:1/ auth=maybe",
+        "function ok-fn http://127.0.0.1:1/ max_body=0",
         "http_route /api function=missing-fn",
         "ai_provider openai http://127.0.0.1:1/v1",
         NULL};

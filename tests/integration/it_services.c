@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <check.h>
 
@@ -54,17 +55,18 @@ static void start(void)
              "AllowEncodedSlashes NoDecode\n"
              "%s"
              "<CloudBasePlugin functions>\n"
-             "  function orders-fn http://127.0.0.1:%d/fn auth=none\n"
+             "  function orders-fn http://127.0.0.1:%d/fn\n"
              "  cloudrun web http://127.0.0.1:%d/base auth=none\n"
              "  cloudrun plain http://127.0.0.1:%d auth=none attachment=off\n"
              "  cloudrun chat http://127.0.0.1:%d auth=none\n"
              "  http_route /api/orders function=orders-fn auth=off\n"
              "  http_route /api/private cloudrun=web auth=on pass_path=off\n"
              "  ai_provider openai http://127.0.0.1:%d/v1 key=file:%s/provider.key auth=none\n"
+             "  ai_provider members http://127.0.0.1:%d/v1 key=file:%s/provider.key auth=user\n"
              "  agent agent-1 http://127.0.0.1:%d/agent/v1/chat/completions auth=none\n"
              "</CloudBasePlugin>\n",
              it_default_site(), it.upstream_port, it.upstream_port, it.upstream_port, ws_port,
-             it.upstream_port, it.dir, it.upstream_port);
+             it.upstream_port, it.dir, it.upstream_port, it.dir, it.upstream_port);
     start_httpd(site);
     ck_assert_msg(srv_wait_port(ws_port, 10000), "ws-echo-server did not start");
 }
@@ -162,10 +164,43 @@ START_TEST(cloudrun_passes_websocket_upgrades)
 }
 END_TEST
 
+/* Headers the gateway answers itself are not doubled by an upstream's. */
+static int count_header(const it_response *r, const char *name)
+{
+    int n = 0;
+    size_t len = strlen(name);
+    for (const char *line = r->headers; line && *line; line = strchr(line, '\n')) {
+        if (*line == '\n')
+            line++;
+        if (strncasecmp(line, name, len) == 0 && line[len] == ':')
+            n++;
+    }
+    return n;
+}
+
+START_TEST(gateway_headers_win_over_the_upstream)
+{
+    static const char *const origin[] = {"Origin: https://app.example.com",
+                                         "X-Request-Id: it-gw-1", NULL};
+    it_response r;
+    it_request("GET", "/v1/cloudrun/plain/x?upstream_headers=1", origin, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(count_header(&r, "x-request-id"), 1);
+    ck_assert_str_eq(it_header(&r, "X-Request-Id"), "it-gw-1");
+    ck_assert_int_eq(count_header(&r, "access-control-allow-origin"), 1);
+    ck_assert_str_eq(it_header(&r, "Access-Control-Allow-Origin"), "https://app.example.com");
+    it_free(&r);
+}
+END_TEST
+
 START_TEST(http_access_routes)
 {
     static const char *const user[] = {"Authorization: Bearer test-user-erin", NULL};
     it_response r;
+    /* auth=off opens the route even though orders-fn itself needs auth. */
+    it_request("POST", "/v1/functions/orders-fn", NULL, "{}", &r);
+    ck_assert_int_eq(r.status, 401);
+    it_free(&r);
     it_request("GET", "/api/orders/42?y=2", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"path\": \"/fn/42\""));
@@ -212,6 +247,10 @@ START_TEST(ai_proxy_injects_the_provider_key)
     it_free(&r);
     it_request("POST", "/v1/ai/openai/chat/completions", NULL, "nope", &r);
     ck_assert_int_eq(r.status, 400);
+    it_free(&r);
+    /* Auth is checked before the body is read. */
+    it_request("POST", "/v1/ai/members/chat/completions", NULL, "nope", &r);
+    ck_assert_int_eq(r.status, 401);
     it_free(&r);
     {
         char *log = it_error_log();
@@ -323,6 +362,7 @@ Suite *services_suite(void)
     tcase_add_test(tc, cloudrun_refuses_bad_paths_and_methods);
     tcase_add_test(tc, cloudrun_passes_websocket_upgrades);
     tcase_add_test(tc, http_access_routes);
+    tcase_add_test(tc, gateway_headers_win_over_the_upstream);
     tcase_add_test(tc, ai_proxy_injects_the_provider_key);
     tcase_add_test(tc, ai_stream_arrives_unbuffered_and_ends_with_done);
     tcase_add_test(tc, agents_route_by_model);

@@ -11,6 +11,8 @@ Routes (any method):
                   "stream": true three chunks 300 ms apart and "data: [DONE]";
                   "sawKey" tells whether Authorization carried PROVIDER_KEY
   anything else   JSON echo of method, path, query, headers and body length
+                  (with ?upstream_headers=1 it also sends its own X-Request-Id,
+                  RateLimit-Limit and Access-Control-Allow-Origin)
 Every request is logged to stdout as "request METHOD PATH?QUERY", so tests
 can prove that a refused request never reached the upstream.
 Usage: upstream.py PORT  (prints "ready" once listening)
@@ -36,9 +38,11 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status, body, ctype="application/json"):
+    def _send(self, status, body, ctype="application/json", extra=None):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -86,7 +90,11 @@ class Handler(BaseHTTPRequestHandler):
             "headers": {k.lower(): v for k, v in self.headers.items()},
             "bodyLength": len(body),
         }
-        self._send(200, json.dumps(echo).encode())
+        extra = None
+        if "upstream_headers" in query:
+            extra = {"X-Request-Id": "from-upstream", "RateLimit-Limit": "999",
+                     "Access-Control-Allow-Origin": "*"}
+        self._send(200, json.dumps(echo).encode(), extra=extra)
 
     def _chat(self, body):
         request = json.loads(body or b"{}")
