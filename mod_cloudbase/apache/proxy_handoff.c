@@ -325,10 +325,28 @@ static apr_status_t error_json_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* A request httpd refused while reading it (a bad header line, say) never
+ * reached post_read_request: match it now, so that a gateway path still
+ * gets its error in the route's dialect, with a request id. */
+static cb_req *match_late(request_rec *r)
+{
+    cb_server_conf *c = cb_server_conf_get(r->server);
+    cb_req *req;
+    if (!c->env || r->main || r->prev || !r->method || !r->parsed_uri.path)
+        return NULL;
+    req = cb_apache_req_create(r, c->env);
+    if (cb_dispatch_match(req) == CB_DISPATCH_DECLINE)
+        return NULL;
+    ap_set_module_config(r->request_config, &cloudbase_module, req);
+    return req;
+}
+
 static void insert_error_filter(request_rec *r)
 {
     cb_req *req = req_of(r);
-    if (!req || req->match.kind == CB_MATCH_NONE || r->header_only)
+    if (!req)
+        req = match_late(r);
+    if (!req || r->header_only)
         return;
     ap_add_output_filter(ERROR_FILTER, NULL, r, r->connection);
 }

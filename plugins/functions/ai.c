@@ -57,17 +57,10 @@ cb_status fn_ai_chat(cb_req *req, void *state)
 {
     fn_state *st = state;
     const char *name = cb_req_param(req, "provider");
-    const fn_service *svc;
+    const fn_service *svc = fn_find(req, st->providers, name, NULL, "AI provider");
     json_t *doc;
-    if (!fn_name_is_valid(name))
-        return cb_req_send_error(req, 400, "INVALID_PARAM",
-                                 "a provider name must match "
-                                 "^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$");
-    svc = apr_hash_get(st->providers, name, APR_HASH_KEY_STRING);
     if (!svc)
-        return cb_req_send_error(req, 404, "SERVICE_NOT_FOUND",
-                                 apr_psprintf(cb_req_pool(req), "AI provider %s is not "
-                                              "configured", name));
+        return CB_DONE;
     /* Auth before the body is read: strangers do not get to upload it. */
     if (cb_req_require_auth(req, svc->auth) != CB_OK)
         return CB_DONE;

@@ -88,6 +88,11 @@ const char *fn_parse_service(apr_pool_t *p, fn_kind kind, const char *line,
 const char *fn_parse_http_route(apr_pool_t *p, const char *line, fn_http_route *out);
 
 /* ---- proxy.c: functions, Cloud Run and HTTP access routes ---- */
+/* The entry `key` (the name itself when NULL) of table, after checking the
+ * name: NULL with 400 INVALID_PARAM or 404 SERVICE_NOT_FOUND recorded.
+ * label names the kind in messages ("function", "AI provider"). */
+const fn_service *fn_find(cb_req *req, apr_hash_t *table, const char *name, const char *key,
+                          const char *label);
 cb_status fn_call_function(cb_req *req, void *state);
 cb_status fn_call_cloudrun(cb_req *req, void *state);
 cb_status fn_call_http_route(cb_req *req, void *state);

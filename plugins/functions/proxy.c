@@ -98,6 +98,37 @@ cb_status fn_forward(cb_req *req, fn_state *st, const fn_service *svc, const cha
     return CB_OK;
 }
 
+const fn_service *fn_find(cb_req *req, apr_hash_t *table, const char *name, const char *key,
+                          const char *label)
+{
+    apr_pool_t *p = cb_req_pool(req);
+    const fn_service *svc;
+    if (!fn_name_is_valid(name)) {
+        cb_req_send_error(req, 400, "INVALID_PARAM",
+                          apr_pstrcat(p, "a ", label, " name must match "
+                                      "^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$", NULL));
+        return NULL;
+    }
+    svc = apr_hash_get(table, key ? key : name, APR_HASH_KEY_STRING);
+    if (!svc)
+        cb_req_send_error(req, 404, "SERVICE_NOT_FOUND",
+                          apr_psprintf(p, "%s %s%s%s is not configured", label, name,
+                                       key ? " version " : "",
+                                       key ? strchr(key, '@') + 1 : ""));
+    return svc;
+}
+
+/* A path tail that may go upstream; else 400 recorded. */
+static int safe_tail(cb_req *req, const char *rest)
+{
+    if (fn_path_is_safe(rest))
+        return 1;
+    cb_req_send_error(req, 400, "INVALID_PARAM",
+                      "the path must not contain '.' or '..' segments, encoded slashes or "
+                      "control characters");
+    return 0;
+}
+
 static const char *with_query(apr_pool_t *p, const char *url, const char *query)
 {
     return query && *query ? apr_pstrcat(p, url, "?", query, NULL) : url;
@@ -114,22 +145,14 @@ cb_status fn_call_function(cb_req *req, void *state)
     const char *webfn = cb_req_header(req, "X-Tcb-Webfn");
     const fn_service *fn;
     int is_web;
-    if (!fn_name_is_valid(name))
-        return cb_req_send_error(req, 400, "INVALID_PARAM",
-                                 "a function name must match "
-                                 "^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$");
     if (qualifier && !fn_qualifier_is_valid(qualifier))
         return cb_req_send_error(req, 400, "INVALID_PARAM",
                                  "X-Qualifier takes 1-64 of letters, digits, '_', '.', '$' "
                                  "and '-'");
-    fn = apr_hash_get(st->functions, qualifier ? apr_pstrcat(p, name, "@", qualifier, NULL)
-                                               : name, APR_HASH_KEY_STRING);
+    fn = fn_find(req, st->functions, name,
+                 qualifier ? apr_pstrcat(p, name, "@", qualifier, NULL) : NULL, "function");
     if (!fn)
-        return cb_req_send_error(req, 404, "SERVICE_NOT_FOUND",
-                                 qualifier ? apr_psprintf(p, "function %s has no version %s",
-                                                          name, qualifier)
-                                           : apr_psprintf(p, "function %s is not configured",
-                                                          name));
+        return CB_DONE;
     is_web = (webfn && strcasecmp(webfn, "true") == 0) || fn_query_has_webfn(cb_req_query(req));
     return fn_forward(req, st, fn, with_query(p, fn->url, cb_req_query(req)),
                       is_web ? 0 : FN_JSON_OBJECT);
@@ -149,20 +172,9 @@ cb_status fn_call_cloudrun(cb_req *req, void *state)
     fn_state *st = state;
     const char *name = cb_req_param(req, "name");
     const char *rest = cb_req_param(req, "path");
-    const fn_service *svc;
-    if (!fn_name_is_valid(name))
-        return cb_req_send_error(req, 400, "INVALID_PARAM",
-                                 "a service name must match "
-                                 "^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$");
-    if (!fn_path_is_safe(rest))
-        return cb_req_send_error(req, 400, "INVALID_PARAM",
-                                 "the path must not contain '.' or '..' segments, encoded "
-                                 "slashes or control characters");
-    svc = apr_hash_get(st->cloudruns, name, APR_HASH_KEY_STRING);
-    if (!svc)
-        return cb_req_send_error(req, 404, "SERVICE_NOT_FOUND",
-                                 apr_psprintf(cb_req_pool(req), "service %s is not configured",
-                                              name));
+    const fn_service *svc = fn_find(req, st->cloudruns, name, NULL, "service");
+    if (!svc || !safe_tail(req, rest))
+        return CB_DONE;
     if (svc->attachment)
         cb_req_proxy_flags(req, CB_PROXY_ATTACHMENT);
     return fn_forward(req, st, svc, join_url(cb_req_pool(req), svc->url, rest, cb_req_query(req)),
@@ -191,10 +203,8 @@ cb_status fn_call_http_route(cb_req *req, void *state)
     route = apr_hash_get(st->http_routes, path, (apr_ssize_t)prefix_len);
     if (!route)
         return cb_req_send_error(req, 404, "SERVICE_NOT_FOUND", "no HTTP access route here");
-    if (!fn_path_is_safe(rest))
-        return cb_req_send_error(req, 400, "INVALID_PARAM",
-                                 "the path must not contain '.' or '..' segments, encoded "
-                                 "slashes or control characters");
+    if (!safe_tail(req, rest))
+        return CB_DONE;
     /* The route's auth switch replaces the target's own level. */
     if ((rc = cb_req_require_auth(req, route->auth)) != CB_OK)
         return rc;

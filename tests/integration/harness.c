@@ -600,19 +600,7 @@ const char *it_header(const it_response *r, const char *name)
 
 char *it_error_log(void)
 {
-    FILE *f = fopen(path_in_dir("error.log"), "r");
-    char *text;
-    long size;
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    text = calloc(1, (size_t)size + 1);
-    if (size > 0 && fread(text, 1, (size_t)size, f) != (size_t)size)
-        text[0] = '\0';
-    fclose(f);
-    return text;
+    return it_read_file("error.log");
 }
 
 void it_free(it_response *r)

@@ -28,6 +28,7 @@ static const char *rate_site(const char *extra)
              "CloudBaseRateLimit /v1/test/proxy %d/1h by=env\n"
              "CloudBaseRateLimit /v1/test/echo 4/1h by=ip redis_down=open\n"
              "CloudBaseRateLimit /v1/test/stream 4/1h by=ip redis_down=closed\n"
+             "CloudBaseRateLimit /v1/test/tose-fail 1/1h by=ip\n"
              "%s",
              it_default_site(), EXACT_LIMIT, extra ? extra : "");
     return site;
@@ -97,6 +98,21 @@ START_TEST(headers_429_and_refusals_not_counted)
     /* Routes without a rule carry no headers. */
     it_request("GET", "/health", NULL, NULL, &r);
     ck_assert_ptr_null(it_header(&r, "RateLimit-Limit"));
+    it_free(&r);
+}
+END_TEST
+
+/* A 429 speaks the dialect of the route it refuses. */
+START_TEST(refusal_in_the_route_dialect)
+{
+    it_response r;
+    it_request("GET", "/v1/test/tose-fail", NULL, NULL, &r);
+    ck_assert_int_ne(r.status, 429);
+    it_free(&r);
+    it_request("GET", "/v1/test/tose-fail", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 429);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"success\":false"));
+    ck_assert_ptr_nonnull(it_header(&r, "Retry-After"));
     it_free(&r);
 }
 END_TEST
@@ -199,6 +215,7 @@ Suite *ratelimit_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, headers_429_and_refusals_not_counted);
     tcase_add_test(tc, user_scope);
+    tcase_add_test(tc, refusal_in_the_route_dialect);
     tcase_add_test(tc, exact_under_concurrency_across_two_gateways);
     tcase_add_test(tc, fallback_while_redis_is_down);
     tcase_add_test(tc, bad_rules_fail_configtest);
