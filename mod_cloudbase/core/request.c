@@ -213,6 +213,12 @@ void cb_req_apply_upstream_headers(const cb_req *req, apr_table_t *headers)
     if (req->upstream_unset)
         for (int i = 0; i < req->upstream_unset->nelts; i++)
             apr_table_unset(headers, APR_ARRAY_IDX(req->upstream_unset, i, const char *));
-    if (req->upstream_set)
-        apr_table_overlap(headers, req->upstream_set, APR_OVERLAP_TABLES_SET);
+    if (req->upstream_set) {
+        /* A few sets: cheaper than apr_table_overlap, which rebuilds and
+         * sorts the whole table. */
+        const apr_array_header_t *arr = apr_table_elts(req->upstream_set);
+        const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+        for (int i = 0; i < arr->nelts; i++)
+            apr_table_setn(headers, e[i].key, e[i].val);
+    }
 }
