@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +70,9 @@ pid_t srv_spawn(char *const argv[], const char *log_path)
             dup2(fd, 2);
         }
         setpgid(0, 0);
+        /* Dies with the test process that started it, even when that one
+         * is killed (a Check timeout) before its teardown runs. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         execvp(argv[0], argv);
         _exit(127);
     }
