@@ -35,6 +35,9 @@
 #define ANSWER_FILTER "CB_PROXY_ANSWER"
 #define ERROR_FILTER "CB_ERROR_JSON"
 
+/* Registered once; adding by handle skips a lookup by name per request. */
+static ap_filter_rec_t *body_replay_handle, *body_limit_handle, *answer_handle, *error_handle;
+
 static cb_req *req_of(request_rec *r)
 {
     return ap_get_module_config(r->request_config, &cloudbase_module);
@@ -151,14 +154,14 @@ void cb_apache_hand_to_proxy(request_rec *r, cb_req *req)
         apr_table_unset(r->headers_in, "Transfer-Encoding");
         apr_table_setn(r->headers_in, "Content-Length",
                        apr_psprintf(r->pool, "%" APR_SIZE_T_FMT, req->body_len));
-        ap_add_input_filter(BODY_REPLAY_FILTER, ctx, r, r->connection);
+        ap_add_input_filter_handle(body_replay_handle, ctx, r, r->connection);
     }
     else if (req->proxy_body_limit > 0) {
         limit_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
         ctx->limit = (apr_off_t)req->proxy_body_limit;
-        ap_add_input_filter(BODY_LIMIT_FILTER, ctx, r, r->connection);
+        ap_add_input_filter_handle(body_limit_handle, ctx, r, r->connection);
     }
-    ap_add_output_filter(ANSWER_FILTER, req, r, r->connection);
+    ap_add_output_filter_handle(answer_handle, req, r, r->connection);
 }
 
 /* ----------------------------------------------------------- worker choice */
@@ -348,14 +351,18 @@ static void insert_error_filter(request_rec *r)
         req = match_late(r);
     if (!req || r->header_only)
         return;
-    ap_add_output_filter(ERROR_FILTER, NULL, r, r->connection);
+    ap_add_output_filter_handle(error_handle, NULL, r, r->connection);
 }
 
 void cb_apache_proxy_register_hooks(void)
 {
-    ap_register_input_filter(BODY_REPLAY_FILTER, body_replay_filter, NULL, AP_FTYPE_RESOURCE);
-    ap_register_input_filter(BODY_LIMIT_FILTER, body_limit_filter, NULL, AP_FTYPE_RESOURCE);
-    ap_register_output_filter(ANSWER_FILTER, answer_filter, NULL, AP_FTYPE_CONTENT_SET);
-    ap_register_output_filter(ERROR_FILTER, error_json_filter, NULL, AP_FTYPE_CONTENT_SET);
+    body_replay_handle = ap_register_input_filter(BODY_REPLAY_FILTER, body_replay_filter, NULL,
+                                                  AP_FTYPE_RESOURCE);
+    body_limit_handle = ap_register_input_filter(BODY_LIMIT_FILTER, body_limit_filter, NULL,
+                                                 AP_FTYPE_RESOURCE);
+    answer_handle = ap_register_output_filter(ANSWER_FILTER, answer_filter, NULL,
+                                              AP_FTYPE_CONTENT_SET);
+    error_handle = ap_register_output_filter(ERROR_FILTER, error_json_filter, NULL,
+                                             AP_FTYPE_CONTENT_SET);
     ap_hook_insert_error_filter(insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
 }
