@@ -36,7 +36,7 @@ core_sources_for() {
         fuzz_errors) echo "errors.c json.c" ;;
         fuzz_auth) echo "../../plugins/auth/parse.c" ;;
         fuzz_jwt) echo "../../plugins/auth/jwt.c ../../plugins/auth/jwt_claims.c" ;;
-        fuzz_functions) echo "../../plugins/functions/parse.c values.c" ;;
+        fuzz_functions) echo "../../plugins/functions/parse.c ../../plugins/functions/json_check.c values.c" ;;
         fuzz_ratelimit) echo "ratelimit_rule.c values.c" ;;
         *) echo "fuzz.sh: unknown target '$1'" >&2; return 1 ;;
     esac

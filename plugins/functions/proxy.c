@@ -11,7 +11,6 @@
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
-#include <jansson.h>
 
 #include "functions.h"
 
@@ -38,15 +37,6 @@ static int take_slot(cb_req *req, const fn_service *svc)
 }
 
 /* ------------------------------------------------------------ forwarding */
-
-static int is_json_object(const char *body, size_t len)
-{
-    json_error_t error;
-    json_t *value = json_loadb(body, len, 0, &error);
-    int ok = value && json_is_object(value);
-    json_decref(value);
-    return ok;
-}
 
 static const char *service_label(const fn_service *svc)
 {
@@ -77,7 +67,7 @@ cb_status fn_forward(cb_req *req, fn_state *st, const fn_service *svc, const cha
         size_t len;
         if (cb_req_read_body(req, (size_t)svc->max_body, &body, &len) != CB_OK)
             return CB_DONE; /* 413 or 400 recorded */
-        if (len > 0 && !is_json_object(body, len))
+        if (len > 0 && !fn_json_is_object(body, len))
             return cb_req_send_error(req, 400, "FUNCTION_PARAM_INVALID",
                                      "the request body must be a JSON object");
     }
