@@ -147,18 +147,7 @@ static int establish_identity(cb_req *req)
             break;
         }
     }
-    if (req->identity.kind == CB_IDENTITY_NONE && level != CB_AUTH_NONE) {
-        cb_req_fail(req, 401, "UNAUTHENTICATED",
-                    hooks->nelts ? "this route needs credentials: send Authorization: Bearer <token>"
-                                 : "this route needs credentials, but no identity plugin "
-                                   "(auth) is enabled in this environment");
-        return 0;
-    }
-    if (!level_satisfied(level, req->identity.kind)) {
-        cb_req_fail(req, 403, "PERMISSION_DENIED", "these credentials may not use this route");
-        return 0;
-    }
-    return 1;
+    return cb_req_require_auth(req, level) == CB_OK;
 }
 
 static int run_policies(cb_req *req)

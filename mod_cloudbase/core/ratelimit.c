@@ -175,11 +175,16 @@ static const char *counter_key(cb_req *req, const cb_rl_rule *r)
                        NULL);
 }
 
+/* Whole seconds, rounded up, at least one. */
+static int64_t reset_seconds(const cb_rl_verdict *v)
+{
+    int64_t seconds = (v->reset_ms + 999) / 1000;
+    return seconds < 1 ? 1 : seconds;
+}
+
 static void set_headers(cb_req *req, const cb_rl_verdict *v)
 {
-    int64_t reset_s = (v->reset_ms + 999) / 1000;
-    if (reset_s < 1)
-        reset_s = 1;
+    int64_t reset_s = reset_seconds(v);
     apr_table_setn(req->headers_out, "RateLimit-Limit",
                    apr_psprintf(req->pool, "%" APR_INT64_T_FMT, v->limit));
     apr_table_setn(req->headers_out, "RateLimit-Remaining",
@@ -198,7 +203,7 @@ static int refuse(cb_req *req, const cb_rl_verdict *v)
     cb_req_fail(req, 429, "RATE_LIMITED",
                 apr_psprintf(req->pool, "rate limit of %" APR_INT64_T_FMT " requests exceeded; "
                              "retry after %" APR_INT64_T_FMT " s", v->limit,
-                             (v->reset_ms + 999) / 1000 > 0 ? (v->reset_ms + 999) / 1000 : 1));
+                             reset_seconds(v)));
     return 0;
 }
 

@@ -10,6 +10,16 @@
 
 #include "cb_core.h"
 
+/* FNV-1a over a string, continuing from h (start with CB_RL_HASH_INIT):
+ * rule ids and the slots of the per-process and per-node tables. */
+#define CB_RL_HASH_INIT 1469598103934665603ULL
+static inline uint64_t cb_rl_hash(uint64_t h, const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        h = (h ^ *c) * 1099511628211ULL;
+    return h;
+}
+
 /* What a counter is keyed by; combined with '+' (by=user+route). */
 #define CB_RL_BY_ENV   0x01  /* one counter for the environment */
 #define CB_RL_BY_ROUTE 0x02  /* the matched route with its parameters */

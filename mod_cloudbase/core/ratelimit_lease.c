@@ -43,18 +43,10 @@ cb_rl_leases *cb_rl_leases_create(apr_pool_t *p)
     return l;
 }
 
-static uint64_t hash_key(const char *key)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *s = (const unsigned char *)key; *s; s++)
-        h = (h ^ *s) * 1099511628211ULL;
-    return h;
-}
-
 /* The key's slot, or NULL; with create, a free or expired-and-empty one. */
 static lease_slot *find(cb_rl_leases *l, const char *key, apr_time_t now, int create)
 {
-    uint64_t h = hash_key(key);
+    uint64_t h = cb_rl_hash(CB_RL_HASH_INIT, key);
     lease_slot *spare = NULL;
     for (int i = 0; i < LEASE_PROBES; i++) {
         lease_slot *s = &l->slot[(h + (uint64_t)i) % LEASE_SLOTS];

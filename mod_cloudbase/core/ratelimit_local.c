@@ -58,11 +58,10 @@ cb_rl_local *cb_rl_local_create(apr_pool_t *p, int slots)
     return t;
 }
 
+/* 0 marks a free slot. */
 static uint64_t hash_key(const char *key)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *s = (const unsigned char *)key; *s; s++)
-        h = (h ^ *s) * 1099511628211ULL;
+    uint64_t h = cb_rl_hash(CB_RL_HASH_INIT, key);
     return h ? h : 1;
 }
 

@@ -57,15 +57,11 @@ static const char *parse_scope(const char *text, unsigned *by)
 
 static void rule_id(cb_rl_rule *r)
 {
-    uint64_t h = 1469598103934665603ULL;
-    const char *parts[2] = {r->prefix, NULL};
     char extra[96];
+    uint64_t h;
     snprintf(extra, sizeof(extra), "|%lld|%lld|%u", (long long)r->limit,
              (long long)r->window_ms, r->by);
-    parts[1] = extra;
-    for (int i = 0; i < 2; i++)
-        for (const unsigned char *s = (const unsigned char *)parts[i]; *s; s++)
-            h = (h ^ *s) * 1099511628211ULL;
+    h = cb_rl_hash(cb_rl_hash(CB_RL_HASH_INIT, r->prefix), extra);
     snprintf(r->id, sizeof(r->id), "%016llx", (unsigned long long)h);
 }
 

@@ -52,6 +52,14 @@ void cb_req_fail(cb_req *req, int status, const char *code, const char *message)
     req->error_message = message;
 }
 
+static cb_status body_too_large(cb_req *req, size_t max_bytes)
+{
+    cb_req_fail(req, 413, "PAYLOAD_TOO_LARGE",
+                apr_psprintf(req->pool, "request body is larger than %" APR_SIZE_T_FMT " bytes",
+                             max_bytes));
+    return CB_ERROR;
+}
+
 cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **data, size_t *len)
 {
     const char *declared = apr_table_get(req->headers_in, "Content-Length");
@@ -60,10 +68,7 @@ cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **data, siz
     if (req->body_read) {
         /* Read once; a second reader (and a proxy hand-off) sees the same. */
         if (req->body_len > max_bytes) {
-            cb_req_fail(req, 413, "PAYLOAD_TOO_LARGE",
-                        apr_psprintf(req->pool, "request body is larger than %" APR_SIZE_T_FMT
-                                     " bytes", max_bytes));
-            return CB_ERROR;
+            return body_too_large(req, max_bytes);
         }
         *data = req->body;
         *len = req->body_len;
@@ -73,10 +78,7 @@ cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **data, siz
         apr_off_t n;
         if (apr_strtoff(&n, declared, NULL, 10) == APR_SUCCESS && n >= 0 &&
             (apr_uint64_t)n > max_bytes) {
-            cb_req_fail(req, 413, "PAYLOAD_TOO_LARGE",
-                        apr_psprintf(req->pool, "request body is larger than %" APR_SIZE_T_FMT
-                                     " bytes", max_bytes));
-            return CB_ERROR;
+            return body_too_large(req, max_bytes);
         }
     }
     for (;;) {
@@ -98,10 +100,7 @@ cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **data, siz
             break;
         used += got;
         if (used > max_bytes) {
-            cb_req_fail(req, 413, "PAYLOAD_TOO_LARGE",
-                        apr_psprintf(req->pool, "request body is larger than %" APR_SIZE_T_FMT
-                                     " bytes", max_bytes));
-            return CB_ERROR;
+            return body_too_large(req, max_bytes);
         }
     }
     if (!buf)
