@@ -168,14 +168,16 @@ static int run_policies(cb_req *req)
 }
 
 /* Identity and request id travel to upstreams as headers; client-sent
- * copies are always removed first so nobody can claim another identity. */
+ * copies are always removed first so nobody can claim another identity,
+ * under any spelling an upstream might fold into the same name
+ * (X_Cloudbase_Uid). Names the gateway sets are removed the same way when
+ * the host applies them (cb_req_apply_upstream_headers). */
 static void prepare_upstream_headers(cb_req *req)
 {
     const apr_array_header_t *arr = apr_table_elts(req->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    size_t prefix_len = strlen(IDENTITY_HEADER_PREFIX);
     for (int i = 0; i < arr->nelts; i++)
-        if (e[i].key && strncasecmp(e[i].key, IDENTITY_HEADER_PREFIX, prefix_len) == 0)
+        if (e[i].key && cb_header_name_has_prefix(e[i].key, IDENTITY_HEADER_PREFIX))
             cb_req_unset_upstream_header(req, e[i].key);
     cb_req_set_upstream_header(req, "X-Request-Id", req->request_id);
     cb_req_set_upstream_header(req, "X-Cloudbase-Env", req->env->id ? req->env->id : "");
