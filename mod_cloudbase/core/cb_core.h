@@ -198,6 +198,7 @@ struct cb_req {
     int body_started;              /* first write happened */
     int preflight;                 /* answer an OPTIONS/CORS preflight */
     int in_content_phase;          /* writes allowed; before it errors are recorded */
+    int close_connection;          /* the host must not reuse the connection */
     cb_match match;
     cb_identity identity;
     /* Proxy routes. */

@@ -185,8 +185,23 @@ static void prepare_upstream_headers(cb_req *req)
         cb_req_set_upstream_header(req, "X-Cloudbase-Uid", req->identity.uid);
 }
 
+/* Absent, or "chunked" alone: the only framings every path of the gateway
+ * (its own body reader, the body replay, mod_proxy's streaming) handles.
+ * httpd itself lets "chunked, chunked" or "identity, chunked" through. */
+static int transfer_encoding_supported(const char *te)
+{
+    return !te || strcasecmp(te, "chunked") == 0;
+}
+
 cb_dispatch_action cb_dispatch_policies(cb_req *req)
 {
+    if (!transfer_encoding_supported(apr_table_get(req->headers_in, "Transfer-Encoding"))) {
+        /* The body's framing is unknown, so the connection cannot be reused. */
+        req->close_connection = 1;
+        cb_req_fail(req, 400, "INVALID_REQUEST",
+                    "Transfer-Encoding must be absent or exactly \"chunked\"");
+        return CB_DISPATCH_RESPOND;
+    }
     if (!check_origin(req))
         return CB_DISPATCH_RESPOND;
     if (req->match.kind == CB_MATCH_NOT_FOUND) {
