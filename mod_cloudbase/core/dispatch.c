@@ -229,7 +229,7 @@ cb_dispatch_action cb_dispatch_policies(cb_req *req)
                                                 ? req->match.route->instance->state : NULL) != CB_OK
         || !req->proxy_url) {
         if (!req->error_status)
-            cb_req_fail(req, 500, "SYS_ERR", "the proxy route named no upstream");
+            cb_req_fail(req, 500, "SYS_ERR", "this route has no destination configured");
         return CB_DISPATCH_RESPOND;
     }
     return CB_DISPATCH_PROXY;
@@ -252,7 +252,7 @@ int cb_dispatch_respond(cb_req *req)
     if (rc == CB_ERROR && !req->body_started)
         cb_req_send_error(req, req->error_status ? req->error_status : 500,
                           req->error_code ? req->error_code : "SYS_ERR",
-                          req->error_message ? req->error_message : "the handler failed");
+                          req->error_message ? req->error_message : "the gateway failed to answer");
     return req->status;
 }
 
