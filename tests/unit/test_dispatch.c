@@ -220,6 +220,30 @@ START_TEST(identity_spellings_never_reach_upstream)
 }
 END_TEST
 
+/* httpd passes lists ending in chunked; only chunked alone can be read
+ * and proxied. Refused before the handler, with the connection closed. */
+START_TEST(only_chunked_transfer_encoding_is_accepted)
+{
+    static const char *const doubled[] = {"Transfer-Encoding", "chunked, chunked", NULL};
+    static const char *const identity[] = {"Transfer-Encoding", "identity, chunked", NULL};
+    static const char *const chunked[] = {"Transfer-Encoding", "Chunked", NULL};
+    const char *const *refused[] = {doubled, identity};
+    th_response r;
+    for (int i = 0; i < 2; i++) {
+        th_request(env, pool, "POST", "/v1/test/proxy/fn", refused[i], NULL, &r);
+        ck_assert_int_eq(r.action, CB_DISPATCH_RESPOND);
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"INVALID_REQUEST\""));
+        ck_assert_int_eq(r.req->close_connection, 1);
+        th_request(env, pool, "POST", "/v1/test/echo", refused[i], NULL, &r);
+        ck_assert_int_eq(r.status, 400);
+    }
+    th_request(env, pool, "POST", "/v1/test/proxy/fn", chunked, NULL, &r);
+    ck_assert_int_eq(r.action, CB_DISPATCH_PROXY);
+    ck_assert_int_eq(r.req->close_connection, 0);
+}
+END_TEST
+
 START_TEST(health_without_redis)
 {
     th_response r;
@@ -263,6 +287,7 @@ Suite *dispatch_suite(void)
     tcase_add_test(tc, policies_dialects_and_bodies);
     tcase_add_test(tc, streaming_and_proxy);
     tcase_add_test(tc, identity_spellings_never_reach_upstream);
+    tcase_add_test(tc, only_chunked_transfer_encoding_is_accepted);
     tcase_add_test(tc, health_without_redis);
     tcase_add_test(tc, health_path_is_configurable);
     suite_add_tcase(s, tc);
