@@ -74,6 +74,8 @@ static int cb_handler(request_rec *r)
     cb_req *req;
     if (!r->handler || strcmp(r->handler, CB_HANDLER_NAME) != 0 || !(req = req_of(r)))
         return DECLINED;
+    if (req->close_connection)
+        r->connection->keepalive = AP_CONN_CLOSE; /* also skips discarding the body */
     cb_dispatch_respond(req);
     if (!req->body_started)
         r->status = req->status;

@@ -27,6 +27,7 @@
 #include "mod_proxy.h"
 #include "util_filter.h"
 #include "apr_strings.h"
+#include "apr_uri.h"
 
 #include "adapter.h"
 
@@ -267,6 +268,18 @@ static gateway_error describe_error(request_rec *r, cb_req *req)
         e.code = "INVALID_REQUEST";
         e.message = "the request is malformed";
         break;
+    case HTTP_REQUEST_URI_TOO_LARGE:
+        e.code = "INVALID_REQUEST";
+        e.message = "the URL is too long";
+        break;
+    case HTTP_NOT_IMPLEMENTED:
+        e.code = "INVALID_REQUEST";
+        e.message = "this method is not supported";
+        break;
+    case HTTP_VERSION_NOT_SUPPORTED:
+        e.code = "INVALID_REQUEST";
+        e.message = "this HTTP version is not supported";
+        break;
     case HTTP_REQUEST_TIME_OUT:
         e.code = "INVALID_REQUEST";
         e.message = "the request body did not arrive in time";
@@ -328,16 +341,45 @@ static apr_status_t error_json_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
-/* A request httpd refused while reading it (a bad header line, say) never
- * reached post_read_request: match it now, so that a gateway path still
- * gets its error in the route's dialect, with a request id. */
-static cb_req *match_late(request_rec *r)
+/* The method and path of a request line httpd refused before parsing it
+ * (a 414 leaves the line cut at LimitRequestLine in r->the_request); APR's
+ * URI parser reads the target. 0 when the line names no path. */
+static int path_of_refused_line(request_rec *r, const char **method, const char **path)
 {
-    cb_server_conf *c = cb_server_conf_get(r->server);
+    const char *line = r->the_request, *space, *target, *end;
+    apr_uri_t uri;
+    if (!line || !(space = strchr(line, ' ')) || space == line)
+        return 0;
+    for (target = space; *target == ' '; target++)
+        ;
+    end = strchr(target, ' ');
+    if (*target != '/' ||
+        apr_uri_parse(r->pool, end ? apr_pstrmemdup(r->pool, target, (apr_size_t)(end - target))
+                                   : target, &uri) != APR_SUCCESS ||
+        !uri.path)
+        return 0;
+    *method = apr_pstrmemdup(r->pool, line, (apr_size_t)(space - line));
+    *path = uri.path;
+    return 1;
+}
+
+/* A request httpd refused while reading it (a bad header line, a request
+ * line too long or malformed) never reached post_read_request: match it
+ * now, so that a gateway path still gets its error in the route's dialect,
+ * with a request id. *path_known tells whether there was a path to match. */
+static cb_req *match_late(request_rec *r, cb_server_conf *c, int *path_known)
+{
+    const char *method = r->method, *path = r->parsed_uri.path;
     cb_req *req;
-    if (!c->env || r->main || r->prev || !r->method || !r->parsed_uri.path)
-        return NULL;
+    *path_known = 1;
+    if (!method || !path) {
+        *path_known = path_of_refused_line(r, &method, &path);
+        if (!*path_known)
+            return NULL;
+    }
     req = cb_apache_req_create(r, c->env);
+    req->method = method;
+    req->path = path;
     if (cb_dispatch_match(req) == CB_DISPATCH_DECLINE)
         return NULL;
     ap_set_module_config(r->request_config, &cloudbase_module, req);
@@ -347,8 +389,18 @@ static cb_req *match_late(request_rec *r)
 static void insert_error_filter(request_rec *r)
 {
     cb_req *req = req_of(r);
-    if (!req)
-        req = match_late(r);
+    if (!req) {
+        cb_server_conf *c = cb_server_conf_get(r->server);
+        int path_known;
+        if (!c->env || r->main || r->prev)
+            return;
+        req = match_late(r, c, &path_known);
+        /* No path at all (the line was garbage): it may have been meant for
+         * the gateway, so the answer carries an id, but httpd's page stays,
+         * as nothing says which dialect the client speaks. */
+        if (!req && !path_known)
+            apr_table_setn(r->err_headers_out, "X-Request-Id", cb_request_id(r->pool, NULL));
+    }
     if (!req || r->header_only)
         return;
     ap_add_output_filter_handle(error_handle, NULL, r, r->connection);

@@ -198,6 +198,7 @@ struct cb_req {
     int body_started;              /* first write happened */
     int preflight;                 /* answer an OPTIONS/CORS preflight */
     int in_content_phase;          /* writes allowed; before it errors are recorded */
+    int close_connection;          /* the host must not reuse the connection */
     cb_match match;
     cb_identity identity;
     /* Proxy routes. */
@@ -238,7 +239,16 @@ void cb_dispatch_after(cb_req *req);
 /* Records an error to be answered in the route's dialect. */
 void cb_req_fail(cb_req *req, int status, const char *code, const char *message);
 
-/* Removes and sets the headers a proxy route asked for (upstream side). */
+/* Header names compared case-insensitively with '_' and '-' alike, as many
+ * upstream stacks (CGI, PHP, WSGI) read them. */
+int cb_header_names_match(const char *a, const char *b);
+int cb_header_name_has_prefix(const char *name, const char *prefix);
+/* Removes every header whose name matches name (or, with as_prefix, starts
+ * with it) under that comparison. */
+void cb_header_unset_folded(apr_table_t *headers, const char *name, int as_prefix);
+
+/* Removes and sets the headers a proxy route asked for (upstream side);
+ * a client's copies under any spelling of those names are removed. */
 void cb_req_apply_upstream_headers(const cb_req *req, apr_table_t *headers);
 
 /* The core's own GET {health_path} route. */

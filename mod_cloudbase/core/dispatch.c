@@ -168,14 +168,16 @@ static int run_policies(cb_req *req)
 }
 
 /* Identity and request id travel to upstreams as headers; client-sent
- * copies are always removed first so nobody can claim another identity. */
+ * copies are always removed first so nobody can claim another identity,
+ * under any spelling an upstream might fold into the same name
+ * (X_Cloudbase_Uid). Names the gateway sets are removed the same way when
+ * the host applies them (cb_req_apply_upstream_headers). */
 static void prepare_upstream_headers(cb_req *req)
 {
     const apr_array_header_t *arr = apr_table_elts(req->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    size_t prefix_len = strlen(IDENTITY_HEADER_PREFIX);
     for (int i = 0; i < arr->nelts; i++)
-        if (e[i].key && strncasecmp(e[i].key, IDENTITY_HEADER_PREFIX, prefix_len) == 0)
+        if (e[i].key && cb_header_name_has_prefix(e[i].key, IDENTITY_HEADER_PREFIX))
             cb_req_unset_upstream_header(req, e[i].key);
     cb_req_set_upstream_header(req, "X-Request-Id", req->request_id);
     cb_req_set_upstream_header(req, "X-Cloudbase-Env", req->env->id ? req->env->id : "");
@@ -183,8 +185,23 @@ static void prepare_upstream_headers(cb_req *req)
         cb_req_set_upstream_header(req, "X-Cloudbase-Uid", req->identity.uid);
 }
 
+/* Absent, or "chunked" alone: the only framings every path of the gateway
+ * (its own body reader, the body replay, mod_proxy's streaming) handles.
+ * httpd itself lets "chunked, chunked" or "identity, chunked" through. */
+static int transfer_encoding_supported(const char *te)
+{
+    return !te || strcasecmp(te, "chunked") == 0;
+}
+
 cb_dispatch_action cb_dispatch_policies(cb_req *req)
 {
+    if (!transfer_encoding_supported(apr_table_get(req->headers_in, "Transfer-Encoding"))) {
+        /* The body's framing is unknown, so the connection cannot be reused. */
+        req->close_connection = 1;
+        cb_req_fail(req, 400, "INVALID_REQUEST",
+                    "Transfer-Encoding must be absent or exactly \"chunked\"");
+        return CB_DISPATCH_RESPOND;
+    }
     if (!check_origin(req))
         return CB_DISPATCH_RESPOND;
     if (req->match.kind == CB_MATCH_NOT_FOUND) {
@@ -212,7 +229,7 @@ cb_dispatch_action cb_dispatch_policies(cb_req *req)
                                                 ? req->match.route->instance->state : NULL) != CB_OK
         || !req->proxy_url) {
         if (!req->error_status)
-            cb_req_fail(req, 500, "SYS_ERR", "the proxy route named no upstream");
+            cb_req_fail(req, 500, "SYS_ERR", "this route has no destination configured");
         return CB_DISPATCH_RESPOND;
     }
     return CB_DISPATCH_PROXY;
@@ -235,7 +252,7 @@ int cb_dispatch_respond(cb_req *req)
     if (rc == CB_ERROR && !req->body_started)
         cb_req_send_error(req, req->error_status ? req->error_status : 500,
                           req->error_code ? req->error_code : "SYS_ERR",
-                          req->error_message ? req->error_message : "the handler failed");
+                          req->error_message ? req->error_message : "the gateway failed to answer");
     return req->status;
 }
 

@@ -288,7 +288,7 @@ static int decide_without_redis(cb_req *req, int n, const cb_rl_rule *const *rul
     for (int i = 0; i < n; i++) {
         if (rules[i]->redis_down == CB_RL_DOWN_CLOSED) {
             cb_req_fail(req, 503, "SERVICE_UNAVAILABLE",
-                        "rate limits cannot be checked while Redis is unavailable");
+                        "rate limits cannot be checked right now; try again shortly");
             return 0;
         }
         if (rules[i]->redis_down != CB_RL_DOWN_LOCAL)

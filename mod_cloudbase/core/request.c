@@ -207,17 +207,63 @@ void cb_req_unset_upstream_header(cb_req *req, const char *name)
     APR_ARRAY_PUSH(req->upstream_unset, const char *) = apr_pstrdup(req->pool, name);
 }
 
+/* Header names compare case-insensitively, with '_' and '-' alike: many
+ * upstream stacks (CGI, PHP, WSGI) fold X_Cloudbase_Uid and X-Cloudbase-Uid
+ * into the same variable. */
+static int header_char_folded(char c)
+{
+    if (c == '_')
+        return '-';
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+int cb_header_name_has_prefix(const char *name, const char *prefix)
+{
+    for (; *prefix; name++, prefix++)
+        if (header_char_folded(*name) != header_char_folded(*prefix))
+            return 0;
+    return 1;
+}
+
+int cb_header_names_match(const char *a, const char *b)
+{
+    return cb_header_name_has_prefix(a, b) && strlen(a) == strlen(b);
+}
+
+void cb_header_unset_folded(apr_table_t *headers, const char *name, int as_prefix)
+{
+    const char *doomed[16];
+    int n;
+    /* Collected first: unsetting moves the entries being walked. Each pass
+     * removes up to 16 distinct spellings; more simply take another pass. */
+    do {
+        const apr_array_header_t *arr = apr_table_elts(headers);
+        const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+        n = 0;
+        for (int i = 0; i < arr->nelts && n < 16; i++)
+            if (e[i].key && (as_prefix ? cb_header_name_has_prefix(e[i].key, name)
+                                       : cb_header_names_match(e[i].key, name)))
+                doomed[n++] = e[i].key;
+        for (int i = 0; i < n; i++)
+            apr_table_unset(headers, doomed[i]);
+    } while (n == 16);
+}
+
 void cb_req_apply_upstream_headers(const cb_req *req, apr_table_t *headers)
 {
     if (req->upstream_unset)
         for (int i = 0; i < req->upstream_unset->nelts; i++)
-            apr_table_unset(headers, APR_ARRAY_IDX(req->upstream_unset, i, const char *));
+            cb_header_unset_folded(headers, APR_ARRAY_IDX(req->upstream_unset, i, const char *),
+                                   0);
     if (req->upstream_set) {
         /* A few sets: cheaper than apr_table_overlap, which rebuilds and
-         * sorts the whole table. */
+         * sorts the whole table. A client's copy under another spelling
+         * (X_Request_Id for X-Request-Id) goes first. */
         const apr_array_header_t *arr = apr_table_elts(req->upstream_set);
         const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-        for (int i = 0; i < arr->nelts; i++)
+        for (int i = 0; i < arr->nelts; i++) {
+            cb_header_unset_folded(headers, e[i].key, 0);
             apr_table_setn(headers, e[i].key, e[i].val);
+        }
     }
 }

@@ -95,8 +95,9 @@ const fn_service *fn_find(cb_req *req, apr_hash_t *table, const char *name, cons
     const fn_service *svc;
     if (!fn_name_is_valid(name)) {
         cb_req_send_error(req, 400, "INVALID_PARAM",
-                          apr_pstrcat(p, "a ", label, " name must match "
-                                      "^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$", NULL));
+                          apr_pstrcat(p, "a ", label, " name has 2-60 letters, digits, '_' and "
+                                      "'-', starts with a letter and ends with a letter "
+                                      "or digit", NULL));
         return NULL;
     }
     svc = apr_hash_get(table, key ? key : name, APR_HASH_KEY_STRING);

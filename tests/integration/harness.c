@@ -598,6 +598,41 @@ const char *it_header(const it_response *r, const char *name)
     return NULL;
 }
 
+char *it_raw_request(const char *bytes, size_t len)
+{
+    struct sockaddr_in addr;
+    struct timeval tv = {5, 0};
+    size_t used = 0, cap = 16384;
+    char *answer = malloc(cap);
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_ptr_nonnull(answer);
+    ck_assert_int_ge(fd, 0);
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)it.http_port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    /* httpd may answer and close before it read everything (a 414). */
+    for (size_t sent = 0; sent < len; sent += (size_t)n)
+        if ((n = send(fd, bytes + sent, len - sent, MSG_NOSIGNAL)) <= 0)
+            break;
+    for (;;) {
+        if (cap - used < 4096) {
+            cap *= 2;
+            answer = realloc(answer, cap);
+            ck_assert_ptr_nonnull(answer);
+        }
+        if ((n = read(fd, answer + used, cap - 1 - used)) <= 0)
+            break;
+        used += (size_t)n;
+    }
+    answer[used] = '\0';
+    close(fd);
+    return answer;
+}
+
 char *it_error_log(void)
 {
     return it_read_file("error.log");

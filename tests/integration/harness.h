@@ -103,6 +103,11 @@ void it_parallel(const int *ports, int nports, const char *method, const char *p
                  const char *const *headers, const char *body, int total, int parallel,
                  long *statuses);
 
+/* Sends raw bytes (which libcurl would not send: a bad request line, a
+ * doubled Transfer-Encoding) to the gateway's port and returns everything
+ * it answered until it closed or 5 s passed (malloc'd, NUL-terminated). */
+char *it_raw_request(const char *bytes, size_t len);
+
 /* The error log so far. */
 char *it_error_log(void);
 void it_free(it_response *r);

@@ -6,13 +6,9 @@
  * the failures: a refused connection (502), a timeout (504), the
  * concurrency cap (503), and bad input that must never reach the upstream.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <check.h>
 
@@ -184,30 +180,6 @@ START_TEST(bad_names_methods_and_paths)
 }
 END_TEST
 
-/* Sends raw bytes (which libcurl would not send) and returns the answer. */
-static char *raw_request(const char *bytes, size_t len)
-{
-    static char answer[8192];
-    struct sockaddr_in addr;
-    struct timeval tv = {5, 0};
-    size_t used = 0;
-    ssize_t n;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    memset(&addr, 0, sizeof(addr));
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)it.http_port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
-    ck_assert_int_eq(write(fd, bytes, len), (ssize_t)len);
-    while (used < sizeof(answer) - 1 && (n = read(fd, answer + used, sizeof(answer) - 1 - used)) > 0)
-        used += (size_t)n;
-    answer[used] = '\0';
-    close(fd);
-    return answer;
-}
-
 /* Control characters in header values: httpd refuses them while reading
  * the request; the gateway still answers in its dialect. */
 START_TEST(control_characters_in_headers)
@@ -219,11 +191,12 @@ START_TEST(control_characters_in_headers)
     const char *const requests[] = {cr, nul};
     const size_t sizes[] = {sizeof(cr) - 1, sizeof(nul) - 1};
     for (int i = 0; i < 2; i++) {
-        char *answer = raw_request(requests[i], sizes[i]);
+        char *answer = it_raw_request(requests[i], sizes[i]);
         ck_assert_msg(strncmp(answer, "HTTP/1.1 400", 12) == 0, "answer: %.200s", answer);
         ck_assert_msg(strstr(answer, "\"code\":\"INVALID_REQUEST\"") ||
                       strstr(answer, "\"code\":\"INVALID_PARAM\""), "answer: %.400s", answer);
         ck_assert_msg(strstr(answer, "application/json"), "answer: %.400s", answer);
+        free(answer);
     }
     ck_assert(!it_upstream_saw("marker=h1"));
     ck_assert(!it_upstream_saw("marker=h2"));

@@ -9,12 +9,16 @@ Routes (any method):
   /bin            a small application/octet-stream body
   .../chat/completions  a fake OpenAI-style provider: JSON, or with
                   "stream": true three chunks 300 ms apart and "data: [DONE]";
-                  "sawKey" tells whether Authorization carried PROVIDER_KEY
+                  "sawKey" tells whether Authorization carried PROVIDER_KEY;
+                  the JSON answer also echoes the request headers but
+                  Authorization (the provider key stays out of answers)
   anything else   JSON echo of method, path, query, headers and body length
                   (with ?upstream_headers=1 it also sends its own X-Request-Id,
                   RateLimit-Limit and Access-Control-Allow-Origin)
-Every request is logged to stdout as "request METHOD PATH?QUERY", so tests
-can prove that a refused request never reached the upstream.
+Every request is logged to stdout as "request METHOD PATH?QUERY", followed
+by " marker:VALUE" when it has an X-Marker header (routes that do not pass
+the query on), so tests can prove that a refused request never reached the
+upstream.
 Usage: upstream.py PORT  (prints "ready" once listening)
 """
 import json
@@ -51,8 +55,10 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self):
         url = urlsplit(self.path)
         query = parse_qs(url.query)
+        marker = self.headers.get("X-Marker")
         with LOG_LOCK:
-            print("request %s %s" % (self.command, self.path), flush=True)
+            print("request %s %s%s" % (self.command, self.path,
+                                       " marker:" + marker if marker else ""), flush=True)
         body = self._body()
         if url.path.endswith("/chat/completions"):
             self._chat(body)
@@ -102,6 +108,8 @@ class Handler(BaseHTTPRequestHandler):
         if not request.get("stream"):
             answer = {"object": "chat.completion", "model": request.get("model"),
                       "path": urlsplit(self.path).path, "sawKey": saw_key,
+                      "headers": {k.lower(): v for k, v in self.headers.items()
+                                  if k.lower() != "authorization"},
                       "choices": [{"index": 0, "message": {"role": "assistant",
                                                            "content": "hello"}}]}
             self._send(200, json.dumps(answer).encode())

@@ -190,6 +190,60 @@ START_TEST(streaming_and_proxy)
 }
 END_TEST
 
+/* Upstream stacks fold '_' into '-' (CGI, PHP, WSGI): every spelling of a
+ * gateway-owned header is removed, and other headers pass. */
+START_TEST(identity_spellings_never_reach_upstream)
+{
+    static const char *const hdrs[] = {"x_cloudbase_uid", "forged1", "X_CLOUDBASE-ENV", "forged2",
+                                       "X-Cloudbase_Anything", "forged3", "x_request_id", "forged4",
+                                       "X_Test_Plugin", "forged5", "x_drop_me", "forged6",
+                                       "X_Custom_Header", "kept", "Authorization",
+                                       "Bearer test-user-bob", NULL};
+    const apr_array_header_t *arr;
+    const apr_table_entry_t *e;
+    th_response r;
+    ck_assert(cb_header_names_match("X_Cloudbase_Uid", "x-cloudbase-uid"));
+    ck_assert(!cb_header_names_match("X-Cloudbase-Uidx", "X-Cloudbase-Uid"));
+    ck_assert(!cb_header_names_match("X-Cloudbase-Ui", "X-Cloudbase-Uid"));
+    ck_assert(cb_header_name_has_prefix("x_CLOUDBASE_", "X-Cloudbase-"));
+    ck_assert(!cb_header_name_has_prefix("X-Cloudbas", "X-Cloudbase-"));
+    th_request(env, pool, "POST", "/v1/test/proxy/fn", hdrs, NULL, &r);
+    ck_assert_int_eq(r.action, CB_DISPATCH_PROXY);
+    arr = apr_table_elts(r.upstream_headers);
+    e = (const apr_table_entry_t *)arr->elts;
+    for (int i = 0; i < arr->nelts; i++)
+        ck_assert_msg(!strstr(e[i].val, "forged"), "%s: %s reached the upstream", e[i].key,
+                      e[i].val);
+    ck_assert_str_eq(apr_table_get(r.upstream_headers, "X-Cloudbase-Uid"), "bob");
+    ck_assert_str_eq(apr_table_get(r.upstream_headers, "X-Test-Plugin"), "testplug");
+    ck_assert_str_eq(apr_table_get(r.upstream_headers, "X_Custom_Header"), "kept");
+}
+END_TEST
+
+/* httpd passes lists ending in chunked; only chunked alone can be read
+ * and proxied. Refused before the handler, with the connection closed. */
+START_TEST(only_chunked_transfer_encoding_is_accepted)
+{
+    static const char *const doubled[] = {"Transfer-Encoding", "chunked, chunked", NULL};
+    static const char *const identity[] = {"Transfer-Encoding", "identity, chunked", NULL};
+    static const char *const chunked[] = {"Transfer-Encoding", "Chunked", NULL};
+    const char *const *refused[] = {doubled, identity};
+    th_response r;
+    for (int i = 0; i < 2; i++) {
+        th_request(env, pool, "POST", "/v1/test/proxy/fn", refused[i], NULL, &r);
+        ck_assert_int_eq(r.action, CB_DISPATCH_RESPOND);
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"INVALID_REQUEST\""));
+        ck_assert_int_eq(r.req->close_connection, 1);
+        th_request(env, pool, "POST", "/v1/test/echo", refused[i], NULL, &r);
+        ck_assert_int_eq(r.status, 400);
+    }
+    th_request(env, pool, "POST", "/v1/test/proxy/fn", chunked, NULL, &r);
+    ck_assert_int_eq(r.action, CB_DISPATCH_PROXY);
+    ck_assert_int_eq(r.req->close_connection, 0);
+}
+END_TEST
+
 START_TEST(health_without_redis)
 {
     th_response r;
@@ -232,6 +286,8 @@ Suite *dispatch_suite(void)
     tcase_add_test(tc, identity_and_auth_levels);
     tcase_add_test(tc, policies_dialects_and_bodies);
     tcase_add_test(tc, streaming_and_proxy);
+    tcase_add_test(tc, identity_spellings_never_reach_upstream);
+    tcase_add_test(tc, only_chunked_transfer_encoding_is_accepted);
     tcase_add_test(tc, health_without_redis);
     tcase_add_test(tc, health_path_is_configurable);
     suite_add_tcase(s, tc);

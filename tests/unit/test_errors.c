@@ -1,5 +1,6 @@
 /*
- * test_errors.c: error bodies in each dialect, and request ids.
+ * test_errors.c: error bodies in each dialect, request ids, and parse
+ * errors worded for the client.
  */
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include <jansson.h>
 
 #include "cb_core.h"
+#include "cloudbase/json.h"
 
 static apr_pool_t *pool;
 static void setup(void) { apr_pool_create(&pool, NULL); }
@@ -60,6 +62,42 @@ START_TEST(request_ids)
 }
 END_TEST
 
+/* cb_json_parse's messages reach clients (the auth plugin forwards them):
+ * the problem in plain words, never jansson's text or flag names. */
+START_TEST(json_parse_errors_are_the_gateways_words)
+{
+    static const struct {
+        const char *text;
+        size_t len;
+        const char *problem;
+    } cases[] = {
+        {"{\"a\":\"x\\u0000y\"}", 0, "NUL character"},
+        {"{\"a\\u0000\":1}", 0, "NUL character"},
+        {"{\"a\":\"x\0y\"}", 11, "unexpected text"},
+        {"{\"a\":1", 0, "ends too early"},
+        {"{\"a\":1,\"a\":2}", 0, "same key twice"},
+        {"{} {}", 0, "more text after"},
+        {"[1,]", 0, "unexpected text"},
+        {"\"\xc3\x28\"", 0, "UTF-8"},
+        {"123456789012345678901234567890", 0, "too large"},
+    };
+    static const char *const internals[] = {"JSON_", "jansson", "near", "' expected", "'['",
+                                            NULL};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *error = NULL;
+        size_t len = cases[i].len ? cases[i].len : strlen(cases[i].text);
+        ck_assert_ptr_null(cb_json_parse(pool, cases[i].text, len, &error));
+        ck_assert_ptr_nonnull(error);
+        ck_assert_msg(strncmp(error, "the body is not valid JSON (line 1, column ", 43) == 0,
+                      "%s", error);
+        ck_assert_msg(strstr(error, cases[i].problem), "case %zu: %s", i, error);
+        for (int w = 0; internals[w]; w++)
+            ck_assert_msg(!strstr(error, internals[w]), "'%s' in %s", internals[w], error);
+    }
+    ck_assert_ptr_nonnull(cb_json_parse(pool, "{\"a\":[1,2]}", 11, NULL));
+}
+END_TEST
+
 Suite *errors_suite(void)
 {
     Suite *s = suite_create("errors");
@@ -67,6 +105,7 @@ Suite *errors_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, dialects);
     tcase_add_test(tc, request_ids);
+    tcase_add_test(tc, json_parse_errors_are_the_gateways_words);
     suite_add_tcase(s, tc);
     return s;
 }
