@@ -350,6 +350,7 @@ static const char *write_config(const char *name, const char *mpm, const char *s
             "ErrorLog %s/error%s.log\n"
             "LogLevel warn\n"
             "%s"
+            "%s"
             "Listen 127.0.0.1:%d\n"
             "LoadModule mpm_%s_module /usr/lib/apache2/modules/mod_mpm_%s.so\n"
             "LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so\n"
@@ -364,6 +365,8 @@ static const char *write_config(const char *name, const char *mpm, const char *s
             "<Directory %s/docroot>\n  Require all granted\n</Directory>\n"
             "%s",
             it.dir, tag, it.dir, tag, geteuid() == 0 ? "User www-data\nGroup www-data\n" : "",
+            /* One child process, for scripts/valgrind.sh. */
+            getenv("CB_APACHE_ONE_CHILD") ? "ServerLimit 1\nStartServers 1\n" : "",
             port, mpm, mpm, module ? module : ".libs/mod_cloudbase.so", it.dir, it.dir,
             site);
     fclose(f);
@@ -382,10 +385,13 @@ static int run_apache(const char *conf, const char *action, char *output, size_t
     size_t used = 0;
     int status;
     const char *preload = getenv("CB_APACHE_PRELOAD");
+    /* scripts/valgrind.sh runs httpd under memcheck through this prefix. */
+    const char *wrapper = getenv("CB_APACHE_WRAPPER");
     if (preload && !*preload)
         preload = NULL;
-    snprintf(cmd, sizeof(cmd), "%s%s%sapache2 -f '%s' %s%s 2>&1",
+    snprintf(cmd, sizeof(cmd), "%s%s%s%s%sapache2 -f '%s' %s%s 2>&1",
              preload ? "LD_PRELOAD='" : "", preload ? preload : "", preload ? "' " : "",
+             wrapper ? wrapper : "", wrapper ? " " : "",
              conf, action[0] == '-' ? "" : "-k ", action);
     p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
