@@ -163,8 +163,15 @@ cb_redis_durability *cb_redis_durability_create(apr_pool_t *p);
  * answers. */
 apr_array_header_t *cb_redis_durability_warnings(cb_redis_durability *d, cb_redis *r,
                                                  apr_pool_t *p);
-/* Reads aof_enabled and maxmemory_policy from an INFO answer (for tests). */
-void cb_redis_durability_parse_info(cb_redis_durability *d, const char *info);
+/* What /health needs from an INFO answer. */
+typedef struct cb_redis_info {
+    int known;                /* both fields were found */
+    int aof_enabled;          /* aof_enabled:1 */
+    char eviction_policy[32]; /* maxmemory_policy, cut to fit; "" unless known */
+} cb_redis_info;
+
+/* Parses an INFO answer (NUL-terminated); fuzzed by tests/fuzz/fuzz_redis_info.c. */
+void cb_redis_info_parse(const char *info, cb_redis_info *out);
 
 /* ------------------------------------------------------------- environment */
 

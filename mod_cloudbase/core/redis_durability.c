@@ -21,9 +21,7 @@ struct cb_redis_durability {
     apr_thread_mutex_t *lock;
     apr_time_t checked_at;        /* 0: never asked */
     int asking;                   /* one thread is asking Redis */
-    int known;                    /* the last INFO answer could be read */
-    int aof_enabled;
-    char eviction_policy[32];     /* maxmemory_policy, "" when unknown */
+    cb_redis_info info;           /* from the last INFO answer */
 };
 
 cb_redis_durability *cb_redis_durability_create(apr_pool_t *p)
@@ -33,8 +31,9 @@ cb_redis_durability *cb_redis_durability_create(apr_pool_t *p)
     return d;
 }
 
-/* The value of "name:" in an INFO answer (lines "name:value\r\n"), copied
- * into out; 0 when absent. */
+/* The value of "name:" at the start of a line of an INFO answer (lines
+ * "name:value\r\n"), copied into out, cut to out_size - 1 bytes; 0 when
+ * absent. */
 static int info_field(const char *info, const char *name, char *out, size_t out_size)
 {
     size_t name_len = strlen(name);
@@ -54,13 +53,16 @@ static int info_field(const char *info, const char *name, char *out, size_t out_
     return 0;
 }
 
-void cb_redis_durability_parse_info(cb_redis_durability *d, const char *info)
+void cb_redis_info_parse(const char *info, cb_redis_info *out)
 {
-    char aof[8] = "", policy[sizeof(d->eviction_policy)] = "";
-    d->known = info_field(info, "aof_enabled", aof, sizeof(aof)) &&
-               info_field(info, "maxmemory_policy", policy, sizeof(policy));
-    d->aof_enabled = d->known && strcmp(aof, "1") == 0;
-    memcpy(d->eviction_policy, policy, sizeof(policy));
+    char aof[8] = "";
+    memset(out, 0, sizeof(*out));
+    out->known = info_field(info, "aof_enabled", aof, sizeof(aof)) &&
+                 info_field(info, "maxmemory_policy", out->eviction_policy,
+                            sizeof(out->eviction_policy));
+    out->aof_enabled = out->known && strcmp(aof, "1") == 0;
+    if (!out->known)
+        out->eviction_policy[0] = '\0';
 }
 
 /* Asks Redis when the last answer is older than the recheck interval and no
@@ -89,9 +91,9 @@ static void refresh(cb_redis_durability *d, cb_redis *r, apr_pool_t *p)
          * so that it is not asked again on every request. */
         d->checked_at = now;
         if (reply->type == REDIS_REPLY_STRING)
-            cb_redis_durability_parse_info(d, reply->str);
+            cb_redis_info_parse(reply->str, &d->info);
         else
-            d->known = 0;
+            memset(&d->info, 0, sizeof(d->info));
     }
     apr_thread_mutex_unlock(d->lock);
 }
@@ -100,23 +102,20 @@ apr_array_header_t *cb_redis_durability_warnings(cb_redis_durability *d, cb_redi
                                                  apr_pool_t *p)
 {
     apr_array_header_t *warnings = apr_array_make(p, 2, sizeof(const char *));
-    int known, aof_enabled;
-    char policy[sizeof(d->eviction_policy)];
+    cb_redis_info info;
     refresh(d, r, p);
     apr_thread_mutex_lock(d->lock);
-    known = d->known;
-    aof_enabled = d->aof_enabled;
-    memcpy(policy, d->eviction_policy, sizeof(policy));
+    info = d->info;
     apr_thread_mutex_unlock(d->lock);
-    if (!known)
+    if (!info.known)
         return warnings;
-    if (!aof_enabled)
+    if (!info.aof_enabled)
         APR_ARRAY_PUSH(warnings, const char *) =
             "Redis runs without AOF persistence (appendonly no): users, API keys and sessions "
             "written since its last snapshot are lost when it restarts; set appendonly yes";
-    if (strcmp(policy, "noeviction") != 0)
+    if (strcmp(info.eviction_policy, "noeviction") != 0)
         APR_ARRAY_PUSH(warnings, const char *) = apr_psprintf(
             p, "Redis maxmemory-policy is %s: it may evict users, API keys and sessions when "
-               "memory is full; set maxmemory-policy noeviction", policy);
+               "memory is full; set maxmemory-policy noeviction", info.eviction_policy);
     return warnings;
 }
