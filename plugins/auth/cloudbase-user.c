@@ -29,8 +29,8 @@ static const char usage_text[] =
     "  --redis URL     redis://HOST:PORT[/DB] or unix:/PATH (the CloudBaseRedis address)\n"
     "  --env ENV       the CloudBaseEnv of the site\n"
     "  --groups a,b    groups of the new user (comma-separated)\n"
-    "  --scrypt-n N    scrypt cost, a power of two >= 1024 (default 16384; match the\n"
-    "                  plugin's scrypt_n)\n"
+    "  --scrypt-n N    scrypt cost, a power of two >= 1024 (default 16384; it is\n"
+    "                  stored with the hash, so sign-in works whatever scrypt_n is)\n"
     "The password is one line on standard input, never an argument.\n"
     "Exit status: 0 created, 1 username taken or Redis unreachable, 2 usage error.\n";
 
