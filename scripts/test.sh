@@ -62,34 +62,10 @@ run_integration() {
     "$dir/tests/integration/integration_tests"
 }
 
-# make install into a staging root: module, plugin directory, a2enmod files,
-# no libtool .la files; then make uninstall must leave no file behind, also
-# when an older install left the .la files (restored from .libs/*.lai).
+# make install into a staging root, serve from it, make uninstall: see
+# scripts/check-install.sh.
 check_install() {
-  local root rc=0 left
-  root=$(mktemp -d)
-  make -C "$top/build" install DESTDIR="$root" >/dev/null &&
-    test -f "$root/usr/lib/apache2/modules/mod_cloudbase.so" &&
-    test -f "$root/usr/lib/apache2/modules/cloudbase/auth.so" &&
-    test -f "$root/usr/lib/apache2/modules/cloudbase/functions.so" &&
-    grep -q '^LoadModule cloudbase_module /usr/lib/apache2/modules/mod_cloudbase.so' \
-      "$root/etc/apache2/mods-available/cloudbase.load" &&
-    test -f "$root/etc/apache2/mods-available/cloudbase.conf" || rc=1
-  left=$(find "$root" -name '*.la')
-  [[ -z $left ]] || { echo "make install left libtool files: $left"; rc=1; }
-  make -C "$top/build" uninstall DESTDIR="$root" >/dev/null || rc=1
-  left=$(find "$root" ! -type d)
-  [[ -z $left ]] || { echo "make uninstall left: $left"; rc=1; }
-  # An install from before the .la files were removed, then uninstall.
-  make -C "$top/build" install DESTDIR="$root" >/dev/null || rc=1
-  cp "$top/build/.libs/mod_cloudbase.lai" "$root/usr/lib/apache2/modules/mod_cloudbase.la" &&
-    cp "$top/build/plugins/auth/.libs/auth.lai" "$root/usr/lib/apache2/modules/cloudbase/auth.la" ||
-    rc=1
-  make -C "$top/build" uninstall DESTDIR="$root" >/dev/null || rc=1
-  left=$(find "$root" ! -type d)
-  [[ -z $left ]] || { echo "make uninstall (with .la files) left: $left"; rc=1; }
-  rm -rf "$root"
-  return $rc
+  bash "$top/scripts/check-install.sh" "$top/build"
 }
 
 # The official JavaScript SDK, pinned by tests/sdk/package-lock.json.
