@@ -18,7 +18,7 @@ if [[ -f config.status ]]; then
   make distclean >/dev/null 2>&1 || rm -f config.status
 fi
 if [[ ! -x configure || configure.ac -nt configure || Makefile.am -nt Makefile.in ]]; then
-  autoreconf -fi >/dev/null 2>&1
+  ./autogen.sh >/dev/null 2>&1
 fi
 
 mkdir -p "$build_dir"

@@ -2,7 +2,8 @@
 # demo.sh: installs what is missing, builds, and runs a demo gateway on
 # 127.0.0.1:8080 (DEMO_PORT to change): apache2 with mod_cloudbase, a
 # redis-server and a sample upstream, all on loopback in a temporary
-# directory, with an embedded default configuration. Ctrl-C stops it all.
+# directory, with the configuration of scripts/demo-config.sh (request
+# timeouts, worker sizing). Ctrl-C stops it all.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly yes \
   --dir "$dir" >"$dir/redis.log" 2>&1 &
 pids+=($!)
 python3 "$top/tests/integration/upstream.py" "$upstream_port" >"$dir/upstream.log" 2>&1 &
@@ -51,69 +52,18 @@ cp "$top/conf/demo/index.html" "$dir/docroot/"
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
   "$top"/build/tests/plugins/.libs/testplug.so "$dir/plugins/"
 # Secrets for the auth plugin, made fresh for this run.
-openssl rand -hex 32 >"$dir/jwt.key"
-openssl rand -hex 24 >"$dir/admin.key"
-chmod 644 "$dir/jwt.key" "$dir/admin.key"
+# httpd reads them while it reads its configuration (as the user starting
+# it), never from a worker: owner-only, as in production.
+(umask 077; openssl rand -hex 32 >"$dir/jwt.key"; openssl rand -hex 24 >"$dir/admin.key")
 for _ in $(seq 50); do
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
   sleep 0.1
 done
 echo "demo-password" | "$top/build/plugins/auth/cloudbase-user" \
   --redis "redis://127.0.0.1:$redis_port" --env demo create demo >/dev/null
-user_lines=""
-if [[ $(id -u) -eq 0 ]]; then
-  user_lines=$'User www-data\nGroup www-data'
-fi
-
-cat >"$dir/httpd.conf" <<CONF
-# The demo's embedded configuration (see docs/configuration.md).
-ServerRoot /etc/apache2
-ServerName 127.0.0.1
-PidFile $dir/httpd.pid
-ErrorLog $dir/error.log
-LogLevel warn
-$user_lines
-Listen 127.0.0.1:$port
-LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
-LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
-LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
-LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so
-LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
-LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so
-LoadModule cloudbase_module $top/build/.libs/mod_cloudbase.so
-TypesConfig /etc/mime.types
-DocumentRoot $dir/docroot
-DirectoryIndex index.html
-<Directory $dir/docroot>
-  Require all granted
-</Directory>
-
-CloudBaseEnv demo
-CloudBasePluginDir $dir/plugins
-CloudBaseRedis redis://127.0.0.1:$redis_port connect_timeout=100ms timeout=250ms
-CloudBaseSecureDomains http://localhost:$port
-# Encoded slashes reach the gateway, which refuses them with a JSON error.
-AllowEncodedSlashes NoDecode
-# 60 function calls a minute per caller (user, else address).
-CloudBaseRateLimit /v1/functions/ 60/1m by=user
-<CloudBasePlugin auth>
-  jwt_secret file:$dir/jwt.key
-  admin_key file:$dir/admin.key
-</CloudBasePlugin>
-# Functions, a Cloud Run service and an HTTP access route, all served by the
-# sample upstream (it echoes what it receives).
-<CloudBasePlugin functions>
-  function hello http://127.0.0.1:$upstream_port/hello auth=none
-  function private http://127.0.0.1:$upstream_port/private auth=user
-  cloudrun web http://127.0.0.1:$upstream_port/web auth=none
-  http_route /api/orders function=hello auth=off
-</CloudBasePlugin>
-# The test plugin's echo and proxy routes (used by the walkthrough below).
-<CloudBasePlugin testplug>
-  greeting "hello from the demo gateway"
-  upstream http://127.0.0.1:$upstream_port/
-</CloudBasePlugin>
-CONF
+source "$top/scripts/demo-config.sh"
+demo_httpd_conf "$dir" "$port" "$redis_port" "$upstream_port" "$top/build/.libs/mod_cloudbase.so" \
+  "$dir/plugins" >"$dir/httpd.conf"
 
 apache2 -f "$dir/httpd.conf" -t >/dev/null
 apache2 -f "$dir/httpd.conf" -k start

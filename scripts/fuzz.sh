@@ -25,7 +25,7 @@ case "$build_dir" in
 esac
 
 all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_jwt fuzz_functions
-             fuzz_ratelimit)
+             fuzz_ratelimit fuzz_redis_info)
 
 # The core sources each target links.
 core_sources_for() {
@@ -38,6 +38,7 @@ core_sources_for() {
         fuzz_jwt) echo "../../plugins/auth/jwt.c ../../plugins/auth/jwt_claims.c" ;;
         fuzz_functions) echo "../../plugins/functions/parse.c ../../plugins/functions/json_check.c values.c" ;;
         fuzz_ratelimit) echo "ratelimit_rule.c values.c" ;;
+        fuzz_redis_info) echo "redis_durability.c redis.c values.c" ;;
         *) echo "fuzz.sh: unknown target '$1'" >&2; return 1 ;;
     esac
 }

@@ -62,19 +62,10 @@ run_integration() {
     "$dir/tests/integration/integration_tests"
 }
 
-# make install into a staging root: module, plugin directory, a2enmod files.
+# make install into a staging root, serve from it, make uninstall: see
+# scripts/check-install.sh.
 check_install() {
-  local root
-  root=$(mktemp -d)
-  make -C "$top/build" install DESTDIR="$root" >/dev/null &&
-    test -f "$root/usr/lib/apache2/modules/mod_cloudbase.so" &&
-    test -d "$root/usr/lib/apache2/modules/cloudbase" &&
-    grep -q '^LoadModule cloudbase_module /usr/lib/apache2/modules/mod_cloudbase.so' \
-      "$root/etc/apache2/mods-available/cloudbase.load" &&
-    test -f "$root/etc/apache2/mods-available/cloudbase.conf"
-  local rc=$?
-  rm -rf "$root"
-  return $rc
+  bash "$top/scripts/check-install.sh" "$top/build"
 }
 
 # The official JavaScript SDK, pinned by tests/sdk/package-lock.json.

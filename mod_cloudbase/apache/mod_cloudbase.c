@@ -131,10 +131,28 @@ static int cb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     return OK;
 }
 
+/* One notice line per start or restart. httpd reads its configuration twice
+ * at start-up; the first pass (AP_SQ_MS_CREATE_PRE_CONFIG) stays silent. */
+static void log_startup_summary(apr_pool_t *ptemp, server_rec *main_server)
+{
+    apr_array_header_t *envs = apr_array_make(ptemp, 4, sizeof(cb_env *));
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return;
+    for (server_rec *s = main_server; s; s = s->next) {
+        cb_server_conf *c = cb_server_conf_get(s);
+        if (c->env)
+            APR_ARRAY_PUSH(envs, cb_env *) = c->env;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, main_server, APLOGNO(10905) "%s",
+                 cb_startup_summary(ptemp, CB_VERSION, (cb_env *const *)envs->elts,
+                                    envs->nelts));
+}
+
 static int cb_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s)
 {
-    (void)plog; (void)ptemp;
+    (void)plog;
+    log_startup_summary(ptemp, s);
     cb_apache_proxy_hooks_post_config(pconf);
     return cb_apache_tasks_post_config(pconf, s);
 }

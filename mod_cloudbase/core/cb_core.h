@@ -151,6 +151,28 @@ struct cb_upstream {
 
 typedef struct cb_ratelimit cb_ratelimit;  /* ratelimit.c */
 
+/* ------------------------------------------------------------- redis durability */
+
+/* Per process: whether Redis persists (AOF) and never evicts, asked with
+ * INFO at most once a minute (redis_durability.c). */
+typedef struct cb_redis_durability cb_redis_durability;
+
+cb_redis_durability *cb_redis_durability_create(apr_pool_t *p);
+/* Warnings (const char *) for /health: empty when Redis is durable, or when
+ * its INFO could not be read. May ask Redis (rarely); call only while Redis
+ * answers. */
+apr_array_header_t *cb_redis_durability_warnings(cb_redis_durability *d, cb_redis *r,
+                                                 apr_pool_t *p);
+/* What /health needs from an INFO answer. */
+typedef struct cb_redis_info {
+    int known;                /* both fields were found */
+    int aof_enabled;          /* aof_enabled:1 */
+    char eviction_policy[32]; /* maxmemory_policy, cut to fit; "" unless known */
+} cb_redis_info;
+
+/* Parses an INFO answer (NUL-terminated); fuzzed by tests/fuzz/fuzz_redis_info.c. */
+void cb_redis_info_parse(const char *info, cb_redis_info *out);
+
 /* ------------------------------------------------------------- environment */
 
 /* Per virtual host: everything the dispatcher needs. Built at start-up,
@@ -162,6 +184,7 @@ struct cb_env {
     apr_array_header_t *instances; /* cb_instance * */
     cb_router *router;
     cb_redis *redis;               /* may be NULL */
+    cb_redis_durability *durability; /* with redis: what /health warns about */
     /* Hooks precomputed so plugins without them cost nothing. */
     apr_array_header_t *policy_hooks;   /* cb_instance * */
     apr_array_header_t *identity_hooks; /* cb_instance * */
@@ -171,6 +194,11 @@ struct cb_env {
     apr_array_header_t *upstreams;      /* cb_upstream *, cb_ctx_upstream */
     cb_ratelimit *ratelimit;            /* NULL when no CloudBaseRateLimit applies */
 };
+
+/* The start-up log line: version, environments and their plugins
+ * (summary.c). */
+const char *cb_startup_summary(apr_pool_t *p, const char *version, cb_env *const *envs,
+                               int count);
 
 /* Builds routers and runs each instance's create(); returns errors joined. */
 const char *cb_env_build(cb_env *env, apr_pool_t *p);

@@ -120,6 +120,8 @@ const char *cb_env_build(cb_env *env, apr_pool_t *p)
     env->upstreams = apr_array_make(p, 2, sizeof(cb_upstream *));
     if (!env->allowlist)
         env->allowlist = cb_allowlist_create(p);
+    if (env->redis)
+        env->durability = cb_redis_durability_create(p);
     if (env->health_path && *env->health_path) {
         static const cb_route_def health = {"GET", NULL, cb_health_handler, CB_AUTH_NONE,
                                             CB_DIALECT_CLOUDBASE, 0};

@@ -2,6 +2,8 @@
  * health.c: the core's readiness route (GET /health by default,
  * CloudBaseHealthPath to move it). Reports the environment, the loaded
  * plugins and whether Redis answers; 503 while a configured Redis does not.
+ * While Redis answers, redis.warnings lists what threatens the data kept
+ * there (no AOF, an evicting maxmemory-policy): advice, never a failure.
  * While the Redis breaker is open the answer costs no network round trip.
  */
 #include <apr_strings.h>
@@ -25,6 +27,15 @@ cb_status cb_health_handler(cb_req *req, void *unused)
     if (env->redis) {
         redis_ok = cb_redis_ping(env->redis, req->pool);
         json_object_set_new(redis, "reachable", json_boolean(redis_ok));
+        if (redis_ok && env->durability) {
+            apr_array_header_t *found =
+                cb_redis_durability_warnings(env->durability, env->redis, req->pool);
+            json_t *warnings = json_array();
+            for (int i = 0; i < found->nelts; i++)
+                json_array_append_new(warnings,
+                                      json_string(APR_ARRAY_IDX(found, i, const char *)));
+            json_object_set_new(redis, "warnings", warnings);
+        }
     }
     json_object_set_new(body, "status", json_string(redis_ok ? "ok" : "degraded"));
     json_object_set_new(body, "env", json_string(env->id ? env->id : ""));

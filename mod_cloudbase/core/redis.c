@@ -14,7 +14,11 @@
 #include "cloudbase/redis.h"
 #include "cloudbase/values.h"
 
+/* While failures repeat, the fail-fast window doubles from retry= but never
+ * grows past RETRY_WINDOW_CEILING_MS (or retry= itself when that is longer):
+ * each process probes again within about a second of Redis's return. */
 #define MAX_RETRY_BACKOFF_FACTOR 8
+#define RETRY_WINDOW_CEILING_MS 1000
 
 struct cb_redis {
     cb_redis_config cfg;
@@ -224,6 +228,16 @@ static apr_status_t acquire(cb_redis *r, redisContext **out, int *is_probe)
     return APR_SUCCESS;
 }
 
+/* How long calls fail at once after the n-th consecutive failure (n >= 1). */
+static int64_t retry_window_ms(const cb_redis_config *cfg, int failures)
+{
+    int64_t factor = failures <= 3 ? (int64_t)1 << (failures - 1) : MAX_RETRY_BACKOFF_FACTOR;
+    int64_t ceiling = cfg->retry_interval_ms > RETRY_WINDOW_CEILING_MS ? cfg->retry_interval_ms
+                                                                       : RETRY_WINDOW_CEILING_MS;
+    int64_t window = cfg->retry_interval_ms * factor;
+    return window < ceiling ? window : ceiling;
+}
+
 static void release(cb_redis *r, redisContext *c, int healthy, int is_probe)
 {
     redisContext *to_free = NULL;
@@ -240,10 +254,9 @@ static void release(cb_redis *r, redisContext *c, int healthy, int is_probe)
         else
             to_free = c;
     } else {
-        int factor = r->consecutive_failures < 3 ? 1 << r->consecutive_failures
-                                                 : MAX_RETRY_BACKOFF_FACTOR;
         r->consecutive_failures++;
-        r->open_until = apr_time_now() + apr_time_from_msec(r->cfg.retry_interval_ms * factor);
+        r->open_until = apr_time_now() +
+                        apr_time_from_msec(retry_window_ms(&r->cfg, r->consecutive_failures));
         to_free = c;
         /* Every pooled connection went to the same dead server. */
         dropped = r->idle;

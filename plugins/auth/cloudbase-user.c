@@ -20,12 +20,24 @@
 #include "auth.h"
 #include "cloudbase/values.h"
 
+static const char usage_text[] =
+    "usage: cloudbase-user --redis URL --env ENV create USERNAME [--groups a,b]"
+    " [--scrypt-n N] < password\n"
+    "       cloudbase-user --help\n"
+    "\n"
+    "Creates a user of the auth plugin directly in Redis.\n"
+    "  --redis URL     redis://HOST:PORT[/DB] or unix:/PATH (the CloudBaseRedis address)\n"
+    "  --env ENV       the CloudBaseEnv of the site\n"
+    "  --groups a,b    groups of the new user (comma-separated)\n"
+    "  --scrypt-n N    scrypt cost, a power of two >= 1024 (default 16384; it is\n"
+    "                  stored with the hash, so sign-in works whatever scrypt_n is)\n"
+    "The password is one line on standard input, never an argument.\n"
+    "Exit status: 0 created, 1 username taken or Redis unreachable, 2 usage error.\n";
+
+/* A usage error: the text on stderr, exit status 2. */
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: cloudbase-user --redis URL --env ENV create USERNAME [--groups a,b]"
-            " [--scrypt-n N] < password\n"
-            "  URL is redis://HOST:PORT[/DB] or unix:/PATH; the password is one line on stdin\n");
+    fputs(usage_text, stderr);
     return 2;
 }
 
@@ -60,6 +72,8 @@ int main(int argc, char **argv)
     atexit(apr_terminate);
     apr_pool_create(&p, NULL);
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return fputs(usage_text, stdout) == EOF ? 1 : 0;
         if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc)
             redis_url = argv[++i];
         else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc)

@@ -22,6 +22,8 @@ Suite *functions_suite(void);
 Suite *services_suite(void);
 Suite *ratelimit_suite(void);
 Suite *hygiene_suite(void);
+Suite *ops_suite(void);
+Suite *demo_suite(void);
 
 int main(void)
 {
@@ -41,6 +43,8 @@ int main(void)
     srunner_add_suite(sr, services_suite());
     srunner_add_suite(sr, ratelimit_suite());
     srunner_add_suite(sr, hygiene_suite());
+    srunner_add_suite(sr, ops_suite());
+    srunner_add_suite(sr, demo_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -1,0 +1,88 @@
+# demo-config.sh: the demo gateway's httpd configuration, in one place for
+# scripts/demo.sh and for the integration test that checks it under a
+# slowloris attack (tests/integration/it_demo.c). Source it, then
+#
+#   demo_httpd_conf DIR PORT REDIS_PORT UPSTREAM_PORT MODULE PLUGIN_DIR >DIR/httpd.conf
+#
+# DIR holds docroot/, jwt.key and admin.key, and gets the pid file and logs.
+# MODULE is mod_cloudbase.so; PLUGIN_DIR holds auth.so, functions.so and
+# testplug.so. Run as root, httpd's workers run as www-data.
+
+demo_httpd_conf() {
+  local dir=$1 port=$2 redis_port=$3 upstream_port=$4 module=$5 plugin_dir=$6
+  local user_lines=""
+  if [[ $(id -u) -eq 0 ]]; then
+    user_lines=$'User www-data\nGroup www-data'
+  fi
+  cat <<CONF
+# The demo's embedded configuration (see docs/configuration.md and, for the
+# worker, timeout and limit settings, docs/production.md).
+ServerRoot /etc/apache2
+ServerName 127.0.0.1
+PidFile $dir/httpd.pid
+ErrorLog $dir/error.log
+LogLevel warn
+$user_lines
+Listen 127.0.0.1:$port
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
+LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so
+LoadModule reqtimeout_module /usr/lib/apache2/modules/mod_reqtimeout.so
+LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
+LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so
+LoadModule cloudbase_module $module
+TypesConfig /etc/mime.types
+DocumentRoot $dir/docroot
+DirectoryIndex index.html
+<Directory $dir/docroot>
+  Require all granted
+</Directory>
+
+# Workers: a connection that is still sending its request holds a worker
+# thread, so there are more workers than slow clients are likely to hold:
+# 512 from the start (4 processes of 128 threads, kept while idle), up to
+# 1024. mod_reqtimeout gives a worker back from a client that takes more
+# than 10 s for its headers (20 s while it sends 500 bytes/s) or 20 s per
+# body read. Without both, 450 slowloris connections stopped the demo.
+StartServers 4
+ServerLimit 8
+ThreadLimit 128
+ThreadsPerChild 128
+MaxRequestWorkers 1024
+MinSpareThreads 128
+MaxSpareThreads 768
+RequestReadTimeout handshake=5 header=10-20,MinRate=500 body=20,MinRate=500
+# Bodies above 10 MiB are refused before any module reads them (the
+# functions plugin caps its routes lower, at 6 MiB by default).
+LimitRequestBody 10485760
+ServerTokens Prod
+ServerSignature Off
+
+CloudBaseEnv demo
+CloudBasePluginDir $plugin_dir
+CloudBaseRedis redis://127.0.0.1:$redis_port connect_timeout=100ms timeout=250ms
+CloudBaseSecureDomains http://localhost:$port
+# Encoded slashes reach the gateway, which refuses them with a JSON error.
+AllowEncodedSlashes NoDecode
+# 60 function calls a minute per caller (user, else address).
+CloudBaseRateLimit /v1/functions/ 60/1m by=user
+<CloudBasePlugin auth>
+  jwt_secret file:$dir/jwt.key
+  admin_key file:$dir/admin.key
+</CloudBasePlugin>
+# Functions, a Cloud Run service and an HTTP access route, all served by the
+# sample upstream (it echoes what it receives).
+<CloudBasePlugin functions>
+  function hello http://127.0.0.1:$upstream_port/hello auth=none
+  function private http://127.0.0.1:$upstream_port/private auth=user
+  cloudrun web http://127.0.0.1:$upstream_port/web auth=none
+  http_route /api/orders function=hello auth=off
+</CloudBasePlugin>
+# The test plugin's echo and proxy routes (used by the walkthrough below).
+<CloudBasePlugin testplug>
+  greeting "hello from the demo gateway"
+  upstream http://127.0.0.1:$upstream_port/
+</CloudBasePlugin>
+CONF
+}

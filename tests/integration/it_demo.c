@@ -1,0 +1,186 @@
+/*
+ * it_demo.c: the demo's own httpd configuration (scripts/demo-config.sh,
+ * the function scripts/demo.sh writes its config with) under a slowloris
+ * attack on loopback: 450 connections that send their headers a byte a
+ * second and never finish. Other clients must still be answered within a
+ * few seconds while the 450 are open, and mod_reqtimeout must close the
+ * slow connections (header=10 s there) well before a deadline.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+#define SLOW_CONNECTIONS 450
+/* A normal request must be answered within this while they are open. */
+#define ANSWER_WITHIN_MS 3000
+/* mod_reqtimeout closes them after 10 s (they send far below MinRate). */
+#define CLOSED_WITHIN_MS 25000
+
+static double clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* scripts/demo-config.sh, found next to the test upstream (CB_TEST_UPSTREAM
+ * is TOP/tests/integration/upstream.py) unless CB_DEMO_CONFIG names it. */
+static const char *demo_config_script(void)
+{
+    static char path[600];
+    const char *explicit = getenv("CB_DEMO_CONFIG"), *upstream = getenv("CB_TEST_UPSTREAM");
+    char copy[512];
+    if (explicit)
+        return explicit;
+    ck_assert_msg(upstream != NULL, "CB_TEST_UPSTREAM is not set (scripts/test.sh sets it)");
+    snprintf(copy, sizeof(copy), "%s", upstream);
+    snprintf(path, sizeof(path), "%s/../../scripts/demo-config.sh", dirname(copy));
+    ck_assert_msg(access(path, R_OK) == 0, "cannot read %s", path);
+    return path;
+}
+
+static void write_secret(const char *name, const char *value)
+{
+    char path[400];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", it.dir, name);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(value, f);
+    fclose(f);
+    chmod(path, 0600);
+}
+
+static void start_demo(void)
+{
+    char cmd[2048], conf[400], output[4096];
+    const char *module = getenv("CB_MODULE");
+    it_setup();
+    write_secret("jwt.key", "it-demo-jwt-secret-0123456789abcdefghijklmnop\n");
+    write_secret("admin.key", "it-demo-admin-key-0123456789abcdef\n");
+    snprintf(conf, sizeof(conf), "%s/httpd.conf", it.dir);
+    snprintf(cmd, sizeof(cmd),
+             "bash -c '. \"$0\" && demo_httpd_conf \"$@\"' '%s' '%s' %d %d %d '%s' '%s' >'%s'",
+             demo_config_script(), it.dir, it.http_port, it.redis_port, it.upstream_port,
+             module ? module : ".libs/mod_cloudbase.so", it_plugin_dir(), conf);
+    ck_assert_int_eq(system(cmd), 0);
+    /* No "WARNING: ... decreasing to" (a worker setting httpd cut down). */
+    ck_assert_int_eq(it_configtest(conf, output, sizeof(output)), 0);
+    ck_assert_msg(strstr(output, "WARNING") == NULL, "apache2 -t: %s", output);
+    if (!it_httpd_start(conf)) {
+        char *log = it_error_log();
+        it_teardown();
+        ck_abort_msg("the demo configuration did not start:\n%s", log);
+    }
+}
+
+/* Opens a connection and sends the start of a request, never its end. */
+static int open_slow_connection(void)
+{
+    static const char start[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    struct sockaddr_in addr;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)it.http_port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    ck_assert_int_eq(send(fd, start, sizeof(start) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(start) - 1);
+    return fd;
+}
+
+/* Sends one more header byte on every open connection and closes those the
+ * server closed; returns how many are still open. */
+static int trickle(int *fds)
+{
+    int open_count = 0;
+    for (int i = 0; i < SLOW_CONNECTIONS; i++) {
+        char byte;
+        ssize_t n;
+        if (fds[i] < 0)
+            continue;
+        n = recv(fds[i], &byte, 1, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0 ||
+            send(fds[i], "X", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+            /* Closed, reset, or answered (a 408): the server gave it up. */
+            close(fds[i]);
+            fds[i] = -1;
+            continue;
+        }
+        open_count++;
+    }
+    return open_count;
+}
+
+START_TEST(demo_answers_during_slowloris)
+{
+    int fds[SLOW_CONNECTIONS], still_open;
+    double opened_at, deadline;
+    for (int i = 0; i < SLOW_CONNECTIONS; i++)
+        fds[i] = open_slow_connection();
+    opened_at = clock_ms();
+    /* Let httpd accept them all and hand them to workers. */
+    for (int i = 0; i < 2; i++) {
+        usleep(500 * 1000);
+        trickle(fds);
+    }
+    for (int round = 0; round < 3; round++) {
+        it_response r;
+        it_request("GET", "/health", NULL, NULL, &r);
+        still_open = trickle(fds);
+        fprintf(stderr, "demo: /health answered %ld in %.0f ms with %d slow connections open\n",
+                r.status, r.total_ms, still_open);
+        ck_assert_msg(r.status == 200 && r.total_ms < ANSWER_WITHIN_MS,
+                      "/health: status %ld after %.0f ms with %d slow connections open",
+                      r.status, r.total_ms, still_open);
+        /* The attack was really on: nearly all slow connections still open. */
+        ck_assert_int_ge(still_open, SLOW_CONNECTIONS - 10);
+        it_free(&r);
+        it_request("GET", "/index.html", NULL, NULL, &r);
+        ck_assert_msg(r.status == 200 && r.total_ms < ANSWER_WITHIN_MS,
+                      "/index.html: status %ld after %.0f ms", r.status, r.total_ms);
+        it_free(&r);
+        usleep(500 * 1000);
+    }
+    /* mod_reqtimeout gives every slow connection up. */
+    deadline = opened_at + CLOSED_WITHIN_MS;
+    do {
+        usleep(1000 * 1000);
+        still_open = trickle(fds);
+    } while (still_open > 0 && clock_ms() < deadline);
+    fprintf(stderr, "demo: slow connections closed by the server after %.0f ms (%d left)\n",
+            clock_ms() - opened_at, still_open);
+    for (int i = 0; i < SLOW_CONNECTIONS; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    ck_assert_msg(still_open == 0, "%d slow connections still open after %d ms", still_open,
+                  CLOSED_WITHIN_MS);
+}
+END_TEST
+
+Suite *demo_suite(void)
+{
+    Suite *s = suite_create("demo");
+    TCase *tc = tcase_create("slowloris");
+    tcase_add_checked_fixture(tc, start_demo, it_teardown);
+    tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, demo_answers_during_slowloris);
+    suite_add_tcase(s, tc);
+    return s;
+}
