@@ -27,7 +27,6 @@
 #include "mod_proxy.h"
 #include "util_filter.h"
 #include "apr_strings.h"
-#include "apr_uri.h"
 
 #include "adapter.h"
 
@@ -341,28 +340,6 @@ static apr_status_t error_json_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
-/* The method and path of a request line httpd refused before parsing it
- * (a 414 leaves the line cut at LimitRequestLine in r->the_request); APR's
- * URI parser reads the target. 0 when the line names no path. */
-static int path_of_refused_line(request_rec *r, const char **method, const char **path)
-{
-    const char *line = r->the_request, *space, *target, *end;
-    apr_uri_t uri;
-    if (!line || !(space = strchr(line, ' ')) || space == line)
-        return 0;
-    for (target = space; *target == ' '; target++)
-        ;
-    end = strchr(target, ' ');
-    if (*target != '/' ||
-        apr_uri_parse(r->pool, end ? apr_pstrmemdup(r->pool, target, (apr_size_t)(end - target))
-                                   : target, &uri) != APR_SUCCESS ||
-        !uri.path)
-        return 0;
-    *method = apr_pstrmemdup(r->pool, line, (apr_size_t)(space - line));
-    *path = uri.path;
-    return 1;
-}
-
 /* A request httpd refused while reading it (a bad header line, a request
  * line too long or malformed) never reached post_read_request: match it
  * now, so that a gateway path still gets its error in the route's dialect,
@@ -373,7 +350,7 @@ static cb_req *match_late(request_rec *r, cb_server_conf *c, int *path_known)
     cb_req *req;
     *path_known = 1;
     if (!method || !path) {
-        *path_known = path_of_refused_line(r, &method, &path);
+        *path_known = cb_request_line_target(r->pool, r->the_request, &method, &path);
         if (!*path_known)
             return NULL;
     }

@@ -275,6 +275,13 @@ int cb_header_name_has_prefix(const char *name, const char *prefix);
  * with it) under that comparison. */
 void cb_header_unset_folded(apr_table_t *headers, const char *name, int as_prefix);
 
+/* The method and path of a raw request line ("GET /a?b HTTP/1.1"), read
+ * when httpd refused the line before parsing it (a 414 leaves it cut at
+ * LimitRequestLine). The target must be an absolute path; APR's URI parser
+ * reads it. Returns 0 when the line names no path. */
+int cb_request_line_target(apr_pool_t *p, const char *line, const char **method,
+                           const char **path);
+
 /* Removes and sets the headers a proxy route asked for (upstream side);
  * a client's copies under any spelling of those names are removed. */
 void cb_req_apply_upstream_headers(const cb_req *req, apr_table_t *headers);

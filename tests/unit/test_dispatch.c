@@ -275,6 +275,34 @@ START_TEST(health_path_is_configurable)
 }
 END_TEST
 
+START_TEST(refused_request_lines_name_their_path)
+{
+    static const struct {
+        const char *line, *method, *path;
+    } cases[] = {
+        {"GET /v1/functions/x HTTP/1.1", "GET", "/v1/functions/x"},
+        {"POST /auth/v1/signin?a=b HTTP/1.1", "POST", "/auth/v1/signin"},
+        {"GET   /cut-at-the-limit?aaaaaaaa", "GET", "/cut-at-the-limit"},
+        {"GET /a%2Fb#frag HTTP/1.0", "GET", "/a%2Fb"},
+        {"GET http://example.com/x HTTP/1.1", NULL, NULL},
+        {"GET", NULL, NULL},
+        {" /x HTTP/1.1", NULL, NULL},
+        {"GET * HTTP/1.1", NULL, NULL},
+        {"", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *method = NULL, *path = NULL;
+        int found = cb_request_line_target(pool, cases[i].line, &method, &path);
+        ck_assert_msg(found == (cases[i].path != NULL), "line %zu: found %d", i, found);
+        if (found) {
+            ck_assert_str_eq(method, cases[i].method);
+            ck_assert_str_eq(path, cases[i].path);
+        }
+    }
+    ck_assert_int_eq(cb_request_line_target(pool, NULL, NULL, NULL), 0);
+}
+END_TEST
+
 Suite *dispatch_suite(void)
 {
     Suite *s = suite_create("dispatch");
@@ -290,6 +318,7 @@ Suite *dispatch_suite(void)
     tcase_add_test(tc, only_chunked_transfer_encoding_is_accepted);
     tcase_add_test(tc, health_without_redis);
     tcase_add_test(tc, health_path_is_configurable);
+    tcase_add_test(tc, refused_request_lines_name_their_path);
     suite_add_tcase(s, tc);
     return s;
 }
