@@ -106,9 +106,11 @@ for target in "${targets[@]}"; do
 done
 
 summary=()
+ran_clean=0
 for target in "${built[@]}"; do
     if run_target "$target"; then
         result="ok"
+        ran_clean=$((ran_clean + 1))
     else
         result="FAILED"
         failed+=("$target")
@@ -125,6 +127,8 @@ echo "== summary"
 if [ "${#summary[@]}" -gt 0 ]; then
     printf '%s\n' "${summary[@]}"
 fi
+# scripts/test.sh adds this line up: keep its wording.
+echo "fuzz targets: $ran_clean ran clean, ${#failed[@]} failed"
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "fuzz.sh: failed: ${failed[*]}" >&2
     exit 1
