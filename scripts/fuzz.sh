@@ -25,7 +25,8 @@ case "$build_dir" in
 esac
 
 all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_jwt fuzz_functions
-             fuzz_ratelimit)
+             fuzz_ratelimit fuzz_cors fuzz_directives fuzz_auth_body fuzz_upstream_url
+             fuzz_ai_model)
 
 # The core sources each target links.
 core_sources_for() {
@@ -34,10 +35,15 @@ core_sources_for() {
         fuzz_values) echo "values.c options.c redis.c" ;;
         fuzz_allowlist) echo "allowlist.c" ;;
         fuzz_errors) echo "errors.c json.c" ;;
-        fuzz_auth) echo "../../plugins/auth/parse.c" ;;
+        fuzz_auth) echo "../../plugins/auth/parse.c json.c" ;;
+        fuzz_auth_body) echo "../../plugins/auth/parse.c json.c" ;;
         fuzz_jwt) echo "../../plugins/auth/jwt.c ../../plugins/auth/jwt_claims.c" ;;
         fuzz_functions) echo "../../plugins/functions/parse.c ../../plugins/functions/json_check.c values.c" ;;
         fuzz_ratelimit) echo "ratelimit_rule.c values.c" ;;
+        fuzz_cors) echo "allowlist.c" ;;
+        fuzz_upstream_url) echo "../../plugins/functions/parse.c values.c" ;;
+        fuzz_ai_model) echo "../../plugins/functions/parse.c values.c" ;;
+        fuzz_directives) echo "directives.c values.c" ;;
         *) echo "fuzz.sh: unknown target '$1'" >&2; return 1 ;;
     esac
 }
