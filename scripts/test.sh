@@ -148,12 +148,12 @@ if [[ "${CB_SKIP_SANITIZERS:-0}" != 1 ]]; then
   run_tests integration "integration tests (ASan+UBSan)" run_integration "$top/build-asan" "$asan_lib:$ubsan_lib"
 fi
 
-tests_passed=0 tests_failed=1
 read -r tests_passed tests_failed < <(python3 "$top/scripts/check_tally.py" total "$test_results") ||
   steps_failed+=("tally")
+tests_passed=${tests_passed:-0} tests_failed=${tests_failed:-0}
 echo
 if ((${#steps_failed[@]})); then
-  printf 'failed steps: %s\n' "$(IFS=,; echo "${steps_failed[*]}")"
+  printf 'failed step: %s\n' "${steps_failed[@]}"
 fi
 echo "build steps: $build_ok ok, $build_failed failed"
 echo "fuzz targets: $fuzz_clean ran clean, $fuzz_failed failed"
