@@ -85,9 +85,12 @@ START_TEST(call_passes_through_with_identity)
     ck_assert_ptr_nonnull(strstr(r.body, "\"x-cloudbase-uid\": \"dave\""));
     ck_assert_ptr_null(strstr(r.body, "authorization"));
     it_free(&r);
-    it_request("POST", "/v1/functions/private-fn", NULL, "{}", &r);
+    it_request("POST", "/v1/functions/private-fn?marker=private-anon", NULL, "{}", &r);
     assert_error(&r, 401, "UNAUTHENTICATED");
     it_free(&r);
+    it_upstream_control("marker=private-ok", "POST", "/v1/functions/private-fn?marker=private-ok",
+                        user, "{}");
+    it_assert_upstream_never_saw("marker=private-anon");
 
     /* Status, headers and body of the upstream pass through untouched. */
     it_request("POST", "/v1/functions/teapot?code=418", NULL, "{}", &r);

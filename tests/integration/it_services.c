@@ -211,9 +211,12 @@ START_TEST(http_access_routes)
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"path\": \"/fn/\""));
     it_free(&r);
-    it_request("GET", "/api/private/deep/path", NULL, NULL, &r);
+    it_request("GET", "/api/private/deep/path?marker=private-anon", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 401);
     it_free(&r);
+    it_upstream_control("marker=private-ok", "GET", "/api/private/deep/path?marker=private-ok", user,
+                        NULL);
+    it_assert_upstream_never_saw("marker=private-anon");
     it_request("GET", "/api/private/deep/path", user, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"path\": \"/base\""));  /* pass_path=off */
