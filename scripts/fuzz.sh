@@ -25,7 +25,8 @@ case "$build_dir" in
 esac
 
 all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_jwt fuzz_functions
-             fuzz_ratelimit fuzz_redis_info)
+             fuzz_ratelimit fuzz_cors fuzz_directives fuzz_auth_body fuzz_upstream_url
+             fuzz_ai_model fuzz_redis_info fuzz_request_line)
 
 # The core sources each target links.
 core_sources_for() {
@@ -34,11 +35,17 @@ core_sources_for() {
         fuzz_values) echo "values.c options.c redis.c" ;;
         fuzz_allowlist) echo "allowlist.c" ;;
         fuzz_errors) echo "errors.c json.c" ;;
-        fuzz_auth) echo "../../plugins/auth/parse.c" ;;
+        fuzz_auth) echo "../../plugins/auth/parse.c json.c" ;;
+        fuzz_auth_body) echo "../../plugins/auth/parse.c json.c" ;;
         fuzz_jwt) echo "../../plugins/auth/jwt.c ../../plugins/auth/jwt_claims.c" ;;
         fuzz_functions) echo "../../plugins/functions/parse.c ../../plugins/functions/json_check.c values.c" ;;
         fuzz_ratelimit) echo "ratelimit_rule.c values.c" ;;
         fuzz_redis_info) echo "redis_durability.c redis.c values.c" ;;
+        fuzz_cors) echo "allowlist.c" ;;
+        fuzz_request_line) echo "request_line.c" ;;
+        fuzz_upstream_url) echo "../../plugins/functions/parse.c values.c" ;;
+        fuzz_ai_model) echo "../../plugins/functions/parse.c values.c" ;;
+        fuzz_directives) echo "directives.c values.c" ;;
         *) echo "fuzz.sh: unknown target '$1'" >&2; return 1 ;;
     esac
 }
@@ -107,9 +114,11 @@ for target in "${targets[@]}"; do
 done
 
 summary=()
+ran_clean=0
 for target in "${built[@]}"; do
     if run_target "$target"; then
         result="ok"
+        ran_clean=$((ran_clean + 1))
     else
         result="FAILED"
         failed+=("$target")
@@ -126,6 +135,8 @@ echo "== summary"
 if [ "${#summary[@]}" -gt 0 ]; then
     printf '%s\n' "${summary[@]}"
 fi
+# scripts/test.sh adds this line up: keep its wording.
+echo "fuzz targets: $ran_clean ran clean, ${#failed[@]} failed"
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "fuzz.sh: failed: ${failed[*]}" >&2
     exit 1

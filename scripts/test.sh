@@ -2,7 +2,16 @@
 # test.sh: installs what is missing, builds with -Wall -Wextra -Werror and
 # runs every test: Check unit tests, integration tests against real apache2
 # and redis-server on loopback, the libFuzzer targets (briefly), then the
-# unit and integration tests again in an ASan+UBSan build.
+# unit and integration tests again in an ASan+UBSan build (the unit tests
+# with LeakSanitizer too). scripts/valgrind.sh is the slower memcheck run of
+# the integration tests, kept out of this script.
+#
+# It ends with three totals, kept apart: "build steps: N ok, M failed",
+# "fuzz targets: N ran clean, M failed", and last "tests: N passed, M
+# failed", where N and M count distinct Check tests (suite:tcase:test, from
+# the XML log of every run): a test that runs in both builds is counted
+# once, and passes only if it passed in both. Exits non-zero when anything
+# failed, including a test program that ran no test at all.
 #
 # Environment: FUZZ_SECONDS (per fuzz target, default 10),
 # CB_SKIP_SANITIZERS=1 to skip the sanitizer pass (it doubles the run time).
@@ -12,36 +21,74 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 bash scripts/install-deps.sh
 
-steps_failed=()
-tests_passed=0
-tests_failed=0
-step_log=$(mktemp)
-trap 'rm -f "$step_log"' EXIT
+# Check reads CK_* from the environment (CK_RUN_SUITE, CK_RUN_CASE,
+# CK_FORK, CK_VERBOSITY, ...): a leftover filter would quietly run a part of
+# the suite and still report success.
+while read -r ck_variable; do
+  unset "$ck_variable"
+done < <(compgen -e | grep '^CK_' || true)
 
-# run_step NAME COMMAND...: runs a step and keeps going on failure. Check's
-# "Checks: N, Failures: F, Errors: E" lines are added to the test totals; a
-# step without them (build, fuzzers) counts as one test.
+steps_failed=()
+build_ok=0
+build_failed=0
+fuzz_clean=0
+fuzz_failed=0
+work=$(mktemp -d)
+step_log=$work/step.log
+test_results=$work/tests.txt
+: >"$test_results"
+trap 'rm -rf "$work"' EXIT
+
+# run_step KIND NAME COMMAND...: runs one step and keeps going on failure.
+# KIND is build (counted as a build step) or fuzz (scripts/fuzz.sh, whose
+# "fuzz targets: N ran clean, M failed" line is added up).
 run_step() {
-  local name=$1 rc=0 counted
-  shift
+  local kind=$1 name=$2 rc=0 counted
+  shift 2
   echo "==> $name"
   "$@" 2>&1 | tee "$step_log" || rc=$?
-  counted=$(sed -n 's/.*Checks: \([0-9]*\), Failures: \([0-9]*\), Errors: \([0-9]*\).*/\1 \2 \3/p' "$step_log")
-  if [[ -n "$counted" ]]; then
-    while read -r checks failures errors; do
-      tests_passed=$((tests_passed + checks - failures - errors))
-      tests_failed=$((tests_failed + failures + errors))
-    done <<<"$counted"
-  elif ((rc == 0)); then
-    tests_passed=$((tests_passed + 1))
-  else
-    tests_failed=$((tests_failed + 1))
+  case $kind in
+    build)
+      if ((rc == 0)); then build_ok=$((build_ok + 1)); else build_failed=$((build_failed + 1)); fi
+      ;;
+    fuzz)
+      counted=$(sed -n 's/^fuzz targets: \([0-9]*\) ran clean, \([0-9]*\) failed$/\1 \2/p' "$step_log" | tail -n 1)
+      if [[ -n $counted ]]; then
+        read -r clean failed <<<"$counted"
+        fuzz_clean=$((fuzz_clean + clean))
+        fuzz_failed=$((fuzz_failed + failed))
+      else
+        fuzz_failed=$((fuzz_failed + 1))
+        if ((rc == 0)); then rc=1; fi
+      fi
+      ;;
+  esac
+  if ((rc != 0)); then
+    steps_failed+=("$name")
+    echo "FAILED: $name"
+  fi
+}
+
+# run_tests LABEL NAME COMMAND...: runs a Check program with an XML log and
+# records each test's result under LABEL:suite:tcase:test (LABEL tells the
+# unit programs from the integration ones; the builds share it, so a test
+# run in the normal and the ASan build is one test). A program that ran no
+# test at all, or whose log cannot be read, fails the step.
+run_tests() {
+  local label=$1 name=$2 rc=0 xml
+  shift 2
+  xml=$work/check-$((++test_runs)).xml
+  echo "==> $name"
+  CK_XML_LOG_FILE_NAME=$xml "$@" 2>&1 || rc=$?
+  if ! python3 "$top/scripts/check_tally.py" list "$label" "$xml" >>"$test_results"; then
+    rc=1
   fi
   if ((rc != 0)); then
     steps_failed+=("$name")
     echo "FAILED: $name"
   fi
 }
+test_runs=0
 
 # The unit and integration programs of one build directory.
 run_unit() {
@@ -76,27 +123,35 @@ install_sdk() {
   fi
 }
 
-run_step "npm ci (tests/sdk)" install_sdk
-run_step "build (-Werror)" bash scripts/build.sh "$top/build" --enable-werror
-run_step "make install (staged)" check_install
-run_step "unit tests" run_unit "$top/build"
-run_step "integration tests" run_integration "$top/build"
-run_step "fuzzers" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash scripts/fuzz.sh
+run_step build "npm ci (tests/sdk)" install_sdk
+run_step build "build (-Werror)" bash scripts/build.sh "$top/build" --enable-werror
+run_step build "make install (staged)" check_install
+run_tests unit "unit tests" run_unit "$top/build"
+run_tests integration "integration tests" run_integration "$top/build"
+run_step fuzz "fuzzers" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash scripts/fuzz.sh
 
 if [[ "${CB_SKIP_SANITIZERS:-0}" != 1 ]]; then
   asan_lib=$(gcc -print-file-name=libasan.so)
   ubsan_lib=$(gcc -print-file-name=libubsan.so)
   export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  run_step "build (ASan+UBSan)" bash scripts/build.sh "$top/build-asan" --enable-werror --enable-sanitizers
-  run_step "unit tests (ASan+UBSan)" run_unit "$top/build-asan"
+  run_step build "build (ASan+UBSan)" bash scripts/build.sh "$top/build-asan" --enable-werror --enable-sanitizers
+  # The unit tests also run under LeakSanitizer (a leak fails the test it
+  # happened in); httpd is not built for it, so the integration run is not.
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1" \
+    run_tests unit "unit tests (ASan+UBSan+LeakSanitizer)" run_unit "$top/build-asan"
   # httpd itself is not instrumented: preload the runtimes the module needs.
-  run_step "integration tests (ASan+UBSan)" run_integration "$top/build-asan" "$asan_lib:$ubsan_lib"
+  run_tests integration "integration tests (ASan+UBSan)" run_integration "$top/build-asan" "$asan_lib:$ubsan_lib"
 fi
 
+read -r tests_passed tests_failed < <(python3 "$top/scripts/check_tally.py" total "$test_results") ||
+  steps_failed+=("tally")
+tests_passed=${tests_passed:-0} tests_failed=${tests_failed:-0}
 echo
 if ((${#steps_failed[@]})); then
-  printf 'failed steps: %s\n' "${steps_failed[*]}"
+  printf 'failed step: %s\n' "${steps_failed[@]}"
 fi
+echo "build steps: $build_ok ok, $build_failed failed"
+echo "fuzz targets: $fuzz_clean ran clean, $fuzz_failed failed"
 echo "tests: $tests_passed passed, $tests_failed failed"
-((${#steps_failed[@]} == 0 && tests_failed == 0))
+((${#steps_failed[@]} == 0 && build_failed == 0 && fuzz_failed == 0 && tests_failed == 0))

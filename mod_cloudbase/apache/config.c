@@ -65,13 +65,10 @@ void *cb_merge_server_conf(apr_pool_t *p, void *base_v, void *add_v)
 static const char *cmd_env(cmd_parms *cmd, void *dummy, const char *arg)
 {
     cb_server_conf *c = cb_server_conf_get(cmd->server);
+    const char *err = cb_directive_env_id(arg);
     (void)dummy;
-    for (const char *s = arg; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '-' || *s == '_'))
-            return "CloudBaseEnv: an environment id uses letters, digits, '-' and '_' only";
-    if (!*arg || strlen(arg) > 64)
-        return "CloudBaseEnv: the environment id must be 1 to 64 characters";
+    if (err)
+        return err;
     c->env_id = arg;
     return NULL;
 }
@@ -91,14 +88,7 @@ static const char *cmd_health_path(cmd_parms *cmd, void *dummy, const char *arg)
 {
     cb_server_conf *c = cb_server_conf_get(cmd->server);
     (void)dummy;
-    if (strcasecmp(arg, "off") == 0) {
-        c->health_path = "";
-        return NULL;
-    }
-    if (arg[0] != '/' || strchr(arg, '{') || strchr(arg, '?'))
-        return "CloudBaseHealthPath takes a literal path such as /health, or off";
-    c->health_path = arg;
-    return NULL;
+    return cb_directive_health_path(arg, &c->health_path);
 }
 
 static const char *cmd_redis(cmd_parms *cmd, void *dummy, const char *args)
@@ -148,12 +138,8 @@ static const char *cmd_rate_limit(cmd_parms *cmd, void *dummy, const char *args)
 static const char *cmd_node_count(cmd_parms *cmd, void *dummy, const char *arg)
 {
     cb_server_conf *c = cb_server_conf_get(cmd->server);
-    int64_t n;
     (void)dummy;
-    if (cb_parse_int(arg, &n) || n < 1 || n > 10000)
-        return "CloudBaseNodeCount takes the number of gateway nodes sharing this Redis (1-10000)";
-    c->node_count = (int)n;
-    return NULL;
+    return cb_directive_node_count(arg, &c->node_count);
 }
 
 /* Applies the option lines of a <CloudBasePlugin NAME> block. httpd has

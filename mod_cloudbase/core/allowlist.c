@@ -8,6 +8,8 @@
  * serialised origin ("null", a path, user info, a trailing dot, odd bytes) is
  * refused. Exact entries are looked up in a hash; wildcards are checked
  * label by label, so "example.com.evil.com" and "evil-example.com" fail.
+ * Also here: the same-origin test against the Host header, and the check
+ * of a preflight's requested header list before it is echoed.
  */
 #include <ctype.h>
 #include <string.h>
@@ -182,4 +184,23 @@ int cb_allowlist_allows(const cb_allowlist *a, const char *origin)
             return 1;
     }
     return 0;
+}
+
+int cb_origin_is_own(apr_pool_t *p, const char *scheme, const char *host, const char *origin)
+{
+    const char *own, *normalized;
+    if (!scheme || !host || !origin)
+        return 0;
+    own = cb_origin_normalize(p, apr_pstrcat(p, scheme, "://", host, NULL));
+    normalized = cb_origin_normalize(p, origin);
+    return own && normalized && strcmp(own, normalized) == 0;
+}
+
+int cb_cors_header_list_ok(const char *list)
+{
+    for (const char *s = list; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == ',' || *s == ' '))
+            return 0;
+    return 1;
 }

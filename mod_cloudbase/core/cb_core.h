@@ -126,6 +126,21 @@ int cb_allowlist_allows(const cb_allowlist *a, const char *origin);
 /* Normalises an origin ("https://A.com:443" -> "https://a.com"); NULL when
  * the value is not a serialised origin. */
 const char *cb_origin_normalize(apr_pool_t *p, const char *origin);
+/* 1 when `origin` is the request's own: the same origin as scheme + "://" +
+ * the Host header's value, both normalised. */
+int cb_origin_is_own(apr_pool_t *p, const char *scheme, const char *host, const char *origin);
+/* 1 when an Access-Control-Request-Headers value may be echoed back: header
+ * name characters (token letters, digits, '-', '_'), ',' and ' ' only. */
+int cb_cors_header_list_ok(const char *list);
+
+/* ------------------------------------------------------------- directives */
+
+/* CloudBaseEnv's id: NULL when good, else the message for configtest. */
+const char *cb_directive_env_id(const char *arg);
+/* CloudBaseHealthPath: a literal path, or "off" (*path = ""). */
+const char *cb_directive_health_path(const char *arg, const char **path);
+/* CloudBaseNodeCount: 1 to 10000. */
+const char *cb_directive_node_count(const char *arg, int *count);
 
 /* ------------------------------------------------------------- errors */
 

@@ -34,35 +34,13 @@ cb_dispatch_action cb_dispatch_match(cb_req *req)
     return CB_DISPATCH_RESPOND;
 }
 
-/* The request's own origin, from its scheme and Host header. */
-static int is_same_origin(cb_req *req, const char *origin)
-{
-    const char *host = apr_table_get(req->headers_in, "Host");
-    const char *own, *normalized;
-    if (!host || !req->scheme)
-        return 0;
-    own = cb_origin_normalize(req->pool, apr_pstrcat(req->pool, req->scheme, "://", host, NULL));
-    normalized = cb_origin_normalize(req->pool, origin);
-    return own && normalized && strcmp(own, normalized) == 0;
-}
-
-/* Header names a preflight may ask for: tokens only, so the echo is safe. */
-static int is_header_list(const char *s)
-{
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '-' || *s == '_' || *s == ',' || *s == ' '))
-            return 0;
-    return 1;
-}
-
 static int check_origin(cb_req *req)
 {
     const char *origin = apr_table_get(req->headers_in, "Origin");
     if (!origin)
         return 1; /* same-origin navigation or server-to-server: route auth decides */
     apr_table_mergen(req->headers_out, "Vary", "Origin");
-    if (is_same_origin(req, origin))
+    if (cb_origin_is_own(req->pool, req->scheme, apr_table_get(req->headers_in, "Host"), origin))
         return 1;
     if (!cb_allowlist_allows(req->env->allowlist, origin)) {
         cb_req_fail(req, 403, "ORIGIN_NOT_ALLOWED",
@@ -85,7 +63,7 @@ static void prepare_preflight(cb_req *req)
         !apr_table_get(req->headers_in, "Access-Control-Request-Method"))
         return; /* a plain OPTIONS: Allow says it all */
     apr_table_setn(req->headers_out, "Access-Control-Allow-Methods", req->match.allow);
-    if (wanted && is_header_list(wanted))
+    if (wanted && cb_cors_header_list_ok(wanted))
         apr_table_set(req->headers_out, "Access-Control-Allow-Headers", wanted);
     apr_table_setn(req->headers_out, "Access-Control-Max-Age", PREFLIGHT_MAX_AGE);
     apr_table_mergen(req->headers_out, "Vary",

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <apr_uri.h>
 
 #include "cb_core.h"
 
@@ -267,24 +266,4 @@ void cb_req_apply_upstream_headers(const cb_req *req, apr_table_t *headers)
             apr_table_setn(headers, e[i].key, e[i].val);
         }
     }
-}
-
-int cb_request_line_target(apr_pool_t *p, const char *line, const char **method,
-                           const char **path)
-{
-    const char *space, *target, *end;
-    apr_uri_t uri;
-    if (!line || !(space = strchr(line, ' ')) || space == line)
-        return 0;
-    for (target = space; *target == ' '; target++)
-        ;
-    end = strchr(target, ' ');
-    if (*target != '/' ||
-        apr_uri_parse(p, end ? apr_pstrmemdup(p, target, (apr_size_t)(end - target)) : target,
-                      &uri) != APR_SUCCESS ||
-        !uri.path)
-        return 0;
-    *method = apr_pstrmemdup(p, line, (apr_size_t)(space - line));
-    *path = uri.path;
-    return 1;
 }

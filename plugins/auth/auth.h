@@ -89,6 +89,12 @@ int auth_parse_basic(apr_pool_t *p, const char *header, const char **id, const c
 const char *auth_refresh_token_sid(apr_pool_t *p, const char *token);
 /* 1 when text has the shape of one of this environment's API keys. */
 int auth_apikey_shape(const auth_state *st, const char *text);
+/* The token of an Authorization value "Bearer TOKEN" (the scheme in any
+ * case, spaces before the token skipped), or NULL for other schemes. */
+const char *auth_bearer_token(const char *authorization);
+/* A request body that must be a JSON object; an empty body is {}. Returns a
+ * new reference, or NULL with *problem set to a message for the client. */
+json_t *auth_parse_body(apr_pool_t *p, const char *data, size_t len, const char **problem);
 
 typedef struct auth_password_record {
     auth_scrypt_params params;

@@ -109,11 +109,8 @@ cb_status auth_identify(cb_req *req, void *state, cb_identity *out)
             goto admin;
         return identify_key(req, st, api_key, out);
     }
-    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+    if (!(token = auth_bearer_token(authorization)))
         return CB_DECLINED; /* Basic and others belong to the token routes */
-    token = authorization + 7;
-    while (*token == ' ')
-        token++;
     if (st->admin_key && equals_secret(token, st->admin_key))
         goto admin;
     if (auth_apikey_shape(st, token))

@@ -1,8 +1,9 @@
 /*
  * parse.c: the auth plugin's parsers for values that arrive in requests or
  * from storage, one per kind: usernames, device ids, HTTP Basic
- * credentials, refresh tokens, API-key shapes and stored password hashes.
- * Pure functions (no Redis, no I/O), so each has a fuzz target.
+ * credentials, Bearer tokens, refresh tokens, API-key shapes, request
+ * bodies and stored password hashes. Pure functions (no Redis, no I/O), so
+ * each has a fuzz target (tests/fuzz/fuzz_auth.c, fuzz_auth_body.c).
  */
 #include <ctype.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <apr_strings.h>
 
 #include "auth.h"
+#include "cloudbase/json.h"
 
 #define DEVICE_ID_MAX 128
 #define BASIC_MAX 1024
@@ -88,6 +90,31 @@ int auth_apikey_shape(const auth_state *st, const char *text)
         strncmp(text + 4, st->env, env_len) != 0 || text[4 + env_len] != '_')
         return 0;
     return is_lower_hex(text + 5 + env_len, AUTH_KEY_RANDOM_HEX);
+}
+
+const char *auth_bearer_token(const char *authorization)
+{
+    const char *token;
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return NULL;
+    token = authorization + 7;
+    while (*token == ' ')
+        token++;
+    return token;
+}
+
+json_t *auth_parse_body(apr_pool_t *p, const char *data, size_t len, const char **problem)
+{
+    const char *error = NULL;
+    json_t *body;
+    if (len == 0)
+        return json_object();
+    body = cb_json_parse(p, data, len, &error); /* the pool holds one reference */
+    if (!body || !json_is_object(body)) {
+        *problem = error ? error : "the request body must be a JSON object";
+        return NULL;
+    }
+    return json_incref(body);
 }
 
 static int hex_bytes(const char *hex, size_t hex_len, unsigned char *out, size_t len)

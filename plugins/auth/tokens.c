@@ -26,20 +26,14 @@ cb_status auth_unavailable(cb_req *req)
 
 json_t *auth_read_json(cb_req *req, size_t max_bytes)
 {
-    const char *data, *error = NULL;
+    const char *data, *problem = NULL;
     size_t len;
     json_t *body;
     if (cb_req_read_body(req, max_bytes, &data, &len) != CB_OK)
         return NULL;
-    if (len == 0)
-        return json_object();
-    body = cb_json_parse(cb_req_pool(req), data, len, &error);
-    if (!body || !json_is_object(body)) {
-        cb_req_send_error(req, 400, "INVALID_REQUEST",
-                          error ? error : "the request body must be a JSON object");
-        return NULL;
-    }
-    return json_incref(body); /* the pool holds one reference, the caller one */
+    if (!(body = auth_parse_body(cb_req_pool(req), data, len, &problem)))
+        cb_req_send_error(req, 400, "INVALID_REQUEST", problem);
+    return body;
 }
 
 static json_t *groups_array(const char *groups_json)

@@ -10,28 +10,31 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <jansson.h>
 
 #include "functions.h"
 
-/* Reads the OpenAI-style body; it must be a JSON object. */
-static json_t *read_chat_body(cb_req *req, int64_t max_body)
+/* Reads the OpenAI-style body (a JSON object) and, with model not NULL,
+ * the agent its "model" names. Anything else is answered with 400 here:
+ * then it returns the status the handler returns, else CB_OK. */
+static cb_status read_chat_body(cb_req *req, int64_t max_body, const char **model)
 {
     const char *body;
     size_t len;
-    json_error_t error;
-    json_t *doc;
     if (cb_req_read_body(req, (size_t)max_body, &body, &len) != CB_OK)
-        return NULL;
-    doc = json_loadb(body, len, 0, &error);
-    if (!doc || !json_is_object(doc)) {
-        json_decref(doc);
+        return CB_DONE;
+    switch (fn_chat_body(cb_req_pool(req), body, len, model)) {
+    case FN_CHAT_OK:
+        return CB_OK;
+    case FN_CHAT_NOT_OBJECT:
         cb_req_send_error(req, 400, "INVALID_PARAM",
                           "the body must be a JSON object such as "
                           "{\"model\":\"...\",\"messages\":[...]}");
-        return NULL;
+        return CB_DONE;
+    default:
+        return cb_req_send_error(req, 400, "INVALID_PARAM",
+                                 "\"model\" must name an agent: 1-64 of letters, digits, '_', "
+                                 "'.', '$' and '-'");
     }
-    return doc;
 }
 
 static void inject_key(cb_req *req, const fn_service *svc)
@@ -58,15 +61,13 @@ cb_status fn_ai_chat(cb_req *req, void *state)
     fn_state *st = state;
     const char *name = cb_req_param(req, "provider");
     const fn_service *svc = fn_find(req, st->providers, name, NULL, "AI provider");
-    json_t *doc;
     if (!svc)
         return CB_DONE;
     /* Auth before the body is read: strangers do not get to upload it. */
     if (cb_req_require_auth(req, svc->auth) != CB_OK)
         return CB_DONE;
-    if (!(doc = read_chat_body(req, svc->max_body)))
+    if (read_chat_body(req, svc->max_body, NULL) != CB_OK)
         return CB_DONE;
-    json_decref(doc);
     return send_chat(req, st, svc, apr_pstrcat(cb_req_pool(req), svc->url, "/chat/completions",
                                                NULL));
 }
@@ -78,25 +79,16 @@ cb_status fn_agent_chat(cb_req *req, void *state)
     const char *model;
     size_t body_len;
     const char *body;
-    json_t *doc;
+    cb_status rc;
     if (cb_req_require_auth(req, st->agents_min_auth) != CB_OK)
         return CB_DONE;
-    if (!(doc = read_chat_body(req, st->default_max_body)))
-        return CB_DONE;
-    model = json_string_value(json_object_get(doc, "model"));
-    if (!model || !fn_qualifier_is_valid(model)) {
-        json_decref(doc);
-        return cb_req_send_error(req, 400, "INVALID_PARAM",
-                                 "\"model\" must name an agent: 1-64 of letters, digits, '_', "
-                                 "'.', '$' and '-'");
-    }
+    if ((rc = read_chat_body(req, st->default_max_body, &model)) != CB_OK)
+        return rc;
     svc = apr_hash_get(st->agents, model, APR_HASH_KEY_STRING);
     if (!svc) {
         const char *message = apr_psprintf(cb_req_pool(req), "agent %s is not configured", model);
-        json_decref(doc);
         return cb_req_send_error(req, 404, "SERVICE_NOT_FOUND", message);
     }
-    json_decref(doc);
     if (cb_req_require_auth(req, svc->auth) != CB_OK)
         return CB_DONE;
     /* The body was read under the default cap; the agent's own applies. */

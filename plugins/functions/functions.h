@@ -89,6 +89,18 @@ const char *fn_parse_service(apr_pool_t *p, fn_kind kind, const char *line,
                              const fn_defaults *defaults, fn_service *out);
 /* One HttpRoute line. */
 const char *fn_parse_http_route(apr_pool_t *p, const char *line, fn_http_route *out);
+/* url + "?" + query, or url itself when the query is empty. */
+const char *fn_url_with_query(apr_pool_t *p, const char *url, const char *query);
+/* base + "/" + rest (a tail that passed fn_path_is_safe; NULL is "") + the
+ * query as fn_url_with_query adds it. Fuzzed by fuzz_upstream_url.c. */
+const char *fn_url_join(apr_pool_t *p, const char *base, const char *rest, const char *query);
+
+typedef enum fn_chat_result { FN_CHAT_OK, FN_CHAT_NOT_OBJECT, FN_CHAT_BAD_MODEL } fn_chat_result;
+/* An OpenAI-style chat body, which must be a JSON object. With model not
+ * NULL, its "model" must also be a string naming an agent (the shape of
+ * fn_qualifier_is_valid); *model is a pool copy. Fuzzed by
+ * fuzz_ai_model.c. */
+fn_chat_result fn_chat_body(apr_pool_t *p, const char *body, size_t len, const char **model);
 
 /* ---- proxy.c: functions, Cloud Run and HTTP access routes ---- */
 /* The entry `key` (the name itself when NULL) of table, after checking the

@@ -1,12 +1,14 @@
 /*
  * parse.c: the functions plugin's pure parsers: function names, qualifiers,
- * safe path tails, auth levels, the webfn query flag, and the service and
- * HttpRoute configuration lines. No I/O except resolving key= secrets.
- * Fuzzed by tests/fuzz/fuzz_functions.c.
+ * safe path tails, auth levels, the webfn query flag, the service and
+ * HttpRoute configuration lines, upstream URL joining and the chat body's
+ * "model". No I/O except resolving key= secrets. Fuzzed by
+ * tests/fuzz/fuzz_functions.c, fuzz_upstream_url.c and fuzz_ai_model.c.
  */
 #include <string.h>
 
 #include <apr_strings.h>
+#include <jansson.h>
 
 #include "functions.h"
 
@@ -247,4 +249,34 @@ const char *fn_parse_http_route(apr_pool_t *p, const char *line, fn_http_route *
     if (!out->target_name)
         return "name the target: function=NAME or cloudrun=NAME";
     return NULL;
+}
+
+const char *fn_url_with_query(apr_pool_t *p, const char *url, const char *query)
+{
+    return query && *query ? apr_pstrcat(p, url, "?", query, NULL) : url;
+}
+
+const char *fn_url_join(apr_pool_t *p, const char *base, const char *rest, const char *query)
+{
+    return fn_url_with_query(p, apr_pstrcat(p, base, "/", rest ? rest : "", NULL), query);
+}
+
+fn_chat_result fn_chat_body(apr_pool_t *p, const char *body, size_t len, const char **model)
+{
+    json_t *doc = json_loadb(body, len, 0, NULL);
+    const char *name;
+    fn_chat_result result = FN_CHAT_OK;
+    if (!doc || !json_is_object(doc)) {
+        json_decref(doc);
+        return FN_CHAT_NOT_OBJECT;
+    }
+    if (model) {
+        name = json_string_value(json_object_get(doc, "model"));
+        if (name && fn_qualifier_is_valid(name))
+            *model = apr_pstrdup(p, name);
+        else
+            result = FN_CHAT_BAD_MODEL;
+    }
+    json_decref(doc);
+    return result;
 }

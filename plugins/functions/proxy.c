@@ -120,11 +120,6 @@ static int safe_tail(cb_req *req, const char *rest)
     return 0;
 }
 
-static const char *with_query(apr_pool_t *p, const char *url, const char *query)
-{
-    return query && *query ? apr_pstrcat(p, url, "?", query, NULL) : url;
-}
-
 /* ------------------------------------------------------------ functions */
 
 cb_status fn_call_function(cb_req *req, void *state)
@@ -145,18 +140,11 @@ cb_status fn_call_function(cb_req *req, void *state)
     if (!fn)
         return CB_DONE;
     is_web = (webfn && strcasecmp(webfn, "true") == 0) || fn_query_has_webfn(cb_req_query(req));
-    return fn_forward(req, st, fn, with_query(p, fn->url, cb_req_query(req)),
+    return fn_forward(req, st, fn, fn_url_with_query(p, fn->url, cb_req_query(req)),
                       is_web ? 0 : FN_JSON_OBJECT);
 }
 
 /* ------------------------------------------------------------ Cloud Run */
-
-/* base + "/" + rest (rest already checked) + "?" + query */
-static const char *join_url(apr_pool_t *p, const char *base, const char *rest, const char *query)
-{
-    const char *url = apr_pstrcat(p, base, "/", rest ? rest : "", NULL);
-    return with_query(p, url, query);
-}
 
 cb_status fn_call_cloudrun(cb_req *req, void *state)
 {
@@ -168,7 +156,7 @@ cb_status fn_call_cloudrun(cb_req *req, void *state)
         return CB_DONE;
     if (svc->attachment)
         cb_req_proxy_flags(req, CB_PROXY_ATTACHMENT);
-    return fn_forward(req, st, svc, join_url(cb_req_pool(req), svc->url, rest, cb_req_query(req)),
+    return fn_forward(req, st, svc, fn_url_join(cb_req_pool(req), svc->url, rest, cb_req_query(req)),
                       0);
 }
 
@@ -202,7 +190,7 @@ cb_status fn_call_http_route(cb_req *req, void *state)
     if (route->target->kind == FN_CLOUDRUN && route->target->attachment)
         cb_req_proxy_flags(req, CB_PROXY_ATTACHMENT);
     return fn_forward(req, st, route->target,
-                      route->pass_path ? join_url(p, route->target->url, rest, cb_req_query(req))
-                                       : with_query(p, route->target->url, cb_req_query(req)),
+                      route->pass_path ? fn_url_join(p, route->target->url, rest, cb_req_query(req))
+                                       : fn_url_with_query(p, route->target->url, cb_req_query(req)),
                       FN_AUTH_CHECKED);
 }

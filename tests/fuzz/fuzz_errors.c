@@ -1,9 +1,17 @@
 /*
  * fuzz_errors.c: libFuzzer target for the request-id check and the error
- * renderers. The input is offered as a client's X-Request-Id (kept only when
- * sane, else replaced by 32 fresh hex digits) and as the code, message and
- * request id of an error body in every dialect, which must always be valid
- * JSON whatever bytes it carries.
+ * renderers (core/errors.c).
+ *
+ * The input is offered as a client's X-Request-Id and as the code, message
+ * and request id of an error body in every dialect. Properties:
+ *  - a client id is kept exactly when it is 1 to 64 of [A-Za-z0-9._:-]
+ *    (checked here independently); otherwise it is replaced by 32 lower
+ *    hex digits, and two replacements differ;
+ *  - every error body is valid JSON whatever bytes it carries, and carries
+ *    them back unchanged (round trip): when the input is valid UTF-8 the
+ *    parsed body holds exactly the input as message and request id, and
+ *    as the code (CloudBase; for OAuth and TestBase the code lowered to
+ *    the dialect's own vocabulary); otherwise it is the fixed SYS_ERR body.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -30,7 +38,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void require(int condition, const char *what, const char *input)
 {
     if (!condition) {
-        fprintf(stderr, "invariant broken: %s (input \"%s\")\n", what, input);
+        fprintf(stderr, "fuzz_errors invariant broken: %s (input \"%s\")\n", what, input);
         abort();
     }
 }
@@ -45,25 +53,93 @@ static int is_lower_hex(const char *s, size_t len)
     return 1;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int sane_id_expected(const char *s)
 {
-    const char *text = apr_pstrmemdup(iteration_pool, (const char *)data, size);
+    size_t len = strlen(s);
+    if (len < 1 || len > 64)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == '.' || *s == ':'))
+            return 0;
+    return 1;
+}
+
+static const char *field(json_t *object, const char *key)
+{
+    return json_string_value(json_object_get(object, key));
+}
+
+static int equals(const char *got, const char *want)
+{
+    return got && strcmp(got, want) == 0;
+}
+
+static void check_request_id(const char *text)
+{
+    int sane = cb_request_id_is_sane(text);
     const char *id = cb_request_id(iteration_pool, text);
+    require(sane == sane_id_expected(text), "request id check disagrees with its character set",
+            text);
+    if (sane) {
+        require(strcmp(id, text) == 0, "a sane id was not kept", text);
+        return;
+    }
+    require(is_lower_hex(id, 32), "a refused id was not replaced by 32 hex", text);
+    require(strcmp(id, cb_request_id(iteration_pool, text)) != 0, "two fresh ids are equal",
+            text);
+}
+
+static void check_bodies(const char *text)
+{
     static const cb_dialect dialects[] = {CB_DIALECT_CLOUDBASE, CB_DIALECT_OAUTH,
                                           CB_DIALECT_TOSE, CB_DIALECT_TESTBASE};
-
-    if (cb_request_id_is_sane(text))
-        require(strcmp(id, text) == 0, "a sane id was not kept", text);
-    else
-        require(is_lower_hex(id, 32), "a refused id was not replaced by 32 hex", text);
-    require(strpbrk(id, "\r\n\"<>") == NULL, "request id carries unsafe characters", text);
+    /* The renderer sees the C string: representable when valid UTF-8. */
+    json_t *probe = json_string(text);
+    int representable = probe != NULL;
+    json_decref(probe);
 
     for (size_t i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++) {
         const char *body = cb_error_body(iteration_pool, dialects[i], 400, text, text, text);
-        json_t *parsed = json_loads(body, 0, NULL);
-        require(parsed != NULL, "error body is not JSON", text);
+        json_t *parsed = json_loads(body, 0, NULL), *error;
+        require(parsed != NULL && json_is_object(parsed), "error body is not a JSON object", text);
+        if (!representable) {
+            require(equals(field(parsed, "code"), "SYS_ERR"), "unrepresentable text without SYS_ERR",
+                    text);
+            json_decref(parsed);
+            continue;
+        }
+        switch (dialects[i]) {
+        case CB_DIALECT_CLOUDBASE:
+            require(equals(field(parsed, "code"), text) && equals(field(parsed, "message"), text) &&
+                        equals(field(parsed, "requestId"), text),
+                    "CloudBase body does not carry its fields back", text);
+            break;
+        case CB_DIALECT_OAUTH:
+            require(field(parsed, "error") && equals(field(parsed, "error_description"), text),
+                    "OAuth body does not carry its description back", text);
+            break;
+        case CB_DIALECT_TOSE:
+            require(json_is_false(json_object_get(parsed, "success")) &&
+                        equals(field(parsed, "error"), text),
+                    "TOSE body does not carry its error back", text);
+            break;
+        case CB_DIALECT_TESTBASE:
+            error = json_object_get(parsed, "error");
+            require(field(error, "code") && equals(field(error, "message"), text) &&
+                        equals(field(json_object_get(error, "details"), "requestId"), text),
+                    "TestBase body does not carry its fields back", text);
+            break;
+        }
         json_decref(parsed);
     }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *text = apr_pstrmemdup(iteration_pool, (const char *)data, size);
+    check_request_id(text);
+    check_bodies(text);
     apr_pool_clear(iteration_pool);
     return 0;
 }

@@ -142,6 +142,24 @@ int it_upstream_saw(const char *text)
     return saw;
 }
 
+void it_upstream_control(const char *marker, const char *method, const char *path,
+                         const char *const *headers, const char *body)
+{
+    it_response r;
+    ck_assert_msg(!it_upstream_saw(marker), "control marker %s is not unique", marker);
+    it_request(method, path, headers, body, &r);
+    ck_assert_msg(r.status >= 200 && r.status < 300, "control request %s %s: %ld %s", method, path,
+                  r.status, r.body ? r.body : "");
+    it_free(&r);
+    ck_assert_msg(it_upstream_saw(marker),
+                  "control request %s %s was answered but is not in the upstream's log", method, path);
+}
+
+void it_assert_upstream_never_saw(const char *marker)
+{
+    ck_assert_msg(!it_upstream_saw(marker), "%s reached the upstream", marker);
+}
+
 static size_t discard_body(char *data, size_t size, size_t n, void *unused)
 {
     (void)data; (void)unused;
@@ -456,9 +474,9 @@ int it_second_httpd_start(const char *site, int port)
     return srv_wait_port(port, 10000);
 }
 
-void it_httpd_signal(const char *conf, const char *action)
+int it_httpd_signal(const char *conf, const char *action)
 {
-    run_apache(conf, action, NULL, 0);
+    return run_apache(conf, action, NULL, 0);
 }
 
 static pid_t read_pid(void)

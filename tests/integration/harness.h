@@ -61,7 +61,8 @@ int it_httpd_start(const char *conf);
 void it_start_gateway(const char *mpm);
 /* The path of the config it_start_gateway wrote. */
 const char *it_gateway_conf(void);
-void it_httpd_signal(const char *conf, const char *action); /* graceful, restart */
+/* apache2 -k ACTION (graceful, restart); returns its exit status. */
+int it_httpd_signal(const char *conf, const char *action);
 /* A second httpd on `port` with the same Redis (its own pid file, error2.log);
  * stopped by it_teardown. */
 int it_second_httpd_start(const char *site, int port);
@@ -94,6 +95,17 @@ char *it_browser_dump(const char *url);
 pid_t it_spawn_helper(const char *dir, const char *command, const char *log_name);
 /* 1 when the test upstream's request log contains text. */
 int it_upstream_saw(const char *text);
+/* The positive control of a "never reached the upstream" check: sends a
+ * good request through the same route as the refused ones, carrying
+ * `marker` (e.g. "marker=ok1" in its query), and fails the test unless it
+ * is answered 2xx and the marker is in the upstream's log (and was not
+ * before). The upstream logs each request before answering it, so after
+ * this the log is known to be written and current, and a bad marker's
+ * absence means the bad request was not forwarded. */
+void it_upstream_control(const char *marker, const char *method, const char *path,
+                         const char *const *headers, const char *body);
+/* Fails the test when the upstream's log contains marker. */
+void it_assert_upstream_never_saw(const char *marker);
 /* The contents of a file in the test directory (malloc'd, "" if absent). */
 char *it_read_file(const char *name);
 

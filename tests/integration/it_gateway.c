@@ -108,13 +108,15 @@ START_TEST(allowlist_and_preflight)
     it_free(&r);
     for (int i = 0; spoofs[i]; i++) {
         const char *one[] = {spoofs[i], NULL};
+        char path[64];
         it_request("GET", "/v1/test/echo", one, NULL, &r);
         ck_assert_msg(r.status == 403, "%s got %ld", spoofs[i], r.status);
         ck_assert_ptr_nonnull(strstr(r.body, "ORIGIN_NOT_ALLOWED"));
         ck_assert_ptr_null(it_header(&r, "Access-Control-Allow-Origin"));
         it_free(&r);
         /* The refusal also holds for proxy routes: nothing reaches upstream. */
-        it_request("POST", "/v1/test/proxy/echo", one, "{}", &r);
+        snprintf(path, sizeof(path), "/v1/test/proxy/echo?marker=spoof%d", i);
+        it_request("POST", path, one, "{}", &r);
         ck_assert_int_eq(r.status, 403);
         it_free(&r);
     }
@@ -129,10 +131,18 @@ START_TEST(allowlist_and_preflight)
     ck_assert_str_eq(it_header(&r, "Access-Control-Allow-Headers"), "content-type");
     it_free(&r);
     /* A preflight for a proxy route is answered by the gateway itself. */
-    it_request("OPTIONS", "/v1/test/proxy/echo", preflight, NULL, &r);
+    it_request("OPTIONS", "/v1/test/proxy/echo?marker=preflight", preflight, NULL, &r);
     ck_assert_int_eq(r.status, 204);
     ck_assert_ptr_null(strstr(r.body, "headers"));
     it_free(&r);
+    /* The same proxy route with an allowed origin does reach the upstream. */
+    it_upstream_control("marker=ok-origin", "POST", "/v1/test/proxy/echo?marker=ok-origin", allowed, "{}");
+    for (int i = 0; spoofs[i]; i++) {
+        char marker[32];
+        snprintf(marker, sizeof(marker), "marker=spoof%d", i);
+        it_assert_upstream_never_saw(marker);
+    }
+    it_assert_upstream_never_saw("marker=preflight");
 }
 END_TEST
 

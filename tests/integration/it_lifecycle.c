@@ -1,14 +1,19 @@
 /*
  * it_lifecycle.c: httpd's life cycle with the module: graceful and full
- * restarts reload plugins and keep serving with no crash; background tasks
+ * restarts succeed, replace every child process (the answers come from new
+ * ones), reload plugins and keep serving with no crash; background tasks
  * run on mod_watchdog; the prefork MPM works as well as event.
  */
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "harness.h"
 
@@ -22,15 +27,103 @@ static void start_prefork(void)
     it_start_gateway("prefork");
 }
 
+/* httpd's processes: the parent (from the pid file) and its children. */
+typedef struct generation {
+    pid_t parent;
+    pid_t children[128];
+    int count;
+} generation;
+
+static double now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0;
+}
+
+/* The parent of pid, from /proc/PID/stat, or 0. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], stat[512], *close_paren;
+    int ppid = 0;
+    FILE *f;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    if (fgets(stat, sizeof(stat), f) && (close_paren = strrchr(stat, ')')) &&
+        sscanf(close_paren + 1, " %*c %d", &ppid) != 1)
+        ppid = 0;
+    fclose(f);
+    return (pid_t)ppid;
+}
+
+static void snapshot(generation *g)
+{
+    char *text = it_read_file("httpd.pid");
+    DIR *proc = opendir("/proc");
+    struct dirent *entry;
+    memset(g, 0, sizeof(*g));
+    g->parent = (pid_t)atoi(text);
+    free(text);
+    ck_assert_ptr_nonnull(proc);
+    while ((entry = readdir(proc)) && g->count < 128) {
+        pid_t pid = (pid_t)atoi(entry->d_name);
+        if (pid > 0 && g->parent > 0 && parent_of(pid) == g->parent)
+            g->children[g->count++] = pid;
+    }
+    closedir(proc);
+}
+
+static int in_generation(const generation *g, pid_t pid)
+{
+    for (int i = 0; i < g->count; i++)
+        if (g->children[i] == pid)
+            return 1;
+    return 0;
+}
+
+/* The children of `before` still alive. */
+static int survivors(const generation *before)
+{
+    int alive = 0;
+    for (int i = 0; i < before->count; i++)
+        if (parent_of(before->children[i]) == before->parent)
+            alive++;
+    return alive;
+}
+
+/* The pid of the process that answered the echo route. */
+static pid_t serving_pid(void)
+{
+    it_response r;
+    json_t *body;
+    pid_t pid;
+    it_request("GET", "/v1/test/echo", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    body = json_loads(r.body, 0, NULL);
+    ck_assert_ptr_nonnull(body);
+    pid = (pid_t)json_integer_value(json_object_get(body, "pid"));
+    json_decref(body);
+    it_free(&r);
+    return pid;
+}
+
 static void expect_serving(void)
 {
     it_response r;
+    generation now;
+    pid_t pid;
     it_request("GET", "/v1/test/items/7", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"id\":\"7\""));
     /* The plugin's child_init ran in the process that answered. */
     ck_assert_ptr_nonnull(strstr(r.body, "\"childInitRan\":true"));
     it_free(&r);
+    /* ... and that process is a child of the running parent. */
+    pid = serving_pid();
+    snapshot(&now);
+    ck_assert_msg(parent_of(pid) == now.parent, "answered by %d, not a child of httpd %d",
+                  (int)pid, (int)now.parent);
     it_request("GET", "/v1/test/proxy/echo", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     it_free(&r);
@@ -61,11 +154,33 @@ static int task_ticks(void)
     return n;
 }
 
+/* apache2 -k ACTION must succeed; then, polling to a deadline, every child
+ * of the old generation must be gone and the answers must come from new
+ * children of the same parent, so that an old process answering the
+ * readiness check cannot pass for a restart. */
 static void reload(const char *action)
 {
-    it_httpd_signal(it_gateway_conf(), action);
-    usleep(500 * 1000);
+    generation before, after;
+    double deadline;
+    pid_t pid;
+    int rc;
+    snapshot(&before);
+    ck_assert_int_gt(before.parent, 0);
+    ck_assert_int_gt(before.count, 0);
+    rc = it_httpd_signal(it_gateway_conf(), action);
+    ck_assert_msg(rc == 0, "apache2 -k %s exited with %d", action, rc);
+    deadline = now_ms() + 15000;
+    while (survivors(&before) > 0 && now_ms() < deadline)
+        usleep(50 * 1000);
+    ck_assert_msg(survivors(&before) == 0, "%d old children still alive 15 s after -k %s",
+                  survivors(&before), action);
     ck_assert(it_httpd_ready(10000));
+    pid = serving_pid();
+    snapshot(&after);
+    ck_assert_msg(after.parent == before.parent && kill(after.parent, 0) == 0,
+                  "parent changed from %d to %d", (int)before.parent, (int)after.parent);
+    ck_assert_msg(!in_generation(&before, pid) && parent_of(pid) == after.parent,
+                  "after -k %s the answer came from %d, not a new child", action, (int)pid);
 }
 
 START_TEST(graceful_restart)
@@ -118,7 +233,6 @@ START_TEST(graceful_reloads_plugins_and_releases_connections)
             it_free(&r);
         }
     }
-    usleep(1500 * 1000); /* old children finish and exit */
     it_request("GET", "/v1/test/echo", NULL, NULL, &r);
     ck_assert_ptr_nonnull(strstr(r.body, "HELLO FROM THE GATEWAY"));
     it_free(&r);
@@ -147,7 +261,8 @@ START_TEST(background_task_runs)
     ck_assert_int_ge(task_ticks(), 3);
     reload("graceful");
     before = task_ticks();
-    usleep(800 * 1000);
+    for (int i = 0; i < 100 && task_ticks() <= before; i++)
+        usleep(100 * 1000);
     ck_assert_int_gt(task_ticks(), before);
     expect_no_crash();
 }

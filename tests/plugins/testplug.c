@@ -22,7 +22,8 @@ typedef struct testplug {
     const char *task_file;
     const char *secret;
     const char *deny_header;
-    int64_t after_count;
+    int64_t after_count;     /* after_response calls in this process */
+    int last_status;         /* the status after_response last saw */
     int child_pid;           /* set by child_init in each worker process */
 } testplug;
 
@@ -46,13 +47,16 @@ static cb_status echo(cb_req *req, void *state)
 {
     testplug *t = state;
     const cb_identity *id = cb_req_identity(req);
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:b}",
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:I, s:i, s:i}",
                              "greeting", t->greeting, "method", cb_req_method(req),
                              "path", cb_req_path(req), "query", cb_req_query(req),
                              "id", cb_req_param(req, "id"), "rest", cb_req_param(req, "rest"),
                              "uid", id->uid, "env", cb_req_env(req),
                              "requestId", cb_req_id(req),
-                             "childInitRan", t->child_pid == (int)getpid());
+                             "childInitRan", t->child_pid == (int)getpid(),
+                             "afterCount", (json_int_t)__atomic_load_n(&t->after_count, __ATOMIC_RELAXED),
+                             "lastStatus", __atomic_load_n(&t->last_status, __ATOMIC_RELAXED),
+                             "pid", (int)getpid());
     cb_status rc = cb_req_send_json(req, 200, cb_json_dump(cb_req_pool(req), body));
     json_decref(body);
     return rc;
@@ -142,7 +146,8 @@ static cb_status policy(cb_req *req, void *state)
 static void after_response(cb_req *req, void *state, int status)
 {
     testplug *t = state;
-    (void)req; (void)status;
+    (void)req;
+    __atomic_store_n(&t->last_status, status, __ATOMIC_RELAXED);
     __atomic_add_fetch(&t->after_count, 1, __ATOMIC_RELAXED);
 }
 

@@ -244,6 +244,29 @@ START_TEST(only_chunked_transfer_encoding_is_accepted)
 }
 END_TEST
 
+/* The after-response hook runs once per answered request, with its status,
+ * and not for requests the gateway declined; the echo route reports what
+ * the hook has counted so far. */
+START_TEST(after_response_accounting)
+{
+    th_response r;
+    json_int_t before;
+    th_request(env, pool, "GET", "/v1/test/echo", NULL, NULL, &r);
+    json_t *v = json_of(&r);
+    before = json_integer_value(json_object_get(v, "afterCount"));
+    json_decref(v);
+    th_request(env, pool, "GET", "/v1/test/fail", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 400);
+    th_request(env, pool, "GET", "/index.html", NULL, NULL, &r);
+    ck_assert_int_eq(r.action, CB_DISPATCH_DECLINE);
+    th_request(env, pool, "GET", "/v1/test/echo", NULL, NULL, &r);
+    v = json_of(&r);
+    ck_assert_int_eq(json_integer_value(json_object_get(v, "afterCount")), before + 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(v, "lastStatus")), 400);
+    json_decref(v);
+}
+END_TEST
+
 START_TEST(health_without_redis)
 {
     th_response r;
@@ -310,6 +333,7 @@ Suite *dispatch_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, fall_through_and_not_found);
     tcase_add_test(tc, echo_params_and_request_id);
+    tcase_add_test(tc, after_response_accounting);
     tcase_add_test(tc, cors_and_preflight);
     tcase_add_test(tc, identity_and_auth_levels);
     tcase_add_test(tc, policies_dialects_and_bodies);
