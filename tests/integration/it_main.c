@@ -21,6 +21,7 @@ Suite *auth_suite(void);
 Suite *functions_suite(void);
 Suite *services_suite(void);
 Suite *ratelimit_suite(void);
+Suite *signin_suite(void);
 
 int main(void)
 {
@@ -39,6 +40,7 @@ int main(void)
     srunner_add_suite(sr, functions_suite());
     srunner_add_suite(sr, services_suite());
     srunner_add_suite(sr, ratelimit_suite());
+    srunner_add_suite(sr, signin_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
