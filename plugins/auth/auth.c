@@ -152,6 +152,9 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_error(ctx, "could not create the password-hash lock");
         return CB_ERROR;
     }
+    /* In httpd's parent too, so that the decoy's buffer is not left in the
+     * heap every child inherits. */
+    auth_hash_memory_setup();
     st->decoy_hash = auth_password_hash(p, &st->scrypt, "no such user");
     if (!st->decoy_hash) {
         cb_ctx_error(ctx, "scrypt with these parameters failed (too much memory?)");
