@@ -1,9 +1,10 @@
 /*
  * it_signin.c: password sign-in under parallel load, in a real apache2 with
  * a real redis-server: the throttle holds against bursts (one user from one
- * address, many users from one address), the per-process bound on password
- * hashes answers 503 + Retry-After when full, and a burst of sign-ins with
- * made-up usernames does not leave the gateway's memory grown.
+ * address, many users from one address) and checks nothing without Redis;
+ * the per-process bound on password hashes answers 503 + Retry-After when
+ * full; and a burst of sign-ins with made-up usernames does not leave the
+ * gateway's memory grown.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,22 @@ START_TEST(address_limit_holds_under_parallel_attempts)
 }
 END_TEST
 
+/* Without Redis no attempt can be counted, so none is checked: 503
+ * temporarily_unavailable with Retry-After, as documented. */
+START_TEST(redis_down_checks_no_password)
+{
+    it_response r;
+    create_user("carol", "carols password 1");
+    it_redis_kill();
+    it_request("POST", "/auth/v1/signin", signin_headers,
+               "{\"username\":\"carol\",\"password\":\"carols password 1\"}", &r);
+    ck_assert_int_eq(r.status, 503);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"error\":\"temporarily_unavailable\""));
+    ck_assert_ptr_nonnull(it_header(&r, "Retry-After"));
+    it_free(&r);
+}
+END_TEST
+
 /* One hash at a time, a 20 ms queue and hashes that take longer: a burst
  * gets 503 + Retry-After in the OAuth dialect for what did not fit, and
  * attempts refused that way are not counted by the throttle. */
@@ -305,6 +322,7 @@ Suite *signin_suite(void)
     tcase_set_timeout(throttle, 120);
     tcase_add_test(throttle, parallel_guesses_cannot_pass_the_throttle);
     tcase_add_test(throttle, address_limit_holds_under_parallel_attempts);
+    tcase_add_test(throttle, redis_down_checks_no_password);
     suite_add_tcase(s, throttle);
     tcase_set_timeout(hashes, 300);
     tcase_add_test(hashes, full_hash_bound_answers_503);
