@@ -10,10 +10,11 @@
  *
  *  - at most max_concurrent_hashes hashes run at once in a process; the
  *    others queue up to hash_queue_wait, then the caller answers 503;
- *  - each worker process pins glibc's mmap threshold (child_init), which
- *    otherwise rises to the size of the first large buffer freed, so every
- *    scrypt buffer is its own mapping and goes back to the system when
- *    freed, whichever thread ran it.
+ *  - glibc's mmap threshold, which otherwise rises to the size of the
+ *    first large buffer freed, is pinned (in create() before the decoy
+ *    hash, and in each worker's child_init), so every scrypt buffer is its
+ *    own mapping and goes back to the system when freed, whichever thread
+ *    ran it.
  */
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
