@@ -20,6 +20,14 @@
 #                 10,000 configured functions instead of 10
 #   function_nolimit  the same call to a function no rate limit applies to
 #                 (shows what the Redis decision costs)
+#   signin        POST /auth/v1/signin for a username that does not exist
+#                 (the decoy hash at the default scrypt cost, N=16384, through
+#                 the per-process hash bound; the throttle is raised so that
+#                 it never refuses): password sign-in throughput
+#   signin_rss    not a wrk run: the gateway httpd's resident memory (main
+#                 process and children, from ps) before and after 2,000
+#                 parallel sign-ins with made-up usernames (curl --parallel,
+#                 200 at a time); the target is growth < 100 MiB
 # static, mod_proxy and gateway are served by ONE httpd instance (event MPM,
 # same settings), so the only difference between them is the route.
 #
@@ -47,7 +55,7 @@
 #   BENCH_TARGETS="..."  measure only these targets (of upstream static
 #                         nginx_proxy mod_proxy gateway auth_off auth_on
 #                         fn_mod_proxy fn_nginx function function_10k
-#                         function_nolimit), e.g.
+#                         function_nolimit signin signin_rss), e.g.
 #                         "auth_off auth_on" with more rounds to judge a 5% gap
 #   BENCH_SHARED_UPSTREAM=0  1: gateway uses the same upstream URL as ProxyPass
 #   BENCH_KEEP=0          1: keep the temp dir (configs, logs) for inspection
@@ -281,7 +289,10 @@ CloudBaseRedis redis://127.0.0.1:$P_REDIS
 </CloudBasePlugin>
 <CloudBasePlugin auth>
   jwt_secret file:$T/jwt.key
-  scrypt_n 1024
+  # the default scrypt cost for new hashes and the decoy; the throttle never
+  # refuses the signin targets
+  signin_max_failures 1000000000
+  signin_max_ip_failures 1000000000
 </CloudBasePlugin>
 # an authenticated, rate-limited function call (10 functions here)
 CloudBaseRateLimit /v1/functions/bench 1000000000/1h by=user
@@ -348,7 +359,7 @@ TOKEN=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/signin" \
 # auth_off / auth_on: the same echo handler without auth, and behind a
 # route that needs a signed-in user (JWT verified, session from the cache).
 NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on
-       fn_mod_proxy fn_nginx function function_10k function_nolimit)
+       fn_mod_proxy fn_nginx function function_10k function_nolimit signin)
 declare -A URL=(
     [fn_mod_proxy]="http://127.0.0.1:$P_HTTPD/plain/hello"
     [fn_nginx]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
@@ -362,6 +373,7 @@ declare -A URL=(
     [gateway]="http://127.0.0.1:$P_HTTPD/v1/test/proxy/hello"
     [auth_off]="http://127.0.0.1:$P_HTTPD/v1/test/echo"
     [auth_on]="http://127.0.0.1:$P_HTTPD/v1/test/private"
+    [signin]="http://127.0.0.1:$P_HTTPD/auth/v1/signin"
 )
 # auth_off carries a header of the same size, so both requests cost httpd
 # the same to read and only the authentication differs.
@@ -375,20 +387,52 @@ wrk.body = '$FN_BODY'
 wrk.headers["Content-Type"] = "application/json"
 EOF
 for n in fn_mod_proxy fn_nginx function function_10k function_nolimit; do HEADER[$n]="Authorization: Bearer $TOKEN"; done
-is_post() { [[ $1 == fn_* || $1 == function* ]]; }
+# The signin target: a wrong password for a user that does not exist.
+SIGNIN_BODY='{"username":"nobody-bench","password":"not the password"}'
+# Its answers are all 400 by design: count them by status instead.
+cat >"$T/signin.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$SIGNIN_BODY'
+wrk.headers["Content-Type"] = "application/json"
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) statuses = {} end
+function response(status, headers, body)
+    statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+    local total, words = {}, {}
+    for _, t in ipairs(threads) do
+        for code, n in pairs(t:get("statuses")) do total[code] = (total[code] or 0) + n end
+    end
+    for code, n in pairs(total) do table.insert(words, code .. "=" .. n) end
+    table.sort(words)
+    io.write("statuses: " .. table.concat(words, " ") .. "\n")
+end
+EOF
+is_post() { [[ $1 == fn_* || $1 == function* || $1 == signin ]]; }
+post_body() { if [[ $1 == signin ]]; then printf '%s' "$SIGNIN_BODY"; else printf '%s' "$FN_BODY"; fi; }
+post_lua() { if [[ $1 == signin ]]; then printf '%s' "$T/signin.lua"; else printf '%s' "$T/post.lua"; fi; }
+MEASURE_RSS=1
 if [[ -n ${BENCH_TARGETS:-} ]]; then
-    read -r -a NAMES <<<"$BENCH_TARGETS"
-    for n in "${NAMES[@]}"; do [[ -n ${URL[$n]:-} ]] || die "unknown target '$n' in BENCH_TARGETS"; done
+    read -r -a requested <<<"$BENCH_TARGETS"
+    NAMES=()
+    MEASURE_RSS=0
+    for n in "${requested[@]}"; do
+        if [[ $n == signin_rss ]]; then MEASURE_RSS=1; continue; fi
+        [[ -n ${URL[$n]:-} ]] || die "unknown target '$n' in BENCH_TARGETS"
+        NAMES+=("$n")
+    done
 fi
 # Request headers for curl and wrk, per target.
 header_args() { [[ -n ${HEADER[$1]:-} ]] && printf '%s\n' -H "${HEADER[$1]}"; true; }
 curl_args() {
     header_args "$1"
-    if is_post "$1"; then printf '%s\n' -X POST -H "Content-Type: application/json" --data-binary "$FN_BODY"; fi
+    if is_post "$1"; then printf '%s\n' -X POST -H "Content-Type: application/json" --data-binary "$(post_body "$1")"; fi
 }
 wrk_args() {
     header_args "$1"
-    if is_post "$1"; then printf '%s\n' -s "$T/post.lua"; fi
+    if is_post "$1"; then printf '%s\n' -s "$(post_lua "$1")"; fi
 }
 printf '%s' "$BODY" >"$T/expected"
 for n in "${NAMES[@]}"; do
@@ -400,6 +444,12 @@ for n in "${NAMES[@]}"; do
         fi
         continue
     fi
+    if [[ $n == signin ]]; then
+        if [[ $code != 400 ]] || ! grep -q '"error":"invalid_grant"' "$T/got"; then
+            die "target '$n' (${URL[$n]}) answered '$code', not 400 invalid_grant: $(head -c 300 "$T/got")"
+        fi
+        continue
+    fi
     if [[ $code != 200 ]] || ! cmp -s "$T/expected" "$T/got"; then
         echo "bench: target '$n' (${URL[$n]}) answered '$code' with body:" >&2
         head -c 500 "$T/got" >&2 2>/dev/null || true
@@ -408,6 +458,33 @@ for n in "${NAMES[@]}"; do
         die "target '$n' is not answering 200 \"hello\\n\"; nothing measured"
     fi
 done
+
+# --- signin_rss: memory after a burst of unknown-user sign-ins ---------------
+httpd_rss_kib() {   # the bench httpd's main process and its children
+    local main
+    main=$(cat "$T/httpd/run/httpd.pid" 2>/dev/null) || return 1
+    ps -o rss= -p "$main" --ppid "$main" | awk '{ s += $1 } END { print s + 0 }'
+}
+RSS_IDLE="" RSS_AFTER="" RSS_ANSWERS=""
+if ((MEASURE_RSS)); then
+    RSS_COUNT=2000 RSS_PARALLEL=200
+    for ((i = 0; i < RSS_COUNT; i++)); do
+        ((i == 0)) || printf 'next\n'
+        printf 'url = "%s"\nrequest = "POST"\nheader = "Content-Type: application/json"\n' "http://127.0.0.1:$P_HTTPD/auth/v1/signin"
+        printf 'data = "{\\"username\\":\\"ghost-%d\\",\\"password\\":\\"guess\\"}"\n' "$i"
+        printf 'max-time = 120\noutput = "/dev/null"\nwrite-out = "%%{http_code} %%{exitcode}\\n"\n'
+    done >"$T/burst.curl"
+    sleep 1
+    RSS_IDLE=$(httpd_rss_kib) || die "could not read the httpd pid file"
+    note "signin_rss: $RSS_COUNT sign-ins with made-up usernames, $RSS_PARALLEL at a time (idle RSS ${RSS_IDLE} KiB)"
+    curl -s --parallel --parallel-immediate --parallel-max "$RSS_PARALLEL" \
+        --config "$T/burst.curl" >"$T/burst.out" 2>"$T/burst.err" || true
+    RSS_AFTER=$(httpd_rss_kib) || die "could not read the httpd pid file"
+    # "STATUS CURL-EXIT" per request: 000 with an exit code is no answer
+    RSS_ANSWERS=$(awk '{ n[$2 == 0 ? $1 : "curl-exit-" $2]++ }
+        END { for (k in n) printf "%s=%d\n", k, n[k] }' "$T/burst.out" | sort | paste -sd' ')
+    [[ $(grep -c '^400 ' "$T/burst.out") -gt 0 ]] || die "signin_rss: no sign-in was checked ($RSS_ANSWERS)"
+fi
 
 # --- measure ------------------------------------------------------------------
 # wrk runs in the background so that a TERM/INT trap fires at once.
@@ -478,7 +555,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
     ((ROUNDS > 1)) && note "  $rps req/s, p50 $p50 ms, p99 $p99 ms"
     non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
     sockerr=$(grep -E '^ *Socket errors:' "$out" || true)
-    if [[ -n $non2xx && $non2xx != 0 ]]; then
+    if [[ $n == signin ]]; then
+        statuses=$(sed -n 's/^statuses: //p' "$out")
+        [[ $statuses =~ ^400=[0-9]+$ ]] || warnings+=("$tag: answers other than 400: $statuses")
+    elif [[ -n $non2xx && $non2xx != 0 ]]; then
         warnings+=("$tag: $non2xx non-2xx/3xx responses")
     fi
     if [[ -n $sockerr ]]; then
@@ -549,6 +629,16 @@ if measured function fn_mod_proxy; then
     awk -v a="${P99[function]}" -v b="${P99[fn_mod_proxy]}" 'BEGIN { exit !(a - b <= 0.5) }' && v7=PASS || v7=FAIL
     echo "authenticated, rate-limited function call >= 0.95x mod_proxy (same POST): $v6 ($fn_ratio; nginx proxy_pass $(ratio "${RPS[fn_nginx]}" "${RPS[fn_mod_proxy]}"))"
     echo "function call p99 within 0.5 ms of mod_proxy: $v7 ($fn_delta ms)"
+fi
+if measured signin signin; then
+    echo "password sign-in, unknown user (decoy scrypt N=16384, hash bound 2/process): $(num "${RPS[signin]}" %.0f) req/s"
+fi
+if [[ -n $RSS_IDLE && -n $RSS_AFTER ]]; then
+    rss_growth=$(awk -v a="$RSS_AFTER" -v b="$RSS_IDLE" 'BEGIN { printf "%.1f", (a - b) / 1024 }')
+    awk -v g="$rss_growth" 'BEGIN { exit !(g < 100) }' && v9=PASS || v9=FAIL
+    echo "gateway RSS after $RSS_COUNT parallel unknown-user sign-ins grows < 100 MiB: $v9" \
+         "(idle $(awk -v k="$RSS_IDLE" 'BEGIN { printf "%.1f", k / 1024 }') MiB," \
+         "after $(awk -v k="$RSS_AFTER" 'BEGIN { printf "%.1f", k / 1024 }') MiB, growth $rss_growth MiB; answers $RSS_ANSWERS)"
 fi
 if measured function_10k function; then
     awk -v a="${RPS[function_10k]}" -v b="${RPS[function]}" 'BEGIN { exit !(b > 0 && a / b >= 0.95) }' && v8=PASS || v8=FAIL

@@ -64,7 +64,12 @@ cb_status auth_admin_create_user(cb_req *req, void *state)
         json_decref(body);
         return cb_req_send_error(req, 400, "INVALID_PARAM", problem);
     }
+    if (!auth_hash_gate_enter(st->hash_gate)) {
+        json_decref(body);
+        return auth_hashing_busy(req);
+    }
     rv = auth_user_create(st, p, username, password, groups, &user);
+    auth_hash_gate_leave(st->hash_gate);
     json_decref(body);
     if (rv == CB_REDIS_EDOWN)
         return auth_unavailable(req);

@@ -33,6 +33,8 @@ static const cb_option_def options[] = {
     {"scrypt_n", CB_OPT_INT, 0, "16384", "scrypt cost N (a power of two)"},
     {"scrypt_r", CB_OPT_INT, 0, "8", "scrypt block size r"},
     {"scrypt_p", CB_OPT_INT, 0, "1", "scrypt parallelism p"},
+    {"max_concurrent_hashes", CB_OPT_INT, 0, "2", "password hashes run at once per process"},
+    {"hash_queue_wait", CB_OPT_DURATION, 0, "1s", "how long a sign-in waits for a hash slot before 503"},
     {NULL, 0, 0, NULL, NULL}
 };
 
@@ -137,6 +139,22 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_error(ctx, "scrypt_n must be a power of two >= 1024; scrypt_r and scrypt_p >= 1");
         return CB_ERROR;
     }
+    st->max_concurrent_hashes = cb_opt_int(o, "max_concurrent_hashes", 2);
+    st->hash_queue_wait = cb_opt_duration_ms(o, "hash_queue_wait", 1000);
+    if (st->max_concurrent_hashes < 1 || st->max_concurrent_hashes > 1024 ||
+        st->hash_queue_wait < 0) {
+        cb_ctx_error(ctx, "max_concurrent_hashes must be 1-1024 and hash_queue_wait not negative");
+        return CB_ERROR;
+    }
+    st->hash_gate = auth_hash_gate_create(p, (int)st->max_concurrent_hashes,
+                                          apr_time_from_msec(st->hash_queue_wait));
+    if (!st->hash_gate) {
+        cb_ctx_error(ctx, "could not create the password-hash lock");
+        return CB_ERROR;
+    }
+    /* In httpd's parent too, so that the decoy's buffer is not left in the
+     * heap every child inherits. */
+    auth_hash_memory_setup();
     st->decoy_hash = auth_password_hash(p, &st->scrypt, "no such user");
     if (!st->decoy_hash) {
         cb_ctx_error(ctx, "scrypt with these parameters failed (too much memory?)");
@@ -145,8 +163,8 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     cb_redis_script_init(&st->scripts.create_session, auth_script_create_session);
     cb_redis_script_init(&st->scripts.rotate, auth_script_rotate);
     cb_redis_script_init(&st->scripts.create_user, auth_script_create_user);
-    cb_redis_script_init(&st->scripts.throttle_check, auth_script_throttle_check);
-    cb_redis_script_init(&st->scripts.throttle_record, auth_script_throttle_record);
+    cb_redis_script_init(&st->scripts.throttle_reserve, auth_script_throttle_reserve);
+    cb_redis_script_init(&st->scripts.throttle_refund, auth_script_throttle_refund);
     cb_redis_script_init(&st->scripts.key_create, auth_script_key_create);
     cb_redis_script_init(&st->scripts.key_list, auth_script_key_list);
     cb_redis_script_init(&st->scripts.key_revoke, auth_script_key_revoke);
@@ -160,8 +178,16 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     return CB_OK;
 }
 
+static cb_status child_init(void *state, apr_pool_t *child_pool)
+{
+    (void)state;
+    (void)child_pool;
+    auth_hash_memory_setup();
+    return CB_OK;
+}
+
 const cb_plugin cloudbase_plugin = {
     CB_PLUGIN_ABI_VERSION, "auth", "1.0.0",
     "CloudBase sign-in, tokens, API keys and sessions in Redis",
-    options, routes, create, NULL, NULL, auth_identify, NULL
+    options, routes, create, child_init, NULL, auth_identify, NULL
 };

@@ -46,14 +46,17 @@ typedef struct auth_scrypt_params {
     uint64_t p;
 } auth_scrypt_params;
 
+/* The per-process bound on concurrent password hashes (hash_gate.c). */
+typedef struct auth_hash_gate auth_hash_gate;
+
 /* The Lua scripts, each one atomic decision in one round trip. */
 typedef struct auth_scripts {
-    cb_redis_script create_session, rotate, create_user, throttle_check, throttle_record,
+    cb_redis_script create_session, rotate, create_user, throttle_reserve, throttle_refund,
         key_create, key_list, key_revoke;
 } auth_scripts;
 
 extern const char auth_script_create_session[], auth_script_rotate[],
-    auth_script_create_user[], auth_script_throttle_check[], auth_script_throttle_record[],
+    auth_script_create_user[], auth_script_throttle_reserve[], auth_script_throttle_refund[],
     auth_script_key_create[], auth_script_key_list[], auth_script_key_revoke[];
 
 typedef struct auth_state {
@@ -69,8 +72,11 @@ typedef struct auth_state {
     int64_t max_ip_failures;         /* per client address */
     int64_t failure_window;          /* seconds */
     int64_t password_min_length;
+    int64_t max_concurrent_hashes;   /* per process */
+    int64_t hash_queue_wait;         /* milliseconds */
     auth_scrypt_params scrypt;
     const char *decoy_hash;          /* checked when a username does not exist */
+    auth_hash_gate *hash_gate;       /* bounds concurrent password hashes */
     auth_scripts scripts;
     apr_thread_rwlock_t *cache_locks[AUTH_CACHE_LOCKS];
     auth_token_slot *token_cache;    /* AUTH_TOKEN_CACHE_SLOTS */
@@ -128,12 +134,25 @@ apr_status_t auth_user_by_name(auth_state *st, apr_pool_t *p, const char *userna
                                auth_user *out);
 apr_status_t auth_user_by_id(auth_state *st, apr_pool_t *p, const char *uid, auth_user *out);
 
-/* Sign-in throttle: before checking a password, how many seconds the caller
- * must wait (0 = go ahead); afterwards, record the outcome. */
-apr_status_t auth_throttle_check(auth_state *st, apr_pool_t *p, const char *username,
-                                 const char *client_ip, int64_t *retry_after);
-void auth_throttle_record(auth_state *st, apr_pool_t *p, const char *username,
-                          const char *client_ip, int success);
+/* Sign-in throttle. Before checking a password, reserve the attempt in the
+ * (username, address) and address counters in one atomic step: *retry_after
+ * is 0 when reserved, else the seconds to wait (nothing was counted).
+ * APR_EGENERAL on an unexpected answer, CB_REDIS_EDOWN when Redis is down. */
+apr_status_t auth_throttle_reserve(auth_state *st, apr_pool_t *p, const char *username,
+                                   const char *client_ip, int64_t *retry_after);
+/* Gives a reserved attempt back: the password was right, or never checked. */
+void auth_throttle_refund(auth_state *st, apr_pool_t *p, const char *username,
+                          const char *client_ip);
+
+/* ---- hash_gate.c: at most `limit` password hashes at once per process */
+/* NULL when the lock cannot be created. */
+auth_hash_gate *auth_hash_gate_create(apr_pool_t *p, int limit, apr_interval_time_t max_wait);
+/* 1 once a slot is taken, waiting at most max_wait; 0 when none was free
+ * in time. A taken slot is given back with auth_hash_gate_leave. */
+int auth_hash_gate_enter(auth_hash_gate *gate);
+void auth_hash_gate_leave(auth_hash_gate *gate);
+/* Once per worker process: freed hash buffers go back to the system. */
+void auth_hash_memory_setup(void);
 
 /* ---- sessions.c */
 typedef struct auth_session {
@@ -232,6 +251,8 @@ cb_status auth_me(cb_req *req, void *state);
 json_t *auth_read_json(cb_req *req, size_t max_bytes);
 /* 503 when Redis is down. */
 cb_status auth_unavailable(cb_req *req);
+/* 503 when no password-hash slot came free in time. */
+cb_status auth_hashing_busy(cb_req *req);
 
 /* ---- admin.c: /auth/v1/admin routes (admin key) */
 cb_status auth_admin_create_user(cb_req *req, void *state);

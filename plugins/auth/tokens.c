@@ -24,6 +24,13 @@ cb_status auth_unavailable(cb_req *req)
                              "the session store is unavailable; try again shortly");
 }
 
+cb_status auth_hashing_busy(cb_req *req)
+{
+    cb_req_set_header(req, "Retry-After", "1");
+    return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
+                             "too many sign-ins are being checked right now; try again shortly");
+}
+
 json_t *auth_read_json(cb_req *req, size_t max_bytes)
 {
     const char *data, *problem = NULL;
@@ -125,24 +132,36 @@ static cb_status password_grant(cb_req *req, auth_state *st, json_t *body)
         strlen(password) > MAX_PASSWORD_LENGTH)
         return cb_req_send_error(req, 400, "INVALID_REQUEST",
                                  "username (2-48 characters) and password are required");
-    rv = auth_throttle_check(st, p, username, ip, &retry_after);
+    /* The attempt is counted before its password is checked, so a burst
+     * cannot have more passwords checked than the throttle allows. */
+    rv = auth_throttle_reserve(st, p, username, ip, &retry_after);
     if (rv == CB_REDIS_EDOWN)
         return auth_unavailable(req);
+    if (rv != APR_SUCCESS)
+        return cb_req_send_error(req, 500, "SYS_ERR", "the sign-in could not be checked");
     if (retry_after > 0) {
         cb_req_set_header(req, "Retry-After", apr_ltoa(p, (long)retry_after));
         return cb_req_send_error(req, 429, "RATE_LIMITED",
                                  "too many failed sign-ins; wait before trying again");
     }
     rv = auth_user_by_name(st, p, username, &user);
-    if (rv == CB_REDIS_EDOWN)
+    if (rv == CB_REDIS_EDOWN) {
+        auth_throttle_refund(st, p, username, ip);
         return auth_unavailable(req);
-    /* A missing user is checked against the decoy hash, so it costs as much
-     * time as a wrong password and does not reveal which usernames exist. */
+    }
+    if (!auth_hash_gate_enter(st->hash_gate)) {
+        auth_throttle_refund(st, p, username, ip);
+        return auth_hashing_busy(req);
+    }
+    /* A missing user is checked against the decoy hash, through the same
+     * gate, so it costs as much time as a wrong password and does not
+     * reveal which usernames exist. */
     ok = auth_password_verify(p, rv == APR_SUCCESS ? user.password_hash : st->decoy_hash,
                               password) && rv == APR_SUCCESS;
-    auth_throttle_record(st, p, username, ip, ok);
+    auth_hash_gate_leave(st->hash_gate);
     if (!ok)
         return cb_req_send_error(req, 400, "invalid_grant", "wrong username or password");
+    auth_throttle_refund(st, p, username, ip);
     return new_session(req, st, user.uid, "user", "user", user.groups_json, 1);
 }
 

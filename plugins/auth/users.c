@@ -10,6 +10,10 @@
  *
  * The throttle counts failed sign-ins per (username, client address) and per
  * client address, each in a fixed window that starts at the first failure.
+ * Every attempt reserves a slot in both counters, atomically and before its
+ * password is checked; a successful sign-in (or one whose password was
+ * never checked) gives its slot back. So however many attempts arrive at
+ * once, at most the limit of wrong passwords is ever checked per window.
  * Past the limit the caller waits out the window (429 + Retry-After). An
  * attacker elsewhere cannot lock a user out: the user's own address has its
  * own counter, and every lock ends when its window does.
@@ -151,51 +155,60 @@ static const char *ip_key(apr_pool_t *p, const auth_state *st, const char *clien
     return auth_key(p, st, "signin-fail-ip", client_ip ? client_ip : "-");
 }
 
-/* Returns the seconds left in the longest exceeded window, or 0. */
-const char auth_script_throttle_check[] =
+/* KEYS: the pair and address counters; ARGV: their limits, the window in
+ * seconds. Refuses with the seconds left in the longest full window and
+ * counts nothing; else counts the attempt in both and returns 0. */
+const char auth_script_throttle_reserve[] =
     "local wait = 0 "
     "for i = 1, 2 do "
     "  local n = tonumber(redis.call('GET', KEYS[i]) or '0') "
     "  if n >= tonumber(ARGV[i]) then "
     "    local ttl = redis.call('TTL', KEYS[i]) "
+    "    if ttl < 0 then redis.call('EXPIRE', KEYS[i], ARGV[3]) ttl = tonumber(ARGV[3]) "
+    "    elseif ttl < 1 then ttl = 1 end "
     "    if ttl > wait then wait = ttl end "
     "  end "
     "end "
-    "return wait";
-
-const char auth_script_throttle_record[] =
+    "if wait > 0 then return wait end "
     "for i = 1, 2 do "
-    "  if redis.call('INCR', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end "
+    "  if redis.call('INCR', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[3]) end "
+    "end "
+    "return 0";
+
+/* KEYS: the pair and address counters. Gives one reserved attempt back;
+ * a counter whose window has ended is not brought back. */
+const char auth_script_throttle_refund[] =
+    "for i = 1, 2 do "
+    "  local n = tonumber(redis.call('GET', KEYS[i]) or '0') "
+    "  if n > 1 then redis.call('DECR', KEYS[i]) "
+    "  elseif n == 1 then redis.call('DEL', KEYS[i]) end "
     "end return 1";
 
-apr_status_t auth_throttle_check(auth_state *st, apr_pool_t *p, const char *username,
-                                 const char *client_ip, int64_t *retry_after)
+apr_status_t auth_throttle_reserve(auth_state *st, apr_pool_t *p, const char *username,
+                                   const char *client_ip, int64_t *retry_after)
 {
     redisReply *reply;
     apr_status_t rv;
     const char *argv[] = {pair_key(p, st, username, client_ip), ip_key(p, st, client_ip),
                           apr_ltoa(p, (long)st->max_failures),
-                          apr_ltoa(p, (long)st->max_ip_failures)};
+                          apr_ltoa(p, (long)st->max_ip_failures),
+                          apr_ltoa(p, (long)st->failure_window)};
     *retry_after = 0;
-    rv = cb_redis_eval(st->redis, p, &st->scripts.throttle_check, 2, 4, argv, NULL, &reply);
+    rv = cb_redis_eval(st->redis, p, &st->scripts.throttle_reserve, 2, 5, argv, NULL, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type == REDIS_REPLY_INTEGER)
-        *retry_after = reply->integer;
+    if (reply->type != REDIS_REPLY_INTEGER)
+        return APR_EGENERAL;
+    *retry_after = reply->integer;
     return APR_SUCCESS;
 }
 
-void auth_throttle_record(auth_state *st, apr_pool_t *p, const char *username,
-                          const char *client_ip, int success)
+void auth_throttle_refund(auth_state *st, apr_pool_t *p, const char *username,
+                          const char *client_ip)
 {
     redisReply *reply;
-    const char *pair = pair_key(p, st, username, client_ip);
-    if (success) {
-        const char *argv[] = {"DEL", pair};
-        cb_redis_command(st->redis, p, 2, argv, NULL, &reply);
-    } else {
-        const char *argv[] = {pair, ip_key(p, st, client_ip),
-                              apr_ltoa(p, (long)st->failure_window)};
-        cb_redis_eval(st->redis, p, &st->scripts.throttle_record, 2, 3, argv, NULL, &reply);
-    }
+    const char *argv[] = {pair_key(p, st, username, client_ip), ip_key(p, st, client_ip)};
+    /* Best effort: when Redis is gone the slot stays counted until its
+     * window ends, which errs on the safe side. */
+    cb_redis_eval(st->redis, p, &st->scripts.throttle_refund, 2, 2, argv, NULL, &reply);
 }

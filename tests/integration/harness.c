@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -720,4 +721,128 @@ char *it_browser_dump(const char *url)
         return NULL;
     }
     return out;
+}
+
+/* One request of it_parallel_each and where its answer goes. */
+typedef struct parallel_slot {
+    CURL *handle;
+    struct curl_slist *headers;
+    capture body;
+} parallel_slot;
+
+static CURL *parallel_handle(const char *source_ip, const char *method, const char *path,
+                             const char *const *headers, const char *body,
+                             parallel_slot *slot, it_response *out)
+{
+    CURL *h = curl_easy_init();
+    char url[1024];
+    memset(out, 0, sizeof(*out));
+    out->body = calloc(1, 1);
+    out->headers = calloc(1, 1);
+    slot->body.out = out;
+    slot->body.cap = 0;
+    slot->body.start = now_ms();
+    slot->headers = NULL;
+    for (int i = 0; headers && headers[i]; i++)
+        slot->headers = curl_slist_append(slot->headers, headers[i]);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", it.http_port, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, slot->headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &slot->body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 120000L);
+    if (source_ip)
+        curl_easy_setopt(h, CURLOPT_INTERFACE, source_ip);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)slot);
+    slot->handle = h;
+    return h;
+}
+
+void it_parallel_each(const char *source_ip, const char *method, const char *path,
+                      const char *const *headers, const char *const *bodies, int total,
+                      int parallel, it_response *out)
+{
+    CURLM *multi = curl_multi_init();
+    parallel_slot *slots = calloc((size_t)total, sizeof(*slots));
+    int started = 0, running = 0, done = 0;
+    ck_assert_ptr_nonnull(slots);
+    while (done < total) {
+        CURLMsg *msg;
+        int left;
+        while (started < total && started - done < parallel) {
+            curl_multi_add_handle(multi, parallel_handle(source_ip, method, path, headers,
+                                                         bodies[started], &slots[started],
+                                                         &out[started]));
+            started++;
+        }
+        curl_multi_perform(multi, &running);
+        curl_multi_poll(multi, NULL, 0, 50, NULL);
+        while ((msg = curl_multi_info_read(multi, &left))) {
+            parallel_slot *slot;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
+            slot->body.out->curl_error = (int)msg->data.result;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &slot->body.out->status);
+            slot->body.out->total_ms = now_ms() - slot->body.start;
+            curl_multi_remove_handle(multi, msg->easy_handle);
+            curl_easy_cleanup(msg->easy_handle);
+            curl_slist_free_all(slot->headers);
+            done++;
+        }
+    }
+    free(slots);
+    curl_multi_cleanup(multi);
+}
+
+static long process_rss_kib(int pid, int *parent)
+{
+    char path[64], line[256];
+    long rss = 0;
+    FILE *f;
+    *parent = 0;
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            rss = atol(line + 6);
+        else if (strncmp(line, "PPid:", 5) == 0)
+            *parent = atoi(line + 5);
+    }
+    fclose(f);
+    return rss;
+}
+
+long it_httpd_rss_kib(void)
+{
+    pid_t main_pid = read_pid();
+    long total = 0;
+    DIR *proc;
+    struct dirent *entry;
+    int parent;
+    if (main_pid <= 0)
+        return 0;
+    total = process_rss_kib(main_pid, &parent);
+    /* and every process whose parent is httpd's main process */
+    proc = opendir("/proc");
+    ck_assert_ptr_nonnull(proc);
+    while ((entry = readdir(proc))) {
+        int pid = atoi(entry->d_name);
+        long rss;
+        if (pid <= 0 || pid == main_pid)
+            continue;
+        rss = process_rss_kib(pid, &parent);
+        if (parent == main_pid)
+            total += rss;
+    }
+    closedir(proc);
+    return total;
 }

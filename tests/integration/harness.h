@@ -119,6 +119,15 @@ void it_parallel(const int *ports, int nports, const char *method, const char *p
  * doubled Transfer-Encoding) to the gateway's port and returns everything
  * it answered until it closed or 5 s passed (malloc'd, NUL-terminated). */
 char *it_raw_request(const char *bytes, size_t len);
+/* Sends one request per body (bodies[total]) from source_ip (NULL: the
+ * default), `parallel` at a time, to the gateway; fills out[total] like
+ * it_request (status 0 = no answer; free each with it_free). */
+void it_parallel_each(const char *source_ip, const char *method, const char *path,
+                      const char *const *headers, const char *const *bodies, int total,
+                      int parallel, it_response *out);
+/* Resident memory of the gateway httpd: its parent and every child, in KiB
+ * (from /proc; 0 when the pid file cannot be read). */
+long it_httpd_rss_kib(void);
 
 /* The error log so far. */
 char *it_error_log(void);
