@@ -28,17 +28,21 @@ typedef struct testplug {
 } testplug;
 
 static const cb_option_def options[] = {
-    {"greeting", CB_OPT_STRING, 1, NULL, "text the echo route returns"},
-    {"upstream", CB_OPT_URL, 0, NULL, "base URL of the proxy route's upstream"},
-    {"max_body", CB_OPT_SIZE, 0, "1k", "largest body the body route accepts"},
-    {"timeout", CB_OPT_DURATION, 0, "5s", "an unused duration, for parser tests"},
-    {"fake_identity", CB_OPT_BOOL, 0, "off", "accept 'Bearer test-user-NAME' tokens"},
-    {"deny_header", CB_OPT_STRING, 0, NULL, "refuse requests that carry this header"},
-    {"task_file", CB_OPT_STRING, 0, NULL, "file the background task appends to"},
-    {"task_interval", CB_OPT_DURATION, 0, "200ms", "how often the task runs"},
-    {"secret", CB_OPT_SECRET, 0, NULL, "a secret, for loader tests"},
-    {"workers", CB_OPT_INT, 0, "1", "an unused integer, for parser tests"},
-    {NULL, 0, 0, NULL, NULL}
+    {.name = "greeting", .type = CB_OPT_STRING, .required = 1, .help = "text the echo route returns"},
+    {.name = "upstream", .type = CB_OPT_URL, .help = "base URL of the proxy route's upstream"},
+    {.name = "max_body", .type = CB_OPT_SIZE, .default_value = "1k", CB_OPT_MIN(1), CB_OPT_MAX(1 << 20),
+     .help = "largest body the body route accepts"},
+    {.name = "timeout", .type = CB_OPT_DURATION, .default_value = "5s",
+     .help = "an unused duration, for parser tests"},
+    {.name = "fake_identity", .type = CB_OPT_BOOL, .default_value = "off",
+     .help = "accept 'Bearer test-user-NAME' tokens"},
+    {.name = "deny_header", .type = CB_OPT_STRING, .help = "refuse requests that carry this header"},
+    {.name = "task_file", .type = CB_OPT_STRING, .help = "file the background task appends to"},
+    {.name = "task_interval", .type = CB_OPT_DURATION, .default_value = "200ms", CB_OPT_MIN(10),
+     .help = "how often the task runs"},
+    {.name = "secret", .type = CB_OPT_SECRET, .help = "a secret, for loader tests"},
+    {.name = "workers", .type = CB_OPT_INT, .default_value = "1", .help = "an unused integer, for parser tests"},
+    {0}
 };
 
 
@@ -168,8 +172,8 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     testplug *t = apr_pcalloc(cb_ctx_pool(ctx), sizeof(*t));
     t->greeting = cb_opt_string(o, "greeting");
     t->upstream = cb_opt_string(o, "upstream");
-    t->max_body = cb_opt_size(o, "max_body", 1024);
-    t->fake_identity = cb_opt_bool(o, "fake_identity", 0);
+    t->max_body = cb_opt_size(o, "max_body");
+    t->fake_identity = cb_opt_bool(o, "fake_identity");
     t->task_file = cb_opt_string(o, "task_file");
     t->secret = cb_opt_secret(o, "secret");
     t->deny_header = cb_opt_string(o, "deny_header");
@@ -180,7 +184,7 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     if (t->upstream)
         cb_ctx_declare_upstream(ctx, t->upstream);
     if (t->task_file)
-        cb_ctx_add_task(ctx, "testplug-tick", apr_time_from_msec(cb_opt_duration_ms(o, "task_interval", 200)),
+        cb_ctx_add_task(ctx, "testplug-tick", apr_time_from_msec(cb_opt_duration_ms(o, "task_interval")),
                         task);
     *state = t;
     return CB_OK;
@@ -213,6 +217,15 @@ static const cb_route_def routes[] = {
 };
 
 const cb_plugin cloudbase_plugin = {
-    CB_PLUGIN_ABI_VERSION, "testplug", "1.0.0", "test-only plugin",
-    options, routes, create, child_init, policy, identify, after_response
+    CB_PLUGIN_HEADER,
+    .name = "testplug",
+    .version = "1.0.0",
+    .description = "test-only plugin",
+    .options = options,
+    .routes = routes,
+    .create = create,
+    .child_init = child_init,
+    .access_policy = policy,
+    .identify = identify,
+    .after_response = after_response,
 };
