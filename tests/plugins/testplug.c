@@ -27,6 +27,8 @@ typedef struct testplug {
     int child_pid;           /* set by child_init in each worker process */
 } testplug;
 
+static const char *const modes[] = {"plain", "loud", NULL};
+
 static const cb_option_def options[] = {
     {.name = "greeting", .type = CB_OPT_STRING, .required = 1, .help = "text the echo route returns"},
     {.name = "upstream", .type = CB_OPT_URL, .help = "base URL of the proxy route's upstream"},
@@ -42,6 +44,8 @@ static const cb_option_def options[] = {
      .help = "how often the task runs"},
     {.name = "secret", .type = CB_OPT_SECRET, .help = "a secret, for loader tests"},
     {.name = "workers", .type = CB_OPT_INT, .default_value = "1", .help = "an unused integer, for parser tests"},
+    {.name = "mode", .type = CB_OPT_ENUM, .default_value = "plain", .choices = modes,
+     .help = "an unused enum, for parser tests"},
     {0}
 };
 
