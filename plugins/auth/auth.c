@@ -62,8 +62,9 @@ static const cb_option_def options[] = {
     {0}
 };
 
-#define AUTH_ROUTE(method, path, handler, level) \
-    {method, path, handler, level, CB_DIALECT_OAUTH, 0}
+#define AUTH_ROUTE(method_, path_, handler_, level_) \
+    {.method = method_, .pattern = path_, .handler = handler_, .auth = level_, \
+     .dialect = CB_DIALECT_OAUTH}
 
 static const cb_route_def routes[] = {
     AUTH_ROUTE("POST", "/auth/v1/signin/anonymously", auth_signin_anonymously, CB_AUTH_NONE),
@@ -77,7 +78,7 @@ static const cb_route_def routes[] = {
     AUTH_ROUTE("POST", "/auth/v1/admin/apikeys", auth_admin_create_key, CB_AUTH_ADMIN),
     AUTH_ROUTE("GET", "/auth/v1/admin/apikeys", auth_admin_list_keys, CB_AUTH_ADMIN),
     AUTH_ROUTE("DELETE", "/auth/v1/admin/apikeys/{id}", auth_admin_revoke_key, CB_AUTH_ADMIN),
-    {NULL, NULL, NULL, 0, 0, 0}
+    {0}
 };
 
 static const char *build_keyring(auth_state *st, const cb_options *o, apr_pool_t *p)

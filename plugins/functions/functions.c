@@ -41,8 +41,9 @@ static const cb_option_def options[] = {
     {0}
 };
 
-#define PROXY_ROUTE(method, pattern, handler) \
-    {method, pattern, handler, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, CB_ROUTE_PROXY}
+#define PROXY_ROUTE(method_, pattern_, handler_) \
+    {.method = method_, .pattern = pattern_, .handler = handler_, .auth = CB_AUTH_NONE, \
+     .dialect = CB_DIALECT_CLOUDBASE, .flags = CB_ROUTE_PROXY}
 
 static const char *const service_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD",
                                               "OPTIONS", NULL};
@@ -52,7 +53,7 @@ static const cb_route_def routes[] = {
     PROXY_ROUTE("POST", "/v1/ai/{provider}/chat/completions", fn_ai_chat),
     PROXY_ROUTE("POST", "/v1/ai/{provider}/chat/completion", fn_ai_chat),
     PROXY_ROUTE("POST", "/v1/aibot/openai/chat/completions", fn_agent_chat),
-    {NULL, NULL, NULL, 0, 0, 0}
+    {0}
 };
 
 /* Every method of a service, at PREFIX and PREFIX/{path*}. */

@@ -202,22 +202,24 @@ static cb_status child_init(void *state, apr_pool_t *child_pool)
     return CB_OK;
 }
 
+#define ROUTE(m, p, h, level, dialect_, flags_) \
+    {.method = m, .pattern = p, .handler = h, .auth = level, .dialect = dialect_, .flags = flags_}
+
 static const cb_route_def routes[] = {
-    {"GET", "/v1/test/echo", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"POST", "/v1/test/echo", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/items/{id}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/files/{rest*}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"POST", "/v1/test/body", body_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/fail", fail_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/oauth-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0},
-    {"GET", "/v1/test/tose-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TOSE, 0},
-    {"GET", "/v1/test/testbase-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TESTBASE, 0},
-    {"GET", "/v1/test/stream", stream_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/private", echo, CB_AUTH_USER, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/admin", echo, CB_AUTH_ADMIN, CB_DIALECT_OAUTH, 0},
-    {"*", "/v1/test/proxy/{rest*}", proxy_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE,
-     CB_ROUTE_PROXY},
-    {NULL, NULL, NULL, 0, 0, 0}
+    ROUTE("GET", "/v1/test/echo", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("POST", "/v1/test/echo", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/items/{id}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/files/{rest*}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("POST", "/v1/test/body", body_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/fail", fail_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/oauth-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0),
+    ROUTE("GET", "/v1/test/tose-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TOSE, 0),
+    ROUTE("GET", "/v1/test/testbase-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TESTBASE, 0),
+    ROUTE("GET", "/v1/test/stream", stream_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/private", echo, CB_AUTH_USER, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/admin", echo, CB_AUTH_ADMIN, CB_DIALECT_OAUTH, 0),
+    ROUTE("*", "/v1/test/proxy/{rest*}", proxy_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, CB_ROUTE_PROXY),
+    {0}
 };
 
 const cb_plugin cloudbase_plugin = {
