@@ -94,7 +94,8 @@ CB_API int cb_opt_bool(const cb_options *o, const char *name);
 CB_API int64_t cb_opt_int(const cb_options *o, const char *name);
 CB_API int64_t cb_opt_duration_ms(const cb_options *o, const char *name);
 CB_API int64_t cb_opt_size(const cb_options *o, const char *name);
-/* ENUM: the index of the configured (or default) word in .choices. */
+/* ENUM: the index of the configured (or default) word in .choices; -1
+ * when the option has neither. */
 CB_API int cb_opt_enum(const cb_options *o, const char *name);
 /* A secret's resolved value (file contents without trailing newline). */
 CB_API const char *cb_opt_secret(const cb_options *o, const char *name);
