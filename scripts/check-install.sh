@@ -30,6 +30,13 @@ grep -q '^LoadModule cloudbase_module /usr/lib/apache2/modules/mod_cloudbase.so'
   "$root/etc/apache2/mods-available/cloudbase.load" || fail "cloudbase.load has no LoadModule line"
 grep -q '^# Depends: reqtimeout' "$root/etc/apache2/mods-available/cloudbase.load" ||
   fail "cloudbase.load does not make a2enmod enable mod_reqtimeout"
+# A plugin built outside the tree needs only the installed headers.
+for header in "$root"/usr/local/include/cloudbase/*.h; do
+  printf '#include <cloudbase/%s>\n' "$(basename "$header")" |
+    cc -fsyntax-only -Wall -Werror -I"$root/usr/local/include" \
+      $(pkg-config --cflags apr-1 apr-util-1 jansson libcurl) -x c - ||
+    fail "the installed header cloudbase/$(basename "$header") does not compile on its own"
+done
 left=$(find "$root" -name '*.la')
 [[ -z $left ]] || fail "make install left libtool files: $left"
 

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # fuzz.sh: builds the libFuzzer targets in tests/fuzz/ with clang (ASan +
-# UBSan) straight from the core sources they need, then runs each one for
-# FUZZ_SECONDS seconds (default 20) on a copy of its seed corpus. Exits
-# non-zero when a target does not build or finds a crash, a leak or a hang.
+# UBSan), then runs each one for FUZZ_SECONDS seconds (default 20) on a copy
+# of its seed corpus. Exits non-zero when a target does not build or finds a
+# crash, a leak or a hang.
+#
+# The code under test comes from the same convenience libraries the module
+# and the unit tests link (libcbcore.la, plugins/*/lib*.la; Makefile.am):
+# the tree is configured a second time in FUZZ_BUILD_DIR/tree with clang and
+# -fsanitize=fuzzer-no-link,address,undefined, those libraries are built
+# there, and each target links their static archives. No source list here.
 #
 # Usage, from anywhere in the repository:
 #   bash scripts/fuzz.sh                     # build and run every target
 #   FUZZ_SECONDS=5 bash scripts/fuzz.sh      # shorter runs
 #   bash scripts/fuzz.sh fuzz_router         # only the named targets
 # Environment: FUZZ_SECONDS, FUZZ_BUILD_DIR (default build-fuzz/), CC (clang).
+# The first run configures and builds the libraries (a minute or two);
+# later runs rebuild only what changed.
 set -euo pipefail
 
 caller_dir="$PWD"
@@ -28,26 +36,17 @@ all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_j
              fuzz_ratelimit fuzz_cors fuzz_directives fuzz_auth_body fuzz_upstream_url
              fuzz_ai_model fuzz_redis_info fuzz_request_line)
 
-# The core sources each target links.
-core_sources_for() {
-    case "$1" in
-        fuzz_router) echo "router.c" ;;
-        fuzz_values) echo "values.c options.c redis.c" ;;
-        fuzz_allowlist) echo "allowlist.c" ;;
-        fuzz_errors) echo "errors.c json.c" ;;
-        fuzz_auth) echo "../../plugins/auth/parse.c json.c" ;;
-        fuzz_auth_body) echo "../../plugins/auth/parse.c json.c" ;;
-        fuzz_jwt) echo "../../plugins/auth/jwt.c ../../plugins/auth/jwt_claims.c" ;;
-        fuzz_functions) echo "../../plugins/functions/parse.c ../../plugins/functions/json_check.c values.c" ;;
-        fuzz_ratelimit) echo "ratelimit_rule.c values.c" ;;
-        fuzz_redis_info) echo "redis_durability.c redis.c values.c" ;;
-        fuzz_cors) echo "allowlist.c" ;;
-        fuzz_request_line) echo "request_line.c" ;;
-        fuzz_upstream_url) echo "../../plugins/functions/parse.c values.c" ;;
-        fuzz_ai_model) echo "../../plugins/functions/parse.c values.c" ;;
-        fuzz_directives) echo "directives.c values.c" ;;
-        *) echo "fuzz.sh: unknown target '$1'" >&2; return 1 ;;
-    esac
+# The convenience libraries every target links, in link order (a plugin's
+# library before the core it calls).
+libraries=(plugins/auth/libauth.la plugins/functions/libfunctions.la libcbcore.la)
+
+is_target() {
+    local target
+    for target in "${all_targets[@]}"; do
+        [ "$target" = "$1" ] && return 0
+    done
+    echo "fuzz.sh: unknown target '$1'" >&2
+    return 1
 }
 
 if ! command -v "$cc" >/dev/null; then
@@ -55,6 +54,7 @@ if ! command -v "$cc" >/dev/null; then
     exit 1
 fi
 
+library_cflags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 read -r -a sanitizer_flags <<< "-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 read -r -a warning_flags <<< "-Wall -Wextra -Werror"
 read -r -a include_flags <<< "-Imod_cloudbase/include -Imod_cloudbase/core -Iplugins/auth -Iplugins/functions"
@@ -67,18 +67,47 @@ else
     targets=("${all_targets[@]}")
 fi
 
+for target in "${targets[@]}"; do
+    is_target "$target"
+done
+
 mkdir -p "$build_dir"
+
+# Configures the tree in $build_dir/tree for clang and the fuzzer's
+# sanitizers (again only when the flags change) and builds the libraries.
+build_libraries() {
+    local tree="$build_dir/tree" flags
+    flags="CC=$cc CFLAGS=$library_cflags --enable-werror"
+    if [ -f config.status ]; then
+        echo "fuzz.sh: the source tree has an in-tree build; run 'make distclean' first" >&2
+        return 1
+    fi
+    if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+        ./autogen.sh > /dev/null 2>&1
+    fi
+    mkdir -p "$tree"
+    if [ ! -f "$tree/config.status" ] || [ "$(cat "$tree/.configure-flags" 2>/dev/null)" != "$flags" ]; then
+        echo "== configuring $tree for $cc"
+        (cd "$tree" && "$repo_root/configure" CC="$cc" CFLAGS="$library_cflags" --enable-werror \
+            > configure.log 2>&1) || { tail -n 20 "$tree/configure.log" >&2; return 1; }
+        echo "$flags" > "$tree/.configure-flags"
+    fi
+    echo "== building ${libraries[*]}"
+    make -C "$tree" -j"$(nproc)" "${libraries[@]}" > "$tree/make.log" 2>&1 ||
+        { tail -n 40 "$tree/make.log" >&2; return 1; }
+}
+
 # Stack traces for UBSan reports too (ASan prints them anyway).
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 
 build_target() {
-    local target="$1" sources=() source
-    for source in $(core_sources_for "$target"); do
-        sources+=("mod_cloudbase/core/$source")
+    local target="$1" archives=() library
+    for library in "${libraries[@]}"; do
+        archives+=("$build_dir/tree/$(dirname "$library")/.libs/$(basename "$library" .la).a")
     done
     echo "== building $target"
     "$cc" "${sanitizer_flags[@]}" "${warning_flags[@]}" "${include_flags[@]}" \
-        -o "$build_dir/$target" "tests/fuzz/$target.c" "${sources[@]}" "${library_flags[@]}"
+        -o "$build_dir/$target" "tests/fuzz/$target.c" "${archives[@]}" "${library_flags[@]}"
 }
 
 # Prints "runs exec/s" from a libFuzzer log with -print_final_stats=1.
@@ -104,9 +133,10 @@ run_target() {
 
 failed=()
 built=()
+libraries_built=1
+build_libraries || libraries_built=0
 for target in "${targets[@]}"; do
-    core_sources_for "$target" > /dev/null
-    if build_target "$target"; then
+    if [ "$libraries_built" = 1 ] && build_target "$target"; then
         built+=("$target")
     else
         failed+=("$target (build)")

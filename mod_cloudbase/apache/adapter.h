@@ -11,7 +11,9 @@
 
 #include "../core/cb_core.h"
 
-extern module AP_MODULE_DECLARE_DATA cloudbase_module;
+/* The module is built with -fvisibility=hidden: httpd finds the module
+ * record by name, so it is exported like the public API. */
+extern module CB_API AP_MODULE_DECLARE_DATA cloudbase_module;
 
 #define CB_HANDLER_NAME "cloudbase"
 #define CB_DEFAULT_HEALTH_PATH "/health"

@@ -43,7 +43,7 @@ const char *cb_option_type_name(cb_option_type t);
 /* ------------------------------------------------------------- plugins */
 
 typedef struct cb_loaded_plugin {
-    const cb_plugin *desc;
+    const cb_plugin *desc;   /* the core's copy, zero past the plugin's own size */
     const char *path;
     void *handle;            /* dlopen handle, closed by the pool's cleanup */
 } cb_loaded_plugin;
@@ -52,6 +52,10 @@ typedef struct cb_loaded_plugin {
  * pool; checks the symbol and ABI version. Returns an error message. */
 const char *cb_plugin_load(apr_pool_t *p, const char *dir, const char *name,
                            cb_loaded_plugin **out);
+/* Why a descriptor cannot be loaded by a core of ABI core_major.core_minor
+ * (naming both versions and the fix), or NULL when it can. */
+const char *cb_plugin_abi_refusal(apr_pool_t *p, const char *path, const cb_plugin *desc,
+                                  int core_major, int core_minor);
 
 typedef struct cb_task {
     const char *name;

@@ -1,8 +1,10 @@
 /*
  * loader.c: loads plugin shared objects and checks that each exports a
- * descriptor built for this ABI version. A plugin is loaded once per pool
- * (configuration generation): a restart clears the pool, unloads it and the
- * next configuration loads the file anew.
+ * descriptor built for a compatible ABI (same major, same or older minor;
+ * see cloudbase.h). The core keeps a zero-padded copy of the descriptor, so
+ * members an older plugin does not have read as NULL. A plugin is loaded
+ * once per pool (configuration generation): a restart clears the pool,
+ * unloads it and the next configuration loads the file anew.
  *
  * Plugins are opened with dlopen(RTLD_NOW | RTLD_LOCAL) rather than apr_dso,
  * which always uses RTLD_GLOBAL: with global symbols, every plugin exports
@@ -11,6 +13,7 @@
  * still resolve the cb_* functions from mod_cloudbase.so (or the test host).
  */
 #include <dlfcn.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -29,6 +32,33 @@ static int valid_plugin_name(const char *name)
     return 1;
 }
 
+/* The size of an ABI 2.0 descriptor: every plugin of this major has it. */
+#define DESCRIPTOR_SIZE_2_0 (offsetof(cb_plugin, after_response) + sizeof(void (*)(void)))
+
+const char *cb_plugin_abi_refusal(apr_pool_t *p, const char *path, const cb_plugin *desc,
+                                  int core_major, int core_minor)
+{
+    if (desc->abi_major != core_major)
+        return apr_psprintf(p, "plugin %s was built for plugin ABI %d.%d, but this "
+                            "mod_cloudbase provides ABI %d.%d and loads only plugins of major "
+                            "version %d: rebuild the plugin against this module's headers",
+                            path, desc->abi_major, desc->abi_minor, core_major, core_minor,
+                            core_major);
+    if (desc->abi_minor > core_minor)
+        return apr_psprintf(p, "plugin %s was built for plugin ABI %d.%d, newer than the ABI "
+                            "%d.%d this mod_cloudbase provides: upgrade mod_cloudbase, or "
+                            "rebuild the plugin against this module's headers", path,
+                            desc->abi_major, desc->abi_minor, core_major, core_minor);
+    if (desc->abi_minor < 0 || desc->descriptor_size < DESCRIPTOR_SIZE_2_0 ||
+        desc->descriptor_size > sizeof(cb_plugin))
+        return apr_psprintf(p, "plugin %s has a malformed descriptor (ABI %d.%d, %" APR_SIZE_T_FMT
+                            " bytes; this mod_cloudbase provides ABI %d.%d, %" APR_SIZE_T_FMT
+                            " bytes): start it with CB_PLUGIN_HEADER and rebuild it", path,
+                            desc->abi_major, desc->abi_minor, desc->descriptor_size, core_major,
+                            core_minor, sizeof(cb_plugin));
+    return NULL;
+}
+
 static apr_status_t close_plugin(void *handle)
 {
     dlclose(handle);
@@ -41,6 +71,8 @@ const char *cb_plugin_load(apr_pool_t *p, const char *dir, const char *name,
     apr_hash_t *loaded = NULL;
     cb_loaded_plugin *lp;
     const cb_plugin *desc;
+    cb_plugin *copy;
+    const char *err;
 
     if (!valid_plugin_name(name))
         return apr_psprintf(p, "plugin name '%s' is invalid: use lower-case letters, digits, "
@@ -67,11 +99,13 @@ const char *cb_plugin_load(apr_pool_t *p, const char *dir, const char *name,
     if (!desc)
         return apr_psprintf(p, "%s is not a mod_cloudbase plugin: it does not export the "
                             "symbol '%s'", lp->path, CB_PLUGIN_SYMBOL);
-    if (desc->abi_version != CB_PLUGIN_ABI_VERSION)
-        return apr_psprintf(p, "plugin %s was built for plugin ABI version %d, but this "
-                            "mod_cloudbase speaks version %d: rebuild the plugin against "
-                            "this module's headers", lp->path, desc->abi_version,
-                            CB_PLUGIN_ABI_VERSION);
+    if ((err = cb_plugin_abi_refusal(p, lp->path, desc, CB_PLUGIN_ABI_MAJOR,
+                                     CB_PLUGIN_ABI_MINOR)))
+        return err;
+    /* Members past an older plugin's descriptor stay zero in the copy. */
+    copy = apr_pcalloc(p, sizeof(*copy));
+    memcpy(copy, desc, desc->descriptor_size);
+    desc = copy;
     if (!desc->name || strcmp(desc->name, name) != 0)
         return apr_psprintf(p, "%s calls itself '%s', not '%s'", lp->path,
                             desc->name ? desc->name : "(null)", name);

@@ -13,33 +13,58 @@
 
 #include "auth.h"
 
+static const char *const jwt_algorithms[] = {"HS256", "ES256", NULL};
+enum { JWT_HS256, JWT_ES256 }; /* indexes of jwt_algorithms */
+
+/* Defaults and bounds live here only; create() keeps the checks a table
+ * cannot say (a power of two, one option against another). */
 static const cb_option_def options[] = {
-    {"jwt_algorithm", CB_OPT_STRING, 0, "HS256", "HS256 (shared secret) or ES256 (P-256 key pair)"},
-    {"jwt_secret", CB_OPT_SECRET, 0, NULL, "HS256 signing secret, at least 32 bytes (file: or env:)"},
-    {"jwt_key_id", CB_OPT_STRING, 0, "k1", "kid of the signing key"},
-    {"jwt_private_key", CB_OPT_STRING, 0, NULL, "ES256: PEM file of the P-256 private key"},
-    {"jwt_previous_secret", CB_OPT_SECRET, 0, NULL, "HS256: the previous secret, still verified during a rotation"},
-    {"jwt_previous_public_key", CB_OPT_STRING, 0, NULL, "ES256: PEM file of the previous public key, still verified"},
-    {"jwt_previous_key_id", CB_OPT_STRING, 0, "k0", "kid of the previous key"},
-    {"access_token_ttl", CB_OPT_DURATION, 0, "2h", "lifetime of access tokens"},
-    {"refresh_token_ttl", CB_OPT_DURATION, 0, "31d", "lifetime of sessions and refresh tokens"},
-    {"session_cache_ttl", CB_OPT_DURATION, 0, "5s", "staleness bound of the per-process session cache"},
-    {"anonymous", CB_OPT_BOOL, 0, "on", "allow anonymous sign-in"},
-    {"admin_key", CB_OPT_SECRET, 0, NULL, "the key that opens /auth/v1/admin (file: or env:)"},
-    {"signin_max_failures", CB_OPT_INT, 0, "5", "failed sign-ins per username and address before a wait"},
-    {"signin_max_ip_failures", CB_OPT_INT, 0, "50", "failed sign-ins per address before a wait"},
-    {"signin_failure_window", CB_OPT_DURATION, 0, "15m", "how long failed sign-ins are counted"},
-    {"password_min_length", CB_OPT_INT, 0, "8", "shortest password the admin route accepts"},
-    {"scrypt_n", CB_OPT_INT, 0, "16384", "scrypt cost N (a power of two)"},
-    {"scrypt_r", CB_OPT_INT, 0, "8", "scrypt block size r"},
-    {"scrypt_p", CB_OPT_INT, 0, "1", "scrypt parallelism p"},
-    {"max_concurrent_hashes", CB_OPT_INT, 0, "2", "password hashes run at once per process"},
-    {"hash_queue_wait", CB_OPT_DURATION, 0, "1s", "how long a sign-in waits for a hash slot before 503"},
-    {NULL, 0, 0, NULL, NULL}
+    {.name = "jwt_algorithm", .type = CB_OPT_ENUM, .default_value = "HS256", .choices = jwt_algorithms,
+     .help = "HS256 (shared secret) or ES256 (P-256 key pair)"},
+    {.name = "jwt_secret", .type = CB_OPT_SECRET,
+     .help = "HS256 signing secret, at least 32 bytes (file: or env:)"},
+    {.name = "jwt_key_id", .type = CB_OPT_STRING, .default_value = "k1", .help = "kid of the signing key"},
+    {.name = "jwt_private_key", .type = CB_OPT_STRING,
+     .help = "ES256: PEM file of the P-256 private key"},
+    {.name = "jwt_previous_secret", .type = CB_OPT_SECRET,
+     .help = "HS256: the previous secret, still verified during a rotation"},
+    {.name = "jwt_previous_public_key", .type = CB_OPT_STRING,
+     .help = "ES256: PEM file of the previous public key, still verified"},
+    {.name = "jwt_previous_key_id", .type = CB_OPT_STRING, .default_value = "k0",
+     .help = "kid of the previous key"},
+    {.name = "access_token_ttl", .type = CB_OPT_DURATION, .default_value = "2h", CB_OPT_MIN(60000),
+     .help = "lifetime of access tokens"},
+    {.name = "refresh_token_ttl", .type = CB_OPT_DURATION, .default_value = "31d", CB_OPT_MIN(60000),
+     .help = "lifetime of sessions and refresh tokens (at least access_token_ttl)"},
+    {.name = "session_cache_ttl", .type = CB_OPT_DURATION, .default_value = "5s",
+     .help = "staleness bound of the per-process session cache"},
+    {.name = "anonymous", .type = CB_OPT_BOOL, .default_value = "on", .help = "allow anonymous sign-in"},
+    {.name = "admin_key", .type = CB_OPT_SECRET,
+     .help = "the key that opens /auth/v1/admin, at least 24 characters (file: or env:)"},
+    {.name = "signin_max_failures", .type = CB_OPT_INT, .default_value = "5", CB_OPT_MIN(1),
+     .help = "failed sign-ins per username and address before a wait"},
+    {.name = "signin_max_ip_failures", .type = CB_OPT_INT, .default_value = "50", CB_OPT_MIN(1),
+     .help = "failed sign-ins per address before a wait"},
+    {.name = "signin_failure_window", .type = CB_OPT_DURATION, .default_value = "15m",
+     CB_OPT_MIN(1000), .help = "how long failed sign-ins are counted"},
+    {.name = "password_min_length", .type = CB_OPT_INT, .default_value = "8",
+     .help = "shortest password the admin route accepts"},
+    {.name = "scrypt_n", .type = CB_OPT_INT, .default_value = "16384", CB_OPT_MIN(1024),
+     .help = "scrypt cost N (a power of two)"},
+    {.name = "scrypt_r", .type = CB_OPT_INT, .default_value = "8", CB_OPT_MIN(1),
+     .help = "scrypt block size r"},
+    {.name = "scrypt_p", .type = CB_OPT_INT, .default_value = "1", CB_OPT_MIN(1),
+     .help = "scrypt parallelism p"},
+    {.name = "max_concurrent_hashes", .type = CB_OPT_INT, .default_value = "2", CB_OPT_MIN(1),
+     CB_OPT_MAX(1024), .help = "password hashes run at once per process"},
+    {.name = "hash_queue_wait", .type = CB_OPT_DURATION, .default_value = "1s", CB_OPT_MIN(0),
+     .help = "how long a sign-in waits for a hash slot before 503"},
+    {0}
 };
 
-#define AUTH_ROUTE(method, path, handler, level) \
-    {method, path, handler, level, CB_DIALECT_OAUTH, 0}
+#define AUTH_ROUTE(method_, path_, handler_, level_) \
+    {.method = method_, .pattern = path_, .handler = handler_, .auth = level_, \
+     .dialect = CB_DIALECT_OAUTH}
 
 static const cb_route_def routes[] = {
     AUTH_ROUTE("POST", "/auth/v1/signin/anonymously", auth_signin_anonymously, CB_AUTH_NONE),
@@ -53,19 +78,19 @@ static const cb_route_def routes[] = {
     AUTH_ROUTE("POST", "/auth/v1/admin/apikeys", auth_admin_create_key, CB_AUTH_ADMIN),
     AUTH_ROUTE("GET", "/auth/v1/admin/apikeys", auth_admin_list_keys, CB_AUTH_ADMIN),
     AUTH_ROUTE("DELETE", "/auth/v1/admin/apikeys/{id}", auth_admin_revoke_key, CB_AUTH_ADMIN),
-    {NULL, NULL, NULL, 0, 0, 0}
+    {0}
 };
 
 static const char *build_keyring(auth_state *st, const cb_options *o, apr_pool_t *p)
 {
-    const char *alg = cb_opt_string(o, "jwt_algorithm");
+    int alg = cb_opt_enum(o, "jwt_algorithm");
     const char *kid = cb_opt_string(o, "jwt_key_id");
     const char *previous_kid = cb_opt_string(o, "jwt_previous_key_id");
     const char *err;
     st->keys = cb_jwt_keyring_create(p);
     if (strcmp(kid, previous_kid) == 0)
         return "jwt_key_id and jwt_previous_key_id must differ";
-    if (strcasecmp(alg, "HS256") == 0) {
+    if (alg == JWT_HS256) {
         const char *secret = cb_opt_secret(o, "jwt_secret");
         const char *previous = cb_opt_secret(o, "jwt_previous_secret");
         if (!secret)
@@ -79,7 +104,7 @@ static const char *build_keyring(auth_state *st, const cb_options *o, apr_pool_t
             return apr_pstrcat(p, "jwt_secret: ", err, NULL);
         return NULL;
     }
-    if (strcasecmp(alg, "ES256") == 0) {
+    {
         const char *private_key = cb_opt_string(o, "jwt_private_key");
         const char *previous = cb_opt_string(o, "jwt_previous_public_key");
         if (!private_key)
@@ -90,7 +115,6 @@ static const char *build_keyring(auth_state *st, const cb_options *o, apr_pool_t
             return apr_pstrcat(p, "jwt_private_key: ", err, NULL);
         return NULL;
     }
-    return "jwt_algorithm must be HS256 or ES256";
 }
 
 static cb_status create(cb_plugin_ctx *ctx, void **state)
@@ -114,38 +138,27 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_error(ctx, "admin_key must be at least 24 characters");
         return CB_ERROR;
     }
-    st->access_ttl = cb_opt_duration_ms(o, "access_token_ttl", 7200000) / 1000;
-    st->refresh_ttl = cb_opt_duration_ms(o, "refresh_token_ttl", 2678400000LL) / 1000;
-    st->cache_bound = apr_time_from_msec(cb_opt_duration_ms(o, "session_cache_ttl", 5000));
-    st->allow_anonymous = cb_opt_bool(o, "anonymous", 1);
-    st->max_failures = cb_opt_int(o, "signin_max_failures", 5);
-    st->max_ip_failures = cb_opt_int(o, "signin_max_ip_failures", 50);
-    st->failure_window = cb_opt_duration_ms(o, "signin_failure_window", 900000) / 1000;
-    st->password_min_length = cb_opt_int(o, "password_min_length", 8);
-    st->scrypt.n = (uint64_t)cb_opt_int(o, "scrypt_n", 16384);
-    st->scrypt.r = (uint64_t)cb_opt_int(o, "scrypt_r", 8);
-    st->scrypt.p = (uint64_t)cb_opt_int(o, "scrypt_p", 1);
-    if (st->access_ttl < 60 || st->refresh_ttl < st->access_ttl) {
-        cb_ctx_error(ctx, "access_token_ttl must be at least 1m and refresh_token_ttl at least as long");
+    st->access_ttl = cb_opt_duration_ms(o, "access_token_ttl") / 1000;
+    st->refresh_ttl = cb_opt_duration_ms(o, "refresh_token_ttl") / 1000;
+    st->cache_bound = apr_time_from_msec(cb_opt_duration_ms(o, "session_cache_ttl"));
+    st->allow_anonymous = cb_opt_bool(o, "anonymous");
+    st->max_failures = cb_opt_int(o, "signin_max_failures");
+    st->max_ip_failures = cb_opt_int(o, "signin_max_ip_failures");
+    st->failure_window = cb_opt_duration_ms(o, "signin_failure_window") / 1000;
+    st->password_min_length = cb_opt_int(o, "password_min_length");
+    st->scrypt.n = (uint64_t)cb_opt_int(o, "scrypt_n");
+    st->scrypt.r = (uint64_t)cb_opt_int(o, "scrypt_r");
+    st->scrypt.p = (uint64_t)cb_opt_int(o, "scrypt_p");
+    if (st->refresh_ttl < st->access_ttl) {
+        cb_ctx_error(ctx, "refresh_token_ttl must be at least as long as access_token_ttl");
         return CB_ERROR;
     }
-    if (st->max_failures < 1 || st->max_ip_failures < 1 || st->failure_window < 1) {
-        cb_ctx_error(ctx, "signin_max_failures, signin_max_ip_failures and signin_failure_window "
-                          "must be positive");
+    if (st->scrypt.n & (st->scrypt.n - 1)) {
+        cb_ctx_error(ctx, "scrypt_n must be a power of two (e.g. 16384 or 32768)");
         return CB_ERROR;
     }
-    if (st->scrypt.n < 1024 || (st->scrypt.n & (st->scrypt.n - 1)) || st->scrypt.r < 1 ||
-        st->scrypt.p < 1) {
-        cb_ctx_error(ctx, "scrypt_n must be a power of two >= 1024; scrypt_r and scrypt_p >= 1");
-        return CB_ERROR;
-    }
-    st->max_concurrent_hashes = cb_opt_int(o, "max_concurrent_hashes", 2);
-    st->hash_queue_wait = cb_opt_duration_ms(o, "hash_queue_wait", 1000);
-    if (st->max_concurrent_hashes < 1 || st->max_concurrent_hashes > 1024 ||
-        st->hash_queue_wait < 0) {
-        cb_ctx_error(ctx, "max_concurrent_hashes must be 1-1024 and hash_queue_wait not negative");
-        return CB_ERROR;
-    }
+    st->max_concurrent_hashes = cb_opt_int(o, "max_concurrent_hashes");
+    st->hash_queue_wait = cb_opt_duration_ms(o, "hash_queue_wait");
     st->hash_gate = auth_hash_gate_create(p, (int)st->max_concurrent_hashes,
                                           apr_time_from_msec(st->hash_queue_wait));
     if (!st->hash_gate) {
@@ -187,7 +200,13 @@ static cb_status child_init(void *state, apr_pool_t *child_pool)
 }
 
 const cb_plugin cloudbase_plugin = {
-    CB_PLUGIN_ABI_VERSION, "auth", "1.0.0",
-    "CloudBase sign-in, tokens, API keys and sessions in Redis",
-    options, routes, create, child_init, NULL, auth_identify, NULL
+    CB_PLUGIN_HEADER,
+    .name = "auth",
+    .version = "1.0.0",
+    .description = "CloudBase sign-in, tokens, API keys and sessions in Redis",
+    .options = options,
+    .routes = routes,
+    .create = create,
+    .child_init = child_init,
+    .identify = auth_identify,
 };

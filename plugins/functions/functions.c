@@ -11,31 +11,39 @@
 
 #include "functions.h"
 
+static const char *const auth_levels[] = {"none", "any", "user", "admin", NULL};
+
+/* Defaults and bounds live here only (entries' own k=v overrides are
+ * checked by parse.c). */
 static const cb_option_def options[] = {
-    {"function", CB_OPT_LIST, 0, NULL,
-     "NAME URL [auth=none|any|user|admin] [timeout=15s] [max_body=6m] [max_concurrency=N] "
-     "[qualifier=VERSION]"},
-    {"cloudrun", CB_OPT_LIST, 0, NULL,
-     "NAME URL [auth=...] [timeout=...] [max_body=...] [max_concurrency=N] [attachment=on|off] "
-     "[websocket=on|off]"},
-    {"http_route", CB_OPT_LIST, 0, NULL,
-     "PATH function=NAME|cloudrun=NAME [auth=on|off|none|any|user|admin] [pass_path=on|off]"},
-    {"ai_provider", CB_OPT_LIST, 0, NULL,
-     "NAME BASE_URL key=file:PATH|env:NAME [auth=...] [timeout=...] [max_concurrency=N]"},
-    {"agent", CB_OPT_LIST, 0, NULL,
-     "AGENT_ID URL [key=file:PATH|env:NAME] [auth=...] [timeout=...] [max_concurrency=N]"},
-    {"default_auth", CB_OPT_STRING, 0, "any", "auth level of entries without auth="},
-    {"default_timeout", CB_OPT_DURATION, 0, "15s", "upstream timeout of entries without timeout="},
-    {"default_max_body", CB_OPT_SIZE, 0, "6m", "body cap of entries without max_body="},
-    {"default_max_concurrency", CB_OPT_INT, 0, "100",
-     "concurrent requests per entry and node without max_concurrency= (0 = unlimited)"},
-    {"strip_credentials", CB_OPT_BOOL, 0, "on",
-     "remove the caller's Authorization/X-Api-Key once the gateway verified them"},
-    {NULL, 0, 0, NULL, NULL}
+    {.name = "function", .type = CB_OPT_LIST,
+     .help = "NAME URL [auth=none|any|user|admin] [timeout=15s] [max_body=6m] [max_concurrency=N] "
+             "[qualifier=VERSION]"},
+    {.name = "cloudrun", .type = CB_OPT_LIST,
+     .help = "NAME URL [auth=...] [timeout=...] [max_body=...] [max_concurrency=N] "
+             "[attachment=on|off] [websocket=on|off]"},
+    {.name = "http_route", .type = CB_OPT_LIST,
+     .help = "PATH function=NAME|cloudrun=NAME [auth=on|off|none|any|user|admin] [pass_path=on|off]"},
+    {.name = "ai_provider", .type = CB_OPT_LIST,
+     .help = "NAME BASE_URL key=file:PATH|env:NAME [auth=...] [timeout=...] [max_concurrency=N]"},
+    {.name = "agent", .type = CB_OPT_LIST,
+     .help = "AGENT_ID URL [key=file:PATH|env:NAME] [auth=...] [timeout=...] [max_concurrency=N]"},
+    {.name = "default_auth", .type = CB_OPT_ENUM, .default_value = "any", .choices = auth_levels,
+     .help = "auth level of entries without auth="},
+    {.name = "default_timeout", .type = CB_OPT_DURATION, .default_value = "15s", CB_OPT_MIN(1),
+     .help = "upstream timeout of entries without timeout="},
+    {.name = "default_max_body", .type = CB_OPT_SIZE, .default_value = "6m", CB_OPT_MIN(1),
+     .help = "body cap of entries without max_body="},
+    {.name = "default_max_concurrency", .type = CB_OPT_INT, .default_value = "100", CB_OPT_MIN(0),
+     .help = "concurrent requests per entry and node without max_concurrency= (0 = unlimited)"},
+    {.name = "strip_credentials", .type = CB_OPT_BOOL, .default_value = "on",
+     .help = "remove the caller's Authorization/X-Api-Key once the gateway verified them"},
+    {0}
 };
 
-#define PROXY_ROUTE(method, pattern, handler) \
-    {method, pattern, handler, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, CB_ROUTE_PROXY}
+#define PROXY_ROUTE(method_, pattern_, handler_) \
+    {.method = method_, .pattern = pattern_, .handler = handler_, .auth = CB_AUTH_NONE, \
+     .dialect = CB_DIALECT_CLOUDBASE, .flags = CB_ROUTE_PROXY}
 
 static const char *const service_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD",
                                               "OPTIONS", NULL};
@@ -45,7 +53,7 @@ static const cb_route_def routes[] = {
     PROXY_ROUTE("POST", "/v1/ai/{provider}/chat/completions", fn_ai_chat),
     PROXY_ROUTE("POST", "/v1/ai/{provider}/chat/completion", fn_ai_chat),
     PROXY_ROUTE("POST", "/v1/aibot/openai/chat/completions", fn_agent_chat),
-    {NULL, NULL, NULL, 0, 0, 0}
+    {0}
 };
 
 /* Every method of a service, at PREFIX and PREFIX/{path*}. */
@@ -156,18 +164,10 @@ static cb_status functions_create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_error(ctx, "default_auth: %s", err);
         return CB_ERROR;
     }
-    defaults.timeout_ms = cb_opt_duration_ms(o, "default_timeout", 15000);
-    defaults.max_body = cb_opt_size(o, "default_max_body", 6 << 20);
-    defaults.max_concurrency = cb_opt_int(o, "default_max_concurrency", 100);
-    if (defaults.max_body < 1) {
-        cb_ctx_error(ctx, "default_max_body must be at least 1 byte");
-        return CB_ERROR;
-    }
-    if (defaults.max_concurrency < 0) {
-        cb_ctx_error(ctx, "default_max_concurrency must be 0 (unlimited) or more");
-        return CB_ERROR;
-    }
-    st->strip_credentials = cb_opt_bool(o, "strip_credentials", 1);
+    defaults.timeout_ms = cb_opt_duration_ms(o, "default_timeout");
+    defaults.max_body = cb_opt_size(o, "default_max_body");
+    defaults.max_concurrency = cb_opt_int(o, "default_max_concurrency");
+    st->strip_credentials = cb_opt_bool(o, "strip_credentials");
     st->default_max_body = defaults.max_body;
     st->functions = apr_hash_make(p);
     st->cloudruns = apr_hash_make(p);
@@ -202,15 +202,11 @@ static cb_status functions_create(cb_plugin_ctx *ctx, void **state)
 }
 
 const cb_plugin cloudbase_plugin = {
-    CB_PLUGIN_ABI_VERSION,
-    "functions",
-    "1.0.0",
-    "functions, Cloud Run services, HTTP access routes and the AI proxy",
-    options,
-    routes,
-    functions_create,
-    NULL,
-    NULL,
-    NULL,
-    NULL
+    CB_PLUGIN_HEADER,
+    .name = "functions",
+    .version = "1.0.0",
+    .description = "functions, Cloud Run services, HTTP access routes and the AI proxy",
+    .options = options,
+    .routes = routes,
+    .create = functions_create,
 };

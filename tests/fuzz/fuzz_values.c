@@ -7,7 +7,9 @@
  * start with "password=" are skipped for the same reason). The input is
  * also read as a plugin block, one "NAME VALUE" per line, and fed to
  * cb_options_set and cb_options_finish with a table that has every option
- * type but CB_OPT_SECRET. Cheap invariants abort with a message.
+ * type but CB_OPT_SECRET and CB_OPT_LIST, with bounds and an enum; the
+ * getters must then return values inside the bounds and the choices. Cheap
+ * invariants abort with a message.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,15 +24,22 @@
 #include "cloudbase/redis.h"
 #include "cloudbase/values.h"
 
+static const char *const modes[] = {"fast", "safe", NULL};
+
 static const cb_option_def plugin_options[] = {
-    {"Name", CB_OPT_STRING, 0, "gateway", "a display name"},
-    {"Enabled", CB_OPT_BOOL, 0, "on", "turns the plugin on or off"},
-    {"Retries", CB_OPT_INT, 0, "3", "how often to retry"},
-    {"Timeout", CB_OPT_DURATION, 0, "30s", "how long to wait"},
-    {"MaxBody", CB_OPT_SIZE, 0, "1m", "the largest request body"},
-    {"Upstream", CB_OPT_URL, 1, NULL, "where requests go"},
-    {"Comment", CB_OPT_STRING, 0, NULL, "an optional note"},
-    {NULL, CB_OPT_STRING, 0, NULL, NULL},
+    {.name = "Name", .type = CB_OPT_STRING, .default_value = "gateway", .help = "a display name"},
+    {.name = "Enabled", .type = CB_OPT_BOOL, .default_value = "on", .help = "turns the plugin on or off"},
+    {.name = "Retries", .type = CB_OPT_INT, .default_value = "3", CB_OPT_MIN(0), CB_OPT_MAX(10),
+     .help = "how often to retry"},
+    {.name = "Timeout", .type = CB_OPT_DURATION, .default_value = "30s", CB_OPT_MIN(1),
+     .help = "how long to wait"},
+    {.name = "MaxBody", .type = CB_OPT_SIZE, .default_value = "1m", CB_OPT_MAX(1 << 30),
+     .help = "the largest request body"},
+    {.name = "Mode", .type = CB_OPT_ENUM, .default_value = "safe", .choices = modes,
+     .help = "fast or safe"},
+    {.name = "Upstream", .type = CB_OPT_URL, .required = 1, .help = "where requests go"},
+    {.name = "Comment", .type = CB_OPT_STRING, .help = "an optional note"},
+    {0},
 };
 
 static apr_pool_t *global_pool;
@@ -133,11 +142,18 @@ static void parse_plugin_block(const char *text)
     require(cb_opt_string(options, "Upstream") != NULL, "no Upstream after finish", text);
     require(cb_opt_string(options, "Name") != NULL, "no Name after finish", text);
     {
-        int enabled = cb_opt_bool(options, "Enabled", -1);
+        int enabled = cb_opt_bool(options, "Enabled");
+        int mode = cb_opt_enum(options, "Mode");
+        int64_t retries = cb_opt_int(options, "Retries");
         require(enabled == 0 || enabled == 1, "Enabled neither 0 nor 1", text);
+        require(mode == 0 || mode == 1, "Mode outside its choices", text);
+        require(strcmp(cb_opt_string(options, "Mode"), modes[mode]) == 0, "Mode word and index differ",
+                text);
+        require(retries >= 0 && retries <= 10, "Retries outside its bounds", text);
     }
-    require(cb_opt_duration_ms(options, "Timeout", -1) >= 0, "negative Timeout", text);
-    require(cb_opt_size(options, "MaxBody", -1) >= 0, "negative MaxBody", text);
+    require(cb_opt_duration_ms(options, "Timeout") >= 1, "Timeout below its minimum", text);
+    require(cb_opt_size(options, "MaxBody") >= 0 && cb_opt_size(options, "MaxBody") <= (1 << 30),
+            "MaxBody outside its bounds", text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

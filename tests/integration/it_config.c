@@ -48,8 +48,15 @@ START_TEST(plugin_option_errors)
     static const char *const missing[] = {"test.conf", "missing required option 'greeting'",
                                           NULL};
     static const char *const bad_url[] = {"upstream", "http://", NULL};
-    const char *sites[4], *const *needles[4] = {unknown, wrong_type, missing, bad_url};
-    char buf[4][2048];
+    /* Bounds and enum words from the option table, with file:line and the fix. */
+    static const char *const too_big[] = {"test.conf:", "plugin testplug",
+                                          "'max_body' must be at most 1m", "lower it to 1m",
+                                          NULL};
+    static const char *const bad_word[] = {"test.conf:", "option 'mode'", "'shout' is not one of plain, loud",
+                                           NULL};
+    const char *sites[6], *const *needles[6] = {unknown, wrong_type, missing, bad_url, too_big,
+                                                bad_word};
+    char buf[6][2048];
     snprintf(buf[0], sizeof(buf[0]),
              "CloudBaseEnv demo\nCloudBasePluginDir %s\n<CloudBasePlugin testplug>\n"
              "greting hi\n</CloudBasePlugin>\n", plugin_dir());
@@ -62,7 +69,13 @@ START_TEST(plugin_option_errors)
     snprintf(buf[3], sizeof(buf[3]),
              "CloudBaseEnv demo\nCloudBasePluginDir %s\n<CloudBasePlugin testplug>\n"
              "greeting hi\nupstream ftp://x/\n</CloudBasePlugin>\n", plugin_dir());
-    for (int i = 0; i < 4; i++) {
+    snprintf(buf[4], sizeof(buf[4]),
+             "CloudBaseEnv demo\nCloudBasePluginDir %s\n<CloudBasePlugin testplug>\n"
+             "greeting hi\nmax_body 2m\n</CloudBasePlugin>\n", plugin_dir());
+    snprintf(buf[5], sizeof(buf[5]),
+             "CloudBaseEnv demo\nCloudBasePluginDir %s\n<CloudBasePlugin testplug>\n"
+             "mode shout\ngreeting hi\n</CloudBasePlugin>\n", plugin_dir());
+    for (int i = 0; i < 6; i++) {
         sites[i] = buf[i];
         expect_failure(sites[i], needles[i]);
     }
@@ -72,7 +85,10 @@ END_TEST
 START_TEST(plugin_loading_errors)
 {
     char site[1024];
-    static const char *const bad_abi[] = {"ABI version 999", "rebuild", NULL};
+    static const char *const bad_abi[] = {"built for plugin ABI 3.0", "provides ABI 2.",
+                                          "rebuild", NULL};
+    static const char *const new_minor[] = {"built for plugin ABI 2.", "newer than the ABI 2.",
+                                            "upgrade mod_cloudbase", NULL};
     static const char *const missing[] = {"cannot load plugin 'nosuch'", "CloudBasePluginDir",
                                           NULL};
     static const char *const not_plugin[] = {"not a mod_cloudbase plugin", NULL};
@@ -80,6 +96,9 @@ START_TEST(plugin_loading_errors)
     snprintf(site, sizeof(site), "CloudBaseEnv demo\nCloudBasePluginDir %s\n"
              "<CloudBasePlugin badabi>\n</CloudBasePlugin>\n", plugin_dir());
     expect_failure(site, bad_abi);
+    snprintf(site, sizeof(site), "CloudBaseEnv demo\nCloudBasePluginDir %s\n"
+             "<CloudBasePlugin newminor>\n</CloudBasePlugin>\n", plugin_dir());
+    expect_failure(site, new_minor);
     snprintf(site, sizeof(site), "CloudBaseEnv demo\nCloudBasePluginDir %s\n"
              "<CloudBasePlugin nosuch>\n</CloudBasePlugin>\n", plugin_dir());
     expect_failure(site, missing);

@@ -1,10 +1,15 @@
 /*
- * badabi.c: a test-only plugin built for a future ABI version; the loader
- * must refuse it with a clear message.
+ * badabi.c: a test-only plugin built for another major plugin ABI; the
+ * loader must refuse it, naming both versions and the fix.
  */
 #include "cloudbase/cloudbase.h"
 
 const cb_plugin cloudbase_plugin = {
-    CB_PLUGIN_ABI_VERSION + 998, "badabi", "0", "wrong ABI on purpose",
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    /* The header written out, with a version that does not fit on purpose. */
+    .abi_major = CB_PLUGIN_ABI_MAJOR + 1,
+    .abi_minor = CB_PLUGIN_ABI_MINOR,
+    .descriptor_size = sizeof(cb_plugin),
+    .name = "badabi",
+    .version = "0",
+    .description = "another ABI major on purpose",
 };

@@ -27,18 +27,26 @@ typedef struct testplug {
     int child_pid;           /* set by child_init in each worker process */
 } testplug;
 
+static const char *const modes[] = {"plain", "loud", NULL};
+
 static const cb_option_def options[] = {
-    {"greeting", CB_OPT_STRING, 1, NULL, "text the echo route returns"},
-    {"upstream", CB_OPT_URL, 0, NULL, "base URL of the proxy route's upstream"},
-    {"max_body", CB_OPT_SIZE, 0, "1k", "largest body the body route accepts"},
-    {"timeout", CB_OPT_DURATION, 0, "5s", "an unused duration, for parser tests"},
-    {"fake_identity", CB_OPT_BOOL, 0, "off", "accept 'Bearer test-user-NAME' tokens"},
-    {"deny_header", CB_OPT_STRING, 0, NULL, "refuse requests that carry this header"},
-    {"task_file", CB_OPT_STRING, 0, NULL, "file the background task appends to"},
-    {"task_interval", CB_OPT_DURATION, 0, "200ms", "how often the task runs"},
-    {"secret", CB_OPT_SECRET, 0, NULL, "a secret, for loader tests"},
-    {"workers", CB_OPT_INT, 0, "1", "an unused integer, for parser tests"},
-    {NULL, 0, 0, NULL, NULL}
+    {.name = "greeting", .type = CB_OPT_STRING, .required = 1, .help = "text the echo route returns"},
+    {.name = "upstream", .type = CB_OPT_URL, .help = "base URL of the proxy route's upstream"},
+    {.name = "max_body", .type = CB_OPT_SIZE, .default_value = "1k", CB_OPT_MIN(1), CB_OPT_MAX(1 << 20),
+     .help = "largest body the body route accepts"},
+    {.name = "timeout", .type = CB_OPT_DURATION, .default_value = "5s",
+     .help = "an unused duration, for parser tests"},
+    {.name = "fake_identity", .type = CB_OPT_BOOL, .default_value = "off",
+     .help = "accept 'Bearer test-user-NAME' tokens"},
+    {.name = "deny_header", .type = CB_OPT_STRING, .help = "refuse requests that carry this header"},
+    {.name = "task_file", .type = CB_OPT_STRING, .help = "file the background task appends to"},
+    {.name = "task_interval", .type = CB_OPT_DURATION, .default_value = "200ms", CB_OPT_MIN(10),
+     .help = "how often the task runs"},
+    {.name = "secret", .type = CB_OPT_SECRET, .help = "a secret, for loader tests"},
+    {.name = "workers", .type = CB_OPT_INT, .default_value = "1", .help = "an unused integer, for parser tests"},
+    {.name = "mode", .type = CB_OPT_ENUM, .default_value = "plain", .choices = modes,
+     .help = "an unused enum, for parser tests"},
+    {0}
 };
 
 
@@ -168,8 +176,8 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     testplug *t = apr_pcalloc(cb_ctx_pool(ctx), sizeof(*t));
     t->greeting = cb_opt_string(o, "greeting");
     t->upstream = cb_opt_string(o, "upstream");
-    t->max_body = cb_opt_size(o, "max_body", 1024);
-    t->fake_identity = cb_opt_bool(o, "fake_identity", 0);
+    t->max_body = cb_opt_size(o, "max_body");
+    t->fake_identity = cb_opt_bool(o, "fake_identity");
     t->task_file = cb_opt_string(o, "task_file");
     t->secret = cb_opt_secret(o, "secret");
     t->deny_header = cb_opt_string(o, "deny_header");
@@ -180,7 +188,7 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     if (t->upstream)
         cb_ctx_declare_upstream(ctx, t->upstream);
     if (t->task_file)
-        cb_ctx_add_task(ctx, "testplug-tick", apr_time_from_msec(cb_opt_duration_ms(o, "task_interval", 200)),
+        cb_ctx_add_task(ctx, "testplug-tick", apr_time_from_msec(cb_opt_duration_ms(o, "task_interval")),
                         task);
     *state = t;
     return CB_OK;
@@ -194,25 +202,36 @@ static cb_status child_init(void *state, apr_pool_t *child_pool)
     return CB_OK;
 }
 
+#define ROUTE(m, p, h, level, dialect_, flags_) \
+    {.method = m, .pattern = p, .handler = h, .auth = level, .dialect = dialect_, .flags = flags_}
+
 static const cb_route_def routes[] = {
-    {"GET", "/v1/test/echo", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"POST", "/v1/test/echo", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/items/{id}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/files/{rest*}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"POST", "/v1/test/body", body_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/fail", fail_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/oauth-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0},
-    {"GET", "/v1/test/tose-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TOSE, 0},
-    {"GET", "/v1/test/testbase-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TESTBASE, 0},
-    {"GET", "/v1/test/stream", stream_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/private", echo, CB_AUTH_USER, CB_DIALECT_CLOUDBASE, 0},
-    {"GET", "/v1/test/admin", echo, CB_AUTH_ADMIN, CB_DIALECT_OAUTH, 0},
-    {"*", "/v1/test/proxy/{rest*}", proxy_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE,
-     CB_ROUTE_PROXY},
-    {NULL, NULL, NULL, 0, 0, 0}
+    ROUTE("GET", "/v1/test/echo", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("POST", "/v1/test/echo", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/items/{id}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/files/{rest*}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("POST", "/v1/test/body", body_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/fail", fail_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/oauth-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0),
+    ROUTE("GET", "/v1/test/tose-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TOSE, 0),
+    ROUTE("GET", "/v1/test/testbase-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TESTBASE, 0),
+    ROUTE("GET", "/v1/test/stream", stream_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/private", echo, CB_AUTH_USER, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/admin", echo, CB_AUTH_ADMIN, CB_DIALECT_OAUTH, 0),
+    ROUTE("*", "/v1/test/proxy/{rest*}", proxy_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, CB_ROUTE_PROXY),
+    {0}
 };
 
 const cb_plugin cloudbase_plugin = {
-    CB_PLUGIN_ABI_VERSION, "testplug", "1.0.0", "test-only plugin",
-    options, routes, create, child_init, policy, identify, after_response
+    CB_PLUGIN_HEADER,
+    .name = "testplug",
+    .version = "1.0.0",
+    .description = "test-only plugin",
+    .options = options,
+    .routes = routes,
+    .create = create,
+    .child_init = child_init,
+    .access_policy = policy,
+    .identify = identify,
+    .after_response = after_response,
 };

@@ -11,6 +11,8 @@
 #ifndef CLOUDBASE_CLOUDBASE_H
 #define CLOUDBASE_CLOUDBASE_H
 
+#include "cloudbase/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <apr_pools.h>
@@ -23,10 +25,22 @@
 extern "C" {
 #endif
 
-/* Bumped whenever cb_plugin or any function below changes incompatibly.
- * The loader refuses a plugin built against another version. */
-#define CB_PLUGIN_ABI_VERSION 1
+/* The plugin ABI (docs/plugin-api.md, "ABI rules"). MAJOR changes when
+ * anything a built plugin relies on changes incompatibly: a function's
+ * signature or meaning, a field's offset, the layout of cb_option_def or
+ * cb_route_def (arrays: their stride is frozen within a major). MINOR
+ * changes when something is added: a new function, or a new member at the
+ * end of cb_plugin. The loader refuses another major and a newer minor than
+ * its own, and accepts an older minor: members past the plugin's
+ * descriptor size read as zero (NULL hooks). */
+#define CB_PLUGIN_ABI_MAJOR 2
+#define CB_PLUGIN_ABI_MINOR 0
 #define CB_PLUGIN_SYMBOL "cloudbase_plugin"
+/* The first members of every descriptor; write it first:
+ *   const cb_plugin cloudbase_plugin = { CB_PLUGIN_HEADER, .name = "x", ... }; */
+#define CB_PLUGIN_HEADER \
+    .abi_major = CB_PLUGIN_ABI_MAJOR, .abi_minor = CB_PLUGIN_ABI_MINOR, \
+    .descriptor_size = sizeof(cb_plugin)
 
 typedef enum {
     CB_OK = 0,          /* carry on */
@@ -45,28 +59,46 @@ typedef enum {
     CB_OPT_SIZE,      /* 512, 64k, 1m, 2g; stored in bytes */
     CB_OPT_URL,       /* absolute http:// or https:// URL */
     CB_OPT_SECRET,    /* file:PATH, env:NAME or a literal; never logged */
-    CB_OPT_LIST       /* repeatable; each line's whole text, parsed by the plugin */
+    CB_OPT_LIST,      /* repeatable; each line's whole text, parsed by the plugin */
+    CB_OPT_ENUM       /* one of .choices (case-insensitive); read with cb_opt_string */
 } cb_option_type;
 
+/* One option of a plugin's table. Fill it with designated initialisers;
+ * the table ends with a {0} entry. The table is the only place an option's
+ * default and bounds are written: the core checks them at configtest, and
+ * the getters return the default when the option is not configured. */
 typedef struct cb_option_def {
     const char *name;
     cb_option_type type;
     int required;
     const char *default_value; /* parsed like a configured value; NULL = none */
     const char *help;          /* one line, used in errors and docs */
+    /* INT, DURATION (ms) and SIZE (bytes): inclusive bounds, checked only
+     * when has_min / has_max is set (use CB_OPT_MIN / CB_OPT_MAX). */
+    unsigned char has_min, has_max;
+    int64_t min, max;
+    const char *const *choices; /* ENUM: the allowed words, NULL-terminated */
 } cb_option_def;
+#define CB_OPT_MIN(v) .has_min = 1, .min = (v)
+#define CB_OPT_MAX(v) .has_max = 1, .max = (v)
 
 typedef struct cb_options cb_options;
 
-/* Typed getters. A missing optional option without default yields the
- * fallback (or NULL for strings). Names must appear in the option table. */
-const char *cb_opt_string(const cb_options *o, const char *name);
-int cb_opt_bool(const cb_options *o, const char *name, int fallback);
-int64_t cb_opt_int(const cb_options *o, const char *name, int64_t fallback);
-int64_t cb_opt_duration_ms(const cb_options *o, const char *name, int64_t fallback);
-int64_t cb_opt_size(const cb_options *o, const char *name, int64_t fallback);
+/* Typed getters: the configured value, else the table's default, else
+ * NULL / 0 (cb_opt_is_set tells "not configured" apart). The name must be
+ * in the plugin's table and the getter must match its type: anything else
+ * is a programming error that aborts with a message naming the option. */
+CB_API int cb_opt_is_set(const cb_options *o, const char *name);
+CB_API const char *cb_opt_string(const cb_options *o, const char *name); /* STRING, URL, ENUM */
+CB_API int cb_opt_bool(const cb_options *o, const char *name);
+CB_API int64_t cb_opt_int(const cb_options *o, const char *name);
+CB_API int64_t cb_opt_duration_ms(const cb_options *o, const char *name);
+CB_API int64_t cb_opt_size(const cb_options *o, const char *name);
+/* ENUM: the index of the configured (or default) word in .choices; -1
+ * when the option has neither. */
+CB_API int cb_opt_enum(const cb_options *o, const char *name);
 /* A secret's resolved value (file contents without trailing newline). */
-const char *cb_opt_secret(const cb_options *o, const char *name);
+CB_API const char *cb_opt_secret(const cb_options *o, const char *name);
 
 /* One line of a CB_OPT_LIST option, with where it was configured. */
 typedef struct cb_option_item {
@@ -75,7 +107,7 @@ typedef struct cb_option_item {
     int line;
 } cb_option_item;
 /* The lines of a list option in configuration order (never NULL). */
-const apr_array_header_t *cb_opt_list(const cb_options *o, const char *name);
+CB_API const apr_array_header_t *cb_opt_list(const cb_options *o, const char *name);
 
 /* ---------------------------------------------------------------- requests */
 
@@ -112,63 +144,63 @@ typedef struct cb_identity {
     const apr_array_header_t *groups; /* of const char * */
 } cb_identity;
 
-const char *cb_req_method(const cb_req *req);
-const char *cb_req_path(const cb_req *req);   /* decoded-free: as received */
-const char *cb_req_query(const cb_req *req);  /* without '?', or "" */
-const char *cb_req_header(const cb_req *req, const char *name);
-const apr_table_t *cb_req_headers(const cb_req *req);
-const char *cb_req_client_ip(const cb_req *req);
-const char *cb_req_param(const cb_req *req, const char *name); /* route {param} */
-const char *cb_req_id(const cb_req *req);
-const char *cb_req_env(const cb_req *req);
-apr_pool_t *cb_req_pool(const cb_req *req);
+CB_API const char *cb_req_method(const cb_req *req);
+CB_API const char *cb_req_path(const cb_req *req);   /* decoded-free: as received */
+CB_API const char *cb_req_query(const cb_req *req);  /* without '?', or "" */
+CB_API const char *cb_req_header(const cb_req *req, const char *name);
+CB_API const apr_table_t *cb_req_headers(const cb_req *req);
+CB_API const char *cb_req_client_ip(const cb_req *req);
+CB_API const char *cb_req_param(const cb_req *req, const char *name); /* route {param} */
+CB_API const char *cb_req_id(const cb_req *req);
+CB_API const char *cb_req_env(const cb_req *req);
+CB_API apr_pool_t *cb_req_pool(const cb_req *req);
 /* The environment's Redis client, or NULL when CloudBaseRedis is not set. */
-cb_redis *cb_req_redis(const cb_req *req);
-const cb_identity *cb_req_identity(const cb_req *req);
+CB_API cb_redis *cb_req_redis(const cb_req *req);
+CB_API const cb_identity *cb_req_identity(const cb_req *req);
 /* For handlers whose auth level depends on what they serve (a route
  * registered with CB_AUTH_NONE still looks up offered credentials): CB_OK
  * when the caller's identity meets level, else records 401 or 403 like the
  * route's own level would and returns CB_DONE. */
-cb_status cb_req_require_auth(cb_req *req, cb_auth_level level);
-void cb_req_set_identity(cb_req *req, const cb_identity *id);
+CB_API cb_status cb_req_require_auth(cb_req *req, cb_auth_level level);
+CB_API void cb_req_set_identity(cb_req *req, const cb_identity *id);
 
 /* Reads the whole body, refusing more than max_bytes with 413 (set as the
  * request's error). Returns CB_OK with *data NUL-terminated. */
-cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **data, size_t *len);
+CB_API cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **data, size_t *len);
 
 /* Response. Headers may be set until the first write. */
-void cb_req_set_status(cb_req *req, int status);
-void cb_req_set_header(cb_req *req, const char *name, const char *value);
-void cb_req_add_header(cb_req *req, const char *name, const char *value);
-cb_status cb_req_write(cb_req *req, const void *data, size_t len);
-cb_status cb_req_flush(cb_req *req);
+CB_API void cb_req_set_status(cb_req *req, int status);
+CB_API void cb_req_set_header(cb_req *req, const char *name, const char *value);
+CB_API void cb_req_add_header(cb_req *req, const char *name, const char *value);
+CB_API cb_status cb_req_write(cb_req *req, const void *data, size_t len);
+CB_API cb_status cb_req_flush(cb_req *req);
 /* Convenience: status + Content-Type: application/json + body. */
-cb_status cb_req_send_json(cb_req *req, int status, const char *json);
+CB_API cb_status cb_req_send_json(cb_req *req, int status, const char *json);
 
 /* An error in the route's dialect: status, a CloudBase-style code such as
  * "INVALID_PARAM" (mapped for other dialects) and a human message. Called
  * from a phase hook or a proxy route's handler, it records the error and
  * the gateway answers it; the hook then returns CB_DONE. */
-cb_status cb_req_send_error(cb_req *req, int status, const char *code, const char *message);
+CB_API cb_status cb_req_send_error(cb_req *req, int status, const char *code, const char *message);
 
 /* Proxy routes: the handler names the upstream and edits upstream headers,
  * then returns CB_OK; the host's own reverse proxy does the rest. */
-void cb_req_proxy_to(cb_req *req, const char *url);
-void cb_req_set_upstream_header(cb_req *req, const char *name, const char *value);
-void cb_req_unset_upstream_header(cb_req *req, const char *name);
+CB_API void cb_req_proxy_to(cb_req *req, const char *url);
+CB_API void cb_req_set_upstream_header(cb_req *req, const char *name, const char *value);
+CB_API void cb_req_unset_upstream_header(cb_req *req, const char *name);
 
 /* An upstream declared with cb_ctx_upstream: its own connection pool and
  * timeout in the host. url is the full upstream URL of this request. A
  * body read with cb_req_read_body before the hand-off is sent upstream as
  * it was read. */
 typedef struct cb_upstream cb_upstream;
-void cb_req_proxy_via(cb_req *req, const cb_upstream *up, const char *url);
+CB_API void cb_req_proxy_via(cb_req *req, const cb_upstream *up, const char *url);
 /* Caps the request body streamed upstream (413 past it). */
-void cb_req_proxy_limit_body(cb_req *req, int64_t max_bytes);
+CB_API void cb_req_proxy_limit_body(cb_req *req, int64_t max_bytes);
 
 #define CB_PROXY_ATTACHMENT 0x1 /* Content-Disposition: attachment on answers to GET
                                  * and on non-text answers; never on SSE or 101 */
-void cb_req_proxy_flags(cb_req *req, unsigned flags);
+CB_API void cb_req_proxy_flags(cb_req *req, unsigned flags);
 
 /* ---------------------------------------------------------------- routes */
 
@@ -190,39 +222,46 @@ typedef struct cb_route_def {
 typedef struct cb_plugin_ctx cb_plugin_ctx;
 
 /* What a plugin may ask of its host during create(). */
-const cb_options *cb_ctx_options(const cb_plugin_ctx *ctx);
-apr_pool_t *cb_ctx_pool(const cb_plugin_ctx *ctx);
-const char *cb_ctx_env(const cb_plugin_ctx *ctx);
-cb_redis *cb_ctx_redis(const cb_plugin_ctx *ctx);
+CB_API const cb_options *cb_ctx_options(const cb_plugin_ctx *ctx);
+CB_API apr_pool_t *cb_ctx_pool(const cb_plugin_ctx *ctx);
+CB_API const char *cb_ctx_env(const cb_plugin_ctx *ctx);
+CB_API cb_redis *cb_ctx_redis(const cb_plugin_ctx *ctx);
 /* Records a configuration error that fails start-up (configtest). */
-void cb_ctx_error(cb_plugin_ctx *ctx, const char *fmt, ...)
+CB_API void cb_ctx_error(cb_plugin_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Adds a route at run time of create(), for routes that depend on options. */
-void cb_ctx_add_route(cb_plugin_ctx *ctx, const cb_route_def *route);
+CB_API void cb_ctx_add_route(cb_plugin_ctx *ctx, const cb_route_def *route);
 
 /* Names an upstream base URL that proxy routes send to, so the host keeps a
  * pool of keep-alive connections for it (a mod_proxy worker in httpd). */
-void cb_ctx_declare_upstream(cb_plugin_ctx *ctx, const char *base_url);
+CB_API void cb_ctx_declare_upstream(cb_plugin_ctx *ctx, const char *base_url);
 
 /* An upstream origin with its own keep-alive pool and timeout: upstreams
  * with the same scheme://host:port, timeout and flags share one. timeout_ms
  * 0 takes the host's default. Returns NULL (and records an error) for a URL
  * that is not absolute http(s). */
 #define CB_UPSTREAM_WEBSOCKET 0x1 /* pass WebSocket upgrades through */
-const cb_upstream *cb_ctx_upstream(cb_plugin_ctx *ctx, const char *url, int64_t timeout_ms,
+CB_API const cb_upstream *cb_ctx_upstream(cb_plugin_ctx *ctx, const char *url, int64_t timeout_ms,
                                    unsigned flags);
 
 /* count counters shared by every process of this node (zeroed), for
  * per-node limits such as concurrent requests; use apr_atomic_*32. */
-apr_uint32_t *cb_ctx_shared_counters(cb_plugin_ctx *ctx, int count);
+CB_API apr_uint32_t *cb_ctx_shared_counters(cb_plugin_ctx *ctx, int count);
 
 /* A background task run every interval in one process of each node. */
 typedef void (*cb_task_fn)(void *plugin_state, apr_pool_t *scratch);
-void cb_ctx_add_task(cb_plugin_ctx *ctx, const char *name, apr_interval_time_t interval,
+CB_API void cb_ctx_add_task(cb_plugin_ctx *ctx, const char *name, apr_interval_time_t interval,
                      cb_task_fn fn);
 
+/* The descriptor a plugin exports as CB_PLUGIN_SYMBOL. Start it with
+ * CB_PLUGIN_HEADER and name the other members (designated initialisers).
+ * New members are only ever appended, with a minor bump; the core copies a
+ * descriptor of descriptor_size bytes into a zeroed cb_plugin, so it never
+ * reads past an older plugin's struct. */
 typedef struct cb_plugin {
-    int abi_version;             /* CB_PLUGIN_ABI_VERSION */
+    int abi_major;               /* CB_PLUGIN_ABI_MAJOR */
+    int abi_minor;               /* CB_PLUGIN_ABI_MINOR */
+    size_t descriptor_size;      /* sizeof(cb_plugin) where the plugin was built */
     const char *name;
     const char *version;
     const char *description;
@@ -239,6 +278,8 @@ typedef struct cb_plugin {
     /* Fill *out from the request's credentials; CB_DECLINED if none. */
     cb_status (*identify)(cb_req *req, void *plugin_state, cb_identity *out);
     void (*after_response)(cb_req *req, void *plugin_state, int status);
+    /* ABI 2.0 ends here; members added later go below, each with the
+     * minor that introduced it. */
 } cb_plugin;
 
 #ifdef __cplusplus

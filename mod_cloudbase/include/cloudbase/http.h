@@ -10,6 +10,8 @@
 #ifndef CLOUDBASE_HTTP_H
 #define CLOUDBASE_HTTP_H
 
+#include "cloudbase/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -43,13 +45,13 @@ typedef struct cb_http_response {
     long new_connections;          /* 0 when a pooled connection was reused */
 } cb_http_response;
 
-cb_http_client *cb_http_client_create(apr_pool_t *p, int max_idle_handles);
+CB_API cb_http_client *cb_http_client_create(apr_pool_t *p, int max_idle_handles);
 /* APR_SUCCESS with *resp filled, or an error with *error set to a message
  * (timeout, refused address, response too large, connection failure). */
-apr_status_t cb_http_fetch(cb_http_client *c, apr_pool_t *p, const cb_http_request *req,
+CB_API apr_status_t cb_http_fetch(cb_http_client *c, apr_pool_t *p, const cb_http_request *req,
                            cb_http_response *resp, const char **error);
 /* 1 for link-local, metadata and unspecified addresses. */
-int cb_address_forbidden(const struct sockaddr *sa);
+CB_API int cb_address_forbidden(const struct sockaddr *sa);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,8 @@
 #ifndef CLOUDBASE_JSON_H
 #define CLOUDBASE_JSON_H
 
+#include "cloudbase/export.h"
+
 #include <stddef.h>
 #include <apr_pools.h>
 #include <jansson.h>
@@ -13,13 +15,13 @@ extern "C" {
 #endif
 
 /* Compact serialisation, allocated from p. Never NULL for a valid value. */
-const char *cb_json_dump(apr_pool_t *p, const json_t *value);
+CB_API const char *cb_json_dump(apr_pool_t *p, const json_t *value);
 /* Parses data; the value is released when p is cleared. On failure returns
  * NULL and, when error is given, a message for the client naming line,
  * column and the problem in plain words (no parser internals). */
-json_t *cb_json_parse(apr_pool_t *p, const char *data, size_t len, const char **error);
+CB_API json_t *cb_json_parse(apr_pool_t *p, const char *data, size_t len, const char **error);
 /* The string member key of object, or NULL. */
-const char *cb_json_string(const json_t *object, const char *key);
+CB_API const char *cb_json_string(const json_t *object, const char *key);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,8 @@
 #ifndef CLOUDBASE_REDIS_H
 #define CLOUDBASE_REDIS_H
 
+#include "cloudbase/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <apr_pools.h>
@@ -37,22 +39,22 @@ typedef struct cb_redis_config {
 } cb_redis_config;
 
 /* Defaults for every field. */
-void cb_redis_config_defaults(cb_redis_config *cfg);
+CB_API void cb_redis_config_defaults(cb_redis_config *cfg);
 /* "redis://host:port/db" or "unix:/path/to/sock[?db=N]" plus options
  * "connect_timeout=100ms timeout=250ms retry=1s pool=16 password=env:NAME". */
-const char *cb_redis_config_parse_url(apr_pool_t *p, const char *url, cb_redis_config *cfg);
-const char *cb_redis_config_parse_option(apr_pool_t *p, const char *kv, cb_redis_config *cfg);
+CB_API const char *cb_redis_config_parse_url(apr_pool_t *p, const char *url, cb_redis_config *cfg);
+CB_API const char *cb_redis_config_parse_option(apr_pool_t *p, const char *kv, cb_redis_config *cfg);
 
 /* Creates a client; connects lazily. The pool's cleanup closes connections. */
-cb_redis *cb_redis_create(apr_pool_t *p, const cb_redis_config *cfg);
-const cb_redis_config *cb_redis_get_config(const cb_redis *r);
+CB_API cb_redis *cb_redis_create(apr_pool_t *p, const cb_redis_config *cfg);
+CB_API const cb_redis_config *cb_redis_get_config(const cb_redis *r);
 
 /* Returned while the breaker is open or when Redis fails. */
 #define CB_REDIS_EDOWN (APR_OS_START_USERERR + 1)
 
 /* Runs one command. On APR_SUCCESS *reply is valid until p is cleared (an
  * error reply from Redis is a success here: check reply->type). */
-apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *const *argv,
+CB_API apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *const *argv,
                               const size_t *argv_len, struct redisReply **reply);
 
 typedef struct cb_redis_script {
@@ -60,16 +62,16 @@ typedef struct cb_redis_script {
     char sha1_hex[41];
 } cb_redis_script;
 
-void cb_redis_script_init(cb_redis_script *s, const char *source);
+CB_API void cb_redis_script_init(cb_redis_script *s, const char *source);
 /* EVALSHA, loading the script once when Redis answers NOSCRIPT. */
-apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,
+CB_API apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,
                            int num_keys, int argc, const char *const *argv,
                            const size_t *argv_len, struct redisReply **reply);
 
 /* PING through the breaker; 1 when Redis answered. */
-int cb_redis_ping(cb_redis *r, apr_pool_t *p);
+CB_API int cb_redis_ping(cb_redis *r, apr_pool_t *p);
 /* 0 while the breaker is open. */
-int cb_redis_available(cb_redis *r);
+CB_API int cb_redis_available(cb_redis *r);
 
 #ifdef __cplusplus
 }

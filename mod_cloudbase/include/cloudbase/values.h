@@ -8,6 +8,8 @@
 #ifndef CLOUDBASE_VALUES_H
 #define CLOUDBASE_VALUES_H
 
+#include "cloudbase/export.h"
+
 #include <stdint.h>
 #include <apr_pools.h>
 
@@ -16,12 +18,12 @@ extern "C" {
 #endif
 
 /* "250ms", "30s", "5m", "2h", "1d"; a bare number means seconds. */
-const char *cb_parse_duration_ms(const char *text, int64_t *out_ms);
+CB_API const char *cb_parse_duration_ms(const char *text, int64_t *out_ms);
 /* "512", "64k", "1m", "2g" (binary units, case-insensitive, optional "b"). */
-const char *cb_parse_size(const char *text, int64_t *out_bytes);
+CB_API const char *cb_parse_size(const char *text, int64_t *out_bytes);
 /* on/off, true/false, yes/no, 1/0 (case-insensitive). */
-const char *cb_parse_bool(const char *text, int *out);
-const char *cb_parse_int(const char *text, int64_t *out);
+CB_API const char *cb_parse_bool(const char *text, int *out);
+CB_API const char *cb_parse_int(const char *text, int64_t *out);
 
 typedef struct cb_url {
     const char *scheme;   /* "http" or "https", lower case */
@@ -30,11 +32,11 @@ typedef struct cb_url {
     const char *path;     /* "/" at least */
 } cb_url;
 /* Absolute http(s) URL without user info or fragment. */
-const char *cb_parse_url(apr_pool_t *p, const char *text, cb_url *out);
+CB_API const char *cb_parse_url(apr_pool_t *p, const char *text, cb_url *out);
 
 /* "file:PATH" (contents, one trailing newline removed), "env:NAME", or a
  * literal. Error messages never contain the secret's value. */
-const char *cb_parse_secret(apr_pool_t *p, const char *text, const char **out);
+CB_API const char *cb_parse_secret(apr_pool_t *p, const char *text, const char **out);
 
 #ifdef __cplusplus
 }
