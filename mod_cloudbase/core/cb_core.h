@@ -60,6 +60,13 @@ typedef struct cb_task {
     struct cb_instance *instance;
 } cb_task;
 
+/* Background tasks, each on its own thread and schedule (task_runner.c).
+ * stop wakes every thread and joins it (a running task finishes first). */
+typedef struct cb_task_runner cb_task_runner;
+apr_status_t cb_task_runner_start(apr_pool_t *p, const apr_array_header_t *tasks /* cb_task */,
+                                  cb_task_runner **out);
+void cb_task_runner_stop(cb_task_runner *runner);
+
 typedef struct cb_env cb_env;
 
 /* One configured plugin in one environment. */

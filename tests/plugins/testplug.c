@@ -2,7 +2,10 @@
  * testplug.c: a test-only plugin that exercises the whole plugin ABI: every
  * option type, plain, parameterised, rest, streaming, body-reading, auth
  * and proxy routes, an identity hook, a policy hook, after-response
- * accounting and a background task. Used by the unit and integration tests.
+ * accounting and a background task; with queue_file, a second task that
+ * consumes a cb_queue (POST /v1/test/jobs enqueues, GET shows the counts),
+ * logging each job it starts and finishes to that file, and holding every
+ * job while queue_block_file exists. Used by the unit and integration tests.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/json.h"
+#include "cloudbase/queue.h"
 
 typedef struct testplug {
     const char *greeting;
@@ -25,6 +29,9 @@ typedef struct testplug {
     int64_t after_count;     /* after_response calls in this process */
     int last_status;         /* the status after_response last saw */
     int child_pid;           /* set by child_init in each worker process */
+    const char *queue_file;  /* job log of the queue task */
+    const char *queue_block_file;
+    cb_queue *queue;
 } testplug;
 
 static const cb_option_def options[] = {
@@ -38,6 +45,9 @@ static const cb_option_def options[] = {
     {"task_interval", CB_OPT_DURATION, 0, "200ms", "how often the task runs"},
     {"secret", CB_OPT_SECRET, 0, NULL, "a secret, for loader tests"},
     {"workers", CB_OPT_INT, 0, "1", "an unused integer, for parser tests"},
+    {"queue_file", CB_OPT_STRING, 0, NULL, "consume the test job queue, logging jobs here"},
+    {"queue_block_file", CB_OPT_STRING, 0, NULL, "jobs are held while this file exists"},
+    {"queue_visibility", CB_OPT_DURATION, 0, "1s", "in-flight deadline of a test job"},
     {NULL, 0, 0, NULL, NULL}
 };
 
@@ -162,6 +172,53 @@ static void task(void *state, apr_pool_t *scratch)
     fclose(f);
 }
 
+static void log_job(const testplug *t, const char *what, const cb_job *job)
+{
+    FILE *f = fopen(t->queue_file, "a");
+    if (!f)
+        return;
+    fprintf(f, "%s %s attempt %d pid %d\n", what, job->payload, job->attempt, (int)getpid());
+    fclose(f);
+}
+
+static void queue_task(void *state, apr_pool_t *scratch)
+{
+    testplug *t = state;
+    cb_job job;
+    while (cb_queue_reserve(t->queue, scratch, &job) == APR_SUCCESS) {
+        log_job(t, "started", &job);
+        while (t->queue_block_file && access(t->queue_block_file, F_OK) == 0)
+            usleep(10 * 1000);
+        log_job(t, "processed", &job);
+        if (cb_queue_ack(t->queue, scratch, &job) == APR_SUCCESS)
+            log_job(t, "acked", &job);
+    }
+}
+
+static cb_status jobs_route(cb_req *req, void *state)
+{
+    testplug *t = state;
+    apr_pool_t *p = cb_req_pool(req);
+    cb_queue_counts counts;
+    const char *data, *id;
+    size_t len;
+    if (!t->queue)
+        return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE", "no queue configured");
+    if (strcmp(cb_req_method(req), "POST") == 0) {
+        if (cb_req_read_body(req, 1024, &data, &len) != CB_OK)
+            return CB_ERROR;
+        if (cb_queue_enqueue(t->queue, p, data, len, NULL, 0, &id, NULL) != APR_SUCCESS)
+            return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE", "queue unavailable");
+        return cb_req_send_json(req, 200, apr_psprintf(p, "{\"id\":\"%s\"}", id));
+    }
+    if (cb_queue_counts_get(t->queue, p, &counts) != APR_SUCCESS)
+        return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE", "queue unavailable");
+    return cb_req_send_json(req, 200, apr_psprintf(p,
+        "{\"ready\":%" APR_INT64_T_FMT ",\"delayed\":%" APR_INT64_T_FMT ",\"inflight\":%"
+        APR_INT64_T_FMT ",\"dead\":%" APR_INT64_T_FMT "}", (apr_int64_t)counts.ready,
+        (apr_int64_t)counts.delayed, (apr_int64_t)counts.inflight, (apr_int64_t)counts.dead));
+}
+
 static cb_status create(cb_plugin_ctx *ctx, void **state)
 {
     const cb_options *o = cb_ctx_options(ctx);
@@ -182,6 +239,17 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     if (t->task_file)
         cb_ctx_add_task(ctx, "testplug-tick", apr_time_from_msec(cb_opt_duration_ms(o, "task_interval", 200)),
                         task);
+    t->queue_file = cb_opt_string(o, "queue_file");
+    t->queue_block_file = cb_opt_string(o, "queue_block_file");
+    if (t->queue_file && cb_ctx_redis(ctx)) {
+        cb_queue_config qc;
+        cb_queue_config_defaults(&qc);
+        qc.visibility_ms = cb_opt_duration_ms(o, "queue_visibility", 1000);
+        qc.backoff_base_ms = 100;
+        t->queue = cb_queue_create(cb_ctx_pool(ctx), cb_ctx_redis(ctx), cb_ctx_env(ctx),
+                                   "testjobs", &qc);
+        cb_ctx_add_task(ctx, "testplug-queue", apr_time_from_msec(20), queue_task);
+    }
     *state = t;
     return CB_OK;
 }
@@ -204,6 +272,8 @@ static const cb_route_def routes[] = {
     {"GET", "/v1/test/oauth-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0},
     {"GET", "/v1/test/tose-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TOSE, 0},
     {"GET", "/v1/test/testbase-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TESTBASE, 0},
+    {"GET", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
+    {"POST", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
     {"GET", "/v1/test/stream", stream_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
     {"GET", "/v1/test/private", echo, CB_AUTH_USER, CB_DIALECT_CLOUDBASE, 0},
     {"GET", "/v1/test/admin", echo, CB_AUTH_ADMIN, CB_DIALECT_OAUTH, 0},
