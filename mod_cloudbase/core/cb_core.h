@@ -234,6 +234,8 @@ typedef struct cb_req_ops {
     apr_status_t (*write)(cb_req *req, const void *data, apr_size_t len);
     apr_status_t (*flush)(cb_req *req);
     void (*set_content_type)(cb_req *req, const char *type);
+    /* 1 when the host knows the client has gone (may be NULL). */
+    int (*aborted)(const cb_req *req);
 } cb_req_ops;
 
 struct cb_req {
@@ -264,6 +266,7 @@ struct cb_req {
     /* A failure produced by a phase, written by the host's handler. */
     int error_status;
     const char *error_code, *error_message;
+    int client_gone;               /* a write or flush to the client failed */
 };
 
 /* Fills common fields; the host sets ops, host, headers and the request line. */

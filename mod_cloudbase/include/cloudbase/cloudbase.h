@@ -142,6 +142,9 @@ void cb_req_set_header(cb_req *req, const char *name, const char *value);
 void cb_req_add_header(cb_req *req, const char *name, const char *value);
 cb_status cb_req_write(cb_req *req, const void *data, size_t len);
 cb_status cb_req_flush(cb_req *req);
+/* 1 once the client has gone away (the connection was closed or a write or
+ * flush to it failed): a streaming handler stops its work. */
+int cb_req_aborted(const cb_req *req);
 /* Convenience: status + Content-Type: application/json + body. */
 cb_status cb_req_send_json(cb_req *req, int status, const char *json);
 
