@@ -1,16 +1,14 @@
 /*
- * sse.c: Server-Sent Events (include/cloudbase/sse.h): the framing and the
- * writer with heartbeats for responses, and the incremental parser for
- * upstream event streams.
+ * sse.c: Server-Sent Events (include/cloudbase/sse.h): the framing of one
+ * event and the incremental parser for upstream event streams. Pure text
+ * work; the writer over a request is sse_writer.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
-#include <apr_time.h>
 
-#include "cb_core.h"
 #include "cloudbase/sse.h"
 
 /* ------------------------------------------------------------- writing */
@@ -60,91 +58,6 @@ const char *cb_sse_format(apr_pool_t *p, const char *event, const char *id,
     return out;
 }
 
-struct cb_sse_writer {
-    cb_req *req;
-    int64_t heartbeat_ms;
-    apr_time_t last_write;
-    int heartbeats;
-    int failed;
-};
-
-static cb_status checked(cb_sse_writer *w, cb_status rc)
-{
-    if (rc != CB_OK || cb_req_aborted(w->req))
-        w->failed = 1;
-    w->last_write = apr_time_now();
-    return w->failed ? CB_ERROR : CB_OK;
-}
-
-cb_sse_writer *cb_sse_start(cb_req *req, int64_t heartbeat_ms)
-{
-    cb_sse_writer *w = apr_pcalloc(cb_req_pool(req), sizeof(*w));
-    w->req = req;
-    w->heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms : 0;
-    cb_req_set_status(req, 200);
-    cb_req_set_header(req, "Content-Type", "text/event-stream");
-    cb_req_set_header(req, "Cache-Control", "no-cache");
-    cb_req_set_header(req, "X-Accel-Buffering", "no");
-    checked(w, cb_req_flush(req));
-    return w;
-}
-
-cb_status cb_sse_send(cb_sse_writer *w, const char *event, const char *id,
-                      const char *data, size_t data_len)
-{
-    apr_pool_t *scratch;
-    const char *frame;
-    size_t len;
-    cb_status rc;
-    if (w->failed)
-        return CB_ERROR;
-    apr_pool_create(&scratch, cb_req_pool(w->req));
-    frame = cb_sse_format(scratch, event, id, data ? data : "", data ? data_len : 0, &len);
-    if (!frame) {
-        apr_pool_destroy(scratch);
-        return CB_ERROR;
-    }
-    rc = cb_req_write(w->req, frame, len);
-    if (rc == CB_OK)
-        rc = cb_req_flush(w->req);
-    apr_pool_destroy(scratch);
-    return checked(w, rc);
-}
-
-int64_t cb_sse_heartbeat_wait_ms(const cb_sse_writer *w)
-{
-    apr_time_t due;
-    apr_time_t now = apr_time_now();
-    if (!w->heartbeat_ms)
-        return -1;
-    due = w->last_write + apr_time_from_msec(w->heartbeat_ms);
-    return now >= due ? 0 : apr_time_as_msec(due - now) + 1;
-}
-
-cb_status cb_sse_heartbeat(cb_sse_writer *w)
-{
-    static const char comment[] = ": keep-alive\n\n";
-    cb_status rc;
-    if (w->failed)
-        return CB_ERROR;
-    if (cb_req_aborted(w->req)) {
-        w->failed = 1;
-        return CB_ERROR;
-    }
-    if (cb_sse_heartbeat_wait_ms(w) != 0)
-        return CB_OK;
-    rc = cb_req_write(w->req, comment, sizeof(comment) - 1);
-    if (rc == CB_OK)
-        rc = cb_req_flush(w->req);
-    w->heartbeats++;
-    return checked(w, rc);
-}
-
-int cb_sse_heartbeats_sent(const cb_sse_writer *w)
-{
-    return w->heartbeats;
-}
-
 /* ------------------------------------------------------------- parsing */
 
 typedef struct growbuf {
@@ -160,6 +73,7 @@ struct cb_sse_parser {
     int64_t retry_ms;
     int skip_lf;        /* the previous chunk ended in CR */
     int started;        /* past a possible byte-order mark */
+    int bom_seen;       /* bytes of it matched so far */
     int failed;
 };
 
@@ -282,15 +196,23 @@ int cb_sse_parser_feed(cb_sse_parser *ps, const char *data, size_t len)
     size_t i = 0;
     if (ps->failed)
         return -1;
-    if (!ps->started && len) {
-        /* A UTF-8 byte-order mark may open the stream (only whole here). */
-        if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
-            i = 3;
-        ps->started = 1;
-    }
     for (; i < len; i++) {
+        static const char bom[] = "\xEF\xBB\xBF";
         char c = data[i];
         int rc;
+        if (!ps->started) {
+            /* A UTF-8 byte-order mark may open the stream, split or not. */
+            if (c == bom[ps->bom_seen]) {
+                ps->started = ++ps->bom_seen == 3;
+                continue;
+            }
+            ps->started = 1;
+            if (ps->bom_seen && grow_append(&ps->line, bom, (size_t)ps->bom_seen,
+                                            ps->max_event + 64) != 0) {
+                ps->failed = 1;
+                return -1;
+            }
+        }
         if (ps->skip_lf) {
             ps->skip_lf = 0;
             if (c == '\n')

@@ -200,8 +200,7 @@ static int collect(void *baton, const cb_sse_event *ev)
 }
 
 static const char stream[] =
-    "\xEF\xBB\xBF: a comment\r\n"
-    "event: add\r\nid: 1\r\ndata: first\r\ndata:second\r\n\r\n"
+    "\xEF\xBB\xBF" "event: add\r\n: a comment\r\nid: 1\r\ndata: first\r\ndata:second\r\n\r\n"
     "data: plain\n\n"
     "retry: 1500\rdata: cr\r\r"
     "id\ndata\n\n"
