@@ -5,9 +5,13 @@
  * accounting and a background task; with queue_file, a second task that
  * consumes a cb_queue (POST /v1/test/jobs enqueues, GET shows the counts),
  * logging each job it starts and finishes to that file, and holding every
- * job while queue_block_file exists. Used by the unit and integration tests.
+ * job while queue_block_file exists; GET /v1/test/fanout streams N upstream
+ * event streams at once with the curl-multi client into one SSE response,
+ * with heartbeats, and stops when the client goes away. Used by the unit
+ * and integration tests.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +21,8 @@
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/json.h"
 #include "cloudbase/queue.h"
+#include "cloudbase/http_stream.h"
+#include "cloudbase/sse.h"
 
 typedef struct testplug {
     const char *greeting;
@@ -219,6 +225,61 @@ static cb_status jobs_route(cb_req *req, void *state)
         (apr_int64_t)counts.delayed, (apr_int64_t)counts.inflight, (apr_int64_t)counts.dead));
 }
 
+/* A number from the query string ("n=3"), or fallback. */
+static long query_number(cb_req *req, const char *name, long fallback)
+{
+    const char *q = cb_req_query(req);
+    size_t n = strlen(name);
+    for (const char *at = q; at && *at; at = strchr(at, '&') ? strchr(at, '&') + 1 : NULL)
+        if (strncmp(at, name, n) == 0 && at[n] == '=')
+            return strtol(at + n + 1, NULL, 10);
+    return fallback;
+}
+
+typedef struct fanout {
+    cb_req *req;
+    cb_sse_writer *writer;
+} fanout;
+
+static int fanout_event(void *baton, int stream, const cb_sse_event *event)
+{
+    fanout *f = baton;
+    char id[16];
+    snprintf(id, sizeof(id), "%d", stream);
+    return cb_sse_send(f->writer, "upstream", id, event->data, event->data_len) != CB_OK;
+}
+
+static int fanout_tick(void *baton)
+{
+    fanout *f = baton;
+    return cb_sse_heartbeat(f->writer) != CB_OK || cb_req_aborted(f->req);
+}
+
+static cb_status fanout_route(cb_req *req, void *state)
+{
+    testplug *t = state;
+    apr_pool_t *p = cb_req_pool(req);
+    static const cb_http_stream_handlers handlers = {NULL, fanout_event, NULL};
+    long streams = query_number(req, "n", 3), forever = query_number(req, "forever", 0);
+    long tag = query_number(req, "tag", 0);
+    cb_http_streams *set;
+    fanout f;
+    if (!t->upstream || streams < 1 || streams > 16)
+        return cb_req_send_error(req, 400, "INVALID_PARAM", "n must be 1 to 16");
+    f.req = req;
+    f.writer = cb_sse_start(req, query_number(req, "hb", 100));
+    set = cb_http_streams_create(p);
+    for (long i = 0; i < streams; i++) {
+        cb_http_request up;
+        memset(&up, 0, sizeof(up));
+        up.url = forever ? apr_psprintf(p, "%ssse-forever?tag=%ld-%ld", t->upstream, tag, i)
+                         : apr_pstrcat(p, t->upstream, "sse", NULL);
+        cb_http_streams_add(set, &up, &handlers, &f);
+    }
+    cb_http_streams_run(set, 50, fanout_tick, &f);
+    return CB_OK;
+}
+
 static cb_status create(cb_plugin_ctx *ctx, void **state)
 {
     const cb_options *o = cb_ctx_options(ctx);
@@ -272,6 +333,7 @@ static const cb_route_def routes[] = {
     {"GET", "/v1/test/oauth-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0},
     {"GET", "/v1/test/tose-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TOSE, 0},
     {"GET", "/v1/test/testbase-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TESTBASE, 0},
+    {"GET", "/v1/test/fanout", fanout_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
     {"GET", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
     {"POST", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},
     {"GET", "/v1/test/stream", stream_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0},

@@ -24,6 +24,7 @@ Suite *lease_queue_suite(void);
 Suite *task_runner_suite(void);
 Suite *sse_suite(void);
 Suite *url_guard_suite(void);
+Suite *http_stream_suite(void);
 
 int main(void)
 {
@@ -48,6 +49,7 @@ int main(void)
     srunner_add_suite(sr, task_runner_suite());
     srunner_add_suite(sr, sse_suite());
     srunner_add_suite(sr, url_guard_suite());
+    srunner_add_suite(sr, http_stream_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
