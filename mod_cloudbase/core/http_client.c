@@ -108,24 +108,6 @@ static curl_socket_t open_guarded_socket(void *data, curlsocktype purpose,
     return socket(addr->family, addr->socktype, addr->protocol);
 }
 
-/* The guard on the URL's host name, before anything is resolved. */
-static const char *refused_host(const char *url)
-{
-    CURLU *u = curl_url();
-    char *host = NULL;
-    const char *refused = NULL;
-    if (!u)
-        return "cannot parse the URL";
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-        refused = "refused: the URL cannot be parsed";
-    else
-        refused = cb_url_guard_host(host);
-    curl_free(host);
-    curl_url_cleanup(u);
-    return refused;
-}
-
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *data)
 {
     transfer *t = data;
@@ -235,7 +217,7 @@ apr_status_t cb_http_fetch(cb_http_client *c, apr_pool_t *p, const cb_http_reque
         *error = "cannot create an HTTP handle";
         return APR_ENOMEM;
     }
-    if (req->untrusted_url && (*error = refused_host(req->url))) {
+    if (req->untrusted_url && (*error = cb_url_guard_url(req->url))) {
         give_back(c, h);
         return APR_EACCES;
     }

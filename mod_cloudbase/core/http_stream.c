@@ -109,23 +109,6 @@ static curl_socket_t open_guarded(void *data, curlsocktype purpose, struct curl_
     return socket(addr->family, addr->socktype, addr->protocol);
 }
 
-static const char *host_refused(const char *url)
-{
-    CURLU *u = curl_url();
-    char *host = NULL;
-    const char *refused;
-    if (!u)
-        return "cannot parse the URL";
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-        refused = "refused: the URL cannot be parsed";
-    else
-        refused = cb_url_guard_host(host);
-    curl_free(host);
-    curl_url_cleanup(u);
-    return refused;
-}
-
 static void finish(stream *st, long status, const char *error)
 {
     if (st->done)
@@ -148,7 +131,7 @@ int cb_http_streams_add(cb_http_streams *s, const cb_http_request *req,
     st->max = req->max_response_bytes;
     st->allowed_private = req->allowed_private;
     APR_ARRAY_PUSH(s->streams, stream *) = st;
-    if (req->untrusted_url && (refused = host_refused(req->url))) {
+    if (req->untrusted_url && (refused = cb_url_guard_url(req->url))) {
         finish(st, 0, refused);
         return -1;
     }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <curl/curl.h>
 
 #include "cloudbase/http.h"
 
@@ -138,6 +139,23 @@ const char *cb_url_guard_host(const char *host)
         if (strlen(metadata_hosts[i]) == n && strncasecmp(host, metadata_hosts[i], n) == 0)
             return "refused: the URL names a cloud metadata service";
     return NULL;
+}
+
+const char *cb_url_guard_url(const char *url)
+{
+    CURLU *u = curl_url();
+    char *host = NULL;
+    const char *refused;
+    if (!u)
+        return "cannot parse the URL";
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        refused = "refused: the URL cannot be parsed";
+    else
+        refused = cb_url_guard_host(host);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return refused;
 }
 
 /* "0" or a decimal without a leading zero, at most max. */

@@ -70,6 +70,8 @@ int cb_cidr_list_count(const cb_cidr_list *list);
  * why not; and the same for a host name (metadata services by name). */
 const char *cb_url_guard_address(const struct sockaddr *sa, const cb_cidr_list *allowed_private);
 const char *cb_url_guard_host(const char *host);
+/* cb_url_guard_host on a URL's host, or why the URL cannot be read. */
+const char *cb_url_guard_url(const char *url);
 
 #ifdef __cplusplus
 }
