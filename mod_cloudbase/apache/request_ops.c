@@ -68,7 +68,13 @@ static void op_set_content_type(cb_req *req, const char *type)
     ap_set_content_type(((apache_req *)req)->r, type);
 }
 
-static const cb_req_ops apache_ops = {op_read, op_write, op_flush, op_set_content_type};
+static int op_aborted(const cb_req *req)
+{
+    return ((const apache_req *)req)->r->connection->aborted;
+}
+
+static const cb_req_ops apache_ops = {op_read, op_write, op_flush, op_set_content_type,
+                                      op_aborted};
 
 cb_req *cb_apache_req_create(request_rec *r, cb_env *env)
 {

@@ -1,8 +1,9 @@
 /*
  * tasks.c: plugins' periodic background tasks (cb_ctx_add_task) on httpd's
- * mod_watchdog. One singleton child watchdog runs them, so on each node a
- * task runs in exactly one process; across nodes a plugin takes a Redis lease
- * when only one node may act. A failed or slow task delays only itself.
+ * mod_watchdog. One singleton child watchdog picks the process, so on each
+ * node the tasks run in exactly one process; there the core's task runner
+ * gives each task its own thread and schedule (a slow task delays only
+ * itself). Across nodes a plugin takes a cb_lease when only one node may act.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -16,14 +17,11 @@ APLOG_USE_MODULE(cloudbase);
 
 #define CB_WATCHDOG_NAME "_cloudbase_tasks_"
 
-typedef struct scheduled_task {
-    cb_task task;
-    apr_time_t next_run;
-} scheduled_task;
-
 typedef struct task_runner {
-    apr_array_header_t *tasks;   /* scheduled_task */
+    apr_array_header_t *tasks;   /* cb_task */
     server_rec *server;
+    apr_pool_t *threads_pool;    /* while the threads run */
+    cb_task_runner *threads;
 } task_runner;
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
@@ -36,9 +34,8 @@ static int collect_tasks(server_rec *main_server, apr_pool_t *p, apr_array_heade
         if (!c->env)
             continue;
         for (int i = 0; i < c->env->tasks->nelts; i++) {
-            scheduled_task *st = apr_array_push(out);
-            st->task = APR_ARRAY_IDX(c->env->tasks, i, cb_task);
-            st->next_run = 0;
+            cb_task *task = apr_array_push(out);
+            *task = APR_ARRAY_IDX(c->env->tasks, i, cb_task);
         }
     }
     (void)p;
@@ -50,27 +47,31 @@ static int cb_watchdog_need(server_rec *s, const char *name, int parent, int sin
     apr_array_header_t *tasks;
     if (parent || !singleton || strcmp(name, CB_WATCHDOG_NAME) != 0)
         return DECLINED;
-    tasks = apr_array_make(s->process->pool, 4, sizeof(scheduled_task));
+    tasks = apr_array_make(s->process->pool, 4, sizeof(cb_task));
     return collect_tasks(s, s->process->pool, tasks) ? OK : DECLINED;
 }
 
-static apr_status_t run_due_tasks(int state, void *data, apr_pool_t *pool)
+/* The watchdog only elects this process: the first RUNNING call starts one
+ * thread per task, STOPPING (the process exits) joins them. */
+static apr_status_t run_tasks(int state, void *data, apr_pool_t *pool)
 {
     task_runner *runner = data;
-    apr_time_t now;
-    if (state != AP_WATCHDOG_STATE_RUNNING)
+    apr_status_t rv;
+    if (state == AP_WATCHDOG_STATE_STOPPING) {
+        cb_task_runner_stop(runner->threads);
+        runner->threads = NULL;
+        if (runner->threads_pool)
+            apr_pool_destroy(runner->threads_pool);
+        runner->threads_pool = NULL;
         return APR_SUCCESS;
-    now = apr_time_now();
-    for (int i = 0; i < runner->tasks->nelts; i++) {
-        scheduled_task *st = &APR_ARRAY_IDX(runner->tasks, i, scheduled_task);
-        apr_pool_t *scratch;
-        if (now < st->next_run)
-            continue;
-        st->next_run = now + st->task.interval;
-        apr_pool_create(&scratch, pool);
-        st->task.fn(st->task.instance->state, scratch);
-        apr_pool_destroy(scratch);
     }
+    if (state != AP_WATCHDOG_STATE_RUNNING || runner->threads_pool)
+        return APR_SUCCESS;
+    apr_pool_create(&runner->threads_pool, pool);
+    rv = cb_task_runner_start(runner->threads_pool, runner->tasks, &runner->threads);
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, runner->server, APLOGNO(10931)
+                     "mod_cloudbase: cannot start the background task threads");
     return APR_SUCCESS;
 }
 
@@ -79,7 +80,7 @@ int cb_apache_tasks_post_config(apr_pool_t *p, server_rec *main_server)
     task_runner *runner = apr_pcalloc(p, sizeof(*runner));
     ap_watchdog_t *watchdog;
     apr_status_t rv;
-    runner->tasks = apr_array_make(p, 4, sizeof(scheduled_task));
+    runner->tasks = apr_array_make(p, 4, sizeof(cb_task));
     runner->server = main_server;
     if (!collect_tasks(main_server, p, runner->tasks))
         return OK;
@@ -93,7 +94,7 @@ int cb_apache_tasks_post_config(apr_pool_t *p, server_rec *main_server)
     }
     rv = wd_get_instance(&watchdog, CB_WATCHDOG_NAME, 0, 1, p);
     if (rv == APR_SUCCESS)
-        rv = wd_register_callback(watchdog, AP_WD_TM_SLICE, runner, run_due_tasks);
+        rv = wd_register_callback(watchdog, AP_WD_TM_SLICE, runner, run_tasks);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, main_server, APLOGNO(10904)
                      "mod_cloudbase: cannot start the background task watchdog");

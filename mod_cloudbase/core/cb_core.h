@@ -64,6 +64,13 @@ typedef struct cb_task {
     struct cb_instance *instance;
 } cb_task;
 
+/* Background tasks, each on its own thread and schedule (task_runner.c).
+ * stop wakes every thread and joins it (a running task finishes first). */
+typedef struct cb_task_runner cb_task_runner;
+apr_status_t cb_task_runner_start(apr_pool_t *p, const apr_array_header_t *tasks /* cb_task */,
+                                  cb_task_runner **out);
+void cb_task_runner_stop(cb_task_runner *runner);
+
 typedef struct cb_env cb_env;
 
 /* One configured plugin in one environment. */
@@ -231,6 +238,8 @@ typedef struct cb_req_ops {
     apr_status_t (*write)(cb_req *req, const void *data, apr_size_t len);
     apr_status_t (*flush)(cb_req *req);
     void (*set_content_type)(cb_req *req, const char *type);
+    /* 1 when the host knows the client has gone (may be NULL). */
+    int (*aborted)(const cb_req *req);
 } cb_req_ops;
 
 struct cb_req {
@@ -261,6 +270,7 @@ struct cb_req {
     /* A failure produced by a phase, written by the host's handler. */
     int error_status;
     const char *error_code, *error_message;
+    int client_gone;               /* a write or flush to the client failed */
 };
 
 /* Fills common fields; the host sets ops, host, headers and the request line. */

@@ -28,7 +28,8 @@ typedef struct transfer {
     char *body;
     size_t len, cap, max;
     int too_large;
-    int refused_address;
+    const char *refused;           /* the guard's reason */
+    const cb_cidr_list *allowed_private;
     apr_table_t *headers;
 } transfer;
 
@@ -59,34 +60,38 @@ cb_http_client *cb_http_client_create(apr_pool_t *p, int max_idle_handles)
     return c;
 }
 
+/* An IPv4 address (host order) that no untrusted URL may reach. */
+static int ipv4_forbidden(uint32_t a)
+{
+    return (a >> 16) == 0xA9FE ||   /* 169.254.0.0/16 link-local, metadata */
+           (a >> 24) == 0 ||        /* 0.0.0.0/8 */
+           a == 0x646464C8u;        /* 100.100.100.200: Alibaba metadata */
+}
+
 int cb_address_forbidden(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET) {
-        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-        if ((a >> 16) == 0xA9FE)            /* 169.254.0.0/16 link-local, metadata */
-            return 1;
-        if ((a >> 24) == 0)                 /* 0.0.0.0/8 */
-            return 1;
-        if (a == 0x646464C8u)             /* 100.100.100.200: Alibaba metadata */
-            return 1;
-        return 0;
+        struct in_addr in;
+        memcpy(&in, &((const struct sockaddr_in *)sa)->sin_addr, sizeof(in));
+        return ipv4_forbidden(ntohl(in.s_addr));
     }
     if (sa->sa_family == AF_INET6) {
-        const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+        unsigned char b[16];
         static const unsigned char unspecified[16] = {0};
         static const unsigned char aws_metadata[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0,
                                                        0, 0, 0, 0, 0, 0, 0x02, 0x54};
+        memcpy(b, ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr, 16);
         if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)   /* fe80::/10 */
             return 1;
         if (memcmp(b, unspecified, 16) == 0 || memcmp(b, aws_metadata, 16) == 0)
             return 1;
         if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)b) ||
             IN6_IS_ADDR_V4COMPAT((const struct in6_addr *)b)) {
-            struct sockaddr_in v4;
-            memset(&v4, 0, sizeof(v4));
-            v4.sin_family = AF_INET;
-            memcpy(&v4.sin_addr, b + 12, 4);
-            return cb_address_forbidden((const struct sockaddr *)&v4);
+            /* Judged as the IPv4 address inside, read byte by byte (a
+             * sockaddr_in viewed as a sockaddr broke under -O2 aliasing and
+             * refused every mapped address). */
+            return ipv4_forbidden((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+                                  (uint32_t)b[14] << 8 | b[15]);
         }
         return 0;
     }
@@ -98,10 +103,8 @@ static curl_socket_t open_guarded_socket(void *data, curlsocktype purpose,
 {
     transfer *t = data;
     (void)purpose;
-    if (cb_address_forbidden(&addr->addr)) {
-        t->refused_address = 1;
+    if ((t->refused = cb_url_guard_address(&addr->addr, t->allowed_private)))
         return CURL_SOCKET_BAD;
-    }
     return socket(addr->family, addr->socktype, addr->protocol);
 }
 
@@ -214,6 +217,11 @@ apr_status_t cb_http_fetch(cb_http_client *c, apr_pool_t *p, const cb_http_reque
         *error = "cannot create an HTTP handle";
         return APR_ENOMEM;
     }
+    if (req->untrusted_url && (*error = cb_url_guard_url(req->url))) {
+        give_back(c, h);
+        return APR_EACCES;
+    }
+    t.allowed_private = req->allowed_private;
     headers = build_headers(req->headers);
     curl_easy_setopt(h, CURLOPT_URL, req->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -231,6 +239,10 @@ apr_status_t cb_http_fetch(cb_http_client *c, apr_pool_t *p, const cb_http_reque
     if (req->untrusted_url) {
         curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_guarded_socket);
         curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t);
+        /* A pooled connection skips the socket callback: never reuse one
+         * for an untrusted URL, nor leave its connection for later calls. */
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
     }
     if (headers)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
@@ -250,8 +262,8 @@ apr_status_t cb_http_fetch(cb_http_client *c, apr_pool_t *p, const cb_http_reque
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
     give_back(c, h);
-    if (t.refused_address) {
-        *error = "refused: the URL resolves to a link-local or metadata address";
+    if (t.refused) {
+        *error = t.refused;
         return APR_EACCES;
     }
     if (t.too_large) {

@@ -138,6 +138,8 @@ cb_status cb_req_write(cb_req *req, const void *data, size_t len)
 {
     apr_status_t rv = req->ops->write(req, data, len);
     req->body_started = 1;
+    if (rv != APR_SUCCESS)
+        req->client_gone = 1;
     return rv == APR_SUCCESS ? CB_OK : CB_ERROR;
 }
 
@@ -145,7 +147,14 @@ cb_status cb_req_flush(cb_req *req)
 {
     apr_status_t rv = req->ops->flush(req);
     req->body_started = 1;
+    if (rv != APR_SUCCESS)
+        req->client_gone = 1;
     return rv == APR_SUCCESS ? CB_OK : CB_ERROR;
+}
+
+int cb_req_aborted(const cb_req *req)
+{
+    return req->client_gone || (req->ops->aborted && req->ops->aborted(req));
 }
 
 cb_status cb_req_send_json(cb_req *req, int status, const char *json)

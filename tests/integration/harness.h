@@ -67,6 +67,9 @@ int it_httpd_signal(const char *conf, const char *action);
  * stopped by it_teardown. */
 int it_second_httpd_start(const char *site, int port);
 void it_httpd_stop(const char *conf);
+/* SIGKILLs httpd's parent and every child (no shutdown runs) and waits
+ * until they are gone; returns how many processes were killed. */
+int it_httpd_kill9(void);
 /* 1 once a request to the given path answers at all. */
 int it_httpd_ready(int ms);
 

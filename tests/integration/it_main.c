@@ -25,6 +25,8 @@ Suite *hygiene_suite(void);
 Suite *ops_suite(void);
 Suite *demo_suite(void);
 Suite *signin_suite(void);
+Suite *jobs_suite(void);
+Suite *streaming_suite(void);
 
 int main(void)
 {
@@ -47,6 +49,8 @@ int main(void)
     srunner_add_suite(sr, ops_suite());
     srunner_add_suite(sr, demo_suite());
     srunner_add_suite(sr, signin_suite());
+    srunner_add_suite(sr, jobs_suite());
+    srunner_add_suite(sr, streaming_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

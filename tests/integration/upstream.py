@@ -3,6 +3,8 @@
 
 Routes (any method):
   /sse            three server-sent events, 300 ms apart, each flushed
+  /sse-forever?tag=T  an event every 100 ms (for up to 60 s) until the
+                  client closes; then logs "sse-forever closed T"
   /slow?ms=N      answers after N milliseconds
   /big?bytes=N    a body of N bytes
   /status?code=N  answers with status N
@@ -76,6 +78,9 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(0.3)
             self.close_connection = True
             return
+        if url.path.endswith("/sse-forever"):
+            self._sse_forever(query.get("tag", ["-"])[0])
+            return
         if url.path.endswith("/slow"):
             time.sleep(int(query.get("ms", ["1000"])[0]) / 1000.0)
             self._send(200, b'{"slow":true}')
@@ -101,6 +106,21 @@ class Handler(BaseHTTPRequestHandler):
             extra = {"X-Request-Id": "from-upstream", "RateLimit-Limit": "999",
                      "Access-Control-Allow-Origin": "*"}
         self._send(200, json.dumps(echo).encode(), extra=extra)
+
+    def _sse_forever(self, tag):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            for i in range(600):
+                self.wfile.write(("data: tick %d\n\n" % i).encode())
+                self.wfile.flush()
+                time.sleep(0.1)
+        except (BrokenPipeError, ConnectionResetError):
+            with LOG_LOCK:
+                print("sse-forever closed %s" % tag, flush=True)
 
     def _chat(self, body):
         request = json.loads(body or b"{}")

@@ -2,9 +2,16 @@
  * testplug.c: a test-only plugin that exercises the whole plugin ABI: every
  * option type, plain, parameterised, rest, streaming, body-reading, auth
  * and proxy routes, an identity hook, a policy hook, after-response
- * accounting and a background task. Used by the unit and integration tests.
+ * accounting and a background task; with queue_file, a second task that
+ * consumes a cb_queue (POST /v1/test/jobs enqueues, GET shows the counts),
+ * logging each job it starts and finishes to that file, and holding every
+ * job while queue_block_file exists; GET /v1/test/fanout streams N upstream
+ * event streams at once with the curl-multi client into one SSE response,
+ * with heartbeats, and stops when the client goes away. Used by the unit
+ * and integration tests.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,6 +20,9 @@
 
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/json.h"
+#include "cloudbase/queue.h"
+#include "cloudbase/http_stream.h"
+#include "cloudbase/sse.h"
 
 typedef struct testplug {
     const char *greeting;
@@ -25,6 +35,9 @@ typedef struct testplug {
     int64_t after_count;     /* after_response calls in this process */
     int last_status;         /* the status after_response last saw */
     int child_pid;           /* set by child_init in each worker process */
+    const char *queue_file;  /* job log of the queue task */
+    const char *queue_block_file;
+    cb_queue *queue;
 } testplug;
 
 static const char *const modes[] = {"plain", "loud", NULL};
@@ -46,6 +59,10 @@ static const cb_option_def options[] = {
     {.name = "workers", .type = CB_OPT_INT, .default_value = "1", .help = "an unused integer, for parser tests"},
     {.name = "mode", .type = CB_OPT_ENUM, .default_value = "plain", .choices = modes,
      .help = "an unused enum, for parser tests"},
+    {.name = "queue_file", .type = CB_OPT_STRING, .help = "consume the test job queue, logging jobs here"},
+    {.name = "queue_block_file", .type = CB_OPT_STRING, .help = "jobs are held while this file exists"},
+    {.name = "queue_visibility", .type = CB_OPT_DURATION, .default_value = "1s",
+     .help = "in-flight deadline of a test job"},
     {0}
 };
 
@@ -170,6 +187,108 @@ static void task(void *state, apr_pool_t *scratch)
     fclose(f);
 }
 
+static void log_job(const testplug *t, const char *what, const cb_job *job)
+{
+    FILE *f = fopen(t->queue_file, "a");
+    if (!f)
+        return;
+    fprintf(f, "%s %s attempt %d pid %d\n", what, job->payload, job->attempt, (int)getpid());
+    fclose(f);
+}
+
+static void queue_task(void *state, apr_pool_t *scratch)
+{
+    testplug *t = state;
+    cb_job job;
+    while (cb_queue_reserve(t->queue, scratch, &job) == APR_SUCCESS) {
+        log_job(t, "started", &job);
+        while (t->queue_block_file && access(t->queue_block_file, F_OK) == 0)
+            usleep(10 * 1000);
+        log_job(t, "processed", &job);
+        if (cb_queue_ack(t->queue, scratch, &job) == APR_SUCCESS)
+            log_job(t, "acked", &job);
+    }
+}
+
+static cb_status jobs_route(cb_req *req, void *state)
+{
+    testplug *t = state;
+    apr_pool_t *p = cb_req_pool(req);
+    cb_queue_counts counts;
+    const char *data, *id;
+    size_t len;
+    if (!t->queue)
+        return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE", "no queue configured");
+    if (strcmp(cb_req_method(req), "POST") == 0) {
+        if (cb_req_read_body(req, 1024, &data, &len) != CB_OK)
+            return CB_ERROR;
+        if (cb_queue_enqueue(t->queue, p, data, len, NULL, 0, &id, NULL) != APR_SUCCESS)
+            return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE", "queue unavailable");
+        return cb_req_send_json(req, 200, apr_psprintf(p, "{\"id\":\"%s\"}", id));
+    }
+    if (cb_queue_counts_get(t->queue, p, &counts) != APR_SUCCESS)
+        return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE", "queue unavailable");
+    return cb_req_send_json(req, 200, apr_psprintf(p,
+        "{\"ready\":%" APR_INT64_T_FMT ",\"delayed\":%" APR_INT64_T_FMT ",\"inflight\":%"
+        APR_INT64_T_FMT ",\"dead\":%" APR_INT64_T_FMT "}", (apr_int64_t)counts.ready,
+        (apr_int64_t)counts.delayed, (apr_int64_t)counts.inflight, (apr_int64_t)counts.dead));
+}
+
+/* A number from the query string ("n=3"), or fallback. */
+static long query_number(cb_req *req, const char *name, long fallback)
+{
+    const char *q = cb_req_query(req);
+    size_t n = strlen(name);
+    for (const char *at = q; at && *at; at = strchr(at, '&') ? strchr(at, '&') + 1 : NULL)
+        if (strncmp(at, name, n) == 0 && at[n] == '=')
+            return strtol(at + n + 1, NULL, 10);
+    return fallback;
+}
+
+typedef struct fanout {
+    cb_req *req;
+    cb_sse_writer *writer;
+} fanout;
+
+static int fanout_event(void *baton, int stream, const cb_sse_event *event)
+{
+    fanout *f = baton;
+    char id[16];
+    snprintf(id, sizeof(id), "%d", stream);
+    return cb_sse_send(f->writer, "upstream", id, event->data, event->data_len) != CB_OK;
+}
+
+static int fanout_tick(void *baton)
+{
+    fanout *f = baton;
+    return cb_sse_heartbeat(f->writer) != CB_OK || cb_req_aborted(f->req);
+}
+
+static cb_status fanout_route(cb_req *req, void *state)
+{
+    testplug *t = state;
+    apr_pool_t *p = cb_req_pool(req);
+    static const cb_http_stream_handlers handlers = {NULL, fanout_event, NULL};
+    long streams = query_number(req, "n", 3), forever = query_number(req, "forever", 0);
+    long tag = query_number(req, "tag", 0);
+    cb_http_streams *set;
+    fanout f;
+    if (!t->upstream || streams < 1 || streams > 16)
+        return cb_req_send_error(req, 400, "INVALID_PARAM", "n must be 1 to 16");
+    f.req = req;
+    f.writer = cb_sse_start(req, query_number(req, "hb", 100));
+    set = cb_http_streams_create(p);
+    for (long i = 0; i < streams; i++) {
+        cb_http_request up;
+        memset(&up, 0, sizeof(up));
+        up.url = forever ? apr_psprintf(p, "%ssse-forever?tag=%ld-%ld", t->upstream, tag, i)
+                         : apr_pstrcat(p, t->upstream, "sse", NULL);
+        cb_http_streams_add(set, &up, &handlers, &f);
+    }
+    cb_http_streams_run(set, 50, fanout_tick, &f);
+    return CB_OK;
+}
+
 static cb_status create(cb_plugin_ctx *ctx, void **state)
 {
     const cb_options *o = cb_ctx_options(ctx);
@@ -190,6 +309,17 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     if (t->task_file)
         cb_ctx_add_task(ctx, "testplug-tick", apr_time_from_msec(cb_opt_duration_ms(o, "task_interval")),
                         task);
+    t->queue_file = cb_opt_string(o, "queue_file");
+    t->queue_block_file = cb_opt_string(o, "queue_block_file");
+    if (t->queue_file && cb_ctx_redis(ctx)) {
+        cb_queue_config qc;
+        cb_queue_config_defaults(&qc);
+        qc.visibility_ms = cb_opt_duration_ms(o, "queue_visibility");
+        qc.backoff_base_ms = 100;
+        t->queue = cb_queue_create(cb_ctx_pool(ctx), cb_ctx_redis(ctx), cb_ctx_env(ctx),
+                                   "testjobs", &qc);
+        cb_ctx_add_task(ctx, "testplug-queue", apr_time_from_msec(20), queue_task);
+    }
     *state = t;
     return CB_OK;
 }
@@ -215,6 +345,9 @@ static const cb_route_def routes[] = {
     ROUTE("GET", "/v1/test/oauth-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0),
     ROUTE("GET", "/v1/test/tose-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TOSE, 0),
     ROUTE("GET", "/v1/test/testbase-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TESTBASE, 0),
+    ROUTE("GET", "/v1/test/fanout", fanout_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("POST", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/stream", stream_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/private", echo, CB_AUTH_USER, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/admin", echo, CB_AUTH_ADMIN, CB_DIALECT_OAUTH, 0),

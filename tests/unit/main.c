@@ -21,6 +21,11 @@ Suite *ratelimit_suite(void);
 Suite *functions_parse_suite(void);
 Suite *hash_gate_suite(void);
 Suite *exports_suite(void);
+Suite *lease_queue_suite(void);
+Suite *task_runner_suite(void);
+Suite *sse_suite(void);
+Suite *url_guard_suite(void);
+Suite *http_stream_suite(void);
 
 int main(void)
 {
@@ -42,6 +47,11 @@ int main(void)
     srunner_add_suite(sr, functions_parse_suite());
     srunner_add_suite(sr, hash_gate_suite());
     srunner_add_suite(sr, exports_suite());
+    srunner_add_suite(sr, lease_queue_suite());
+    srunner_add_suite(sr, task_runner_suite());
+    srunner_add_suite(sr, sse_suite());
+    srunner_add_suite(sr, url_guard_suite());
+    srunner_add_suite(sr, http_stream_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

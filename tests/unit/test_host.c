@@ -57,7 +57,16 @@ static void mem_set_content_type(cb_req *req, const char *type)
     ((mem_req *)req)->content_type = type;
 }
 
-static const cb_req_ops mem_ops = {mem_read, mem_write, mem_flush, mem_set_content_type};
+int th_client_gone_after_flushes;
+
+static int mem_aborted(const cb_req *req)
+{
+    const mem_req *m = (const mem_req *)req;
+    return th_client_gone_after_flushes > 0 && m->flushes >= th_client_gone_after_flushes;
+}
+
+static const cb_req_ops mem_ops = {mem_read, mem_write, mem_flush, mem_set_content_type,
+                                   mem_aborted};
 
 const char *th_plugin_dir(void)
 {

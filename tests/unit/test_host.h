@@ -21,6 +21,10 @@ typedef struct th_response {
     cb_req *req;
 } th_response;
 
+/* When > 0, cb_req_aborted reports the client gone once a request has
+ * been flushed this many times (a client that hangs up mid-stream). */
+extern int th_client_gone_after_flushes;
+
 /* The directory the test plugins were built into (CB_TEST_PLUGIN_DIR). */
 const char *th_plugin_dir(void);
 cb_env *th_env_create(apr_pool_t *p, const char *env_id);

@@ -174,6 +174,9 @@ CB_API void cb_req_set_header(cb_req *req, const char *name, const char *value);
 CB_API void cb_req_add_header(cb_req *req, const char *name, const char *value);
 CB_API cb_status cb_req_write(cb_req *req, const void *data, size_t len);
 CB_API cb_status cb_req_flush(cb_req *req);
+/* 1 once the client has gone away (the connection was closed or a write or
+ * flush to it failed): a streaming handler stops its work. */
+CB_API int cb_req_aborted(const cb_req *req);
 /* Convenience: status + Content-Type: application/json + body. */
 CB_API cb_status cb_req_send_json(cb_req *req, int status, const char *json);
 
