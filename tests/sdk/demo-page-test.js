@@ -22,7 +22,10 @@ function check(name, ok, detail) {
 
 async function callAddTwo(page, label) {
   const panel = page.locator('#panel-add-two')
+  const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/functions/add-two',
+    { timeout: 20000 })
   await panel.locator('button.run').click()
+  const gatewayId = (await answered).headers()['x-request-id']
   await page.waitForFunction(() => {
     const a = document.querySelector('#panel-add-two .answer')
     return a && /\b(ok|error)\b/.test(a.className)
@@ -30,7 +33,9 @@ async function callAddTwo(page, label) {
   const answer = (await panel.locator('.answer').textContent()).trim()
   const requestId = (await panel.locator('.request-id').textContent()).trim()
   check(`${label}: add-two answers 102 on the page`, answer === '102', answer)
-  check(`${label}: a request id is shown`, /^[A-Za-z0-9._:-]{8,}$/.test(requestId), requestId)
+  check(`${label}: the request id shown is the gateway's X-Request-Id`,
+    /^[A-Za-z0-9._:-]{8,}$/.test(requestId) && requestId === gatewayId,
+    `page ${requestId}, X-Request-Id ${gatewayId}`)
 }
 
 async function signIn(page, button, expect) {
