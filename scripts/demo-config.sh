@@ -1,15 +1,23 @@
 # demo-config.sh: the demo gateway's httpd configuration, in one place for
-# scripts/demo.sh and for the integration test that checks it under a
-# slowloris attack (tests/integration/it_demo.c). Source it, then
+# scripts/demo.sh and for the integration tests that run it
+# (tests/integration/it_demo.c: slowloris; it_quickstart.c: seed 000's quick
+# start and the front page in Chromium). Source it, then
 #
-#   demo_httpd_conf DIR PORT REDIS_PORT UPSTREAM_PORT MODULE PLUGIN_DIR >DIR/httpd.conf
+#   demo_httpd_conf DIR PORT REDIS_PORT FUNCTION_PORT CLOUDRUN_PORT AI_PORT \
+#                   MODULE PLUGIN_DIR NODE_MODULES >DIR/httpd.conf
 #
-# DIR holds docroot/, jwt.key and admin.key, and gets the pid file and logs.
-# MODULE is mod_cloudbase.so; PLUGIN_DIR holds auth.so, functions.so and
-# testplug.so. Run as root, httpd's workers run as www-data.
+# DIR holds docroot/, jwt.key, admin.key and ai.key, and gets the pid file and
+# logs. FUNCTION_PORT serves the function add-two, CLOUDRUN_PORT the Cloud
+# Run service helloworld (both @cloudbase/functions-framework), AI_PORT the
+# sample OpenAI-compatible server (scripts/demo-sample-ai.py) behind the AI
+# provider deepseek and the agent demo-agent. MODULE is mod_cloudbase.so;
+# PLUGIN_DIR holds auth.so and functions.so. NODE_MODULES is the pinned
+# node_modules (tests/sdk) whose @cloudbase/js-sdk browser build the front
+# page loads from /sdk/. Run as root, httpd's workers run as www-data.
 
 demo_httpd_conf() {
-  local dir=$1 port=$2 redis_port=$3 upstream_port=$4 module=$5 plugin_dir=$6
+  local dir=$1 port=$2 redis_port=$3 function_port=$4 cloudrun_port=$5 ai_port=$6
+  local module=$7 plugin_dir=$8 node_modules=$9
   local user_lines=""
   if [[ $(id -u) -eq 0 ]]; then
     user_lines=$'User www-data\nGroup www-data'
@@ -28,6 +36,7 @@ LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
 LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
 LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
 LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so
+LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
 LoadModule reqtimeout_module /usr/lib/apache2/modules/mod_reqtimeout.so
 LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
 LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so
@@ -36,6 +45,13 @@ TypesConfig /etc/mime.types
 DocumentRoot $dir/docroot
 DirectoryIndex index.html
 <Directory $dir/docroot>
+  Require all granted
+</Directory>
+# The official SDK's browser build and its dependencies, straight from the
+# pinned npm packages (no CDN, no build step): see docroot/index.html.
+AddType text/javascript .js .mjs
+Alias /sdk/ $node_modules/
+<Directory $node_modules>
   Require all granted
 </Directory>
 
@@ -71,18 +87,15 @@ CloudBaseRateLimit /v1/functions/ 60/1m by=user
   jwt_secret file:$dir/jwt.key
   admin_key file:$dir/admin.key
 </CloudBasePlugin>
-# Functions, a Cloud Run service and an HTTP access route, all served by the
-# sample upstream (it echoes what it receives).
+# Seed 000's quick start: the function add-two and the Cloud Run service
+# helloworld run on @cloudbase/functions-framework; the AI provider deepseek
+# and the agent demo-agent on a sample OpenAI-compatible server, whose key the
+# gateway injects. Any signed-in caller (anonymous too) may call them.
 <CloudBasePlugin functions>
-  function hello http://127.0.0.1:$upstream_port/hello auth=none
-  function private http://127.0.0.1:$upstream_port/private auth=user
-  cloudrun web http://127.0.0.1:$upstream_port/web auth=none
-  http_route /api/orders function=hello auth=off
-</CloudBasePlugin>
-# The test plugin's echo and proxy routes (used by the walkthrough below).
-<CloudBasePlugin testplug>
-  greeting "hello from the demo gateway"
-  upstream http://127.0.0.1:$upstream_port/
+  function add-two http://127.0.0.1:$function_port/ auth=any
+  cloudrun helloworld http://127.0.0.1:$cloudrun_port auth=any
+  ai_provider deepseek http://127.0.0.1:$ai_port/v1 key=file:$dir/ai.key auth=any timeout=60s
+  agent demo-agent http://127.0.0.1:$ai_port/v1/chat/completions key=file:$dir/ai.key auth=any timeout=60s
 </CloudBasePlugin>
 CONF
 }

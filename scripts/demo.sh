@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # demo.sh: installs what is missing, builds, and runs a demo gateway on
 # 127.0.0.1:8080 (DEMO_PORT to change): apache2 with mod_cloudbase, a
-# redis-server and a sample upstream, all on loopback in a temporary
-# directory, with the configuration of scripts/demo-config.sh (request
-# timeouts, worker sizing). Ctrl-C stops it all.
+# redis-server, the function add-two and the Cloud Run service helloworld
+# (on the pinned @cloudbase/functions-framework, tests/sdk) and a sample
+# OpenAI-compatible server (scripts/demo-sample-ai.py), all on loopback in a
+# temporary directory, with the configuration of scripts/demo-config.sh.
+# Seed 000's quick start runs against it with only the host changed; the
+# front page uses the official @cloudbase/js-sdk. Ctrl-C stops it all.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +15,12 @@ cd "$top"
 bash scripts/install-deps.sh
 echo "demo: building (first run takes a minute)"
 bash scripts/build.sh "$top/build" >/dev/null
+# The pinned @cloudbase/functions-framework and @cloudbase/js-sdk.
+sdk=$top/tests/sdk
+if [[ ! -f $sdk/node_modules/.package-lock.json || $sdk/package-lock.json -nt $sdk/node_modules/.package-lock.json ]]; then
+  echo "demo: npm ci (tests/sdk)"
+  (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -25,7 +34,9 @@ fi
 dir=$(mktemp -d /tmp/cloudbase-demo-XXXXXX)
 chmod 755 "$dir"
 redis_port=$(free_port)
-upstream_port=$(free_port)
+function_port=$(free_port)
+cloudrun_port=$(free_port)
+ai_port=$(free_port)
 pids=()
 
 cleanup() {
@@ -39,22 +50,30 @@ cleanup() {
   wait 2>/dev/null || true
   rm -rf "$dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly yes \
   --dir "$dir" >"$dir/redis.log" 2>&1 &
 pids+=($!)
-python3 "$top/tests/integration/upstream.py" "$upstream_port" >"$dir/upstream.log" 2>&1 &
+# Secrets for the auth plugin and the AI provider key, made fresh for this
+# run. httpd reads them while it reads its configuration (as the user
+# starting it), never from a worker: owner-only, as in production.
+(umask 077; openssl rand -hex 32 >"$dir/jwt.key"; openssl rand -hex 24 >"$dir/admin.key"
+ echo "sk-demo-$(openssl rand -hex 16)" >"$dir/ai.key")
+python3 "$top/scripts/demo-sample-ai.py" "$ai_port" "$dir/ai.key" >"$dir/sample-ai.log" 2>&1 &
 pids+=($!)
+for fn in add-two:$function_port helloworld:$cloudrun_port; do
+  (cd "$top/conf/demo/functions/${fn%%:*}" &&
+     exec "$sdk/node_modules/.bin/tcb-ff" --port="${fn##*:}" --logDirname="$dir/tcb-logs") \
+    >"$dir/${fn%%:*}.log" 2>&1 &
+  pids+=($!)
+done
 
 mkdir -p "$dir/docroot" "$dir/plugins"
-cp "$top/conf/demo/index.html" "$dir/docroot/"
+cp "$top"/conf/demo/*.html "$top"/conf/demo/*.js "$top"/conf/demo/*.css "$dir/docroot/"
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
-  "$top"/build/tests/plugins/.libs/testplug.so "$dir/plugins/"
-# Secrets for the auth plugin, made fresh for this run.
-# httpd reads them while it reads its configuration (as the user starting
-# it), never from a worker: owner-only, as in production.
-(umask 077; openssl rand -hex 32 >"$dir/jwt.key"; openssl rand -hex 24 >"$dir/admin.key")
+  "$dir/plugins/"
 for _ in $(seq 50); do
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
   sleep 0.1
@@ -62,8 +81,14 @@ done
 echo "demo-password" | "$top/build/plugins/auth/cloudbase-user" \
   --redis "redis://127.0.0.1:$redis_port" --env demo create demo >/dev/null
 source "$top/scripts/demo-config.sh"
-demo_httpd_conf "$dir" "$port" "$redis_port" "$upstream_port" "$top/build/.libs/mod_cloudbase.so" \
-  "$dir/plugins" >"$dir/httpd.conf"
+demo_httpd_conf "$dir" "$port" "$redis_port" "$function_port" "$cloudrun_port" "$ai_port" \
+  "$top/build/.libs/mod_cloudbase.so" "$dir/plugins" "$sdk/node_modules" >"$dir/httpd.conf"
+for p in "$function_port" "$cloudrun_port" "$ai_port"; do
+  for _ in $(seq 100); do
+    python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$p))!=0)" && break
+    sleep 0.1
+  done
+done
 
 apache2 -f "$dir/httpd.conf" -t >/dev/null
 apache2 -f "$dir/httpd.conf" -k start
@@ -75,25 +100,25 @@ done
 cat <<MSG
 
 mod_cloudbase demo gateway on http://127.0.0.1:$port  (files in $dir)
+Open http://127.0.0.1:$port/ in a browser: sign in, call add-two.
 Demo user: demo / demo-password. Admin key: $(cat "$dir/admin.key")
+Seed 000's quick start works with https://\${env}.api.tcloudbasegateway.com
+replaced by http://127.0.0.1:$port: function add-two, Cloud Run service
+helloworld, AI provider deepseek, agent id demo-agent (a sample AI server).
 
-  curl -i http://127.0.0.1:$port/                         # the static site, untouched
   curl -s http://127.0.0.1:$port/health                   # readiness: plugins, Redis
+  TOKEN=\$(curl -s -X POST http://127.0.0.1:$port/auth/v1/signin/anonymously \\
+       -H 'x-device-id: demo' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST http://127.0.0.1:$port/auth/v1/signin -H 'x-device-id: demo' \\
        -d '{"username":"demo","password":"demo-password"}'  # sign in (seeded user)
-  curl -s -X POST http://127.0.0.1:$port/auth/v1/signin/anonymously -H 'x-device-id: demo'
-  curl -s http://127.0.0.1:$port/auth/v1/user/me -H "Authorization: Bearer \$ACCESS_TOKEN"
-  curl -s http://127.0.0.1:$port/v1/test/private -H "Authorization: Bearer \$ACCESS_TOKEN"  # needs a user
-  curl -si -X POST http://127.0.0.1:$port/v1/functions/hello -d '{"a":1}'  # a function (RateLimit-* headers)
-  curl -s -X POST http://127.0.0.1:$port/v1/functions/private -d '{}'     # 401: needs a user
-  curl -si 'http://127.0.0.1:$port/v1/cloudrun/web/orders/42?x=1'         # Cloud Run (Content-Disposition)
-  curl -s http://127.0.0.1:$port/api/orders/42                            # an HTTP access route
-  curl -s http://127.0.0.1:$port/v1/test/items/42         # a plugin route
-  curl -s 'http://127.0.0.1:$port/v1/test/proxy/hello?x=1' # proxied to the sample upstream
-  curl -sN http://127.0.0.1:$port/v1/test/proxy/sse       # server-sent events, streamed
-  curl -i -H 'Origin: https://evil.example' http://127.0.0.1:$port/v1/test/items/1   # 403
-  curl -i -X OPTIONS -H 'Origin: http://localhost:$port' \\
-       -H 'Access-Control-Request-Method: POST' http://127.0.0.1:$port/v1/test/echo  # preflight
+  curl -si -X POST http://127.0.0.1:$port/v1/functions/add-two -H "Authorization: Bearer \$TOKEN" \\
+       -H 'Content-Type: application/json' -d '{"a":1,"b":101}'   # 102 (RateLimit-* headers)
+  curl -s http://127.0.0.1:$port/v1/cloudrun/helloworld -H "Authorization: Bearer \$TOKEN"
+  curl -s -X POST http://127.0.0.1:$port/v1/ai/deepseek/chat/completion -H "Authorization: Bearer \$TOKEN" \\
+       -d '{"model":"deepseek-v3","messages":[{"role":"user","content":"hi"}]}'
+  curl -sN -X POST http://127.0.0.1:$port/v1/aibot/openai/chat/completions -H "Authorization: Bearer \$TOKEN" \\
+       -H 'Accept: text/event-stream' -d '{"model":"demo-agent","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+  curl -s -X POST http://127.0.0.1:$port/v1/functions/add-two -d '{}'   # 401: sign in first
 
 Press Ctrl-C to stop.
 MSG

@@ -80,6 +80,10 @@ cb_status fn_agent_chat(cb_req *req, void *state)
     size_t body_len;
     const char *body;
     cb_status rc;
+    /* No agent at all: nothing to authorise against, so the answer is the
+     * same 404 a missing agent gets (not the admin level's 403). */
+    if (apr_hash_count(st->agents) == 0)
+        return cb_req_send_error(req, 404, "SERVICE_NOT_FOUND", "no agent is configured");
     if (cb_req_require_auth(req, st->agents_min_auth) != CB_OK)
         return CB_DONE;
     if ((rc = read_chat_body(req, st->default_max_body, &model)) != CB_OK)

@@ -1,10 +1,18 @@
 /*
- * it_demo.c: the demo's own httpd configuration (scripts/demo-config.sh,
- * the function scripts/demo.sh writes its config with) under a slowloris
- * attack on loopback: 450 connections that send their headers a byte a
- * second and never finish. Other clients must still be answered within a
- * few seconds while the 450 are open, and mod_reqtimeout must close the
- * slow connections (header=10 s there) well before a deadline.
+ * it_demo.c: the demo as scripts/demo.sh runs it: its httpd configuration
+ * (scripts/demo-config.sh, written by the same function), its front page
+ * (conf/demo/), the seeded user demo, the functions add-two and helloworld
+ * on the pinned @cloudbase/functions-framework and the sample AI server
+ * (scripts/demo-sample-ai.py). Then:
+ *  - seed 000's quick start snippets 1, 2, 3, 6 and 7, as written with only
+ *    the host changed (tests/sdk/quickstart-snippets.mjs);
+ *  - the front page in headless Chromium (tests/sdk/demo-page-test.js):
+ *    sign in, call add-two, 102 and a request id on the page;
+ *  - a slowloris attack on loopback: 450 connections that send their
+ *    headers a byte a second and never finish. Other clients must still be
+ *    answered within a few seconds while the 450 are open, and
+ *    mod_reqtimeout must close the slow connections (header=10 s there)
+ *    well before a deadline.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +31,7 @@
 #include <check.h>
 
 #include "harness.h"
+#include "../common/servers.h"
 
 #define SLOW_CONNECTIONS 450
 /* A normal request must be answered within this while they are open. */
@@ -37,20 +46,42 @@ static double clock_ms(void)
     return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
-/* scripts/demo-config.sh, found next to the test upstream (CB_TEST_UPSTREAM
- * is TOP/tests/integration/upstream.py) unless CB_DEMO_CONFIG names it. */
-static const char *demo_config_script(void)
+/* The source tree: found from the test upstream's path (CB_TEST_UPSTREAM is
+ * TOP/tests/integration/upstream.py). */
+static const char *source_top(void)
 {
-    static char path[600];
-    const char *explicit = getenv("CB_DEMO_CONFIG"), *upstream = getenv("CB_TEST_UPSTREAM");
+    static char top[600];
+    const char *upstream = getenv("CB_TEST_UPSTREAM");
     char copy[512];
-    if (explicit)
-        return explicit;
     ck_assert_msg(upstream != NULL, "CB_TEST_UPSTREAM is not set (scripts/test.sh sets it)");
     snprintf(copy, sizeof(copy), "%s", upstream);
-    snprintf(path, sizeof(path), "%s/../../scripts/demo-config.sh", dirname(copy));
+    snprintf(top, sizeof(top), "%s/../..", dirname(copy));
+    return top;
+}
+
+/* scripts/demo-config.sh, unless CB_DEMO_CONFIG names another. */
+static const char *demo_config_script(void)
+{
+    static char path[700];
+    const char *explicit = getenv("CB_DEMO_CONFIG");
+    if (explicit)
+        return explicit;
+    snprintf(path, sizeof(path), "%s/scripts/demo-config.sh", source_top());
     ck_assert_msg(access(path, R_OK) == 0, "cannot read %s", path);
     return path;
+}
+
+static const char *sdk_dir(void)
+{
+    const char *dir = getenv("CB_SDK_DIR");
+    ck_assert_msg(dir != NULL, "CB_SDK_DIR is not set (scripts/test.sh sets it)");
+    return dir;
+}
+
+static void run_or_fail(const char *cmd)
+{
+    int rc = system(cmd);
+    ck_assert_msg(rc == 0, "failed (%d): %s", rc, cmd);
 }
 
 static void write_secret(const char *name, const char *value)
@@ -65,28 +96,115 @@ static void write_secret(const char *name, const char *value)
     chmod(path, 0600);
 }
 
+/* What scripts/demo.sh starts, on this test's ports and directory. */
 static void start_demo(void)
 {
-    char cmd[2048], conf[400], output[4096];
-    const char *module = getenv("CB_MODULE");
+    char cmd[3072], conf[400], output[4096];
+    const char *module = getenv("CB_MODULE"), *user_cli = getenv("CB_USER_CLI");
+    int function_port, cloudrun_port, ai_port;
     it_setup();
+    ck_assert_msg(user_cli != NULL, "CB_USER_CLI is not set (scripts/test.sh sets it)");
     write_secret("jwt.key", "it-demo-jwt-secret-0123456789abcdefghijklmnop\n");
     write_secret("admin.key", "it-demo-admin-key-0123456789abcdef\n");
+    write_secret("ai.key", "sk-it-demo-ai-key-0123456789\n");
+    /* The front page, as demo.sh copies it. */
+    snprintf(cmd, sizeof(cmd), "cp '%s'/conf/demo/*.html '%s'/conf/demo/*.js '%s'/conf/demo/*.css '%s/docroot/'",
+             source_top(), source_top(), source_top(), it.dir);
+    run_or_fail(cmd);
+    snprintf(cmd, sizeof(cmd),
+             "echo demo-password | '%s' --redis redis://127.0.0.1:%d --env demo create demo >/dev/null",
+             user_cli, it.redis_port);
+    run_or_fail(cmd);
+    function_port = srv_free_port();
+    cloudrun_port = srv_free_port();
+    ai_port = srv_free_port();
+    snprintf(cmd, sizeof(cmd), "python3 '%s/scripts/demo-sample-ai.py' %d '%s/ai.key'", source_top(),
+             ai_port, it.dir);
+    it_spawn_helper(it.dir, cmd, "sample-ai.log");
+    for (int i = 0; i < 2; i++) {
+        char dir[800];
+        snprintf(dir, sizeof(dir), "%s/conf/demo/functions/%s", source_top(),
+                 i == 0 ? "add-two" : "helloworld");
+        snprintf(cmd, sizeof(cmd), "'%s/node_modules/.bin/tcb-ff' --port=%d --logDirname='%s/tcb-logs'",
+                 sdk_dir(), i == 0 ? function_port : cloudrun_port, it.dir);
+        it_spawn_helper(dir, cmd, i == 0 ? "add-two.log" : "helloworld.log");
+    }
     snprintf(conf, sizeof(conf), "%s/httpd.conf", it.dir);
     snprintf(cmd, sizeof(cmd),
-             "bash -c '. \"$0\" && demo_httpd_conf \"$@\"' '%s' '%s' %d %d %d '%s' '%s' >'%s'",
-             demo_config_script(), it.dir, it.http_port, it.redis_port, it.upstream_port,
-             module ? module : ".libs/mod_cloudbase.so", it_plugin_dir(), conf);
-    ck_assert_int_eq(system(cmd), 0);
+             "bash -c '. \"$0\" && demo_httpd_conf \"$@\"' '%s' '%s' %d %d %d %d %d '%s' '%s' "
+             "'%s/node_modules' >'%s'",
+             demo_config_script(), it.dir, it.http_port, it.redis_port, function_port,
+             cloudrun_port, ai_port, module ? module : ".libs/mod_cloudbase.so", it_plugin_dir(),
+             sdk_dir(), conf);
+    run_or_fail(cmd);
     /* No "WARNING: ... decreasing to" (a worker setting httpd cut down). */
     ck_assert_int_eq(it_configtest(conf, output, sizeof(output)), 0);
     ck_assert_msg(strstr(output, "WARNING") == NULL, "apache2 -t: %s", output);
+    ck_assert_msg(srv_wait_port(ai_port, 10000), "the sample AI server did not start");
+    ck_assert_msg(srv_wait_port(function_port, 30000), "tcb-ff (add-two) did not start");
+    ck_assert_msg(srv_wait_port(cloudrun_port, 30000), "tcb-ff (helloworld) did not start");
     if (!it_httpd_start(conf)) {
         char *log = it_error_log();
         it_teardown();
         ck_abort_msg("the demo configuration did not start:\n%s", log);
     }
 }
+
+/* Runs a node script of tests/sdk against the demo; fails the test, with
+ * the script's output, unless it exits 0. */
+static void run_sdk_script(const char *script, const char *args)
+{
+    char cmd[2048], line[1024];
+    size_t used = 0;
+    static char output[65536];
+    FILE *p;
+    int rc;
+    snprintf(cmd, sizeof(cmd), "cd '%s' && timeout 150 node %s http://127.0.0.1:%d %s 2>&1",
+             sdk_dir(), script, it.http_port, args);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    output[0] = '\0';
+    while (fgets(line, sizeof(line), p)) {
+        fputs(line, stderr);
+        used += (size_t)snprintf(output + used, sizeof(output) - used, "%s", line);
+        if (used >= sizeof(output))
+            used = sizeof(output) - 1;
+    }
+    rc = pclose(p);
+    ck_assert_msg(strstr(output, "ok - ") != NULL, "%s ran no check:\n%s", script, output);
+    ck_assert_msg(rc == 0 && strstr(output, "not ok") == NULL, "%s failed (%d):\n%s", script, rc,
+                  output);
+}
+
+START_TEST(quickstart_snippets_run_as_written)
+{
+    run_sdk_script("quickstart-snippets.mjs", "");
+}
+END_TEST
+
+/* CB_DEMO_SCREENSHOT names a PNG to write (docs/images/demo.png is made so). */
+START_TEST(front_page_signs_in_and_calls_add_two)
+{
+    char args[700];
+    const char *shot = getenv("CB_DEMO_SCREENSHOT");
+    snprintf(args, sizeof(args), "'%s'", shot ? shot : "");
+    if (!shot)
+        snprintf(args, sizeof(args), "'%s/demo.png'", it.dir);
+    run_sdk_script("demo-page-test.js", args);
+}
+END_TEST
+
+/* The demo loads the plugins it shows, and no test plugin. */
+START_TEST(demo_loads_no_test_plugin)
+{
+    it_response r;
+    it_request("GET", "/health", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strstr(r.body, "\"auth\"") && strstr(r.body, "\"functions\""), "%s", r.body);
+    ck_assert_msg(strstr(r.body, "testplug") == NULL, "%s", r.body);
+    it_free(&r);
+}
+END_TEST
 
 /* Opens a connection and sends the start of a request, never its end. */
 static int open_slow_connection(void)
@@ -181,6 +299,13 @@ Suite *demo_suite(void)
     tcase_add_checked_fixture(tc, start_demo, it_teardown);
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, demo_answers_during_slowloris);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("quickstart");
+    tcase_add_checked_fixture(tc, start_demo, it_teardown);
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, demo_loads_no_test_plugin);
+    tcase_add_test(tc, quickstart_snippets_run_as_written);
+    tcase_add_test(tc, front_page_signs_in_and_calls_add_two);
     suite_add_tcase(s, tc);
     return s;
 }

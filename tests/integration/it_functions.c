@@ -118,6 +118,23 @@ START_TEST(versions_and_unknown_functions)
 }
 END_TEST
 
+/* This site configures no agent: the agent route answers as for an unknown
+ * agent (it used to demand the admin level and answer 403), signed in or not. */
+START_TEST(agent_route_without_agents_is_not_found)
+{
+    static const char *const user[] = {"Authorization: Bearer test-user-carol", NULL};
+    it_response r;
+    it_request("POST", "/v1/aibot/openai/chat/completions", NULL,
+               "{\"model\":\"agent-1\",\"messages\":[]}", &r);
+    assert_error(&r, 404, "SERVICE_NOT_FOUND");
+    it_free(&r);
+    it_request("POST", "/v1/aibot/openai/chat/completions", user,
+               "{\"model\":\"agent-1\",\"messages\":[]}", &r);
+    assert_error(&r, 404, "SERVICE_NOT_FOUND");
+    it_free(&r);
+}
+END_TEST
+
 START_TEST(bodies_and_web_functions)
 {
     static const char *const webfn[] = {"X-Tcb-Webfn: true", "Content-Type: text/plain", NULL};
@@ -306,6 +323,7 @@ Suite *functions_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, call_passes_through_with_identity);
     tcase_add_test(tc, versions_and_unknown_functions);
+    tcase_add_test(tc, agent_route_without_agents_is_not_found);
     tcase_add_test(tc, bodies_and_web_functions);
     tcase_add_test(tc, bad_names_methods_and_paths);
     tcase_add_test(tc, control_characters_in_headers);
