@@ -18,6 +18,7 @@
 #include <apr_time.h>
 
 #include "cloudbase/redis.h"
+#include "cloudbase/db.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -124,6 +125,9 @@ const char *cb_req_env(const cb_req *req);
 apr_pool_t *cb_req_pool(const cb_req *req);
 /* The environment's Redis client, or NULL when CloudBaseRedis is not set. */
 cb_redis *cb_req_redis(const cb_req *req);
+/* The environment's database (cloudbase/db.h), or NULL without
+ * CloudBaseDatabase. */
+cb_db *cb_req_db(const cb_req *req);
 const cb_identity *cb_req_identity(const cb_req *req);
 /* For handlers whose auth level depends on what they serve (a route
  * registered with CB_AUTH_NONE still looks up offered credentials): CB_OK
@@ -194,6 +198,12 @@ const cb_options *cb_ctx_options(const cb_plugin_ctx *ctx);
 apr_pool_t *cb_ctx_pool(const cb_plugin_ctx *ctx);
 const char *cb_ctx_env(const cb_plugin_ctx *ctx);
 cb_redis *cb_ctx_redis(const cb_plugin_ctx *ctx);
+/* The environment's database, or NULL without CloudBaseDatabase. */
+cb_db *cb_ctx_db(const cb_plugin_ctx *ctx);
+/* Registers the plugin's schema steps (cloudbase/db.h), applied in each
+ * process before its first query; count < 0: up to a {0, NULL} entry. Fails
+ * start-up when the environment has no database. */
+void cb_ctx_db_migrations(cb_plugin_ctx *ctx, const cb_db_migration *steps, int count);
 /* Records a configuration error that fails start-up (configtest). */
 void cb_ctx_error(cb_plugin_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
