@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <apr_dbd.h>
+#include <apr_hash.h>
 #include <apr_reslist.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
@@ -41,11 +42,19 @@ struct cb_db {
     char last_error[256];
 };
 
+/* Statements prepared once per connection, by SQL text: a plugin's SQL is
+ * constant, so the cache stays small; a connection that would pass the cap
+ * is retired after the call (apr_dbd's SQLite driver frees statements only
+ * when the connection closes). */
+#define STATEMENT_CACHE_MAX 128
+
 typedef struct db_conn {
-    apr_pool_t *pool;
+    apr_pool_t *pool;               /* unmanaged: destroyed by conn_destruct */
     apr_dbd_t *handle;
+    apr_hash_t *statements;         /* native SQL -> apr_dbd_prepared_t * */
     unsigned generation;
     int uses;
+    int retire;                     /* close instead of pooling again */
 } db_conn;
 
 struct cb_db_tx {
@@ -131,9 +140,14 @@ static apr_status_t conn_construct(void **resource, void *params, apr_pool_t *po
     db_conn *c;
     apr_pool_t *cp;
     const char *error = NULL;
-    apr_pool_create(&cp, pool);
+    (void)pool;
+    /* Not a subpool of the reslist's pool: that one's subpools are destroyed
+     * before its cleanups, which close the connections. */
+    if (apr_pool_create_unmanaged_ex(&cp, NULL, NULL) != APR_SUCCESS)
+        return APR_ENOMEM;
     c = apr_pcalloc(cp, sizeof(*c));
     c->pool = cp;
+    c->statements = apr_hash_make(cp);
     if (apr_dbd_open_ex(db->driver, cp, db->open_params, &c->handle, &error) != APR_SUCCESS ||
         !c->handle) {
         /* libpq's message names host and port, never the password. */
@@ -265,7 +279,7 @@ static apr_status_t take_conn(cb_db *db, db_conn **out)
 
 static void give_back(cb_db *db, db_conn *c, int dead)
 {
-    if (dead)
+    if (dead || c->retire)
         apr_reslist_invalidate(db->conns, c);
     else
         apr_reslist_release(db->conns, c);
@@ -318,9 +332,21 @@ static int run_prepared(cb_db *db, apr_pool_t *p, apr_pool_t *scratch, db_conn *
                         const char *native, int nargs, const char *const *args, int *affected,
                         cb_db_result **out)
 {
-    apr_dbd_prepared_t *stmt = NULL;
-    int rv, nrows = 0;
-    rv = apr_dbd_prepare(db->driver, scratch, c->handle, native, NULL, &stmt);
+    apr_dbd_prepared_t *stmt = apr_hash_get(c->statements, native, APR_HASH_KEY_STRING);
+    int rv = 0, nrows = 0;
+    if (!stmt) {
+        unsigned count = apr_hash_count(c->statements);
+        if (count >= STATEMENT_CACHE_MAX) {
+            c->retire = 1;
+            rv = apr_dbd_prepare(db->driver, scratch, c->handle, native, NULL, &stmt);
+        } else {
+            const char *label = apr_psprintf(c->pool, "cb_%u_%u", c->generation, count + 1);
+            rv = apr_dbd_prepare(db->driver, c->pool, c->handle, native, label, &stmt);
+            if (rv == 0)
+                apr_hash_set(c->statements, apr_pstrdup(c->pool, native),
+                             APR_HASH_KEY_STRING, stmt);
+        }
+    }
     if (rv == 0 && out) {
         apr_dbd_results_t *res = NULL;
         rv = apr_dbd_pselect(db->driver, scratch, c->handle, &res, stmt, 1, nargs,
@@ -354,6 +380,7 @@ static apr_status_t run_on(cb_db *db, apr_pool_t *p, db_conn *c, const char *sql
         rv = run_prepared(db, p, scratch, c, native, nargs, args, affected, out);
         if (rv == 0 || attempt > 0 || !is_sqlite(db) || !is_schema_change(db, c->handle, rv))
             break;
+        apr_hash_set(c->statements, native, APR_HASH_KEY_STRING, NULL);
     }
     if (rv != 0)
         status = classify(db, scratch, c, rv);
