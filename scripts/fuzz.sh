@@ -26,7 +26,7 @@ esac
 
 all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_jwt fuzz_functions
              fuzz_ratelimit fuzz_cors fuzz_directives fuzz_auth_body fuzz_upstream_url
-             fuzz_ai_model fuzz_redis_info fuzz_request_line)
+             fuzz_ai_model fuzz_redis_info fuzz_request_line fuzz_db_config)
 
 # The core sources each target links.
 core_sources_for() {
@@ -43,6 +43,7 @@ core_sources_for() {
         fuzz_redis_info) echo "redis_durability.c redis.c values.c" ;;
         fuzz_cors) echo "allowlist.c" ;;
         fuzz_request_line) echo "request_line.c" ;;
+        fuzz_db_config) echo "db_config.c values.c" ;;
         fuzz_upstream_url) echo "../../plugins/functions/parse.c values.c" ;;
         fuzz_ai_model) echo "../../plugins/functions/parse.c values.c" ;;
         fuzz_directives) echo "directives.c values.c" ;;
