@@ -4,7 +4,8 @@
 #
 #   demo_httpd_conf DIR PORT REDIS_PORT UPSTREAM_PORT MODULE PLUGIN_DIR >DIR/httpd.conf
 #
-# DIR holds docroot/, jwt.key and admin.key, and gets the pid file and logs.
+# DIR holds docroot/, jwt.key and admin.key, and gets the pid file and logs;
+# DIR/data, writable by the workers, gets the SQLite database.
 # MODULE is mod_cloudbase.so; PLUGIN_DIR holds auth.so, functions.so and
 # testplug.so. Run as root, httpd's workers run as www-data.
 
@@ -63,6 +64,8 @@ CloudBaseEnv demo
 CloudBasePluginDir $plugin_dir
 CloudBaseRedis redis://127.0.0.1:$redis_port connect_timeout=100ms timeout=250ms
 CloudBaseSecureDomains http://localhost:$port
+# The embedded database: plugins that keep SQL data need nothing else.
+CloudBaseDatabase sqlite3:$dir/data/cloudbase.db
 # Encoded slashes reach the gateway, which refuses them with a JSON error.
 AllowEncodedSlashes NoDecode
 # 60 function calls a minute per caller (user, else address).

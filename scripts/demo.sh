@@ -47,7 +47,11 @@ pids+=($!)
 python3 "$top/tests/integration/upstream.py" "$upstream_port" >"$dir/upstream.log" 2>&1 &
 pids+=($!)
 
-mkdir -p "$dir/docroot" "$dir/plugins"
+mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data"
+# The SQLite database (and its WAL files) is written by httpd's workers.
+if [[ $(id -u) -eq 0 ]]; then
+  chown www-data:www-data "$dir/data"
+fi
 cp "$top/conf/demo/index.html" "$dir/docroot/"
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
   "$top"/build/tests/plugins/.libs/testplug.so "$dir/plugins/"

@@ -72,6 +72,10 @@ static void start_demo(void)
     it_setup();
     write_secret("jwt.key", "it-demo-jwt-secret-0123456789abcdefghijklmnop\n");
     write_secret("admin.key", "it-demo-admin-key-0123456789abcdef\n");
+    /* The demo's SQLite database, written by the workers (www-data). */
+    snprintf(conf, sizeof(conf), "%s/data", it.dir);
+    ck_assert_int_eq(mkdir(conf, 0777), 0);
+    chmod(conf, 0777);
     snprintf(conf, sizeof(conf), "%s/httpd.conf", it.dir);
     snprintf(cmd, sizeof(cmd),
              "bash -c '. \"$0\" && demo_httpd_conf \"$@\"' '%s' '%s' %d %d %d '%s' '%s' >'%s'",
@@ -147,8 +151,9 @@ START_TEST(demo_answers_during_slowloris)
         fprintf(stderr, "demo: /health answered %ld in %.0f ms with %d slow connections open\n",
                 r.status, r.total_ms, still_open);
         ck_assert_msg(r.status == 200 && r.total_ms < ANSWER_WITHIN_MS,
-                      "/health: status %ld after %.0f ms with %d slow connections open",
-                      r.status, r.total_ms, still_open);
+                      "/health: status %ld after %.0f ms with %d slow connections open: %s",
+                      r.status, r.total_ms, still_open, r.body);
+        ck_assert_msg(strstr(r.body, "\"driver\":\"sqlite3\",\"reachable\":true"), "%s", r.body);
         /* The attack was really on: nearly all slow connections still open. */
         ck_assert_int_ge(still_open, SLOW_CONNECTIONS - 10);
         it_free(&r);
