@@ -42,10 +42,10 @@ struct cb_db {
     char last_error[256];
 };
 
-/* Statements prepared once per connection, by SQL text: a plugin's SQL is
- * constant, so the cache stays small; a connection that would pass the cap
- * is retired after the call (apr_dbd's SQLite driver frees statements only
- * when the connection closes). */
+/* SQLite statements are prepared once per connection, by SQL text: apr_dbd's
+ * SQLite driver frees statements only when the connection closes. A
+ * plugin's SQL is constant, so the cache stays small; a connection that
+ * would pass the cap is retired after the call. */
 #define STATEMENT_CACHE_MAX 128
 
 typedef struct db_conn {
@@ -334,14 +334,17 @@ static int run_prepared(cb_db *db, apr_pool_t *p, apr_pool_t *scratch, db_conn *
 {
     apr_dbd_prepared_t *stmt = apr_hash_get(c->statements, native, APR_HASH_KEY_STRING);
     int rv = 0, nrows = 0;
-    if (!stmt) {
-        unsigned count = apr_hash_count(c->statements);
-        if (count >= STATEMENT_CACHE_MAX) {
+    if (!stmt && !is_sqlite(db)) {
+        /* No label: PostgreSQL runs it with PQexecParams (a labelled one
+         * would be an SQL PREPARE, which refuses DDL); nothing is kept on
+         * the connection, the statement lives in scratch. */
+        rv = apr_dbd_prepare(db->driver, scratch, c->handle, native, NULL, &stmt);
+    } else if (!stmt) {
+        if (apr_hash_count(c->statements) >= STATEMENT_CACHE_MAX) {
             c->retire = 1;
             rv = apr_dbd_prepare(db->driver, scratch, c->handle, native, NULL, &stmt);
         } else {
-            const char *label = apr_psprintf(c->pool, "cb_%u_%u", c->generation, count + 1);
-            rv = apr_dbd_prepare(db->driver, c->pool, c->handle, native, label, &stmt);
+            rv = apr_dbd_prepare(db->driver, c->pool, c->handle, native, NULL, &stmt);
             if (rv == 0)
                 apr_hash_set(c->statements, apr_pstrdup(c->pool, native),
                              APR_HASH_KEY_STRING, stmt);

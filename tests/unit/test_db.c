@@ -312,6 +312,25 @@ START_TEST(pool_reuses_connections)
 }
 END_TEST
 
+START_TEST(many_distinct_statements)
+{
+    /* More SQL texts than a connection's statement cache holds (128): the
+     * connection is retired and replaced, every answer stays right. */
+    for (int i = 0; i < 300; i++) {
+        char sql[64];
+        cb_db_result *res;
+        int64_t n = -1;
+        snprintf(sql, sizeof(sql), "SELECT %d + ?", i);
+        {
+            const char *args[1] = {"1"};
+            ck_assert_int_eq(cb_db_select(db, pool, sql, 1, args, &res), APR_SUCCESS);
+        }
+        ck_assert_int_eq(cb_db_int64(res, 0, 0, &n), APR_SUCCESS);
+        ck_assert_int_eq(n, i + 1);
+    }
+}
+END_TEST
+
 /* ---------------------------------------------------------------- down */
 
 START_TEST(breaker_fails_fast_and_recovers)
@@ -409,6 +428,7 @@ static void add_shared_tests(TCase *tc)
     tcase_add_test(tc, migrations_race_between_processes);
     tcase_add_test(tc, statement_timeout);
     tcase_add_test(tc, pool_reuses_connections);
+    tcase_add_test(tc, many_distinct_statements);
 }
 
 Suite *db_suite(void)
