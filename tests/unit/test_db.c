@@ -331,6 +331,45 @@ START_TEST(many_distinct_statements)
 }
 END_TEST
 
+/* A plugin's create() registering its schema through the context: refused
+ * without a database or with bad numbering; otherwise applied lazily before
+ * the first query of a process whose child init ran before registration. */
+START_TEST(plugin_migrations_through_ctx)
+{
+    static const cb_db_migration bad[] = {{2, "SELECT 1"}, {1, "SELECT 1"}, {0, NULL}};
+    static const cb_db_migration good[] = {
+        {1, "CREATE TABLE plugged (x INTEGER)"},
+        {2, "INSERT INTO plugged (x) VALUES (42)"},
+        {0, NULL}};
+    cb_plugin desc = {0};
+    cb_loaded_plugin loaded = {0};
+    cb_env env = {0};
+    cb_instance inst = {0};
+    cb_plugin_ctx ctx = {0};
+    desc.name = "plugged";
+    loaded.desc = &desc;
+    inst.plugin = &loaded;
+    inst.env = &env;
+    ctx.instance = &inst;
+    ctx.pool = pool;
+    ctx.errors = apr_array_make(pool, 2, sizeof(const char *));
+    cb_ctx_db_migrations(&ctx, good, -1);
+    ck_assert_int_eq(ctx.errors->nelts, 1);
+    ck_assert_ptr_nonnull(strstr(APR_ARRAY_IDX(ctx.errors, 0, const char *),
+                                 "add CloudBaseDatabase"));
+    env.db = db;
+    ck_assert_ptr_eq(cb_ctx_db(&ctx), db);
+    cb_ctx_db_migrations(&ctx, bad, -1);
+    ck_assert_int_eq(ctx.errors->nelts, 2);
+    cb_ctx_db_migrations(&ctx, good, -1);
+    ck_assert_int_eq(ctx.errors->nelts, 2);
+    /* Not applied yet: the first query applies them. */
+    ck_assert_int_eq(count_rows(db, "SELECT x FROM plugged"), 42);
+    ck_assert_int_eq(count_rows(db, "SELECT COUNT(*) FROM cb_migrations WHERE plugin = 'plugged'"),
+                     2);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- down */
 
 START_TEST(breaker_fails_fast_and_recovers)
@@ -429,6 +468,7 @@ static void add_shared_tests(TCase *tc)
     tcase_add_test(tc, statement_timeout);
     tcase_add_test(tc, pool_reuses_connections);
     tcase_add_test(tc, many_distinct_statements);
+    tcase_add_test(tc, plugin_migrations_through_ctx);
 }
 
 Suite *db_suite(void)
