@@ -393,6 +393,8 @@ START_TEST(breaker_fails_fast_and_recovers)
             apr_sleep(apr_time_from_msec(50));
     }
     ck_assert_msg(recovered, "no recovery after restart: %s", cb_db_last_error(db));
+    fprintf(stderr, "db: first successful query %.0f ms after PostgreSQL accepted sessions\n",
+            (double)(apr_time_now() - (deadline - apr_time_from_sec(6))) / 1000.0);
     ck_assert(cb_db_available(db));
 }
 END_TEST
