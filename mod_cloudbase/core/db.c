@@ -158,8 +158,15 @@ static apr_status_t conn_construct(void **resource, void *params, apr_pool_t *po
     if (is_sqlite(db)) {
         const char *setup = apr_psprintf(cp, "PRAGMA busy_timeout = %d",
                                          (int)db->cfg.statement_timeout_ms);
+        /* WAL is a property of the file: the first connection that manages
+         * to switch sets it for all. Several processes opening a new file at
+         * once may be refused the switch (SQLITE_BUSY): not an error. */
+        for (int attempt = 0; attempt < 5; attempt++) {
+            if (run_plain(db, cp, c->handle, "PRAGMA journal_mode = WAL") == APR_SUCCESS)
+                break;
+            apr_sleep(apr_time_from_msec(20));
+        }
         if (run_plain(db, cp, c->handle, setup) != APR_SUCCESS ||
-            run_plain(db, cp, c->handle, "PRAGMA journal_mode = WAL") != APR_SUCCESS ||
             run_plain(db, cp, c->handle, "PRAGMA foreign_keys = ON") != APR_SUCCESS) {
             set_error(db, "cannot set up the SQLite connection");
             apr_dbd_close(db->driver, c->handle);
