@@ -7,7 +7,8 @@
 #                   MODULE PLUGIN_DIR NODE_MODULES >DIR/httpd.conf
 #
 # DIR holds docroot/, jwt.key, admin.key and ai.key, and gets the pid file and
-# logs. FUNCTION_PORT serves the function add-two, CLOUDRUN_PORT the Cloud
+# logs; DIR/data, writable by the workers, gets the SQLite database.
+# FUNCTION_PORT serves the function add-two, CLOUDRUN_PORT the Cloud
 # Run service helloworld (both @cloudbase/functions-framework), AI_PORT the
 # sample OpenAI-compatible server (scripts/demo-sample-ai.py) behind the AI
 # provider deepseek and the agent demo-agent. MODULE is mod_cloudbase.so;
@@ -79,6 +80,8 @@ CloudBaseEnv demo
 CloudBasePluginDir $plugin_dir
 CloudBaseRedis redis://127.0.0.1:$redis_port connect_timeout=100ms timeout=250ms
 CloudBaseSecureDomains http://localhost:$port
+# The embedded database: plugins that keep SQL data need nothing else.
+CloudBaseDatabase sqlite3:$dir/data/cloudbase.db
 # Encoded slashes reach the gateway, which refuses them with a JSON error.
 AllowEncodedSlashes NoDecode
 # 60 function calls a minute per caller (user, else address).

@@ -70,7 +70,11 @@ for fn in add-two:$function_port helloworld:$cloudrun_port; do
   pids+=($!)
 done
 
-mkdir -p "$dir/docroot" "$dir/plugins"
+mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data"
+# The SQLite database (and its WAL files) is written by httpd's workers.
+if [[ $(id -u) -eq 0 ]]; then
+  chown www-data:www-data "$dir/data"
+fi
 cp "$top"/conf/demo/*.html "$top"/conf/demo/*.js "$top"/conf/demo/*.css "$dir/docroot/"
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
   "$dir/plugins/"

@@ -9,6 +9,7 @@ packages=(
   apache2 apache2-dev libapr1-dev libaprutil1-dev
   libcurl4-openssl-dev libssl-dev libjansson-dev libhiredis-dev check
   redis-server curl python3 openssl clang libclang-rt-14-dev chromium
+  libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql postgresql sqlite3
   "$@"
 )
 

@@ -10,6 +10,7 @@
 #include "http_config.h"
 
 #include "../core/cb_core.h"
+#include "../core/db_internal.h"
 
 /* The module is built with -fvisibility=hidden: httpd finds the module
  * record by name, so it is exported like the public API. */
@@ -23,6 +24,8 @@ typedef struct cb_server_conf {
     const char *health_path;        /* NULL = inherit; "" = off */
     cb_redis_config redis_cfg;
     int redis_set;
+    cb_db_config db_cfg;            /* CloudBaseDatabase */
+    int db_set;
     cb_allowlist *allowlist;        /* NULL = inherit */
     apr_array_header_t *instances;  /* cb_instance *, from <CloudBasePlugin> */
     apr_array_header_t *rate_rules; /* cb_rl_rule, CloudBaseRateLimit; NULL = inherit */

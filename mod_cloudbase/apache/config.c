@@ -45,6 +45,8 @@ void *cb_merge_server_conf(apr_pool_t *p, void *base_v, void *add_v)
     c->health_path = add->health_path ? add->health_path : base->health_path;
     c->redis_cfg = add->redis_set ? add->redis_cfg : base->redis_cfg;
     c->redis_set = add->redis_set || base->redis_set;
+    c->db_cfg = add->db_set ? add->db_cfg : base->db_cfg;
+    c->db_set = add->db_set || base->db_set;
     c->allowlist = add->allowlist ? add->allowlist : base->allowlist;
     c->rate_rules = add->rate_rules ? add->rate_rules : base->rate_rules;
     c->node_count = add->node_count ? add->node_count : base->node_count;
@@ -106,6 +108,17 @@ static const char *cmd_redis(cmd_parms *cmd, void *dummy, const char *args)
         if ((err = cb_redis_config_parse_option(cmd->pool, word, &c->redis_cfg)))
             return apr_pstrcat(cmd->pool, "CloudBaseRedis: ", err, NULL);
     c->redis_set = 1;
+    return NULL;
+}
+
+static const char *cmd_database(cmd_parms *cmd, void *dummy, const char *args)
+{
+    cb_server_conf *c = cb_server_conf_get(cmd->server);
+    const char *err = cb_db_config_parse(cmd->pool, args, &c->db_cfg);
+    (void)dummy;
+    if (err)
+        return apr_pstrcat(cmd->pool, "CloudBaseDatabase: ", err, NULL);
+    c->db_set = 1;
     return NULL;
 }
 
@@ -217,6 +230,9 @@ const command_rec cb_directives[] = {
     AP_INIT_RAW_ARGS("CloudBaseRedis", cmd_redis, NULL, RSRC_CONF,
                      "redis://HOST:PORT[/DB] or unix:/PATH, then connect_timeout=, timeout=, "
                      "retry=, pool=, password="),
+    AP_INIT_RAW_ARGS("CloudBaseDatabase", cmd_database, NULL, RSRC_CONF,
+                     "sqlite3:/PATH or pgsql:host=... dbname=..., then timeout=, "
+                     "connect_timeout=, retry=, pool="),
     AP_INIT_ITERATE("CloudBaseSecureDomains", cmd_secure_domain, NULL, RSRC_CONF,
                     "Origins allowed to call the gateway: https://app.example.com, "
                     "https://*.example.com"),
@@ -251,6 +267,8 @@ const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server)
         env->health_path = c->health_path ? c->health_path : CB_DEFAULT_HEALTH_PATH;
         env->allowlist = c->allowlist;
         env->redis = c->redis_set ? cb_redis_create(p, &c->redis_cfg) : NULL;
+        if (c->db_set && (err = cb_db_create(p, &c->db_cfg, &env->db)))
+            return apr_pstrcat(p, "CloudBaseDatabase: ", err, NULL);
         for (int i = 0; c->rate_rules && !c->redis_set && i < c->rate_rules->nelts; i++)
             if (APR_ARRAY_IDX(c->rate_rules, i, cb_rl_rule).redis_down == CB_RL_DOWN_CLOSED)
                 return apr_psprintf(p, "CloudBaseRateLimit %s: redis_down=closed needs "

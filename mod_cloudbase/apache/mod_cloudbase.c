@@ -161,8 +161,14 @@ static void cb_child_init(apr_pool_t *pchild, server_rec *main_server)
 {
     for (server_rec *s = main_server; s; s = s->next) {
         cb_server_conf *c = cb_server_conf_get(s);
-        if (c->env)
-            cb_env_child_init(c->env, pchild);
+        const char *err;
+        if (!c->env)
+            continue;
+        if ((err = cb_env_db_child_init(c->env, pchild)))
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CloudBaseDatabase %s (env %s): %s",
+                         c->env->db ? cb_db_get_config(c->env->db)->display : "", c->env->id,
+                         err);
+        cb_env_child_init(c->env, pchild);
     }
 }
 

@@ -219,6 +219,7 @@ struct cb_env {
     int has_proxy_routes;
     apr_array_header_t *upstreams;      /* cb_upstream *, cb_ctx_upstream */
     cb_ratelimit *ratelimit;            /* NULL when no CloudBaseRateLimit applies */
+    cb_db *db;                          /* CloudBaseDatabase, or NULL */
 };
 
 /* The start-up log line: version, environments and their plugins
@@ -229,6 +230,9 @@ const char *cb_startup_summary(apr_pool_t *p, const char *version, cb_env *const
 /* Builds routers and runs each instance's create(); returns errors joined. */
 const char *cb_env_build(cb_env *env, apr_pool_t *p);
 void cb_env_child_init(cb_env *env, apr_pool_t *pchild);
+/* Opens the database pool and applies migrations (env_db.c); NULL or what
+ * to log. Call before cb_env_child_init. */
+const char *cb_env_db_child_init(cb_env *env, apr_pool_t *pchild);
 
 /* ------------------------------------------------------------- requests */
 

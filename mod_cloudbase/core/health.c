@@ -1,7 +1,8 @@
 /*
  * health.c: the core's readiness route (GET /health by default,
  * CloudBaseHealthPath to move it). Reports the environment, the loaded
- * plugins and whether Redis answers; 503 while a configured Redis does not.
+ * plugins and whether Redis and the database (CloudBaseDatabase) answer;
+ * 503 while a configured one does not.
  * While Redis answers, redis.warnings lists what threatens the data kept
  * there (no AOF, an evicting maxmemory-policy): advice, never a failure.
  * While the Redis breaker is open the answer costs no network round trip.
@@ -16,7 +17,7 @@ cb_status cb_health_handler(cb_req *req, void *unused)
 {
     cb_env *env = req->env;
     json_t *body = json_object(), *plugins = json_array(), *redis = json_object();
-    int redis_ok = 1;
+    int redis_ok = 1, db_ok = 1;
     (void)unused;
     for (int i = 0; env->instances && i < env->instances->nelts; i++) {
         const cb_plugin *desc = APR_ARRAY_IDX(env->instances, i, cb_instance *)->plugin->desc;
@@ -37,13 +38,21 @@ cb_status cb_health_handler(cb_req *req, void *unused)
             json_object_set_new(redis, "warnings", warnings);
         }
     }
-    json_object_set_new(body, "status", json_string(redis_ok ? "ok" : "degraded"));
+    if (env->db) {
+        db_ok = cb_db_ping(env->db, req->pool);
+        json_object_set_new(body, "database",
+                            json_pack("{s:b, s:s, s:b}", "configured", 1, "driver",
+                                      cb_db_driver(env->db), "reachable", db_ok));
+    } else {
+        json_object_set_new(body, "database", json_pack("{s:b}", "configured", 0));
+    }
+    json_object_set_new(body, "status", json_string(redis_ok && db_ok ? "ok" : "degraded"));
     json_object_set_new(body, "env", json_string(env->id ? env->id : ""));
     json_object_set_new(body, "plugins", plugins);
     json_object_set_new(body, "redis", redis);
     json_object_set_new(body, "requestId", json_string(req->request_id));
     cb_req_set_header(req, "Cache-Control", "no-store");
-    cb_req_send_json(req, redis_ok ? 200 : 503, cb_json_dump(req->pool, body));
+    cb_req_send_json(req, redis_ok && db_ok ? 200 : 503, cb_json_dump(req->pool, body));
     json_decref(body);
     return CB_OK;
 }

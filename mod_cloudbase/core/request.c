@@ -28,6 +28,7 @@ const char *cb_req_id(const cb_req *req) { return req->request_id; }
 const char *cb_req_env(const cb_req *req) { return req->env ? req->env->id : NULL; }
 apr_pool_t *cb_req_pool(const cb_req *req) { return req->pool; }
 cb_redis *cb_req_redis(const cb_req *req) { return req->env ? req->env->redis : NULL; }
+cb_db *cb_req_db(const cb_req *req) { return req->env ? req->env->db : NULL; }
 const cb_identity *cb_req_identity(const cb_req *req) { return &req->identity; }
 
 const char *cb_req_header(const cb_req *req, const char *name)

@@ -27,6 +27,7 @@ Suite *demo_suite(void);
 Suite *signin_suite(void);
 Suite *jobs_suite(void);
 Suite *streaming_suite(void);
+Suite *database_suite(void);
 
 int main(void)
 {
@@ -51,6 +52,7 @@ int main(void)
     srunner_add_suite(sr, signin_suite());
     srunner_add_suite(sr, jobs_suite());
     srunner_add_suite(sr, streaming_suite());
+    srunner_add_suite(sr, database_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

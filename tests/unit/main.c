@@ -26,6 +26,7 @@ Suite *task_runner_suite(void);
 Suite *sse_suite(void);
 Suite *url_guard_suite(void);
 Suite *http_stream_suite(void);
+Suite *db_suite(void);
 
 int main(void)
 {
@@ -52,6 +53,7 @@ int main(void)
     srunner_add_suite(sr, sse_suite());
     srunner_add_suite(sr, url_guard_suite());
     srunner_add_suite(sr, http_stream_suite());
+    srunner_add_suite(sr, db_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -20,6 +20,7 @@
 #include <apr_time.h>
 
 #include "cloudbase/redis.h"
+#include "cloudbase/db.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -156,6 +157,9 @@ CB_API const char *cb_req_env(const cb_req *req);
 CB_API apr_pool_t *cb_req_pool(const cb_req *req);
 /* The environment's Redis client, or NULL when CloudBaseRedis is not set. */
 CB_API cb_redis *cb_req_redis(const cb_req *req);
+/* The environment's database (cloudbase/db.h), or NULL without
+ * CloudBaseDatabase. */
+CB_API cb_db *cb_req_db(const cb_req *req);
 CB_API const cb_identity *cb_req_identity(const cb_req *req);
 /* For handlers whose auth level depends on what they serve (a route
  * registered with CB_AUTH_NONE still looks up offered credentials): CB_OK
@@ -229,6 +233,12 @@ CB_API const cb_options *cb_ctx_options(const cb_plugin_ctx *ctx);
 CB_API apr_pool_t *cb_ctx_pool(const cb_plugin_ctx *ctx);
 CB_API const char *cb_ctx_env(const cb_plugin_ctx *ctx);
 CB_API cb_redis *cb_ctx_redis(const cb_plugin_ctx *ctx);
+/* The environment's database, or NULL without CloudBaseDatabase. */
+CB_API cb_db *cb_ctx_db(const cb_plugin_ctx *ctx);
+/* Registers the plugin's schema steps (cloudbase/db.h), applied in each
+ * process before its first query; count < 0: up to a {0, NULL} entry. Fails
+ * start-up when the environment has no database. */
+CB_API void cb_ctx_db_migrations(cb_plugin_ctx *ctx, const cb_db_migration *steps, int count);
 /* Records a configuration error that fails start-up (configtest). */
 CB_API void cb_ctx_error(cb_plugin_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
