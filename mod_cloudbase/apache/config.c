@@ -257,9 +257,15 @@ const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server)
                                     "CloudBaseRedis in this server or virtual host (without it "
                                     "every request would be refused)",
                                     APR_ARRAY_IDX(c->rate_rules, i, cb_rl_rule).text);
-        env->ratelimit = c->rate_rules && c->rate_rules->nelts
-                             ? cb_ratelimit_create(p, c->rate_rules, c->node_count)
-                             : NULL;
+        if (c->rate_rules && c->rate_rules->nelts) {
+            if ((err = cb_ratelimit_check_rules(p, c->rate_rules)))
+                return err;
+            if (!(env->ratelimit = cb_ratelimit_create(p, c->rate_rules, c->node_count)))
+                return "CloudBaseRateLimit: the per-node counters could not be made in shared "
+                       "memory; rate limits would go unenforced while Redis is down";
+        } else {
+            env->ratelimit = NULL;
+        }
         /* Each environment gets its own instances: state is per tenant. */
         env->instances = apr_array_make(p, c->instances->nelts, sizeof(cb_instance *));
         for (int i = 0; i < c->instances->nelts; i++) {
