@@ -273,6 +273,7 @@ const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server)
                                             sizeof(cb_instance));
             copy->state = NULL;
             copy->extra_routes = NULL;
+            copy->created = 0;
             APR_ARRAY_PUSH(env->instances, cb_instance *) = copy;
         }
         if ((err = cb_env_build(env, p)))

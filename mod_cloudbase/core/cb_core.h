@@ -71,6 +71,7 @@ typedef struct cb_instance {
     const char *config_file;
     int config_line;
     apr_array_header_t *extra_routes; /* cb_route_def, from cb_ctx_add_route */
+    int created;                 /* create() succeeded in cb_env_build */
 } cb_instance;
 
 struct cb_plugin_ctx {
@@ -78,6 +79,7 @@ struct cb_plugin_ctx {
     apr_pool_t *pool;
     apr_array_header_t *errors;  /* const char * */
     apr_array_header_t *tasks;   /* cb_task */
+    int resolving;               /* in resolve(): services may be looked up */
 };
 
 /* ------------------------------------------------------------- router */
@@ -208,7 +210,28 @@ struct cb_env {
     int has_proxy_routes;
     apr_array_header_t *upstreams;      /* cb_upstream *, cb_ctx_upstream */
     cb_ratelimit *ratelimit;            /* NULL when no CloudBaseRateLimit applies */
+    apr_hash_t *services;               /* name -> cb_service (services.c) */
+    apr_array_header_t *service_needs;  /* cb_service_need, cb_ctx_require_service */
 };
+
+/* ------------------------------------------------------------- services */
+
+typedef struct cb_service {
+    const char *name;
+    int version;
+    const void *api;
+    const cb_instance *owner;
+} cb_service;
+
+typedef struct cb_service_need {
+    const char *name;
+    int min_version;
+    const cb_instance *instance;
+} cb_service_need;
+
+/* Once every create() ran: the unmet cb_ctx_require_service declarations
+ * as configtest messages joined with "; ", or NULL. */
+const char *cb_services_check_needs(cb_env *env, apr_pool_t *p);
 
 /* The start-up log line: version, environments and their plugins
  * (summary.c). */

@@ -187,7 +187,13 @@ static cb_status child_init(void *state, apr_pool_t *child_pool)
 }
 
 const cb_plugin cloudbase_plugin = {
-    CB_PLUGIN_ABI_VERSION, "auth", "1.0.0",
-    "CloudBase sign-in, tokens, API keys and sessions in Redis",
-    options, routes, create, child_init, NULL, auth_identify, NULL
+    .abi_version = CB_PLUGIN_ABI_VERSION,
+    .name = "auth",
+    .version = "1.0.0",
+    .description = "CloudBase sign-in, tokens, API keys and sessions in Redis",
+    .options = options,
+    .routes = routes,
+    .create = create,
+    .child_init = child_init,
+    .identify = auth_identify,
 };

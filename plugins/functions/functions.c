@@ -202,15 +202,11 @@ static cb_status functions_create(cb_plugin_ctx *ctx, void **state)
 }
 
 const cb_plugin cloudbase_plugin = {
-    CB_PLUGIN_ABI_VERSION,
-    "functions",
-    "1.0.0",
-    "functions, Cloud Run services, HTTP access routes and the AI proxy",
-    options,
-    routes,
-    functions_create,
-    NULL,
-    NULL,
-    NULL,
-    NULL
+    .abi_version = CB_PLUGIN_ABI_VERSION,
+    .name = "functions",
+    .version = "1.0.0",
+    .description = "functions, Cloud Run services, HTTP access routes and the AI proxy",
+    .options = options,
+    .routes = routes,
+    .create = functions_create,
 };

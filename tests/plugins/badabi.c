@@ -5,6 +5,8 @@
 #include "cloudbase/cloudbase.h"
 
 const cb_plugin cloudbase_plugin = {
-    CB_PLUGIN_ABI_VERSION + 998, "badabi", "0", "wrong ABI on purpose",
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    .abi_version = CB_PLUGIN_ABI_VERSION + 998,
+    .name = "badabi",
+    .version = "0",
+    .description = "wrong ABI on purpose",
 };

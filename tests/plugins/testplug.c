@@ -213,6 +213,15 @@ static const cb_route_def routes[] = {
 };
 
 const cb_plugin cloudbase_plugin = {
-    CB_PLUGIN_ABI_VERSION, "testplug", "1.0.0", "test-only plugin",
-    options, routes, create, child_init, policy, identify, after_response
+    .abi_version = CB_PLUGIN_ABI_VERSION,
+    .name = "testplug",
+    .version = "1.0.0",
+    .description = "test-only plugin",
+    .options = options,
+    .routes = routes,
+    .create = create,
+    .child_init = child_init,
+    .access_policy = policy,
+    .identify = identify,
+    .after_response = after_response,
 };

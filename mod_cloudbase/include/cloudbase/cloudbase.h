@@ -239,7 +239,33 @@ typedef struct cb_plugin {
     /* Fill *out from the request's credentials; CB_DECLINED if none. */
     cb_status (*identify)(cb_req *req, void *plugin_state, cb_identity *out);
     void (*after_response)(cb_req *req, void *plugin_state, int status);
+
+    /* Added in issue 9 (new hooks go here, at the end). */
+    /* After every instance of the environment ran create(): look up the
+     * services other plugins published (cb_service_lookup). */
+    cb_status (*resolve)(cb_plugin_ctx *ctx, void *plugin_state);
 } cb_plugin;
+
+/* ---------------------------------------------------------------- services */
+
+/* Services between plugins, like httpd's providers. A plugin publishes a
+ * named, versioned struct of function pointers from create(); api must live
+ * as long as the plugin (a static const struct). A version only grows, and
+ * a newer version only adds members at the end of the struct. Returns
+ * CB_ERROR (and records a configuration error) when the name is taken in
+ * this environment. */
+cb_status cb_service_register(cb_plugin_ctx *ctx, const char *name, int version,
+                              const void *api);
+/* Declares from create() that the plugin cannot work without a service: the
+ * configuration fails (configtest) when no plugin of the environment
+ * publishes name at min_version or newer. */
+void cb_ctx_require_service(cb_plugin_ctx *ctx, const char *name, int min_version);
+/* From resolve() (whatever order the plugins were loaded in): the service's
+ * struct, or NULL when nobody publishes name at min_version or newer. Called
+ * from create() it records a configuration error and returns NULL. */
+const void *cb_service_lookup(cb_plugin_ctx *ctx, const char *name, int min_version);
+/* The version a service was published at, 0 when it was not. */
+int cb_service_version(cb_plugin_ctx *ctx, const char *name);
 
 #ifdef __cplusplus
 }
