@@ -117,9 +117,12 @@ static int is_text_type(const char *type)
 static apr_status_t answer_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
-    const cb_req *req = f->ctx;
+    cb_req *req = f->ctx;
     const char *type = r->content_type;
     int is_sse = type && strncasecmp(type, "text/event-stream", 17) == 0;
+    /* mod_proxy passes the answer on once the upstream's headers are in:
+     * the upstream's time to first byte (or to its failure). */
+    req->upstream_first_byte = apr_time_now();
     for (int i = 0; gateway_headers[i]; i++)
         if (apr_table_get(r->err_headers_out, gateway_headers[i]))
             apr_table_unset(r->headers_out, gateway_headers[i]);
@@ -162,6 +165,7 @@ void cb_apache_hand_to_proxy(request_rec *r, cb_req *req)
         ap_add_input_filter_handle(body_limit_handle, ctx, r, r->connection);
     }
     ap_add_output_filter_handle(answer_handle, req, r, r->connection);
+    req->upstream_sent = apr_time_now();
 }
 
 /* ----------------------------------------------------------- worker choice */

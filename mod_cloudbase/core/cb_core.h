@@ -146,6 +146,13 @@ const char *cb_directive_node_count(const char *arg, int *count);
 
 /* ------------------------------------------------------------- errors */
 
+/* The core's own codes: 1 when code is one (error_codes.c refuses them). */
+int cb_error_code_is_core(const char *code);
+/* Like cb_error_body with a plugin's renderings for the OAuth and TestBase
+ * dialects (NULL: the code in lower case). */
+const char *cb_error_body_with(apr_pool_t *p, cb_dialect dialect, const char *code,
+                               const char *message, const char *request_id,
+                               const char *oauth, const char *testbase);
 /* Renders an error body in the dialect (never NULL). */
 const char *cb_error_body(apr_pool_t *p, cb_dialect dialect, int status,
                           const char *code, const char *message, const char *request_id);
@@ -212,6 +219,7 @@ struct cb_env {
     cb_ratelimit *ratelimit;            /* NULL when no CloudBaseRateLimit applies */
     apr_hash_t *services;               /* name -> cb_service (services.c) */
     apr_array_header_t *service_needs;  /* cb_service_need, cb_ctx_require_service */
+    apr_hash_t *error_codes;            /* code -> cb_error_code_def *, plugins' own */
 };
 
 /* ------------------------------------------------------------- services */
@@ -280,7 +288,21 @@ struct cb_req {
     /* A failure produced by a phase, written by the host's handler. */
     int error_status;
     const char *error_code, *error_message;
+    /* Metering (response.c). The host sets started (default: at match),
+     * record.bytes_in, record.bytes_out and, for proxy routes,
+     * upstream_sent / upstream_first_byte; cb_dispatch_after fills the rest. */
+    apr_time_t started;
+    apr_time_t upstream_sent, upstream_first_byte; /* 0 = unknown */
+    cb_response_record record;
+    const cb_instance *active;     /* the instance whose hook or handler runs */
+    apr_array_header_t *plugin_data; /* per-instance slots (response.c), lazily */
+    void *host_metering;           /* the host's own counters, if any */
 };
+
+/* Completes req->record at the end of the request (cb_dispatch_after). */
+void cb_req_finish_record(cb_req *req);
+/* A plugin error code registered in the environment, or NULL. */
+const cb_error_code_def *cb_env_error_code(const cb_env *env, const char *code);
 
 /* Fills common fields; the host sets ops, host, headers and the request line. */
 void cb_req_init(cb_req *req, apr_pool_t *p, cb_env *env);

@@ -267,6 +267,56 @@ const void *cb_service_lookup(cb_plugin_ctx *ctx, const char *name, int min_vers
 /* The version a service was published at, 0 when it was not. */
 int cb_service_version(cb_plugin_ctx *ctx, const char *name);
 
+/* ---------------------------------------------------------------- metering */
+
+/* What happened to one request, for accounting: read it with
+ * cb_req_response_record from after_response (earlier it is incomplete).
+ * Sizes are body bytes as sent on the wire's payload (no headers). */
+typedef struct cb_response_record {
+    int status;                     /* the status the client got */
+    int64_t bytes_in;               /* request body bytes read from the client */
+    int64_t bytes_out;              /* response body bytes sent to the client */
+    apr_interval_time_t duration;   /* from the request line to the end of the response */
+    const char *route_pattern;      /* the matched route ("/v1/functions/{name}"), or NULL */
+    const char *method;
+    cb_identity_kind identity_kind; /* CB_IDENTITY_NONE when none was established */
+    const char *uid;                /* NULL without an identity */
+    int proxied;                    /* 1 for a proxy route handed to the host's proxy */
+    /* Proxy routes: from the hand-off until the upstream's response headers
+     * arrived (its time to first byte); -1 when not proxied or unknown. */
+    apr_interval_time_t upstream_time;
+} cb_response_record;
+
+const cb_response_record *cb_req_response_record(const cb_req *req);
+
+/* A per-request slot for each plugin instance: what the plugin's
+ * access_policy stores (a reservation, say) its after_response reads back.
+ * Only the calling plugin sees its slot; call from its own hooks or
+ * handlers (elsewhere set does nothing and get returns NULL). data lives
+ * as long as the caller makes it (use cb_req_pool). */
+void cb_req_plugin_data_set(cb_req *req, void *data);
+void *cb_req_plugin_data_get(const cb_req *req);
+
+/* ---------------------------------------------------------------- error codes */
+
+/* A plugin's own error code, registered from create(): its status and its
+ * words in the dialects that name codes (NULL: the code in lower case). */
+typedef struct cb_error_code_def {
+    const char *code;      /* CloudBase dialect, e.g. "INSUFFICIENT_BALANCE" */
+    int status;            /* e.g. 402 */
+    const char *oauth;     /* OAuth dialect "error", e.g. "access_denied" */
+    const char *testbase;  /* TestBase dialect error.code, e.g. "payment_required" */
+    const char *message;   /* default message, written for the client */
+} cb_error_code_def;
+
+/* Records a configuration error (and returns CB_ERROR) for a malformed
+ * definition or a code the core or another plugin of the environment
+ * already defines differently. def must outlive the plugin (static). */
+cb_status cb_ctx_register_error(cb_plugin_ctx *ctx, const cb_error_code_def *def);
+/* cb_req_send_error with a registered code's status and, when message is
+ * NULL, its default message. An unknown code answers 500 SYS_ERR. */
+cb_status cb_req_send_error_code(cb_req *req, const char *code, const char *message);
+
 #ifdef __cplusplus
 }
 #endif
