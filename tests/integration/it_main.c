@@ -25,6 +25,7 @@ Suite *hygiene_suite(void);
 Suite *ops_suite(void);
 Suite *demo_suite(void);
 Suite *signin_suite(void);
+Suite *metering_suite(void);
 
 int main(void)
 {
@@ -47,6 +48,7 @@ int main(void)
     srunner_add_suite(sr, ops_suite());
     srunner_add_suite(sr, demo_suite());
     srunner_add_suite(sr, signin_suite());
+    srunner_add_suite(sr, metering_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

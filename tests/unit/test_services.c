@@ -130,7 +130,7 @@ END_TEST
 
 Suite *services_suite(void)
 {
-    Suite *s = suite_create("services");
+    Suite *s = suite_create("service_registry");
     TCase *tc = tcase_create("registry");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, either_load_order_resolves);
