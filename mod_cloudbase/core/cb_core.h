@@ -246,6 +246,21 @@ const char *cb_services_check_needs(cb_env *env, apr_pool_t *p);
 const char *cb_startup_summary(apr_pool_t *p, const char *version, cb_env *const *envs,
                                int count);
 
+/* What a host read in its configuration for one environment. */
+typedef struct cb_env_spec {
+    const char *id;                      /* CloudBaseEnv */
+    const char *health_path;             /* "" = off */
+    cb_allowlist *allowlist;             /* NULL = empty */
+    const cb_redis_config *redis;        /* NULL without CloudBaseRedis */
+    const apr_array_header_t *rate_rules; /* cb_rl_rule, may be NULL */
+    int node_count;                      /* CloudBaseNodeCount, 0 = 1 */
+    const apr_array_header_t *instances; /* cb_instance *, copied per environment */
+} cb_env_spec;
+
+/* Checks the spec (redis_down policies, rate-limit caps) and builds the
+ * environment (env_assemble.c); returns the configtest error. */
+const char *cb_env_assemble(apr_pool_t *p, const cb_env_spec *spec, cb_env **out);
+
 /* Builds routers and runs each instance's create(); returns errors joined. */
 const char *cb_env_build(cb_env *env, apr_pool_t *p);
 void cb_env_child_init(cb_env *env, apr_pool_t *pchild);
@@ -345,6 +360,37 @@ int cb_request_line_target(apr_pool_t *p, const char *line, const char **method,
 /* Removes and sets the headers a proxy route asked for (upstream side);
  * a client's copies under any spelling of those names are removed. */
 void cb_req_apply_upstream_headers(const cb_req *req, apr_table_t *headers);
+
+/* ------------------------------------------------------------- host rules */
+
+/* What the host knows about an error it produced itself for a gateway
+ * request (gateway_rules.c). */
+typedef struct cb_host_error_facts {
+    int status;                /* the host's status */
+    int proxied;               /* the request was handed to the host's proxy */
+    int upstream_timed_out;    /* the proxy noted a read timeout */
+    int64_t upstream_timeout_ms; /* the route's upstream timeout, 0 = default */
+    int64_t body_limit;        /* the route's body cap, 0 = none */
+    const char *path;          /* the raw request path, or NULL */
+} cb_host_error_facts;
+
+typedef struct cb_host_error {
+    int status;
+    const char *code, *message; /* CloudBase code; a message for the client */
+} cb_host_error;
+
+/* The answer in the route's dialect for an error the host made. */
+cb_host_error cb_describe_host_error(apr_pool_t *p, const cb_host_error_facts *f);
+/* text/..., application/json or a +json type. */
+int cb_is_text_type(const char *type);
+/* The Content-Disposition rule: 1 when a proxied answer must carry
+ * "attachment" (CB_PROXY_ATTACHMENT; answers to GET or HEAD and non-text
+ * answers; never an upgrade or an event stream). */
+int cb_proxy_answer_is_attachment(unsigned proxy_flags, int status, const char *method,
+                                  const char *content_type);
+/* Answer headers the gateway sets itself (NULL-terminated); when the
+ * gateway set one, an upstream's copy is dropped. */
+const char *const *cb_gateway_answer_headers(void);
 
 /* The core's own GET {health_path} route. */
 cb_status cb_health_handler(cb_req *req, void *unused);

@@ -22,6 +22,7 @@ Suite *functions_parse_suite(void);
 Suite *hash_gate_suite(void);
 Suite *services_suite(void);
 Suite *metering_suite(void);
+Suite *gateway_rules_suite(void);
 
 int main(void)
 {
@@ -44,6 +45,7 @@ int main(void)
     srunner_add_suite(sr, hash_gate_suite());
     srunner_add_suite(sr, services_suite());
     srunner_add_suite(sr, metering_suite());
+    srunner_add_suite(sr, gateway_rules_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
