@@ -58,6 +58,11 @@ void cb_apache_hand_to_proxy(request_rec *r, cb_req *req);
 void cb_apache_proxy_register_hooks(void);
 void cb_apache_proxy_hooks_post_config(apr_pool_t *pconf);
 
+/* metering.c: bytes in and out and the start time for the response record. */
+void cb_apache_metering_start(request_rec *r, cb_req *req);
+void cb_apache_metering_finish(request_rec *r, cb_req *req);
+void cb_apache_metering_register_hooks(void);
+
 /* tasks.c */
 void cb_apache_tasks_register_hooks(void);
 int cb_apache_tasks_post_config(apr_pool_t *p, server_rec *main_server);

@@ -249,6 +249,7 @@ const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server)
 {
     for (server_rec *s = main_server; s; s = s->next) {
         cb_server_conf *c = cb_server_conf_get(s);
+        cb_env_spec spec;
         cb_env *env;
         const char *err;
         if (!c->env_id) {
@@ -262,32 +263,15 @@ const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server)
             c->env = NULL;
             continue;
         }
-        env = apr_pcalloc(p, sizeof(*env));
-        env->id = c->env_id;
-        env->health_path = c->health_path ? c->health_path : CB_DEFAULT_HEALTH_PATH;
-        env->allowlist = c->allowlist;
-        env->redis = c->redis_set ? cb_redis_create(p, &c->redis_cfg) : NULL;
-        if (c->db_set && (err = cb_db_create(p, &c->db_cfg, &env->db)))
-            return apr_pstrcat(p, "CloudBaseDatabase: ", err, NULL);
-        for (int i = 0; c->rate_rules && !c->redis_set && i < c->rate_rules->nelts; i++)
-            if (APR_ARRAY_IDX(c->rate_rules, i, cb_rl_rule).redis_down == CB_RL_DOWN_CLOSED)
-                return apr_psprintf(p, "CloudBaseRateLimit %s: redis_down=closed needs "
-                                    "CloudBaseRedis in this server or virtual host (without it "
-                                    "every request would be refused)",
-                                    APR_ARRAY_IDX(c->rate_rules, i, cb_rl_rule).text);
-        env->ratelimit = c->rate_rules && c->rate_rules->nelts
-                             ? cb_ratelimit_create(p, c->rate_rules, c->node_count)
-                             : NULL;
-        /* Each environment gets its own instances: state is per tenant. */
-        env->instances = apr_array_make(p, c->instances->nelts, sizeof(cb_instance *));
-        for (int i = 0; i < c->instances->nelts; i++) {
-            cb_instance *copy = apr_pmemdup(p, APR_ARRAY_IDX(c->instances, i, cb_instance *),
-                                            sizeof(cb_instance));
-            copy->state = NULL;
-            copy->extra_routes = NULL;
-            APR_ARRAY_PUSH(env->instances, cb_instance *) = copy;
-        }
-        if ((err = cb_env_build(env, p)))
+        spec.id = c->env_id;
+        spec.health_path = c->health_path ? c->health_path : CB_DEFAULT_HEALTH_PATH;
+        spec.allowlist = c->allowlist;
+        spec.redis = c->redis_set ? &c->redis_cfg : NULL;
+        spec.db = c->db_set ? &c->db_cfg : NULL;
+        spec.rate_rules = c->rate_rules;
+        spec.node_count = c->node_count;
+        spec.instances = c->instances;
+        if ((err = cb_env_assemble(p, &spec, &env)))
             return err;
         c->env = env;
     }

@@ -62,6 +62,7 @@ static int cb_fixups(request_rec *r)
     cb_req *req = req_of(r);
     if (!req)
         return DECLINED;
+    cb_apache_metering_start(r, req);
     if (cb_dispatch_policies(req) == CB_DISPATCH_PROXY)
         cb_apache_hand_to_proxy(r, req);
     else
@@ -87,6 +88,7 @@ static int cb_log_transaction(request_rec *r)
     cb_req *req = req_of(r);
     if (req) {
         req->status = r->status;
+        cb_apache_metering_finish(r, req);
         cb_dispatch_after(req);
     }
     return DECLINED;
@@ -190,6 +192,7 @@ static void cb_register_hooks(apr_pool_t *p)
     ap_hook_log_transaction(cb_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
     cb_apache_tasks_register_hooks();
     cb_apache_proxy_register_hooks();
+    cb_apache_metering_register_hooks();
 }
 
 AP_DECLARE_MODULE(cloudbase) = {

@@ -98,33 +98,21 @@ static apr_status_t body_limit_filter(ap_filter_t *f, apr_bucket_brigade *bb,
 
 /* ----------------------------------------------------------- the answer */
 
-/* Set by the gateway in err_headers_out; an upstream's copy is dropped. */
-static const char *const gateway_headers[] = {
-    "X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
-    "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
-    "Access-Control-Expose-Headers", NULL};
-
-static int is_text_type(const char *type)
-{
-    if (!type)
-        return 0;
-    return strncasecmp(type, "text/", 5) == 0 || strncasecmp(type, "application/json", 16) == 0 ||
-           ap_strcasestr(type, "+json") != NULL;
-}
-
 /* Edits the headers once, on the first part of the answer, then steps
  * aside: nothing is held back, so streams flow as they arrive. */
 static apr_status_t answer_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
-    const cb_req *req = f->ctx;
-    const char *type = r->content_type;
-    int is_sse = type && strncasecmp(type, "text/event-stream", 17) == 0;
-    for (int i = 0; gateway_headers[i]; i++)
-        if (apr_table_get(r->err_headers_out, gateway_headers[i]))
-            apr_table_unset(r->headers_out, gateway_headers[i]);
-    if ((req->proxy_flags & CB_PROXY_ATTACHMENT) && r->status != HTTP_SWITCHING_PROTOCOLS &&
-        !is_sse && (r->method_number == M_GET || !is_text_type(type)))
+    cb_req *req = f->ctx;
+    const char *const *owned = cb_gateway_answer_headers();
+    /* mod_proxy passes the answer on once the upstream's headers are in:
+     * the upstream's time to first byte (or to its failure). */
+    req->upstream_first_byte = apr_time_now();
+    for (int i = 0; owned[i]; i++)
+        if (apr_table_get(r->err_headers_out, owned[i]))
+            apr_table_unset(r->headers_out, owned[i]);
+    if (cb_proxy_answer_is_attachment(req->proxy_flags, r->status, r->method,
+                                      r->content_type))
         apr_table_setn(r->headers_out, "Content-Disposition", "attachment");
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
@@ -162,6 +150,7 @@ void cb_apache_hand_to_proxy(request_rec *r, cb_req *req)
         ap_add_input_filter_handle(body_limit_handle, ctx, r, r->connection);
     }
     ap_add_output_filter_handle(answer_handle, req, r, r->connection);
+    req->upstream_sent = apr_time_now();
 }
 
 /* ----------------------------------------------------------- worker choice */
@@ -220,94 +209,18 @@ void cb_apache_proxy_hooks_post_config(apr_pool_t *pconf)
 
 /* ----------------------------------------------------------- errors */
 
-typedef struct gateway_error {
-    int status;
-    const char *code, *message;
-} gateway_error;
-
-static gateway_error describe_error(request_rec *r, cb_req *req)
+/* The facts httpd has about an error it made for a gateway request. */
+static cb_host_error describe_error(request_rec *r, cb_req *req)
 {
-    gateway_error e = {r->status, "SYS_ERR", "the gateway failed to answer"};
-    int proxied = r->proxyreq == PROXYREQ_REVERSE;
+    cb_host_error_facts f;
+    f.status = r->status;
+    f.proxied = r->proxyreq == PROXYREQ_REVERSE;
     /* mod_proxy_http answers 502 to a read timeout, and notes why. */
-    if (proxied && apr_table_get(r->notes, "proxy_timedout"))
-        e.status = HTTP_GATEWAY_TIME_OUT;
-    switch (e.status) {
-    case HTTP_BAD_GATEWAY:
-        e.code = "BAD_GATEWAY";
-        e.message = "the upstream closed the connection or sent an invalid answer";
-        break;
-    case HTTP_SERVICE_UNAVAILABLE:
-        if (proxied) {
-            /* mod_proxy's 503 means it could not connect. */
-            e.status = HTTP_BAD_GATEWAY;
-            e.code = "BAD_GATEWAY";
-            e.message = "the upstream refused the connection or could not be reached";
-        }
-        else {
-            e.code = "SERVICE_UNAVAILABLE";
-            e.message = "the service is unavailable";
-        }
-        break;
-    case HTTP_GATEWAY_TIME_OUT:
-        e.code = "SERVICE_TIMEOUT";
-        e.message = req->upstream && req->upstream->timeout_ms
-                        ? apr_psprintf(r->pool, "the upstream did not answer within %" APR_INT64_T_FMT
-                                       " ms", req->upstream->timeout_ms)
-                        : "the upstream did not answer in time";
-        break;
-    case HTTP_REQUEST_ENTITY_TOO_LARGE:
-        e.code = "PAYLOAD_TOO_LARGE";
-        e.message = req->proxy_body_limit
-                        ? apr_psprintf(r->pool, "request body is larger than %" APR_INT64_T_FMT
-                                       " bytes", req->proxy_body_limit)
-                        : "request body is too large";
-        break;
-    case HTTP_BAD_REQUEST:
-        e.code = "INVALID_REQUEST";
-        e.message = "the request is malformed";
-        break;
-    case HTTP_REQUEST_URI_TOO_LARGE:
-        e.code = "INVALID_REQUEST";
-        e.message = "the URL is too long";
-        break;
-    case HTTP_NOT_IMPLEMENTED:
-        e.code = "INVALID_REQUEST";
-        e.message = "this method is not supported";
-        break;
-    case HTTP_VERSION_NOT_SUPPORTED:
-        e.code = "INVALID_REQUEST";
-        e.message = "this HTTP version is not supported";
-        break;
-    case HTTP_REQUEST_TIME_OUT:
-        e.code = "INVALID_REQUEST";
-        e.message = "the request body did not arrive in time";
-        break;
-    case HTTP_NOT_FOUND:
-        /* httpd refuses an encoded NUL (and '/', unless AllowEncodedSlashes
-         * allows it) before any route runs. */
-        if (ap_strcasestr(req->path, "%00") || ap_strcasestr(req->path, "%2f")) {
-            e.status = HTTP_BAD_REQUEST;
-            e.code = "INVALID_PARAM";
-            e.message = "the path contains an encoded NUL or slash";
-        }
-        else {
-            e.code = "RESOURCE_NOT_FOUND";
-            e.message = "not found";
-        }
-        break;
-    case HTTP_FORBIDDEN:
-        e.code = "PERMISSION_DENIED";
-        e.message = "forbidden";
-        break;
-    default:
-        if (r->status < 500) {
-            e.code = "INVALID_REQUEST";
-            e.message = "the request was refused";
-        }
-        break;
-    }
-    return e;
+    f.upstream_timed_out = apr_table_get(r->notes, "proxy_timedout") != NULL;
+    f.upstream_timeout_ms = req->upstream ? req->upstream->timeout_ms : 0;
+    f.body_limit = req->proxy_body_limit;
+    f.path = req->path;
+    return cb_describe_host_error(r->pool, &f);
 }
 
 /* Replaces the body of an httpd-made error page with the route's dialect. */
@@ -315,7 +228,7 @@ static apr_status_t error_json_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     cb_req *req = req_of(r);
-    gateway_error e;
+    cb_host_error e;
     const char *body;
     apr_bucket *b;
     int saw_eos = 0;

@@ -82,6 +82,7 @@ typedef struct cb_instance {
     const char *config_file;
     int config_line;
     apr_array_header_t *extra_routes; /* cb_route_def, from cb_ctx_add_route */
+    int created;                 /* create() succeeded in cb_env_build */
 } cb_instance;
 
 struct cb_plugin_ctx {
@@ -89,6 +90,7 @@ struct cb_plugin_ctx {
     apr_pool_t *pool;
     apr_array_header_t *errors;  /* const char * */
     apr_array_header_t *tasks;   /* cb_task */
+    int resolving;               /* in resolve(): services may be looked up */
 };
 
 /* ------------------------------------------------------------- router */
@@ -155,6 +157,13 @@ const char *cb_directive_node_count(const char *arg, int *count);
 
 /* ------------------------------------------------------------- errors */
 
+/* The core's own codes: 1 when code is one (error_codes.c refuses them). */
+int cb_error_code_is_core(const char *code);
+/* Like cb_error_body with a plugin's renderings for the OAuth and TestBase
+ * dialects (NULL: the code in lower case). */
+const char *cb_error_body_with(apr_pool_t *p, cb_dialect dialect, const char *code,
+                               const char *message, const char *request_id,
+                               const char *oauth, const char *testbase);
 /* Renders an error body in the dialect (never NULL). */
 const char *cb_error_body(apr_pool_t *p, cb_dialect dialect, int status,
                           const char *code, const char *message, const char *request_id);
@@ -220,12 +229,50 @@ struct cb_env {
     apr_array_header_t *upstreams;      /* cb_upstream *, cb_ctx_upstream */
     cb_ratelimit *ratelimit;            /* NULL when no CloudBaseRateLimit applies */
     cb_db *db;                          /* CloudBaseDatabase, or NULL */
+    apr_hash_t *services;               /* name -> cb_service (services.c) */
+    apr_array_header_t *service_needs;  /* cb_service_need, cb_ctx_require_service */
+    apr_hash_t *error_codes;            /* code -> cb_error_code_def *, plugins' own */
 };
+
+/* ------------------------------------------------------------- services */
+
+typedef struct cb_service {
+    const char *name;
+    int version;
+    const void *api;
+    const cb_instance *owner;
+} cb_service;
+
+typedef struct cb_service_need {
+    const char *name;
+    int min_version;
+    const cb_instance *instance;
+} cb_service_need;
+
+/* Once every create() ran: the unmet cb_ctx_require_service declarations
+ * as configtest messages joined with "; ", or NULL. */
+const char *cb_services_check_needs(cb_env *env, apr_pool_t *p);
 
 /* The start-up log line: version, environments and their plugins
  * (summary.c). */
 const char *cb_startup_summary(apr_pool_t *p, const char *version, cb_env *const *envs,
                                int count);
+
+/* What a host read in its configuration for one environment. */
+typedef struct cb_env_spec {
+    const char *id;                      /* CloudBaseEnv */
+    const char *health_path;             /* "" = off */
+    cb_allowlist *allowlist;             /* NULL = empty */
+    const cb_redis_config *redis;        /* NULL without CloudBaseRedis */
+    const struct cb_db_config *db;       /* NULL without CloudBaseDatabase */
+    const apr_array_header_t *rate_rules; /* cb_rl_rule, may be NULL */
+    int node_count;                      /* CloudBaseNodeCount, 0 = 1 */
+    const apr_array_header_t *instances; /* cb_instance *, copied per environment */
+} cb_env_spec;
+
+/* Checks the spec (redis_down policies, rate-limit caps) and builds the
+ * environment (env_assemble.c); returns the configtest error. */
+const char *cb_env_assemble(apr_pool_t *p, const cb_env_spec *spec, cb_env **out);
 
 /* Builds routers and runs each instance's create(); returns errors joined. */
 const char *cb_env_build(cb_env *env, apr_pool_t *p);
@@ -275,7 +322,21 @@ struct cb_req {
     int error_status;
     const char *error_code, *error_message;
     int client_gone;               /* a write or flush to the client failed */
+    /* Metering (response.c). The host sets started (default: at match),
+     * record.bytes_in, record.bytes_out and, for proxy routes,
+     * upstream_sent / upstream_first_byte; cb_dispatch_after fills the rest. */
+    apr_time_t started;
+    apr_time_t upstream_sent, upstream_first_byte; /* 0 = unknown */
+    cb_response_record record;
+    const cb_instance *active;     /* the instance whose hook or handler runs */
+    apr_array_header_t *plugin_data; /* per-instance slots (response.c), lazily */
+    void *host_metering;           /* the host's own counters, if any */
 };
+
+/* Completes req->record at the end of the request (cb_dispatch_after). */
+void cb_req_finish_record(cb_req *req);
+/* A plugin error code registered in the environment, or NULL. */
+const cb_error_code_def *cb_env_error_code(const cb_env *env, const char *code);
 
 /* Fills common fields; the host sets ops, host, headers and the request line. */
 void cb_req_init(cb_req *req, apr_pool_t *p, cb_env *env);
@@ -318,6 +379,37 @@ int cb_request_line_target(apr_pool_t *p, const char *line, const char **method,
 /* Removes and sets the headers a proxy route asked for (upstream side);
  * a client's copies under any spelling of those names are removed. */
 void cb_req_apply_upstream_headers(const cb_req *req, apr_table_t *headers);
+
+/* ------------------------------------------------------------- host rules */
+
+/* What the host knows about an error it produced itself for a gateway
+ * request (gateway_rules.c). */
+typedef struct cb_host_error_facts {
+    int status;                /* the host's status */
+    int proxied;               /* the request was handed to the host's proxy */
+    int upstream_timed_out;    /* the proxy noted a read timeout */
+    int64_t upstream_timeout_ms; /* the route's upstream timeout, 0 = default */
+    int64_t body_limit;        /* the route's body cap, 0 = none */
+    const char *path;          /* the raw request path, or NULL */
+} cb_host_error_facts;
+
+typedef struct cb_host_error {
+    int status;
+    const char *code, *message; /* CloudBase code; a message for the client */
+} cb_host_error;
+
+/* The answer in the route's dialect for an error the host made. */
+cb_host_error cb_describe_host_error(apr_pool_t *p, const cb_host_error_facts *f);
+/* text/..., application/json or a +json type. */
+int cb_is_text_type(const char *type);
+/* The Content-Disposition rule: 1 when a proxied answer must carry
+ * "attachment" (CB_PROXY_ATTACHMENT; answers to GET or HEAD and non-text
+ * answers; never an upgrade or an event stream). */
+int cb_proxy_answer_is_attachment(unsigned proxy_flags, int status, const char *method,
+                                  const char *content_type);
+/* Answer headers the gateway sets itself (NULL-terminated); when the
+ * gateway set one, an upstream's copy is dropped. */
+const char *const *cb_gateway_answer_headers(void);
 
 /* The core's own GET {health_path} route. */
 cb_status cb_health_handler(cb_req *req, void *unused);

@@ -29,6 +29,8 @@ cb_dispatch_action cb_dispatch_match(cb_req *req)
     cb_router_match(req->env->router, req->pool, req->method, req->path, &req->match);
     if (req->match.kind == CB_MATCH_NONE)
         return CB_DISPATCH_DECLINE;
+    if (!req->started)
+        req->started = apr_time_now();
     req->request_id = cb_request_id(req->pool, apr_table_get(req->headers_in, "X-Request-Id"));
     apr_table_setn(req->headers_out, "X-Request-Id", req->request_id);
     return CB_DISPATCH_RESPOND;
@@ -114,7 +116,9 @@ static int establish_identity(cb_req *req)
         cb_identity id;
         cb_status rc;
         memset(&id, 0, sizeof(id));
+        req->active = inst;
         rc = inst->plugin->desc->identify(req, inst->state, &id);
+        req->active = NULL;
         if (rc == CB_ERROR || rc == CB_DONE) {
             if (!req->error_status)
                 cb_req_fail(req, 401, "UNAUTHENTICATED", "the credentials are not valid");
@@ -135,7 +139,10 @@ static int run_policies(cb_req *req)
         return 0;
     for (int i = 0; i < hooks->nelts; i++) {
         cb_instance *inst = APR_ARRAY_IDX(hooks, i, cb_instance *);
-        cb_status rc = inst->plugin->desc->access_policy(req, inst->state);
+        cb_status rc;
+        req->active = inst;
+        rc = inst->plugin->desc->access_policy(req, inst->state);
+        req->active = NULL;
         if (rc == CB_ERROR || rc == CB_DONE) {
             if (!req->error_status)
                 cb_req_fail(req, 403, "PERMISSION_DENIED", "refused by policy");
@@ -171,6 +178,17 @@ static int transfer_encoding_supported(const char *te)
     return !te || strcasecmp(te, "chunked") == 0;
 }
 
+/* The route's handler, as its plugin instance (for its data slot). */
+static cb_status run_handler(cb_req *req)
+{
+    const cb_instance *inst = req->match.route->instance;
+    cb_status rc;
+    req->active = inst;
+    rc = req->match.route->def.handler(req, inst ? inst->state : NULL);
+    req->active = NULL;
+    return rc;
+}
+
 cb_dispatch_action cb_dispatch_policies(cb_req *req)
 {
     if (!transfer_encoding_supported(apr_table_get(req->headers_in, "Transfer-Encoding"))) {
@@ -203,9 +221,7 @@ cb_dispatch_action cb_dispatch_policies(cb_req *req)
     if (!(req->match.route->def.flags & CB_ROUTE_PROXY))
         return CB_DISPATCH_RESPOND;
     prepare_upstream_headers(req);
-    if (req->match.route->def.handler(req, req->match.route->instance
-                                                ? req->match.route->instance->state : NULL) != CB_OK
-        || !req->proxy_url) {
+    if (run_handler(req) != CB_OK || !req->proxy_url) {
         if (!req->error_status)
             cb_req_fail(req, 500, "SYS_ERR", "this route has no destination configured");
         return CB_DISPATCH_RESPOND;
@@ -225,8 +241,7 @@ int cb_dispatch_respond(cb_req *req)
         req->status = 204;
         return req->status;
     }
-    rc = req->match.route->def.handler(req, req->match.route->instance
-                                                ? req->match.route->instance->state : NULL);
+    rc = run_handler(req);
     if (rc == CB_ERROR && !req->body_started)
         cb_req_send_error(req, req->error_status ? req->error_status : 500,
                           req->error_code ? req->error_code : "SYS_ERR",
@@ -237,8 +252,11 @@ int cb_dispatch_respond(cb_req *req)
 void cb_dispatch_after(cb_req *req)
 {
     apr_array_header_t *hooks = req->env->after_hooks;
+    cb_req_finish_record(req);
     for (int i = 0; i < hooks->nelts; i++) {
         cb_instance *inst = APR_ARRAY_IDX(hooks, i, cb_instance *);
+        req->active = inst;
         inst->plugin->desc->after_response(req, inst->state, req->status);
     }
+    req->active = NULL;
 }

@@ -109,6 +109,37 @@ static const char *add_routes(cb_env *env, apr_pool_t *p, cb_instance *inst,
     return NULL;
 }
 
+/* Once every instance is created: required services are checked, then
+ * each instance's resolve hook looks up the services it uses. */
+static const char *resolve_services(cb_env *env, apr_pool_t *p)
+{
+    const char *errors = cb_services_check_needs(env, p);
+    if (errors)
+        return errors;
+    for (int i = 0; env->instances && i < env->instances->nelts; i++) {
+        cb_instance *inst = APR_ARRAY_IDX(env->instances, i, cb_instance *);
+        const cb_plugin *desc = inst->plugin->desc;
+        cb_plugin_ctx ctx;
+        if (!inst->created || !desc->resolve)
+            continue;
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.instance = inst;
+        ctx.pool = p;
+        ctx.errors = apr_array_make(p, 1, sizeof(const char *));
+        ctx.tasks = env->tasks;
+        ctx.resolving = 1;
+        if (desc->resolve(&ctx, inst->state) != CB_OK && !ctx.errors->nelts)
+            cb_ctx_error(&ctx, "resolve() failed");
+        for (int e = 0; e < ctx.errors->nelts; e++) {
+            const char *msg = apr_psprintf(p, "%s:%d: plugin %s: %s", inst->config_file,
+                                           inst->config_line, desc->name,
+                                           APR_ARRAY_IDX(ctx.errors, e, const char *));
+            errors = errors ? apr_pstrcat(p, errors, "; ", msg, NULL) : msg;
+        }
+    }
+    return errors;
+}
+
 const char *cb_env_build(cb_env *env, apr_pool_t *p)
 {
     const char *errors = NULL;
@@ -138,6 +169,7 @@ const char *cb_env_build(cb_env *env, apr_pool_t *p)
         cb_plugin_ctx ctx;
         const char *err;
         inst->env = env;
+        memset(&ctx, 0, sizeof(ctx));
         ctx.instance = inst;
         ctx.pool = p;
         ctx.errors = apr_array_make(p, 1, sizeof(const char *));
@@ -164,8 +196,11 @@ const char *cb_env_build(cb_env *env, apr_pool_t *p)
             APR_ARRAY_PUSH(env->identity_hooks, cb_instance *) = inst;
         if (desc->after_response)
             APR_ARRAY_PUSH(env->after_hooks, cb_instance *) = inst;
+        inst->created = 1;
     }
-    return errors;
+    if (errors)
+        return errors;
+    return resolve_services(env, p);
 }
 
 void cb_env_child_init(cb_env *env, apr_pool_t *pchild)

@@ -64,21 +64,24 @@ static char *lower_copy(apr_pool_t *p, const char *s)
     return out;
 }
 
-const char *cb_error_body(apr_pool_t *p, cb_dialect dialect, int status,
-                          const char *code, const char *message, const char *request_id)
+int cb_error_code_is_core(const char *code)
 {
-    const code_map *mapped;
+    return code && find_code(code) != NULL;
+}
+
+const char *cb_error_body_with(apr_pool_t *p, cb_dialect dialect, const char *code,
+                               const char *message, const char *request_id,
+                               const char *oauth, const char *testbase)
+{
     json_t *body;
     const char *out;
-    (void)status;
     if (!code)
         code = "SYS_ERR";
     if (!message)
         message = "internal error";
-    mapped = find_code(code);
     switch (dialect) {
     case CB_DIALECT_OAUTH:
-        body = json_pack("{s:s, s:s}", "error", mapped ? mapped->oauth : lower_copy(p, code),
+        body = json_pack("{s:s, s:s}", "error", oauth ? oauth : lower_copy(p, code),
                          "error_description", message);
         break;
     case CB_DIALECT_TOSE:
@@ -86,7 +89,7 @@ const char *cb_error_body(apr_pool_t *p, cb_dialect dialect, int status,
         break;
     case CB_DIALECT_TESTBASE:
         body = json_pack("{s:{s:s, s:s, s:{s:s}}}", "error",
-                         "code", mapped ? mapped->testbase : lower_copy(p, code),
+                         "code", testbase ? testbase : lower_copy(p, code),
                          "message", message, "details", "requestId",
                          request_id ? request_id : "");
         break;
@@ -101,6 +104,15 @@ const char *cb_error_body(apr_pool_t *p, cb_dialect dialect, int status,
     out = cb_json_dump(p, body);
     json_decref(body);
     return out;
+}
+
+const char *cb_error_body(apr_pool_t *p, cb_dialect dialect, int status,
+                          const char *code, const char *message, const char *request_id)
+{
+    const code_map *mapped = code ? find_code(code) : find_code("SYS_ERR");
+    (void)status;
+    return cb_error_body_with(p, dialect, code, message, request_id,
+                              mapped ? mapped->oauth : NULL, mapped ? mapped->testbase : NULL);
 }
 
 int cb_request_id_is_sane(const char *value)

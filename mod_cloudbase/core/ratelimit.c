@@ -19,7 +19,7 @@
 #include "ratelimit.h"
 #include "cloudbase/values.h"
 
-#define MAX_RULES_PER_REQUEST 16
+#define MAX_RULES_PER_REQUEST CB_RL_MAX_RULES_PER_REQUEST
 #define LOCAL_SLOTS 4096
 
 /* KEYS: one hash per rule. ARGV: per rule limit, buckets, bucket_ms,
@@ -100,12 +100,53 @@ static const char *const window_script =
 static cb_redis_script script;
 static int script_ready;
 
+static int rule_applies(const cb_rl_rule *r, const char *path);
+
+/* The rules that apply to one path are those whose prefix is a leading
+ * segment of it; they form a chain, the longest of which is itself a path
+ * every other one applies to. So the most rules any request can carry is
+ * the most that apply to one rule's own prefix (a rule written twice counts
+ * once, as at run time). */
+int cb_ratelimit_max_rules_per_path(const apr_array_header_t *rules)
+{
+    int most = 0;
+    for (int j = 0; j < rules->nelts; j++) {
+        const cb_rl_rule *at = &APR_ARRAY_IDX(rules, j, cb_rl_rule);
+        int n = 0;
+        for (int i = 0; i < rules->nelts; i++) {
+            const cb_rl_rule *r = &APR_ARRAY_IDX(rules, i, cb_rl_rule);
+            int repeated = 0;
+            if (!rule_applies(r, at->prefix))
+                continue;
+            for (int k = 0; k < i && !repeated; k++)
+                repeated = strcmp(APR_ARRAY_IDX(rules, k, cb_rl_rule).id, r->id) == 0 &&
+                           rule_applies(&APR_ARRAY_IDX(rules, k, cb_rl_rule), at->prefix);
+            n += !repeated;
+        }
+        if (n > most)
+            most = n;
+    }
+    return most;
+}
+
+const char *cb_ratelimit_check_rules(apr_pool_t *p, const apr_array_header_t *rules)
+{
+    int most = cb_ratelimit_max_rules_per_path(rules);
+    if (most > MAX_RULES_PER_REQUEST)
+        return apr_psprintf(p, "CloudBaseRateLimit: %d rules can apply to one request, at most "
+                            "%d can; merge rules with the same path prefix or narrow their "
+                            "prefixes", most, MAX_RULES_PER_REQUEST);
+    return NULL;
+}
+
 cb_ratelimit *cb_ratelimit_create(apr_pool_t *p, const apr_array_header_t *rules, int nodes)
 {
     cb_ratelimit *rl = apr_pcalloc(p, sizeof(*rl));
     rl->rules = apr_array_copy(p, rules);
     rl->nodes = nodes > 0 ? nodes : 1;
     rl->local = cb_rl_local_create(p, LOCAL_SLOTS);
+    if (!rl->local)
+        return NULL; /* no per-node counters: the caller fails start-up */
     rl->leases = cb_rl_leases_create(p);
     if (!script_ready) {
         cb_redis_script_init(&script, window_script);
@@ -319,10 +360,18 @@ int cb_ratelimit_check(cb_req *req)
     int n = 0, first = 1;
     if (!rl || req->preflight)
         return 1;
-    for (int i = 0; i < rl->rules->nelts && n < MAX_RULES_PER_REQUEST; i++) {
+    for (int i = 0; i < rl->rules->nelts; i++) {
         const cb_rl_rule *r = &APR_ARRAY_IDX(rl->rules, i, cb_rl_rule);
         if (rule_applies(r, req->path)) {
             int duplicate = 0;
+            if (n == MAX_RULES_PER_REQUEST) {
+                /* cb_ratelimit_check_rules refuses such a configuration at
+                 * configtest; should one get here, refuse rather than skip
+                 * a rule. */
+                cb_req_fail(req, 503, "SERVICE_UNAVAILABLE",
+                            "rate limits cannot be checked right now; try again shortly");
+                return 0;
+            }
             applies[n] = r;
             keys[n] = counter_key(req, r);
             /* The same rule written twice must not count twice. */

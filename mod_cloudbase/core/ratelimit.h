@@ -70,7 +70,8 @@ typedef struct cb_rl_verdict {
 void cb_rl_keep_tightest(cb_rl_verdict *best, const cb_rl_verdict *v, int first);
 
 /* Checks and, when every key is under its limit, counts one request on all
- * of them at once. limits[i] already divided by the node count. */
+ * of them at once, however many. limits[i] already divided by the node
+ * count. Without a table (t NULL) it refuses. */
 void cb_rl_local_decide(cb_rl_local *t, int n, const char *const *keys,
                         const int64_t *limits, const int64_t *windows_ms, int64_t now_ms,
                         cb_rl_verdict *out);
@@ -97,6 +98,16 @@ void cb_rl_leases_untake(cb_rl_leases *l, int n, const char *const *keys,
 void cb_rl_leases_store(cb_rl_leases *l, const char *key, int64_t units, int64_t bucket,
                         apr_time_t expires, const cb_rl_verdict *v, apr_time_t now);
 
+/* The most rules one request may carry; a configuration where more can
+ * apply to one path fails configtest (cb_ratelimit_check_rules). */
+#define CB_RL_MAX_RULES_PER_REQUEST 16
+
+/* The most rules (a repeated rule once) that apply to any one path. */
+int cb_ratelimit_max_rules_per_path(const apr_array_header_t *rules);
+/* NULL when no path can carry more than CB_RL_MAX_RULES_PER_REQUEST rules,
+ * else the configtest message with the fix. */
+const char *cb_ratelimit_check_rules(apr_pool_t *p, const apr_array_header_t *rules);
+
 struct cb_ratelimit {
     apr_array_header_t *rules; /* cb_rl_rule */
     int nodes;                 /* CloudBaseNodeCount */
@@ -104,6 +115,7 @@ struct cb_ratelimit {
     cb_rl_leases *leases;
 };
 
+/* NULL when the per-node counters cannot be made (start-up must fail). */
 cb_ratelimit *cb_ratelimit_create(apr_pool_t *p, const apr_array_header_t *rules, int nodes);
 /* The policy phase: 1 to go on, 0 when refused (the error is set). */
 int cb_ratelimit_check(cb_req *req);

@@ -107,17 +107,19 @@ void cb_rl_local_decide(cb_rl_local *t, int n, const char *const *keys,
                         const int64_t *limits, const int64_t *windows_ms, int64_t now_ms,
                         cb_rl_verdict *out)
 {
-    local_slot *slots[8];
     int allowed = 1;
-    if (!t || n > 8) {
-        out->allowed = 1;
+    if (!t) {
+        /* No table (shared memory refused at start-up, which
+         * cb_ratelimit_create reports): refuse rather than count nothing. */
+        memset(out, 0, sizeof(*out));
+        out->reset_ms = 1000;
         return;
     }
     lock(t);
+    /* Every key is checked, however many there are: first the verdict... */
     for (int i = 0; i < n; i++) {
         local_slot *s = find_slot(t, hash_key(keys[i]), windows_ms[i], now_ms);
         cb_rl_verdict v;
-        slots[i] = s;
         v.allowed = s->count < limits[i];
         v.limit = limits[i];
         v.remaining = limits[i] - s->count - 1;
@@ -128,9 +130,11 @@ void cb_rl_local_decide(cb_rl_local *t, int n, const char *const *keys,
         }
         cb_rl_keep_tightest(out, &v, i == 0);
     }
+    /* ...then the count. Under the lock find_slot gives each key the slot it
+     * had in the first pass (each was claimed for this window there). */
     if (allowed)
         for (int i = 0; i < n; i++)
-            slots[i]->count++;
+            find_slot(t, hash_key(keys[i]), windows_ms[i], now_ms)->count++;
     pthread_mutex_unlock(&t->lock);
     out->allowed = allowed;
 }

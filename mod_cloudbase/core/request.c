@@ -168,6 +168,7 @@ cb_status cb_req_send_json(cb_req *req, int status, const char *json)
 cb_status cb_req_send_error(cb_req *req, int status, const char *code, const char *message)
 {
     cb_dialect dialect;
+    const cb_error_code_def *own;
     const char *body;
     if (!req->in_content_phase) {
         /* From a phase hook or a proxy route: the content phase answers it. */
@@ -175,7 +176,11 @@ cb_status cb_req_send_error(cb_req *req, int status, const char *code, const cha
         return CB_DONE;
     }
     dialect = req->match.route ? req->match.route->def.dialect : CB_DIALECT_CLOUDBASE;
-    body = cb_error_body(req->pool, dialect, status, code, message, req->request_id);
+    if ((own = cb_env_error_code(req->env, code)))
+        body = cb_error_body_with(req->pool, dialect, code, message, req->request_id, own->oauth,
+                                  own->testbase);
+    else
+        body = cb_error_body(req->pool, dialect, status, code, message, req->request_id);
     if (status == 401 && !apr_table_get(req->headers_out, "WWW-Authenticate"))
         apr_table_set(req->headers_out, "WWW-Authenticate", "Bearer realm=\"cloudbase\"");
     cb_req_send_json(req, status, body);

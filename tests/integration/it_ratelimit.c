@@ -214,6 +214,31 @@ START_TEST(bad_rules_fail_configtest)
 }
 END_TEST
 
+/* More rules than one request may carry fail configtest instead of being
+ * skipped at run time; as many as it may carry are accepted. */
+START_TEST(rules_past_the_cap_fail_configtest)
+{
+    char site[8192], output[4096];
+    size_t used;
+    for (int total = 16; total <= 17; total++) {
+        used = (size_t)snprintf(site, sizeof(site), "%s", it_default_site());
+        for (int i = 0; i < total; i++)
+            used += (size_t)snprintf(site + used, sizeof(site) - used,
+                                     "CloudBaseRateLimit /v1/test %d/1m\n", 100 + i);
+        if (total == 16) {
+            ck_assert_msg(it_configtest(it_write_config("cap.conf", "event", site), output,
+                                        sizeof(output)) == 0, "16 rules refused: %s", output);
+        }
+        else {
+            ck_assert_int_ne(it_configtest(it_write_config("cap.conf", "event", site), output,
+                                           sizeof(output)), 0);
+            ck_assert_msg(strstr(output, "17 rules can apply to one request, at most 16"), "%s",
+                          output);
+        }
+    }
+}
+END_TEST
+
 Suite *ratelimit_suite(void)
 {
     Suite *s = suite_create("ratelimit");
@@ -226,6 +251,7 @@ Suite *ratelimit_suite(void)
     tcase_add_test(tc, exact_under_concurrency_across_two_gateways);
     tcase_add_test(tc, fallback_while_redis_is_down);
     tcase_add_test(tc, bad_rules_fail_configtest);
+    tcase_add_test(tc, rules_past_the_cap_fail_configtest);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -38,6 +38,7 @@ typedef struct testplug {
     const char *queue_file;  /* job log of the queue task */
     const char *queue_block_file;
     cb_queue *queue;
+    const char *record_file; /* after_response appends each response record */
 } testplug;
 
 static const char *const modes[] = {"plain", "loud", NULL};
@@ -63,6 +64,8 @@ static const cb_option_def options[] = {
     {.name = "queue_block_file", .type = CB_OPT_STRING, .help = "jobs are held while this file exists"},
     {.name = "queue_visibility", .type = CB_OPT_DURATION, .default_value = "1s",
      .help = "in-flight deadline of a test job"},
+    {.name = "record_file", .type = CB_OPT_STRING,
+     .help = "file after_response appends response records to"},
     {0}
 };
 
@@ -101,6 +104,17 @@ static cb_status fail_route(cb_req *req, void *state)
 {
     (void)state;
     return cb_req_send_error(req, 400, "INVALID_PARAM", "the test route always fails");
+}
+
+/* A plugin's own error code, in every dialect. */
+static const cb_error_code_def quota_code = {
+    .code = "TEST_QUOTA_EXCEEDED", .status = 402, .oauth = "quota_exceeded",
+    .testbase = "payment_required", .message = "the test quota is used up"};
+
+static cb_status quota_route(cb_req *req, void *state)
+{
+    (void)state;
+    return cb_req_send_error_code(req, "TEST_QUOTA_EXCEEDED", NULL);
 }
 
 static cb_status stream_route(cb_req *req, void *state)
@@ -161,6 +175,8 @@ static cb_status identify(cb_req *req, void *state, cb_identity *out)
 static cb_status policy(cb_req *req, void *state)
 {
     testplug *t = state;
+    /* A "reservation" that after_response must get back. */
+    cb_req_plugin_data_set(req, apr_pstrcat(cb_req_pool(req), "reserved-", cb_req_id(req), NULL));
     if (t->deny_header && cb_req_header(req, t->deny_header)) {
         cb_req_send_error(req, 429, "RATE_LIMITED", "denied by the test policy");
         return CB_DONE;
@@ -168,12 +184,36 @@ static cb_status policy(cb_req *req, void *state)
     return CB_OK;
 }
 
+/* One JSON line per response, written with one append. */
+static void write_record(cb_req *req, const char *file)
+{
+    const cb_response_record *rec = cb_req_response_record(req);
+    const char *slot = cb_req_plugin_data_get(req);
+    static const char *const kinds[] = {"none", "anonymous", "user", "key", "admin"};
+    json_t *line = json_pack(
+        "{s:s, s:i, s:I, s:I, s:I, s:s?, s:s, s:s, s:s?, s:b, s:I, s:s?}",
+        "requestId", cb_req_id(req), "status", rec->status, "bytesIn", (json_int_t)rec->bytes_in,
+        "bytesOut", (json_int_t)rec->bytes_out, "durationUs", (json_int_t)rec->duration,
+        "route", rec->route_pattern, "method", rec->method, "kind", kinds[rec->identity_kind],
+        "uid", rec->uid, "proxied", rec->proxied, "upstreamUs", (json_int_t)rec->upstream_time,
+        "reservation", slot);
+    const char *text = line ? apr_pstrcat(cb_req_pool(req), cb_json_dump(cb_req_pool(req), line),
+                                          "\n", NULL) : NULL;
+    FILE *f;
+    json_decref(line);
+    if (text && (f = fopen(file, "a"))) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
 static void after_response(cb_req *req, void *state, int status)
 {
     testplug *t = state;
-    (void)req;
     __atomic_store_n(&t->last_status, status, __ATOMIC_RELAXED);
     __atomic_add_fetch(&t->after_count, 1, __ATOMIC_RELAXED);
+    if (t->record_file)
+        write_record(req, t->record_file);
 }
 
 static void task(void *state, apr_pool_t *scratch)
@@ -300,6 +340,9 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     t->task_file = cb_opt_string(o, "task_file");
     t->secret = cb_opt_secret(o, "secret");
     t->deny_header = cb_opt_string(o, "deny_header");
+    t->record_file = cb_opt_string(o, "record_file");
+    if (cb_ctx_register_error(ctx, &quota_code) != CB_OK)
+        return CB_ERROR;
     if (strcmp(t->greeting, "fail") == 0) {
         cb_ctx_error(ctx, "greeting 'fail' asks create() to fail");
         return CB_ERROR;
@@ -345,6 +388,9 @@ static const cb_route_def routes[] = {
     ROUTE("GET", "/v1/test/oauth-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0),
     ROUTE("GET", "/v1/test/tose-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TOSE, 0),
     ROUTE("GET", "/v1/test/testbase-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TESTBASE, 0),
+    ROUTE("GET", "/v1/test/quota", quota_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("GET", "/v1/test/oauth-quota", quota_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0),
+    ROUTE("GET", "/v1/test/testbase-quota", quota_route, CB_AUTH_NONE, CB_DIALECT_TESTBASE, 0),
     ROUTE("GET", "/v1/test/fanout", fanout_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("POST", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),

@@ -27,6 +27,9 @@ Suite *sse_suite(void);
 Suite *url_guard_suite(void);
 Suite *http_stream_suite(void);
 Suite *db_suite(void);
+Suite *services_suite(void);
+Suite *metering_suite(void);
+Suite *gateway_rules_suite(void);
 
 int main(void)
 {
@@ -54,6 +57,9 @@ int main(void)
     srunner_add_suite(sr, url_guard_suite());
     srunner_add_suite(sr, http_stream_suite());
     srunner_add_suite(sr, db_suite());
+    srunner_add_suite(sr, services_suite());
+    srunner_add_suite(sr, metering_suite());
+    srunner_add_suite(sr, gateway_rules_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -138,6 +138,9 @@ void th_request(cb_env *env, apr_pool_t *p, const char *method, const char *targ
             out->status = cb_dispatch_respond(req);
         else
             out->status = 0;
+        /* What the host counts for the response record. */
+        req->record.bytes_in = (int64_t)m->body_pos;
+        req->record.bytes_out = (int64_t)m->out_len;
         cb_dispatch_after(req);
     }
     out->headers = req->headers_out;

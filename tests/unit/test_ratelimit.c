@@ -327,17 +327,70 @@ END_TEST
 
 START_TEST(local_without_table_or_too_many_keys)
 {
-    const char *keys[9] = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
-    int64_t limits[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1}, windows[9] = {W, W, W, W, W, W, W, W, W};
-    cb_rl_local *t = cb_rl_local_create(local_pool, 16);
+    enum { KEYS = 12 };
+    const char *keys[KEYS] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"};
+    int64_t limits[KEYS], windows[KEYS];
+    cb_rl_local *t = cb_rl_local_create(local_pool, 64);
     cb_rl_verdict v;
+    for (int i = 0; i < KEYS; i++) {
+        limits[i] = 1;
+        windows[i] = W;
+    }
+    /* Without its table the fallback refuses: it cannot count. */
     cb_rl_local_decide(NULL, 1, keys, limits, windows, T0, &v);
-    ck_assert_int_eq(v.allowed, 1);
-    /* Eight keys at once is the most; each then has its one request. */
-    cb_rl_local_decide(t, 8, keys, limits, windows, T0, &v);
-    ck_assert_int_eq(v.allowed, 1);
-    cb_rl_local_decide(t, 8, keys, limits, windows, T0, &v);
     ck_assert_int_eq(v.allowed, 0);
+    /* More than eight keys at once are all counted: each has its one
+     * request, so the second is refused. */
+    cb_rl_local_decide(t, KEYS, keys, limits, windows, T0, &v);
+    ck_assert_int_eq(v.allowed, 1);
+    cb_rl_local_decide(t, KEYS, keys, limits, windows, T0, &v);
+    ck_assert_int_eq(v.allowed, 0);
+    /* ...and the last key alone, too. */
+    cb_rl_local_decide(t, 1, keys + KEYS - 1, limits, windows, T0, &v);
+    ck_assert_int_eq(v.allowed, 0);
+}
+END_TEST
+
+/* Rules past the per-request cap fail configtest instead of being skipped. */
+START_TEST(rules_past_the_cap_fail_configtest)
+{
+    apr_pool_t *p;
+    apr_array_header_t *rules;
+    const char *err;
+    apr_pool_create(&p, NULL);
+    rules = apr_array_make(p, 20, sizeof(cb_rl_rule));
+    /* Nested prefixes: all of them apply to /v1/a/.../q. */
+    for (int i = 0; i <= CB_RL_MAX_RULES_PER_REQUEST; i++) {
+        char path[64] = "/v1";
+        for (int j = 0; j < i; j++)
+            strcat(path, "/a");
+        ck_assert_ptr_null(cb_rl_rule_parse(p, apr_psprintf(p, "%s %d/1m", path, 10 + i),
+                                            apr_array_push(rules)));
+    }
+    ck_assert_int_eq(cb_ratelimit_max_rules_per_path(rules), CB_RL_MAX_RULES_PER_REQUEST + 1);
+    err = cb_ratelimit_check_rules(p, rules);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(strstr(err, "17 rules") && strstr(err, "at most 16"), "%s", err);
+    /* One fewer is accepted; so are many rules on separate prefixes and a
+     * rule written twice (it counts once). */
+    rules->nelts--;
+    ck_assert_ptr_null(cb_ratelimit_check_rules(p, rules));
+    rules->nelts = 0;
+    for (int i = 0; i < 40; i++)
+        ck_assert_ptr_null(cb_rl_rule_parse(p, apr_psprintf(p, "/v1/s%d 5/1s", i),
+                                            apr_array_push(rules)));
+    for (int i = 0; i < CB_RL_MAX_RULES_PER_REQUEST - 1; i++)
+        ck_assert_ptr_null(cb_rl_rule_parse(p, apr_psprintf(p, "/v1/s7 %d/1m", i + 1),
+                                            apr_array_push(rules)));
+    ck_assert_ptr_null(cb_rl_rule_parse(p, "/v1/s7 5/1s", apr_array_push(rules)));
+    ck_assert_int_eq(cb_ratelimit_max_rules_per_path(rules), CB_RL_MAX_RULES_PER_REQUEST);
+    ck_assert_ptr_null(cb_ratelimit_check_rules(p, rules));
+    /* A prefix boundary: /v1/s1 does not apply to /v1/s10. */
+    rules->nelts = 0;
+    ck_assert_ptr_null(cb_rl_rule_parse(p, "/v1/s1 5/1s", apr_array_push(rules)));
+    ck_assert_ptr_null(cb_rl_rule_parse(p, "/v1/s10 5/1s", apr_array_push(rules)));
+    ck_assert_int_eq(cb_ratelimit_max_rules_per_path(rules), 1);
+    apr_pool_destroy(p);
 }
 END_TEST
 
@@ -914,6 +967,7 @@ Suite *ratelimit_suite(void)
     tcase_add_test(rules, rate_parser);
     tcase_add_test(rules, rule_buckets_cover_the_window);
     tcase_add_test(rules, rule_id_is_stable);
+    tcase_add_test(rules, rules_past_the_cap_fail_configtest);
     suite_add_tcase(s, rules);
 
     tcase_add_checked_fixture(local, local_setup, local_teardown);

@@ -35,7 +35,7 @@ extern "C" {
  * its own, and accepts an older minor: members past the plugin's
  * descriptor size read as zero (NULL hooks). */
 #define CB_PLUGIN_ABI_MAJOR 2
-#define CB_PLUGIN_ABI_MINOR 0
+#define CB_PLUGIN_ABI_MINOR 1   /* 2.1: cb_plugin.resolve, services, metering, error codes */
 #define CB_PLUGIN_SYMBOL "cloudbase_plugin"
 /* The first members of every descriptor; write it first:
  *   const cb_plugin cloudbase_plugin = { CB_PLUGIN_HEADER, .name = "x", ... }; */
@@ -293,7 +293,82 @@ typedef struct cb_plugin {
     void (*after_response)(cb_req *req, void *plugin_state, int status);
     /* ABI 2.0 ends here; members added later go below, each with the
      * minor that introduced it. */
+
+    /* 2.1: after every instance of the environment ran create(), look up
+     * the services other plugins published (cb_service_lookup). */
+    cb_status (*resolve)(cb_plugin_ctx *ctx, void *plugin_state);
 } cb_plugin;
+
+/* ---------------------------------------------------------------- services */
+
+/* Services between plugins, like httpd's providers. A plugin publishes a
+ * named, versioned struct of function pointers from create(); api must live
+ * as long as the plugin (a static const struct). A version only grows, and
+ * a newer version only adds members at the end of the struct. Returns
+ * CB_ERROR (and records a configuration error) when the name is taken in
+ * this environment. */
+CB_API cb_status cb_service_register(cb_plugin_ctx *ctx, const char *name, int version,
+                              const void *api);
+/* Declares from create() that the plugin cannot work without a service: the
+ * configuration fails (configtest) when no plugin of the environment
+ * publishes name at min_version or newer. */
+CB_API void cb_ctx_require_service(cb_plugin_ctx *ctx, const char *name, int min_version);
+/* From resolve() (whatever order the plugins were loaded in): the service's
+ * struct, or NULL when nobody publishes name at min_version or newer. Called
+ * from create() it records a configuration error and returns NULL. */
+CB_API const void *cb_service_lookup(cb_plugin_ctx *ctx, const char *name, int min_version);
+/* The version a service was published at, 0 when it was not. */
+CB_API int cb_service_version(cb_plugin_ctx *ctx, const char *name);
+
+/* ---------------------------------------------------------------- metering */
+
+/* What happened to one request, for accounting: read it with
+ * cb_req_response_record from after_response (earlier it is incomplete).
+ * Sizes are body bytes as sent on the wire's payload (no headers). */
+typedef struct cb_response_record {
+    int status;                     /* the status the client got */
+    int64_t bytes_in;               /* request body bytes read from the client */
+    int64_t bytes_out;              /* response body bytes sent to the client */
+    apr_interval_time_t duration;   /* from the request line to the end of the response */
+    const char *route_pattern;      /* the matched route ("/v1/functions/{name}"), or NULL */
+    const char *method;
+    cb_identity_kind identity_kind; /* CB_IDENTITY_NONE when none was established */
+    const char *uid;                /* NULL without an identity */
+    int proxied;                    /* 1 for a proxy route handed to the host's proxy */
+    /* Proxy routes: from the hand-off until the upstream's response headers
+     * arrived (its time to first byte); -1 when not proxied or unknown. */
+    apr_interval_time_t upstream_time;
+} cb_response_record;
+
+CB_API const cb_response_record *cb_req_response_record(const cb_req *req);
+
+/* A per-request slot for each plugin instance: what the plugin's
+ * access_policy stores (a reservation, say) its after_response reads back.
+ * Only the calling plugin sees its slot; call from its own hooks or
+ * handlers (elsewhere set does nothing and get returns NULL). data lives
+ * as long as the caller makes it (use cb_req_pool). */
+CB_API void cb_req_plugin_data_set(cb_req *req, void *data);
+CB_API void *cb_req_plugin_data_get(const cb_req *req);
+
+/* ---------------------------------------------------------------- error codes */
+
+/* A plugin's own error code, registered from create(): its status and its
+ * words in the dialects that name codes (NULL: the code in lower case). */
+typedef struct cb_error_code_def {
+    const char *code;      /* CloudBase dialect, e.g. "INSUFFICIENT_BALANCE" */
+    int status;            /* e.g. 402 */
+    const char *oauth;     /* OAuth dialect "error", e.g. "access_denied" */
+    const char *testbase;  /* TestBase dialect error.code, e.g. "payment_required" */
+    const char *message;   /* default message, written for the client */
+} cb_error_code_def;
+
+/* Records a configuration error (and returns CB_ERROR) for a malformed
+ * definition or a code the core or another plugin of the environment
+ * already defines differently. def must outlive the plugin (static). */
+CB_API cb_status cb_ctx_register_error(cb_plugin_ctx *ctx, const cb_error_code_def *def);
+/* cb_req_send_error with a registered code's status and, when message is
+ * NULL, its default message. An unknown code answers 500 SYS_ERR. */
+CB_API cb_status cb_req_send_error_code(cb_req *req, const char *code, const char *message);
 
 #ifdef __cplusplus
 }

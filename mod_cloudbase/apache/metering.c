@@ -1,0 +1,64 @@
+/*
+ * metering.c: what httpd knows about a gateway request for the response
+ * record (cb_response_record) that after_response hooks read: body bytes
+ * in, counted by an input filter above the de-chunking one (so a body
+ * streamed to mod_proxy counts too), body bytes out (httpd's bytes_sent),
+ * and the request's start. The upstream's time is taken around the proxy
+ * hand-off (proxy_handoff.c).
+ */
+#include "httpd.h"
+#include "http_request.h"
+#include "util_filter.h"
+
+#include "adapter.h"
+
+#define BYTES_IN_FILTER "CB_BYTES_IN"
+
+static ap_filter_rec_t *bytes_in_handle;
+
+typedef struct bytes_in_ctx {
+    apr_off_t seen;
+} bytes_in_ctx;
+
+static apr_status_t bytes_in_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                    ap_input_mode_t mode, apr_read_type_e block,
+                                    apr_off_t readbytes)
+{
+    bytes_in_ctx *ctx = f->ctx;
+    apr_off_t len = 0;
+    apr_status_t rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+    if (rv != APR_SUCCESS || mode != AP_MODE_READBYTES)
+        return rv;
+    apr_brigade_length(bb, 0, &len);
+    ctx->seen += len > 0 ? len : 0;
+    return APR_SUCCESS;
+}
+
+void cb_apache_metering_start(request_rec *r, cb_req *req)
+{
+    bytes_in_ctx *ctx;
+    req->started = r->request_time;
+    if (!req->env->after_hooks->nelts)
+        return; /* nobody reads the record: no filter */
+    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    req->host_metering = ctx;
+    ap_add_input_filter_handle(bytes_in_handle, ctx, r, r->connection);
+}
+
+void cb_apache_metering_finish(request_rec *r, cb_req *req)
+{
+    const bytes_in_ctx *ctx = req->host_metering;
+    /* A body a plugin read before a hand-off is replayed upstream through
+     * the counter again: the client sent it once. */
+    if (req->body_read)
+        req->record.bytes_in = (int64_t)req->body_len;
+    else
+        req->record.bytes_in = ctx ? (int64_t)ctx->seen : 0;
+    req->record.bytes_out = r->header_only ? 0 : (int64_t)r->bytes_sent;
+}
+
+void cb_apache_metering_register_hooks(void)
+{
+    bytes_in_handle = ap_register_input_filter(BYTES_IN_FILTER, bytes_in_filter, NULL,
+                                               AP_FTYPE_RESOURCE);
+}
