@@ -13,12 +13,9 @@
 #include <apr_thread_mutex.h>
 #include <apr_time.h>
 
+#include "breaker.h"
 #include "db_internal.h"
 
-/* As in redis.c: the fail-fast window doubles from retry= while failures
- * repeat, capped at 1 s (or retry= when longer). */
-#define MAX_RETRY_BACKOFF_FACTOR 8
-#define RETRY_WINDOW_CEILING_MS 1000
 
 typedef struct db_migration_set {
     const char *plugin;
@@ -33,9 +30,7 @@ struct cb_db {
     apr_reslist_t *conns;           /* per process, from child init */
     apr_thread_mutex_t *lock;       /* breaker, last_error */
     apr_thread_mutex_t *migrate_lock;
-    apr_time_t open_until;
-    int consecutive_failures;
-    int probing;
+    cb_breaker breaker;             /* guarded by lock (breaker.h) */
     unsigned generation;            /* bumped on failure: older connections are dropped */
     apr_array_header_t *migrations; /* db_migration_set */
     volatile int migrated;
@@ -96,6 +91,7 @@ const char *cb_db_create(apr_pool_t *p, const cb_db_config *cfg, cb_db **out)
     apr_status_t rv;
     *out = NULL;
     db->cfg = *cfg;
+    cb_breaker_init(&db->breaker, cfg->retry_interval_ms);
     apr_dbd_init(p);
     rv = apr_dbd_get_driver(p, cfg->driver, &db->driver);
     if (rv != APR_SUCCESS)
@@ -207,28 +203,13 @@ const char *cb_db_child_init(cb_db *db, apr_pool_t *pchild)
 
 /* ------------------------------------------------------------- breaker */
 
-static int64_t retry_window_ms(const cb_db_config *cfg, int failures)
-{
-    int64_t factor = failures <= 3 ? (int64_t)1 << (failures - 1) : MAX_RETRY_BACKOFF_FACTOR;
-    int64_t ceiling = cfg->retry_interval_ms > RETRY_WINDOW_CEILING_MS ? cfg->retry_interval_ms
-                                                                       : RETRY_WINDOW_CEILING_MS;
-    int64_t window = cfg->retry_interval_ms * factor;
-    return window < ceiling ? window : ceiling;
-}
-
 /* APR_SUCCESS when a call may go ahead; *is_probe when it tests the server
  * after the fail-fast window. */
 static apr_status_t breaker_enter(cb_db *db, int *is_probe)
 {
-    apr_status_t rv = APR_SUCCESS;
-    *is_probe = 0;
+    apr_status_t rv;
     apr_thread_mutex_lock(db->lock);
-    if (db->open_until) {
-        if (apr_time_now() < db->open_until || db->probing)
-            rv = CB_DB_EDOWN;
-        else
-            db->probing = *is_probe = 1;
-    }
+    rv = cb_breaker_enter(&db->breaker, apr_time_now(), is_probe) ? APR_SUCCESS : CB_DB_EDOWN;
     apr_thread_mutex_unlock(db->lock);
     return rv;
 }
@@ -236,17 +217,9 @@ static apr_status_t breaker_enter(cb_db *db, int *is_probe)
 static void breaker_leave(cb_db *db, int healthy, int is_probe)
 {
     apr_thread_mutex_lock(db->lock);
-    if (is_probe)
-        db->probing = 0;
-    if (healthy) {
-        db->open_until = 0;
-        db->consecutive_failures = 0;
-    } else {
-        db->consecutive_failures++;
-        db->generation++;
-        db->open_until = apr_time_now() + apr_time_from_msec(retry_window_ms(
-                                              &db->cfg, db->consecutive_failures));
-    }
+    cb_breaker_leave(&db->breaker, apr_time_now(), healthy, is_probe);
+    if (!healthy)
+        db->generation++; /* connections made before the failure are dropped */
     apr_thread_mutex_unlock(db->lock);
 }
 
@@ -254,7 +227,7 @@ int cb_db_available(cb_db *db)
 {
     int up;
     apr_thread_mutex_lock(db->lock);
-    up = db->open_until == 0 || apr_time_now() >= db->open_until;
+    up = cb_breaker_available(&db->breaker, apr_time_now());
     apr_thread_mutex_unlock(db->lock);
     return up;
 }

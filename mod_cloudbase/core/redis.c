@@ -13,22 +13,15 @@
 
 #include "cloudbase/redis.h"
 #include "cloudbase/values.h"
+#include "breaker.h"
 
-/* While failures repeat, the fail-fast window doubles from retry= but never
- * grows past RETRY_WINDOW_CEILING_MS (or retry= itself when that is longer):
- * each process probes again within about a second of Redis's return. */
-#define MAX_RETRY_BACKOFF_FACTOR 8
-#define RETRY_WINDOW_CEILING_MS 1000
 
 struct cb_redis {
     cb_redis_config cfg;
     apr_thread_mutex_t *lock;
     redisContext **idle;           /* stack of idle connections */
     int idle_count;
-    /* Breaker state, guarded by lock. */
-    apr_time_t open_until;         /* fail fast before this time */
-    int consecutive_failures;
-    int probing;                   /* one caller is testing a closed breaker */
+    cb_breaker breaker;            /* guarded by lock (breaker.h) */
 };
 
 void cb_redis_config_defaults(cb_redis_config *cfg)
@@ -138,6 +131,7 @@ cb_redis *cb_redis_create(apr_pool_t *p, const cb_redis_config *cfg)
     cb_redis *r = apr_pcalloc(p, sizeof(*r));
     r->cfg = *cfg;
     r->idle = apr_pcalloc(p, sizeof(redisContext *) * (size_t)cfg->pool_size);
+    cb_breaker_init(&r->breaker, cfg->retry_interval_ms);
     apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, p);
     apr_pool_cleanup_register(p, r, close_all, apr_pool_cleanup_null);
     return r;
@@ -210,32 +204,15 @@ static redisContext *connect_new(cb_redis *r)
  * Returns CB_REDIS_EDOWN while the breaker is open. */
 static apr_status_t acquire(cb_redis *r, redisContext **out, int *is_probe)
 {
-    apr_time_t now = apr_time_now();
+    apr_status_t rv = APR_SUCCESS;
     *out = NULL;
-    *is_probe = 0;
     apr_thread_mutex_lock(r->lock);
-    if (r->open_until) {
-        if (now < r->open_until || r->probing) {
-            apr_thread_mutex_unlock(r->lock);
-            return CB_REDIS_EDOWN;
-        }
-        r->probing = 1;
-        *is_probe = 1;
-    } else if (r->idle_count > 0) {
+    if (!cb_breaker_enter(&r->breaker, apr_time_now(), is_probe))
+        rv = CB_REDIS_EDOWN;
+    else if (!*is_probe && r->idle_count > 0)
         *out = r->idle[--r->idle_count];
-    }
     apr_thread_mutex_unlock(r->lock);
-    return APR_SUCCESS;
-}
-
-/* How long calls fail at once after the n-th consecutive failure (n >= 1). */
-static int64_t retry_window_ms(const cb_redis_config *cfg, int failures)
-{
-    int64_t factor = failures <= 3 ? (int64_t)1 << (failures - 1) : MAX_RETRY_BACKOFF_FACTOR;
-    int64_t ceiling = cfg->retry_interval_ms > RETRY_WINDOW_CEILING_MS ? cfg->retry_interval_ms
-                                                                       : RETRY_WINDOW_CEILING_MS;
-    int64_t window = cfg->retry_interval_ms * factor;
-    return window < ceiling ? window : ceiling;
+    return rv;
 }
 
 static void release(cb_redis *r, redisContext *c, int healthy, int is_probe)
@@ -244,19 +221,13 @@ static void release(cb_redis *r, redisContext *c, int healthy, int is_probe)
     redisContext **dropped = NULL;
     int dropped_count = 0;
     apr_thread_mutex_lock(r->lock);
-    if (is_probe)
-        r->probing = 0;
+    cb_breaker_leave(&r->breaker, apr_time_now(), healthy, is_probe);
     if (healthy) {
-        r->open_until = 0;
-        r->consecutive_failures = 0;
         if (c && r->idle_count < r->cfg.pool_size)
             r->idle[r->idle_count++] = c;
         else
             to_free = c;
     } else {
-        r->consecutive_failures++;
-        r->open_until = apr_time_now() +
-                        apr_time_from_msec(retry_window_ms(&r->cfg, r->consecutive_failures));
         to_free = c;
         /* Every pooled connection went to the same dead server. */
         dropped = r->idle;
@@ -363,7 +334,7 @@ int cb_redis_available(cb_redis *r)
 {
     int up;
     apr_thread_mutex_lock(r->lock);
-    up = r->open_until == 0 || apr_time_now() >= r->open_until;
+    up = cb_breaker_available(&r->breaker, apr_time_now());
     apr_thread_mutex_unlock(r->lock);
     return up;
 }

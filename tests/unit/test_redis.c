@@ -19,6 +19,7 @@
 #include <check.h>
 #include <hiredis.h>
 
+#include "breaker.h"
 #include "cb_core.h"
 #include "servers.h"
 
@@ -51,6 +52,41 @@ static void teardown(void)
     rmdir(dir);
     strcpy(dir, "/tmp/cb-redis-test-XXXXXX");
 }
+
+/* The breaker Redis and the database share: windows double from retry=
+ * but stop at 1 s (or retry= when longer); one probe at a time. */
+START_TEST(breaker_windows_and_probes)
+{
+    cb_breaker b;
+    apr_time_t now = apr_time_from_sec(1000);
+    int probe = -1;
+    ck_assert_int_eq(cb_breaker_window_ms(100, 1), 100);
+    ck_assert_int_eq(cb_breaker_window_ms(100, 2), 200);
+    ck_assert_int_eq(cb_breaker_window_ms(100, 3), 400);
+    ck_assert_int_eq(cb_breaker_window_ms(100, 4), 800);
+    ck_assert_int_eq(cb_breaker_window_ms(100, 40), 800);
+    ck_assert_int_eq(cb_breaker_window_ms(250, 4), 1000);
+    ck_assert_int_eq(cb_breaker_window_ms(1000, 9), 1000);
+    ck_assert_int_eq(cb_breaker_window_ms(5000, 3), 5000);
+    cb_breaker_init(&b, 100);
+    ck_assert(cb_breaker_enter(&b, now, &probe) && !probe);
+    cb_breaker_leave(&b, now, 0, probe);
+    ck_assert(!cb_breaker_available(&b, now + apr_time_from_msec(99)));
+    ck_assert(!cb_breaker_enter(&b, now + apr_time_from_msec(99), &probe));
+    ck_assert(cb_breaker_enter(&b, now + apr_time_from_msec(100), &probe) && probe);
+    /* While the probe is out, others still fail fast. */
+    {
+        int other = -1;
+        ck_assert(!cb_breaker_enter(&b, now + apr_time_from_msec(150), &other));
+    }
+    cb_breaker_leave(&b, now + apr_time_from_msec(100), 0, probe);
+    ck_assert(!cb_breaker_available(&b, now + apr_time_from_msec(299)));
+    ck_assert(cb_breaker_enter(&b, now + apr_time_from_msec(300), &probe) && probe);
+    cb_breaker_leave(&b, now + apr_time_from_msec(300), 1, probe);
+    ck_assert(cb_breaker_available(&b, now + apr_time_from_msec(300)));
+    ck_assert(cb_breaker_enter(&b, now + apr_time_from_msec(301), &probe) && !probe);
+}
+END_TEST
 
 START_TEST(binary_safe_commands)
 {
@@ -246,6 +282,7 @@ Suite *redis_suite(void)
     TCase *tc = tcase_create("client");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, breaker_windows_and_probes);
     tcase_add_test(tc, binary_safe_commands);
     tcase_add_test(tc, evalsha_reloads_after_flush);
     tcase_add_test(tc, breaker_fails_fast_and_recovers);
