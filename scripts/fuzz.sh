@@ -26,7 +26,7 @@ esac
 
 all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_jwt fuzz_functions
              fuzz_ratelimit fuzz_cors fuzz_directives fuzz_auth_body fuzz_upstream_url
-             fuzz_ai_model fuzz_redis_info fuzz_request_line)
+             fuzz_ai_model fuzz_redis_info fuzz_request_line fuzz_encoding)
 
 # The core sources each target links.
 core_sources_for() {
@@ -37,15 +37,16 @@ core_sources_for() {
         fuzz_errors) echo "errors.c json.c" ;;
         fuzz_auth) echo "../../plugins/auth/parse.c json.c" ;;
         fuzz_auth_body) echo "../../plugins/auth/parse.c json.c" ;;
-        fuzz_jwt) echo "../../plugins/auth/jwt.c ../../plugins/auth/jwt_claims.c" ;;
+        fuzz_jwt) echo "../../plugins/auth/jwt.c ../../plugins/auth/jwt_claims.c encoding.c crypto.c" ;;
         fuzz_functions) echo "../../plugins/functions/parse.c ../../plugins/functions/json_check.c values.c" ;;
-        fuzz_ratelimit) echo "ratelimit_rule.c values.c" ;;
+        fuzz_ratelimit) echo "ratelimit_rule.c values.c encoding.c" ;;
         fuzz_redis_info) echo "redis_durability.c redis.c values.c" ;;
         fuzz_cors) echo "allowlist.c" ;;
         fuzz_request_line) echo "request_line.c" ;;
         fuzz_upstream_url) echo "../../plugins/functions/parse.c values.c" ;;
         fuzz_ai_model) echo "../../plugins/functions/parse.c values.c" ;;
         fuzz_directives) echo "directives.c values.c" ;;
+        fuzz_encoding) echo "encoding.c" ;;
         *) echo "fuzz.sh: unknown target '$1'" >&2; return 1 ;;
     esac
 }

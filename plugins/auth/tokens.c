@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <openssl/crypto.h>
 
 #include "auth.h"
 #include "cloudbase/json.h"
@@ -68,7 +67,7 @@ static cb_status send_tokens(cb_req *req, auth_state *st, const auth_session *s,
     claims.env = st->env;
     claims.scope = s->scope;
     claims.sid = s->sid;
-    claims.jti = auth_random_hex(p, 16);
+    claims.jti = cb_random_hex(p, 16);
     claims.kind = s->kind;
     claims.iat = now;
     claims.exp = now + st->access_ttl;
@@ -113,7 +112,7 @@ cb_status auth_signin_anonymously(cb_req *req, void *state)
     if (!(body = auth_read_json(req, MAX_AUTH_BODY)))
         return CB_ERROR;
     json_decref(body);
-    return new_session(req, st, auth_random_hex(cb_req_pool(req), AUTH_ID_LENGTH / 2),
+    return new_session(req, st, cb_random_hex(cb_req_pool(req), AUTH_ID_LENGTH / 2),
                        "anonymous", "anonymous", "[]", 1);
 }
 
@@ -209,7 +208,7 @@ static cb_status client_credentials_grant(cb_req *req, auth_state *st)
     auth_apikey key;
     if (!authorization || strncasecmp(authorization, "Basic ", 6) != 0) {
         if (st->allow_anonymous)
-            return new_session(req, st, auth_random_hex(p, AUTH_ID_LENGTH / 2), "anonymous",
+            return new_session(req, st, cb_random_hex(p, AUTH_ID_LENGTH / 2), "anonymous",
                                "anonymous", "[]", 0);
         return cb_req_send_error(req, 401, "UNAUTHENTICATED",
                                  "client credentials are required (HTTP Basic)");
@@ -217,7 +216,7 @@ static cb_status client_credentials_grant(cb_req *req, auth_state *st)
     if (!auth_parse_basic(p, authorization, &client_id, &client_secret))
         return cb_req_send_error(req, 400, "INVALID_REQUEST", "malformed Basic credentials");
     if (!*client_secret && strcmp(client_id, st->env) == 0 && st->allow_anonymous)
-        return new_session(req, st, auth_random_hex(p, AUTH_ID_LENGTH / 2), "anonymous",
+        return new_session(req, st, cb_random_hex(p, AUTH_ID_LENGTH / 2), "anonymous",
                            "anonymous", "[]", 0);
     switch (auth_apikey_verify(st, p, client_secret, &key)) {
     case AUTH_KEY_OK:

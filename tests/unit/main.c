@@ -20,6 +20,7 @@ Suite *jwt_claims_suite(void);
 Suite *ratelimit_suite(void);
 Suite *functions_parse_suite(void);
 Suite *hash_gate_suite(void);
+Suite *encoding_suite(void);
 
 int main(void)
 {
@@ -40,6 +41,7 @@ int main(void)
     srunner_add_suite(sr, ratelimit_suite());
     srunner_add_suite(sr, functions_parse_suite());
     srunner_add_suite(sr, hash_gate_suite());
+    srunner_add_suite(sr, encoding_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
