@@ -32,7 +32,7 @@ all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_j
 core_sources_for() {
     case "$1" in
         fuzz_router) echo "router.c" ;;
-        fuzz_values) echo "values.c options.c redis.c" ;;
+        fuzz_values) echo "values.c options.c redis.c log.c" ;;
         fuzz_allowlist) echo "allowlist.c" ;;
         fuzz_errors) echo "errors.c json.c" ;;
         fuzz_auth) echo "../../plugins/auth/parse.c json.c" ;;
@@ -40,7 +40,7 @@ core_sources_for() {
         fuzz_jwt) echo "../../plugins/auth/jwt.c ../../plugins/auth/jwt_claims.c encoding.c crypto.c" ;;
         fuzz_functions) echo "../../plugins/functions/parse.c ../../plugins/functions/json_check.c values.c" ;;
         fuzz_ratelimit) echo "ratelimit_rule.c values.c encoding.c" ;;
-        fuzz_redis_info) echo "redis_durability.c redis.c values.c" ;;
+        fuzz_redis_info) echo "redis_durability.c redis.c values.c log.c" ;;
         fuzz_cors) echo "allowlist.c" ;;
         fuzz_request_line) echo "request_line.c" ;;
         fuzz_upstream_url) echo "../../plugins/functions/parse.c values.c" ;;

@@ -184,6 +184,7 @@ static void cb_register_hooks(apr_pool_t *p)
     ap_hook_log_transaction(cb_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
     cb_apache_tasks_register_hooks();
     cb_apache_proxy_register_hooks();
+    cb_apache_log_register();
 }
 
 AP_DECLARE_MODULE(cloudbase) = {

@@ -11,6 +11,7 @@
 #include <hiredis.h>
 #include <openssl/sha.h>
 
+#include "cb_core.h"
 #include "cloudbase/redis.h"
 #include "cloudbase/values.h"
 
@@ -114,6 +115,8 @@ const char *cb_redis_config_parse_option(apr_pool_t *p, const char *kv, cb_redis
             cfg->pool_size = (int)n;
     } else if (strcmp(key, "password") == 0) {
         err = cb_parse_secret(p, value, &cfg->password);
+        if (!err)
+            cb_log_register_secret(cfg->password);
     } else {
         return apr_psprintf(p, "unknown Redis option '%s': use connect_timeout=, timeout=, "
                             "retry=, pool= or password=", key);

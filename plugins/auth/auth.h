@@ -14,6 +14,7 @@
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/crypto.h"
 #include "cloudbase/encoding.h"
+#include "cloudbase/log.h"
 #include "jwt.h"
 
 #define AUTH_SESSION_CACHE_SLOTS 4096

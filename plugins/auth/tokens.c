@@ -18,6 +18,7 @@
 
 cb_status auth_unavailable(cb_req *req)
 {
+    cb_log_req(req, CB_LOG_WARNING, "auth: the session store (Redis) is unavailable");
     cb_req_set_header(req, "Retry-After", "1");
     return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
                              "the session store is unavailable; try again shortly");
@@ -188,6 +189,9 @@ static cb_status refresh_grant(cb_req *req, auth_state *st, json_t *body)
     case AUTH_REFRESH_DOWN:
         return auth_unavailable(req);
     case AUTH_REFRESH_REUSED:
+        fresh = auth_refresh_token_sid(cb_req_pool(req), token);
+        cb_log_req(req, CB_LOG_WARNING, "auth: a used refresh token was presented again; "
+                   "session %s revoked", fresh ? fresh : "?");
         return cb_req_send_error(req, 400, "invalid_grant",
                                  "this refresh token was already used; the session is revoked");
     default:

@@ -21,6 +21,7 @@ Suite *ratelimit_suite(void);
 Suite *functions_parse_suite(void);
 Suite *hash_gate_suite(void);
 Suite *encoding_suite(void);
+Suite *log_suite(void);
 
 int main(void)
 {
@@ -42,6 +43,7 @@ int main(void)
     srunner_add_suite(sr, functions_parse_suite());
     srunner_add_suite(sr, hash_gate_suite());
     srunner_add_suite(sr, encoding_suite());
+    srunner_add_suite(sr, log_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
