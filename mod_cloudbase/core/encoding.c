@@ -251,6 +251,34 @@ int cb_percent_decode(apr_pool_t *p, const char *in, size_t len, char **out, siz
     return 0;
 }
 
+/* Decodes one piece of a query string: '+' is a space, then %XX. */
+static const char *query_piece(apr_pool_t *p, const char *s, size_t len)
+{
+    char *plus = apr_pstrmemdup(p, s, len), *out;
+    size_t out_len;
+    for (char *c = plus; *c; c++)
+        if (*c == '+')
+            *c = ' ';
+    return cb_percent_decode(p, plus, len, &out, &out_len) == 0 ? out : NULL;
+}
+
+const char *cb_query_param(apr_pool_t *p, const char *query, const char *name)
+{
+    const char *q = query;
+    while (q && *q) {
+        size_t len = strcspn(q, "&");
+        const char *eq = memchr(q, '=', len);
+        size_t name_len = eq ? (size_t)(eq - q) : len;
+        const char *key = query_piece(p, q, name_len);
+        if (key && strcmp(key, name) == 0)
+            return eq ? query_piece(p, eq + 1, len - name_len - 1) : "";
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- hashing, secrets */
 
 uint64_t cb_fnv1a(uint64_t h, const void *data, size_t len)

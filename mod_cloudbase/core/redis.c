@@ -2,6 +2,7 @@
  * redis.c: the Redis client (connection pool, timeouts, breaker, EVALSHA).
  * See cloudbase/redis.h for the contract.
  */
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 
@@ -369,4 +370,15 @@ int cb_redis_available(cb_redis *r)
     up = r->open_until == 0 || apr_time_now() >= r->open_until;
     apr_thread_mutex_unlock(r->lock);
     return up;
+}
+
+const char *cb_redis_key(apr_pool_t *p, const char *env, ...)
+{
+    va_list ap;
+    const char *piece, *key = apr_pstrcat(p, "cb:{", env ? env : "", "}", NULL);
+    va_start(ap, env);
+    while ((piece = va_arg(ap, const char *)))
+        key = apr_pstrcat(p, key, ":", piece, NULL);
+    va_end(ap);
+    return key;
 }

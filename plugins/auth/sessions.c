@@ -19,7 +19,7 @@
 
 const char *auth_key(apr_pool_t *p, const auth_state *st, const char *kind, const char *id)
 {
-    return apr_pstrcat(p, "cb:{", st->env, "}:", kind, ":", id, NULL);
+    return cb_redis_key(p, st->env, kind, id, NULL);
 }
 
 

@@ -12,7 +12,10 @@
  *    and its result encodes back to the input in lower case;
  *  - the percent decoder, when it accepts, returns bytes whose encoding
  *    decodes back to them, and never returns more bytes than it read;
- *  - percent-encoded text holds only unreserved characters and %XX.
+ *  - percent-encoded text holds only unreserved characters and %XX;
+ *  - a query parameter whose value is the percent-encoding of the input is
+ *    read back as the input (up to its first NUL), also behind the input
+ *    itself used as a query string.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -22,6 +25,7 @@
 
 #include <apr_general.h>
 #include <apr_pools.h>
+#include <apr_strings.h>
 
 #include "cloudbase/encoding.h"
 
@@ -121,6 +125,16 @@ static void check_percent(const uint8_t *data, size_t size, int flags)
     }
 }
 
+static void check_query(const uint8_t *data, size_t size)
+{
+    const char *text = apr_pstrmemdup(iteration_pool, (const char *)data, size);
+    const char *value = cb_percent_encode(iteration_pool, text, strlen(text), 0);
+    const char *query = apr_pstrcat(iteration_pool, "zz_fuzz_param=", value, "&", text, NULL);
+    const char *got = cb_query_param(iteration_pool, query, "zz_fuzz_param");
+    require(got && strcmp(got, text) == 0, "a query parameter did not read back");
+    (void)cb_query_param(iteration_pool, text, "a");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_base64(data, size, cb_base64_encode, cb_base64_decode);
@@ -128,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_hex(data, size);
     check_percent(data, size, 0);
     check_percent(data, size, CB_PERCENT_KEEP_SLASH);
+    check_query(data, size);
     apr_pool_clear(iteration_pool);
     return 0;
 }

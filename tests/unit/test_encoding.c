@@ -13,6 +13,7 @@
 
 #include "cloudbase/crypto.h"
 #include "cloudbase/encoding.h"
+#include "cloudbase/redis.h"
 
 static apr_pool_t *pool;
 
@@ -207,6 +208,32 @@ START_TEST(random_tokens)
 }
 END_TEST
 
+START_TEST(query_parameters)
+{
+    const char *q = "a=1&b=two+words&c=%2Fx%26y&flag&empty=&a=second&bad=%zz&sp%61ced=yes";
+    ck_assert_str_eq(cb_query_param(pool, q, "a"), "1");
+    ck_assert_str_eq(cb_query_param(pool, q, "b"), "two words");
+    ck_assert_str_eq(cb_query_param(pool, q, "c"), "/x&y");
+    ck_assert_str_eq(cb_query_param(pool, q, "flag"), "");
+    ck_assert_str_eq(cb_query_param(pool, q, "empty"), "");
+    ck_assert_str_eq(cb_query_param(pool, q, "spaced"), "yes");
+    ck_assert_ptr_null(cb_query_param(pool, q, "bad"));
+    ck_assert_ptr_null(cb_query_param(pool, q, "missing"));
+    ck_assert_ptr_null(cb_query_param(pool, q, "A"));
+    ck_assert_ptr_null(cb_query_param(pool, "", "a"));
+    ck_assert_ptr_null(cb_query_param(pool, NULL, "a"));
+    ck_assert_str_eq(cb_query_param(pool, "&&x=1&&", "x"), "1");
+}
+END_TEST
+
+START_TEST(redis_keys_carry_the_env_as_hash_tag)
+{
+    ck_assert_str_eq(cb_redis_key(pool, "demo", "sess", "abc", NULL), "cb:{demo}:sess:abc");
+    ck_assert_str_eq(cb_redis_key(pool, "prod", "rl", NULL), "cb:{prod}:rl");
+    ck_assert_str_eq(cb_redis_key(pool, "e", NULL), "cb:{e}");
+}
+END_TEST
+
 Suite *encoding_suite(void)
 {
     Suite *s = suite_create("encoding");
@@ -221,6 +248,8 @@ Suite *encoding_suite(void)
     tcase_add_test(tc, fnv1a_reference_values);
     tcase_add_test(tc, secret_compare);
     tcase_add_test(tc, random_tokens);
+    tcase_add_test(tc, query_parameters);
+    tcase_add_test(tc, redis_keys_carry_the_env_as_hash_tag);
     suite_add_tcase(s, tc);
     tc = tcase_create("crypto");
     tcase_add_checked_fixture(tc, setup, teardown);

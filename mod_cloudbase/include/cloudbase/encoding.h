@@ -47,6 +47,10 @@ const char *cb_percent_encode(apr_pool_t *p, const char *in, size_t len, int fla
  * error. '+' stays '+'. The result is NUL terminated and may contain NULs. */
 int cb_percent_decode(apr_pool_t *p, const char *in, size_t len, char **out, size_t *out_len);
 
+/* The first value of parameter name in query (a query string without '?'),
+ * as cb_req_query_param describes. */
+const char *cb_query_param(apr_pool_t *p, const char *query, const char *name);
+
 /* 64-bit FNV-1a of len bytes, continuing from h (start with
  * CB_FNV1A_INIT, or chain a previous result to hash several pieces). For
  * hashing into slots and ids, never for secrets. */
