@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "auth.h"
@@ -18,7 +19,11 @@
 
 cb_status auth_unavailable(cb_req *req)
 {
-    cb_log_req(req, CB_LOG_WARNING, "auth: the session store (Redis) is unavailable");
+    /* At most one line a second per process: an outage must not flood the log. */
+    static apr_uint32_t last_logged;
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    if (apr_atomic_xchg32(&last_logged, now) != now)
+        cb_log_req(req, CB_LOG_WARNING, "auth: the session store (Redis) is unavailable");
     cb_req_set_header(req, "Retry-After", "1");
     return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
                              "the session store is unavailable; try again shortly");
