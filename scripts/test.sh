@@ -40,8 +40,9 @@ test_results=$work/tests.txt
 trap 'rm -rf "$work"' EXIT
 
 # run_step KIND NAME COMMAND...: runs one step and keeps going on failure.
-# KIND is build (counted as a build step) or fuzz (scripts/fuzz.sh, whose
-# "fuzz targets: N ran clean, M failed" line is added up).
+# KIND is build (counted as a build step), fuzz (scripts/fuzz.sh, whose
+# "fuzz targets: N ran clean, M failed" line is added up) or check (only
+# its exit status counts).
 run_step() {
   local kind=$1 name=$2 rc=0 counted
   shift 2
@@ -127,7 +128,12 @@ run_step build "npm ci (tests/sdk)" install_sdk
 run_step build "build (-Werror)" bash scripts/build.sh "$top/build" --enable-werror
 run_step build "make install (staged)" check_install
 run_tests unit "unit tests" run_unit "$top/build"
-run_tests integration "integration tests" run_integration "$top/build"
+# Every error log of the run is kept (CB_IT_LOG_DIR) and searched for the
+# tests' secrets; the self-test shows the search catches a planted one.
+mkdir -p "$work/it-logs" "$work/it-logs-asan"
+CB_IT_LOG_DIR=$work/it-logs run_tests integration "integration tests" run_integration "$top/build"
+run_step check "no secret in the error logs (self-test)" bash scripts/check-log-secrets.sh --self-test
+run_step check "no secret in the error logs" bash scripts/check-log-secrets.sh "$work/it-logs"
 run_step fuzz "fuzzers" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash scripts/fuzz.sh
 
 if [[ "${CB_SKIP_SANITIZERS:-0}" != 1 ]]; then
@@ -141,7 +147,9 @@ if [[ "${CB_SKIP_SANITIZERS:-0}" != 1 ]]; then
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1" \
     run_tests unit "unit tests (ASan+UBSan+LeakSanitizer)" run_unit "$top/build-asan"
   # httpd itself is not instrumented: preload the runtimes the module needs.
-  run_tests integration "integration tests (ASan+UBSan)" run_integration "$top/build-asan" "$asan_lib:$ubsan_lib"
+  CB_IT_LOG_DIR=$work/it-logs-asan \
+    run_tests integration "integration tests (ASan+UBSan)" run_integration "$top/build-asan" "$asan_lib:$ubsan_lib"
+  run_step check "no secret in the error logs (ASan+UBSan)" bash scripts/check-log-secrets.sh "$work/it-logs-asan"
 fi
 
 read -r tests_passed tests_failed < <(python3 "$top/scripts/check_tally.py" total "$test_results") ||

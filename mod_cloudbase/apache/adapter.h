@@ -49,6 +49,8 @@ const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server);
 
 /* request_ops.c */
 cb_req *cb_apache_req_create(request_rec *r, cb_env *env);
+/* Sends cb_log_* lines to the error log (ap_log_rerror / ap_log_error). */
+void cb_apache_log_register(void);
 
 /* proxy_workers.c: defines pooled mod_proxy workers for declared upstreams. */
 const char *cb_apache_define_upstreams(apr_pool_t *p, server_rec *s, cb_env *env);

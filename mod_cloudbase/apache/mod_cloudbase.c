@@ -193,6 +193,7 @@ static void cb_register_hooks(apr_pool_t *p)
     cb_apache_tasks_register_hooks();
     cb_apache_proxy_register_hooks();
     cb_apache_metering_register_hooks();
+    cb_apache_log_register();
 }
 
 AP_DECLARE_MODULE(cloudbase) = {

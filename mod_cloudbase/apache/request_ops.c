@@ -4,11 +4,15 @@
  * output filter chain with ap_rwrite/ap_rflush, so streaming works.
  */
 #include "httpd.h"
+#include "http_log.h"
+#include "http_main.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "apr_strings.h"
 
 #include "adapter.h"
+
+APLOG_USE_MODULE(cloudbase);
 
 typedef struct apache_req {
     cb_req req;
@@ -96,4 +100,22 @@ cb_req *cb_apache_req_create(request_rec *r, cb_env *env)
     /* err_headers_out survives error pages and proxied responses alike. */
     req->headers_out = r->err_headers_out;
     return req;
+}
+
+/* cb_log_* lines: a request's against its request_rec (httpd adds the
+ * client address), every other one in the main server's error log. */
+static void log_request_line(cb_req *req, int level, const char *line)
+{
+    ap_log_rerror(APLOG_MARK, level, 0, ((apache_req *)req)->r, "%s", line);
+}
+
+static void log_process_line(int level, const char *line)
+{
+    ap_log_error(APLOG_MARK, level, 0, ap_server_conf, "%s", line);
+}
+
+void cb_apache_log_register(void)
+{
+    static const cb_log_host apache_log = {log_request_line, log_process_line};
+    cb_log_set_host(&apache_log);
 }

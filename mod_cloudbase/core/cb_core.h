@@ -281,6 +281,22 @@ void cb_env_child_init(cb_env *env, apr_pool_t *pchild);
  * to log. Call before cb_env_child_init. */
 const char *cb_env_db_child_init(cb_env *env, apr_pool_t *pchild);
 
+/* ------------------------------------------------------------- logging */
+
+/* Where cb_log_* lines go (log.c): set once by the host. request() gets
+ * lines of cb_log_req, process() every other line. level is a syslog
+ * severity (cb_log_level). */
+typedef struct cb_log_host {
+    void (*request)(cb_req *req, int level, const char *line);
+    void (*process)(int level, const char *line);
+} cb_log_host;
+void cb_log_set_host(const cb_log_host *host);
+/* Remembers a secret option's value; every later log line has it replaced
+ * by "[redacted]". Values under 8 bytes are not scrubbed. */
+void cb_log_register_secret(const char *value);
+/* line with every registered secret replaced. */
+const char *cb_log_scrub(apr_pool_t *p, const char *line);
+
 /* ------------------------------------------------------------- requests */
 
 typedef struct cb_req_ops {

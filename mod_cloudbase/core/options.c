@@ -85,9 +85,13 @@ static const char *parse_value(apr_pool_t *p, const cb_option_def *def, const ch
     case CB_OPT_URL:
         v->string = v->text;
         return cb_parse_url(p, text, &url);
-    case CB_OPT_SECRET:
+    case CB_OPT_SECRET: {
+        const char *err = cb_parse_secret(p, text, &v->string);
         v->text = "(secret)";
-        return cb_parse_secret(p, text, &v->string);
+        if (!err)
+            cb_log_register_secret(v->string);
+        return err;
+    }
     case CB_OPT_LIST:
         return NULL; /* items are kept by cb_options_set_at */
     case CB_OPT_ENUM:

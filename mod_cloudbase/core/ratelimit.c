@@ -210,10 +210,11 @@ static const char *who(cb_req *req, unsigned by)
 
 static const char *counter_key(cb_req *req, const cb_rl_rule *r)
 {
-    return apr_pstrcat(req->pool, "cb:{", req->env->id ? req->env->id : "", "}:rl:", r->id,
-                       (r->by & CB_RL_BY_ROUTE) ? ":r=" : "",
-                       (r->by & CB_RL_BY_ROUTE) ? route_scope(req) : "", who(req, r->by),
-                       NULL);
+    return cb_redis_key(req->pool, req->env->id, "rl",
+                        apr_pstrcat(req->pool, r->id, (r->by & CB_RL_BY_ROUTE) ? ":r=" : "",
+                                    (r->by & CB_RL_BY_ROUTE) ? route_scope(req) : "",
+                                    who(req, r->by), NULL),
+                        NULL);
 }
 
 /* Whole seconds, rounded up, at least one. */

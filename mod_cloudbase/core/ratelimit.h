@@ -8,17 +8,15 @@
 #ifndef CB_RATELIMIT_H
 #define CB_RATELIMIT_H
 
-#include "cb_core.h"
+#include <string.h>
 
-/* FNV-1a over a string, continuing from h (start with CB_RL_HASH_INIT):
- * rule ids and the slots of the per-process and per-node tables. */
-#define CB_RL_HASH_INIT 1469598103934665603ULL
-static inline uint64_t cb_rl_hash(uint64_t h, const char *s)
-{
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-        h = (h ^ *c) * 1099511628211ULL;
-    return h;
-}
+#include "cb_core.h"
+#include "cloudbase/encoding.h"
+
+/* FNV-1a (cloudbase/encoding.h) over a string, continuing from h (start
+ * with CB_FNV1A_INIT): rule ids and the slots of the per-process and
+ * per-node tables. */
+#define cb_rl_hash(h, s) cb_fnv1a((h), (s), strlen(s))
 
 /* What a counter is keyed by; combined with '+' (by=user+route). */
 #define CB_RL_BY_ENV   0x01  /* one counter for the environment */

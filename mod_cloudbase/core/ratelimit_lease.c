@@ -46,7 +46,7 @@ cb_rl_leases *cb_rl_leases_create(apr_pool_t *p)
 /* The key's slot, or NULL; with create, a free or expired-and-empty one. */
 static lease_slot *find(cb_rl_leases *l, const char *key, apr_time_t now, int create)
 {
-    uint64_t h = cb_rl_hash(CB_RL_HASH_INIT, key);
+    uint64_t h = cb_rl_hash(CB_FNV1A_INIT, key);
     lease_slot *spare = NULL;
     for (int i = 0; i < LEASE_PROBES; i++) {
         lease_slot *s = &l->slot[(h + (uint64_t)i) % LEASE_SLOTS];

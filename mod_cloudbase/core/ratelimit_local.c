@@ -61,7 +61,7 @@ cb_rl_local *cb_rl_local_create(apr_pool_t *p, int slots)
 /* 0 marks a free slot. */
 static uint64_t hash_key(const char *key)
 {
-    uint64_t h = cb_rl_hash(CB_RL_HASH_INIT, key);
+    uint64_t h = cb_rl_hash(CB_FNV1A_INIT, key);
     return h ? h : 1;
 }
 

@@ -61,7 +61,7 @@ static void rule_id(cb_rl_rule *r)
     uint64_t h;
     snprintf(extra, sizeof(extra), "|%lld|%lld|%u", (long long)r->limit,
              (long long)r->window_ms, r->by);
-    h = cb_rl_hash(cb_rl_hash(CB_RL_HASH_INIT, r->prefix), extra);
+    h = cb_rl_hash(cb_rl_hash(CB_FNV1A_INIT, r->prefix), extra);
     snprintf(r->id, sizeof(r->id), "%016llx", (unsigned long long)h);
 }
 

@@ -2,6 +2,7 @@
  * redis.c: the Redis client (connection pool, timeouts, breaker, EVALSHA).
  * See cloudbase/redis.h for the contract.
  */
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 
@@ -11,6 +12,7 @@
 #include <hiredis.h>
 #include <openssl/sha.h>
 
+#include "cb_core.h"
 #include "cloudbase/redis.h"
 #include "cloudbase/values.h"
 #include "breaker.h"
@@ -107,6 +109,8 @@ const char *cb_redis_config_parse_option(apr_pool_t *p, const char *kv, cb_redis
             cfg->pool_size = (int)n;
     } else if (strcmp(key, "password") == 0) {
         err = cb_parse_secret(p, value, &cfg->password);
+        if (!err)
+            cb_log_register_secret(cfg->password);
     } else {
         return apr_psprintf(p, "unknown Redis option '%s': use connect_timeout=, timeout=, "
                             "retry=, pool= or password=", key);
@@ -337,4 +341,15 @@ int cb_redis_available(cb_redis *r)
     up = cb_breaker_available(&r->breaker, apr_time_now());
     apr_thread_mutex_unlock(r->lock);
     return up;
+}
+
+const char *cb_redis_key(apr_pool_t *p, const char *env, ...)
+{
+    va_list ap;
+    const char *piece, *key = apr_pstrcat(p, "cb:{", env ? env : "", "}", NULL);
+    va_start(ap, env);
+    while ((piece = va_arg(ap, const char *)))
+        key = apr_pstrcat(p, key, ":", piece, NULL);
+    va_end(ap);
+    return key;
 }

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "cb_core.h"
+#include "cloudbase/encoding.h"
 
 #define BODY_READ_CHUNK 8192
 
@@ -22,6 +23,10 @@ void cb_req_init(cb_req *req, apr_pool_t *p, cb_env *env)
 const char *cb_req_method(const cb_req *req) { return req->method; }
 const char *cb_req_path(const cb_req *req) { return req->path; }
 const char *cb_req_query(const cb_req *req) { return req->query ? req->query : ""; }
+const char *cb_req_query_param(const cb_req *req, const char *name)
+{
+    return cb_query_param(req->pool, cb_req_query(req), name);
+}
 const apr_table_t *cb_req_headers(const cb_req *req) { return req->headers_in; }
 const char *cb_req_client_ip(const cb_req *req) { return req->client_ip; }
 const char *cb_req_id(const cb_req *req) { return req->request_id; }

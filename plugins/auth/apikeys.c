@@ -33,15 +33,15 @@ apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
                                 int64_t expires_in, const char *scopes_json,
                                 auth_apikey *out, const char **secret)
 {
-    const char *random = auth_random_hex(p, AUTH_KEY_RANDOM_HEX / 2);
-    const char *id = auth_random_hex(p, AUTH_ID_LENGTH / 2), *key, *hash;
+    const char *random = cb_random_hex(p, AUTH_KEY_RANDOM_HEX / 2);
+    const char *id = cb_random_hex(p, AUTH_ID_LENGTH / 2), *key, *hash;
     int64_t now = apr_time_sec(apr_time_now());
     redisReply *reply;
     apr_status_t rv;
     if (!random || !id)
         return APR_EGENERAL;
     key = apr_pstrcat(p, key_prefix(p, st), random, NULL);
-    hash = auth_sha256_hex(p, key, strlen(key));
+    hash = cb_sha256_hex(p, key, strlen(key));
     out->id = id;
     out->name = name;
     out->prefix = apr_pstrndup(p, key, strlen(key_prefix(p, st)) + DISPLAY_PREFIX_EXTRA);
@@ -77,7 +77,7 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
     auth_activity cached;
     if (!auth_apikey_shape(st, secret))
         return AUTH_KEY_INVALID;
-    hash = auth_sha256_hex(p, secret, strlen(secret));
+    hash = cb_sha256_hex(p, secret, strlen(secret));
     cache_key = apr_pstrcat(p, "k:", hash, NULL);
     argv[0] = "HMGET";
     argv[1] = auth_key(p, st, "apikey", hash);

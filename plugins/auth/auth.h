@@ -12,6 +12,9 @@
 #include <jansson.h>
 
 #include "cloudbase/cloudbase.h"
+#include "cloudbase/crypto.h"
+#include "cloudbase/encoding.h"
+#include "cloudbase/log.h"
 #include "jwt.h"
 
 #define AUTH_SESSION_CACHE_SLOTS 4096
@@ -189,14 +192,6 @@ void auth_cache_forget(auth_state *st, const char *key);
 auth_activity auth_cache_lookup(auth_state *st, const char *key);
 void auth_cache_store(auth_state *st, const char *key, int active);
 
-/* FNV-1a, the hash of the per-process caches' slots. */
-unsigned auth_fnv1a(const char *data, size_t len);
-/* bytes as lower-case hex (2 * len characters). */
-const char *auth_hex(apr_pool_t *p, const unsigned char *bytes, size_t len);
-/* Random bytes as lower-case hex (2 * bytes characters). */
-const char *auth_random_hex(apr_pool_t *p, size_t bytes);
-/* SHA-256 of data as lower-case hex. */
-const char *auth_sha256_hex(apr_pool_t *p, const char *data, size_t len);
 /* "cb:{env}:" + suffix pieces. */
 const char *auth_key(apr_pool_t *p, const auth_state *st, const char *kind, const char *id);
 

@@ -14,17 +14,10 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <openssl/crypto.h>
 
 #include "auth.h"
 
 #define TOKEN_LEEWAY_SECONDS 30
-
-static int equals_secret(const char *given, const char *secret)
-{
-    size_t len = strlen(secret);
-    return strlen(given) == len && CRYPTO_memcmp(given, secret, len) == 0;
-}
 
 static apr_array_header_t *split_words(apr_pool_t *p, const char *text)
 {
@@ -105,13 +98,13 @@ cb_status auth_identify(cb_req *req, void *state, cb_identity *out)
     cb_jwt_claims claims;
 
     if (api_key) {
-        if (st->admin_key && equals_secret(api_key, st->admin_key))
+        if (st->admin_key && cb_equal_secret_str(api_key, st->admin_key))
             goto admin;
         return identify_key(req, st, api_key, out);
     }
     if (!(token = auth_bearer_token(authorization)))
         return CB_DECLINED; /* Basic and others belong to the token routes */
-    if (st->admin_key && equals_secret(token, st->admin_key))
+    if (st->admin_key && cb_equal_secret_str(token, st->admin_key))
         goto admin;
     if (auth_apikey_shape(st, token))
         return identify_key(req, st, token, out);

@@ -1,6 +1,6 @@
 /*
  * jwt.c: JWT signing and verification for the auth plugin (see jwt.h):
- * strict base64url, a keyring of HS256 (HMAC-SHA256, compared in constant
+ * a keyring of HS256 (HMAC-SHA256, compared in constant
  * time) and ES256 (P-256, JOSE r||s) keys.
  *
  * Speed: each key keeps a keyed HMAC context (duplicated per call) or its
@@ -27,6 +27,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
+#include "cloudbase/crypto.h"
 #include "jwt.h"
 #include "jwt_claims.h"
 
@@ -74,104 +75,6 @@ static void *own(apr_pool_t *p, void *obj, apr_status_t (*fn)(void *))
     return obj;
 }
 
-/* ---- base64url ---- */
-
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static const signed char b64url_values[128] = {
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
-    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
-    -1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
-    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
-    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
-};
-
-static size_t b64url_encoded_len(size_t len)
-{
-    return len / 3 * 4 + (len % 3 ? len % 3 + 1 : 0);
-}
-
-/* Writes the encoding of len bytes to out (b64url_encoded_len(len) chars,
- * no NUL). */
-static void b64url_encode_into(const unsigned char *in, size_t len, char *out)
-{
-    size_t i = 0;
-    for (; i + 3 <= len; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-        *out++ = b64url_alphabet[v >> 18];
-        *out++ = b64url_alphabet[(v >> 12) & 63];
-        *out++ = b64url_alphabet[(v >> 6) & 63];
-        *out++ = b64url_alphabet[v & 63];
-    }
-    if (i < len) {                               /* 1 or 2 bytes left */
-        unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
-        *out++ = b64url_alphabet[v >> 18];
-        *out++ = b64url_alphabet[(v >> 12) & 63];
-        if (i + 1 < len)
-            *out = b64url_alphabet[(v >> 6) & 63];
-    }
-}
-
-static int b64url_value(unsigned char c)
-{
-    return c < 128 ? b64url_values[c] : -1;
-}
-
-/* Strict decode into out (cap bytes). Returns the decoded length or -1. */
-static long b64url_decode_into(const char *in, size_t len, unsigned char *out, size_t cap)
-{
-    size_t full = len / 4, rest = len % 4, n = full * 3 + (rest ? rest - 1 : 0), i;
-    const unsigned char *s = (const unsigned char *)in;
-    if (rest == 1 || n > cap)
-        return -1;
-    for (i = 0; i < full; i++, s += 4) {
-        int a = b64url_value(s[0]), b = b64url_value(s[1]);
-        int c = b64url_value(s[2]), d = b64url_value(s[3]);
-        if ((a | b | c | d) < 0)
-            return -1;
-        *out++ = (unsigned char)(a << 2 | b >> 4);
-        *out++ = (unsigned char)((b & 15) << 4 | c >> 2);
-        *out++ = (unsigned char)((c & 3) << 6 | d);
-    }
-    if (rest) {                                  /* 2 or 3 characters left */
-        int a = b64url_value(s[0]), b = b64url_value(s[1]);
-        int c = rest == 3 ? b64url_value(s[2]) : 0;
-        if ((a | b | c) < 0 || (rest == 2 ? b & 15 : c & 3))
-            return -1;                           /* or non-zero unused bits */
-        *out++ = (unsigned char)(a << 2 | b >> 4);
-        if (rest == 3)
-            *out = (unsigned char)((b & 15) << 4 | c >> 2);
-    }
-    return (long)n;
-}
-
-const char *cb_jwt_b64url_encode(apr_pool_t *p, const unsigned char *data, size_t len)
-{
-    size_t n = b64url_encoded_len(len);
-    char *out = apr_palloc(p, n + 1);
-    b64url_encode_into(data, len, out);
-    out[n] = '\0';
-    return out;
-}
-
-int cb_jwt_b64url_decode(apr_pool_t *p, const char *in, size_t in_len,
-                         unsigned char **out, size_t *out_len)
-{
-    size_t cap = in_len / 4 * 3 + 2;
-    unsigned char *buf = apr_palloc(p, cap + 1);
-    long n = b64url_decode_into(in, in_len, buf, cap);
-    if (n < 0)
-        return -1;
-    buf[n] = '\0';
-    *out = buf;
-    *out_len = (size_t)n;
-    return 0;
-}
-
 /* ---- keyring ---- */
 
 cb_jwt_keyring *cb_jwt_keyring_create(apr_pool_t *p)
@@ -206,7 +109,7 @@ static void keyring_insert(cb_jwt_keyring *kr, jwt_key *key, const char *kid, in
     const char *header = apr_psprintf(kr->pool, "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
                                       key->alg == ALG_HS256 ? "HS256" : "ES256", kid);
     key->kid = apr_pstrdup(kr->pool, kid);
-    key->header_b64 = cb_jwt_b64url_encode(kr->pool, (const unsigned char *)header,
+    key->header_b64 = cb_base64url_encode(kr->pool, (const unsigned char *)header,
                                            strlen(header));
     key->header_b64_len = strlen(key->header_b64);
     apr_hash_set(kr->by_kid, key->kid, APR_HASH_KEY_STRING, key);
@@ -380,7 +283,7 @@ static int es256_verify(apr_pool_t *p, const jwt_key *key, const char *msg, size
     der[0] = 0x30;                               /* SEQUENCE, short length form */
     der[1] = (unsigned char)(der_len - 2);
     ctx = own(p, EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL), pkey_ctx_cleanup);
-    ok = ctx && SHA256((const unsigned char *)msg, len, digest)
+    ok = ctx && cb_sha256(msg, len, digest) == 0
          && EVP_PKEY_verify_init(ctx) == 1
          && EVP_PKEY_verify(ctx, der, der_len, digest, sizeof(digest)) == 1;
     if (ctx)
@@ -427,13 +330,13 @@ const char *cb_jwt_sign(apr_pool_t *p, const cb_jwt_keyring *kr,
     if (!json)
         return "a JWT claim is not valid UTF-8";
     payload_len = strlen(json);
-    input_len = key->header_b64_len + 1 + b64url_encoded_len(payload_len);
+    input_len = key->header_b64_len + 1 + cb_base64url_encoded_len(payload_len);
     sig_len = key->alg == ALG_HS256 ? HS256_SIG_LEN : ES256_SIG_LEN;
-    total = input_len + 1 + b64url_encoded_len(sig_len);
+    total = input_len + 1 + cb_base64url_encoded_len(sig_len);
     out = apr_palloc(p, total + 1);
     memcpy(out, key->header_b64, key->header_b64_len);
     out[key->header_b64_len] = '.';
-    b64url_encode_into((const unsigned char *)json, payload_len, out + key->header_b64_len + 1);
+    cb_base64url_encode_into((const unsigned char *)json, payload_len, out + key->header_b64_len + 1);
     free(json);
     if (total > CB_JWT_MAX_TOKEN_LEN)
         return apr_psprintf(p, "the JWT would have %" APR_SIZE_T_FMT " bytes, more than the "
@@ -443,7 +346,7 @@ const char *cb_jwt_sign(apr_pool_t *p, const cb_jwt_keyring *kr,
     if (!ok)
         return apr_psprintf(p, "signing with JWT key '%s' failed", key->kid);
     out[input_len] = '.';
-    b64url_encode_into(sig, sig_len, out + input_len + 1);
+    cb_base64url_encode_into(sig, sig_len, out + input_len + 1);
     out[total] = '\0';
     *token = out;
     return NULL;
@@ -466,7 +369,7 @@ static cb_jwt_result parse_header(const cb_jwt_keyring *kr, const char *b64, siz
                                   const jwt_key **out)
 {
     unsigned char buf[MAX_SEGMENT_LEN];
-    long n = b64url_decode_into(b64, len, buf, sizeof(buf));
+    long n = cb_base64url_decode_into(b64, len, buf, sizeof(buf));
     cb_jwt_result r = CB_JWT_MALFORMED;
     const json_t *alg, *kid, *typ;
     const jwt_key *key;
@@ -550,15 +453,15 @@ cb_jwt_result cb_jwt_verify(apr_pool_t *p, const cb_jwt_keyring *kr,
             return r;
     }
     input_len = (size_t)(dot2 - token);
-    payload_len = b64url_decode_into(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload,
+    payload_len = cb_base64url_decode_into(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload,
                                      sizeof(payload));
-    sig_len = b64url_decode_into(dot2 + 1, (size_t)(end - dot2 - 1), sig, sizeof(sig));
+    sig_len = cb_base64url_decode_into(dot2 + 1, (size_t)(end - dot2 - 1), sig, sizeof(sig));
     if (payload_len < 0 || sig_len < 0)
         return CB_JWT_MALFORMED;
     if (key->alg == ALG_HS256) {
         unsigned char mac[HS256_SIG_LEN];
         ok = sig_len == HS256_SIG_LEN && hs256(p, key, token, input_len, mac)
-             && CRYPTO_memcmp(mac, sig, HS256_SIG_LEN) == 0;
+             && cb_equal_secret(mac, HS256_SIG_LEN, sig, HS256_SIG_LEN);
     } else {
         ok = sig_len == ES256_SIG_LEN && es256_verify(p, key, token, input_len, sig);
     }

@@ -17,6 +17,8 @@
 
 #include <apr_pools.h>
 
+#include "cloudbase/encoding.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,17 +29,6 @@ extern "C" {
 #define CB_JWT_MIN_HS256_SECRET 32
 /* Key ids: 1-64 characters of [A-Za-z0-9._:-]. */
 #define CB_JWT_MAX_KID_LEN 64
-
-/* ---- base64url (RFC 4648 section 5), without padding ---- */
-
-/* Encodes len bytes; the NUL-terminated text is allocated from p. */
-const char *cb_jwt_b64url_encode(apr_pool_t *p, const unsigned char *data, size_t len);
-/* Decodes in_len characters. Strict: refuses '=', any character outside
- * [A-Za-z0-9_-], a length of 4n+1 and non-zero unused trailing bits, so
- * every byte string has exactly one accepted encoding. Returns 0 and sets
- * *out (from p, with a NUL after the last byte) and *out_len, or -1. */
-int cb_jwt_b64url_decode(apr_pool_t *p, const char *in, size_t in_len,
-                         unsigned char **out, size_t *out_len);
 
 /* ---- keyring ---- */
 

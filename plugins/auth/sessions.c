@@ -14,59 +14,21 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include "auth.h"
 
-static const char hex_digits[] = "0123456789abcdef";
-
-const char *auth_hex(apr_pool_t *p, const unsigned char *bytes, size_t len)
-{
-    char *out = apr_palloc(p, len * 2 + 1);
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = hex_digits[bytes[i] >> 4];
-        out[2 * i + 1] = hex_digits[bytes[i] & 15];
-    }
-    out[len * 2] = '\0';
-    return out;
-}
-
-const char *auth_random_hex(apr_pool_t *p, size_t bytes)
-{
-    unsigned char buf[64];
-    if (bytes > sizeof(buf) || RAND_bytes(buf, (int)bytes) != 1)
-        return NULL;
-    return auth_hex(p, buf, bytes);
-}
-
-const char *auth_sha256_hex(apr_pool_t *p, const char *data, size_t len)
-{
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)data, len, digest);
-    return auth_hex(p, digest, sizeof(digest));
-}
-
 const char *auth_key(apr_pool_t *p, const auth_state *st, const char *kind, const char *id)
 {
-    return apr_pstrcat(p, "cb:{", st->env, "}:", kind, ":", id, NULL);
+    return cb_redis_key(p, st->env, kind, id, NULL);
 }
 
 
 
 /* ---------------------------------------------------------------- cache */
 
-unsigned auth_fnv1a(const char *data, size_t len)
-{
-    unsigned h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)data[i]) * 16777619u;
-    return h;
-}
-
 static unsigned slot_of(const char *key)
 {
-    return auth_fnv1a(key, strlen(key)) % AUTH_SESSION_CACHE_SLOTS;
+    return (unsigned)(cb_fnv1a(CB_FNV1A_INIT, key, strlen(key)) % AUTH_SESSION_CACHE_SLOTS);
 }
 
 /* Slots share AUTH_CACHE_LOCKS read-write locks in stripes: lookups (every
@@ -116,10 +78,10 @@ void auth_cache_forget(auth_state *st, const char *key)
 
 static const char *new_refresh_secret(apr_pool_t *p, const char *sid, const char **hash)
 {
-    const char *secret = auth_random_hex(p, 32);
+    const char *secret = cb_random_hex(p, 32);
     if (!secret)
         return NULL;
-    *hash = auth_sha256_hex(p, secret, strlen(secret));
+    *hash = cb_sha256_hex(p, secret, strlen(secret));
     return apr_pstrcat(p, sid, ".", secret, NULL);
 }
 
@@ -133,7 +95,7 @@ apr_status_t auth_session_create(auth_state *st, apr_pool_t *p, const char *uid,
                                  const char *groups_json, auth_session *out,
                                  const char **refresh_token)
 {
-    const char *sid = auth_random_hex(p, AUTH_ID_LENGTH / 2), *hash, *token, *key;
+    const char *sid = cb_random_hex(p, AUTH_ID_LENGTH / 2), *hash, *token, *key;
     char ttl[32];
     redisReply *reply;
     apr_status_t rv;
@@ -190,7 +152,7 @@ auth_refresh_result auth_session_refresh(auth_state *st, apr_pool_t *p, const ch
     redisReply *reply;
     if (!sid)
         return AUTH_REFRESH_INVALID;
-    presented = auth_sha256_hex(p, token + AUTH_ID_LENGTH + 1, 64);
+    presented = cb_sha256_hex(p, token + AUTH_ID_LENGTH + 1, 64);
     if (!(fresh = new_refresh_secret(p, sid, &hash)))
         return AUTH_REFRESH_DOWN;
     session_key = auth_key(p, st, "sess", sid);

@@ -16,7 +16,7 @@
 static unsigned slot_for(const char *token, size_t len)
 {
     size_t start = len > 48 ? len - 48 : 0;
-    return auth_fnv1a(token + start, len - start) % AUTH_TOKEN_CACHE_SLOTS;
+    return (unsigned)(cb_fnv1a(CB_FNV1A_INIT, token + start, len - start) % AUTH_TOKEN_CACHE_SLOTS);
 }
 
 static int copy_field(char *dst, size_t size, const char *src)

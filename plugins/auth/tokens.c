@@ -8,8 +8,8 @@
  */
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
-#include <openssl/crypto.h>
 
 #include "auth.h"
 #include "cloudbase/json.h"
@@ -19,6 +19,11 @@
 
 cb_status auth_unavailable(cb_req *req)
 {
+    /* At most one line a second per process: an outage must not flood the log. */
+    static apr_uint32_t last_logged;
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    if (apr_atomic_xchg32(&last_logged, now) != now)
+        cb_log_req(req, CB_LOG_WARNING, "auth: the session store (Redis) is unavailable");
     cb_req_set_header(req, "Retry-After", "1");
     return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
                              "the session store is unavailable; try again shortly");
@@ -68,7 +73,7 @@ static cb_status send_tokens(cb_req *req, auth_state *st, const auth_session *s,
     claims.env = st->env;
     claims.scope = s->scope;
     claims.sid = s->sid;
-    claims.jti = auth_random_hex(p, 16);
+    claims.jti = cb_random_hex(p, 16);
     claims.kind = s->kind;
     claims.iat = now;
     claims.exp = now + st->access_ttl;
@@ -113,7 +118,7 @@ cb_status auth_signin_anonymously(cb_req *req, void *state)
     if (!(body = auth_read_json(req, MAX_AUTH_BODY)))
         return CB_ERROR;
     json_decref(body);
-    return new_session(req, st, auth_random_hex(cb_req_pool(req), AUTH_ID_LENGTH / 2),
+    return new_session(req, st, cb_random_hex(cb_req_pool(req), AUTH_ID_LENGTH / 2),
                        "anonymous", "anonymous", "[]", 1);
 }
 
@@ -189,6 +194,9 @@ static cb_status refresh_grant(cb_req *req, auth_state *st, json_t *body)
     case AUTH_REFRESH_DOWN:
         return auth_unavailable(req);
     case AUTH_REFRESH_REUSED:
+        fresh = auth_refresh_token_sid(cb_req_pool(req), token);
+        cb_log_req(req, CB_LOG_WARNING, "auth: a used refresh token was presented again; "
+                   "session %s revoked", fresh ? fresh : "?");
         return cb_req_send_error(req, 400, "invalid_grant",
                                  "this refresh token was already used; the session is revoked");
     default:
@@ -209,7 +217,7 @@ static cb_status client_credentials_grant(cb_req *req, auth_state *st)
     auth_apikey key;
     if (!authorization || strncasecmp(authorization, "Basic ", 6) != 0) {
         if (st->allow_anonymous)
-            return new_session(req, st, auth_random_hex(p, AUTH_ID_LENGTH / 2), "anonymous",
+            return new_session(req, st, cb_random_hex(p, AUTH_ID_LENGTH / 2), "anonymous",
                                "anonymous", "[]", 0);
         return cb_req_send_error(req, 401, "UNAUTHENTICATED",
                                  "client credentials are required (HTTP Basic)");
@@ -217,7 +225,7 @@ static cb_status client_credentials_grant(cb_req *req, auth_state *st)
     if (!auth_parse_basic(p, authorization, &client_id, &client_secret))
         return cb_req_send_error(req, 400, "INVALID_REQUEST", "malformed Basic credentials");
     if (!*client_secret && strcmp(client_id, st->env) == 0 && st->allow_anonymous)
-        return new_session(req, st, auth_random_hex(p, AUTH_ID_LENGTH / 2), "anonymous",
+        return new_session(req, st, cb_random_hex(p, AUTH_ID_LENGTH / 2), "anonymous",
                            "anonymous", "[]", 0);
     switch (auth_apikey_verify(st, p, client_secret, &key)) {
     case AUTH_KEY_OK:

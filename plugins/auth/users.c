@@ -22,9 +22,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "auth.h"
 
@@ -41,12 +39,12 @@ const char *auth_password_hash(apr_pool_t *p, const auth_scrypt_params *params,
                                const char *password)
 {
     unsigned char salt[AUTH_SALT_BYTES], hash[AUTH_HASH_BYTES];
-    if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+    if (cb_random_bytes(salt, sizeof(salt)) != 0 ||
         !derive(password, salt, params->n, params->r, params->p, hash))
         return NULL;
     return apr_psprintf(p, "scrypt$%" APR_UINT64_T_FMT "$%" APR_UINT64_T_FMT "$%"
                         APR_UINT64_T_FMT "$%s$%s", params->n, params->r, params->p,
-                        auth_hex(p, salt, AUTH_SALT_BYTES), auth_hex(p, hash, AUTH_HASH_BYTES));
+                        cb_hex_encode(p, salt, AUTH_SALT_BYTES), cb_hex_encode(p, hash, AUTH_HASH_BYTES));
 }
 
 int auth_password_verify(apr_pool_t *p, const char *stored, const char *password)
@@ -57,7 +55,7 @@ int auth_password_verify(apr_pool_t *p, const char *stored, const char *password
         return 0;
     if (!derive(password, record.salt, record.params.n, record.params.r, record.params.p, actual))
         return 0;
-    return CRYPTO_memcmp(record.hash, actual, AUTH_HASH_BYTES) == 0;
+    return cb_equal_secret(record.hash, AUTH_HASH_BYTES, actual, AUTH_HASH_BYTES);
 }
 
 
@@ -78,7 +76,7 @@ apr_status_t auth_user_create(auth_state *st, apr_pool_t *p, const char *usernam
                               const char *password, const char *groups_json,
                               auth_user *out)
 {
-    const char *uid = auth_random_hex(p, AUTH_ID_LENGTH / 2);
+    const char *uid = cb_random_hex(p, AUTH_ID_LENGTH / 2);
     const char *hash = auth_password_hash(p, &st->scrypt, password);
     const char *now = apr_ltoa(p, (long)apr_time_sec(apr_time_now()));
     redisReply *reply;
@@ -147,7 +145,7 @@ static const char *pair_key(apr_pool_t *p, const auth_state *st, const char *use
                             const char *client_ip)
 {
     const char *pair = apr_pstrcat(p, username, "\n", client_ip ? client_ip : "", NULL);
-    return auth_key(p, st, "signin-fail", auth_sha256_hex(p, pair, strlen(pair)));
+    return auth_key(p, st, "signin-fail", cb_sha256_hex(p, pair, strlen(pair)));
 }
 
 static const char *ip_key(apr_pool_t *p, const auth_state *st, const char *client_ip)

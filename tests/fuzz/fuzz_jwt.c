@@ -237,7 +237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* 2. as header.payload signed with the HS256 secret */
     if (size <= CB_JWT_MAX_TOKEN_LEN
         && HMAC(EVP_sha256(), secret, (int)sizeof(secret) - 1, data, size, mac, &mac_len)) {
-        const char *sig = cb_jwt_b64url_encode(iteration_pool, mac, mac_len);
+        const char *sig = cb_base64url_encode(iteration_pool, mac, mac_len);
         size_t sig_len = strlen(sig);
         char *token = apr_palloc(iteration_pool, size + 1 + sig_len);
         memcpy(token, text, size);               /* may hold NUL bytes */
@@ -250,8 +250,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* 3. as base64url */
-    if (cb_jwt_b64url_decode(iteration_pool, text, size, &decoded, &decoded_len) == 0) {
-        const char *again = cb_jwt_b64url_encode(iteration_pool, decoded, decoded_len);
+    if (cb_base64url_decode(iteration_pool, text, size, &decoded, &decoded_len) == 0) {
+        const char *again = cb_base64url_encode(iteration_pool, decoded, decoded_len);
         require(strlen(again) == size && memcmp(again, text, size) == 0,
                 "base64url decoding is not canonical", data, size);
     }

@@ -296,6 +296,23 @@ static const char *crash_report(const char *log)
     return NULL;
 }
 
+/* With CB_IT_LOG_DIR set, every error log of the test (error.log and a
+ * second server's) is copied there, named after the test's directory, so
+ * that scripts/check-log-secrets.sh can read the whole run's logs. */
+static void keep_error_logs(void)
+{
+    const char *to = getenv("CB_IT_LOG_DIR");
+    const char *name = strrchr(it.dir, '/');
+    char cmd[1400];
+    if (!to || !*to)
+        return;
+    snprintf(cmd, sizeof(cmd),
+             "for f in '%s'/error*.log; do [ -f \"$f\" ] && cp \"$f\" '%s/%s-'\"${f##*/}\"; done; true",
+             it.dir, to, name ? name + 1 : "test");
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not copy the error logs of %s to %s\n", it.dir, to);
+}
+
 void it_teardown(void)
 {
     char cmd[700];
@@ -319,6 +336,7 @@ void it_teardown(void)
         ck_abort_msg("httpd reported '%s' (log above)", crash);
     }
     free(log);
+    keep_error_logs();
     stop_pid(&it.redis_pid);
     stop_pid(&it.upstream_pid);
     for (int i = 0; i < it.extras; i++)
@@ -343,6 +361,8 @@ const char *it_default_site(void)
              "CloudBaseSecureDomains https://app.example.com https://*.apps.example.org\n"
              "<CloudBasePlugin testplug>\n"
              "  greeting \"hello from the gateway\"\n"
+             /* logged by /v1/test/fail on purpose: the core must scrub it */
+             "  secret it-testplug-secret-0123456789abcdef\n"
              "  upstream http://127.0.0.1:%d/\n"
              "  fake_identity on\n"
              "  task_file %s/task.log\n"

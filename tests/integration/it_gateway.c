@@ -65,6 +65,25 @@ START_TEST(not_found_and_method_not_allowed)
 }
 END_TEST
 
+/* cb_log_req lines reach httpd's error log with the request id, and the
+ * test plugin's secret option, which its failing route logs on purpose,
+ * arrives as [redacted]. ap_log_rerror writes before the answer is sent. */
+START_TEST(log_lines_carry_the_request_id_and_no_secret)
+{
+    static const char *const id[] = {"X-Request-Id: log-line-0001", NULL};
+    it_response r;
+    char *log;
+    it_request("GET", "/v1/test/fail", id, NULL, &r);
+    ck_assert_int_eq(r.status, 400);
+    it_free(&r);
+    log = it_error_log();
+    ck_assert_msg(strstr(log, "[req log-line-0001] testplug failing as asked (secret [redacted])"),
+                  "no scrubbed request line in:\n%s", log);
+    ck_assert_msg(!strstr(log, "it-testplug-secret-"), "the secret reached the log:\n%s", log);
+    free(log);
+}
+END_TEST
+
 START_TEST(request_ids)
 {
     static const char *const sane[] = {"X-Request-Id: 0f8fad5b-d9cb-469f", NULL};
@@ -281,6 +300,7 @@ Suite *gateway_suite(void)
     tcase_add_test(tc, static_files_fall_through);
     tcase_add_test(tc, not_found_and_method_not_allowed);
     tcase_add_test(tc, request_ids);
+    tcase_add_test(tc, log_lines_carry_the_request_id_and_no_secret);
     tcase_add_test(tc, allowlist_and_preflight);
     tcase_add_test(tc, proxy_route);
     tcase_add_test(tc, proxy_streams_sse_event_by_event);

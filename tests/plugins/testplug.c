@@ -23,6 +23,7 @@
 #include "cloudbase/queue.h"
 #include "cloudbase/http_stream.h"
 #include "cloudbase/sse.h"
+#include "cloudbase/log.h"
 
 typedef struct testplug {
     const char *greeting;
@@ -102,7 +103,10 @@ static cb_status body_route(cb_req *req, void *state)
 
 static cb_status fail_route(cb_req *req, void *state)
 {
-    (void)state;
+    testplug *t = state;
+    /* A careless line on purpose: the core must scrub the secret out. */
+    cb_log_req(req, CB_LOG_WARNING, "testplug failing as asked (secret %s)",
+               t->secret ? t->secret : "unset");
     return cb_req_send_error(req, 400, "INVALID_PARAM", "the test route always fails");
 }
 

@@ -30,6 +30,8 @@ Suite *db_suite(void);
 Suite *services_suite(void);
 Suite *metering_suite(void);
 Suite *gateway_rules_suite(void);
+Suite *encoding_suite(void);
+Suite *log_suite(void);
 
 int main(void)
 {
@@ -60,6 +62,8 @@ int main(void)
     srunner_add_suite(sr, services_suite());
     srunner_add_suite(sr, metering_suite());
     srunner_add_suite(sr, gateway_rules_suite());
+    srunner_add_suite(sr, encoding_suite());
+    srunner_add_suite(sr, log_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

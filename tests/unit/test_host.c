@@ -1,6 +1,8 @@
 /*
  * test_host.c: the in-memory test host (see test_host.h).
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,3 +155,65 @@ void th_request(cb_env *env, apr_pool_t *p, const char *method, const char *targ
     out->upstream_headers = apr_table_copy(p, req->headers_in);
     cb_req_apply_upstream_headers(req, out->upstream_headers);
 }
+
+/* ---------------------------------------------------------------- log */
+
+static char *log_text;
+static size_t log_len;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void log_append(int level, char kind, const char *line)
+{
+    char head[16];
+    size_t n = strlen(line), h = (size_t)snprintf(head, sizeof(head), "%d %c ", level, kind);
+    pthread_mutex_lock(&log_lock);
+    char *grown = realloc(log_text, log_len + h + n + 2);
+    if (grown) {
+        log_text = grown;
+        memcpy(log_text + log_len, head, h);
+        memcpy(log_text + log_len + h, line, n);
+        log_len += h + n;
+        log_text[log_len++] = '\n';
+        log_text[log_len] = '\0';
+    }
+    pthread_mutex_unlock(&log_lock);
+}
+
+static void log_request(cb_req *req, int level, const char *line)
+{
+    (void)req;
+    log_append(level, 'R', line);
+}
+
+static void log_process(int level, const char *line)
+{
+    log_append(level, 'P', line);
+}
+
+static const cb_log_host recording_log = {log_request, log_process};
+
+void th_log_start(void)
+{
+    th_log_stop();
+    cb_log_set_host(&recording_log);
+}
+
+const char *th_log_text(apr_pool_t *p)
+{
+    const char *copy;
+    pthread_mutex_lock(&log_lock);
+    copy = apr_pstrdup(p, log_text ? log_text : "");
+    pthread_mutex_unlock(&log_lock);
+    return copy;
+}
+
+void th_log_stop(void)
+{
+    cb_log_set_host(NULL);
+    pthread_mutex_lock(&log_lock);
+    free(log_text);
+    log_text = NULL;
+    log_len = 0;
+    pthread_mutex_unlock(&log_lock);
+}
+

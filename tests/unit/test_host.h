@@ -35,4 +35,10 @@ const char *th_env_add_plugin(cb_env *env, apr_pool_t *p, const char *plugin,
 void th_request(cb_env *env, apr_pool_t *p, const char *method, const char *target,
                 const char *const *headers, const char *body, th_response *out);
 
+/* Records cb_log_* lines instead of printing them: "LEVEL R|P line\n" per
+ * line (R from cb_log_req, P otherwise), until th_log_stop. */
+void th_log_start(void);
+const char *th_log_text(apr_pool_t *p);
+void th_log_stop(void);
+
 #endif

@@ -114,7 +114,7 @@ static cb_jwt_claims claims(void)
 
 static const char *b64(const char *text)
 {
-    return cb_jwt_b64url_encode(pool, (const unsigned char *)text, strlen(text));
+    return cb_base64url_encode(pool, (const unsigned char *)text, strlen(text));
 }
 
 /* header.payload signed with HMAC-SHA256 under key, built without jwt.c. */
@@ -126,7 +126,7 @@ static const char *hmac_token(const char *header, const char *payload,
     unsigned int mac_len = 0;
     ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)input,
                                strlen(input), mac, &mac_len));
-    return apr_pstrcat(pool, input, ".", cb_jwt_b64url_encode(pool, mac, mac_len), NULL);
+    return apr_pstrcat(pool, input, ".", cb_base64url_encode(pool, mac, mac_len), NULL);
 }
 
 #define HS_HEADER "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"hs-1\"}"
@@ -166,18 +166,18 @@ START_TEST(base64url)
     size_t len;
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
         ck_assert_str_eq(b64(plain[i]), coded[i]);
-        ck_assert_int_eq(cb_jwt_b64url_decode(pool, coded[i], strlen(coded[i]), &out, &len), 0);
+        ck_assert_int_eq(cb_base64url_decode(pool, coded[i], strlen(coded[i]), &out, &len), 0);
         ck_assert_uint_eq(len, strlen(plain[i]));
         ck_assert_str_eq((const char *)out, plain[i]);
     }
-    ck_assert_str_eq(cb_jwt_b64url_encode(pool, high, sizeof(high)), "-_-_");
-    ck_assert_int_eq(cb_jwt_b64url_decode(pool, "-_-_", 4, &out, &len), 0);
+    ck_assert_str_eq(cb_base64url_encode(pool, high, sizeof(high)), "-_-_");
+    ck_assert_int_eq(cb_base64url_decode(pool, "-_-_", 4, &out, &len), 0);
     ck_assert_mem_eq(out, high, sizeof(high));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ck_assert_msg(cb_jwt_b64url_decode(pool, bad[i], strlen(bad[i]), &out, &len) == -1,
+        ck_assert_msg(cb_base64url_decode(pool, bad[i], strlen(bad[i]), &out, &len) == -1,
                       "accepted '%s'", bad[i]);
     /* only in_len bytes are read */
-    ck_assert_int_eq(cb_jwt_b64url_decode(pool, "Zm9v!!", 4, &out, &len), 0);
+    ck_assert_int_eq(cb_base64url_decode(pool, "Zm9v!!", 4, &out, &len), 0);
     ck_assert_str_eq((const char *)out, "foo");
 }
 END_TEST
@@ -248,7 +248,7 @@ START_TEST(hs256_round_trip)
     size_t len;
     ck_assert_ptr_nonnull(dot);
     ck_assert_str_eq(apr_pstrndup(pool, token, (size_t)(dot - token)), b64(HS_HEADER));
-    ck_assert_int_eq(cb_jwt_b64url_decode(pool, dot + 1, (size_t)(strrchr(token, '.') - dot - 1),
+    ck_assert_int_eq(cb_base64url_decode(pool, dot + 1, (size_t)(strrchr(token, '.') - dot - 1),
                                           &json, &len), 0);
     ck_assert_str_eq((const char *)json, "{\"sub\":\"user-42\",\"env\":\"prod\",\"kind\":\"user\","
                      "\"scope\":\"read write\",\"sid\":\"sess-1\",\"jti\":\"jti-1\","
@@ -318,7 +318,7 @@ static const char *raw_from_der(const unsigned char *der, long len)
     ck_assert_int_eq(BN_bn2binpad(r, raw, 32), 32);
     ck_assert_int_eq(BN_bn2binpad(s, raw + 32, 32), 32);
     ECDSA_SIG_free(sig);
-    return cb_jwt_b64url_encode(pool, raw, sizeof(raw));
+    return cb_base64url_encode(pool, raw, sizeof(raw));
 }
 
 START_TEST(es256_round_trip)
@@ -343,7 +343,7 @@ START_TEST(es256_round_trip)
         EVP_PKEY *pkey;
         EVP_MD_CTX *md = EVP_MD_CTX_new();
         FILE *f = fopen(es_pub, "r");
-        ck_assert_int_eq(cb_jwt_b64url_decode(pool, last, strlen(last), &raw, &raw_len), 0);
+        ck_assert_int_eq(cb_base64url_decode(pool, last, strlen(last), &raw, &raw_len), 0);
         ck_assert_uint_eq(raw_len, 64);
         ECDSA_SIG_set0(sig, BN_bin2bn(raw, 32, NULL), BN_bin2bn(raw + 32, 32, NULL));
         der_len = i2d_ECDSA_SIG(sig, &cursor);

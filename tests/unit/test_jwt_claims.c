@@ -39,11 +39,11 @@ static const char *hs(const char *header, const char *payload)
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
     const char *input = apr_pstrcat(
-        pool, cb_jwt_b64url_encode(pool, (const unsigned char *)header, strlen(header)), ".",
-        cb_jwt_b64url_encode(pool, (const unsigned char *)payload, strlen(payload)), NULL);
+        pool, cb_base64url_encode(pool, (const unsigned char *)header, strlen(header)), ".",
+        cb_base64url_encode(pool, (const unsigned char *)payload, strlen(payload)), NULL);
     ck_assert_ptr_nonnull(HMAC(EVP_sha256(), secret, (int)(sizeof(secret) - 1),
                                (const unsigned char *)input, strlen(input), mac, &mac_len));
-    return apr_pstrcat(pool, input, ".", cb_jwt_b64url_encode(pool, mac, mac_len), NULL);
+    return apr_pstrcat(pool, input, ".", cb_base64url_encode(pool, mac, mac_len), NULL);
 }
 
 static cb_jwt_result verify(const cb_jwt_keyring *kr, const char *token)

@@ -149,6 +149,10 @@ CB_API const char *cb_req_method(const cb_req *req);
 CB_API const char *cb_req_path(const cb_req *req);   /* decoded-free: as received */
 CB_API const char *cb_req_query(const cb_req *req);  /* without '?', or "" */
 CB_API const char *cb_req_header(const cb_req *req, const char *name);
+/* The first value of query parameter name, percent-decoded with '+' read
+ * as a space (as browsers send forms); "" for a bare "name"; NULL when the
+ * parameter is absent or its value is badly encoded. */
+CB_API const char *cb_req_query_param(const cb_req *req, const char *name);
 CB_API const apr_table_t *cb_req_headers(const cb_req *req);
 CB_API const char *cb_req_client_ip(const cb_req *req);
 CB_API const char *cb_req_param(const cb_req *req, const char *name); /* route {param} */

@@ -73,6 +73,12 @@ CB_API int cb_redis_ping(cb_redis *r, apr_pool_t *p);
 /* 0 while the breaker is open. */
 CB_API int cb_redis_available(cb_redis *r);
 
+/* The key "cb:{ENV}:PIECE1:PIECE2..." (pieces up to a NULL): every key of
+ * an environment carries the environment as its hash tag, so one script can
+ * touch several of them on a Redis Cluster. */
+CB_API const char *cb_redis_key(apr_pool_t *p, const char *env, ...)
+    __attribute__((sentinel));
+
 #ifdef __cplusplus
 }
 #endif

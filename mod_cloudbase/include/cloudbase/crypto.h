@@ -1,0 +1,33 @@
+/*
+ * crypto.h: the digests and MACs plugins need (SHA-1, SHA-256, HMAC-SHA1,
+ * HMAC-SHA256), over OpenSSL, without OpenSSL types in the API.
+ */
+#ifndef CLOUDBASE_CRYPTO_H
+#define CLOUDBASE_CRYPTO_H
+
+#include <stddef.h>
+#include <apr_pools.h>
+
+#include "cloudbase/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CB_SHA1_LEN 20
+#define CB_SHA256_LEN 32
+
+/* Each returns 0, or -1 when the library fails (it should not). */
+CB_API int cb_sha1(const void *data, size_t len, unsigned char out[CB_SHA1_LEN]);
+CB_API int cb_sha256(const void *data, size_t len, unsigned char out[CB_SHA256_LEN]);
+CB_API int cb_hmac_sha1(const void *key, size_t key_len, const void *data, size_t len,
+                 unsigned char out[CB_SHA1_LEN]);
+CB_API int cb_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                   unsigned char out[CB_SHA256_LEN]);
+/* Lower-case hex of the SHA-256 of data, or NULL on failure. */
+CB_API const char *cb_sha256_hex(apr_pool_t *p, const void *data, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
