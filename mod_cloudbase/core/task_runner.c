@@ -54,6 +54,16 @@ static void *APR_THREAD_FUNC task_main(apr_thread_t *thread, void *data)
     return NULL;
 }
 
+/* The pool's pre-cleanup: a pool destroyed with its parent (httpd destroys
+ * a child process's pools as it exits, before any callback says so) must
+ * not free the threads' lock, condition and memory under them. Pre-cleanups
+ * run before the pool's own cleanups and before its memory goes. */
+static apr_status_t stop_on_pool_cleanup(void *data)
+{
+    cb_task_runner_stop(data);
+    return APR_SUCCESS;
+}
+
 apr_status_t cb_task_runner_start(apr_pool_t *p, const apr_array_header_t *tasks,
                                   cb_task_runner **out)
 {
@@ -64,6 +74,7 @@ apr_status_t cb_task_runner_start(apr_pool_t *p, const apr_array_header_t *tasks
     if ((rv = apr_thread_mutex_create(&runner->lock, APR_THREAD_MUTEX_DEFAULT, p)) ||
         (rv = apr_thread_cond_create(&runner->wake, p)))
         return rv;
+    apr_pool_pre_cleanup_register(p, runner, stop_on_pool_cleanup);
     for (int i = 0; i < tasks->nelts; i++) {
         task_thread *tt = apr_array_push(runner->threads);
         tt->task = APR_ARRAY_IDX(tasks, i, cb_task);

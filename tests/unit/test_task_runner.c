@@ -69,12 +69,43 @@ START_TEST(slow_task_does_not_delay_another)
 }
 END_TEST
 
+/* httpd destroys a child's pools as the process exits, parents first; the
+ * runner's threads must be joined before the runner's pool goes, even when
+ * nobody called cb_task_runner_stop. */
+START_TEST(destroying_the_pool_stops_the_threads)
+{
+    apr_pool_t *parent, *p;
+    task_state quick = {0, 0};
+    cb_instance instance = {0};
+    apr_array_header_t *tasks;
+    cb_task *task;
+    cb_task_runner *runner;
+    apr_time_t deadline = apr_time_now() + apr_time_from_sec(20);
+    apr_uint32_t after;
+    apr_pool_create(&parent, NULL);
+    apr_pool_create(&p, parent);
+    instance.state = &quick;
+    tasks = apr_array_make(p, 1, sizeof(cb_task));
+    task = apr_array_push(tasks);
+    *task = (cb_task){"quick", apr_time_from_msec(1), quick_task, &instance};
+    ck_assert_int_eq(cb_task_runner_start(p, tasks, &runner), APR_SUCCESS);
+    while (apr_atomic_read32(&quick.runs) < 3 && apr_time_now() < deadline)
+        apr_sleep(1000);
+    ck_assert_uint_ge(apr_atomic_read32(&quick.runs), 3);
+    apr_pool_destroy(parent);
+    after = apr_atomic_read32(&quick.runs);
+    apr_sleep(apr_time_from_msec(30));
+    ck_assert_uint_eq(apr_atomic_read32(&quick.runs), after);
+}
+END_TEST
+
 Suite *task_runner_suite(void)
 {
     Suite *s = suite_create("task_runner");
     TCase *tc = tcase_create("threads");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, slow_task_does_not_delay_another);
+    tcase_add_test(tc, destroying_the_pool_stops_the_threads);
     suite_add_tcase(s, tc);
     return s;
 }
