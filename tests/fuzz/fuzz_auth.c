@@ -31,24 +31,15 @@
 
 #include "auth.h"
 
-static apr_pool_t *iteration_pool;
+#define FUZZ_TARGET_NAME "fuzz_auth"
+#define FUZZ_HAS_SETUP
+#include "fuzz_support.h"
+
 static auth_state state;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static void fuzz_setup(void)
 {
-    (void)argc; (void)argv;
-    apr_initialize();
-    apr_pool_create(&iteration_pool, NULL);
     state.env = "demo";
-    return 0;
-}
-
-static void require(int condition, const char *what, const char *input)
-{
-    if (!condition) {
-        fprintf(stderr, "fuzz_auth invariant broken: %s (input \"%s\")\n", what, input);
-        abort();
-    }
 }
 
 static int all_of(const char *s, int (*ok)(unsigned char))

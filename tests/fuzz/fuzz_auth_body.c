@@ -25,27 +25,12 @@
 #include "auth.h"
 #include "cloudbase/json.h"
 
-static apr_pool_t *iteration_pool;
+#define FUZZ_TARGET_NAME "fuzz_auth_body"
+#include "fuzz_support.h"
 
 static const char *const fields_read[] = {"username", "password", "grant_type", "refresh_token",
                                           "token", "client_id", "client_secret", "name",
                                           "provider_token", NULL};
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc; (void)argv;
-    apr_initialize();
-    apr_pool_create(&iteration_pool, NULL);
-    return 0;
-}
-
-static void require(int condition, const char *what, const char *input)
-{
-    if (!condition) {
-        fprintf(stderr, "fuzz_auth_body invariant broken: %s (input \"%s\")\n", what, input);
-        abort();
-    }
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

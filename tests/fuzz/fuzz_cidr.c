@@ -22,24 +22,8 @@
 
 #include "cloudbase/http.h"
 
-static apr_pool_t *iteration_pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    apr_initialize();
-    apr_pool_create(&iteration_pool, NULL);
-    return 0;
-}
-
-static void require(int condition, const char *what, const char *input)
-{
-    if (condition)
-        return;
-    fprintf(stderr, "fuzz_cidr invariant broken: %s (input '%s')\n", what, input);
-    abort();
-}
+#define FUZZ_TARGET_NAME "fuzz_cidr"
+#include "fuzz_support.h"
 
 static int words(const char *s)
 {

@@ -28,24 +28,8 @@
 
 #include "cb_core.h"
 
-static apr_pool_t *iteration_pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    apr_initialize();
-    apr_pool_create(&iteration_pool, NULL);
-    return 0;
-}
-
-static void require(int condition, const char *what, const char *input)
-{
-    if (condition)
-        return;
-    fprintf(stderr, "fuzz_cors invariant broken: %s (input '%s')\n", what, input);
-    abort();
-}
+#define FUZZ_TARGET_NAME "fuzz_cors"
+#include "fuzz_support.h"
 
 static int header_list_char(char c)
 {

@@ -25,23 +25,8 @@
 
 #include "cb_core.h"
 
-static apr_pool_t *iteration_pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc; (void)argv;
-    apr_initialize();
-    apr_pool_create(&iteration_pool, NULL);
-    return 0;
-}
-
-static void require(int condition, const char *what, const char *input)
-{
-    if (!condition) {
-        fprintf(stderr, "fuzz_errors invariant broken: %s (input \"%s\")\n", what, input);
-        abort();
-    }
-}
+#define FUZZ_TARGET_NAME "fuzz_errors"
+#include "fuzz_support.h"
 
 static int is_lower_hex(const char *s, size_t len)
 {

@@ -37,28 +37,18 @@
 
 #include "functions.h"
 
-static apr_pool_t *iteration_pool;
+#define FUZZ_TARGET_NAME "fuzz_functions"
+#define FUZZ_HAS_SETUP
+#include "fuzz_support.h"
+
 static regex_t name_regex;
 static const fn_defaults defaults = {CB_AUTH_ANY, 5000, 1048576, 0};
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static void fuzz_setup(void)
 {
-    (void)argc;
-    (void)argv;
-    apr_initialize();
-    apr_pool_create(&iteration_pool, NULL);
     if (regcomp(&name_regex, "^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$",
                 REG_EXTENDED | REG_NOSUB) != 0) {
         fprintf(stderr, "fuzz_functions: regcomp failed\n");
-        abort();
-    }
-    return 0;
-}
-
-static void require(int condition, const char *what, const char *input)
-{
-    if (!condition) {
-        fprintf(stderr, "fuzz_functions invariant broken: %s (input \"%s\")\n", what, input);
         abort();
     }
 }

@@ -23,24 +23,8 @@
 #define MAX_WINDOW_MS ((int64_t)366 * 24 * 3600 * 1000)
 #define ALL_SCOPES (CB_RL_BY_ENV | CB_RL_BY_ROUTE | CB_RL_BY_KEY | CB_RL_BY_USER | CB_RL_BY_IP)
 
-static apr_pool_t *iteration_pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    apr_initialize();
-    apr_pool_create(&iteration_pool, NULL);
-    return 0;
-}
-
-static void require(int condition, const char *what, const char *input)
-{
-    if (!condition) {
-        fprintf(stderr, "fuzz_ratelimit invariant broken: %s (input \"%s\")\n", what, input);
-        abort();
-    }
-}
+#define FUZZ_TARGET_NAME "fuzz_ratelimit"
+#include "fuzz_support.h"
 
 static void check_rate(int64_t limit, int64_t window_ms, const char *input)
 {

@@ -25,24 +25,8 @@
 
 #include "cb_core.h"
 
-static apr_pool_t *iteration_pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    apr_initialize();
-    apr_pool_create(&iteration_pool, NULL);
-    return 0;
-}
-
-static void require(int condition, const char *what, const char *input)
-{
-    if (condition)
-        return;
-    fprintf(stderr, "fuzz_request_line invariant broken: %s (input '%s')\n", what, input);
-    abort();
-}
+#define FUZZ_TARGET_NAME "fuzz_request_line"
+#include "fuzz_support.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
