@@ -160,7 +160,7 @@ static cb_status functions_create(cb_plugin_ctx *ctx, void **state)
     fn_defaults defaults;
     const char *err;
     int ok;
-    if ((err = fn_parse_auth(cb_opt_string(o, "default_auth"), 0, &defaults.auth))) {
+    if ((err = cb_parse_auth_level(cb_opt_string(o, "default_auth"), 0, &defaults.auth))) {
         cb_ctx_error(ctx, "default_auth: %s", err);
         return CB_ERROR;
     }

@@ -77,8 +77,6 @@ int fn_qualifier_is_valid(const char *q);
 /* A path tail safe to append upstream: no "." or ".." segments (also
  * percent-encoded), no encoded '/' or '\', no NUL, CR or LF. */
 int fn_path_is_safe(const char *rest);
-/* "none", "any", "user", "admin" (and on/off for HTTP access routes). */
-const char *fn_parse_auth(const char *text, int allow_switch, cb_auth_level *out);
 /* 1 when the query has webfn=true (case-insensitive value). */
 int fn_query_has_webfn(const char *query);
 /* json_check.c: 1 when body is exactly one JSON object (RFC 8259, as

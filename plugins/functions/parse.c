@@ -84,22 +84,6 @@ int fn_path_is_safe(const char *rest)
     }
 }
 
-const char *fn_parse_auth(const char *text, int allow_switch, cb_auth_level *out)
-{
-    if (strcmp(text, "none") == 0 || (allow_switch && strcmp(text, "off") == 0))
-        *out = CB_AUTH_NONE;
-    else if (strcmp(text, "any") == 0 || (allow_switch && strcmp(text, "on") == 0))
-        *out = CB_AUTH_ANY;
-    else if (strcmp(text, "user") == 0)
-        *out = CB_AUTH_USER;
-    else if (strcmp(text, "admin") == 0)
-        *out = CB_AUTH_ADMIN;
-    else
-        return allow_switch ? "auth= takes on, off, none, any, user or admin"
-                            : "auth= takes none, any (anonymous users too), user or admin";
-    return NULL;
-}
-
 int fn_query_has_webfn(const char *query)
 {
     const char *q = query;
@@ -120,7 +104,7 @@ static const char *parse_setting(apr_pool_t *p, fn_kind kind, const char *key, c
     const char *err = NULL;
     int flag;
     if (strcmp(key, "auth") == 0)
-        return fn_parse_auth(value, 0, &out->auth);
+        return cb_parse_auth_level(value, 0, &out->auth);
     if (strcmp(key, "timeout") == 0) {
         if ((err = cb_parse_duration_ms(value, &out->timeout_ms)))
             return apr_pstrcat(p, "timeout=: ", err, NULL);
@@ -160,10 +144,8 @@ static const char *parse_setting(apr_pool_t *p, fn_kind kind, const char *key, c
 const char *fn_parse_service(apr_pool_t *p, fn_kind kind, const char *line,
                              const fn_defaults *defaults, fn_service *out)
 {
-    char *copy = apr_pstrdup(p, line), *state = NULL, *word;
-    const char *name = apr_strtok(copy, " \t", &state);
-    const char *url = name ? apr_strtok(NULL, " \t", &state) : NULL;
-    const char *err;
+    cb_option_line parsed_line;
+    const char *name, *url, *err;
     cb_url parsed;
     size_t len;
     memset(out, 0, sizeof(*out));
@@ -174,8 +156,10 @@ const char *fn_parse_service(apr_pool_t *p, fn_kind kind, const char *line,
     out->max_concurrency = defaults->max_concurrency;
     out->attachment = 1;
     out->websocket = 1;
-    if (!name || !url)
-        return "write NAME URL [setting=value ...]";
+    if ((err = cb_option_line_parse(p, line, 2, 2, &parsed_line)))
+        return parsed_line.word_count < 2 ? "write NAME URL [setting=value ...]" : err;
+    name = parsed_line.words[0];
+    url = parsed_line.words[1];
     if (kind == FN_AGENT ? !fn_qualifier_is_valid(name) : !fn_name_is_valid(name))
         return kind == FN_AGENT
                    ? "an agent id is 1-64 of letters, digits, '_', '.', '$' and '-'"
@@ -189,14 +173,9 @@ const char *fn_parse_service(apr_pool_t *p, fn_kind kind, const char *line,
     while (len > 0 && url[len - 1] == '/')
         len--;
     out->url = apr_pstrmemdup(p, url, len);
-    while ((word = apr_strtok(NULL, " \t", &state))) {
-        char *eq = strchr(word, '=');
-        if (!eq || eq == word || !eq[1])
-            return apr_psprintf(p, "'%s' is not a setting=value pair", word);
-        *eq = '\0';
-        if ((err = parse_setting(p, kind, word, eq + 1, out)))
+    for (int i = 0; i < parsed_line.setting_count; i++)
+        if ((err = parse_setting(p, kind, parsed_line.keys[i], parsed_line.values[i], out)))
             return err;
-    }
     if ((kind == FN_AI_PROVIDER) && !out->key)
         return "an AI provider needs key=file:PATH or key=env:NAME";
     return NULL;
@@ -204,15 +183,17 @@ const char *fn_parse_service(apr_pool_t *p, fn_kind kind, const char *line,
 
 const char *fn_parse_http_route(apr_pool_t *p, const char *line, fn_http_route *out)
 {
-    char *copy = apr_pstrdup(p, line), *state = NULL, *word;
-    const char *prefix = apr_strtok(copy, " \t", &state);
-    const char *err;
+    cb_option_line parsed_line;
+    const char *prefix, *err;
     size_t len;
     memset(out, 0, sizeof(*out));
     out->auth = CB_AUTH_NONE;
     out->pass_path = 1;
-    if (!prefix)
-        return "write PATH function=NAME|cloudrun=NAME [auth=on|off] [pass_path=on|off]";
+    if ((err = cb_option_line_parse(p, line, 1, 1, &parsed_line)))
+        return parsed_line.word_count < 1
+                   ? "write PATH function=NAME|cloudrun=NAME [auth=on|off] [pass_path=on|off]"
+                   : err;
+    prefix = parsed_line.words[0];
     len = strlen(prefix);
     while (len > 1 && prefix[len - 1] == '/')
         len--;
@@ -220,31 +201,28 @@ const char *fn_parse_http_route(apr_pool_t *p, const char *line, fn_http_route *
         !fn_path_is_safe(prefix) || strstr(prefix, "//"))
         return "the path must be a literal absolute prefix such as /api/orders";
     out->prefix = apr_pstrmemdup(p, prefix, len);
-    while ((word = apr_strtok(NULL, " \t", &state))) {
-        char *eq = strchr(word, '=');
+    for (int i = 0; i < parsed_line.setting_count; i++) {
+        const char *key = parsed_line.keys[i], *value = parsed_line.values[i];
         int flag;
-        if (!eq || eq == word || !eq[1])
-            return apr_psprintf(p, "'%s' is not a setting=value pair", word);
-        *eq = '\0';
-        if (strcmp(word, "function") == 0 || strcmp(word, "cloudrun") == 0) {
+        if (strcmp(key, "function") == 0 || strcmp(key, "cloudrun") == 0) {
             if (out->target_name)
                 return "name one target: function= or cloudrun=";
-            if (!fn_name_is_valid(eq + 1))
+            if (!fn_name_is_valid(value))
                 return "the target name must match ^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$";
-            out->target_kind = word[0] == 'f' ? FN_TARGET_FUNCTION : FN_TARGET_CLOUDRUN;
-            out->target_name = apr_pstrdup(p, eq + 1);
+            out->target_kind = key[0] == 'f' ? FN_TARGET_FUNCTION : FN_TARGET_CLOUDRUN;
+            out->target_name = apr_pstrdup(p, value);
         }
-        else if (strcmp(word, "auth") == 0) {
-            if ((err = fn_parse_auth(eq + 1, 1, &out->auth)))
+        else if (strcmp(key, "auth") == 0) {
+            if ((err = cb_parse_auth_level(value, 1, &out->auth)))
                 return err;
         }
-        else if (strcmp(word, "pass_path") == 0) {
-            if ((err = cb_parse_bool(eq + 1, &flag)))
+        else if (strcmp(key, "pass_path") == 0) {
+            if ((err = cb_parse_bool(value, &flag)))
                 return apr_pstrcat(p, "pass_path=: ", err, NULL);
             out->pass_path = flag;
         }
         else
-            return apr_psprintf(p, "unknown setting '%s'", word);
+            return apr_psprintf(p, "unknown setting '%s'", key);
     }
     if (!out->target_name)
         return "name the target: function=NAME or cloudrun=NAME";

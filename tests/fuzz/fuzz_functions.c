@@ -4,7 +4,7 @@
  *
  * Differential checks: fn_name_is_valid against POSIX regcomp/regexec of
  * ^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$, and fn_qualifier_is_valid,
- * fn_parse_auth and fn_query_has_webfn against straightforward references.
+ * cb_parse_auth_level and fn_query_has_webfn against straightforward references.
  * Invariants: an accepted path tail has no encoded '/', '\' or NUL, no
  * backslash, CR, LF or other control byte, and no "." or ".." segment
  * (literal or percent-encoded); an accepted service line has a valid name
@@ -171,13 +171,13 @@ static void check_auth(const char *text, int allow_switch)
         {"admin", 0, CB_AUTH_ADMIN}, {"off", 1, CB_AUTH_NONE}, {"on", 1, CB_AUTH_ANY},
         {NULL, 0, CB_AUTH_NONE}};
     cb_auth_level level = (cb_auth_level)-1;
-    const char *err = fn_parse_auth(text, allow_switch, &level);
+    const char *err = cb_parse_auth_level(text, allow_switch, &level);
     int expected = -1;
     for (int i = 0; levels[i].text; i++)
         if (strcmp(text, levels[i].text) == 0 && (allow_switch || !levels[i].switch_only))
             expected = (int)levels[i].level;
-    require((err == NULL) == (expected >= 0), "fn_parse_auth accepts the wrong words", text);
-    require(err != NULL || (int)level == expected, "fn_parse_auth gives the wrong level", text);
+    require((err == NULL) == (expected >= 0), "cb_parse_auth_level accepts the wrong words", text);
+    require(err != NULL || (int)level == expected, "cb_parse_auth_level gives the wrong level", text);
 }
 
 static void check_json_object(const char *data, size_t size, const char *text)

@@ -95,31 +95,31 @@ END_TEST
 START_TEST(auth_levels)
 {
     cb_auth_level level = CB_AUTH_ADMIN;
-    ck_assert_ptr_null(fn_parse_auth("none", 0, &level));
+    ck_assert_ptr_null(cb_parse_auth_level("none", 0, &level));
     ck_assert_int_eq(level, CB_AUTH_NONE);
-    ck_assert_ptr_null(fn_parse_auth("any", 0, &level));
+    ck_assert_ptr_null(cb_parse_auth_level("any", 0, &level));
     ck_assert_int_eq(level, CB_AUTH_ANY);
-    ck_assert_ptr_null(fn_parse_auth("user", 0, &level));
+    ck_assert_ptr_null(cb_parse_auth_level("user", 0, &level));
     ck_assert_int_eq(level, CB_AUTH_USER);
-    ck_assert_ptr_null(fn_parse_auth("admin", 0, &level));
+    ck_assert_ptr_null(cb_parse_auth_level("admin", 0, &level));
     ck_assert_int_eq(level, CB_AUTH_ADMIN);
     /* on/off only for HTTP access routes. */
     level = CB_AUTH_ADMIN;
-    ck_assert_ptr_nonnull(fn_parse_auth("off", 0, &level));
-    ck_assert_ptr_nonnull(fn_parse_auth("on", 0, &level));
+    ck_assert_ptr_nonnull(cb_parse_auth_level("off", 0, &level));
+    ck_assert_ptr_nonnull(cb_parse_auth_level("on", 0, &level));
     ck_assert_int_eq(level, CB_AUTH_ADMIN);
-    ck_assert_ptr_null(fn_parse_auth("off", 1, &level));
+    ck_assert_ptr_null(cb_parse_auth_level("off", 1, &level));
     ck_assert_int_eq(level, CB_AUTH_NONE);
-    ck_assert_ptr_null(fn_parse_auth("on", 1, &level));
+    ck_assert_ptr_null(cb_parse_auth_level("on", 1, &level));
     ck_assert_int_eq(level, CB_AUTH_ANY);
-    ck_assert_ptr_null(fn_parse_auth("user", 1, &level));
+    ck_assert_ptr_null(cb_parse_auth_level("user", 1, &level));
     ck_assert_int_eq(level, CB_AUTH_USER);
-    ck_assert_ptr_nonnull(fn_parse_auth("", 1, &level));
-    ck_assert_ptr_nonnull(fn_parse_auth("Admin", 1, &level));
-    ck_assert_ptr_nonnull(fn_parse_auth("true", 1, &level));
-    ck_assert_ptr_nonnull(fn_parse_auth("user ", 0, &level));
-    ck_assert_ptr_nonnull(strstr(fn_parse_auth("x", 1, &level), "on, off"));
-    ck_assert_ptr_null(strstr(fn_parse_auth("x", 0, &level), "on, off"));
+    ck_assert_ptr_nonnull(cb_parse_auth_level("", 1, &level));
+    ck_assert_ptr_nonnull(cb_parse_auth_level("Admin", 1, &level));
+    ck_assert_ptr_nonnull(cb_parse_auth_level("true", 1, &level));
+    ck_assert_ptr_nonnull(cb_parse_auth_level("user ", 0, &level));
+    ck_assert_ptr_nonnull(strstr(cb_parse_auth_level("x", 1, &level), "on, off"));
+    ck_assert_ptr_null(strstr(cb_parse_auth_level("x", 0, &level), "on, off"));
 }
 END_TEST
 
@@ -187,11 +187,15 @@ START_TEST(service_settings)
     ck_assert_int_eq(s.max_body, 65536);
     ck_assert_int_eq(s.max_concurrency, 10);
     ck_assert_str_eq(s.qualifier, "$LATEST");
-    s = service_ok(FN_FUNCTION, "hello http://h auth=none timeout=1ms max_concurrency=1000000 "
-                                "max_concurrency=0");
+    s = service_ok(FN_FUNCTION, "hello http://h auth=none timeout=1ms max_concurrency=1000000");
     ck_assert_int_eq(s.auth, CB_AUTH_NONE);
     ck_assert_int_eq(s.timeout_ms, 1);
+    ck_assert_int_eq(s.max_concurrency, 1000000);
+    s = service_ok(FN_FUNCTION, "hello http://h max_concurrency=0");
     ck_assert_int_eq(s.max_concurrency, 0);
+    /* A setting given twice is a mistake, not "the last one wins". */
+    ck_assert_ptr_nonnull(strstr(service_error(FN_FUNCTION, "hello http://h auth=user auth=none"),
+                                 "auth= is given twice"));
     s = service_ok(FN_CLOUDRUN, "web http://h attachment=off websocket=no auth=admin");
     ck_assert_int_eq(s.attachment, 0);
     ck_assert_int_eq(s.websocket, 0);

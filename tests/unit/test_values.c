@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include <check.h>
 
+#include "cloudbase/cloudbase.h"
 #include "cloudbase/values.h"
 
 static apr_pool_t *pool;
@@ -119,6 +120,50 @@ START_TEST(secrets)
 }
 END_TEST
 
+/* Plugins' list lines: leading words, then key=value settings in order. */
+START_TEST(option_lines)
+{
+    cb_option_line l;
+    const char *err;
+    ck_assert_ptr_null(cb_option_line_parse(pool, "add-two  http://h:1/\tauth=user timeout=5s",
+                                            2, 2, &l));
+    ck_assert_int_eq(l.word_count, 2);
+    ck_assert_str_eq(l.words[0], "add-two");
+    ck_assert_str_eq(l.words[1], "http://h:1/");
+    ck_assert_int_eq(l.setting_count, 2);
+    ck_assert_str_eq(l.keys[0], "auth");
+    ck_assert_str_eq(l.values[0], "user");
+    ck_assert_str_eq(cb_option_line_get(&l, "timeout"), "5s");
+    ck_assert_ptr_null(cb_option_line_get(&l, "max_body"));
+    /* A value may hold '=' (a URL's query, base64 padding). */
+    ck_assert_ptr_null(cb_option_line_parse(pool, "photos key=YWJj== backend=local", 1, 1, &l));
+    ck_assert_str_eq(cb_option_line_get(&l, "key"), "YWJj==");
+    /* Past max_words every word must be a setting. */
+    err = cb_option_line_parse(pool, "a b c", 1, 2, &l);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(strstr(err, "'c' is not a setting=value pair"));
+    /* Words after the first setting are not words again. */
+    ck_assert_ptr_nonnull(cb_option_line_parse(pool, "a x=1 b", 1, 2, &l));
+    ck_assert_ptr_nonnull(strstr(cb_option_line_parse(pool, "a x=1 x=2", 1, 1, &l),
+                                 "x= is given twice"));
+    ck_assert_ptr_nonnull(cb_option_line_parse(pool, "a =1", 1, 1, &l));
+    ck_assert_ptr_nonnull(cb_option_line_parse(pool, "a x=", 1, 1, &l));
+    /* The first min_words words are words even with '=' in them: their
+     * own parsers (a URL, a name) say what is wrong with them. */
+    ck_assert_ptr_null(cb_option_line_parse(pool, "http://h/?a=1 x=1", 1, 2, &l));
+    ck_assert_str_eq(l.words[0], "http://h/?a=1");
+    ck_assert_str_eq(cb_option_line_get(&l, "x"), "1");
+    err = cb_option_line_parse(pool, "x=1", 2, 2, &l);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(strstr(err, "expected 2 words before the settings, found 1"));
+    ck_assert_int_eq(l.word_count, 1);
+    ck_assert_ptr_nonnull(cb_option_line_parse(pool, "", 1, 1, &l));
+    ck_assert_ptr_nonnull(cb_option_line_parse(pool, NULL, 1, 1, &l));
+    ck_assert_ptr_null(cb_option_line_parse(pool, "", 0, 0, &l));
+    ck_assert_int_eq(l.word_count + l.setting_count, 0);
+}
+END_TEST
+
 Suite *values_suite(void)
 {
     Suite *s = suite_create("values");
@@ -129,6 +174,7 @@ Suite *values_suite(void)
     tcase_add_test(tc, booleans_and_ints);
     tcase_add_test(tc, urls);
     tcase_add_test(tc, secrets);
+    tcase_add_test(tc, option_lines);
     suite_add_tcase(s, tc);
     return s;
 }

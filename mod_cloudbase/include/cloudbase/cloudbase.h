@@ -121,6 +121,10 @@ typedef enum {
     CB_AUTH_ADMIN       /* the admin key */
 } cb_auth_level;
 
+/* An auth= value: none, any, user or admin; with allow_switch also on (any)
+ * and off (none), as a route's switch. NULL, or the message for configtest. */
+CB_API const char *cb_parse_auth_level(const char *text, int allow_switch, cb_auth_level *out);
+
 typedef enum {
     CB_DIALECT_CLOUDBASE = 0, /* {code, message, requestId} */
     CB_DIALECT_OAUTH,         /* {error, error_description} */

@@ -38,6 +38,22 @@ CB_API const char *cb_parse_url(apr_pool_t *p, const char *text, cb_url *out);
  * literal. Error messages never contain the secret's value. */
 CB_API const char *cb_parse_secret(apr_pool_t *p, const char *text, const char **out);
 
+/* A plugin's list line: min_words leading words (whatever they hold), up
+ * to max_words when the extra ones have no '=', then key=value settings,
+ * each key once. The strings live in p; the caller checks what they mean.
+ * NULL, or what is wrong (out->word_count tells how many words were read). */
+typedef struct cb_option_line {
+    int word_count;
+    const char *const *words;
+    int setting_count;
+    const char *const *keys;
+    const char *const *values;
+} cb_option_line;
+CB_API const char *cb_option_line_parse(apr_pool_t *p, const char *line, int min_words,
+                                        int max_words, cb_option_line *out);
+/* The value of key, or NULL when the line does not set it. */
+CB_API const char *cb_option_line_get(const cb_option_line *line, const char *key);
+
 #ifdef __cplusplus
 }
 #endif
