@@ -67,7 +67,11 @@ static apr_status_t run_tasks(int state, void *data, apr_pool_t *pool)
     }
     if (state != AP_WATCHDOG_STATE_RUNNING || runner->threads_pool)
         return APR_SUCCESS;
-    apr_pool_create(&runner->threads_pool, pool);
+    /* Not a child of `pool`: mod_watchdog destroys that pool after each
+     * RUNNING call, which would take the threads' pool with it. This one
+     * lives until STOPPING, which mod_watchdog calls as the process exits. */
+    (void)pool;
+    apr_pool_create_unmanaged_ex(&runner->threads_pool, NULL, NULL);
     rv = cb_task_runner_start(runner->threads_pool, runner->tasks, &runner->threads);
     if (rv != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, runner->server, APLOGNO(10931)
