@@ -8,6 +8,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "util_filter.h"
 
 #include "../core/cb_core.h"
 #include "../core/db_internal.h"
@@ -64,6 +65,11 @@ void cb_apache_proxy_hooks_post_config(apr_pool_t *pconf);
 void cb_apache_metering_start(request_rec *r, cb_req *req);
 void cb_apache_metering_finish(request_rec *r, cb_req *req);
 void cb_apache_metering_register_hooks(void);
+/* For input filters that count the body: reads from the next filter and
+ * adds the body bytes that arrived to *seen (metering, the body cap). */
+apr_status_t cb_apache_read_counted(ap_filter_t *f, apr_bucket_brigade *bb,
+                                    ap_input_mode_t mode, apr_read_type_e block,
+                                    apr_off_t readbytes, apr_off_t *seen);
 
 /* tasks.c */
 void cb_apache_tasks_register_hooks(void);

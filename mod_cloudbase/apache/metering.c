@@ -20,18 +20,25 @@ typedef struct bytes_in_ctx {
     apr_off_t seen;
 } bytes_in_ctx;
 
-static apr_status_t bytes_in_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+apr_status_t cb_apache_read_counted(ap_filter_t *f, apr_bucket_brigade *bb,
                                     ap_input_mode_t mode, apr_read_type_e block,
-                                    apr_off_t readbytes)
+                                    apr_off_t readbytes, apr_off_t *seen)
 {
-    bytes_in_ctx *ctx = f->ctx;
     apr_off_t len = 0;
     apr_status_t rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
     if (rv != APR_SUCCESS || mode != AP_MODE_READBYTES)
         return rv;
     apr_brigade_length(bb, 0, &len);
-    ctx->seen += len > 0 ? len : 0;
+    *seen += len > 0 ? len : 0;
     return APR_SUCCESS;
+}
+
+static apr_status_t bytes_in_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                    ap_input_mode_t mode, apr_read_type_e block,
+                                    apr_off_t readbytes)
+{
+    bytes_in_ctx *ctx = f->ctx;
+    return cb_apache_read_counted(f, bb, mode, block, readbytes, &ctx->seen);
 }
 
 void cb_apache_metering_start(request_rec *r, cb_req *req)

@@ -83,12 +83,9 @@ static apr_status_t body_limit_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                       apr_off_t readbytes)
 {
     limit_ctx *ctx = f->ctx;
-    apr_off_t len = 0;
-    apr_status_t rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+    apr_status_t rv = cb_apache_read_counted(f, bb, mode, block, readbytes, &ctx->seen);
     if (rv != APR_SUCCESS || mode != AP_MODE_READBYTES)
         return rv;
-    apr_brigade_length(bb, 0, &len);
-    ctx->seen += len > 0 ? len : 0;
     if (ctx->seen > ctx->limit) {
         apr_brigade_cleanup(bb);
         return APR_ENOSPC; /* mod_proxy answers 413 */
