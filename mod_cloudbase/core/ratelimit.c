@@ -196,24 +196,34 @@ static const char *route_scope(cb_req *req)
     return out;
 }
 
-static const char *who(cb_req *req, unsigned by)
+/* Whose counter: the tag and the value (both "" when the rule counts
+ * everyone together). */
+static void who(const cb_req *req, unsigned by, const char **tag, const char **value)
 {
     const cb_identity *id = &req->identity;
-    if ((by & CB_RL_BY_KEY) && id->kind == CB_IDENTITY_KEY && id->uid)
-        return apr_pstrcat(req->pool, ":k=", id->uid, NULL);
-    if ((by & (CB_RL_BY_KEY | CB_RL_BY_USER)) && id->kind != CB_IDENTITY_NONE && id->uid)
-        return apr_pstrcat(req->pool, ":u=", id->uid, NULL);
-    if (by & (CB_RL_BY_KEY | CB_RL_BY_USER | CB_RL_BY_IP))
-        return apr_pstrcat(req->pool, ":ip=", req->client_ip ? req->client_ip : "-", NULL);
-    return "";
+    *tag = *value = "";
+    if ((by & CB_RL_BY_KEY) && id->kind == CB_IDENTITY_KEY && id->uid) {
+        *tag = ":k=";
+        *value = id->uid;
+    }
+    else if ((by & (CB_RL_BY_KEY | CB_RL_BY_USER)) && id->kind != CB_IDENTITY_NONE && id->uid) {
+        *tag = ":u=";
+        *value = id->uid;
+    }
+    else if (by & (CB_RL_BY_KEY | CB_RL_BY_USER | CB_RL_BY_IP)) {
+        *tag = ":ip=";
+        *value = req->client_ip ? req->client_ip : "-";
+    }
 }
 
 static const char *counter_key(cb_req *req, const cb_rl_rule *r)
 {
+    const char *tag, *value;
+    who(req, r->by, &tag, &value);
     return cb_redis_key(req->pool, req->env->id, "rl",
                         apr_pstrcat(req->pool, r->id, (r->by & CB_RL_BY_ROUTE) ? ":r=" : "",
-                                    (r->by & CB_RL_BY_ROUTE) ? route_scope(req) : "",
-                                    who(req, r->by), NULL),
+                                    (r->by & CB_RL_BY_ROUTE) ? route_scope(req) : "", tag,
+                                    value, NULL),
                         NULL);
 }
 
@@ -227,16 +237,15 @@ static int64_t reset_seconds(const cb_rl_verdict *v)
 static void set_headers(cb_req *req, const cb_rl_verdict *v)
 {
     int64_t reset_s = reset_seconds(v);
+    /* apr_off_t_toa, not apr_psprintf: every allowed call sets these. */
+    const char *reset = apr_off_t_toa(req->pool, (apr_off_t)reset_s);
     apr_table_setn(req->headers_out, "RateLimit-Limit",
-                   apr_psprintf(req->pool, "%" APR_INT64_T_FMT, v->limit));
+                   apr_off_t_toa(req->pool, (apr_off_t)v->limit));
     apr_table_setn(req->headers_out, "RateLimit-Remaining",
-                   apr_psprintf(req->pool, "%" APR_INT64_T_FMT,
-                                v->remaining > 0 ? v->remaining : 0));
-    apr_table_setn(req->headers_out, "RateLimit-Reset",
-                   apr_psprintf(req->pool, "%" APR_INT64_T_FMT, reset_s));
+                   apr_off_t_toa(req->pool, (apr_off_t)(v->remaining > 0 ? v->remaining : 0)));
+    apr_table_setn(req->headers_out, "RateLimit-Reset", reset);
     if (!v->allowed)
-        apr_table_setn(req->headers_out, "Retry-After",
-                       apr_psprintf(req->pool, "%" APR_INT64_T_FMT, reset_s));
+        apr_table_setn(req->headers_out, "Retry-After", reset);
 }
 
 static int refuse(cb_req *req, const cb_rl_verdict *v)

@@ -22,7 +22,12 @@
 static apr_array_header_t *split_words(apr_pool_t *p, const char *text)
 {
     apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
-    char *copy = apr_pstrdup(p, text ? text : ""), *state;
+    char *copy, *state;
+    if (text && *text && !strchr(text, ' ')) { /* one word: the usual case, no copy */
+        APR_ARRAY_PUSH(out, const char *) = text;
+        return out;
+    }
+    copy = apr_pstrdup(p, text ? text : "");
     for (char *w = apr_strtok(copy, " ", &state); w; w = apr_strtok(NULL, " ", &state))
         APR_ARRAY_PUSH(out, const char *) = w;
     return out;
