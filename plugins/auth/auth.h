@@ -8,7 +8,6 @@
 #define CB_AUTH_H
 
 #include <apr_thread_rwlock.h>
-#include <hiredis.h>
 #include <jansson.h>
 
 #include "cloudbase/cloudbase.h"

@@ -97,7 +97,7 @@ apr_status_t auth_session_create(auth_state *st, apr_pool_t *p, const char *uid,
 {
     const char *sid = cb_random_hex(p, AUTH_ID_LENGTH / 2), *hash, *token, *key;
     char ttl[32];
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv;
     if (!sid || !(token = new_refresh_secret(p, sid, &hash)))
         return APR_EGENERAL;
@@ -110,7 +110,7 @@ apr_status_t auth_session_create(auth_state *st, apr_pool_t *p, const char *uid,
     }
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type == REDIS_REPLY_ERROR)
+    if (cb_redis_reply_kind(reply) == CB_REDIS_REPLY_ERROR)
         return APR_EGENERAL;
     out->sid = sid;
     out->uid = uid;
@@ -137,10 +137,9 @@ const char auth_script_rotate[] =
     "end "
     "return {0}";
 
-static const char *element_string(const redisReply *array, size_t i, apr_pool_t *p)
+static const char *element_string(const cb_redis_reply *array, size_t i, apr_pool_t *p)
 {
-    const redisReply *e = i < array->elements ? array->element[i] : NULL;
-    return e && e->type == REDIS_REPLY_STRING ? apr_pstrmemdup(p, e->str, e->len) : NULL;
+    return cb_redis_reply_strdup(p, cb_redis_reply_element(array, i));
 }
 
 auth_refresh_result auth_session_refresh(auth_state *st, apr_pool_t *p, const char *token,
@@ -149,7 +148,7 @@ auth_refresh_result auth_session_refresh(auth_state *st, apr_pool_t *p, const ch
     const char *sid = auth_refresh_token_sid(p, token), *presented, *hash, *fresh;
     const char *session_key, *used_key;
     char ttl[32];
-    redisReply *reply;
+    const cb_redis_reply *reply;
     if (!sid)
         return AUTH_REFRESH_INVALID;
     presented = cb_sha256_hex(p, token + AUTH_ID_LENGTH + 1, 64);
@@ -161,14 +160,13 @@ auth_refresh_result auth_session_refresh(auth_state *st, apr_pool_t *p, const ch
     {
         const char *argv[] = {session_key, used_key, presented, hash, ttl};
         if (cb_redis_eval(st->redis, p, &st->scripts.rotate, 2, 5, argv, NULL, &reply) != APR_SUCCESS ||
-            reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
-            reply->element[0]->type != REDIS_REPLY_INTEGER)
+            cb_redis_reply_kind(cb_redis_reply_element(reply, 0)) != CB_REDIS_REPLY_INTEGER)
             return AUTH_REFRESH_DOWN;
     }
-    switch (reply->element[0]->integer) {
+    switch (cb_redis_reply_integer(cb_redis_reply_element(reply, 0))) {
     case 1: {
-        const redisReply *fields = reply->elements > 1 ? reply->element[1] : NULL;
-        if (!fields || fields->type != REDIS_REPLY_ARRAY)
+        const cb_redis_reply *fields = cb_redis_reply_element(reply, 1);
+        if (cb_redis_reply_kind(fields) != CB_REDIS_REPLY_ARRAY)
             return AUTH_REFRESH_DOWN;
         out->sid = sid;
         out->uid = element_string(fields, 0, p);
@@ -196,7 +194,7 @@ apr_status_t auth_session_revoke(auth_state *st, apr_pool_t *p, const char *sid)
 {
     const char *session_key = auth_key(p, st, "sess", sid);
     const char *argv[] = {"DEL", session_key, apr_pstrcat(p, session_key, ":used", NULL)};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv = cb_redis_command(st->redis, p, 3, argv, NULL, &reply);
     if (rv == APR_SUCCESS)
         auth_cache_store(st, apr_pstrcat(p, "s:", sid, NULL), 0);
@@ -207,15 +205,15 @@ auth_activity auth_session_active(auth_state *st, apr_pool_t *p, const char *sid
 {
     const char *cache_key = apr_pstrcat(p, "s:", sid, NULL);
     const char *argv[2];
-    redisReply *reply;
+    const cb_redis_reply *reply;
     auth_activity cached = auth_cache_lookup(st, cache_key);
     if (cached != AUTH_UNKNOWN)
         return cached;
     argv[0] = "EXISTS";
     argv[1] = auth_key(p, st, "sess", sid);
     if (cb_redis_command(st->redis, p, 2, argv, NULL, &reply) != APR_SUCCESS ||
-        reply->type != REDIS_REPLY_INTEGER)
+        cb_redis_reply_kind(reply) != CB_REDIS_REPLY_INTEGER)
         return AUTH_UNKNOWN;
-    auth_cache_store(st, cache_key, reply->integer == 1);
-    return reply->integer == 1 ? AUTH_ACTIVE : AUTH_INACTIVE;
+    auth_cache_store(st, cache_key, cb_redis_reply_integer(reply) == 1);
+    return cb_redis_reply_integer(reply) == 1 ? AUTH_ACTIVE : AUTH_INACTIVE;
 }
