@@ -26,52 +26,26 @@ const char *auth_key(apr_pool_t *p, const auth_state *st, const char *kind, cons
 
 /* ---------------------------------------------------------------- cache */
 
-static unsigned slot_of(const char *key)
-{
-    return (unsigned)(cb_fnv1a(CB_FNV1A_INIT, key, strlen(key)) % AUTH_SESSION_CACHE_SLOTS);
-}
-
-/* Slots share AUTH_CACHE_LOCKS read-write locks in stripes: lookups (every
- * request) share a lock, stores (once per bound per session) take it alone. */
-static apr_thread_rwlock_t *lock_of(auth_state *st, unsigned slot)
-{
-    return st->cache_locks[slot % AUTH_CACHE_LOCKS];
-}
-
+/* What was found in Redis, kept for the staleness bound (a cb_cache). */
 auth_activity auth_cache_lookup(auth_state *st, const char *key)
 {
-    unsigned index = slot_of(key);
-    auth_cache_slot *slot = &st->cache[index];
-    auth_activity found = AUTH_UNKNOWN;
-    apr_time_t now = apr_time_now();
-    apr_thread_rwlock_rdlock(lock_of(st, index));
-    if (strcmp(slot->key, key) == 0 && now - slot->checked_at < st->cache_bound)
-        found = slot->active ? AUTH_ACTIVE : AUTH_INACTIVE;
-    apr_thread_rwlock_unlock(lock_of(st, index));
-    return found;
+    char active;
+    size_t len = sizeof(active);
+    if (cb_cache_get(st->cache, key, strlen(key), &active, &len) != APR_SUCCESS)
+        return AUTH_UNKNOWN;
+    return active ? AUTH_ACTIVE : AUTH_INACTIVE;
 }
 
 void auth_cache_store(auth_state *st, const char *key, int active)
 {
-    unsigned index = slot_of(key);
-    auth_cache_slot *slot = &st->cache[index];
-    if (strlen(key) >= sizeof(slot->key))
-        return;
-    apr_thread_rwlock_wrlock(lock_of(st, index));
-    strcpy(slot->key, key);
-    slot->checked_at = apr_time_now();
-    slot->active = active;
-    apr_thread_rwlock_unlock(lock_of(st, index));
+    char value = active ? 1 : 0;
+    /* A key too long, or a bound of 0, is simply not cached. */
+    cb_cache_set(st->cache, key, strlen(key), &value, sizeof(value), st->cache_bound);
 }
 
 void auth_cache_forget(auth_state *st, const char *key)
 {
-    unsigned index = slot_of(key);
-    auth_cache_slot *slot = &st->cache[index];
-    apr_thread_rwlock_wrlock(lock_of(st, index));
-    if (strcmp(slot->key, key) == 0)
-        slot->key[0] = '\0';
-    apr_thread_rwlock_unlock(lock_of(st, index));
+    cb_cache_remove(st->cache, key, strlen(key));
 }
 
 /* ---------------------------------------------------------------- sessions */
