@@ -2,10 +2,12 @@
  * cache.c: cb_cache, the per-process slot cache (cloudbase/cache.h).
  *
  * One flat array of fixed-size slots; a key's slot is FNV-1a of the key
- * modulo the slot count (direct mapped: one key per slot). Long keys are
- * hashed on their first and last HASHED_EDGE bytes and their length, which
- * is where keys such as signed tokens differ and keeps a hit cheap; the
- * comparison that decides a hit is always over the whole key. Slots share
+ * modulo the slot count (direct mapped: one key per slot). Keys longer than
+ * HASHED_TAIL bytes are hashed on their last HASHED_TAIL bytes only: that is
+ * where keys such as signed tokens (the signature) differ, and it keeps a hit
+ * on a 600-byte token as cheap as on a short key. Keys alike at the end
+ * merely share a slot: the comparison that decides a hit is always over the
+ * whole key. Slots share
  * LOCK_STRIPES mutexes: a get holds one for a compare and a copy only.
  */
 #include <stdint.h>
@@ -18,7 +20,7 @@
 #include "cloudbase/encoding.h"
 
 #define LOCK_STRIPES 64
-#define HASHED_EDGE 32
+#define HASHED_TAIL 48
 
 typedef struct cache_slot {
     apr_time_t expires;        /* 0: empty */
@@ -58,16 +60,8 @@ cb_cache *cb_cache_create(apr_pool_t *p, unsigned slots, size_t max_key, size_t 
 
 static unsigned slot_index(const cb_cache *c, const char *key, size_t len)
 {
-    uint64_t h = CB_FNV1A_INIT;
-    if (len <= 2 * HASHED_EDGE) {
-        h = cb_fnv1a(h, key, len);
-    }
-    else {
-        h = cb_fnv1a(h, key, HASHED_EDGE);
-        h = cb_fnv1a(h, key + len - HASHED_EDGE, HASHED_EDGE);
-        h = cb_fnv1a(h, &len, sizeof(len));
-    }
-    return (unsigned)(h % c->slots);
+    size_t start = len > HASHED_TAIL ? len - HASHED_TAIL : 0;
+    return (unsigned)(cb_fnv1a(CB_FNV1A_INIT, key + start, len - start) % c->slots);
 }
 
 static cache_slot *slot_at(const cb_cache *c, unsigned index)

@@ -81,8 +81,8 @@ START_TEST(ttl_expiry)
 END_TEST
 
 /* Keys that share a slot never answer for each other: with one slot every
- * key collides; long keys that differ only in the middle collide whatever
- * the slot count (only their ends are hashed). */
+ * key collides; long keys that differ only before their last 48 bytes
+ * collide whatever the slot count (only that tail is hashed). */
 START_TEST(full_key_compare_on_collision)
 {
     cb_cache *one = cb_cache_create(pool, 1, 128, 16);
