@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <hiredis/hiredis.h>
 
 #include "ratelimit.h"
 #include "cloudbase/values.h"
@@ -280,7 +279,7 @@ static int decide_in_redis(cb_req *req, int n, const cb_rl_rule *const *rules,
     const char *argv[MAX_RULES_PER_REQUEST * 7];
     size_t argv_len[MAX_RULES_PER_REQUEST * 7];
     int index[MAX_RULES_PER_REQUEST];
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_time_t now;
     int argc = 0, m = 0;
     for (int i = 0; i < n; i++)
@@ -305,20 +304,22 @@ static int decide_in_redis(cb_req *req, int n, const cb_rl_rule *const *rules,
     if (!req->env->redis ||
         cb_redis_eval(req->env->redis, req->pool, &script, m, argc, argv, argv_len, &reply) !=
             APR_SUCCESS ||
-        reply->type != REDIS_REPLY_ARRAY || reply->elements != (size_t)(1 + 4 * m))
+        cb_redis_reply_count(reply) != (size_t)(1 + 4 * m))
         return 0;
     now = apr_time_now();
     for (int j = 0; j < m; j++) {
         const cb_rl_rule *r = rules[index[j]];
-        redisReply **e = reply->element + 1 + 4 * j;
+        int64_t e[4]; /* remaining (-1: this rule refused), reset, granted, bucket */
         cb_rl_verdict v;
-        v.allowed = e[0]->integer >= 0; /* -1: this rule refused */
+        for (int k = 0; k < 4; k++)
+            e[k] = cb_redis_reply_integer(cb_redis_reply_element(reply, (size_t)(1 + 4 * j + k)));
+        v.allowed = e[0] >= 0;
         v.limit = r->limit;
-        v.remaining = e[0]->integer > 0 ? e[0]->integer : 0;
-        v.reset_ms = e[1]->integer;
-        if (reply->element[0]->integer == 1 && e[2]->integer > 1) {
+        v.remaining = e[0] > 0 ? e[0] : 0;
+        v.reset_ms = e[1];
+        if (cb_redis_reply_integer(cb_redis_reply_element(reply, 0)) == 1 && e[2] > 1) {
             int64_t lifetime = r->bucket_ms < 1000 ? r->bucket_ms : 1000;
-            cb_rl_leases_store(rl->leases, keys[index[j]], e[2]->integer - 1, e[3]->integer,
+            cb_rl_leases_store(rl->leases, keys[index[j]], e[2] - 1, e[3],
                                now + apr_time_from_msec(lifetime), &v, now);
         }
         cb_rl_keep_tightest(out, &v, *first);

@@ -16,6 +16,7 @@
 #include "cloudbase/redis.h"
 #include "cloudbase/values.h"
 #include "breaker.h"
+#include "redis_reply.h"
 
 
 struct cb_redis {
@@ -252,7 +253,7 @@ static apr_status_t free_reply(void *data)
 }
 
 apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *const *argv,
-                              const size_t *argv_len, redisReply **reply_out)
+                              const size_t *argv_len, const cb_redis_reply **reply_out)
 {
     redisContext *c;
     redisReply *reply = NULL;
@@ -280,7 +281,7 @@ apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *
     }
     release(r, c, 1, is_probe);
     apr_pool_cleanup_register(p, reply, free_reply, apr_pool_cleanup_null);
-    *reply_out = reply;
+    *reply_out = cb_redis_reply_wrap(reply);
     return APR_SUCCESS;
 }
 
@@ -299,7 +300,7 @@ void cb_redis_script_init(cb_redis_script *s, const char *source)
 
 apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,
                            int num_keys, int argc, const char *const *argv,
-                           const size_t *argv_len, redisReply **reply)
+                           const size_t *argv_len, const cb_redis_reply **reply)
 {
     int total = argc + 3;
     const char **full = apr_palloc(p, sizeof(char *) * (size_t)total);
@@ -314,8 +315,8 @@ apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,
         lens[i + 3] = argv_len ? argv_len[i] : strlen(argv[i]);
     }
     rv = cb_redis_command(r, p, total, full, lens, reply);
-    if (rv == APR_SUCCESS && (*reply)->type == REDIS_REPLY_ERROR &&
-        strncmp((*reply)->str, "NOSCRIPT", 8) == 0) {
+    if (rv == APR_SUCCESS && cb_redis_reply_error(*reply) &&
+        strncmp(cb_redis_reply_error(*reply), "NOSCRIPT", 8) == 0) {
         /* The server lost its script cache (restart, SCRIPT FLUSH): EVAL
          * sends the source once and caches it again. */
         full[0] = "EVAL"; lens[0] = 4;
@@ -328,10 +329,11 @@ apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,
 int cb_redis_ping(cb_redis *r, apr_pool_t *p)
 {
     static const char *const argv[1] = {"PING"};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     if (cb_redis_command(r, p, 1, argv, NULL, &reply) != APR_SUCCESS)
         return 0;
-    return reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING;
+    return cb_redis_reply_kind(reply) == CB_REDIS_REPLY_STATUS ||
+           cb_redis_reply_kind(reply) == CB_REDIS_REPLY_STRING;
 }
 
 int cb_redis_available(cb_redis *r)

@@ -36,7 +36,7 @@ apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
     const char *random = cb_random_hex(p, AUTH_KEY_RANDOM_HEX / 2);
     const char *id = cb_random_hex(p, AUTH_ID_LENGTH / 2), *key, *hash;
     int64_t now = apr_time_sec(apr_time_now());
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv;
     if (!random || !id)
         return APR_EGENERAL;
@@ -56,16 +56,15 @@ apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
     }
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type == REDIS_REPLY_ERROR)
+    if (cb_redis_reply_kind(reply) == CB_REDIS_REPLY_ERROR)
         return APR_EGENERAL;
     *secret = key;
     return APR_SUCCESS;
 }
 
-static const char *field(const redisReply *r, size_t i, apr_pool_t *p)
+static const char *field(const cb_redis_reply *r, size_t i, apr_pool_t *p)
 {
-    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING
-               ? apr_pstrmemdup(p, r->element[i]->str, r->element[i]->len) : NULL;
+    return cb_redis_reply_strdup(p, cb_redis_reply_element(r, i));
 }
 
 auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *secret,
@@ -73,7 +72,7 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
 {
     const char *hash, *cache_key;
     const char *argv[8];
-    redisReply *reply;
+    const cb_redis_reply *reply;
     auth_activity cached;
     if (!auth_apikey_shape(st, secret))
         return AUTH_KEY_INVALID;
@@ -87,7 +86,7 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
     if (cached == AUTH_INACTIVE)
         return AUTH_KEY_INVALID;
     if (cb_redis_command(st->redis, p, 8, argv, NULL, &reply) != APR_SUCCESS ||
-        reply->type != REDIS_REPLY_ARRAY) {
+        cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY) {
         if (cached != AUTH_ACTIVE)
             return AUTH_KEY_DOWN;
         /* Verified within the staleness bound: details are not needed to
@@ -125,16 +124,16 @@ const char auth_script_key_list[] =
 apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, json_t **out)
 {
     const char *argv[] = {auth_key(p, st, "apikeys", "index"), auth_key(p, st, "apikey", "")};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv;
     rv = cb_redis_eval(st->redis, p, &st->scripts.key_list, 1, 2, argv, NULL, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_ARRAY)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY)
         return APR_EGENERAL;
     *out = json_array();
-    for (size_t i = 0; i < reply->elements; i++) {
-        const redisReply *k = reply->element[i];
+    for (size_t i = 0; i < cb_redis_reply_count(reply); i++) {
+        const cb_redis_reply *k = cb_redis_reply_element(reply, i);
         json_t *scopes = json_loads(field(k, 3, p) ? field(k, 3, p) : "[]", 0, NULL);
         json_array_append_new(*out, json_pack("{s:s?, s:s?, s:s?, s:o, s:I, s:I}",
                                               "id", field(k, 0, p), "name", field(k, 1, p),
@@ -155,13 +154,13 @@ const char auth_script_key_revoke[] =
 apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id)
 {
     const char *argv[] = {auth_key(p, st, "apikeys", "index"), id, auth_key(p, st, "apikey", "")};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv;
     rv = cb_redis_eval(st->redis, p, &st->scripts.key_revoke, 1, 3, argv, NULL, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_STRING)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_STRING)
         return APR_NOTFOUND;
-    auth_cache_store(st, apr_pstrcat(p, "k:", apr_pstrmemdup(p, reply->str, reply->len), NULL), 0);
+    auth_cache_store(st, apr_pstrcat(p, "k:", cb_redis_reply_strdup(p, reply), NULL), 0);
     return APR_SUCCESS;
 }

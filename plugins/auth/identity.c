@@ -52,13 +52,13 @@ auth_token_result auth_verify_access_token(auth_state *st, apr_pool_t *p, const 
 {
     size_t len = strlen(token);
     int64_t now = apr_time_sec(apr_time_now());
-    if (!auth_token_cache_get(st, p, token, len, now - leeway, claims)) {
+    if (!auth_token_cache_get(st, p, token, len, claims)) {
         cb_jwt_result r = cb_jwt_verify(p, st->keys, token, len, st->env, now, leeway, claims);
         if (r != CB_JWT_OK) {
             *why = cb_jwt_result_text(r);
             return AUTH_TOKEN_INVALID;
         }
-        auth_token_cache_put(st, token, len, claims);
+        auth_token_cache_put(st, token, len, claims, leeway);
     }
     switch (auth_session_active(st, p, claims->sid)) {
     case AUTH_ACTIVE:
