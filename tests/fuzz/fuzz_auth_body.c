@@ -1,6 +1,6 @@
 /*
  * fuzz_auth_body.c: libFuzzer target for the auth routes' request bodies
- * (cb_body_json_object in core/request_json.c, behind
+ * (cb_body_json_object in core/request.c, behind
  * cb_req_read_json_object, over core/json.c), and the field reads the
  * handlers make from them.
  *

@@ -103,6 +103,21 @@ static cb_status body_route(cb_req *req, void *state)
     return cb_req_send_json(req, 200, apr_psprintf(cb_req_pool(req), "{\"length\":%" APR_SIZE_T_FMT "}", len));
 }
 
+/* The body as a JSON object (cb_req_read_json_object, capped at max_body):
+ * how many members it has and its "name", written back. */
+static cb_status json_route(cb_req *req, void *state)
+{
+    testplug *t = state;
+    apr_pool_t *p = cb_req_pool(req);
+    cb_json *body, *answer;
+    if (cb_req_read_json_object(req, (size_t)t->max_body, &body) != CB_OK)
+        return CB_ERROR;
+    answer = cb_json_new_object(p);
+    cb_json_set_int(answer, "members", (int64_t)cb_json_object_size(body));
+    cb_json_set_string(answer, "name", cb_json_get_string(body, "name"));
+    return cb_req_send_json(req, 200, cb_json_dump(p, answer));
+}
+
 static cb_status fail_route(cb_req *req, void *state)
 {
     testplug *t = state;
@@ -396,6 +411,8 @@ static const cb_route_def routes[] = {
     ROUTE("GET", "/v1/test/items/{id}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/files/{rest*}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("POST", "/v1/test/body", body_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("POST", "/v1/test/json", json_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("POST", "/v1/test/oauth-json", json_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0),
     ROUTE("GET", "/v1/test/fail", fail_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/oauth-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0),
     ROUTE("GET", "/v1/test/tose-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TOSE, 0),
