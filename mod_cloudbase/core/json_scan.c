@@ -17,6 +17,11 @@
 
 typedef const unsigned char uchar;
 
+/* The small steps every byte goes through are inlined into the two
+ * recursive functions (scan_object, scan_array): function calls check
+ * every body with this scanner. */
+#define HOT static inline __attribute__((always_inline))
+
 typedef struct scanner {
     uchar *s, *end;                  /* cursor, end of the text */
     unsigned flags, max_depth;
@@ -26,11 +31,12 @@ typedef struct scanner {
     cb_json_span inline_keys[CB_JSON_SCAN_INLINE_KEYS];
 } scanner;
 
-static int scan_value(scanner *sc, unsigned depth, cb_json_span *out);
+static int scan_object(scanner *sc, unsigned depth);
+static int scan_array(scanner *sc, unsigned depth);
 
 /* ---- lexical pieces ---- */
 
-static void skip_space(scanner *sc)
+HOT void skip_space(scanner *sc)
 {
     while (sc->s < sc->end
            && (*sc->s == ' ' || *sc->s == '\t' || *sc->s == '\n' || *sc->s == '\r'))
@@ -38,7 +44,7 @@ static void skip_space(scanner *sc)
 }
 
 /* Moves past c when it comes next after whitespace. */
-static int accept_char(scanner *sc, unsigned char c)
+HOT int accept_char(scanner *sc, unsigned char c)
 {
     skip_space(sc);
     if (sc->s == sc->end || *sc->s != c)
@@ -47,7 +53,7 @@ static int accept_char(scanner *sc, unsigned char c)
     return 1;
 }
 
-static int is_digit_at(uchar *s, uchar *end)
+HOT int is_digit_at(uchar *s, uchar *end)
 {
     return s < end && *s >= '0' && *s <= '9';
 }
@@ -122,7 +128,7 @@ static uchar *scan_escape(uchar *s, uchar *end)
 
 /* Checks the string whose opening quote is under the cursor and moves past
  * it; out gets its text between the quotes. */
-static int scan_string(scanner *sc, cb_json_span *out)
+HOT int scan_string(scanner *sc, cb_json_span *out)
 {
     uchar *s = sc->s + 1, *end = sc->end;
     int escaped = 0;
@@ -400,7 +406,7 @@ static int real_fits(uchar *s, uchar *end)
 /* Checks the number under the cursor (RFC 8259) and moves past it; with
  * CB_JSON_SCAN_NUMBER_LIMITS also that jansson's types hold it. A leading
  * zero ends the integer part: what follows then fails the caller. */
-static int scan_number(scanner *sc, cb_json_span *out)
+HOT int scan_number(scanner *sc, cb_json_span *out)
 {
     uchar *s = sc->s, *start = sc->s, *end = sc->end;
     int integer = 1;
@@ -444,7 +450,7 @@ static int scan_number(scanner *sc, cb_json_span *out)
 }
 
 /* Moves past the literal word (of type type) when it is under the cursor. */
-static int scan_literal(scanner *sc, const char *word, size_t len, cb_json_scan_type type,
+HOT int scan_literal(scanner *sc, const char *word, size_t len, cb_json_scan_type type,
                         cb_json_span *out)
 {
     if ((size_t)(sc->end - sc->s) < len || memcmp(sc->s, word, len) != 0)
@@ -479,6 +485,38 @@ static int add_key(scanner *sc, size_t first, const cb_json_span *key)
     }
     sc->keys[sc->nkeys++] = *key;
     return 1;
+}
+
+/* Checks any JSON value after whitespace and moves past it; depth is the
+ * level an object or array there has. */
+HOT int scan_value(scanner *sc, unsigned depth, cb_json_span *out)
+{
+    uchar *start;
+    skip_space(sc);
+    if (sc->s == sc->end)
+        return 0;
+    start = sc->s;
+    switch (*sc->s) {
+    case '{':
+    case '[':
+        if (!(*start == '{' ? scan_object(sc, depth) : scan_array(sc, depth)))
+            return 0;
+        out->text = (const char *)start;
+        out->len = (size_t)(sc->s - start);
+        out->type = *start == '{' ? CB_JSON_SCAN_OBJECT : CB_JSON_SCAN_ARRAY;
+        out->escaped = 0;
+        return 1;
+    case '"':
+        return scan_string(sc, out);
+    case 't':
+        return scan_literal(sc, "true", 4, CB_JSON_SCAN_TRUE, out);
+    case 'f':
+        return scan_literal(sc, "false", 5, CB_JSON_SCAN_FALSE, out);
+    case 'n':
+        return scan_literal(sc, "null", 4, CB_JSON_SCAN_NULL, out);
+    default:
+        return scan_number(sc, out);
+    }
 }
 
 /* Checks the array under the cursor, of nesting level depth. */
@@ -524,38 +562,6 @@ static int scan_object(scanner *sc, unsigned depth)
     } while (accept_char(sc, ','));
     sc->nkeys = first;                       /* its keys end with it */
     return accept_char(sc, '}');
-}
-
-/* Checks any JSON value after whitespace and moves past it; depth is the
- * level an object or array there has. */
-static int scan_value(scanner *sc, unsigned depth, cb_json_span *out)
-{
-    uchar *start;
-    skip_space(sc);
-    if (sc->s == sc->end)
-        return 0;
-    start = sc->s;
-    switch (*sc->s) {
-    case '{':
-    case '[':
-        if (!(*start == '{' ? scan_object(sc, depth) : scan_array(sc, depth)))
-            return 0;
-        out->text = (const char *)start;
-        out->len = (size_t)(sc->s - start);
-        out->type = *start == '{' ? CB_JSON_SCAN_OBJECT : CB_JSON_SCAN_ARRAY;
-        out->escaped = 0;
-        return 1;
-    case '"':
-        return scan_string(sc, out);
-    case 't':
-        return scan_literal(sc, "true", 4, CB_JSON_SCAN_TRUE, out);
-    case 'f':
-        return scan_literal(sc, "false", 5, CB_JSON_SCAN_FALSE, out);
-    case 'n':
-        return scan_literal(sc, "null", 4, CB_JSON_SCAN_NULL, out);
-    default:
-        return scan_number(sc, out);
-    }
 }
 
 int cb_json_scan_object(const char *text, size_t len, const cb_json_scan_options *options)
