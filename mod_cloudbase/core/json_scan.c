@@ -201,9 +201,12 @@ static size_t decode_char(uchar **s, char *out)
     return put_utf8(cp, out);
 }
 
-/* The decoded bytes of a string span, one at a time. */
+/* The decoded bytes of a string span, one at a time. The text of a span
+ * without escapes is its value: a backslash there (a C string compared
+ * with cb_json_span_is) is a plain byte. */
 typedef struct {
     uchar *s, *end;
+    int escaped;
     char buf[4];
     size_t have, next;
 } span_reader;
@@ -212,12 +215,15 @@ static void reader_start(span_reader *r, const cb_json_span *span)
 {
     r->s = (uchar *)span->text;
     r->end = r->s + span->len;
+    r->escaped = span->escaped;
     r->have = r->next = 0;
 }
 
 /* The next byte, or -1 at the end. */
 static int reader_byte(span_reader *r)
 {
+    if (!r->escaped)
+        return r->s < r->end ? *r->s++ : -1;
     if (r->next == r->have) {
         if (r->s == r->end)
             return -1;

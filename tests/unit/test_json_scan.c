@@ -216,6 +216,8 @@ START_TEST(visitor_sees_top_level_members)
     ck_assert_str_eq(buf, "h\xc3\xa9llo\n");
     ck_assert(cb_json_span_is(&v.values[0], "h\xc3\xa9llo\n"));
     ck_assert(!cb_json_span_is(&v.values[0], "h\xc3\xa9llo"));
+    /* A C string's backslash is a plain byte, never an escape. */
+    ck_assert(!cb_json_span_is(&v.values[0], "h\\u00e9llo\\n"));
     ck_assert_int_eq(v.values[1].type, CB_JSON_SCAN_NUMBER);
     ck_assert(cb_json_span_int64(&v.values[1], &n));
     ck_assert_int_eq(n, -12);
@@ -252,6 +254,7 @@ START_TEST(decoding_spans)
     ck_assert_uint_eq(cb_json_span_decode(&v.keys[0], buf, sizeof(buf)), 5);
     ck_assert_str_eq(buf, "k\xf0\x9f\x98\x80");
     ck_assert(cb_json_span_is(&v.keys[0], "k\xf0\x9f\x98\x80"));
+    ck_assert(!cb_json_span_is(&v.keys[0], "k\\ud83d\\ude00"));
     ck_assert_uint_eq(cb_json_span_decode(&v.values[0], buf, sizeof(buf)), 10);
     ck_assert_str_eq(buf, "a\"\\/\b\f\n\r\tz");
     /* Too small a buffer: refused, never cut. Exactly enough: fine. */
