@@ -301,6 +301,15 @@ static int integer_value(uchar *s, uchar *end, int64_t *out)
     s += negative;
     if (s == end)
         return 0;
+    if (end - s <= 18) {                     /* below 10^18: no overflow to watch */
+        for (; s < end; s++) {
+            if (*s < '0' || *s > '9')
+                return 0;
+            magnitude = magnitude * 10 + (unsigned)(*s - '0');
+        }
+        *out = negative ? -(int64_t)magnitude : (int64_t)magnitude;
+        return 1;
+    }
     for (; s < end; s++) {
         unsigned d;
         if (*s < '0' || *s > '9')
@@ -444,7 +453,9 @@ HOT int scan_number(scanner *sc, cb_json_span *out)
     }
     if (sc->flags & CB_JSON_SCAN_NUMBER_LIMITS) {
         int64_t ignored;
-        if (integer ? !integer_value(start, s, &ignored) : !real_fits(start, s))
+        /* An integer of at most 18 digits always fits. */
+        if (integer ? s - start > 18 + (*start == '-') && !integer_value(start, s, &ignored)
+                    : !real_fits(start, s))
             return 0;
     }
     out->text = (const char *)start;
@@ -478,7 +489,9 @@ static int add_key(scanner *sc, size_t first, const cb_json_span *key)
 {
     size_t i;
     for (i = first; i < sc->nkeys; i++)
-        if (spans_equal(&sc->keys[i], key))
+        if (!sc->keys[i].escaped && !key->escaped
+                ? sc->keys[i].len == key->len && !memcmp(sc->keys[i].text, key->text, key->len)
+                : spans_equal(&sc->keys[i], key))
             return 0;
     if (sc->nkeys == sc->cap) {
         cb_json_span *bigger;

@@ -17,8 +17,12 @@
  * claims come first, the integers from IAT on. */
 enum { SUB, ENV, SCOPE, SID, JTI, KIND, IAT, EXP, NBF, N_CLAIMS };
 
-static const char *const claim_names[N_CLAIMS] = {
-    "sub", "env", "scope", "sid", "jti", "kind", "iat", "exp", "nbf",
+static const struct {
+    const char *name;
+    size_t len;
+} claim_names[N_CLAIMS] = {
+    {"sub", 3}, {"env", 3}, {"scope", 5}, {"sid", 3}, {"jti", 3}, {"kind", 4},
+    {"iat", 3}, {"exp", 3}, {"nbf", 3},
 };
 
 typedef struct {
@@ -38,11 +42,10 @@ int cb_jwt_claims_is_kind(const char *kind)
 static int claim_index(const cb_json_span *key)
 {
     int i;
-    /* Every name read is 3 to 5 bytes: most other keys end the search here. */
-    if (!key->escaped && (key->len < 3 || key->len > 5))
-        return -1;
     for (i = 0; i < N_CLAIMS; i++)
-        if (cb_json_span_is(key, claim_names[i]))
+        if (key->escaped ? cb_json_span_is(key, claim_names[i].name)
+                         : key->len == claim_names[i].len
+                               && !memcmp(key->text, claim_names[i].name, key->len))
             return i;
     return -1;
 }
