@@ -376,6 +376,9 @@ int cb_dispatch_respond(cb_req *req);
 void cb_dispatch_after(cb_req *req);
 /* Records an error to be answered in the route's dialect. */
 void cb_req_fail(cb_req *req, int status, const char *code, const char *message);
+/* A request body as a JSON object (request.c): {} when empty; else
+ * NULL with *problem worded for the client. Fuzzed by fuzz_auth_body. */
+cb_json *cb_body_json_object(apr_pool_t *p, const char *data, size_t len, const char **problem);
 
 /* Header names compared case-insensitively with '_' and '-' alike, as many
  * upstream stacks (CGI, PHP, WSGI) read them. */

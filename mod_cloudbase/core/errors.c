@@ -101,7 +101,7 @@ const char *cb_error_body_with(apr_pool_t *p, cb_dialect dialect, const char *co
     }
     if (!body) /* only when message is not valid UTF-8 */
         return apr_psprintf(p, "{\"code\":\"%s\",\"message\":\"invalid error text\"}", "SYS_ERR");
-    out = cb_json_dump(p, body);
+    out = cb_json_dump(p, (const cb_json *)body); /* the core's values are jansson's */
     json_decref(body);
     return out;
 }

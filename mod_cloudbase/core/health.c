@@ -52,7 +52,8 @@ cb_status cb_health_handler(cb_req *req, void *unused)
     json_object_set_new(body, "redis", redis);
     json_object_set_new(body, "requestId", json_string(req->request_id));
     cb_req_set_header(req, "Cache-Control", "no-store");
-    cb_req_send_json(req, redis_ok && db_ok ? 200 : 503, cb_json_dump(req->pool, body));
+    cb_req_send_json(req, redis_ok && db_ok ? 200 : 503,
+                     cb_json_dump(req->pool, (const cb_json *)body)); /* a json_t inside */
     json_decref(body);
     return CB_OK;
 }

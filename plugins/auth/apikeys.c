@@ -121,7 +121,7 @@ const char auth_script_key_list[] =
         "  if v[1] then table.insert(out, v) else redis.call('HDEL', KEYS[1], index[i]) end "
         "end return out";
 
-apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, json_t **out)
+apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, cb_json **out)
 {
     const char *argv[] = {auth_key(p, st, "apikeys", "index"), auth_key(p, st, "apikey", "")};
     const cb_redis_reply *reply;
@@ -131,16 +131,17 @@ apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, json_t **out)
         return rv;
     if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY)
         return APR_EGENERAL;
-    *out = json_array();
+    *out = cb_json_new_array(p);
     for (size_t i = 0; i < cb_redis_reply_count(reply); i++) {
         const cb_redis_reply *k = cb_redis_reply_element(reply, i);
-        json_t *scopes = json_loads(field(k, 3, p) ? field(k, 3, p) : "[]", 0, NULL);
-        json_array_append_new(*out, json_pack("{s:s?, s:s?, s:s?, s:o, s:I, s:I}",
-                                              "id", field(k, 0, p), "name", field(k, 1, p),
-                                              "prefix", field(k, 2, p),
-                                              "scopes", scopes ? scopes : json_array(),
-                                              "created_at", (json_int_t)apr_atoi64(field(k, 4, p) ? field(k, 4, p) : "0"),
-                                              "expires_at", (json_int_t)apr_atoi64(field(k, 5, p) ? field(k, 5, p) : "0")));
+        cb_json *entry = cb_json_new_object(p);
+        cb_json_set_string(entry, "id", field(k, 0, p));
+        cb_json_set_string(entry, "name", field(k, 1, p));
+        cb_json_set_string(entry, "prefix", field(k, 2, p));
+        cb_json_set(entry, "scopes", auth_stored_array(p, field(k, 3, p)));
+        cb_json_set_int(entry, "created_at", apr_atoi64(field(k, 4, p) ? field(k, 4, p) : "0"));
+        cb_json_set_int(entry, "expires_at", apr_atoi64(field(k, 5, p) ? field(k, 5, p) : "0"));
+        cb_json_append(*out, entry);
     }
     return APR_SUCCESS;
 }

@@ -7,7 +7,6 @@
 #ifndef CB_AUTH_H
 #define CB_AUTH_H
 
-#include <jansson.h>
 
 #include "cloudbase/cache.h"
 #include "cloudbase/cloudbase.h"
@@ -82,9 +81,9 @@ int auth_apikey_shape(const auth_state *st, const char *text);
 /* The token of an Authorization value "Bearer TOKEN" (the scheme in any
  * case, spaces before the token skipped), or NULL for other schemes. */
 const char *auth_bearer_token(const char *authorization);
-/* A request body that must be a JSON object; an empty body is {}. Returns a
- * new reference, or NULL with *problem set to a message for the client. */
-json_t *auth_parse_body(apr_pool_t *p, const char *data, size_t len, const char **problem);
+/* A JSON array the plugin stored (a user's groups, a key's scopes), owned
+ * by p; an empty array when text is NULL or not an array. */
+cb_json *auth_stored_array(apr_pool_t *p, const char *text);
 
 typedef struct auth_password_record {
     auth_scrypt_params params;
@@ -195,7 +194,7 @@ typedef enum { AUTH_KEY_OK, AUTH_KEY_INVALID, AUTH_KEY_DOWN } auth_key_result;
 auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *secret,
                                    auth_apikey *out);
 /* JSON array of the keys (no secrets). */
-apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, json_t **out);
+apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, cb_json **out);
 /* APR_NOTFOUND when there is no such key. */
 apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id);
 
@@ -225,9 +224,6 @@ cb_status auth_client_credential(cb_req *req, void *state);
 cb_status auth_revoke(cb_req *req, void *state);
 cb_status auth_signout(cb_req *req, void *state);
 cb_status auth_me(cb_req *req, void *state);
-/* The request body as a JSON object ({} when empty), whatever the content
- * type; NULL after answering 400/413. */
-json_t *auth_read_json(cb_req *req, size_t max_bytes);
 /* 503 when Redis is down. */
 cb_status auth_unavailable(cb_req *req);
 /* 503 when no password-hash slot came free in time. */

@@ -43,17 +43,11 @@ static int usage(void)
 
 static const char *groups_json(apr_pool_t *p, const char *list)
 {
-    json_t *array = json_array();
+    cb_json *array = cb_json_new_array(p);
     char *copy = apr_pstrdup(p, list ? list : ""), *state;
-    char *text;
-    const char *out;
     for (char *g = apr_strtok(copy, ",", &state); g; g = apr_strtok(NULL, ",", &state))
-        json_array_append_new(array, json_string(g));
-    text = json_dumps(array, JSON_COMPACT);
-    out = apr_pstrdup(p, text ? text : "[]");
-    free(text);
-    json_decref(array);
-    return out;
+        cb_json_append_string(array, g);
+    return cb_json_dump(p, array);
 }
 
 int main(int argc, char **argv)

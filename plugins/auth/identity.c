@@ -36,13 +36,12 @@ static apr_array_header_t *split_words(apr_pool_t *p, const char *text)
 static apr_array_header_t *json_strings(apr_pool_t *p, const char *json)
 {
     apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
-    json_t *array = json ? json_loads(json, 0, NULL) : NULL;
-    size_t i;
-    json_t *v;
-    json_array_foreach(array, i, v)
-        if (json_is_string(v))
-            APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, json_string_value(v));
-    json_decref(array);
+    cb_json *array = auth_stored_array(p, json);
+    for (size_t i = 0; i < cb_json_array_size(array); i++) {
+        const char *s = cb_json_string_value(cb_json_array_get(array, i), NULL);
+        if (s)
+            APR_ARRAY_PUSH(out, const char *) = s;
+    }
     return out;
 }
 

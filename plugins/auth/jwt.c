@@ -7,8 +7,9 @@
  * EVP_PKEY, and the base64url header cb_jwt_sign writes for it: a token
  * carrying those exact bytes skips the header's JSON parse. The payload is
  * decoded on the stack and parsed once, after its signature matched, by
- * jwt_claims.c rather than jansson (which only other headers and signing
- * use). Every OpenSSL object gets a cleanup on the pool at hand, run as
+ * jwt_claims.c; other headers are read with the core's scanner too
+ * (cloudbase/json_scan.h), and signing builds the payload with
+ * cloudbase/json.h. Every OpenSSL object gets a cleanup on the pool at hand, run as
  * soon as it is no longer needed.
  */
 #include <string.h>
@@ -16,7 +17,6 @@
 
 #include <apr_hash.h>
 #include <apr_strings.h>
-#include <jansson.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -28,6 +28,8 @@
 #include <openssl/sha.h>
 
 #include "cloudbase/crypto.h"
+#include "cloudbase/json.h"
+#include "cloudbase/json_scan.h"
 #include "jwt.h"
 #include "jwt_claims.h"
 
@@ -296,9 +298,9 @@ static int es256_verify(apr_pool_t *p, const jwt_key *key, const char *msg, size
 /* ---- signing ---- */
 
 /* Adds a string claim; 0 when the value is not valid UTF-8. */
-static int set_claim(json_t *o, const char *name, const char *value)
+static int set_claim(cb_json *o, const char *name, const char *value)
 {
-    return !value || json_object_set_new(o, name, json_string(value)) == 0;
+    return !value || cb_json_set_string(o, name, value) == 0;
 }
 
 const char *cb_jwt_sign(apr_pool_t *p, const cb_jwt_keyring *kr,
@@ -307,8 +309,9 @@ const char *cb_jwt_sign(apr_pool_t *p, const cb_jwt_keyring *kr,
     const jwt_key *key = kr ? kr->signer : NULL;
     unsigned char sig[ES256_SIG_LEN];
     size_t payload_len, input_len, sig_len, total;
-    char *json, *out;
-    json_t *o;
+    const char *json;
+    char *out;
+    cb_json *o;
     int ok;
     if (!key)
         return "no JWT signing key: add a key with signing on";
@@ -318,17 +321,16 @@ const char *cb_jwt_sign(apr_pool_t *p, const cb_jwt_keyring *kr,
     if (claims->kind && !cb_jwt_claims_is_kind(claims->kind))
         return apr_psprintf(p, "JWT kind '%s' is not anonymous, user, key or admin",
                             claims->kind);
-    if (!(o = json_object()))
+    if (!(o = cb_json_new_object(p)))
         return "out of memory";
     ok = set_claim(o, "sub", claims->sub) && set_claim(o, "env", claims->env)
          && set_claim(o, "kind", claims->kind) && set_claim(o, "scope", claims->scope)
          && set_claim(o, "sid", claims->sid) && set_claim(o, "jti", claims->jti)
-         && json_object_set_new(o, "iat", json_integer((json_int_t)claims->iat)) == 0
-         && json_object_set_new(o, "exp", json_integer((json_int_t)claims->exp)) == 0;
-    json = ok ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!json)
+         && cb_json_set_int(o, "iat", claims->iat) == 0
+         && cb_json_set_int(o, "exp", claims->exp) == 0;
+    if (!ok)
         return "a JWT claim is not valid UTF-8";
+    json = cb_json_dump(p, o);
     payload_len = strlen(json);
     input_len = key->header_b64_len + 1 + cb_base64url_encoded_len(payload_len);
     sig_len = key->alg == ALG_HS256 ? HS256_SIG_LEN : ES256_SIG_LEN;
@@ -337,7 +339,6 @@ const char *cb_jwt_sign(apr_pool_t *p, const cb_jwt_keyring *kr,
     memcpy(out, key->header_b64, key->header_b64_len);
     out[key->header_b64_len] = '.';
     cb_base64url_encode_into((const unsigned char *)json, payload_len, out + key->header_b64_len + 1);
-    free(json);
     if (total > CB_JWT_MAX_TOKEN_LEN)
         return apr_psprintf(p, "the JWT would have %" APR_SIZE_T_FMT " bytes, more than the "
                             "%d accepted: shorten the claims", total, CB_JWT_MAX_TOKEN_LEN);
@@ -363,46 +364,75 @@ const char *cb_jwt_result_text(cb_jwt_result r)
     return (unsigned)r < sizeof(texts) / sizeof(texts[0]) ? texts[r] : "unknown result";
 }
 
-/* A header other than the ones this keyring writes: decoded and parsed
- * strictly; alg must be HS256/ES256 and the kid's key's own. */
-static cb_jwt_result parse_header(const cb_jwt_keyring *kr, const char *b64, size_t len,
-                                  const jwt_key **out)
+/* The header members parse_header reads. */
+typedef struct {
+    cb_json_span alg, typ, kid;
+    unsigned seen;                           /* HEADER_* bits */
+} header_members;
+
+enum { HEADER_ALG = 1, HEADER_TYP = 2, HEADER_KID = 4, HEADER_CRIT = 8 };
+
+static int read_header_member(void *baton, const cb_json_span *key, const cb_json_span *value)
+{
+    header_members *h = baton;
+    if (cb_json_span_is(key, "alg")) {
+        h->alg = *value;
+        h->seen |= HEADER_ALG;
+    } else if (cb_json_span_is(key, "typ")) {
+        h->typ = *value;
+        h->seen |= HEADER_TYP;
+    } else if (cb_json_span_is(key, "kid")) {
+        h->kid = *value;
+        h->seen |= HEADER_KID;
+    } else if (cb_json_span_is(key, "crit")) {
+        h->seen |= HEADER_CRIT;
+    }
+    return 0;
+}
+
+/* A header other than the ones this keyring writes: decoded and read
+ * strictly (as jansson's json_loadb with JSON_REJECT_DUPLICATES would);
+ * alg must be HS256/ES256 and the kid's key's own, typ absent or "JWT" in
+ * any case, crit absent. */
+static cb_jwt_result parse_header(apr_pool_t *p, const cb_jwt_keyring *kr, const char *b64,
+                                  size_t len, const jwt_key **out)
 {
     unsigned char buf[MAX_SEGMENT_LEN];
+    char kid[MAX_SEGMENT_LEN], typ[4];
     long n = cb_base64url_decode_into(b64, len, buf, sizeof(buf));
-    cb_jwt_result r = CB_JWT_MALFORMED;
-    const json_t *alg, *kid, *typ;
+    header_members h = {.seen = 0};
+    cb_json_scan_options options = {
+        .flags = CB_JSON_SCAN_UNIQUE_KEYS | CB_JSON_SCAN_NUMBER_LIMITS,
+        .on_member = read_header_member,
+        .baton = &h,
+        .pool = p,
+    };
+    size_t kid_len;
     const jwt_key *key;
-    json_t *h;
     int which;
-    if (n < 0 || !(h = json_loadb((const char *)buf, (size_t)n, JSON_REJECT_DUPLICATES, NULL)))
+    if (n < 0 || !cb_json_scan_object((const char *)buf, (size_t)n, &options))
         return CB_JWT_MALFORMED;
-    if (!json_is_object(h) || !json_is_string(alg = json_object_get(h, "alg")))
-        goto done;
-    if (!strcmp(json_string_value(alg), "HS256"))
+    if (!(h.seen & HEADER_ALG) || h.alg.type != CB_JSON_SCAN_STRING)
+        return CB_JWT_MALFORMED;
+    if (cb_json_span_is(&h.alg, "HS256"))
         which = ALG_HS256;
-    else if (!strcmp(json_string_value(alg), "ES256"))
+    else if (cb_json_span_is(&h.alg, "ES256"))
         which = ALG_ES256;
-    else {
-        r = CB_JWT_BAD_ALG;                  /* "none" and everything else */
-        goto done;
-    }
-    typ = json_object_get(h, "typ");
-    if ((typ && (!json_is_string(typ) || strcasecmp(json_string_value(typ), "JWT")))
-        || json_object_get(h, "crit") || !json_is_string(kid = json_object_get(h, "kid")))
-        goto done;
-    key = apr_hash_get(kr->by_kid, json_string_value(kid), (apr_ssize_t)json_string_length(kid));
+    else
+        return CB_JWT_BAD_ALG;               /* "none" and everything else */
+    if ((h.seen & HEADER_TYP)
+        && (cb_json_span_decode(&h.typ, typ, sizeof(typ)) == (size_t)-1 || strcasecmp(typ, "JWT")))
+        return CB_JWT_MALFORMED;
+    if ((h.seen & HEADER_CRIT) || !(h.seen & HEADER_KID)
+        || (kid_len = cb_json_span_decode(&h.kid, kid, sizeof(kid))) == (size_t)-1)
+        return CB_JWT_MALFORMED;
+    key = apr_hash_get(kr->by_kid, kid, (apr_ssize_t)kid_len);
     if (!key)
-        r = CB_JWT_UNKNOWN_KID;
-    else if (key->alg != which)
-        r = CB_JWT_BAD_ALG;
-    else {
-        *out = key;
-        r = CB_JWT_OK;
-    }
-done:
-    json_decref(h);
-    return r;
+        return CB_JWT_UNKNOWN_KID;
+    if (key->alg != which)
+        return CB_JWT_BAD_ALG;
+    *out = key;
+    return CB_JWT_OK;
 }
 
 /* Reads the payload's claims (jwt_claims.c), then checks times and env. */
@@ -448,7 +478,7 @@ cb_jwt_result cb_jwt_verify(apr_pool_t *p, const cb_jwt_keyring *kr,
         return CB_JWT_MALFORMED;                /* an empty signature is checked below */
     key = apr_hash_get(kr->by_header, token, dot1 - token);
     if (!key) {
-        cb_jwt_result r = parse_header(kr, token, (size_t)(dot1 - token), &key);
+        cb_jwt_result r = parse_header(p, kr, token, (size_t)(dot1 - token), &key);
         if (r != CB_JWT_OK)
             return r;
     }

@@ -1,8 +1,9 @@
 /*
  * jwt_claims.h: the parser cb_jwt_verify uses for a JWT payload, a JSON
  * object of claims (RFC 8259), instead of a general JSON library: strict,
- * one pass, no allocation besides the claim strings it returns (and the
- * decoded text of escaped keys).
+ * one pass over the core's scanner (cloudbase/json_scan.h), no allocation
+ * besides the claim strings it returns (and the keys of a payload with
+ * more than CB_JSON_SCAN_INLINE_KEYS of them open at once).
  *
  * It reads the claims of cb_jwt_claims plus nbf with the rules of jwt.h:
  * sub, env, sid, jti non-empty strings and iat, exp integers (required);

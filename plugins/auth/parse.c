@@ -103,18 +103,10 @@ const char *auth_bearer_token(const char *authorization)
     return token;
 }
 
-json_t *auth_parse_body(apr_pool_t *p, const char *data, size_t len, const char **problem)
+cb_json *auth_stored_array(apr_pool_t *p, const char *text)
 {
-    const char *error = NULL;
-    json_t *body;
-    if (len == 0)
-        return json_object();
-    body = cb_json_parse(p, data, len, &error); /* the pool holds one reference */
-    if (!body || !json_is_object(body)) {
-        *problem = error ? error : "the request body must be a JSON object";
-        return NULL;
-    }
-    return json_incref(body);
+    cb_json *array = text ? cb_json_parse(p, text, strlen(text), NULL) : NULL;
+    return cb_json_is_array(array) ? array : cb_json_new_array(p);
 }
 
 static int hex_bytes(const char *hex, size_t hex_len, unsigned char *out, size_t len)

@@ -36,28 +36,6 @@ cb_status auth_hashing_busy(cb_req *req)
                              "too many sign-ins are being checked right now; try again shortly");
 }
 
-json_t *auth_read_json(cb_req *req, size_t max_bytes)
-{
-    const char *data, *problem = NULL;
-    size_t len;
-    json_t *body;
-    if (cb_req_read_body(req, max_bytes, &data, &len) != CB_OK)
-        return NULL;
-    if (!(body = auth_parse_body(cb_req_pool(req), data, len, &problem)))
-        cb_req_send_error(req, 400, "INVALID_REQUEST", problem);
-    return body;
-}
-
-static json_t *groups_array(const char *groups_json)
-{
-    json_t *groups = groups_json ? json_loads(groups_json, 0, NULL) : NULL;
-    if (!json_is_array(groups)) {
-        json_decref(groups);
-        groups = json_array();
-    }
-    return groups;
-}
-
 /* Signs an access token for a session and writes the token answer. */
 static cb_status send_tokens(cb_req *req, auth_state *st, const auth_session *s,
                              const char *refresh_token)
@@ -66,8 +44,7 @@ static cb_status send_tokens(cb_req *req, auth_state *st, const auth_session *s,
     int64_t now = apr_time_sec(apr_time_now());
     cb_jwt_claims claims;
     const char *access, *err;
-    json_t *answer;
-    cb_status rc;
+    cb_json *answer;
     memset(&claims, 0, sizeof(claims));
     claims.sub = s->uid;
     claims.env = st->env;
@@ -79,15 +56,17 @@ static cb_status send_tokens(cb_req *req, auth_state *st, const auth_session *s,
     claims.exp = now + st->access_ttl;
     if ((err = cb_jwt_sign(p, st->keys, &claims, &access)))
         return cb_req_send_error(req, 500, "SYS_ERR", "could not sign the access token");
-    answer = json_pack("{s:s, s:s, s:I, s:s, s:s, s:o}", "token_type", "Bearer",
-                       "access_token", access, "expires_in", (json_int_t)st->access_ttl,
-                       "scope", s->scope, "sub", s->uid, "groups", groups_array(s->groups_json));
+    answer = cb_json_new_object(p);
+    cb_json_set_string(answer, "token_type", "Bearer");
+    cb_json_set_string(answer, "access_token", access);
+    cb_json_set_int(answer, "expires_in", st->access_ttl);
+    cb_json_set_string(answer, "scope", s->scope);
+    cb_json_set_string(answer, "sub", s->uid);
+    cb_json_set(answer, "groups", auth_stored_array(p, s->groups_json));
     if (refresh_token)
-        json_object_set_new(answer, "refresh_token", json_string(refresh_token));
+        cb_json_set_string(answer, "refresh_token", refresh_token);
     cb_req_set_header(req, "Cache-Control", "no-store");
-    rc = cb_req_send_json(req, 200, cb_json_dump(p, answer));
-    json_decref(answer);
-    return rc;
+    return cb_req_send_json(req, 200, cb_json_dump(p, answer));
 }
 
 static cb_status new_session(cb_req *req, auth_state *st, const char *uid, const char *kind,
@@ -108,26 +87,25 @@ static cb_status new_session(cb_req *req, auth_state *st, const char *uid, const
 cb_status auth_signin_anonymously(cb_req *req, void *state)
 {
     auth_state *st = state;
-    json_t *body;
+    cb_json *body;
     if (!st->allow_anonymous)
         return cb_req_send_error(req, 403, "PERMISSION_DENIED",
                                  "anonymous sign-in is disabled in this environment");
     if (!auth_device_id_ok(cb_req_header(req, "X-Device-Id")))
         return cb_req_send_error(req, 400, "INVALID_REQUEST",
                                  "the x-device-id header is required (1-128 printable characters)");
-    if (!(body = auth_read_json(req, MAX_AUTH_BODY)))
+    if (cb_req_read_json_object(req, MAX_AUTH_BODY, &body) != CB_OK)
         return CB_ERROR;
-    json_decref(body);
     return new_session(req, st, cb_random_hex(cb_req_pool(req), AUTH_ID_LENGTH / 2),
                        "anonymous", "anonymous", "[]", 1);
 }
 
 /* The password grant, shared by /signin and /token. */
-static cb_status password_grant(cb_req *req, auth_state *st, json_t *body)
+static cb_status password_grant(cb_req *req, auth_state *st, const cb_json *body)
 {
     apr_pool_t *p = cb_req_pool(req);
-    const char *username = cb_json_string(body, "username");
-    const char *password = cb_json_string(body, "password");
+    const char *username = cb_json_get_string(body, "username");
+    const char *password = cb_json_get_string(body, "password");
     const char *ip = cb_req_client_ip(req);
     int64_t retry_after = 0;
     auth_user user;
@@ -172,18 +150,15 @@ static cb_status password_grant(cb_req *req, auth_state *st, json_t *body)
 
 cb_status auth_signin(cb_req *req, void *state)
 {
-    json_t *body = auth_read_json(req, MAX_AUTH_BODY);
-    cb_status rc;
-    if (!body)
+    cb_json *body;
+    if (cb_req_read_json_object(req, MAX_AUTH_BODY, &body) != CB_OK)
         return CB_ERROR;
-    rc = password_grant(req, state, body);
-    json_decref(body);
-    return rc;
+    return password_grant(req, state, body);
 }
 
-static cb_status refresh_grant(cb_req *req, auth_state *st, json_t *body)
+static cb_status refresh_grant(cb_req *req, auth_state *st, const cb_json *body)
 {
-    const char *token = cb_json_string(body, "refresh_token");
+    const char *token = cb_json_get_string(body, "refresh_token");
     const char *fresh;
     auth_session session;
     if (!token)
@@ -241,33 +216,28 @@ static cb_status client_credentials_grant(cb_req *req, auth_state *st)
 cb_status auth_token(cb_req *req, void *state)
 {
     auth_state *st = state;
-    json_t *body = auth_read_json(req, MAX_AUTH_BODY);
+    cb_json *body;
     const char *grant;
-    cb_status rc;
-    if (!body)
+    if (cb_req_read_json_object(req, MAX_AUTH_BODY, &body) != CB_OK)
         return CB_ERROR;
-    grant = cb_json_string(body, "grant_type");
+    grant = cb_json_get_string(body, "grant_type");
     if (!grant)
-        rc = cb_req_send_error(req, 400, "INVALID_REQUEST", "grant_type is required");
-    else if (strcmp(grant, "refresh_token") == 0)
-        rc = refresh_grant(req, st, body);
-    else if (strcmp(grant, "password") == 0)
-        rc = password_grant(req, st, body);
-    else if (strcmp(grant, "client_credentials") == 0)
-        rc = client_credentials_grant(req, st);
-    else
-        rc = cb_req_send_error(req, 400, "unsupported_grant_type",
-                               "grant_type must be refresh_token, password or client_credentials");
-    json_decref(body);
-    return rc;
+        return cb_req_send_error(req, 400, "INVALID_REQUEST", "grant_type is required");
+    if (strcmp(grant, "refresh_token") == 0)
+        return refresh_grant(req, st, body);
+    if (strcmp(grant, "password") == 0)
+        return password_grant(req, st, body);
+    if (strcmp(grant, "client_credentials") == 0)
+        return client_credentials_grant(req, st);
+    return cb_req_send_error(req, 400, "unsupported_grant_type",
+                             "grant_type must be refresh_token, password or client_credentials");
 }
 
 cb_status auth_client_credential(cb_req *req, void *state)
 {
-    json_t *body = auth_read_json(req, MAX_AUTH_BODY);
-    if (!body)
+    cb_json *body;
+    if (cb_req_read_json_object(req, MAX_AUTH_BODY, &body) != CB_OK)
         return CB_ERROR;
-    json_decref(body);
     return client_credentials_grant(req, state);
 }
 
@@ -286,24 +256,19 @@ cb_status auth_revoke(cb_req *req, void *state)
 {
     auth_state *st = state;
     apr_pool_t *p = cb_req_pool(req);
-    json_t *body = auth_read_json(req, MAX_AUTH_BODY);
+    cb_json *body;
     const char *token, *sid;
     cb_jwt_claims claims;
-    cb_status rc;
-    if (!body)
+    if (cb_req_read_json_object(req, MAX_AUTH_BODY, &body) != CB_OK)
         return CB_ERROR;
-    token = cb_json_string(body, "token");
-    if (!token) {
-        json_decref(body);
+    token = cb_json_get_string(body, "token");
+    if (!token)
         return cb_req_send_error(req, 400, "INVALID_REQUEST", "token is required");
-    }
     sid = auth_refresh_token_sid(p, token);
     if (!sid && cb_jwt_verify(p, st->keys, token, strlen(token), st->env,
                               apr_time_sec(apr_time_now()), st->refresh_ttl, &claims) == CB_JWT_OK)
         sid = claims.sid;
-    rc = sid ? end_session(req, st, sid) : cb_req_send_json(req, 200, "{}");
-    json_decref(body);
-    return rc;
+    return sid ? end_session(req, st, sid) : cb_req_send_json(req, 200, "{}");
 }
 
 cb_status auth_signout(cb_req *req, void *state)
@@ -321,15 +286,13 @@ cb_status auth_me(cb_req *req, void *state)
     apr_pool_t *p = cb_req_pool(req);
     const cb_identity *id = cb_req_identity(req);
     auth_user user;
-    json_t *me, *groups = json_array();
+    cb_json *me, *groups = cb_json_new_array(p);
     const char *name = "anonymous", *username = "";
     int64_t created = 0, updated = 0;
-    cb_status rc;
     if (id->kind == CB_IDENTITY_USER) {
         apr_status_t rv = auth_user_by_id(st, p, id->uid, &user);
-        json_t *names;
+        cb_json *names;
         size_t i;
-        json_t *g;
         if (rv == CB_REDIS_EDOWN)
             return auth_unavailable(req);
         if (rv != APR_SUCCESS)
@@ -337,21 +300,32 @@ cb_status auth_me(cb_req *req, void *state)
         name = username = user.username;
         created = user.created_at;
         updated = user.updated_at;
-        names = groups_array(user.groups_json);
-        json_array_foreach(names, i, g)
-            if (json_is_string(g))
-                json_array_append_new(groups, json_pack("{s:O}", "id", g));
-        json_decref(names);
+        names = auth_stored_array(p, user.groups_json);
+        for (i = 0; i < cb_json_array_size(names); i++) {
+            cb_json *g = cb_json_array_get(names, i), *group;
+            if (!cb_json_is_string(g))
+                continue;
+            group = cb_json_new_object(p);
+            cb_json_set(group, "id", g);
+            cb_json_append(groups, group);
+        }
     } else if (id->kind == CB_IDENTITY_KEY || id->kind == CB_IDENTITY_ADMIN) {
         name = id->uid;
     }
-    me = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:s, s:o, s:{}, s:s, s:s, s:s, s:b}",
-                   "sub", id->uid, "name", name, "picture", "", "username", username,
-                   "email", "", "phone_number", "", "providers", "status", "ACTIVE",
-                   "groups", groups, "meta", "created_at", apr_ltoa(p, (long)created),
-                   "updated_at", apr_ltoa(p, (long)updated), "user_id", id->uid,
-                   "has_password", id->kind == CB_IDENTITY_USER);
-    rc = cb_req_send_json(req, 200, cb_json_dump(p, me));
-    json_decref(me);
-    return rc;
+    me = cb_json_new_object(p);
+    cb_json_set_string(me, "sub", id->uid);
+    cb_json_set_string(me, "name", name);
+    cb_json_set_string(me, "picture", "");
+    cb_json_set_string(me, "username", username);
+    cb_json_set_string(me, "email", "");
+    cb_json_set_string(me, "phone_number", "");
+    cb_json_set(me, "providers", cb_json_new_array(p));
+    cb_json_set_string(me, "status", "ACTIVE");
+    cb_json_set(me, "groups", groups);
+    cb_json_set(me, "meta", cb_json_new_object(p));
+    cb_json_set_string(me, "created_at", apr_ltoa(p, (long)created));
+    cb_json_set_string(me, "updated_at", apr_ltoa(p, (long)updated));
+    cb_json_set_string(me, "user_id", id->uid);
+    cb_json_set_bool(me, "has_password", id->kind == CB_IDENTITY_USER);
+    return cb_req_send_json(req, 200, cb_json_dump(p, me));
 }

@@ -79,9 +79,6 @@ int fn_qualifier_is_valid(const char *q);
 int fn_path_is_safe(const char *rest);
 /* 1 when the query has webfn=true (case-insensitive value). */
 int fn_query_has_webfn(const char *query);
-/* json_check.c: 1 when body is exactly one JSON object (RFC 8259, as
- * strict as jansson), read without allocating. */
-int fn_json_is_object(const char *body, size_t len);
 /* One service line: "NAME URL [key=value ...]". */
 const char *fn_parse_service(apr_pool_t *p, fn_kind kind, const char *line,
                              const fn_defaults *defaults, fn_service *out);

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <jansson.h>
 
+#include "cloudbase/json_scan.h"
 #include "functions.h"
 
 static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -239,22 +239,31 @@ const char *fn_url_join(apr_pool_t *p, const char *base, const char *rest, const
     return fn_url_with_query(p, apr_pstrcat(p, base, "/", rest ? rest : "", NULL), query);
 }
 
+/* The scanner's visitor for fn_chat_body: the last "model" member wins, as
+ * in a JSON library that lets a later key replace an earlier one. */
+static int find_model(void *baton, const cb_json_span *key, const cb_json_span *value)
+{
+    if (cb_json_span_is(key, "model"))
+        *(cb_json_span *)baton = *value;
+    return 0;
+}
+
 fn_chat_result fn_chat_body(apr_pool_t *p, const char *body, size_t len, const char **model)
 {
-    json_t *doc = json_loadb(body, len, 0, NULL);
-    const char *name;
-    fn_chat_result result = FN_CHAT_OK;
-    if (!doc || !json_is_object(doc)) {
-        json_decref(doc);
+    cb_json_span found = {NULL, 0, CB_JSON_SCAN_NULL, 0};
+    cb_json_scan_options options = {
+        .flags = CB_JSON_SCAN_NUMBER_LIMITS,
+        .on_member = model ? find_model : NULL,
+        .baton = &found,
+    };
+    char name[66]; /* an agent id has at most 64 characters */
+    if (!cb_json_scan_object(body, len, &options))
         return FN_CHAT_NOT_OBJECT;
-    }
-    if (model) {
-        name = json_string_value(json_object_get(doc, "model"));
-        if (name && fn_qualifier_is_valid(name))
-            *model = apr_pstrdup(p, name);
-        else
-            result = FN_CHAT_BAD_MODEL;
-    }
-    json_decref(doc);
-    return result;
+    if (!model)
+        return FN_CHAT_OK;
+    if (!found.text || cb_json_span_decode(&found, name, sizeof(name)) == (size_t)-1
+        || !fn_qualifier_is_valid(name))
+        return FN_CHAT_BAD_MODEL;
+    *model = apr_pstrdup(p, name);
+    return FN_CHAT_OK;
 }

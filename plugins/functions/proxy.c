@@ -12,6 +12,7 @@
 #include <apr_atomic.h>
 #include <apr_strings.h>
 
+#include "cloudbase/json_scan.h"
 #include "functions.h"
 
 /* ------------------------------------------------------------ concurrency */
@@ -67,7 +68,7 @@ cb_status fn_forward(cb_req *req, fn_state *st, const fn_service *svc, const cha
         size_t len;
         if (cb_req_read_body(req, (size_t)svc->max_body, &body, &len) != CB_OK)
             return CB_DONE; /* 413 or 400 recorded */
-        if (len > 0 && !fn_json_is_object(body, len))
+        if (len > 0 && !cb_json_scan_object(body, len, NULL))
             return cb_req_send_error(req, 400, "FUNCTION_PARAM_INVALID",
                                      "the request body must be a JSON object");
     }

@@ -5,7 +5,8 @@
  *
  * Properties, against jansson read independently here:
  *  - the body is refused as not an object exactly when it is not a JSON
- *    object;
+ *    object (a raw NUL byte always refuses it; jansson skips one after a
+ *    number);
  *  - a model is returned exactly when "model" is a string of 1 to 64 of
  *    [A-Za-z0-9_.$-] (checked here character by character), and it is
  *    that string;
@@ -67,6 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fn_chat_result with_model = fn_chat_body(p, (const char *)data, size, &model);
     json_t *built;
 
+    if (memchr(data, '\0', size)) {
+        /* jansson skips a raw NUL after a number ({"a":6<NUL>}); a raw NUL
+         * is never JSON, and the scanner always refuses it. */
+        require(plain == FN_CHAT_NOT_OBJECT, "a body with a raw NUL was accepted", text);
+        is_object = 0;
+    }
     require((plain == FN_CHAT_NOT_OBJECT) == !is_object, "object check disagrees with jansson",
             text);
     require(plain == FN_CHAT_OK || plain == FN_CHAT_NOT_OBJECT, "a model refused when not asked",

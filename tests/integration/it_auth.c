@@ -134,6 +134,43 @@ START_TEST(anonymous_sign_in_and_me)
 }
 END_TEST
 
+/* The routes read their bodies with cb_req_read_json_object: 413 past the
+ * 64 KiB cap, 400 for what is not one JSON object, in the OAuth dialect;
+ * an empty body is {}. */
+START_TEST(bodies_capped_and_checked)
+{
+    size_t big_len = 64 * 1024 + 16;
+    char *big = malloc(big_len + 1);
+    json_t *v;
+    ck_assert_ptr_nonnull(big);
+    memset(big, ' ', big_len);
+    big[0] = '{';
+    big[big_len - 1] = '}';
+    big[big_len] = '\0';
+    v = call("POST", "/auth/v1/signin", NULL, big, 413);
+    ck_assert_ptr_nonnull(str(v, "error"));
+    ck_assert_ptr_nonnull(strstr(str(v, "error_description"), "larger than 65536 bytes"));
+    json_decref(v);
+    free(big);
+    v = call("POST", "/auth/v1/token", NULL, "[\"grant_type\",\"password\"]", 400);
+    ck_assert_str_eq(str(v, "error"), "invalid_request");
+    ck_assert_str_eq(str(v, "error_description"), "the request body must be a JSON object");
+    json_decref(v);
+    v = call("POST", "/auth/v1/token", NULL,
+             "{\"grant_type\":\"password\",\"grant_type\":\"refresh_token\"}", 400);
+    ck_assert_str_eq(str(v, "error"), "invalid_request");
+    ck_assert_ptr_nonnull(strstr(str(v, "error_description"), "same key twice"));
+    json_decref(v);
+    v = call("POST", "/auth/v1/token", NULL, "{\"grant_type\":", 400);
+    ck_assert_ptr_nonnull(strstr(str(v, "error_description"), "not valid JSON (line 1, column"));
+    json_decref(v);
+    /* empty: {}, so the answer is about the missing grant_type */
+    v = call("POST", "/auth/v1/token", NULL, NULL, 400);
+    ck_assert_str_eq(str(v, "error_description"), "grant_type is required");
+    json_decref(v);
+}
+END_TEST
+
 START_TEST(password_sign_in_refresh_and_reuse)
 {
     json_t *u = create_user("alice", "correct horse battery"), *t, *t2, *me;
@@ -438,6 +475,7 @@ Suite *auth_suite(void)
     tcase_add_checked_fixture(tc, start, it_teardown);
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, anonymous_sign_in_and_me);
+    tcase_add_test(tc, bodies_capped_and_checked);
     tcase_add_test(tc, password_sign_in_refresh_and_reuse);
     tcase_add_test(tc, revoke_and_sign_out);
     tcase_add_test(tc, throttle_cannot_lock_the_user_out);

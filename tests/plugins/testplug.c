@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <apr_strings.h>
-#include <jansson.h>
 
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/json.h"
@@ -76,19 +75,22 @@ static cb_status echo(cb_req *req, void *state)
 {
     testplug *t = state;
     const cb_identity *id = cb_req_identity(req);
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:I, s:i, s:i}",
-                             "greeting", t->greeting, "method", cb_req_method(req),
-                             "path", cb_req_path(req), "query", cb_req_query(req),
-                             "id", cb_req_param(req, "id"), "rest", cb_req_param(req, "rest"),
-                             "uid", id->uid, "env", cb_req_env(req),
-                             "requestId", cb_req_id(req),
-                             "childInitRan", t->child_pid == (int)getpid(),
-                             "afterCount", (json_int_t)__atomic_load_n(&t->after_count, __ATOMIC_RELAXED),
-                             "lastStatus", __atomic_load_n(&t->last_status, __ATOMIC_RELAXED),
-                             "pid", (int)getpid());
-    cb_status rc = cb_req_send_json(req, 200, cb_json_dump(cb_req_pool(req), body));
-    json_decref(body);
-    return rc;
+    apr_pool_t *p = cb_req_pool(req);
+    cb_json *body = cb_json_new_object(p);
+    cb_json_set_string(body, "greeting", t->greeting);
+    cb_json_set_string(body, "method", cb_req_method(req));
+    cb_json_set_string(body, "path", cb_req_path(req));
+    cb_json_set_string(body, "query", cb_req_query(req));
+    cb_json_set_string(body, "id", cb_req_param(req, "id"));
+    cb_json_set_string(body, "rest", cb_req_param(req, "rest"));
+    cb_json_set_string(body, "uid", id->uid);
+    cb_json_set_string(body, "env", cb_req_env(req));
+    cb_json_set_string(body, "requestId", cb_req_id(req));
+    cb_json_set_bool(body, "childInitRan", t->child_pid == (int)getpid());
+    cb_json_set_int(body, "afterCount", __atomic_load_n(&t->after_count, __ATOMIC_RELAXED));
+    cb_json_set_int(body, "lastStatus", __atomic_load_n(&t->last_status, __ATOMIC_RELAXED));
+    cb_json_set_int(body, "pid", (int)getpid());
+    return cb_req_send_json(req, 200, cb_json_dump(p, body));
 }
 
 static cb_status body_route(cb_req *req, void *state)
@@ -99,6 +101,21 @@ static cb_status body_route(cb_req *req, void *state)
     if (cb_req_read_body(req, (size_t)t->max_body, &data, &len) != CB_OK)
         return CB_ERROR;
     return cb_req_send_json(req, 200, apr_psprintf(cb_req_pool(req), "{\"length\":%" APR_SIZE_T_FMT "}", len));
+}
+
+/* The body as a JSON object (cb_req_read_json_object, capped at max_body):
+ * how many members it has and its "name", written back. */
+static cb_status json_route(cb_req *req, void *state)
+{
+    testplug *t = state;
+    apr_pool_t *p = cb_req_pool(req);
+    cb_json *body, *answer;
+    if (cb_req_read_json_object(req, (size_t)t->max_body, &body) != CB_OK)
+        return CB_ERROR;
+    answer = cb_json_new_object(p);
+    cb_json_set_int(answer, "members", (int64_t)cb_json_object_size(body));
+    cb_json_set_string(answer, "name", cb_json_get_string(body, "name"));
+    return cb_req_send_json(req, 200, cb_json_dump(p, answer));
 }
 
 static cb_status fail_route(cb_req *req, void *state)
@@ -194,18 +211,24 @@ static void write_record(cb_req *req, const char *file)
     const cb_response_record *rec = cb_req_response_record(req);
     const char *slot = cb_req_plugin_data_get(req);
     static const char *const kinds[] = {"none", "anonymous", "user", "key", "admin"};
-    json_t *line = json_pack(
-        "{s:s, s:i, s:I, s:I, s:I, s:s?, s:s, s:s, s:s?, s:b, s:I, s:s?}",
-        "requestId", cb_req_id(req), "status", rec->status, "bytesIn", (json_int_t)rec->bytes_in,
-        "bytesOut", (json_int_t)rec->bytes_out, "durationUs", (json_int_t)rec->duration,
-        "route", rec->route_pattern, "method", rec->method, "kind", kinds[rec->identity_kind],
-        "uid", rec->uid, "proxied", rec->proxied, "upstreamUs", (json_int_t)rec->upstream_time,
-        "reservation", slot);
-    const char *text = line ? apr_pstrcat(cb_req_pool(req), cb_json_dump(cb_req_pool(req), line),
-                                          "\n", NULL) : NULL;
+    apr_pool_t *p = cb_req_pool(req);
+    cb_json *line = cb_json_new_object(p);
+    const char *text;
     FILE *f;
-    json_decref(line);
-    if (text && (f = fopen(file, "a"))) {
+    cb_json_set_string(line, "requestId", cb_req_id(req));
+    cb_json_set_int(line, "status", rec->status);
+    cb_json_set_int(line, "bytesIn", rec->bytes_in);
+    cb_json_set_int(line, "bytesOut", rec->bytes_out);
+    cb_json_set_int(line, "durationUs", rec->duration);
+    cb_json_set_string(line, "route", rec->route_pattern);
+    cb_json_set_string(line, "method", rec->method);
+    cb_json_set_string(line, "kind", kinds[rec->identity_kind]);
+    cb_json_set_string(line, "uid", rec->uid);
+    cb_json_set_bool(line, "proxied", rec->proxied);
+    cb_json_set_int(line, "upstreamUs", rec->upstream_time);
+    cb_json_set_string(line, "reservation", slot);
+    text = apr_pstrcat(p, cb_json_dump(p, line), "\n", NULL);
+    if ((f = fopen(file, "a"))) {
         fputs(text, f);
         fclose(f);
     }
@@ -388,6 +411,8 @@ static const cb_route_def routes[] = {
     ROUTE("GET", "/v1/test/items/{id}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/files/{rest*}", echo, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("POST", "/v1/test/body", body_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("POST", "/v1/test/json", json_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("POST", "/v1/test/oauth-json", json_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0),
     ROUTE("GET", "/v1/test/fail", fail_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/oauth-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_OAUTH, 0),
     ROUTE("GET", "/v1/test/tose-fail", fail_route, CB_AUTH_NONE, CB_DIALECT_TOSE, 0),

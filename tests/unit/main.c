@@ -18,6 +18,8 @@ Suite *cache_suite(void);
 Suite *http_client_suite(void);
 Suite *jwt_suite(void);
 Suite *jwt_claims_suite(void);
+Suite *json_scan_suite(void);
+Suite *json_suite(void);
 Suite *ratelimit_suite(void);
 Suite *functions_parse_suite(void);
 Suite *hash_gate_suite(void);
@@ -51,6 +53,8 @@ int main(void)
     srunner_add_suite(sr, http_client_suite());
     srunner_add_suite(sr, jwt_suite());
     srunner_add_suite(sr, jwt_claims_suite());
+    srunner_add_suite(sr, json_scan_suite());
+    srunner_add_suite(sr, json_suite());
     srunner_add_suite(sr, ratelimit_suite());
     srunner_add_suite(sr, functions_parse_suite());
     srunner_add_suite(sr, hash_gate_suite());

@@ -374,52 +374,6 @@ START_TEST(http_route_errors)
 }
 END_TEST
 
-static int json_object(const char *text)
-{
-    return fn_json_is_object(text, strlen(text));
-}
-
-/* Nested arrays `depth` deep inside an object. */
-static int nested(int depth)
-{
-    size_t len = (size_t)depth * 2 + 8;
-    char *text = calloc(1, len + 1);
-    int ok;
-    strcpy(text, "{\"a\":");
-    for (int i = 0; i < depth; i++)
-        strcat(text, "[");
-    for (int i = 0; i < depth; i++)
-        strcat(text, "]");
-    strcat(text, "}");
-    ok = json_object(text);
-    free(text);
-    return ok;
-}
-
-START_TEST(json_object_check)
-{
-    static const char *const objects[] = {
-        "{}", " {\"a\":1} ", "{\"a\":[1,2.5,-3e+2,true,false,null,{}],\"b\":\"x\"}",
-        "{\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"}", "{\"caf\xc3\xa9\":\"\xf0\x9f\x98\x80\"}",
-        "{\"big\":123456789012345678901234567890}", "{\"a\":1,\"a\":2}", NULL};
-    static const char *const refused[] = {
-        "", "[]", "1", "\"s\"", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{a:1}", "{'a':1}",
-        "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":1e}", "{\"a\":-}", "{\"a\":+1}",
-        "{\"a\":tru}", "{\"a\":1} x", "{\"a\":1}{}", "{\"a\":\"\\u0000\"}",
-        "{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}", "{\"a\":\"\\ud800\\u0041\"}",
-        "{\"a\":\"\\x\"}", "{\"a\":\"tab\there\"}", "{\"a\":\"\xc0\xaf\"}",
-        "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xe2\x82\"}",
-        "{\"a\":NaN}", "{\"a\":Infinity}", NULL};
-    for (int i = 0; objects[i]; i++)
-        ck_assert_msg(json_object(objects[i]), "refused %s", objects[i]);
-    for (int i = 0; refused[i]; i++)
-        ck_assert_msg(!json_object(refused[i]), "accepted %s", refused[i]);
-    ck_assert(!fn_json_is_object("{\"a\":6\0}", 8)); /* a raw NUL is never JSON */
-    ck_assert(nested(2047));                           /* 2048 levels: jansson's limit */
-    ck_assert(!nested(2048));
-}
-END_TEST
-
 Suite *functions_parse_suite(void)
 {
     Suite *s = suite_create("functions_parse");
@@ -437,7 +391,6 @@ Suite *functions_parse_suite(void)
     tcase_add_test(tc, service_ai_keys);
     tcase_add_test(tc, http_routes);
     tcase_add_test(tc, http_route_errors);
-    tcase_add_test(tc, json_object_check);
     suite_add_tcase(s, tc);
     return s;
 }

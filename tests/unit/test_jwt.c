@@ -500,6 +500,24 @@ START_TEST(kid_checks)
                                       payload_with(""))), CB_JWT_MALFORMED);
     ck_assert_int_eq(verify(hs_kr, hs("{\"kid\":\"hs-1\",\"alg\":\"HS256\",\"crit\":[\"exp\"]}",
                                       payload_with(""))), CB_JWT_MALFORMED);
+    /* Read as jansson reads it: names and values with escapes are the same
+     * member, a key twice or a number no double holds is malformed, any
+     * crit (even null) refuses the token, typ must be a string. */
+    ck_assert_int_eq(verify(hs_kr, hs("{\"\\u006bid\":\"hs\\u002d1\",\"a\\u006cg\":\"HS\\u0032\\u0035\\u0036\","
+                                      "\"t\\u0079p\":\"J\\u0057T\"}", payload_with(""))), CB_JWT_OK);
+    ck_assert_int_eq(verify(hs_kr, hs("{\"kid\":\"hs-1\",\"alg\":\"HS256\",\"al\\u0067\":\"HS256\"}",
+                                      payload_with(""))), CB_JWT_MALFORMED);
+    ck_assert_int_eq(verify(hs_kr, hs("{\"kid\":\"hs-1\",\"alg\":\"HS256\",\"x\":1e400}",
+                                      payload_with(""))), CB_JWT_MALFORMED);
+    ck_assert_int_eq(verify(hs_kr, hs("{\"kid\":\"hs-1\",\"alg\":\"HS256\",\"crit\":null}",
+                                      payload_with(""))), CB_JWT_MALFORMED);
+    ck_assert_int_eq(verify(hs_kr, hs("{\"kid\":\"hs-1\",\"alg\":\"HS256\",\"typ\":null}",
+                                      payload_with(""))), CB_JWT_MALFORMED);
+    ck_assert_int_eq(verify(hs_kr, hs("{\"kid\":\"hs-1\",\"alg\":\"HS256\",\"typ\":\"JWTX\"}",
+                                      payload_with(""))), CB_JWT_MALFORMED);
+    ck_assert_int_eq(verify(hs_kr, hs("{\"kid\":\"hs-1\",\"alg\":\"HS2560\"}", payload_with(""))),
+                     CB_JWT_BAD_ALG);
+    ck_assert_int_eq(verify(hs_kr, hs("[\"alg\",\"HS256\"]", payload_with(""))), CB_JWT_MALFORMED);
 }
 END_TEST
 

@@ -262,7 +262,7 @@ START_TEST(claims_duplicates)
     ck_assert_int_eq(parse(payload_with(good[sizeof(good) / sizeof(good[0]) - 1])),
                      CB_JWT_MALFORMED);
     expect_all(bad_payloads, n_bad, CB_JWT_MALFORMED);
-    /* more keys than the parser keeps on its stack (32) */
+    /* more keys than the scanner keeps on its stack (CB_JSON_SCAN_INLINE_KEYS, 64) */
     ck_assert_int_eq(parse(payload_with(many_keys("x", 100))), CB_JWT_OK);
     ck_assert_int_eq(parse(payload_with(apr_pstrcat(pool, many_keys("x", 100), ",\"k0\":1",
                                                     NULL))), CB_JWT_OK);

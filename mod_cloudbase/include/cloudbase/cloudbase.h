@@ -21,6 +21,7 @@
 
 #include "cloudbase/redis.h"
 #include "cloudbase/db.h"
+#include "cloudbase/json.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -179,6 +180,12 @@ CB_API void cb_req_set_identity(cb_req *req, const cb_identity *id);
 /* Reads the whole body, refusing more than max_bytes with 413 (set as the
  * request's error). Returns CB_OK with *data NUL-terminated. */
 CB_API cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **data, size_t *len);
+/* The body as a JSON object (cloudbase/json.h), owned by the request's
+ * pool, whatever the Content-Type; an empty body is {}. On failure returns
+ * CB_ERROR with the error answered in the route's dialect: 413
+ * PAYLOAD_TOO_LARGE past max_bytes, 400 INVALID_REQUEST for a body that is
+ * not JSON (the message names line, column and problem) or not an object. */
+CB_API cb_status cb_req_read_json_object(cb_req *req, size_t max_bytes, cb_json **out);
 
 /* Response. Headers may be set until the first write. */
 CB_API void cb_req_set_status(cb_req *req, int status);
