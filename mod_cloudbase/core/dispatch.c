@@ -256,7 +256,7 @@ void cb_dispatch_after(cb_req *req)
     for (int i = 0; i < hooks->nelts; i++) {
         cb_instance *inst = APR_ARRAY_IDX(hooks, i, cb_instance *);
         req->active = inst;
-        inst->plugin->desc->after_response(req, inst->state, req->status);
+        inst->plugin->desc->after_response(req, inst->state, &req->record);
     }
     req->active = NULL;
 }

@@ -32,8 +32,8 @@ static int valid_plugin_name(const char *name)
     return 1;
 }
 
-/* The size of an ABI 2.0 descriptor: every plugin of this major has it. */
-#define DESCRIPTOR_SIZE_2_0 (offsetof(cb_plugin, after_response) + sizeof(void (*)(void)))
+/* The size of an ABI 3.0 descriptor: every plugin of this major has it. */
+#define DESCRIPTOR_SIZE_3_0 (offsetof(cb_plugin, resolve) + sizeof(void (*)(void)))
 
 const char *cb_plugin_abi_refusal(apr_pool_t *p, const char *path, const cb_plugin *desc,
                                   int core_major, int core_minor)
@@ -49,7 +49,7 @@ const char *cb_plugin_abi_refusal(apr_pool_t *p, const char *path, const cb_plug
                             "%d.%d this mod_cloudbase provides: upgrade mod_cloudbase, or "
                             "rebuild the plugin against this module's headers", path,
                             desc->abi_major, desc->abi_minor, core_major, core_minor);
-    if (desc->abi_minor < 0 || desc->descriptor_size < DESCRIPTOR_SIZE_2_0 ||
+    if (desc->abi_minor < 0 || desc->descriptor_size < DESCRIPTOR_SIZE_3_0 ||
         desc->descriptor_size > sizeof(cb_plugin))
         return apr_psprintf(p, "plugin %s has a malformed descriptor (ABI %d.%d, %" APR_SIZE_T_FMT
                             " bytes; this mod_cloudbase provides ABI %d.%d, %" APR_SIZE_T_FMT

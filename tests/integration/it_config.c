@@ -85,9 +85,9 @@ END_TEST
 START_TEST(plugin_loading_errors)
 {
     char site[1024];
-    static const char *const bad_abi[] = {"built for plugin ABI 3.", "provides ABI 2.",
+    static const char *const bad_abi[] = {"built for plugin ABI 4.", "provides ABI 3.",
                                           "rebuild", NULL};
-    static const char *const new_minor[] = {"built for plugin ABI 2.", "newer than the ABI 2.",
+    static const char *const new_minor[] = {"built for plugin ABI 3.", "newer than the ABI 3.",
                                             "upgrade mod_cloudbase", NULL};
     static const char *const missing[] = {"cannot load plugin 'nosuch'", "CloudBasePluginDir",
                                           NULL};

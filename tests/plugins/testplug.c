@@ -206,9 +206,8 @@ static cb_status policy(cb_req *req, void *state)
 }
 
 /* One JSON line per response, written with one append. */
-static void write_record(cb_req *req, const char *file)
+static void write_record(cb_req *req, const cb_response_record *rec, const char *file)
 {
-    const cb_response_record *rec = cb_req_response_record(req);
     const char *slot = cb_req_plugin_data_get(req);
     static const char *const kinds[] = {"none", "anonymous", "user", "key", "admin"};
     apr_pool_t *p = cb_req_pool(req);
@@ -234,13 +233,13 @@ static void write_record(cb_req *req, const char *file)
     }
 }
 
-static void after_response(cb_req *req, void *state, int status)
+static void after_response(cb_req *req, void *state, const cb_response_record *record)
 {
     testplug *t = state;
-    __atomic_store_n(&t->last_status, status, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->last_status, record->status, __ATOMIC_RELAXED);
     __atomic_add_fetch(&t->after_count, 1, __ATOMIC_RELAXED);
     if (t->record_file)
-        write_record(req, t->record_file);
+        write_record(req, record, t->record_file);
 }
 
 static void task(void *state, apr_pool_t *scratch)

@@ -35,8 +35,9 @@ extern "C" {
  * end of cb_plugin. The loader refuses another major and a newer minor than
  * its own, and accepts an older minor: members past the plugin's
  * descriptor size read as zero (NULL hooks). */
-#define CB_PLUGIN_ABI_MAJOR 2
-#define CB_PLUGIN_ABI_MINOR 1   /* 2.1: cb_plugin.resolve, services, metering, error codes */
+#define CB_PLUGIN_ABI_MAJOR 3
+#define CB_PLUGIN_ABI_MINOR 0   /* 3.0: opaque Redis replies and JSON values, after_response
+                                 * gets the response record (docs/plugin-api.md, "ABI 3.0") */
 #define CB_PLUGIN_SYMBOL "cloudbase_plugin"
 /* The first members of every descriptor; write it first:
  *   const cb_plugin cloudbase_plugin = { CB_PLUGIN_HEADER, .name = "x", ... }; */
@@ -281,6 +282,25 @@ typedef void (*cb_task_fn)(void *plugin_state, apr_pool_t *scratch);
 CB_API void cb_ctx_add_task(cb_plugin_ctx *ctx, const char *name, apr_interval_time_t interval,
                      cb_task_fn fn);
 
+/* What happened to one request, for accounting: after_response receives it
+ * (cb_req_response_record reads it too; before after_response it is
+ * incomplete). Sizes are body bytes as sent on the wire's payload (no
+ * headers). */
+typedef struct cb_response_record {
+    int status;                     /* the status the client got */
+    int64_t bytes_in;               /* request body bytes read from the client */
+    int64_t bytes_out;              /* response body bytes sent to the client */
+    apr_interval_time_t duration;   /* from the request line to the end of the response */
+    const char *route_pattern;      /* the matched route ("/v1/functions/{name}"), or NULL */
+    const char *method;
+    cb_identity_kind identity_kind; /* CB_IDENTITY_NONE when none was established */
+    const char *uid;                /* NULL without an identity */
+    int proxied;                    /* 1 for a proxy route handed to the host's proxy */
+    /* Proxy routes: from the hand-off until the upstream's response headers
+     * arrived (its time to first byte); -1 when not proxied or unknown. */
+    apr_interval_time_t upstream_time;
+} cb_response_record;
+
 /* The descriptor a plugin exports as CB_PLUGIN_SYMBOL. Start it with
  * CB_PLUGIN_HEADER and name the other members (designated initialisers).
  * New members are only ever appended, with a minor bump; the core copies a
@@ -305,13 +325,14 @@ typedef struct cb_plugin {
     cb_status (*access_policy)(cb_req *req, void *plugin_state);
     /* Fill *out from the request's credentials; CB_DECLINED if none. */
     cb_status (*identify)(cb_req *req, void *plugin_state, cb_identity *out);
-    void (*after_response)(cb_req *req, void *plugin_state, int status);
-    /* ABI 2.0 ends here; members added later go below, each with the
-     * minor that introduced it. */
-
-    /* 2.1: after every instance of the environment ran create(), look up
-     * the services other plugins published (cb_service_lookup). */
+    /* Once the answer went out: what it was (status, bytes, duration, route,
+     * identity, upstream time). The record lives as long as the request. */
+    void (*after_response)(cb_req *req, void *plugin_state, const cb_response_record *record);
+    /* After every instance of the environment ran create(), look up the
+     * services other plugins published (cb_service_lookup). */
     cb_status (*resolve)(cb_plugin_ctx *ctx, void *plugin_state);
+    /* ABI 3.0 ends here; members added later go below, each with the
+     * minor that introduced it. */
 } cb_plugin;
 
 /* ---------------------------------------------------------------- services */
@@ -336,24 +357,6 @@ CB_API const void *cb_service_lookup(cb_plugin_ctx *ctx, const char *name, int m
 CB_API int cb_service_version(cb_plugin_ctx *ctx, const char *name);
 
 /* ---------------------------------------------------------------- metering */
-
-/* What happened to one request, for accounting: read it with
- * cb_req_response_record from after_response (earlier it is incomplete).
- * Sizes are body bytes as sent on the wire's payload (no headers). */
-typedef struct cb_response_record {
-    int status;                     /* the status the client got */
-    int64_t bytes_in;               /* request body bytes read from the client */
-    int64_t bytes_out;              /* response body bytes sent to the client */
-    apr_interval_time_t duration;   /* from the request line to the end of the response */
-    const char *route_pattern;      /* the matched route ("/v1/functions/{name}"), or NULL */
-    const char *method;
-    cb_identity_kind identity_kind; /* CB_IDENTITY_NONE when none was established */
-    const char *uid;                /* NULL without an identity */
-    int proxied;                    /* 1 for a proxy route handed to the host's proxy */
-    /* Proxy routes: from the hand-off until the upstream's response headers
-     * arrived (its time to first byte); -1 when not proxied or unknown. */
-    apr_interval_time_t upstream_time;
-} cb_response_record;
 
 CB_API const cb_response_record *cb_req_response_record(const cb_req *req);
 
