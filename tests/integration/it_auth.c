@@ -5,6 +5,9 @@
  * bound), the sign-in throttle (an attacker on another loopback address
  * cannot lock the user out), API keys through the admin routes, identity
  * headers for proxied routes, ES256 with key rotation, and Redis going away.
+ * A MONITOR audit checks that every auth script declares the keys it
+ * touches in KEYS (so it runs on a Redis Cluster, also while its slot
+ * migrates).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "script_audit.h"
 
 #define ADMIN_KEY "it-admin-key-0123456789abcdef"
 #define CACHE_BOUND_MS 1000
@@ -431,6 +435,39 @@ START_TEST(official_js_sdk)
 }
 END_TEST
 
+/* Every auth script, through the routes that run it, under the audit:
+ * create a user, a failed and a good sign-in (throttle reserve and
+ * refund, session), refresh rotation and reuse, API key create, list and
+ * revoke. */
+START_TEST(scripts_declare_their_keys)
+{
+    srv_audit *audit = srv_audit_start(it.redis_port);
+    json_t *t, *key;
+    char body[512], path[128], why[512];
+    int scripts, commands, violations;
+    ck_assert_ptr_nonnull(audit);
+    json_decref(create_user("carol", "carols password 1"));
+    json_decref(sign_in("carol", "wrong password", 400));
+    t = sign_in("carol", "carols password 1", 200);
+    snprintf(body, sizeof(body), "{\"client_id\":\"demo\",\"client_secret\":\"\","
+             "\"grant_type\":\"refresh_token\",\"refresh_token\":\"%s\"}", str(t, "refresh_token"));
+    json_decref(call("POST", "/auth/v1/token", NULL, body, 200));
+    json_decref(call("POST", "/auth/v1/token", NULL, body, 400));
+    key = call("POST", "/auth/v1/admin/apikeys", ADMIN_KEY, "{\"name\":\"audit\"}", 201);
+    json_decref(call("POST", "/auth/v1/admin/apikeys", ADMIN_KEY, "{\"name\":\"other\"}", 201));
+    json_decref(call("GET", "/auth/v1/admin/apikeys", ADMIN_KEY, NULL, 200));
+    snprintf(path, sizeof(path), "/auth/v1/admin/apikeys/%s", str(key, "id"));
+    json_decref(call("DELETE", path, ADMIN_KEY, NULL, 200));
+    json_decref(call("GET", "/auth/v1/admin/apikeys", ADMIN_KEY, NULL, 200));
+    violations = srv_audit_finish(audit, &scripts, &commands, why, sizeof(why));
+    ck_assert_msg(violations == 0, "%d undeclared keys: %s", violations, why);
+    ck_assert_int_ge(scripts, 9);
+    ck_assert_int_ge(commands, 9);
+    json_decref(key);
+    json_decref(t);
+}
+END_TEST
+
 Suite *auth_suite(void)
 {
     Suite *s = suite_create("auth");
@@ -446,6 +483,7 @@ Suite *auth_suite(void)
     tcase_add_test(tc, cli_creates_users);
     tcase_add_test(tc, identity_reaches_upstreams);
     tcase_add_test(tc, redis_down);
+    tcase_add_test(tc, scripts_declare_their_keys);
     tcase_add_test(tc, es256_with_rotation);
     tcase_add_test(tc, official_js_sdk);
     suite_add_tcase(s, tc);
