@@ -41,7 +41,7 @@ struct cb_redis_cluster {
     int node_count;
     int16_t owner[CB_REDIS_SLOTS]; /* index into nodes, -1 unknown */
     int map_known;
-    int refreshing;
+    int refreshing;                /* threads asking CLUSTER SLOTS now */
     apr_time_t refreshed_at;
 };
 
@@ -126,9 +126,10 @@ static int apply_slots(cb_redis_cluster *c, const redisReply *reply, const clust
     return 1;
 }
 
-/* Learns the map from the first node that answers CLUSTER SLOTS. Only one
- * thread refreshes at a time, and not twice within REFRESH_INTERVAL_MS
- * unless the map is still unknown. */
+/* Learns the map from the first node that answers CLUSTER SLOTS. Once a
+ * map is known, only one thread refreshes it at a time, and not twice
+ * within REFRESH_INTERVAL_MS; until then every caller learns it (a caller
+ * must not go on without a map because another one is still asking). */
 static void refresh_map(cb_redis_cluster *c, apr_pool_t *p)
 {
     static const char *const argv[2] = {"CLUSTER", "SLOTS"};
@@ -137,12 +138,12 @@ static void refresh_map(cb_redis_cluster *c, apr_pool_t *p)
     int16_t *owner;
     int count;
     apr_thread_mutex_lock(c->lock);
-    if (c->refreshing ||
-        (c->map_known && now - c->refreshed_at < apr_time_from_msec(REFRESH_INTERVAL_MS))) {
+    if (c->map_known &&
+        (c->refreshing || now - c->refreshed_at < apr_time_from_msec(REFRESH_INTERVAL_MS))) {
         apr_thread_mutex_unlock(c->lock);
         return;
     }
-    c->refreshing = 1;
+    c->refreshing++;
     count = c->node_count;
     memcpy(snapshot, c->nodes, sizeof(cluster_node *) * (size_t)count);
     apr_thread_mutex_unlock(c->lock);
@@ -164,7 +165,7 @@ static void refresh_map(cb_redis_cluster *c, apr_pool_t *p)
             break;
     }
     apr_thread_mutex_lock(c->lock);
-    c->refreshing = 0;
+    c->refreshing--;
     c->refreshed_at = apr_time_now();
     apr_thread_mutex_unlock(c->lock);
 }

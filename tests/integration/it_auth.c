@@ -5,7 +5,8 @@
  * bound), the sign-in throttle (an attacker on another loopback address
  * cannot lock the user out), API keys through the admin routes, identity
  * headers for proxied routes, ES256 with key rotation, and Redis going away.
- * A MONITOR audit checks that every auth script declares the keys it
+ * The Redis-backed tests run again on a three-master Redis Cluster
+ * ("plugin_cluster"). A MONITOR audit checks that every auth script declares the keys it
  * touches in KEYS (so it runs on a Redis Cluster, also while its slot
  * migrates).
  */
@@ -18,6 +19,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "harness_cluster.h"
 #include "script_audit.h"
 
 #define ADMIN_KEY "it-admin-key-0123456789abcdef"
@@ -304,8 +306,8 @@ START_TEST(cli_creates_users)
     const char *cli = getenv("CB_USER_CLI");
     char cmd[1024];
     ck_assert_msg(cli != NULL, "CB_USER_CLI is not set (scripts/test.sh sets it)");
-    snprintf(cmd, sizeof(cmd), "echo 'cli password 1' | '%s' --redis redis://127.0.0.1:%d "
-             "--env demo --scrypt-n 1024 create carol --groups a,b >/dev/null", cli, it.redis_port);
+    snprintf(cmd, sizeof(cmd), "echo 'cli password 1' | '%s' --redis %s "
+             "--env demo --scrypt-n 1024 create carol --groups a,b >/dev/null", cli, it_redis_url());
     ck_assert_int_eq(system(cmd), 0);
     ck_assert_int_ne(system(cmd), 0); /* the name is taken now */
     json_decref(sign_in("carol", "cli password 1", 200));
@@ -486,6 +488,19 @@ Suite *auth_suite(void)
     tcase_add_test(tc, scripts_declare_their_keys);
     tcase_add_test(tc, es256_with_rotation);
     tcase_add_test(tc, official_js_sdk);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("plugin_cluster");
+    tcase_add_checked_fixture(tc, it_use_cluster, it_use_single_redis);
+    tcase_add_checked_fixture(tc, start, it_teardown);
+    tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, anonymous_sign_in_and_me);
+    tcase_add_test(tc, password_sign_in_refresh_and_reuse);
+    tcase_add_test(tc, revoke_and_sign_out);
+    tcase_add_test(tc, throttle_cannot_lock_the_user_out);
+    tcase_add_test(tc, api_keys);
+    tcase_add_test(tc, client_credentials_and_key_expiry);
+    tcase_add_test(tc, cli_creates_users);
+    tcase_add_test(tc, identity_reaches_upstreams);
     suite_add_tcase(s, tc);
     return s;
 }

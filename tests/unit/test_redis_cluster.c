@@ -7,9 +7,11 @@
  * cluster_servers.c): slots agree with the cluster's CLUSTER KEYSLOT, every
  * command lands on the node serving its slot, scripts load on each node,
  * MOVED after a slot moved, ASK while it moves (keys read and written
- * between MIGRATE batches), and a killed master fails only its own slots,
- * fast once its breaker is open.
+ * between MIGRATE batches), a killed master fails only its own slots,
+ * fast once its breaker is open, and a new client's first calls, made at
+ * once from several threads, all succeed.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,6 +430,54 @@ START_TEST(killed_master_fails_only_its_slots)
 }
 END_TEST
 
+typedef struct first_call {
+    cb_redis *fresh;
+    pthread_barrier_t *start;
+    int env;
+    apr_status_t rv;
+} first_call;
+
+static void *first_call_run(void *arg)
+{
+    first_call *call = arg;
+    apr_pool_t *p;
+    redisReply *reply;
+    const char *argv[] = {"GET", NULL};
+    apr_pool_create(&p, NULL);
+    argv[1] = cb_redis_key(p, apr_psprintf(p, "env%d", call->env), "n", NULL);
+    pthread_barrier_wait(call->start);
+    call->rv = cb_redis_command(call->fresh, p, 2, argv, NULL, &reply);
+    apr_pool_destroy(p);
+    return NULL;
+}
+
+/* Threads that make a new client's first calls at the same moment all get
+ * an answer: none goes on without a map while another is learning it (it
+ * did, and failed with "down"). */
+START_TEST(first_calls_in_parallel_learn_the_map)
+{
+    enum { CLIENTS = 10, THREADS = 8 };
+    const cb_redis_config *cfg = cb_redis_get_config(client);
+    for (int n = 0; n < CLIENTS; n++) {
+        pthread_barrier_t start;
+        pthread_t threads[THREADS];
+        first_call calls[THREADS];
+        cb_redis *fresh = cb_redis_create(pool, cfg);
+        pthread_barrier_init(&start, NULL, THREADS);
+        for (int i = 0; i < THREADS; i++) {
+            calls[i] = (first_call){.fresh = fresh, .start = &start, .env = i, .rv = -1};
+            ck_assert_int_eq(pthread_create(&threads[i], NULL, first_call_run, &calls[i]), 0);
+        }
+        for (int i = 0; i < THREADS; i++)
+            pthread_join(threads[i], NULL);
+        pthread_barrier_destroy(&start);
+        for (int i = 0; i < THREADS; i++)
+            ck_assert_msg(calls[i].rv == APR_SUCCESS, "client %d, thread %d: %d", n, i,
+                          calls[i].rv);
+    }
+}
+END_TEST
+
 Suite *redis_cluster_suite(void)
 {
     Suite *s = suite_create("redis_cluster");
@@ -448,6 +498,7 @@ Suite *redis_cluster_suite(void)
     tcase_add_test(live, moved_slot_is_followed);
     tcase_add_test(live, ask_during_migration);
     tcase_add_test(live, killed_master_fails_only_its_slots);
+    tcase_add_test(live, first_calls_in_parallel_learn_the_map);
     suite_add_tcase(s, live);
     return s;
 }
