@@ -8,7 +8,8 @@
  * request fails. A master killed: a second environment (a second virtual
  * host) whose keys live on another master keeps working while the first
  * environment's routes answer as their redis_down policy says (closed:
- * 503, local: per-node counters), quickly.
+ * 503, local: per-node counters), quickly. Bad redis-cluster:// addresses
+ * fail configtest.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -254,6 +255,39 @@ START_TEST(killed_master_fails_only_its_slots)
 }
 END_TEST
 
+static int configtest_redis(const char *address, char *output, size_t size)
+{
+    char site[1024];
+    snprintf(site, sizeof(site), "CloudBaseEnv demo\nCloudBasePluginDir %s\nCloudBaseRedis %s\n",
+             it_plugin_dir(), address);
+    return it_configtest(it_write_config("test.conf", "event", site), output, size);
+}
+
+/* redis-cluster:// addresses are checked at configtest, with the fix in
+ * the message. */
+START_TEST(cluster_address_checked_at_configtest)
+{
+    static const struct {
+        const char *address, *needle;
+    } bad[] = {
+        {"redis-cluster://127.0.0.1", "the port is required"},
+        {"redis-cluster://127.0.0.1:7000,", "separated by single commas"},
+        {"redis-cluster://127.0.0.1:7000/0", "database 0"},
+        {"redis-cluster://127.0.0.1:0", "from 1 to 65535"},
+        {"rediscluster://127.0.0.1:7000", "redis-cluster://HOST:PORT,HOST:PORT"},
+    };
+    char output[8192];
+    ck_assert_msg(configtest_redis("redis-cluster://127.0.0.1:7000,[::1]:7001 timeout=150ms",
+                                   output, sizeof(output)) == 0, "%s", output);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(configtest_redis(bad[i].address, output, sizeof(output)) != 0,
+                      "%s passed configtest", bad[i].address);
+        ck_assert_msg(strstr(output, bad[i].needle) && strstr(output, "test.conf"),
+                      "%s: no '%s' in:\n%s", bad[i].address, bad[i].needle, output);
+    }
+}
+END_TEST
+
 Suite *cluster_suite(void)
 {
     Suite *s = suite_create("cluster");
@@ -263,6 +297,10 @@ Suite *cluster_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, slot_migration_during_traffic);
     tcase_add_test(tc, killed_master_fails_only_its_slots);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("config");
+    tcase_add_checked_fixture(tc, it_setup, it_teardown);
+    tcase_add_test(tc, cluster_address_checked_at_configtest);
     suite_add_tcase(s, tc);
     return s;
 }
