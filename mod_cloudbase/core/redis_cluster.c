@@ -101,7 +101,7 @@ static int apply_slots(cb_redis_cluster *c, const redisReply *reply, const clust
         owner[i] = -1;
     for (size_t e = 0; e < reply->elements; e++) {
         const redisReply *range = reply->element[e], *master;
-        const char *host;
+        char host[256];
         int index;
         if (range->type != REDIS_REPLY_ARRAY || range->elements < 3 ||
             range->element[0]->type != REDIS_REPLY_INTEGER ||
@@ -112,9 +112,16 @@ static int apply_slots(cb_redis_cluster *c, const redisReply *reply, const clust
             master->element[0]->type != REDIS_REPLY_STRING ||
             master->element[1]->type != REDIS_REPLY_INTEGER)
             return 0;
-        host = master->element[0]->len ? apr_pstrmemdup(c->pool, master->element[0]->str,
-                                                        master->element[0]->len)
-                                       : asked->host;
+        /* Copied to the stack: node_index keeps a copy only of a new
+         * node's host, so refreshing does not grow the pool. */
+        if (master->element[0]->len >= sizeof(host))
+            return 0;
+        if (master->element[0]->len) {
+            memcpy(host, master->element[0]->str, master->element[0]->len);
+            host[master->element[0]->len] = '\0';
+        } else {
+            apr_cpystrn(host, asked->host, sizeof(host));
+        }
         index = node_index(c, host, (int)master->element[1]->integer);
         if (index < 0)
             return 0;
@@ -312,15 +319,4 @@ int cb_redis_cluster_available(cb_redis_cluster *c)
         up = cb_redis_available(c->nodes[i]->client);
     apr_thread_mutex_unlock(c->lock);
     return up;
-}
-
-const char *cb_redis_cluster_slot_node(cb_redis_cluster *c, apr_pool_t *p, int slot)
-{
-    const char *where = NULL;
-    apr_thread_mutex_lock(c->lock);
-    if (slot >= 0 && slot < CB_REDIS_SLOTS && c->owner[slot] >= 0)
-        where = apr_psprintf(p, "%s:%d", c->nodes[c->owner[slot]]->host,
-                             c->nodes[c->owner[slot]]->port);
-    apr_thread_mutex_unlock(c->lock);
-    return where;
 }

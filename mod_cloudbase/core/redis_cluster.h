@@ -82,9 +82,6 @@ apr_status_t cb_redis_cluster_command(cb_redis_cluster *c, apr_pool_t *p, int sl
 int cb_redis_cluster_ping(cb_redis_cluster *c, apr_pool_t *p);
 /* 0 while some known master's breaker is open. */
 int cb_redis_cluster_available(cb_redis_cluster *c);
-/* The node that the map gives for slot, as "host:port" (NULL when the map
- * does not know it); for tests and logs. */
-const char *cb_redis_cluster_slot_node(cb_redis_cluster *c, apr_pool_t *p, int slot);
 
 /* redis.c: one command on one connection of a single-server client,
  * preceded by ASKING on the same connection. */

@@ -192,6 +192,16 @@ void srv_cluster_stop(srv_cluster *c)
     c->dir[0] = '\0';
 }
 
+int srv_cluster_flush(srv_cluster *c)
+{
+    char out[64];
+    for (int i = 0; i < SRV_CLUSTER_NODES; i++)
+        if (c->pids[i] &&
+            (srv_cluster_cli(c, i, out, sizeof(out), "FLUSHALL", NULL) != 0 || strcmp(out, "OK")))
+            return -1;
+    return 0;
+}
+
 const char *srv_cluster_url(const srv_cluster *c, char *buf, size_t size)
 {
     snprintf(buf, size, "redis-cluster://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d",

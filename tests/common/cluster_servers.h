@@ -27,6 +27,9 @@ int srv_cluster_start(srv_cluster *c);
 void srv_cluster_stop(srv_cluster *c);
 /* SIGKILLs one node (its slots stay assigned to it: no replica takes over). */
 void srv_cluster_kill_node(srv_cluster *c, int node);
+/* FLUSHALL on every live node (for tests that share one cluster). 0 on
+ * success. */
+int srv_cluster_flush(srv_cluster *c);
 /* "redis-cluster://127.0.0.1:A,127.0.0.1:B,127.0.0.1:C" into buf. */
 const char *srv_cluster_url(const srv_cluster *c, char *buf, size_t size);
 /* Runs redis-cli -p PORT ARGS... (NULL-terminated) against one node;

@@ -67,10 +67,22 @@ static void teardown(void)
     strcpy(dir, "/tmp/cb-lease-test-XXXXXX");
 }
 
+/* One cluster for the tests of a tcase (started once, in the runner),
+ * emptied before each test. */
+static void cluster_start(void)
+{
+    ck_assert_msg(srv_cluster_start(&cluster) == 0, "the Redis Cluster did not start");
+}
+
+static void cluster_stop(void)
+{
+    srv_cluster_stop(&cluster);
+}
+
 static void cluster_setup(void)
 {
     apr_pool_create(&pool, NULL);
-    ck_assert_msg(srv_cluster_start(&cluster) == 0, "the Redis Cluster did not start");
+    ck_assert_int_eq(srv_cluster_flush(&cluster), 0);
     srv_cluster_url(&cluster, cluster_url, sizeof(cluster_url));
     client = new_client(pool);
 }
@@ -78,7 +90,6 @@ static void cluster_setup(void)
 static void cluster_teardown(void)
 {
     apr_pool_destroy(pool);
-    srv_cluster_stop(&cluster);
     cluster_url[0] = '\0';
 }
 
@@ -469,6 +480,8 @@ Suite *lease_queue_suite(void)
     {
         TCase *lease_cluster = tcase_create("lease_cluster");
         TCase *queue_cluster = tcase_create("queue_cluster");
+        tcase_add_unchecked_fixture(lease_cluster, cluster_start, cluster_stop);
+        tcase_add_unchecked_fixture(queue_cluster, cluster_start, cluster_stop);
         tcase_add_checked_fixture(lease_cluster, cluster_setup, cluster_teardown);
         tcase_add_checked_fixture(queue_cluster, cluster_setup, cluster_teardown);
         tcase_set_timeout(lease_cluster, 60);
