@@ -140,6 +140,14 @@ char *it_read_file(const char *name)
     return text;
 }
 
+void it_write_file(const char *name, const char *text)
+{
+    FILE *f = fopen(path_in_dir(name), "w");
+    ck_assert_msg(f != NULL, "cannot write %s", name);
+    fputs(text, f);
+    fclose(f);
+}
+
 int it_upstream_saw(const char *text)
 {
     char *log = it_read_file("upstream.log");

@@ -470,12 +470,9 @@ START_TEST(scripts_declare_their_keys)
 }
 END_TEST
 
-Suite *auth_suite(void)
+/* The tests that run on one Redis and again on a cluster. */
+static void add_redis_backed_tests(TCase *tc)
 {
-    Suite *s = suite_create("auth");
-    TCase *tc = tcase_create("plugin");
-    tcase_add_checked_fixture(tc, start, it_teardown);
-    tcase_set_timeout(tc, 90);
     tcase_add_test(tc, anonymous_sign_in_and_me);
     tcase_add_test(tc, password_sign_in_refresh_and_reuse);
     tcase_add_test(tc, revoke_and_sign_out);
@@ -484,6 +481,15 @@ Suite *auth_suite(void)
     tcase_add_test(tc, client_credentials_and_key_expiry);
     tcase_add_test(tc, cli_creates_users);
     tcase_add_test(tc, identity_reaches_upstreams);
+}
+
+Suite *auth_suite(void)
+{
+    Suite *s = suite_create("auth");
+    TCase *tc = tcase_create("plugin");
+    tcase_add_checked_fixture(tc, start, it_teardown);
+    tcase_set_timeout(tc, 90);
+    add_redis_backed_tests(tc);
     tcase_add_test(tc, redis_down);
     tcase_add_test(tc, scripts_declare_their_keys);
     tcase_add_test(tc, es256_with_rotation);
@@ -493,14 +499,7 @@ Suite *auth_suite(void)
     tcase_add_checked_fixture(tc, it_use_cluster, it_use_single_redis);
     tcase_add_checked_fixture(tc, start, it_teardown);
     tcase_set_timeout(tc, 90);
-    tcase_add_test(tc, anonymous_sign_in_and_me);
-    tcase_add_test(tc, password_sign_in_refresh_and_reuse);
-    tcase_add_test(tc, revoke_and_sign_out);
-    tcase_add_test(tc, throttle_cannot_lock_the_user_out);
-    tcase_add_test(tc, api_keys);
-    tcase_add_test(tc, client_credentials_and_key_expiry);
-    tcase_add_test(tc, cli_creates_users);
-    tcase_add_test(tc, identity_reaches_upstreams);
+    add_redis_backed_tests(tc);
     suite_add_tcase(s, tc);
     return s;
 }

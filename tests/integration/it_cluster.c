@@ -43,21 +43,10 @@ static const char *cluster_site(const char *extra)
     return site;
 }
 
-static void write_file(const char *name, const char *text)
-{
-    char path[400];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/%s", it.dir, name);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void start_gateway(const char *extra)
 {
-    write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
-    write_file("admin.key", "it-admin-key-0123456789abcdef\n");
+    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
+    it_write_file("admin.key", "it-admin-key-0123456789abcdef\n");
     if (!it_httpd_start(it_write_config("httpd.conf", "event", cluster_site(extra)))) {
         char *log = it_error_log();
         it_teardown();

@@ -241,16 +241,22 @@ START_TEST(rules_past_the_cap_fail_configtest)
 }
 END_TEST
 
+/* The tests that run on one Redis and again on a cluster. */
+static void add_redis_backed_tests(TCase *tc)
+{
+    tcase_add_test(tc, headers_429_and_refusals_not_counted);
+    tcase_add_test(tc, user_scope);
+    tcase_add_test(tc, refusal_in_the_route_dialect);
+    tcase_add_test(tc, exact_under_concurrency_across_two_gateways);
+}
+
 Suite *ratelimit_suite(void)
 {
     Suite *s = suite_create("ratelimit");
     TCase *tc = tcase_create("ratelimit");
     tcase_add_checked_fixture(tc, start, it_teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, headers_429_and_refusals_not_counted);
-    tcase_add_test(tc, user_scope);
-    tcase_add_test(tc, refusal_in_the_route_dialect);
-    tcase_add_test(tc, exact_under_concurrency_across_two_gateways);
+    add_redis_backed_tests(tc);
     tcase_add_test(tc, fallback_while_redis_is_down);
     tcase_add_test(tc, bad_rules_fail_configtest);
     tcase_add_test(tc, rules_past_the_cap_fail_configtest);
@@ -259,10 +265,7 @@ Suite *ratelimit_suite(void)
     tcase_add_checked_fixture(tc, it_use_cluster, it_use_single_redis);
     tcase_add_checked_fixture(tc, start, it_teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, headers_429_and_refusals_not_counted);
-    tcase_add_test(tc, user_scope);
-    tcase_add_test(tc, refusal_in_the_route_dialect);
-    tcase_add_test(tc, exact_under_concurrency_across_two_gateways);
+    add_redis_backed_tests(tc);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -451,53 +451,55 @@ START_TEST(scripts_declare_their_keys)
 }
 END_TEST
 
+/* The tests that run on one Redis and again on a cluster (not those that
+ * stop the server). */
+static void add_lease_tests(TCase *tc)
+{
+    tcase_add_test(tc, lease_exclusive_across_processes);
+    tcase_add_test(tc, lease_fencing_tokens_increase);
+    tcase_add_test(tc, lease_expiry_hands_over);
+    tcase_add_test(tc, lease_release_by_non_holder_refused);
+}
+
+static void add_queue_tests(TCase *tc)
+{
+    tcase_add_test(tc, queue_delivers_in_order_and_acks);
+    tcase_add_test(tc, queue_binary_payload);
+    tcase_add_test(tc, queue_retry_backs_off_exponentially);
+    tcase_add_test(tc, queue_backoff_is_capped);
+    tcase_add_test(tc, queue_dead_letters_after_max_attempts);
+    tcase_add_test(tc, queue_idempotency_key_dedups);
+    tcase_add_test(tc, queue_redelivers_after_worker_dies);
+}
+
 Suite *lease_queue_suite(void)
 {
     Suite *s = suite_create("lease_queue");
     TCase *lease = tcase_create("lease");
     TCase *queue = tcase_create("queue");
+    TCase *lease_cluster = tcase_create("lease_cluster");
+    TCase *queue_cluster = tcase_create("queue_cluster");
     tcase_add_checked_fixture(lease, setup, teardown);
     tcase_add_checked_fixture(queue, setup, teardown);
     tcase_set_timeout(lease, 60);
     tcase_set_timeout(queue, 60);
-    tcase_add_test(lease, lease_exclusive_across_processes);
-    tcase_add_test(lease, lease_fencing_tokens_increase);
-    tcase_add_test(lease, lease_expiry_hands_over);
-    tcase_add_test(lease, lease_release_by_non_holder_refused);
+    add_lease_tests(lease);
     tcase_add_test(lease, lease_fails_closed_when_redis_down);
-    tcase_add_test(queue, queue_delivers_in_order_and_acks);
-    tcase_add_test(queue, queue_binary_payload);
-    tcase_add_test(queue, queue_retry_backs_off_exponentially);
-    tcase_add_test(queue, queue_backoff_is_capped);
-    tcase_add_test(queue, queue_dead_letters_after_max_attempts);
-    tcase_add_test(queue, queue_idempotency_key_dedups);
-    tcase_add_test(queue, queue_redelivers_after_worker_dies);
+    add_queue_tests(queue);
     tcase_add_test(queue, queue_fails_when_redis_down);
     tcase_add_test(queue, scripts_declare_their_keys);
     suite_add_tcase(s, lease);
     suite_add_tcase(s, queue);
-    /* Again on a cluster: the same tests but those that stop the server. */
-    {
-        TCase *lease_cluster = tcase_create("lease_cluster");
-        TCase *queue_cluster = tcase_create("queue_cluster");
-        tcase_add_unchecked_fixture(lease_cluster, cluster_start, cluster_stop);
-        tcase_add_unchecked_fixture(queue_cluster, cluster_start, cluster_stop);
-        tcase_add_checked_fixture(lease_cluster, cluster_setup, cluster_teardown);
-        tcase_add_checked_fixture(queue_cluster, cluster_setup, cluster_teardown);
-        tcase_set_timeout(lease_cluster, 60);
-        tcase_set_timeout(queue_cluster, 60);
-        tcase_add_test(lease_cluster, lease_exclusive_across_processes);
-        tcase_add_test(lease_cluster, lease_fencing_tokens_increase);
-        tcase_add_test(lease_cluster, lease_expiry_hands_over);
-        tcase_add_test(lease_cluster, lease_release_by_non_holder_refused);
-        tcase_add_test(queue_cluster, queue_delivers_in_order_and_acks);
-        tcase_add_test(queue_cluster, queue_binary_payload);
-        tcase_add_test(queue_cluster, queue_retry_backs_off_exponentially);
-        tcase_add_test(queue_cluster, queue_dead_letters_after_max_attempts);
-        tcase_add_test(queue_cluster, queue_idempotency_key_dedups);
-        tcase_add_test(queue_cluster, queue_redelivers_after_worker_dies);
-        suite_add_tcase(s, lease_cluster);
-        suite_add_tcase(s, queue_cluster);
-    }
+    /* One cluster per tcase, flushed before each test. */
+    tcase_add_unchecked_fixture(lease_cluster, cluster_start, cluster_stop);
+    tcase_add_unchecked_fixture(queue_cluster, cluster_start, cluster_stop);
+    tcase_add_checked_fixture(lease_cluster, cluster_setup, cluster_teardown);
+    tcase_add_checked_fixture(queue_cluster, cluster_setup, cluster_teardown);
+    tcase_set_timeout(lease_cluster, 60);
+    tcase_set_timeout(queue_cluster, 60);
+    add_lease_tests(lease_cluster);
+    add_queue_tests(queue_cluster);
+    suite_add_tcase(s, lease_cluster);
+    suite_add_tcase(s, queue_cluster);
     return s;
 }

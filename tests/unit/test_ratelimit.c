@@ -550,6 +550,23 @@ START_TEST(down_then_back)
 }
 END_TEST
 
+/* The tests that run on one Redis and again on a cluster. */
+static void add_redis_tests(TCase *tc)
+{
+    tcase_add_test(tc, redis_exact_limit_and_refusals_uncounted);
+    tcase_add_test(tc, redis_headers_and_429);
+    tcase_add_test(tc, redis_key_has_ttl);
+    tcase_add_test(tc, redis_short_window_frees_capacity);
+    tcase_add_test(tc, redis_sliding_window_holds_the_limit);
+    tcase_add_test(tc, redis_refused_by_one_rule_counts_on_none);
+    tcase_add_test(tc, redis_scopes);
+    tcase_add_test(tc, leases_cut_round_trips_and_stay_exact);
+    tcase_add_test(tc, leases_off_decides_each_request);
+    tcase_add_test(tc, dead_lease_units_are_given_back);
+    tcase_add_test(tc, redis_env_scope_and_prefix_boundary);
+    tcase_add_test(tc, redis_limit_holds_under_concurrency);
+}
+
 Suite *ratelimit_suite(void)
 {
     Suite *s = suite_create("ratelimit");
@@ -559,18 +576,7 @@ Suite *ratelimit_suite(void)
 
     tcase_add_checked_fixture(redis, redis_setup, redis_teardown);
     tcase_set_timeout(redis, 30);
-    tcase_add_test(redis, redis_exact_limit_and_refusals_uncounted);
-    tcase_add_test(redis, redis_headers_and_429);
-    tcase_add_test(redis, redis_key_has_ttl);
-    tcase_add_test(redis, redis_short_window_frees_capacity);
-    tcase_add_test(redis, redis_sliding_window_holds_the_limit);
-    tcase_add_test(redis, redis_refused_by_one_rule_counts_on_none);
-    tcase_add_test(redis, redis_scopes);
-    tcase_add_test(redis, leases_cut_round_trips_and_stay_exact);
-    tcase_add_test(redis, leases_off_decides_each_request);
-    tcase_add_test(redis, dead_lease_units_are_given_back);
-    tcase_add_test(redis, redis_env_scope_and_prefix_boundary);
-    tcase_add_test(redis, redis_limit_holds_under_concurrency);
+    add_redis_tests(redis);
     tcase_add_test(redis, preflight_is_not_limited);
     suite_add_tcase(s, redis);
 
@@ -579,18 +585,7 @@ Suite *ratelimit_suite(void)
         tcase_add_unchecked_fixture(cluster_tc, cluster_start, cluster_stop);
         tcase_add_checked_fixture(cluster_tc, cluster_setup, cluster_teardown);
         tcase_set_timeout(cluster_tc, 30);
-        tcase_add_test(cluster_tc, redis_exact_limit_and_refusals_uncounted);
-        tcase_add_test(cluster_tc, redis_headers_and_429);
-        tcase_add_test(cluster_tc, redis_key_has_ttl);
-        tcase_add_test(cluster_tc, redis_short_window_frees_capacity);
-        tcase_add_test(cluster_tc, redis_sliding_window_holds_the_limit);
-        tcase_add_test(cluster_tc, redis_refused_by_one_rule_counts_on_none);
-        tcase_add_test(cluster_tc, redis_scopes);
-        tcase_add_test(cluster_tc, leases_cut_round_trips_and_stay_exact);
-        tcase_add_test(cluster_tc, leases_off_decides_each_request);
-        tcase_add_test(cluster_tc, dead_lease_units_are_given_back);
-        tcase_add_test(cluster_tc, redis_env_scope_and_prefix_boundary);
-        tcase_add_test(cluster_tc, redis_limit_holds_under_concurrency);
+        add_redis_tests(cluster_tc);
         suite_add_tcase(s, cluster_tc);
     }
 
