@@ -77,9 +77,10 @@ CB_API apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_scr
                            int num_keys, int argc, const char *const *argv,
                            const size_t *argv_len, struct redisReply **reply);
 
-/* PING through the breaker; 1 when Redis answered. */
+/* PING through the breaker; 1 when Redis answered (on a cluster: every
+ * master of the slot map). */
 CB_API int cb_redis_ping(cb_redis *r, apr_pool_t *p);
-/* 0 while the breaker is open. */
+/* 0 while the breaker is open (on a cluster: some node's). */
 CB_API int cb_redis_available(cb_redis *r);
 
 /* The key "cb:{ENV}:PIECE1:PIECE2..." (pieces up to a NULL): every key of
