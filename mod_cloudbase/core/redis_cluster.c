@@ -256,12 +256,12 @@ apr_status_t cb_redis_cluster_command(cb_redis_cluster *c, apr_pool_t *p, int sl
         kind = cb_redis_parse_redirect((*reply)->str, (*reply)->len, &redirect_slot, host,
                                        sizeof(host), &port);
         switch (kind) {
-        case CB_REDIS_REPLY_PLAIN:
+        case CB_REDIS_REDIRECT_NONE:
             return APR_SUCCESS;
-        case CB_REDIS_REPLY_CLUSTERDOWN:
+        case CB_REDIS_REDIRECT_CLUSTERDOWN:
             *reply = NULL;
             return CB_REDIS_EDOWN;
-        case CB_REDIS_REPLY_TRYAGAIN:
+        case CB_REDIS_REDIRECT_TRYAGAIN:
             if (apr_time_now() >= give_up) {
                 *reply = NULL;
                 return CB_REDIS_EDOWN;
@@ -271,15 +271,15 @@ apr_status_t cb_redis_cluster_command(cb_redis_cluster *c, apr_pool_t *p, int sl
             target = NULL;
             asking = 0;
             continue;
-        case CB_REDIS_REPLY_MOVED:
-        case CB_REDIS_REPLY_ASK:
+        case CB_REDIS_REDIRECT_MOVED:
+        case CB_REDIS_REDIRECT_ASK:
             if (++redirects > MAX_REDIRECTS) {
                 cb_log(CB_LOG_ERR, "Redis Cluster: more than %d redirects for slot %d "
                        "(the cluster's slot map keeps changing)", MAX_REDIRECTS, redirect_slot);
                 *reply = NULL;
                 return CB_REDIS_EDOWN;
             }
-            asking = kind == CB_REDIS_REPLY_ASK;
+            asking = kind == CB_REDIS_REDIRECT_ASK;
             target = node_at(c, target, host, port, redirect_slot, !asking);
             if (!asking)
                 refresh_map(c, p);

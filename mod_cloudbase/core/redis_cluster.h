@@ -41,11 +41,11 @@ apr_status_t cb_redis_command_slot(int argc, const char *const *argv, const size
                                    int *slot);
 
 typedef enum {
-    CB_REDIS_REPLY_PLAIN = 0,    /* not a cluster redirect */
-    CB_REDIS_REPLY_MOVED,        /* the slot lives on another node now */
-    CB_REDIS_REPLY_ASK,          /* this one key is on the importing node */
-    CB_REDIS_REPLY_TRYAGAIN,     /* a multi-key command during a migration */
-    CB_REDIS_REPLY_CLUSTERDOWN   /* the cluster cannot serve the slot */
+    CB_REDIS_REDIRECT_NONE = 0,    /* not a cluster redirect */
+    CB_REDIS_REDIRECT_MOVED,        /* the slot lives on another node now */
+    CB_REDIS_REDIRECT_ASK,          /* this one key is on the importing node */
+    CB_REDIS_REDIRECT_TRYAGAIN,     /* a multi-key command during a migration */
+    CB_REDIS_REDIRECT_CLUSTERDOWN   /* the cluster cannot serve the slot */
 } cb_redis_redirect;
 
 /* Classifies an error reply's text (len bytes, not NUL-terminated). For

@@ -143,16 +143,16 @@ cb_redis_redirect cb_redis_parse_redirect(const char *text, size_t len, int *slo
                                           size_t host_size, int *port)
 {
     if (len >= 6 && strncmp(text, "MOVED ", 6) == 0)
-        return parse_target(text, len, 5, slot, host, host_size, port) ? CB_REDIS_REPLY_MOVED
-                                                                       : CB_REDIS_REPLY_PLAIN;
+        return parse_target(text, len, 5, slot, host, host_size, port) ? CB_REDIS_REDIRECT_MOVED
+                                                                       : CB_REDIS_REDIRECT_NONE;
     if (len >= 4 && strncmp(text, "ASK ", 4) == 0)
-        return parse_target(text, len, 3, slot, host, host_size, port) ? CB_REDIS_REPLY_ASK
-                                                                       : CB_REDIS_REPLY_PLAIN;
+        return parse_target(text, len, 3, slot, host, host_size, port) ? CB_REDIS_REDIRECT_ASK
+                                                                       : CB_REDIS_REDIRECT_NONE;
     if (len >= 8 && strncmp(text, "TRYAGAIN", 8) == 0)
-        return CB_REDIS_REPLY_TRYAGAIN;
+        return CB_REDIS_REDIRECT_TRYAGAIN;
     if (len >= 11 && strncmp(text, "CLUSTERDOWN", 11) == 0)
-        return CB_REDIS_REPLY_CLUSTERDOWN;
-    return CB_REDIS_REPLY_PLAIN;
+        return CB_REDIS_REDIRECT_CLUSTERDOWN;
+    return CB_REDIS_REDIRECT_NONE;
 }
 
 static const char *parse_node(apr_pool_t *p, const char *item, cb_redis_node_addr *out)

@@ -34,8 +34,8 @@ static void check_redirect(const char *data, size_t size, const char *text)
     int slot = -1, port = -1;
     memset(host, 'x', sizeof(host));
     switch (cb_redis_parse_redirect(data, size, &slot, host, sizeof(host), &port)) {
-    case CB_REDIS_REPLY_MOVED:
-    case CB_REDIS_REPLY_ASK:
+    case CB_REDIS_REDIRECT_MOVED:
+    case CB_REDIS_REDIRECT_ASK:
         require(slot >= 0 && slot < CB_REDIS_SLOTS, "redirect slot out of range", text);
         require(port >= 1 && port <= 65535, "redirect port out of range", text);
         require(memchr(host, '\0', sizeof(host)) != NULL, "host not terminated", text);
@@ -43,15 +43,15 @@ static void check_redirect(const char *data, size_t size, const char *text)
         require(strncmp(data, "MOVED ", 6) == 0 || strncmp(data, "ASK ", 4) == 0,
                 "a redirect from other text", text);
         break;
-    case CB_REDIS_REPLY_TRYAGAIN:
+    case CB_REDIS_REDIRECT_TRYAGAIN:
         require(size >= 8 && strncmp(data, "TRYAGAIN", 8) == 0, "TRYAGAIN from other text",
                 text);
         break;
-    case CB_REDIS_REPLY_CLUSTERDOWN:
+    case CB_REDIS_REDIRECT_CLUSTERDOWN:
         require(size >= 11 && strncmp(data, "CLUSTERDOWN", 11) == 0,
                 "CLUSTERDOWN from other text", text);
         break;
-    case CB_REDIS_REPLY_PLAIN:
+    case CB_REDIS_REDIRECT_NONE:
         break;
     }
 }

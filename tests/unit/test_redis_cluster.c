@@ -131,50 +131,50 @@ START_TEST(redirect_replies)
     const char *moved = "MOVED 3999 127.0.0.1:6381";
     const char *ask = "ASK 12182 10.0.0.7:7002";
     ck_assert_int_eq(cb_redis_parse_redirect(moved, strlen(moved), &slot, host, sizeof(host),
-                                             &port), CB_REDIS_REPLY_MOVED);
+                                             &port), CB_REDIS_REDIRECT_MOVED);
     ck_assert_int_eq(slot, 3999);
     ck_assert_str_eq(host, "127.0.0.1");
     ck_assert_int_eq(port, 6381);
     ck_assert_int_eq(cb_redis_parse_redirect(ask, strlen(ask), &slot, host, sizeof(host), &port),
-                     CB_REDIS_REPLY_ASK);
+                     CB_REDIS_REDIRECT_ASK);
     ck_assert_int_eq(slot, 12182);
     ck_assert_str_eq(host, "10.0.0.7");
     ck_assert_int_eq(port, 7002);
     ck_assert_int_eq(cb_redis_parse_redirect("MOVED 1 :7000", 13, &slot, host, sizeof(host),
-                                             &port), CB_REDIS_REPLY_MOVED);
+                                             &port), CB_REDIS_REDIRECT_MOVED);
     ck_assert_str_eq(host, "");
     ck_assert_int_eq(port, 7000);
     ck_assert_int_eq(cb_redis_parse_redirect("MOVED 1 ::1:7000", 16, &slot, host, sizeof(host),
-                                             &port), CB_REDIS_REPLY_MOVED);
+                                             &port), CB_REDIS_REDIRECT_MOVED);
     ck_assert_str_eq(host, "::1");
     ck_assert_int_eq(cb_redis_parse_redirect("TRYAGAIN Multiple keys request during rehashing "
                                              "of slot", 49, &slot, host, sizeof(host), &port),
-                     CB_REDIS_REPLY_TRYAGAIN);
+                     CB_REDIS_REDIRECT_TRYAGAIN);
     ck_assert_int_eq(cb_redis_parse_redirect("CLUSTERDOWN Hash slot not served", 32, &slot,
                                              host, sizeof(host), &port),
-                     CB_REDIS_REPLY_CLUSTERDOWN);
+                     CB_REDIS_REDIRECT_CLUSTERDOWN);
     /* Malformed redirects and other errors stay errors for the caller. */
     ck_assert_int_eq(cb_redis_parse_redirect("MOVED 16384 h:1", 15, &slot, host, sizeof(host),
-                                             &port), CB_REDIS_REPLY_PLAIN);
+                                             &port), CB_REDIS_REDIRECT_NONE);
     ck_assert_int_eq(cb_redis_parse_redirect("MOVED 1 h:0", 11, &slot, host, sizeof(host),
-                                             &port), CB_REDIS_REPLY_PLAIN);
+                                             &port), CB_REDIS_REDIRECT_NONE);
     ck_assert_int_eq(cb_redis_parse_redirect("MOVED 1 nohost", 14, &slot, host, sizeof(host),
-                                             &port), CB_REDIS_REPLY_PLAIN);
+                                             &port), CB_REDIS_REDIRECT_NONE);
     ck_assert_int_eq(cb_redis_parse_redirect("MOVED x h:1", 11, &slot, host, sizeof(host),
-                                             &port), CB_REDIS_REPLY_PLAIN);
+                                             &port), CB_REDIS_REDIRECT_NONE);
     /* Found by fuzz_redis_cluster: spaces before the slot made the host
      * start before it and overrun the buffer. */
     ck_assert_int_eq(cb_redis_parse_redirect("ASK    1 [::2]:7 1 [::1]:7000", 29, &slot, host,
-                                             sizeof(host), &port), CB_REDIS_REPLY_PLAIN);
+                                             sizeof(host), &port), CB_REDIS_REDIRECT_NONE);
     ck_assert_int_eq(cb_redis_parse_redirect("ASK 1 a b:7000", 14, &slot, host, sizeof(host),
-                                             &port), CB_REDIS_REPLY_PLAIN);
+                                             &port), CB_REDIS_REDIRECT_NONE);
     ck_assert_int_eq(cb_redis_parse_redirect("ASKING", 6, &slot, host, sizeof(host), &port),
-                     CB_REDIS_REPLY_PLAIN);
+                     CB_REDIS_REDIRECT_NONE);
     ck_assert_int_eq(cb_redis_parse_redirect("ERR wrong number", 16, &slot, host, sizeof(host),
-                                             &port), CB_REDIS_REPLY_PLAIN);
+                                             &port), CB_REDIS_REDIRECT_NONE);
     /* A host longer than the buffer is malformed, not truncated. */
     ck_assert_int_eq(cb_redis_parse_redirect(moved, strlen(moved), &slot, host, 5, &port),
-                     CB_REDIS_REPLY_PLAIN);
+                     CB_REDIS_REDIRECT_NONE);
 }
 END_TEST
 
