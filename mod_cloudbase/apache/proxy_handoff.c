@@ -105,9 +105,10 @@ static apr_status_t answer_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     /* mod_proxy passes the answer on once the upstream's headers are in:
      * the upstream's time to first byte (or to its failure). */
     req->upstream_first_byte = apr_time_now();
-    for (int i = 0; owned[i]; i++)
-        if (apr_table_get(r->err_headers_out, owned[i]))
-            apr_table_unset(r->headers_out, owned[i]);
+    if (!apr_is_empty_table(r->err_headers_out))
+        for (int i = 0; owned[i]; i++)
+            if (apr_table_get(r->err_headers_out, owned[i]))
+                apr_table_unset(r->headers_out, owned[i]);
     if (cb_proxy_answer_is_attachment(req->proxy_flags, r->status, r->method,
                                       r->content_type))
         apr_table_setn(r->headers_out, "Content-Disposition", "attachment");
@@ -138,7 +139,7 @@ void cb_apache_hand_to_proxy(request_rec *r, cb_req *req)
         ctx->left = req->body_len;
         apr_table_unset(r->headers_in, "Transfer-Encoding");
         apr_table_setn(r->headers_in, "Content-Length",
-                       apr_psprintf(r->pool, "%" APR_SIZE_T_FMT, req->body_len));
+                       apr_off_t_toa(r->pool, (apr_off_t)req->body_len));
         ap_add_input_filter_handle(body_replay_handle, ctx, r, r->connection);
     }
     else if (req->proxy_body_limit > 0) {

@@ -9,7 +9,6 @@
 
 #include <apr_strings.h>
 #include <apr_time.h>
-#include <hiredis.h>
 
 #include "cb_core.h"
 #include "cloudbase/lease.h"
@@ -91,13 +90,13 @@ static apr_status_t integer_reply(cb_redis *r, apr_pool_t *p, const cb_redis_scr
                                   int num_keys, int argc, const char *const *argv,
                                   long long *out)
 {
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv = cb_redis_eval(r, p, s, num_keys, argc, argv, NULL, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_INTEGER)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_INTEGER)
         return CB_REDIS_EDOWN;
-    *out = reply->integer;
+    *out = cb_redis_reply_integer(reply);
     return APR_SUCCESS;
 }
 

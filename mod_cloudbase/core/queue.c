@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <hiredis.h>
 
 #include "cb_core.h"
 #include "cloudbase/queue.h"
@@ -153,13 +152,13 @@ static apr_status_t eval_integer(cb_queue *q, apr_pool_t *p, const cb_redis_scri
                                  int num_keys, int argc, const char *const *argv,
                                  long long *out)
 {
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv = cb_redis_eval(q->redis, p, s, num_keys, argc, argv, NULL, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_INTEGER)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_INTEGER)
         return CB_REDIS_EDOWN;
-    *out = reply->integer;
+    *out = cb_redis_reply_integer(reply);
     return APR_SUCCESS;
 }
 
@@ -173,7 +172,7 @@ apr_status_t cb_queue_enqueue(cb_queue *q, apr_pool_t *p, const void *payload, s
                           key(p, q, "seq"), idem, (const char *)payload, num(p, delay_ms),
                           idempotency_key ? "1" : "0", num(p, q->cfg.idempotency_ttl_ms)};
     size_t argv_len[9];
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv;
     for (int i = 0; i < 9; i++)
         argv_len[i] = strlen(argv[i]);
@@ -181,14 +180,14 @@ apr_status_t cb_queue_enqueue(cb_queue *q, apr_pool_t *p, const void *payload, s
     rv = cb_redis_eval(q->redis, p, &enqueue_script, 5, 9, argv, argv_len, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-        reply->element[0]->type != REDIS_REPLY_INTEGER ||
-        reply->element[1]->type != REDIS_REPLY_STRING)
+    if (cb_redis_reply_count(reply) != 2 ||
+        cb_redis_reply_kind(cb_redis_reply_element(reply, 0)) != CB_REDIS_REPLY_INTEGER ||
+        cb_redis_reply_kind(cb_redis_reply_element(reply, 1)) != CB_REDIS_REPLY_STRING)
         return CB_REDIS_EDOWN;
     if (duplicate)
-        *duplicate = reply->element[0]->integer == 1;
+        *duplicate = cb_redis_reply_integer(cb_redis_reply_element(reply, 0)) == 1;
     if (job_id)
-        *job_id = apr_pstrmemdup(p, reply->element[1]->str, reply->element[1]->len);
+        *job_id = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 1));
     return APR_SUCCESS;
 }
 
@@ -197,22 +196,23 @@ apr_status_t cb_queue_reserve(cb_queue *q, apr_pool_t *p, cb_job *job)
     const char *argv[] = {key(p, q, "ready"), key(p, q, "delayed"), key(p, q, "inflight"),
                           key(p, q, "jobs"), key(p, q, "attempts"), key(p, q, "dead"),
                           num(p, q->cfg.visibility_ms), num(p, q->cfg.max_attempts)};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv = cb_redis_eval(q->redis, p, &reserve_script, 6, 8, argv, NULL, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_ARRAY)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY)
         return CB_REDIS_EDOWN;
-    if (reply->elements == 0)
+    if (cb_redis_reply_count(reply) == 0)
         return APR_ENOENT;
-    if (reply->elements != 3 || reply->element[0]->type != REDIS_REPLY_STRING ||
-        reply->element[1]->type != REDIS_REPLY_STRING ||
-        reply->element[2]->type != REDIS_REPLY_INTEGER)
+    if (cb_redis_reply_count(reply) != 3 ||
+        cb_redis_reply_kind(cb_redis_reply_element(reply, 0)) != CB_REDIS_REPLY_STRING ||
+        cb_redis_reply_kind(cb_redis_reply_element(reply, 1)) != CB_REDIS_REPLY_STRING ||
+        cb_redis_reply_kind(cb_redis_reply_element(reply, 2)) != CB_REDIS_REPLY_INTEGER)
         return CB_REDIS_EDOWN;
-    job->id = apr_pstrmemdup(p, reply->element[0]->str, reply->element[0]->len);
-    job->payload = apr_pstrmemdup(p, reply->element[1]->str, reply->element[1]->len);
-    job->payload_len = reply->element[1]->len;
-    job->attempt = (int)reply->element[2]->integer;
+    job->id = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 0));
+    job->payload = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 1));
+    cb_redis_reply_bytes(cb_redis_reply_element(reply, 1), &job->payload_len);
+    job->attempt = (int)cb_redis_reply_integer(cb_redis_reply_element(reply, 2));
     return APR_SUCCESS;
 }
 
@@ -256,13 +256,13 @@ static apr_status_t count_of(cb_queue *q, apr_pool_t *p, const char *cmd, const 
                              long long *out)
 {
     const char *argv[] = {cmd, key(p, q, part)};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv = cb_redis_command(q->redis, p, 2, argv, NULL, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_INTEGER)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_INTEGER)
         return CB_REDIS_EDOWN;
-    *out = reply->integer;
+    *out = cb_redis_reply_integer(reply);
     return APR_SUCCESS;
 }
 
@@ -282,28 +282,34 @@ apr_status_t cb_queue_dead_letters(cb_queue *q, apr_pool_t *p, int max,
                                    apr_array_header_t **jobs)
 {
     const char *range[] = {"LRANGE", key(p, q, "dead"), "0", num(p, max > 0 ? max - 1 : 0)};
-    redisReply *ids;
+    const cb_redis_reply *ids;
     apr_status_t rv = cb_redis_command(q->redis, p, 4, range, NULL, &ids);
     *jobs = apr_array_make(p, 4, sizeof(cb_job));
     if (rv != APR_SUCCESS)
         return rv;
-    if (ids->type != REDIS_REPLY_ARRAY)
+    if (cb_redis_reply_kind(ids) != CB_REDIS_REPLY_ARRAY)
         return CB_REDIS_EDOWN;
-    for (size_t i = 0; i < ids->elements && max > 0; i++) {
-        const char *id = apr_pstrmemdup(p, ids->element[i]->str, ids->element[i]->len);
+    for (size_t i = 0; i < cb_redis_reply_count(ids) && max > 0; i++) {
+        const char *id = cb_redis_reply_strdup(p, cb_redis_reply_element(ids, i));
         const char *get[] = {"HGET", key(p, q, "jobs"), id};
         const char *count[] = {"HGET", key(p, q, "attempts"), id};
-        redisReply *payload, *attempts;
+        const cb_redis_reply *payload, *attempts;
         cb_job *job;
+        if (!id)
+            return CB_REDIS_EDOWN; /* LRANGE answers strings only */
         if (cb_redis_command(q->redis, p, 3, get, NULL, &payload) != APR_SUCCESS ||
             cb_redis_command(q->redis, p, 3, count, NULL, &attempts) != APR_SUCCESS)
             return CB_REDIS_EDOWN;
         job = apr_array_push(*jobs);
         job->id = id;
-        job->payload = payload->type == REDIS_REPLY_STRING
-                           ? apr_pstrmemdup(p, payload->str, payload->len) : "";
-        job->payload_len = payload->type == REDIS_REPLY_STRING ? payload->len : 0;
-        job->attempt = attempts->type == REDIS_REPLY_STRING ? atoi(attempts->str) : 0;
+        job->payload = cb_redis_reply_strdup(p, payload);
+        cb_redis_reply_bytes(payload, &job->payload_len);
+        if (!job->payload) {
+            job->payload = "";
+            job->payload_len = 0;
+        }
+        job->attempt = cb_redis_reply_kind(attempts) == CB_REDIS_REPLY_STRING
+                           ? atoi(cb_redis_reply_bytes(attempts, NULL)) : 0;
     }
     return APR_SUCCESS;
 }

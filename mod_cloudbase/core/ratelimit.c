@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <hiredis/hiredis.h>
 
 #include "ratelimit.h"
 #include "cloudbase/values.h"
@@ -196,24 +195,34 @@ static const char *route_scope(cb_req *req)
     return out;
 }
 
-static const char *who(cb_req *req, unsigned by)
+/* Whose counter: the tag and the value (both "" when the rule counts
+ * everyone together). */
+static void who(const cb_req *req, unsigned by, const char **tag, const char **value)
 {
     const cb_identity *id = &req->identity;
-    if ((by & CB_RL_BY_KEY) && id->kind == CB_IDENTITY_KEY && id->uid)
-        return apr_pstrcat(req->pool, ":k=", id->uid, NULL);
-    if ((by & (CB_RL_BY_KEY | CB_RL_BY_USER)) && id->kind != CB_IDENTITY_NONE && id->uid)
-        return apr_pstrcat(req->pool, ":u=", id->uid, NULL);
-    if (by & (CB_RL_BY_KEY | CB_RL_BY_USER | CB_RL_BY_IP))
-        return apr_pstrcat(req->pool, ":ip=", req->client_ip ? req->client_ip : "-", NULL);
-    return "";
+    *tag = *value = "";
+    if ((by & CB_RL_BY_KEY) && id->kind == CB_IDENTITY_KEY && id->uid) {
+        *tag = ":k=";
+        *value = id->uid;
+    }
+    else if ((by & (CB_RL_BY_KEY | CB_RL_BY_USER)) && id->kind != CB_IDENTITY_NONE && id->uid) {
+        *tag = ":u=";
+        *value = id->uid;
+    }
+    else if (by & (CB_RL_BY_KEY | CB_RL_BY_USER | CB_RL_BY_IP)) {
+        *tag = ":ip=";
+        *value = req->client_ip ? req->client_ip : "-";
+    }
 }
 
 static const char *counter_key(cb_req *req, const cb_rl_rule *r)
 {
+    const char *tag, *value;
+    who(req, r->by, &tag, &value);
     return cb_redis_key(req->pool, req->env->id, "rl",
                         apr_pstrcat(req->pool, r->id, (r->by & CB_RL_BY_ROUTE) ? ":r=" : "",
-                                    (r->by & CB_RL_BY_ROUTE) ? route_scope(req) : "",
-                                    who(req, r->by), NULL),
+                                    (r->by & CB_RL_BY_ROUTE) ? route_scope(req) : "", tag,
+                                    value, NULL),
                         NULL);
 }
 
@@ -227,16 +236,15 @@ static int64_t reset_seconds(const cb_rl_verdict *v)
 static void set_headers(cb_req *req, const cb_rl_verdict *v)
 {
     int64_t reset_s = reset_seconds(v);
+    /* apr_off_t_toa, not apr_psprintf: every allowed call sets these. */
+    const char *reset = apr_off_t_toa(req->pool, (apr_off_t)reset_s);
     apr_table_setn(req->headers_out, "RateLimit-Limit",
-                   apr_psprintf(req->pool, "%" APR_INT64_T_FMT, v->limit));
+                   apr_off_t_toa(req->pool, (apr_off_t)v->limit));
     apr_table_setn(req->headers_out, "RateLimit-Remaining",
-                   apr_psprintf(req->pool, "%" APR_INT64_T_FMT,
-                                v->remaining > 0 ? v->remaining : 0));
-    apr_table_setn(req->headers_out, "RateLimit-Reset",
-                   apr_psprintf(req->pool, "%" APR_INT64_T_FMT, reset_s));
+                   apr_off_t_toa(req->pool, (apr_off_t)(v->remaining > 0 ? v->remaining : 0)));
+    apr_table_setn(req->headers_out, "RateLimit-Reset", reset);
     if (!v->allowed)
-        apr_table_setn(req->headers_out, "Retry-After",
-                       apr_psprintf(req->pool, "%" APR_INT64_T_FMT, reset_s));
+        apr_table_setn(req->headers_out, "Retry-After", reset);
 }
 
 static int refuse(cb_req *req, const cb_rl_verdict *v)
@@ -271,7 +279,7 @@ static int decide_in_redis(cb_req *req, int n, const cb_rl_rule *const *rules,
     const char *argv[MAX_RULES_PER_REQUEST * 7];
     size_t argv_len[MAX_RULES_PER_REQUEST * 7];
     int index[MAX_RULES_PER_REQUEST];
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_time_t now;
     int argc = 0, m = 0;
     for (int i = 0; i < n; i++)
@@ -296,20 +304,22 @@ static int decide_in_redis(cb_req *req, int n, const cb_rl_rule *const *rules,
     if (!req->env->redis ||
         cb_redis_eval(req->env->redis, req->pool, &script, m, argc, argv, argv_len, &reply) !=
             APR_SUCCESS ||
-        reply->type != REDIS_REPLY_ARRAY || reply->elements != (size_t)(1 + 4 * m))
+        cb_redis_reply_count(reply) != (size_t)(1 + 4 * m))
         return 0;
     now = apr_time_now();
     for (int j = 0; j < m; j++) {
         const cb_rl_rule *r = rules[index[j]];
-        redisReply **e = reply->element + 1 + 4 * j;
+        int64_t e[4]; /* remaining (-1: this rule refused), reset, granted, bucket */
         cb_rl_verdict v;
-        v.allowed = e[0]->integer >= 0; /* -1: this rule refused */
+        for (int k = 0; k < 4; k++)
+            e[k] = cb_redis_reply_integer(cb_redis_reply_element(reply, (size_t)(1 + 4 * j + k)));
+        v.allowed = e[0] >= 0;
         v.limit = r->limit;
-        v.remaining = e[0]->integer > 0 ? e[0]->integer : 0;
-        v.reset_ms = e[1]->integer;
-        if (reply->element[0]->integer == 1 && e[2]->integer > 1) {
+        v.remaining = e[0] > 0 ? e[0] : 0;
+        v.reset_ms = e[1];
+        if (cb_redis_reply_integer(cb_redis_reply_element(reply, 0)) == 1 && e[2] > 1) {
             int64_t lifetime = r->bucket_ms < 1000 ? r->bucket_ms : 1000;
-            cb_rl_leases_store(rl->leases, keys[index[j]], e[2]->integer - 1, e[3]->integer,
+            cb_rl_leases_store(rl->leases, keys[index[j]], e[2] - 1, e[3],
                                now + apr_time_from_msec(lifetime), &v, now);
         }
         cb_rl_keep_tightest(out, &v, *first);

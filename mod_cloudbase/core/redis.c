@@ -18,6 +18,7 @@
 #include "cloudbase/values.h"
 #include "breaker.h"
 #include "redis_cluster.h"
+#include "redis_reply.h"
 
 
 struct cb_redis {
@@ -290,7 +291,7 @@ static apr_status_t free_reply(void *data)
 /* One command on one server, with ASKING first when asking. */
 static apr_status_t server_command(cb_redis *r, apr_pool_t *p, int asking, int argc,
                                    const char *const *argv, const size_t *argv_len,
-                                   redisReply **reply_out)
+                                   const cb_redis_reply **reply_out)
 {
     redisContext *c;
     redisReply *reply = NULL;
@@ -318,19 +319,19 @@ static apr_status_t server_command(cb_redis *r, apr_pool_t *p, int asking, int a
     }
     release(r, c, 1, is_probe);
     apr_pool_cleanup_register(p, reply, free_reply, apr_pool_cleanup_null);
-    *reply_out = reply;
+    *reply_out = cb_redis_reply_wrap(reply);
     return APR_SUCCESS;
 }
 
 apr_status_t cb_redis_command_asking(cb_redis *r, apr_pool_t *p, int argc,
                                      const char *const *argv, const size_t *argv_len,
-                                     redisReply **reply)
+                                     const cb_redis_reply **reply)
 {
     return server_command(r, p, 1, argc, argv, argv_len, reply);
 }
 
 apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *const *argv,
-                              const size_t *argv_len, redisReply **reply)
+                              const size_t *argv_len, const cb_redis_reply **reply)
 {
     int slot;
     /* Checked on a single server too, so that a command that could not run
@@ -370,7 +371,7 @@ void cb_redis_script_init(cb_redis_script *s, const char *source)
 
 apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,
                            int num_keys, int argc, const char *const *argv,
-                           const size_t *argv_len, redisReply **reply)
+                           const size_t *argv_len, const cb_redis_reply **reply)
 {
     int total = argc + 3;
     const char **full = apr_palloc(p, sizeof(char *) * (size_t)total);
@@ -385,8 +386,8 @@ apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,
         lens[i + 3] = argv_len ? argv_len[i] : strlen(argv[i]);
     }
     rv = cb_redis_command(r, p, total, full, lens, reply);
-    if (rv == APR_SUCCESS && (*reply)->type == REDIS_REPLY_ERROR &&
-        strncmp((*reply)->str, "NOSCRIPT", 8) == 0) {
+    if (rv == APR_SUCCESS && cb_redis_reply_error(*reply) &&
+        strncmp(cb_redis_reply_error(*reply), "NOSCRIPT", 8) == 0) {
         /* The server lost its script cache (restart, SCRIPT FLUSH): EVAL
          * sends the source once and caches it again. */
         full[0] = "EVAL"; lens[0] = 4;
@@ -399,12 +400,13 @@ apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,
 int cb_redis_ping(cb_redis *r, apr_pool_t *p)
 {
     static const char *const argv[1] = {"PING"};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     if (r->cluster)
         return cb_redis_cluster_ping(r->cluster, p);
     if (cb_redis_command(r, p, 1, argv, NULL, &reply) != APR_SUCCESS)
         return 0;
-    return reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING;
+    return cb_redis_reply_kind(reply) == CB_REDIS_REPLY_STATUS ||
+           cb_redis_reply_kind(reply) == CB_REDIS_REPLY_STRING;
 }
 
 int cb_redis_available(cb_redis *r)
@@ -420,11 +422,29 @@ int cb_redis_available(cb_redis *r)
 
 const char *cb_redis_key(apr_pool_t *p, const char *env, ...)
 {
+    /* Measured once, written once: this runs on every rate-limited call. */
     va_list ap;
-    const char *piece, *key = apr_pstrcat(p, "cb:{", env ? env : "", "}", NULL);
+    const char *piece;
+    size_t env_len = env ? strlen(env) : 0, len = 4 + env_len + 1; /* "cb:{" env "}" */
+    char *key, *at;
     va_start(ap, env);
     while ((piece = va_arg(ap, const char *)))
-        key = apr_pstrcat(p, key, ":", piece, NULL);
+        len += 1 + strlen(piece);
     va_end(ap);
+    at = key = apr_palloc(p, len + 1);
+    memcpy(at, "cb:{", 4);
+    at += 4;
+    memcpy(at, env ? env : "", env_len);
+    at += env_len;
+    *at++ = '}';
+    va_start(ap, env);
+    while ((piece = va_arg(ap, const char *))) {
+        size_t n = strlen(piece);
+        *at++ = ':';
+        memcpy(at, piece, n);
+        at += n;
+    }
+    va_end(ap);
+    *at = '\0';
     return key;
 }

@@ -17,7 +17,6 @@
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include <apr_time.h>
-#include <hiredis.h>
 
 #include "cb_core.h"
 #include "cloudbase/log.h"
@@ -92,43 +91,47 @@ cb_redis_cluster *cb_redis_cluster_create(apr_pool_t *p, const cb_redis_config *
 /* Reads one CLUSTER SLOTS answer into owner[] (under c->lock); 1 when it
  * had the expected shape. Entries: [start, end, [host, port, id, ...],
  * replicas...]; an empty host means the node that answered. */
-static int apply_slots(cb_redis_cluster *c, const redisReply *reply, const cluster_node *asked,
-                       int16_t *owner)
+static int apply_slots(cb_redis_cluster *c, const cb_redis_reply *reply,
+                       const cluster_node *asked, int16_t *owner)
 {
-    if (reply->type != REDIS_REPLY_ARRAY)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY)
         return 0;
     for (int i = 0; i < CB_REDIS_SLOTS; i++)
         owner[i] = -1;
-    for (size_t e = 0; e < reply->elements; e++) {
-        const redisReply *range = reply->element[e], *master;
+    for (size_t e = 0; e < cb_redis_reply_count(reply); e++) {
+        const cb_redis_reply *range = cb_redis_reply_element(reply, e);
+        const cb_redis_reply *master = cb_redis_reply_element(range, 2);
+        const char *address;
         char host[256];
+        size_t len;
         int index;
-        if (range->type != REDIS_REPLY_ARRAY || range->elements < 3 ||
-            range->element[0]->type != REDIS_REPLY_INTEGER ||
-            range->element[1]->type != REDIS_REPLY_INTEGER)
-            return 0;
-        master = range->element[2];
-        if (master->type != REDIS_REPLY_ARRAY || master->elements < 2 ||
-            master->element[0]->type != REDIS_REPLY_STRING ||
-            master->element[1]->type != REDIS_REPLY_INTEGER)
+        if (cb_redis_reply_count(range) < 3 ||
+            cb_redis_reply_kind(cb_redis_reply_element(range, 0)) != CB_REDIS_REPLY_INTEGER ||
+            cb_redis_reply_kind(cb_redis_reply_element(range, 1)) != CB_REDIS_REPLY_INTEGER ||
+            cb_redis_reply_count(master) < 2 ||
+            cb_redis_reply_kind(cb_redis_reply_element(master, 0)) != CB_REDIS_REPLY_STRING ||
+            cb_redis_reply_kind(cb_redis_reply_element(master, 1)) != CB_REDIS_REPLY_INTEGER)
             return 0;
         /* Copied to the stack: node_index keeps a copy only of a new
          * node's host, so refreshing does not grow the pool. */
-        if (master->element[0]->len >= sizeof(host))
+        address = cb_redis_reply_bytes(cb_redis_reply_element(master, 0), &len);
+        if (len >= sizeof(host))
             return 0;
-        if (master->element[0]->len) {
-            memcpy(host, master->element[0]->str, master->element[0]->len);
-            host[master->element[0]->len] = '\0';
+        if (len) {
+            memcpy(host, address, len);
+            host[len] = '\0';
         } else {
             apr_cpystrn(host, asked->host, sizeof(host));
         }
-        index = node_index(c, host, (int)master->element[1]->integer);
+        index = node_index(c, host,
+                           (int)cb_redis_reply_integer(cb_redis_reply_element(master, 1)));
         if (index < 0)
             return 0;
-        for (long long s = range->element[0]->integer;
-             s <= range->element[1]->integer && s < CB_REDIS_SLOTS; s++)
-            if (s >= 0)
-                owner[s] = (int16_t)index;
+        for (int64_t slot = cb_redis_reply_integer(cb_redis_reply_element(range, 0));
+             slot <= cb_redis_reply_integer(cb_redis_reply_element(range, 1)) &&
+             slot < CB_REDIS_SLOTS; slot++)
+            if (slot >= 0)
+                owner[slot] = (int16_t)index;
     }
     return 1;
 }
@@ -156,7 +159,7 @@ static void refresh_map(cb_redis_cluster *c, apr_pool_t *p)
     apr_thread_mutex_unlock(c->lock);
     owner = apr_palloc(p, sizeof(int16_t) * CB_REDIS_SLOTS);
     for (int i = 0; i < count; i++) {
-        redisReply *reply;
+        const cb_redis_reply *reply;
         int applied;
         if (!cb_redis_available(snapshot[i]->client) ||
             cb_redis_command(snapshot[i]->client, p, 2, argv, NULL, &reply) != APR_SUCCESS)
@@ -227,7 +230,7 @@ static cluster_node *node_at(cb_redis_cluster *c, const cluster_node *from, cons
 
 apr_status_t cb_redis_cluster_command(cb_redis_cluster *c, apr_pool_t *p, int slot, int argc,
                                       const char *const *argv, const size_t *argv_len,
-                                      redisReply **reply)
+                                      const cb_redis_reply **reply)
 {
     apr_time_t give_up = apr_time_now() + apr_time_from_msec(c->node_cfg.command_timeout_ms);
     cluster_node *target = NULL;
@@ -235,6 +238,8 @@ apr_status_t cb_redis_cluster_command(cb_redis_cluster *c, apr_pool_t *p, int sl
     *reply = NULL;
     for (;;) {
         char host[256];
+        const char *error_text;
+        size_t error_len;
         int redirect_slot, port;
         apr_status_t rv;
         cb_redis_redirect kind;
@@ -251,9 +256,10 @@ apr_status_t cb_redis_cluster_command(cb_redis_cluster *c, apr_pool_t *p, int sl
                 refresh_map(c, p);
             return rv;
         }
-        if ((*reply)->type != REDIS_REPLY_ERROR)
+        if (cb_redis_reply_kind(*reply) != CB_REDIS_REPLY_ERROR)
             return APR_SUCCESS;
-        kind = cb_redis_parse_redirect((*reply)->str, (*reply)->len, &redirect_slot, host,
+        error_text = cb_redis_reply_bytes(*reply, &error_len);
+        kind = cb_redis_parse_redirect(error_text, error_len, &redirect_slot, host,
                                        sizeof(host), &port);
         switch (kind) {
         case CB_REDIS_REDIRECT_NONE:

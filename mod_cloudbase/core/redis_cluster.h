@@ -77,7 +77,7 @@ cb_redis_cluster *cb_redis_cluster_create(apr_pool_t *p, const cb_redis_config *
  * CLUSTERDOWN, or no node knows the slot. */
 apr_status_t cb_redis_cluster_command(cb_redis_cluster *c, apr_pool_t *p, int slot, int argc,
                                       const char *const *argv, const size_t *argv_len,
-                                      struct redisReply **reply);
+                                      const cb_redis_reply **reply);
 /* 1 when every master of the map answers PING. */
 int cb_redis_cluster_ping(cb_redis_cluster *c, apr_pool_t *p);
 /* 0 while some known master's breaker is open. */
@@ -87,6 +87,6 @@ int cb_redis_cluster_available(cb_redis_cluster *c);
  * preceded by ASKING on the same connection. */
 apr_status_t cb_redis_command_asking(cb_redis *r, apr_pool_t *p, int argc,
                                      const char *const *argv, const size_t *argv_len,
-                                     struct redisReply **reply);
+                                     const cb_redis_reply **reply);
 
 #endif

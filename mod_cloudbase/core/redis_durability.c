@@ -71,7 +71,7 @@ static void refresh(cb_redis_durability *d, cb_redis *r, apr_pool_t *p)
 {
     static const char *const argv[1] = {"INFO"};
     apr_time_t now = apr_time_now();
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv;
     apr_thread_mutex_lock(d->lock);
     if (d->asking || (d->checked_at &&
@@ -90,8 +90,8 @@ static void refresh(cb_redis_durability *d, cb_redis *r, apr_pool_t *p)
         /* An error answer (INFO refused by an ACL) is cached as unknown too,
          * so that it is not asked again on every request. */
         d->checked_at = now;
-        if (reply->type == REDIS_REPLY_STRING)
-            cb_redis_info_parse(reply->str, &d->info);
+        if (cb_redis_reply_kind(reply) == CB_REDIS_REPLY_STRING)
+            cb_redis_info_parse(cb_redis_reply_bytes(reply, NULL), &d->info);
         else
             memset(&d->info, 0, sizeof(d->info));
     }

@@ -36,7 +36,7 @@ apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
     const char *random = cb_random_hex(p, AUTH_KEY_RANDOM_HEX / 2);
     const char *id = cb_random_hex(p, AUTH_ID_LENGTH / 2), *key, *hash;
     int64_t now = apr_time_sec(apr_time_now());
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv;
     if (!random || !id)
         return APR_EGENERAL;
@@ -56,16 +56,15 @@ apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
     }
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type == REDIS_REPLY_ERROR)
+    if (cb_redis_reply_kind(reply) == CB_REDIS_REPLY_ERROR)
         return APR_EGENERAL;
     *secret = key;
     return APR_SUCCESS;
 }
 
-static const char *field(const redisReply *r, size_t i, apr_pool_t *p)
+static const char *field(const cb_redis_reply *r, size_t i, apr_pool_t *p)
 {
-    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING
-               ? apr_pstrmemdup(p, r->element[i]->str, r->element[i]->len) : NULL;
+    return cb_redis_reply_strdup(p, cb_redis_reply_element(r, i));
 }
 
 auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *secret,
@@ -73,7 +72,7 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
 {
     const char *hash, *cache_key;
     const char *argv[8];
-    redisReply *reply;
+    const cb_redis_reply *reply;
     auth_activity cached;
     if (!auth_apikey_shape(st, secret))
         return AUTH_KEY_INVALID;
@@ -87,7 +86,7 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
     if (cached == AUTH_INACTIVE)
         return AUTH_KEY_INVALID;
     if (cb_redis_command(st->redis, p, 8, argv, NULL, &reply) != APR_SUCCESS ||
-        reply->type != REDIS_REPLY_ARRAY) {
+        cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY) {
         if (cached != AUTH_ACTIVE)
             return AUTH_KEY_DOWN;
         /* Verified within the staleness bound: details are not needed to
@@ -129,16 +128,16 @@ apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, json_t **out)
     const char *get_index[] = {"HGETALL", index_key};
     const char **argv;
     int ids;
-    redisReply *index, *reply;
+    const cb_redis_reply *index, *reply;
     apr_status_t rv;
     /* The index names the key hashes, which the script must be given as
      * KEYS: read it first. */
     rv = cb_redis_command(st->redis, p, 2, get_index, NULL, &index);
     if (rv != APR_SUCCESS)
         return rv;
-    if (index->type != REDIS_REPLY_ARRAY)
+    if (cb_redis_reply_kind(index) != CB_REDIS_REPLY_ARRAY)
         return APR_EGENERAL;
-    ids = (int)(index->elements / 2);
+    ids = (int)(cb_redis_reply_count(index) / 2);
     argv = apr_palloc(p, sizeof(char *) * (size_t)(1 + 2 * ids));
     argv[0] = index_key;
     for (int i = 0; i < ids; i++) {
@@ -153,11 +152,11 @@ apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, json_t **out)
                        &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_ARRAY)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY)
         return APR_EGENERAL;
     *out = json_array();
-    for (size_t i = 0; i < reply->elements; i++) {
-        const redisReply *k = reply->element[i];
+    for (size_t i = 0; i < cb_redis_reply_count(reply); i++) {
+        const cb_redis_reply *k = cb_redis_reply_element(reply, i);
         json_t *scopes = json_loads(field(k, 3, p) ? field(k, 3, p) : "[]", 0, NULL);
         json_array_append_new(*out, json_pack("{s:s?, s:s?, s:s?, s:o, s:I, s:I}",
                                               "id", field(k, 0, p), "name", field(k, 1, p),
@@ -181,23 +180,23 @@ apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id)
     const char *index_key = auth_key(p, st, "apikeys", "index");
     const char *get_hash[] = {"HGET", index_key, id};
     const char *hash;
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv;
     /* The key hash comes in KEYS, so read it from the index first. */
     rv = cb_redis_command(st->redis, p, 3, get_hash, NULL, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_STRING)
+    hash = cb_redis_reply_strdup(p, reply);
+    if (!hash)
         return APR_NOTFOUND;
-    hash = apr_pstrmemdup(p, reply->str, reply->len);
     {
         const char *argv[] = {index_key, auth_key(p, st, "apikey", hash), id, hash};
         rv = cb_redis_eval(st->redis, p, &st->scripts.key_revoke, 2, 4, argv, NULL, &reply);
     }
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_STRING)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_STRING)
         return APR_NOTFOUND;
-    auth_cache_store(st, apr_pstrcat(p, "k:", apr_pstrmemdup(p, reply->str, reply->len), NULL), 0);
+    auth_cache_store(st, apr_pstrcat(p, "k:", cb_redis_reply_strdup(p, reply), NULL), 0);
     return APR_SUCCESS;
 }

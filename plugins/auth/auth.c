@@ -181,12 +181,12 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     cb_redis_script_init(&st->scripts.key_create, auth_script_key_create);
     cb_redis_script_init(&st->scripts.key_list, auth_script_key_list);
     cb_redis_script_init(&st->scripts.key_revoke, auth_script_key_revoke);
-    st->cache = apr_pcalloc(p, sizeof(auth_cache_slot) * AUTH_SESSION_CACHE_SLOTS);
-    for (int i = 0; i < AUTH_CACHE_LOCKS; i++) {
-        apr_thread_rwlock_create(&st->cache_locks[i], p);
-        apr_thread_rwlock_create(&st->token_locks[i], p);
+    st->cache = cb_cache_create(p, AUTH_SESSION_CACHE_SLOTS, AUTH_SESSION_CACHE_KEY_MAX, 1);
+    st->token_cache = auth_token_cache_create(p);
+    if (!st->cache || !st->token_cache) {
+        cb_ctx_error(ctx, "auth: the per-process caches could not be made");
+        return CB_ERROR;
     }
-    st->token_cache = apr_pcalloc(p, sizeof(auth_token_slot) * AUTH_TOKEN_CACHE_SLOTS);
     *state = st;
     return CB_OK;
 }

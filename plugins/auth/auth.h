@@ -7,10 +7,9 @@
 #ifndef CB_AUTH_H
 #define CB_AUTH_H
 
-#include <apr_thread_rwlock.h>
-#include <hiredis.h>
 #include <jansson.h>
 
+#include "cloudbase/cache.h"
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/crypto.h"
 #include "cloudbase/encoding.h"
@@ -18,30 +17,14 @@
 #include "jwt.h"
 
 #define AUTH_SESSION_CACHE_SLOTS 4096
-#define AUTH_CACHE_LOCKS 64         /* slots share locks in stripes */
+#define AUTH_SESSION_CACHE_KEY_MAX 71   /* "s:SID" and "k:SHA256HEX" */
 #define AUTH_ID_LENGTH 32          /* hex characters of a uid, sid or key id */
 #define AUTH_KEY_RANDOM_HEX 32     /* hex characters after "cbk_ENV_" */
 #define AUTH_SALT_BYTES 16
 #define AUTH_HASH_BYTES 32
 
-/* One slot of the per-process cache of sessions and API keys verified in
- * Redis: what was found, and when. */
-typedef struct auth_cache_slot {
-    char key[72];
-    apr_time_t checked_at;
-    int active;
-} auth_cache_slot;
-
 #define AUTH_TOKEN_CACHE_SLOTS 1024
 #define AUTH_TOKEN_CACHE_MAX 640        /* longer tokens are not cached */
-
-/* One verified access token and the claims the gateway needs from it. */
-typedef struct auth_token_slot {
-    char token[AUTH_TOKEN_CACHE_MAX];
-    size_t len;
-    int64_t exp;
-    char sub[80], sid[40], kind[16], scope[64];
-} auth_token_slot;
 
 typedef struct auth_scrypt_params {
     uint64_t n;
@@ -81,10 +64,8 @@ typedef struct auth_state {
     const char *decoy_hash;          /* checked when a username does not exist */
     auth_hash_gate *hash_gate;       /* bounds concurrent password hashes */
     auth_scripts scripts;
-    apr_thread_rwlock_t *cache_locks[AUTH_CACHE_LOCKS];
-    auth_token_slot *token_cache;    /* AUTH_TOKEN_CACHE_SLOTS */
-    apr_thread_rwlock_t *token_locks[AUTH_CACHE_LOCKS];
-    auth_cache_slot *cache;          /* AUTH_SESSION_CACHE_SLOTS */
+    cb_cache *token_cache;           /* verified access tokens (token_cache.c) */
+    cb_cache *cache;                 /* "s:SID"/"k:HASH" -> active, for cache_bound */
 } auth_state;
 
 /* ---- parse.c: one parser per kind of value, no I/O */
@@ -218,12 +199,15 @@ apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, json_t **out);
 /* APR_NOTFOUND when there is no such key. */
 apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id);
 
-/* ---- token_cache.c: verified access tokens, per process */
-/* 1 and *out when this exact token was verified before and has not expired. */
+/* ---- token_cache.c: verified access tokens, per process (a cb_cache) */
+/* NULL when it cannot be made. */
+cb_cache *auth_token_cache_create(apr_pool_t *p);
+/* 1 and *out when this exact token was verified before and has not expired
+ * (its exp plus the leeway it was verified with). */
 int auth_token_cache_get(auth_state *st, apr_pool_t *p, const char *token, size_t len,
-                         int64_t now, cb_jwt_claims *out);
+                         cb_jwt_claims *out);
 void auth_token_cache_put(auth_state *st, const char *token, size_t len,
-                          const cb_jwt_claims *claims);
+                          const cb_jwt_claims *claims, int64_t leeway);
 
 /* ---- identity.c */
 cb_status auth_identify(cb_req *req, void *state, cb_identity *out);

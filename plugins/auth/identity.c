@@ -22,7 +22,12 @@
 static apr_array_header_t *split_words(apr_pool_t *p, const char *text)
 {
     apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
-    char *copy = apr_pstrdup(p, text ? text : ""), *state;
+    char *copy, *state;
+    if (text && *text && !strchr(text, ' ')) { /* one word: the usual case, no copy */
+        APR_ARRAY_PUSH(out, const char *) = text;
+        return out;
+    }
+    copy = apr_pstrdup(p, text ? text : "");
     for (char *w = apr_strtok(copy, " ", &state); w; w = apr_strtok(NULL, " ", &state))
         APR_ARRAY_PUSH(out, const char *) = w;
     return out;
@@ -47,13 +52,13 @@ auth_token_result auth_verify_access_token(auth_state *st, apr_pool_t *p, const 
 {
     size_t len = strlen(token);
     int64_t now = apr_time_sec(apr_time_now());
-    if (!auth_token_cache_get(st, p, token, len, now - leeway, claims)) {
+    if (!auth_token_cache_get(st, p, token, len, claims)) {
         cb_jwt_result r = cb_jwt_verify(p, st->keys, token, len, st->env, now, leeway, claims);
         if (r != CB_JWT_OK) {
             *why = cb_jwt_result_text(r);
             return AUTH_TOKEN_INVALID;
         }
-        auth_token_cache_put(st, token, len, claims);
+        auth_token_cache_put(st, token, len, claims, leeway);
     }
     switch (auth_session_active(st, p, claims->sid)) {
     case AUTH_ACTIVE:

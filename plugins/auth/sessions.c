@@ -26,52 +26,26 @@ const char *auth_key(apr_pool_t *p, const auth_state *st, const char *kind, cons
 
 /* ---------------------------------------------------------------- cache */
 
-static unsigned slot_of(const char *key)
-{
-    return (unsigned)(cb_fnv1a(CB_FNV1A_INIT, key, strlen(key)) % AUTH_SESSION_CACHE_SLOTS);
-}
-
-/* Slots share AUTH_CACHE_LOCKS read-write locks in stripes: lookups (every
- * request) share a lock, stores (once per bound per session) take it alone. */
-static apr_thread_rwlock_t *lock_of(auth_state *st, unsigned slot)
-{
-    return st->cache_locks[slot % AUTH_CACHE_LOCKS];
-}
-
+/* What was found in Redis, kept for the staleness bound (a cb_cache). */
 auth_activity auth_cache_lookup(auth_state *st, const char *key)
 {
-    unsigned index = slot_of(key);
-    auth_cache_slot *slot = &st->cache[index];
-    auth_activity found = AUTH_UNKNOWN;
-    apr_time_t now = apr_time_now();
-    apr_thread_rwlock_rdlock(lock_of(st, index));
-    if (strcmp(slot->key, key) == 0 && now - slot->checked_at < st->cache_bound)
-        found = slot->active ? AUTH_ACTIVE : AUTH_INACTIVE;
-    apr_thread_rwlock_unlock(lock_of(st, index));
-    return found;
+    char active;
+    size_t len = sizeof(active);
+    if (cb_cache_get(st->cache, key, strlen(key), &active, &len) != APR_SUCCESS)
+        return AUTH_UNKNOWN;
+    return active ? AUTH_ACTIVE : AUTH_INACTIVE;
 }
 
 void auth_cache_store(auth_state *st, const char *key, int active)
 {
-    unsigned index = slot_of(key);
-    auth_cache_slot *slot = &st->cache[index];
-    if (strlen(key) >= sizeof(slot->key))
-        return;
-    apr_thread_rwlock_wrlock(lock_of(st, index));
-    strcpy(slot->key, key);
-    slot->checked_at = apr_time_now();
-    slot->active = active;
-    apr_thread_rwlock_unlock(lock_of(st, index));
+    char value = active ? 1 : 0;
+    /* A key too long, or a bound of 0, is simply not cached. */
+    cb_cache_set(st->cache, key, strlen(key), &value, sizeof(value), st->cache_bound);
 }
 
 void auth_cache_forget(auth_state *st, const char *key)
 {
-    unsigned index = slot_of(key);
-    auth_cache_slot *slot = &st->cache[index];
-    apr_thread_rwlock_wrlock(lock_of(st, index));
-    if (strcmp(slot->key, key) == 0)
-        slot->key[0] = '\0';
-    apr_thread_rwlock_unlock(lock_of(st, index));
+    cb_cache_remove(st->cache, key, strlen(key));
 }
 
 /* ---------------------------------------------------------------- sessions */
@@ -97,7 +71,7 @@ apr_status_t auth_session_create(auth_state *st, apr_pool_t *p, const char *uid,
 {
     const char *sid = cb_random_hex(p, AUTH_ID_LENGTH / 2), *hash, *token, *key;
     char ttl[32];
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv;
     if (!sid || !(token = new_refresh_secret(p, sid, &hash)))
         return APR_EGENERAL;
@@ -110,7 +84,7 @@ apr_status_t auth_session_create(auth_state *st, apr_pool_t *p, const char *uid,
     }
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type == REDIS_REPLY_ERROR)
+    if (cb_redis_reply_kind(reply) == CB_REDIS_REPLY_ERROR)
         return APR_EGENERAL;
     out->sid = sid;
     out->uid = uid;
@@ -137,10 +111,9 @@ const char auth_script_rotate[] =
     "end "
     "return {0}";
 
-static const char *element_string(const redisReply *array, size_t i, apr_pool_t *p)
+static const char *element_string(const cb_redis_reply *array, size_t i, apr_pool_t *p)
 {
-    const redisReply *e = i < array->elements ? array->element[i] : NULL;
-    return e && e->type == REDIS_REPLY_STRING ? apr_pstrmemdup(p, e->str, e->len) : NULL;
+    return cb_redis_reply_strdup(p, cb_redis_reply_element(array, i));
 }
 
 auth_refresh_result auth_session_refresh(auth_state *st, apr_pool_t *p, const char *token,
@@ -149,7 +122,7 @@ auth_refresh_result auth_session_refresh(auth_state *st, apr_pool_t *p, const ch
     const char *sid = auth_refresh_token_sid(p, token), *presented, *hash, *fresh;
     const char *session_key, *used_key;
     char ttl[32];
-    redisReply *reply;
+    const cb_redis_reply *reply;
     if (!sid)
         return AUTH_REFRESH_INVALID;
     presented = cb_sha256_hex(p, token + AUTH_ID_LENGTH + 1, 64);
@@ -161,14 +134,13 @@ auth_refresh_result auth_session_refresh(auth_state *st, apr_pool_t *p, const ch
     {
         const char *argv[] = {session_key, used_key, presented, hash, ttl};
         if (cb_redis_eval(st->redis, p, &st->scripts.rotate, 2, 5, argv, NULL, &reply) != APR_SUCCESS ||
-            reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
-            reply->element[0]->type != REDIS_REPLY_INTEGER)
+            cb_redis_reply_kind(cb_redis_reply_element(reply, 0)) != CB_REDIS_REPLY_INTEGER)
             return AUTH_REFRESH_DOWN;
     }
-    switch (reply->element[0]->integer) {
+    switch (cb_redis_reply_integer(cb_redis_reply_element(reply, 0))) {
     case 1: {
-        const redisReply *fields = reply->elements > 1 ? reply->element[1] : NULL;
-        if (!fields || fields->type != REDIS_REPLY_ARRAY)
+        const cb_redis_reply *fields = cb_redis_reply_element(reply, 1);
+        if (cb_redis_reply_kind(fields) != CB_REDIS_REPLY_ARRAY)
             return AUTH_REFRESH_DOWN;
         out->sid = sid;
         out->uid = element_string(fields, 0, p);
@@ -196,7 +168,7 @@ apr_status_t auth_session_revoke(auth_state *st, apr_pool_t *p, const char *sid)
 {
     const char *session_key = auth_key(p, st, "sess", sid);
     const char *argv[] = {"DEL", session_key, apr_pstrcat(p, session_key, ":used", NULL)};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv = cb_redis_command(st->redis, p, 3, argv, NULL, &reply);
     if (rv == APR_SUCCESS)
         auth_cache_store(st, apr_pstrcat(p, "s:", sid, NULL), 0);
@@ -207,15 +179,15 @@ auth_activity auth_session_active(auth_state *st, apr_pool_t *p, const char *sid
 {
     const char *cache_key = apr_pstrcat(p, "s:", sid, NULL);
     const char *argv[2];
-    redisReply *reply;
+    const cb_redis_reply *reply;
     auth_activity cached = auth_cache_lookup(st, cache_key);
     if (cached != AUTH_UNKNOWN)
         return cached;
     argv[0] = "EXISTS";
     argv[1] = auth_key(p, st, "sess", sid);
     if (cb_redis_command(st->redis, p, 2, argv, NULL, &reply) != APR_SUCCESS ||
-        reply->type != REDIS_REPLY_INTEGER)
+        cb_redis_reply_kind(reply) != CB_REDIS_REPLY_INTEGER)
         return AUTH_UNKNOWN;
-    auth_cache_store(st, cache_key, reply->integer == 1);
-    return reply->integer == 1 ? AUTH_ACTIVE : AUTH_INACTIVE;
+    auth_cache_store(st, cache_key, cb_redis_reply_integer(reply) == 1);
+    return cb_redis_reply_integer(reply) == 1 ? AUTH_ACTIVE : AUTH_INACTIVE;
 }

@@ -1,10 +1,12 @@
 /*
  * token_cache.c: a per-process cache of access tokens whose signature was
  * verified, so a token seen again skips base64, HMAC/ECDSA and claim
- * parsing. A hit requires the byte-for-byte same token (compared in full),
- * so nothing forged can ever match; expiry is checked again on every hit,
- * and the session's liveness is still checked by the session cache. Tokens
- * longer than AUTH_TOKEN_CACHE_MAX are simply not cached.
+ * parsing. It is a cb_cache (cloudbase/cache.h) keyed by the whole token:
+ * a hit requires the byte-for-byte same token, so nothing forged can ever
+ * match; the entry lives until the token's expiry plus the leeway it was
+ * verified with, checked on every hit, and the session's liveness is still
+ * checked by the session cache. Tokens of AUTH_TOKEN_CACHE_MAX bytes or
+ * more, or with unusually long claims, are simply not cached.
  */
 #include <string.h>
 
@@ -12,11 +14,16 @@
 
 #include "auth.h"
 
-/* Hashes only the signature (the last bytes): it already varies per token. */
-static unsigned slot_for(const char *token, size_t len)
+/* The claims the gateway needs from a verified token. */
+typedef struct token_entry {
+    int64_t exp;
+    char sub[80], sid[40], kind[16], scope[64];
+} token_entry;
+
+cb_cache *auth_token_cache_create(apr_pool_t *p)
 {
-    size_t start = len > 48 ? len - 48 : 0;
-    return (unsigned)(cb_fnv1a(CB_FNV1A_INIT, token + start, len - start) % AUTH_TOKEN_CACHE_SLOTS);
+    return cb_cache_create(p, AUTH_TOKEN_CACHE_SLOTS, AUTH_TOKEN_CACHE_MAX - 1,
+                           sizeof(token_entry));
 }
 
 static int copy_field(char *dst, size_t size, const char *src)
@@ -29,49 +36,35 @@ static int copy_field(char *dst, size_t size, const char *src)
 }
 
 int auth_token_cache_get(auth_state *st, apr_pool_t *p, const char *token, size_t len,
-                         int64_t now, cb_jwt_claims *out)
+                         cb_jwt_claims *out)
 {
-    unsigned index;
-    auth_token_slot *slot;
-    int hit = 0;
-    if (len >= AUTH_TOKEN_CACHE_MAX)
+    token_entry entry;
+    size_t size = sizeof(entry);
+    if (cb_cache_get(st->token_cache, token, len, &entry, &size) != APR_SUCCESS ||
+        size != sizeof(entry))
         return 0;
-    index = slot_for(token, len);
-    slot = &st->token_cache[index];
-    apr_thread_rwlock_rdlock(st->token_locks[index % AUTH_CACHE_LOCKS]);
-    if (slot->len == len && slot->exp > now && memcmp(slot->token, token, len) == 0) {
-        memset(out, 0, sizeof(*out));
-        out->sub = apr_pstrdup(p, slot->sub);
-        out->sid = apr_pstrdup(p, slot->sid);
-        out->kind = apr_pstrdup(p, slot->kind);
-        out->scope = apr_pstrdup(p, slot->scope);
-        out->env = st->env;
-        out->exp = slot->exp;
-        hit = 1;
-    }
-    apr_thread_rwlock_unlock(st->token_locks[index % AUTH_CACHE_LOCKS]);
-    return hit;
+    memset(out, 0, sizeof(*out));
+    out->sub = apr_pstrdup(p, entry.sub);
+    out->sid = apr_pstrdup(p, entry.sid);
+    out->kind = apr_pstrdup(p, entry.kind);
+    out->scope = apr_pstrdup(p, entry.scope);
+    out->env = st->env;
+    out->exp = entry.exp;
+    return 1;
 }
 
 void auth_token_cache_put(auth_state *st, const char *token, size_t len,
-                          const cb_jwt_claims *claims)
+                          const cb_jwt_claims *claims, int64_t leeway)
 {
-    unsigned index;
-    auth_token_slot *slot, fresh;
-    if (len >= AUTH_TOKEN_CACHE_MAX)
-        return;
-    memset(&fresh, 0, sizeof(fresh));
-    if (!copy_field(fresh.sub, sizeof(fresh.sub), claims->sub) ||
-        !copy_field(fresh.sid, sizeof(fresh.sid), claims->sid) ||
-        !copy_field(fresh.kind, sizeof(fresh.kind), claims->kind) ||
-        !copy_field(fresh.scope, sizeof(fresh.scope), claims->scope))
+    token_entry entry;
+    apr_interval_time_t ttl = apr_time_from_sec(claims->exp + leeway) - apr_time_now();
+    memset(&entry, 0, sizeof(entry));
+    if (!copy_field(entry.sub, sizeof(entry.sub), claims->sub) ||
+        !copy_field(entry.sid, sizeof(entry.sid), claims->sid) ||
+        !copy_field(entry.kind, sizeof(entry.kind), claims->kind) ||
+        !copy_field(entry.scope, sizeof(entry.scope), claims->scope))
         return; /* unusually long claims: verify every time */
-    memcpy(fresh.token, token, len);
-    fresh.len = len;
-    fresh.exp = claims->exp;
-    index = slot_for(token, len);
-    slot = &st->token_cache[index];
-    apr_thread_rwlock_wrlock(st->token_locks[index % AUTH_CACHE_LOCKS]);
-    *slot = fresh;
-    apr_thread_rwlock_unlock(st->token_locks[index % AUTH_CACHE_LOCKS]);
+    entry.exp = claims->exp;
+    if (ttl > 0)
+        cb_cache_set(st->token_cache, token, len, &entry, sizeof(entry), ttl);
 }

@@ -79,7 +79,7 @@ apr_status_t auth_user_create(auth_state *st, apr_pool_t *p, const char *usernam
     const char *uid = cb_random_hex(p, AUTH_ID_LENGTH / 2);
     const char *hash = auth_password_hash(p, &st->scrypt, password);
     const char *now = apr_ltoa(p, (long)apr_time_sec(apr_time_now()));
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv;
     if (!uid || !hash)
         return APR_EGENERAL;
@@ -90,9 +90,9 @@ apr_status_t auth_user_create(auth_state *st, apr_pool_t *p, const char *usernam
     }
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_INTEGER)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_INTEGER)
         return APR_EGENERAL;
-    if (reply->integer == 0)
+    if (cb_redis_reply_integer(reply) == 0)
         return APR_EEXIST;
     out->uid = uid;
     out->username = username;
@@ -106,23 +106,24 @@ apr_status_t auth_user_by_id(auth_state *st, apr_pool_t *p, const char *uid, aut
 {
     const char *argv[] = {"HMGET", auth_key(p, st, "user", uid), "username", "password",
                           "groups", "created", "updated"};
-    redisReply *reply;
+    const cb_redis_reply *reply;
+    const char *created, *updated;
     apr_status_t rv = cb_redis_command(st->redis, p, 7, argv, NULL, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 ||
-        reply->element[0]->type != REDIS_REPLY_STRING)
+    if (cb_redis_reply_count(reply) != 5 ||
+        cb_redis_reply_kind(cb_redis_reply_element(reply, 0)) != CB_REDIS_REPLY_STRING)
         return APR_NOTFOUND;
     out->uid = apr_pstrdup(p, uid);
-    out->username = apr_pstrdup(p, reply->element[0]->str);
-    out->password_hash = reply->element[1]->type == REDIS_REPLY_STRING
-                             ? apr_pstrdup(p, reply->element[1]->str) : NULL;
-    out->groups_json = reply->element[2]->type == REDIS_REPLY_STRING
-                           ? apr_pstrdup(p, reply->element[2]->str) : "[]";
-    out->created_at = reply->element[3]->type == REDIS_REPLY_STRING
-                          ? apr_atoi64(reply->element[3]->str) : 0;
-    out->updated_at = reply->element[4]->type == REDIS_REPLY_STRING
-                          ? apr_atoi64(reply->element[4]->str) : 0;
+    out->username = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 0));
+    out->password_hash = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 1));
+    out->groups_json = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 2));
+    if (!out->groups_json)
+        out->groups_json = "[]";
+    created = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 3));
+    updated = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 4));
+    out->created_at = created ? apr_atoi64(created) : 0;
+    out->updated_at = updated ? apr_atoi64(updated) : 0;
     return APR_SUCCESS;
 }
 
@@ -130,13 +131,13 @@ apr_status_t auth_user_by_name(auth_state *st, apr_pool_t *p, const char *userna
                                auth_user *out)
 {
     const char *argv[] = {"GET", username_key(p, st, username)};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv = cb_redis_command(st->redis, p, 2, argv, NULL, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_STRING)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_STRING)
         return APR_NOTFOUND;
-    return auth_user_by_id(st, p, apr_pstrmemdup(p, reply->str, reply->len), out);
+    return auth_user_by_id(st, p, cb_redis_reply_strdup(p, reply), out);
 }
 
 /* ---------------------------------------------------------------- throttle */
@@ -185,7 +186,7 @@ const char auth_script_throttle_refund[] =
 apr_status_t auth_throttle_reserve(auth_state *st, apr_pool_t *p, const char *username,
                                    const char *client_ip, int64_t *retry_after)
 {
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv;
     const char *argv[] = {pair_key(p, st, username, client_ip), ip_key(p, st, client_ip),
                           apr_ltoa(p, (long)st->max_failures),
@@ -195,16 +196,16 @@ apr_status_t auth_throttle_reserve(auth_state *st, apr_pool_t *p, const char *us
     rv = cb_redis_eval(st->redis, p, &st->scripts.throttle_reserve, 2, 5, argv, NULL, &reply);
     if (rv != APR_SUCCESS)
         return rv;
-    if (reply->type != REDIS_REPLY_INTEGER)
+    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_INTEGER)
         return APR_EGENERAL;
-    *retry_after = reply->integer;
+    *retry_after = cb_redis_reply_integer(reply);
     return APR_SUCCESS;
 }
 
 void auth_throttle_refund(auth_state *st, apr_pool_t *p, const char *username,
                           const char *client_ip)
 {
-    redisReply *reply;
+    const cb_redis_reply *reply;
     const char *argv[] = {pair_key(p, st, username, client_ip), ip_key(p, st, client_ip)};
     /* Best effort: when Redis is gone the slot stays counted until its
      * window ends, which errs on the safe side. */

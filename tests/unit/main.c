@@ -14,6 +14,7 @@ Suite *errors_suite(void);
 Suite *loader_suite(void);
 Suite *dispatch_suite(void);
 Suite *redis_suite(void);
+Suite *cache_suite(void);
 Suite *http_client_suite(void);
 Suite *jwt_suite(void);
 Suite *jwt_claims_suite(void);
@@ -47,6 +48,7 @@ int main(void)
     srunner_add_suite(sr, loader_suite());
     srunner_add_suite(sr, dispatch_suite());
     srunner_add_suite(sr, redis_suite());
+    srunner_add_suite(sr, cache_suite());
     srunner_add_suite(sr, http_client_suite());
     srunner_add_suite(sr, jwt_suite());
     srunner_add_suite(sr, jwt_claims_suite());

@@ -19,7 +19,6 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <check.h>
-#include <hiredis.h>
 
 #include "cb_core.h"
 #include "cloudbase/lease.h"
@@ -97,18 +96,20 @@ static void cluster_teardown(void)
 static long long redis_now_ms(void)
 {
     const char *argv[] = {"TIME"};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     ck_assert_int_eq(cb_redis_command(client, pool, 1, argv, NULL, &reply), APR_SUCCESS);
-    return atoll(reply->element[0]->str) * 1000 + atoll(reply->element[1]->str) / 1000;
+    ck_assert_uint_eq(cb_redis_reply_count(reply), 2);
+    return atoll(cb_redis_reply_bytes(cb_redis_reply_element(reply, 0), NULL)) * 1000 +
+           atoll(cb_redis_reply_bytes(cb_redis_reply_element(reply, 1), NULL)) / 1000;
 }
 
 static long long zscore(const char *zkey, const char *member)
 {
     const char *argv[] = {"ZSCORE", zkey, member};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     ck_assert_int_eq(cb_redis_command(client, pool, 3, argv, NULL, &reply), APR_SUCCESS);
-    ck_assert_int_eq(reply->type, REDIS_REPLY_STRING);
-    return atoll(reply->str);
+    ck_assert_int_eq(cb_redis_reply_kind(reply), CB_REDIS_REPLY_STRING);
+    return atoll(cb_redis_reply_bytes(reply, NULL));
 }
 
 /* ---------------------------------------------------------------- lease */

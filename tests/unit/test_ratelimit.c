@@ -20,7 +20,6 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <check.h>
-#include <hiredis.h>
 #include <jansson.h>
 
 #include "ratelimit.h"
@@ -131,9 +130,9 @@ static const char *counter_key(const cb_rl_rule *r, const char *scope)
     return apr_pstrcat(pool, "cb:{demo}:rl:", r->id, scope, NULL);
 }
 
-static redisReply *redis_run(int argc, const char *const *argv)
+static const cb_redis_reply *redis_run(int argc, const char *const *argv)
 {
-    redisReply *reply;
+    const cb_redis_reply *reply;
     ck_assert_int_eq(cb_redis_command(env->redis, pool, argc, argv, NULL, &reply), APR_SUCCESS);
     return reply;
 }
@@ -142,11 +141,11 @@ static redisReply *redis_run(int argc, const char *const *argv)
 static long long counted(const char *key)
 {
     const char *argv[] = {"HGET", key, "t"};
-    redisReply *reply = redis_run(3, argv);
-    if (reply->type == REDIS_REPLY_NIL)
+    const cb_redis_reply *reply = redis_run(3, argv);
+    if (cb_redis_reply_kind(reply) == CB_REDIS_REPLY_NIL)
         return -1;
-    ck_assert_int_eq(reply->type, REDIS_REPLY_STRING);
-    return atoll(reply->str);
+    ck_assert_int_eq(cb_redis_reply_kind(reply), CB_REDIS_REPLY_STRING);
+    return atoll(cb_redis_reply_bytes(reply, NULL));
 }
 
 static int get(const char *target, const char *authorization, th_response *r)
@@ -223,13 +222,13 @@ START_TEST(redis_key_has_ttl)
     static const char *const rules[] = {"/v1/test/ 5/1m", NULL};
     const cb_rl_rule *rule = use_rules(rules, 1);
     const char *argv[] = {"PTTL", counter_key(rule, ":ip=127.0.0.1")};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     ck_assert_int_eq(accepted_of(2, "/v1/test/echo", NULL), 2);
     reply = redis_run(2, argv);
-    ck_assert_int_eq(reply->type, REDIS_REPLY_INTEGER);
-    ck_assert_int_gt(reply->integer, 0);
-    ck_assert_int_le(reply->integer, rule->buckets * rule->bucket_ms + rule->bucket_ms);
-    ck_assert_int_ge(reply->integer, rule->window_ms - 5000);
+    ck_assert_int_eq(cb_redis_reply_kind(reply), CB_REDIS_REPLY_INTEGER);
+    ck_assert_int_gt(cb_redis_reply_integer(reply), 0);
+    ck_assert_int_le(cb_redis_reply_integer(reply), rule->buckets * rule->bucket_ms + rule->bucket_ms);
+    ck_assert_int_ge(cb_redis_reply_integer(reply), rule->window_ms - 5000);
 }
 END_TEST
 
@@ -398,8 +397,8 @@ END_TEST
 static long long evalsha_calls(void)
 {
     const char *argv[] = {"INFO", "commandstats"};
-    redisReply *reply = redis_run(2, argv);
-    const char *line = strstr(reply->str, "cmdstat_evalsha:calls=");
+    const cb_redis_reply *reply = redis_run(2, argv);
+    const char *line = strstr(cb_redis_reply_bytes(reply, NULL), "cmdstat_evalsha:calls=");
     return line ? atoll(line + strlen("cmdstat_evalsha:calls=")) : 0;
 }
 

@@ -4,7 +4,7 @@
  * the server is down (calls are refused by the open breaker without
  * touching the network) and recovery once it is back; also a stopped
  * (SIGSTOP) server, where a call times out instead of hanging and opens the
- * breaker. No wall-clock bounds: states are checked, waits poll to a
+ * breaker; the reply accessors on every kind of answer. No wall-clock bounds: states are checked, waits poll to a
  * deadline.
  */
 #include <arpa/inet.h>
@@ -93,12 +93,15 @@ START_TEST(binary_safe_commands)
     const char *set[] = {"SET", "cb:{t}:k", "a\0b %s\r\n"};
     size_t set_len[] = {3, 8, 9};
     const char *get[] = {"GET", "cb:{t}:k"};
-    redisReply *reply;
+    const cb_redis_reply *reply;
+    const char *bytes;
+    size_t len;
     ck_assert_int_eq(cb_redis_command(client, pool, 3, set, set_len, &reply), APR_SUCCESS);
     ck_assert_int_eq(cb_redis_command(client, pool, 2, get, NULL, &reply), APR_SUCCESS);
-    ck_assert_int_eq(reply->type, REDIS_REPLY_STRING);
-    ck_assert_int_eq(reply->len, 9);
-    ck_assert_mem_eq(reply->str, "a\0b %s\r\n", 9);
+    ck_assert_int_eq(cb_redis_reply_kind(reply), CB_REDIS_REPLY_STRING);
+    bytes = cb_redis_reply_bytes(reply, &len);
+    ck_assert_uint_eq(len, 9);
+    ck_assert_mem_eq(bytes, "a\0b %s\r\n", 9);
 }
 END_TEST
 
@@ -107,14 +110,14 @@ START_TEST(evalsha_reloads_after_flush)
     cb_redis_script script;
     const char *args[] = {"cb:{t}:n", "5"};
     const char *flush[] = {"SCRIPT", "FLUSH"};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     cb_redis_script_init(&script, "return redis.call('INCRBY', KEYS[1], ARGV[1])");
     ck_assert_int_eq(cb_redis_eval(client, pool, &script, 1, 2, args, NULL, &reply), APR_SUCCESS);
-    ck_assert_int_eq(reply->type, REDIS_REPLY_INTEGER);
-    ck_assert_int_eq(reply->integer, 5);
+    ck_assert_int_eq(cb_redis_reply_kind(reply), CB_REDIS_REPLY_INTEGER);
+    ck_assert_int_eq(cb_redis_reply_integer(reply), 5);
     ck_assert_int_eq(cb_redis_command(client, pool, 2, flush, NULL, &reply), APR_SUCCESS);
     ck_assert_int_eq(cb_redis_eval(client, pool, &script, 1, 2, args, NULL, &reply), APR_SUCCESS);
-    ck_assert_int_eq(reply->integer, 10);
+    ck_assert_int_eq(cb_redis_reply_integer(reply), 10);
 }
 END_TEST
 
@@ -224,10 +227,10 @@ END_TEST
 static long connected_clients(void)
 {
     static const char *const argv[] = {"INFO", "clients"};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     const char *line;
     ck_assert_int_eq(cb_redis_command(client, pool, 2, argv, NULL, &reply), APR_SUCCESS);
-    line = strstr(reply->str, "connected_clients:");
+    line = strstr(cb_redis_reply_bytes(reply, NULL), "connected_clients:");
     ck_assert_ptr_nonnull(line);
     return strtol(line + strlen("connected_clients:"), NULL, 10);
 }
@@ -276,6 +279,113 @@ START_TEST(config_parsing)
 }
 END_TEST
 
+/* ------------------------------------------------------------- reply accessors */
+
+/* Every kind of reply Redis sends, read through the accessors only: one
+ * array from a script holds an integer, a binary string, a nil, a nested
+ * array, a status and an error. */
+START_TEST(reply_accessors_read_every_kind)
+{
+    cb_redis_script script;
+    const char *none[] = {"unused"};
+    const cb_redis_reply *reply, *nested;
+    const char *bytes;
+    size_t len = 99;
+    cb_redis_script_init(&script, "return {42, 'a\\0b', false, {7, 'x'}, "
+                                  "redis.status_reply('FINE'), redis.error_reply('BAD thing')}");
+    ck_assert_int_eq(cb_redis_eval(client, pool, &script, 0, 1, none, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(cb_redis_reply_kind(reply), CB_REDIS_REPLY_ARRAY);
+    ck_assert_uint_eq(cb_redis_reply_count(reply), 6);
+    ck_assert_int_eq(cb_redis_reply_integer(reply), 0);           /* not an integer */
+    ck_assert_ptr_null(cb_redis_reply_bytes(reply, &len));
+    ck_assert_uint_eq(len, 0);
+
+    ck_assert_int_eq(cb_redis_reply_kind(cb_redis_reply_element(reply, 0)), CB_REDIS_REPLY_INTEGER);
+    ck_assert_int_eq(cb_redis_reply_integer(cb_redis_reply_element(reply, 0)), 42);
+    ck_assert_ptr_null(cb_redis_reply_strdup(pool, cb_redis_reply_element(reply, 0)));
+
+    ck_assert_int_eq(cb_redis_reply_kind(cb_redis_reply_element(reply, 1)), CB_REDIS_REPLY_STRING);
+    bytes = cb_redis_reply_bytes(cb_redis_reply_element(reply, 1), &len);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(bytes, "a\0b", 3);
+    ck_assert_mem_eq(cb_redis_reply_strdup(pool, cb_redis_reply_element(reply, 1)), "a\0b", 4);
+
+    ck_assert_int_eq(cb_redis_reply_kind(cb_redis_reply_element(reply, 2)), CB_REDIS_REPLY_NIL);
+    ck_assert_ptr_null(cb_redis_reply_strdup(pool, cb_redis_reply_element(reply, 2)));
+
+    nested = cb_redis_reply_element(reply, 3);
+    ck_assert_int_eq(cb_redis_reply_kind(nested), CB_REDIS_REPLY_ARRAY);
+    ck_assert_uint_eq(cb_redis_reply_count(nested), 2);
+    ck_assert_int_eq(cb_redis_reply_integer(cb_redis_reply_element(nested, 0)), 7);
+    ck_assert_str_eq(cb_redis_reply_strdup(pool, cb_redis_reply_element(nested, 1)), "x");
+
+    ck_assert_int_eq(cb_redis_reply_kind(cb_redis_reply_element(reply, 4)), CB_REDIS_REPLY_STATUS);
+    ck_assert_str_eq(cb_redis_reply_bytes(cb_redis_reply_element(reply, 4), NULL), "FINE");
+    ck_assert_ptr_null(cb_redis_reply_error(cb_redis_reply_element(reply, 4)));
+    ck_assert_ptr_null(cb_redis_reply_strdup(pool, cb_redis_reply_element(reply, 4)));
+
+    ck_assert_int_eq(cb_redis_reply_kind(cb_redis_reply_element(reply, 5)), CB_REDIS_REPLY_ERROR);
+    ck_assert_str_eq(cb_redis_reply_error(cb_redis_reply_element(reply, 5)), "BAD thing");
+    ck_assert_str_eq(cb_redis_reply_bytes(cb_redis_reply_element(reply, 5), NULL), "BAD thing");
+}
+END_TEST
+
+/* Past the end, on a non-array and on NULL, every accessor reads a nil. */
+START_TEST(reply_accessors_treat_missing_as_nil)
+{
+    const char *set[] = {"SET", "cb:{t}:n", "17"};
+    const char *incr[] = {"INCR", "cb:{t}:n"};
+    const char *get[] = {"GET", "cb:{t}:missing"};
+    const char *bad[] = {"INCR", "cb:{t}:text"}, *text[] = {"SET", "cb:{t}:text", "abc"};
+    const cb_redis_reply *reply;
+    ck_assert_int_eq(cb_redis_command(client, pool, 3, set, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(cb_redis_reply_kind(reply), CB_REDIS_REPLY_STATUS);
+    ck_assert_str_eq(cb_redis_reply_bytes(reply, NULL), "OK");
+    ck_assert_int_eq(cb_redis_command(client, pool, 2, incr, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(cb_redis_reply_integer(reply), 18);
+    ck_assert_uint_eq(cb_redis_reply_count(reply), 0);
+    ck_assert_ptr_null(cb_redis_reply_element(reply, 0));          /* not an array */
+    ck_assert_int_eq(cb_redis_command(client, pool, 2, get, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(cb_redis_reply_kind(reply), CB_REDIS_REPLY_NIL);
+    ck_assert_ptr_null(cb_redis_reply_strdup(pool, reply));
+    ck_assert_ptr_null(cb_redis_reply_error(reply));
+
+    /* An error answer is a successful call that carries Redis's message. */
+    ck_assert_int_eq(cb_redis_command(client, pool, 3, text, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(cb_redis_command(client, pool, 2, bad, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(cb_redis_reply_kind(reply), CB_REDIS_REPLY_ERROR);
+    ck_assert_ptr_nonnull(strstr(cb_redis_reply_error(reply), "not an integer"));
+
+    ck_assert_int_eq(cb_redis_reply_kind(NULL), CB_REDIS_REPLY_NIL);
+    ck_assert_int_eq(cb_redis_reply_integer(NULL), 0);
+    ck_assert_ptr_null(cb_redis_reply_bytes(NULL, NULL));
+    ck_assert_uint_eq(cb_redis_reply_count(NULL), 0);
+    ck_assert_ptr_null(cb_redis_reply_element(NULL, 0));
+    ck_assert_ptr_null(cb_redis_reply_error(NULL));
+}
+END_TEST
+
+/* An array read past its end gives NULL, not a neighbour's memory; and a
+ * reply belongs to the pool it was asked with (the leak check of the ASan
+ * run fails this test when destroying the pool does not free it). */
+START_TEST(reply_lives_in_the_callers_pool)
+{
+    const char *push[] = {"RPUSH", "cb:{t}:list", "a", "b"};
+    const char *range[] = {"LRANGE", "cb:{t}:list", "0", "-1"};
+    const cb_redis_reply *reply;
+    apr_pool_t *sub;
+    apr_pool_create(&sub, pool);
+    ck_assert_int_eq(cb_redis_command(client, sub, 4, push, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(cb_redis_command(client, sub, 4, range, NULL, &reply), APR_SUCCESS);
+    ck_assert_uint_eq(cb_redis_reply_count(reply), 2);
+    ck_assert_str_eq(cb_redis_reply_strdup(sub, cb_redis_reply_element(reply, 1)), "b");
+    ck_assert_ptr_null(cb_redis_reply_element(reply, 2));
+    ck_assert_int_eq(cb_redis_reply_kind(cb_redis_reply_element(reply, (size_t)-1)),
+                     CB_REDIS_REPLY_NIL);
+    apr_pool_destroy(sub);
+}
+END_TEST
+
 Suite *redis_suite(void)
 {
     Suite *s = suite_create("redis");
@@ -289,6 +399,13 @@ Suite *redis_suite(void)
     tcase_add_test(tc, stopped_server_times_out);
     tcase_add_test(tc, config_parsing);
     tcase_add_test(tc, pool_cleanup_closes_connections);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("reply");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, reply_accessors_read_every_kind);
+    tcase_add_test(tc, reply_accessors_treat_missing_as_nil);
+    tcase_add_test(tc, reply_lives_in_the_callers_pool);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -108,7 +108,7 @@ START_TEST(cross_slot_refused_on_single_server)
 {
     cb_redis_config cfg;
     cb_redis *r;
-    redisReply *reply = (redisReply *)1;
+    const cb_redis_reply *reply = (const cb_redis_reply *)1;
     cb_redis_script script;
     const char *keys[] = {"cb:{a}:x", "cb:{b}:y"};
     const char *del[] = {"DEL", "cb:{a}:x", "cb:{b}:y"};
@@ -265,20 +265,20 @@ static const char *env_key(int env, const char *piece)
 static void set_via_client(const char *key, const char *value)
 {
     const char *argv[] = {"SET", key, value};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     ck_assert_int_eq(cb_redis_command(client, pool, 3, argv, NULL, &reply), APR_SUCCESS);
-    ck_assert_int_eq(reply->type, REDIS_REPLY_STATUS);
+    ck_assert_int_eq(cb_redis_reply_kind(reply), CB_REDIS_REPLY_STATUS);
 }
 
 static const char *get_via_client(const char *key)
 {
     const char *argv[] = {"GET", key};
-    redisReply *reply;
+    const cb_redis_reply *reply;
     apr_status_t rv = cb_redis_command(client, pool, 2, argv, NULL, &reply);
     ck_assert_msg(rv == APR_SUCCESS, "GET %s failed: %d", key, rv);
-    if (reply->type == REDIS_REPLY_ERROR)
-        ck_abort_msg("GET %s answered %s", key, reply->str);
-    return reply->type == REDIS_REPLY_STRING ? apr_pstrdup(pool, reply->str) : NULL;
+    if (cb_redis_reply_kind(reply) == CB_REDIS_REPLY_ERROR)
+        ck_abort_msg("GET %s answered %s", key, cb_redis_reply_error(reply));
+    return cb_redis_reply_strdup(pool, reply);
 }
 
 START_TEST(slots_match_cluster_keyslot)
@@ -326,7 +326,7 @@ END_TEST
 START_TEST(scripts_run_on_every_node)
 {
     cb_redis_script script;
-    redisReply *reply;
+    const cb_redis_reply *reply;
     cb_redis_script_init(&script, "redis.call('SET', KEYS[2], ARGV[1]) "
                                   "return redis.call('INCRBY', KEYS[1], ARGV[1])");
     for (int round = 1; round <= 2; round++)
@@ -334,8 +334,8 @@ START_TEST(scripts_run_on_every_node)
             const char *argv[] = {env_key(env, "count"), env_key(env, "last"), "5"};
             ck_assert_int_eq(cb_redis_eval(client, pool, &script, 2, 3, argv, NULL, &reply),
                              APR_SUCCESS);
-            ck_assert_int_eq(reply->type, REDIS_REPLY_INTEGER);
-            ck_assert_int_eq(reply->integer, 5 * round);
+            ck_assert_int_eq(cb_redis_reply_kind(reply), CB_REDIS_REPLY_INTEGER);
+            ck_assert_int_eq(cb_redis_reply_integer(reply), 5 * round);
         }
 }
 END_TEST
@@ -404,7 +404,7 @@ START_TEST(killed_master_fails_only_its_slots)
 {
     const char *on_victim = NULL, *elsewhere = NULL;
     int victim = 1;
-    redisReply *reply;
+    const cb_redis_reply *reply;
     for (int env = 0; env < 60 && (!on_victim || !elsewhere); env++) {
         const char *key = env_key(env, "k");
         int owner = srv_cluster_slot_owner(&cluster, slot_of(key));
@@ -441,7 +441,7 @@ static void *first_call_run(void *arg)
 {
     first_call *call = arg;
     apr_pool_t *p;
-    redisReply *reply;
+    const cb_redis_reply *reply;
     const char *argv[] = {"GET", NULL};
     apr_pool_create(&p, NULL);
     argv[1] = cb_redis_key(p, apr_psprintf(p, "env%d", call->env), "n", NULL);

@@ -22,9 +22,40 @@
 extern "C" {
 #endif
 
-struct redisReply; /* hiredis */
-
 typedef struct cb_redis cb_redis;
+
+/* A Redis reply, read only through the accessors below (no hiredis type
+ * reaches a plugin). It lives in the pool the command ran with: a cleanup
+ * of that pool frees it, so nothing is freed by hand. Every accessor takes
+ * NULL as a nil reply, so element lookups chain safely. */
+typedef struct cb_redis_reply cb_redis_reply;
+
+typedef enum {
+    CB_REDIS_REPLY_NIL = 0,
+    CB_REDIS_REPLY_INTEGER,
+    CB_REDIS_REPLY_STRING,     /* a bulk string (binary-safe) */
+    CB_REDIS_REPLY_STATUS,     /* "+OK" and the like */
+    CB_REDIS_REPLY_ERROR,      /* "-ERR ..." sent by Redis */
+    CB_REDIS_REPLY_ARRAY
+} cb_redis_reply_type;
+
+CB_API cb_redis_reply_type cb_redis_reply_kind(const cb_redis_reply *r);
+/* The integer of an INTEGER reply; 0 for any other kind. */
+CB_API int64_t cb_redis_reply_integer(const cb_redis_reply *r);
+/* The bytes of a STRING, STATUS or ERROR reply (NUL-terminated after *len
+ * bytes, valid as long as the reply); NULL for other kinds. len may be NULL. */
+CB_API const char *cb_redis_reply_bytes(const cb_redis_reply *r, size_t *len);
+/* A pool copy of a STRING reply's bytes (NUL-terminated); NULL for other
+ * kinds, so a nil field of HMGET reads as NULL. */
+CB_API const char *cb_redis_reply_strdup(apr_pool_t *p, const cb_redis_reply *r);
+/* The elements of an ARRAY reply; 0 for other kinds. */
+CB_API size_t cb_redis_reply_count(const cb_redis_reply *r);
+/* Element i of an ARRAY reply; NULL (a nil) when r is not an array or i is
+ * past its end. */
+CB_API const cb_redis_reply *cb_redis_reply_element(const cb_redis_reply *r, size_t i);
+/* The message of an ERROR reply ("NOSCRIPT No matching script..."); NULL
+ * for other kinds. */
+CB_API const char *cb_redis_reply_error(const cb_redis_reply *r);
 
 typedef struct cb_redis_config {
     const char *host;              /* NULL with unix_path */
@@ -61,10 +92,11 @@ CB_API const cb_redis_config *cb_redis_get_config(const cb_redis *r);
  * command the same {hash tag}, as cb_redis_key does. */
 #define CB_REDIS_ECROSSSLOT (APR_OS_START_USERERR + 2)
 
-/* Runs one command; on a cluster, on the node serving its keys' slot. On APR_SUCCESS *reply is valid until p is cleared (an
- * error reply from Redis is a success here: check reply->type). */
+/* Runs one command; on a cluster, on the node serving its keys' slot. On
+ * APR_SUCCESS *reply is valid until p is cleared (an error reply from Redis
+ * is a success here: check cb_redis_reply_kind). */
 CB_API apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *const *argv,
-                              const size_t *argv_len, struct redisReply **reply);
+                              const size_t *argv_len, const cb_redis_reply **reply);
 
 typedef struct cb_redis_script {
     const char *source;
@@ -75,7 +107,7 @@ CB_API void cb_redis_script_init(cb_redis_script *s, const char *source);
 /* EVALSHA, loading the script once when Redis answers NOSCRIPT. */
 CB_API apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,
                            int num_keys, int argc, const char *const *argv,
-                           const size_t *argv_len, struct redisReply **reply);
+                           const size_t *argv_len, const cb_redis_reply **reply);
 
 /* PING through the breaker; 1 when Redis answered (on a cluster: every
  * master of the slot map). */
