@@ -106,7 +106,7 @@ int srv_cluster_cli(const srv_cluster *c, int node, char *out, size_t size, ...)
 
 static pid_t start_node(const srv_cluster *c, int port)
 {
-    char port_text[16], conf[128], log[128];
+    char port_text[16], conf[128], log[400];
     char *argv[] = {"redis-server", "--port", port_text, "--bind", "127.0.0.1",
                     "--save", "", "--appendonly", "no", "--dir", (char *)c->dir,
                     "--cluster-enabled", "yes", "--cluster-config-file", conf,
@@ -131,12 +131,17 @@ static int all_nodes_ok(const srv_cluster *c)
 
 int srv_cluster_start(srv_cluster *c)
 {
+    return srv_cluster_start_in(c, "/tmp");
+}
+
+int srv_cluster_start_in(srv_cluster *c, const char *parent)
+{
     char out[8192], addr[SRV_CLUSTER_NODES][32];
     char *create[SRV_CLUSTER_NODES + 8];
     int n = 0;
     memset(c, 0, sizeof(*c));
-    strcpy(c->dir, "/tmp/cb-cluster-XXXXXX");
-    if (!mkdtemp(c->dir))
+    if ((size_t)snprintf(c->dir, sizeof(c->dir), "%s/cb-cluster-XXXXXX", parent) >=
+            sizeof(c->dir) || !mkdtemp(c->dir))
         return -1;
     for (int i = 0; i < SRV_CLUSTER_NODES; i++) {
         c->ports[i] = free_cluster_port(c->ports, i);
@@ -181,10 +186,10 @@ void srv_cluster_kill_node(srv_cluster *c, int node)
 
 void srv_cluster_stop(srv_cluster *c)
 {
-    char command[128];
+    char command[400];
     for (int i = 0; i < SRV_CLUSTER_NODES; i++)
         srv_cluster_kill_node(c, i);
-    if (c->dir[0] && strncmp(c->dir, "/tmp/cb-cluster-", 16) == 0) {
+    if (c->dir[0] && strstr(c->dir, "/cb-cluster-") && !strchr(c->dir, '\'')) {
         snprintf(command, sizeof(command), "rm -rf '%s'", c->dir);
         if (system(command) != 0)
             fprintf(stderr, "could not remove %s\n", c->dir);

@@ -15,14 +15,18 @@
 #define SRV_CLUSTER_NODES 3
 
 typedef struct srv_cluster {
-    char dir[64];                     /* temp dir: nodes-PORT.conf, logs */
+    char dir[320];                    /* temp dir: nodes-PORT.conf, logs */
     int ports[SRV_CLUSTER_NODES];
     pid_t pids[SRV_CLUSTER_NODES];
 } srv_cluster;
 
-/* Starts, joins and waits for the cluster (up to ~15 s). 0 on success;
- * on failure everything started is stopped. */
+/* Starts, joins and waits for the cluster (up to ~15 s), its files in a new
+ * /tmp/cb-cluster-XXXXXX. 0 on success; on failure everything started is
+ * stopped. */
 int srv_cluster_start(srv_cluster *c);
+/* The same with the files in a new cb-cluster-XXXXXX inside parent (a
+ * test's own directory, removed with it even when the test dies). */
+int srv_cluster_start_in(srv_cluster *c, const char *parent);
 /* Stops every node and removes the temp dir. */
 void srv_cluster_stop(srv_cluster *c);
 /* SIGKILLs one node (its slots stay assigned to it: no replica takes over). */
