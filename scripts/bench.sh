@@ -59,6 +59,9 @@
 #                         "auth_off auth_on" with more rounds to judge a 5% gap
 #   BENCH_SHARED_UPSTREAM=0  1: gateway uses the same upstream URL as ProxyPass
 #   BENCH_KEEP=0          1: keep the temp dir (configs, logs) for inspection
+#   BENCH_REDIS=single    cluster: the gateway uses a three-master Redis
+#                         Cluster on loopback (redis-cluster://) instead of one
+#                         redis-server
 # Exit status: 0 when every target was measured (even if the targets below
 # FAIL: this is a report), non-zero when something could not be measured.
 set -euo pipefail
@@ -161,6 +164,44 @@ print(*[s.getsockname()[1] for s in socks])
 EOF
 ) || die "could not pick free ports"
 [[ $SHARED == 1 ]] && GW_UP=$P_UP || GW_UP=$P_UP2
+REDIS_MODE=${BENCH_REDIS:-single}
+REDIS_URL="redis://127.0.0.1:$P_REDIS"
+if [[ $REDIS_MODE == cluster ]]; then
+    # Three nodes whose cluster bus ports (port + 10000) are free too.
+    read -r P_REDIS P_REDIS2 P_REDIS3 < <(python3 - <<'EOF'
+import socket
+found, held = [], []
+for port in range(21000, 55000, 13):
+    pair = []
+    for p in (port, port + 10000):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+            pair.append(s)
+        except OSError:
+            break
+    held += pair
+    if len(pair) == 2:
+        found.append(port)
+    if len(found) == 3:
+        break
+print(*found)
+EOF
+) || die "could not pick free cluster ports"
+    REDIS_URL="redis-cluster://127.0.0.1:$P_REDIS,127.0.0.1:$P_REDIS2,127.0.0.1:$P_REDIS3"
+elif [[ $REDIS_MODE != single ]]; then
+    die "BENCH_REDIS is single or cluster"
+fi
+# redis-server for one node of the cluster (or the single one): PORT LOG.
+redis_node() {
+    local cluster_flags=()
+    if [[ $REDIS_MODE == cluster ]]; then
+        cluster_flags=(--cluster-enabled yes --cluster-config-file "nodes-$1.conf"
+                       --cluster-require-full-coverage no)
+    fi
+    start "$2" redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --dir "$T" \
+        "${cluster_flags[@]}"
+}
 
 # --- configs ------------------------------------------------------------------
 mkdir -p "$T"/{up,ngxproxy,httpd/run,httpd/docroot}
@@ -282,7 +323,7 @@ ProxyPass /plain/ http://127.0.0.1:$P_UP/
 # the gateway (the proxy route has no policies; auth serves the auth targets)
 CloudBasePluginDir $T/plugins
 CloudBaseEnv demo
-CloudBaseRedis redis://127.0.0.1:$P_REDIS
+CloudBaseRedis $REDIS_URL
 <CloudBasePlugin testplug>
   greeting hi
   upstream http://127.0.0.1:$GW_UP/
@@ -302,7 +343,7 @@ $(functions_block 10)
 # the same with 10,000 functions, in a virtual host of the same httpd
 <VirtualHost 127.0.0.1:$P_HTTPD2>
   CloudBaseEnv demo
-  CloudBaseRedis redis://127.0.0.1:$P_REDIS
+  CloudBaseRedis $REDIS_URL
   CloudBaseRateLimit /v1/functions/bench 1000000000/1h by=user
   <CloudBasePlugin functions>
 $(functions_block 10000)
@@ -323,7 +364,7 @@ chmod 644 "$T/jwt.key"
 "$HTTPD" -t -f "$T/httpd/httpd.conf" >"$T/httpd/test.log" 2>&1 \
     || { cat "$T/httpd/test.log" >&2; die "httpd config rejected"; }
 
-start "$T/redis.log" redis-server --port "$P_REDIS" --bind 127.0.0.1 --save "" --appendonly no --dir "$T"
+redis_node "$P_REDIS" "$T/redis.log"
 start "$T/up/stdout.log" "$NGINX" -p "$T/up" -c "$T/up/nginx.conf"
 start "$T/ngxproxy/stdout.log" "$NGINX" -p "$T/ngxproxy" -c "$T/ngxproxy/nginx.conf"
 start "$T/httpd/stdout.log" "$HTTPD" -DFOREGROUND -f "$T/httpd/httpd.conf"
@@ -343,12 +384,32 @@ wait_port "$P_NGXPROXY" "proxy nginx" "${PIDS[2]}" "$T/ngxproxy/error.log"
 wait_port "$P_HTTPD" "httpd" "${PIDS[3]}" "$T/httpd/error.log"
 
 # A signed-in user for the auth targets (created with the project's CLI).
-for ((i = 0; i < 50; i++)); do
-    redis-cli -p "$P_REDIS" ping >/dev/null 2>&1 && break
-    sleep 0.1
+if [[ $REDIS_MODE == cluster ]]; then
+    redis_node "$P_REDIS2" "$T/redis2.log"
+    redis_node "$P_REDIS3" "$T/redis3.log"
+fi
+for port in $P_REDIS ${P_REDIS2:-} ${P_REDIS3:-}; do
+    for ((i = 0; i < 50; i++)); do
+        redis-cli -p "$port" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
 done
+if [[ $REDIS_MODE == cluster ]]; then
+    redis-cli --cluster create "127.0.0.1:$P_REDIS" "127.0.0.1:$P_REDIS2" "127.0.0.1:$P_REDIS3" \
+        --cluster-replicas 0 --cluster-yes >"$T/cluster-create.log" 2>&1 \
+        || { cat "$T/cluster-create.log" >&2; die "could not create the Redis Cluster"; }
+    for ((i = 0; i < 300; i++)); do
+        ok=0
+        for port in $P_REDIS $P_REDIS2 $P_REDIS3; do
+            redis-cli -p "$port" cluster info | grep -q 'cluster_state:ok' && ok=$((ok + 1))
+        done
+        ((ok == 3)) && break
+        sleep 0.05
+    done
+    ((ok == 3)) || die "the Redis Cluster did not reach cluster_state:ok"
+fi
 echo "bench-password-1" | "$BUILD_DIR/plugins/auth/cloudbase-user" \
-    --redis "redis://127.0.0.1:$P_REDIS" --env demo --scrypt-n 1024 create bench >/dev/null \
+    --redis "$REDIS_URL" --env demo --scrypt-n 1024 create bench >/dev/null \
     || die "could not create the bench user in Redis"
 TOKEN=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/signin" \
     -d '{"username":"bench","password":"bench-password-1"}' |

@@ -35,7 +35,8 @@ esac
 all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_jwt fuzz_functions
              fuzz_ratelimit fuzz_cors fuzz_directives fuzz_auth_body fuzz_upstream_url
              fuzz_ai_model fuzz_redis_info fuzz_request_line fuzz_cidr fuzz_sse
-             fuzz_db_config fuzz_encoding fuzz_option_line fuzz_json_scan)
+             fuzz_db_config fuzz_encoding fuzz_option_line fuzz_json_scan
+             fuzz_redis_cluster)
 
 # The convenience libraries every target links, in link order (a plugin's
 # library before the core it calls).

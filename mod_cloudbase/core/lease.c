@@ -83,7 +83,7 @@ void cb_lease_init(cb_lease *lease, const char *env, const char *name, const cha
 
 static const char *lease_key(apr_pool_t *p, const cb_lease *lease)
 {
-    return apr_pstrcat(p, "cb:{", lease->env, "}:lease:", lease->name, NULL);
+    return cb_redis_key(p, lease->env, "lease", lease->name, NULL);
 }
 
 static apr_status_t integer_reply(cb_redis *r, apr_pool_t *p, const cb_redis_script *s,

@@ -119,7 +119,7 @@ cb_queue *cb_queue_create(apr_pool_t *p, cb_redis *r, const char *env, const cha
 {
     cb_queue *q = apr_pcalloc(p, sizeof(*q));
     q->redis = r;
-    q->prefix = apr_pstrcat(p, "cb:{", env ? env : "", "}:q:", name, ":", NULL);
+    q->prefix = cb_redis_key(p, env, "q", name, "", NULL);
     if (cfg)
         q->cfg = *cfg;
     else

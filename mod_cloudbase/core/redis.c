@@ -13,9 +13,11 @@
 #include <openssl/sha.h>
 
 #include "cb_core.h"
+#include "cloudbase/log.h"
 #include "cloudbase/redis.h"
 #include "cloudbase/values.h"
 #include "breaker.h"
+#include "redis_cluster.h"
 #include "redis_reply.h"
 
 
@@ -25,6 +27,7 @@ struct cb_redis {
     redisContext **idle;           /* stack of idle connections */
     int idle_count;
     cb_breaker breaker;            /* guarded by lock (breaker.h) */
+    cb_redis_cluster *cluster;     /* redis-cluster://: routes to per-node clients */
 };
 
 void cb_redis_config_defaults(cb_redis_config *cfg)
@@ -57,6 +60,7 @@ const char *cb_redis_config_parse_url(apr_pool_t *p, const char *url, cb_redis_c
     if (strncmp(url, "unix:", 5) == 0) {
         const char *q = strchr(url + 5, '?');
         cfg->host = NULL;
+        cfg->cluster_nodes = NULL;
         cfg->unix_path = q ? apr_pstrmemdup(p, url + 5, (size_t)(q - url - 5)) : url + 5;
         if (!*cfg->unix_path || cfg->unix_path[0] != '/')
             return "unix: needs an absolute socket path, e.g. unix:/run/redis/redis.sock";
@@ -76,6 +80,7 @@ const char *cb_redis_config_parse_url(apr_pool_t *p, const char *url, cb_redis_c
         cfg->host = parsed.host;
         cfg->port = has_explicit_port(url + 8) ? parsed.port : 6379;
         cfg->unix_path = NULL;
+        cfg->cluster_nodes = NULL;
         if (parsed.path[1]) {
             int64_t db;
             if (cb_parse_int(parsed.path + 1, &db) || db < 0 || db > 65535)
@@ -84,7 +89,24 @@ const char *cb_redis_config_parse_url(apr_pool_t *p, const char *url, cb_redis_c
         }
         return NULL;
     }
-    return "a Redis address is redis://HOST:PORT[/DB] or unix:/PATH";
+    if (strncmp(url, "redis-cluster://", 16) == 0) {
+        cb_redis_node_addr *nodes;
+        int count;
+        const char *err, *list = url + 16;
+        if (strchr(list, '/') || strchr(list, '?'))
+            return "a Redis Cluster address is redis-cluster://HOST:PORT,HOST:PORT (no "
+                   "database number: a cluster has only database 0)";
+        if ((err = cb_redis_parse_cluster_nodes(p, list, &nodes, &count)))
+            return apr_psprintf(p, "bad Redis Cluster address: %s", err);
+        cfg->cluster_nodes = apr_pstrdup(p, list);
+        cfg->host = nodes[0].host;
+        cfg->port = nodes[0].port;
+        cfg->unix_path = NULL;
+        cfg->db = 0;
+        return NULL;
+    }
+    return "a Redis address is redis://HOST:PORT[/DB], unix:/PATH or "
+           "redis-cluster://HOST:PORT,HOST:PORT";
 }
 
 const char *cb_redis_config_parse_option(apr_pool_t *p, const char *kv, cb_redis_config *cfg)
@@ -139,6 +161,8 @@ cb_redis *cb_redis_create(apr_pool_t *p, const cb_redis_config *cfg)
     cb_breaker_init(&r->breaker, cfg->retry_interval_ms);
     apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, p);
     apr_pool_cleanup_register(p, r, close_all, apr_pool_cleanup_null);
+    if (cfg->cluster_nodes)
+        r->cluster = cb_redis_cluster_create(p, cfg);
     return r;
 }
 
@@ -155,16 +179,28 @@ static struct timeval ms_to_timeval(int64_t ms)
     return tv;
 }
 
-/* Sends a command on a fresh context; NULL reply means an I/O failure. */
-static redisReply *run_on(redisContext *c, int argc, const char *const *argv, const size_t *len)
+/* Sends a command (after ASKING when asking, on the same connection); a
+ * NULL reply means an I/O failure. */
+static redisReply *run_on(redisContext *c, int asking, int argc, const char *const *argv,
+                          const size_t *len)
 {
-    return redisCommandArgv(c, argc, (const char **)argv, len);
+    void *asking_reply = NULL, *reply = NULL;
+    if (!asking)
+        return redisCommandArgv(c, argc, (const char **)argv, len);
+    if (redisAppendCommand(c, "ASKING") != REDIS_OK ||
+        redisAppendCommandArgv(c, argc, (const char **)argv, len) != REDIS_OK ||
+        redisGetReply(c, &asking_reply) != REDIS_OK)
+        return NULL;
+    freeReplyObject(asking_reply);
+    if (redisGetReply(c, &reply) != REDIS_OK)
+        return NULL;
+    return reply;
 }
 
 /* AUTH or SELECT on a new connection: 1 when Redis accepted it. */
 static int run_setup_command(redisContext *c, const char *argv[2])
 {
-    redisReply *reply = run_on(c, 2, argv, NULL);
+    redisReply *reply = run_on(c, 0, 2, argv, NULL);
     int ok = reply && reply->type != REDIS_REPLY_ERROR;
     if (reply)
         freeReplyObject(reply);
@@ -252,8 +288,10 @@ static apr_status_t free_reply(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *const *argv,
-                              const size_t *argv_len, const cb_redis_reply **reply_out)
+/* One command on one server, with ASKING first when asking. */
+static apr_status_t server_command(cb_redis *r, apr_pool_t *p, int asking, int argc,
+                                   const char *const *argv, const size_t *argv_len,
+                                   const cb_redis_reply **reply_out)
 {
     redisContext *c;
     redisReply *reply = NULL;
@@ -266,14 +304,14 @@ apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *
     if (!c)
         c = connect_new(r);
     if (c)
-        reply = run_on(c, argc, argv, argv_len);
+        reply = run_on(c, asking, argc, argv, argv_len);
     if (!reply && reused && c && c->err == REDIS_ERR_EOF) {
         /* A pooled connection may have been closed by the server (restart,
          * idle timeout): retry once on a fresh one. */
         redisFree(c);
         c = connect_new(r);
         if (c)
-            reply = run_on(c, argc, argv, argv_len);
+            reply = run_on(c, asking, argc, argv, argv_len);
     }
     if (!reply) {
         release(r, c, 0, is_probe);
@@ -283,6 +321,39 @@ apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *
     apr_pool_cleanup_register(p, reply, free_reply, apr_pool_cleanup_null);
     *reply_out = cb_redis_reply_wrap(reply);
     return APR_SUCCESS;
+}
+
+apr_status_t cb_redis_command_asking(cb_redis *r, apr_pool_t *p, int argc,
+                                     const char *const *argv, const size_t *argv_len,
+                                     const cb_redis_reply **reply)
+{
+    return server_command(r, p, 1, argc, argv, argv_len, reply);
+}
+
+apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *const *argv,
+                              const size_t *argv_len, const cb_redis_reply **reply)
+{
+    int slot;
+    /* Checked on a single server too, so that a command that could not run
+     * on a cluster fails in every test. */
+    apr_status_t rv = cb_redis_command_slot(argc, argv, argv_len, &slot);
+    *reply = NULL;
+    if (rv == CB_REDIS_ECROSSSLOT) {
+        cb_log(CB_LOG_ERR, "Redis: %.*s with keys in different cluster slots refused (a "
+               "programming error: every key of one command needs the same {hash tag})",
+               (int)(argv_len ? argv_len[0] : strlen(argv[0])), argv[0]);
+        return rv;
+    }
+    if (rv != APR_SUCCESS && argc < 1)
+        return rv;
+    if (rv != APR_SUCCESS) {
+        cb_log(CB_LOG_ERR, "Redis: malformed %.*s refused (its key count does not match "
+               "its arguments)", (int)(argv_len ? argv_len[0] : strlen(argv[0])), argv[0]);
+        return rv;
+    }
+    if (r->cluster)
+        return cb_redis_cluster_command(r->cluster, p, slot, argc, argv, argv_len, reply);
+    return server_command(r, p, 0, argc, argv, argv_len, reply);
 }
 
 void cb_redis_script_init(cb_redis_script *s, const char *source)
@@ -330,6 +401,8 @@ int cb_redis_ping(cb_redis *r, apr_pool_t *p)
 {
     static const char *const argv[1] = {"PING"};
     const cb_redis_reply *reply;
+    if (r->cluster)
+        return cb_redis_cluster_ping(r->cluster, p);
     if (cb_redis_command(r, p, 1, argv, NULL, &reply) != APR_SUCCESS)
         return 0;
     return cb_redis_reply_kind(reply) == CB_REDIS_REPLY_STATUS ||
@@ -339,6 +412,8 @@ int cb_redis_ping(cb_redis *r, apr_pool_t *p)
 int cb_redis_available(cb_redis *r)
 {
     int up;
+    if (r->cluster)
+        return cb_redis_cluster_available(r->cluster);
     apr_thread_mutex_lock(r->lock);
     up = cb_breaker_available(&r->breaker, apr_time_now());
     apr_thread_mutex_unlock(r->lock);

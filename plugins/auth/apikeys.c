@@ -112,21 +112,44 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
     return AUTH_KEY_OK;
 }
 
+/* KEYS: the index, then the key hash of each listed id. ARGV: the ids, in
+ * the same order. Every key comes in KEYS (Redis Cluster); an id whose
+ * hash is gone leaves the index. */
 const char auth_script_key_list[] =
         "local out = {} "
-        "local index = redis.call('HGETALL', KEYS[1]) "
-        "for i = 1, #index, 2 do "
-        "  local k = ARGV[1] .. index[i + 1] "
-        "  local v = redis.call('HMGET', k, 'id', 'name', 'prefix', 'scopes', 'created', 'expires') "
-        "  if v[1] then table.insert(out, v) else redis.call('HDEL', KEYS[1], index[i]) end "
+        "for i = 1, #ARGV do "
+        "  local v = redis.call('HMGET', KEYS[i + 1], 'id', 'name', 'prefix', 'scopes', 'created', 'expires') "
+        "  if v[1] then table.insert(out, v) else redis.call('HDEL', KEYS[1], ARGV[i]) end "
         "end return out";
 
 apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, cb_json **out)
 {
-    const char *argv[] = {auth_key(p, st, "apikeys", "index"), auth_key(p, st, "apikey", "")};
-    const cb_redis_reply *reply;
+    const char *index_key = auth_key(p, st, "apikeys", "index");
+    const char *get_index[] = {"HGETALL", index_key};
+    const char **argv;
+    int ids;
+    const cb_redis_reply *index, *reply;
     apr_status_t rv;
-    rv = cb_redis_eval(st->redis, p, &st->scripts.key_list, 1, 2, argv, NULL, &reply);
+    /* The index names the key hashes, which the script must be given as
+     * KEYS: read it first. */
+    rv = cb_redis_command(st->redis, p, 2, get_index, NULL, &index);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (cb_redis_reply_kind(index) != CB_REDIS_REPLY_ARRAY)
+        return APR_EGENERAL;
+    ids = (int)(cb_redis_reply_count(index) / 2);
+    argv = apr_palloc(p, sizeof(char *) * (size_t)(1 + 2 * ids));
+    argv[0] = index_key;
+    for (int i = 0; i < ids; i++) {
+        const char *id = field(index, (size_t)(2 * i), p);
+        const char *hash = field(index, (size_t)(2 * i + 1), p);
+        if (!id || !hash)
+            return APR_EGENERAL;
+        argv[1 + i] = auth_key(p, st, "apikey", hash);
+        argv[1 + ids + i] = id;
+    }
+    rv = cb_redis_eval(st->redis, p, &st->scripts.key_list, 1 + ids, 1 + 2 * ids, argv, NULL,
+                       &reply);
     if (rv != APR_SUCCESS)
         return rv;
     if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY)
@@ -146,18 +169,31 @@ apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, cb_json **out)
     return APR_SUCCESS;
 }
 
+/* KEYS: the index, the key hash. ARGV: the id, its hash (as read from the
+ * index). Revokes only while the index still maps the id to that hash. */
 const char auth_script_key_revoke[] =
-        "local hash = redis.call('HGET', KEYS[1], ARGV[1]) "
-        "if not hash then return 0 end "
-        "redis.call('DEL', ARGV[2] .. hash) redis.call('HDEL', KEYS[1], ARGV[1]) "
-        "return hash";
+        "if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end "
+        "redis.call('DEL', KEYS[2]) redis.call('HDEL', KEYS[1], ARGV[1]) "
+        "return ARGV[2]";
 
 apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id)
 {
-    const char *argv[] = {auth_key(p, st, "apikeys", "index"), id, auth_key(p, st, "apikey", "")};
+    const char *index_key = auth_key(p, st, "apikeys", "index");
+    const char *get_hash[] = {"HGET", index_key, id};
+    const char *hash;
     const cb_redis_reply *reply;
     apr_status_t rv;
-    rv = cb_redis_eval(st->redis, p, &st->scripts.key_revoke, 1, 3, argv, NULL, &reply);
+    /* The key hash comes in KEYS, so read it from the index first. */
+    rv = cb_redis_command(st->redis, p, 3, get_hash, NULL, &reply);
+    if (rv != APR_SUCCESS)
+        return rv;
+    hash = cb_redis_reply_strdup(p, reply);
+    if (!hash)
+        return APR_NOTFOUND;
+    {
+        const char *argv[] = {index_key, auth_key(p, st, "apikey", hash), id, hash};
+        rv = cb_redis_eval(st->redis, p, &st->scripts.key_revoke, 2, 4, argv, NULL, &reply);
+    }
     if (rv != APR_SUCCESS)
         return rv;
     if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_STRING)

@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "harness.h"
+#include "harness_cluster.h"
 #include "servers.h"
 
 it_env it;
@@ -50,6 +51,10 @@ static char *path_in_dir(const char *name)
 
 static void start_redis(void)
 {
+    if (it_cluster_mode()) {
+        it_cluster_start();
+        return;
+    }
     it.redis_pid = srv_start_redis(it.redis_port, it.dir, path_in_dir("redis.log"));
     ck_assert_msg(srv_wait_port(it.redis_port, 5000), "redis-server did not start");
 }
@@ -133,6 +138,14 @@ char *it_read_file(const char *name)
         text[0] = '\0';
     fclose(f);
     return text;
+}
+
+void it_write_file(const char *name, const char *text)
+{
+    FILE *f = fopen(path_in_dir(name), "w");
+    ck_assert_msg(f != NULL, "cannot write %s", name);
+    fputs(text, f);
+    fclose(f);
 }
 
 int it_upstream_saw(const char *text)
@@ -329,6 +342,7 @@ void it_teardown(void)
     if (crash) {
         fprintf(stderr, "httpd error log shows '%s':\n%s\n", crash, log);
         free(log);
+        it_cluster_stop();
         stop_pid(&it.redis_pid);
         stop_pid(&it.upstream_pid);
         for (int i = 0; i < it.extras; i++)
@@ -337,6 +351,7 @@ void it_teardown(void)
     }
     free(log);
     keep_error_logs();
+    it_cluster_stop();
     stop_pid(&it.redis_pid);
     stop_pid(&it.upstream_pid);
     for (int i = 0; i < it.extras; i++)
@@ -357,7 +372,7 @@ const char *it_default_site(void)
     snprintf(site, sizeof(site),
              "CloudBaseEnv demo\n"
              "CloudBasePluginDir %s\n"
-             "CloudBaseRedis redis://127.0.0.1:%d connect_timeout=100ms timeout=200ms retry=300ms\n"
+             "CloudBaseRedis %s connect_timeout=100ms timeout=200ms retry=300ms\n"
              "CloudBaseSecureDomains https://app.example.com https://*.apps.example.org\n"
              "<CloudBasePlugin testplug>\n"
              "  greeting \"hello from the gateway\"\n"
@@ -368,7 +383,7 @@ const char *it_default_site(void)
              "  task_file %s/task.log\n"
              "  task_interval 100ms\n"
              "</CloudBasePlugin>\n",
-             it_plugin_dir(), it.redis_port, it.upstream_port, it.dir);
+             it_plugin_dir(), it_redis_url(), it.upstream_port, it.dir);
     return site;
 }
 

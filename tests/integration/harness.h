@@ -111,6 +111,8 @@ void it_upstream_control(const char *marker, const char *method, const char *pat
 void it_assert_upstream_never_saw(const char *marker);
 /* The contents of a file in the test directory (malloc'd, "" if absent). */
 char *it_read_file(const char *name);
+/* Writes a file in the test directory (fails the test when it cannot). */
+void it_write_file(const char *name, const char *text);
 
 /* Sends `total` identical requests, `parallel` at a time, spread round-robin
  * over the given httpd ports; fills statuses[total] (0 = no answer). */

@@ -5,6 +5,10 @@
  * bound), the sign-in throttle (an attacker on another loopback address
  * cannot lock the user out), API keys through the admin routes, identity
  * headers for proxied routes, ES256 with key rotation, and Redis going away.
+ * The Redis-backed tests run again on a three-master Redis Cluster
+ * ("plugin_cluster"). A MONITOR audit checks that every auth script declares the keys it
+ * touches in KEYS (so it runs on a Redis Cluster, also while its slot
+ * migrates).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +19,8 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "harness_cluster.h"
+#include "script_audit.h"
 
 #define ADMIN_KEY "it-admin-key-0123456789abcdef"
 #define CACHE_BOUND_MS 1000
@@ -337,8 +343,8 @@ START_TEST(cli_creates_users)
     const char *cli = getenv("CB_USER_CLI");
     char cmd[1024];
     ck_assert_msg(cli != NULL, "CB_USER_CLI is not set (scripts/test.sh sets it)");
-    snprintf(cmd, sizeof(cmd), "echo 'cli password 1' | '%s' --redis redis://127.0.0.1:%d "
-             "--env demo --scrypt-n 1024 create carol --groups a,b >/dev/null", cli, it.redis_port);
+    snprintf(cmd, sizeof(cmd), "echo 'cli password 1' | '%s' --redis %s "
+             "--env demo --scrypt-n 1024 create carol --groups a,b >/dev/null", cli, it_redis_url());
     ck_assert_int_eq(system(cmd), 0);
     ck_assert_int_ne(system(cmd), 0); /* the name is taken now */
     json_decref(sign_in("carol", "cli password 1", 200));
@@ -468,12 +474,42 @@ START_TEST(official_js_sdk)
 }
 END_TEST
 
-Suite *auth_suite(void)
+/* Every auth script, through the routes that run it, under the audit:
+ * create a user, a failed and a good sign-in (throttle reserve and
+ * refund, session), refresh rotation and reuse, API key create, list and
+ * revoke. */
+START_TEST(scripts_declare_their_keys)
 {
-    Suite *s = suite_create("auth");
-    TCase *tc = tcase_create("plugin");
-    tcase_add_checked_fixture(tc, start, it_teardown);
-    tcase_set_timeout(tc, 90);
+    srv_audit *audit = srv_audit_start(it.redis_port);
+    json_t *t, *key;
+    char body[512], path[128], why[512];
+    int scripts, commands, violations;
+    ck_assert_ptr_nonnull(audit);
+    json_decref(create_user("carol", "carols password 1"));
+    json_decref(sign_in("carol", "wrong password", 400));
+    t = sign_in("carol", "carols password 1", 200);
+    snprintf(body, sizeof(body), "{\"client_id\":\"demo\",\"client_secret\":\"\","
+             "\"grant_type\":\"refresh_token\",\"refresh_token\":\"%s\"}", str(t, "refresh_token"));
+    json_decref(call("POST", "/auth/v1/token", NULL, body, 200));
+    json_decref(call("POST", "/auth/v1/token", NULL, body, 400));
+    key = call("POST", "/auth/v1/admin/apikeys", ADMIN_KEY, "{\"name\":\"audit\"}", 201);
+    json_decref(call("POST", "/auth/v1/admin/apikeys", ADMIN_KEY, "{\"name\":\"other\"}", 201));
+    json_decref(call("GET", "/auth/v1/admin/apikeys", ADMIN_KEY, NULL, 200));
+    snprintf(path, sizeof(path), "/auth/v1/admin/apikeys/%s", str(key, "id"));
+    json_decref(call("DELETE", path, ADMIN_KEY, NULL, 200));
+    json_decref(call("GET", "/auth/v1/admin/apikeys", ADMIN_KEY, NULL, 200));
+    violations = srv_audit_finish(audit, &scripts, &commands, why, sizeof(why));
+    ck_assert_msg(violations == 0, "%d undeclared keys: %s", violations, why);
+    ck_assert_int_ge(scripts, 9);
+    ck_assert_int_ge(commands, 9);
+    json_decref(key);
+    json_decref(t);
+}
+END_TEST
+
+/* The tests that run on one Redis and again on a cluster. */
+static void add_redis_backed_tests(TCase *tc)
+{
     tcase_add_test(tc, anonymous_sign_in_and_me);
     tcase_add_test(tc, bodies_capped_and_checked);
     tcase_add_test(tc, password_sign_in_refresh_and_reuse);
@@ -483,9 +519,25 @@ Suite *auth_suite(void)
     tcase_add_test(tc, client_credentials_and_key_expiry);
     tcase_add_test(tc, cli_creates_users);
     tcase_add_test(tc, identity_reaches_upstreams);
+}
+
+Suite *auth_suite(void)
+{
+    Suite *s = suite_create("auth");
+    TCase *tc = tcase_create("plugin");
+    tcase_add_checked_fixture(tc, start, it_teardown);
+    tcase_set_timeout(tc, 90);
+    add_redis_backed_tests(tc);
     tcase_add_test(tc, redis_down);
+    tcase_add_test(tc, scripts_declare_their_keys);
     tcase_add_test(tc, es256_with_rotation);
     tcase_add_test(tc, official_js_sdk);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("plugin_cluster");
+    tcase_add_checked_fixture(tc, it_use_cluster, it_use_single_redis);
+    tcase_add_checked_fixture(tc, start, it_teardown);
+    tcase_set_timeout(tc, 90);
+    add_redis_backed_tests(tc);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -30,6 +30,7 @@ Suite *jobs_suite(void);
 Suite *streaming_suite(void);
 Suite *database_suite(void);
 Suite *metering_suite(void);
+Suite *cluster_suite(void);
 
 int main(void)
 {
@@ -57,6 +58,7 @@ int main(void)
     srunner_add_suite(sr, streaming_suite());
     srunner_add_suite(sr, database_suite());
     srunner_add_suite(sr, metering_suite());
+    srunner_add_suite(sr, cluster_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

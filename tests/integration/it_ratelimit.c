@@ -3,7 +3,8 @@
  * redis-server: the RateLimit-* headers, 429 with Retry-After in the
  * route's dialect, refused requests not counted, keys with a TTL, scopes
  * (IP, user), exactness under concurrency across two gateways sharing one
- * Redis, and the per-node fallback while Redis is down.
+ * Redis, and the per-node fallback while Redis is down. The Redis-backed
+ * tests run again on a three-master Redis Cluster ("ratelimit_cluster").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <check.h>
 
 #include "harness.h"
+#include "harness_cluster.h"
 #include "../common/servers.h"
 
 #define EXACT_LIMIT 37
@@ -49,7 +51,7 @@ static void redis_cli(const char *args, char *out, size_t size)
 {
     char cmd[512];
     FILE *p;
-    snprintf(cmd, sizeof(cmd), "redis-cli -p %d %s 2>&1", it.redis_port, args);
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d %s 2>&1", it_redis_port_for_env("demo"), args);
     p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     out[0] = '\0';
@@ -239,19 +241,31 @@ START_TEST(rules_past_the_cap_fail_configtest)
 }
 END_TEST
 
+/* The tests that run on one Redis and again on a cluster. */
+static void add_redis_backed_tests(TCase *tc)
+{
+    tcase_add_test(tc, headers_429_and_refusals_not_counted);
+    tcase_add_test(tc, user_scope);
+    tcase_add_test(tc, refusal_in_the_route_dialect);
+    tcase_add_test(tc, exact_under_concurrency_across_two_gateways);
+}
+
 Suite *ratelimit_suite(void)
 {
     Suite *s = suite_create("ratelimit");
     TCase *tc = tcase_create("ratelimit");
     tcase_add_checked_fixture(tc, start, it_teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, headers_429_and_refusals_not_counted);
-    tcase_add_test(tc, user_scope);
-    tcase_add_test(tc, refusal_in_the_route_dialect);
-    tcase_add_test(tc, exact_under_concurrency_across_two_gateways);
+    add_redis_backed_tests(tc);
     tcase_add_test(tc, fallback_while_redis_is_down);
     tcase_add_test(tc, bad_rules_fail_configtest);
     tcase_add_test(tc, rules_past_the_cap_fail_configtest);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("ratelimit_cluster");
+    tcase_add_checked_fixture(tc, it_use_cluster, it_use_single_redis);
+    tcase_add_checked_fixture(tc, start, it_teardown);
+    tcase_set_timeout(tc, 60);
+    add_redis_backed_tests(tc);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -35,6 +35,7 @@ Suite *metering_suite(void);
 Suite *gateway_rules_suite(void);
 Suite *encoding_suite(void);
 Suite *log_suite(void);
+Suite *redis_cluster_suite(void);
 
 int main(void)
 {
@@ -70,6 +71,7 @@ int main(void)
     srunner_add_suite(sr, gateway_rules_suite());
     srunner_add_suite(sr, encoding_suite());
     srunner_add_suite(sr, log_suite());
+    srunner_add_suite(sr, redis_cluster_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

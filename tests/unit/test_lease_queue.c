@@ -5,7 +5,10 @@
  * closed. Queue: FIFO delivery and ack, retry with doubling backoff (checked
  * against Redis's own clock, not the wall clock), dead letters, idempotency
  * keys, binary payloads, and redelivery of a job whose worker process died.
- * Waits poll to a deadline.
+ * The same tests (but those that stop the server) run again against a real
+ * three-master Redis Cluster ("lease_cluster", "queue_cluster"), and a
+ * MONITOR audit checks that every lease and queue script declares each key
+ * it touches in KEYS. Waits poll to a deadline.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -20,6 +23,8 @@
 #include "cb_core.h"
 #include "cloudbase/lease.h"
 #include "cloudbase/queue.h"
+#include "cluster_servers.h"
+#include "script_audit.h"
 #include "servers.h"
 
 static apr_pool_t *pool;
@@ -27,12 +32,16 @@ static char dir[] = "/tmp/cb-lease-test-XXXXXX";
 static int port;
 static pid_t redis_pid;
 static cb_redis *client;
+static srv_cluster cluster;
+static char cluster_url[256];    /* set: the client is a cluster client */
 
 static cb_redis *new_client(apr_pool_t *p)
 {
     cb_redis_config cfg;
     cb_redis_config_defaults(&cfg);
     cfg.port = port;
+    if (cluster_url[0])
+        ck_assert_ptr_null(cb_redis_config_parse_url(p, cluster_url, &cfg));
     cfg.command_timeout_ms = 2000;
     cfg.connect_timeout_ms = 1000;
     cfg.retry_interval_ms = 100;
@@ -55,6 +64,32 @@ static void teardown(void)
     apr_pool_destroy(pool);
     rmdir(dir);
     strcpy(dir, "/tmp/cb-lease-test-XXXXXX");
+}
+
+/* One cluster for the tests of a tcase (started once, in the runner),
+ * emptied before each test. */
+static void cluster_start(void)
+{
+    ck_assert_msg(srv_cluster_start(&cluster) == 0, "the Redis Cluster did not start");
+}
+
+static void cluster_stop(void)
+{
+    srv_cluster_stop(&cluster);
+}
+
+static void cluster_setup(void)
+{
+    apr_pool_create(&pool, NULL);
+    ck_assert_int_eq(srv_cluster_flush(&cluster), 0);
+    srv_cluster_url(&cluster, cluster_url, sizeof(cluster_url));
+    client = new_client(pool);
+}
+
+static void cluster_teardown(void)
+{
+    apr_pool_destroy(pool);
+    cluster_url[0] = '\0';
 }
 
 /* Redis's clock in milliseconds. */
@@ -381,29 +416,91 @@ START_TEST(queue_fails_when_redis_down)
 }
 END_TEST
 
+/* Every script of the lease and the queue, each way through it, under a
+ * MONITOR audit: no script command touches a key missing from its KEYS. */
+START_TEST(scripts_declare_their_keys)
+{
+    srv_audit *audit = srv_audit_start(port);
+    cb_queue *q = make_queue("audit", 30000, 2, 1);
+    cb_lease a, b;
+    cb_job job;
+    const char *id;
+    int scripts, commands, violations, dead = 0;
+    char why[512];
+    ck_assert_ptr_nonnull(audit);
+    cb_lease_init(&a, "t", "audit", "node-a");
+    cb_lease_init(&b, "t", "audit", "node-b");
+    ck_assert_int_eq(cb_lease_acquire(client, pool, &a, 60000), APR_SUCCESS);
+    ck_assert_int_eq(cb_lease_acquire(client, pool, &b, 60000), APR_EBUSY);
+    ck_assert_int_eq(cb_lease_renew(client, pool, &a, 60000), APR_SUCCESS);
+    ck_assert_int_eq(cb_lease_release(client, pool, &a), APR_SUCCESS);
+    ck_assert_int_eq(cb_queue_enqueue(q, pool, "x", 1, "idem-1", 0, &id, NULL), APR_SUCCESS);
+    ck_assert_int_eq(cb_queue_enqueue(q, pool, "x", 1, "idem-1", 0, &id, NULL), APR_SUCCESS);
+    ck_assert_int_eq(cb_queue_enqueue(q, pool, "y", 1, NULL, 0, NULL, NULL), APR_SUCCESS);
+    ck_assert_int_eq(cb_queue_reserve(q, pool, &job), APR_SUCCESS);
+    ck_assert_int_eq(cb_queue_extend(q, pool, &job), APR_SUCCESS);
+    ck_assert_int_eq(cb_queue_ack(q, pool, &job), APR_SUCCESS);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        ck_assert_int_eq(reserve_within(q, &job, 5000), APR_SUCCESS);
+        ck_assert_int_eq(cb_queue_fail(q, pool, &job, &dead), APR_SUCCESS);
+    }
+    ck_assert(dead);
+    violations = srv_audit_finish(audit, &scripts, &commands, why, sizeof(why));
+    ck_assert_msg(violations == 0, "%d undeclared keys: %s", violations, why);
+    ck_assert_int_ge(scripts, 11);
+    ck_assert_int_ge(commands, 11);
+}
+END_TEST
+
+/* The tests that run on one Redis and again on a cluster (not those that
+ * stop the server). */
+static void add_lease_tests(TCase *tc)
+{
+    tcase_add_test(tc, lease_exclusive_across_processes);
+    tcase_add_test(tc, lease_fencing_tokens_increase);
+    tcase_add_test(tc, lease_expiry_hands_over);
+    tcase_add_test(tc, lease_release_by_non_holder_refused);
+}
+
+static void add_queue_tests(TCase *tc)
+{
+    tcase_add_test(tc, queue_delivers_in_order_and_acks);
+    tcase_add_test(tc, queue_binary_payload);
+    tcase_add_test(tc, queue_retry_backs_off_exponentially);
+    tcase_add_test(tc, queue_backoff_is_capped);
+    tcase_add_test(tc, queue_dead_letters_after_max_attempts);
+    tcase_add_test(tc, queue_idempotency_key_dedups);
+    tcase_add_test(tc, queue_redelivers_after_worker_dies);
+}
+
 Suite *lease_queue_suite(void)
 {
     Suite *s = suite_create("lease_queue");
     TCase *lease = tcase_create("lease");
     TCase *queue = tcase_create("queue");
+    TCase *lease_cluster = tcase_create("lease_cluster");
+    TCase *queue_cluster = tcase_create("queue_cluster");
     tcase_add_checked_fixture(lease, setup, teardown);
     tcase_add_checked_fixture(queue, setup, teardown);
     tcase_set_timeout(lease, 60);
     tcase_set_timeout(queue, 60);
-    tcase_add_test(lease, lease_exclusive_across_processes);
-    tcase_add_test(lease, lease_fencing_tokens_increase);
-    tcase_add_test(lease, lease_expiry_hands_over);
-    tcase_add_test(lease, lease_release_by_non_holder_refused);
+    add_lease_tests(lease);
     tcase_add_test(lease, lease_fails_closed_when_redis_down);
-    tcase_add_test(queue, queue_delivers_in_order_and_acks);
-    tcase_add_test(queue, queue_binary_payload);
-    tcase_add_test(queue, queue_retry_backs_off_exponentially);
-    tcase_add_test(queue, queue_backoff_is_capped);
-    tcase_add_test(queue, queue_dead_letters_after_max_attempts);
-    tcase_add_test(queue, queue_idempotency_key_dedups);
-    tcase_add_test(queue, queue_redelivers_after_worker_dies);
+    add_queue_tests(queue);
     tcase_add_test(queue, queue_fails_when_redis_down);
+    tcase_add_test(queue, scripts_declare_their_keys);
     suite_add_tcase(s, lease);
     suite_add_tcase(s, queue);
+    /* One cluster per tcase, flushed before each test. */
+    tcase_add_unchecked_fixture(lease_cluster, cluster_start, cluster_stop);
+    tcase_add_unchecked_fixture(queue_cluster, cluster_start, cluster_stop);
+    tcase_add_checked_fixture(lease_cluster, cluster_setup, cluster_teardown);
+    tcase_add_checked_fixture(queue_cluster, cluster_setup, cluster_teardown);
+    tcase_set_timeout(lease_cluster, 60);
+    tcase_set_timeout(queue_cluster, 60);
+    add_lease_tests(lease_cluster);
+    add_queue_tests(queue_cluster);
+    suite_add_tcase(s, lease_cluster);
+    suite_add_tcase(s, queue_cluster);
     return s;
 }

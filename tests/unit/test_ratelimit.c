@@ -7,6 +7,8 @@
  * processes at once, refused requests counted nowhere, the key's TTL, a
  * short window freeing capacity, RateLimit-* headers, 429 with Retry-After,
  * counter scopes, and each redis_down policy while Redis is unreachable.
+ * The Redis tests run again on a three-master Redis Cluster (tcase
+ * "redis_cluster", one cluster for the tcase, flushed before each test).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +24,7 @@
 
 #include "ratelimit.h"
 #include "test_ratelimit.h"
+#include "cluster_servers.h"
 #include "servers.h"
 #include "test_host.h"
 
@@ -63,6 +66,41 @@ static void redis_setup(void)
     ck_assert_msg(srv_wait_port(port, 5000), "redis-server did not start");
     build_env();
     env->redis = redis_client(pool, port);
+}
+
+/* The same tests on a Redis Cluster: one cluster per tcase (started in the
+ * runner), emptied before each test. */
+static srv_cluster cluster;
+
+static void cluster_start(void)
+{
+    ck_assert_msg(srv_cluster_start(&cluster) == 0, "the Redis Cluster did not start");
+}
+
+static void cluster_stop(void)
+{
+    srv_cluster_stop(&cluster);
+}
+
+static void cluster_setup(void)
+{
+    cb_redis_config cfg;
+    char url[256];
+    apr_pool_create(&pool, NULL);
+    ck_assert_int_eq(srv_cluster_flush(&cluster), 0);
+    build_env();
+    cb_redis_config_defaults(&cfg);
+    ck_assert_ptr_null(cb_redis_config_parse_url(pool, srv_cluster_url(&cluster, url,
+                                                                       sizeof(url)), &cfg));
+    cfg.retry_interval_ms = 200;
+    cfg.command_timeout_ms = 500;
+    cfg.connect_timeout_ms = 100;
+    env->redis = cb_redis_create(pool, &cfg);
+}
+
+static void cluster_teardown(void)
+{
+    apr_pool_destroy(pool);
 }
 
 static void redis_teardown(void)
@@ -331,7 +369,7 @@ START_TEST(redis_limit_holds_under_concurrency)
             apr_pool_t *child_pool;
             int accepted = 0;
             apr_pool_create(&child_pool, NULL);
-            env->redis = redis_client(child_pool, port);
+            env->redis = cb_redis_create(child_pool, cb_redis_get_config(env->redis));
             for (int i = 0; i < EACH; i++) {
                 th_response r;
                 th_request(env, child_pool, "GET", "/v1/test/echo", NULL, NULL, &r);
@@ -511,6 +549,23 @@ START_TEST(down_then_back)
 }
 END_TEST
 
+/* The tests that run on one Redis and again on a cluster. */
+static void add_redis_tests(TCase *tc)
+{
+    tcase_add_test(tc, redis_exact_limit_and_refusals_uncounted);
+    tcase_add_test(tc, redis_headers_and_429);
+    tcase_add_test(tc, redis_key_has_ttl);
+    tcase_add_test(tc, redis_short_window_frees_capacity);
+    tcase_add_test(tc, redis_sliding_window_holds_the_limit);
+    tcase_add_test(tc, redis_refused_by_one_rule_counts_on_none);
+    tcase_add_test(tc, redis_scopes);
+    tcase_add_test(tc, leases_cut_round_trips_and_stay_exact);
+    tcase_add_test(tc, leases_off_decides_each_request);
+    tcase_add_test(tc, dead_lease_units_are_given_back);
+    tcase_add_test(tc, redis_env_scope_and_prefix_boundary);
+    tcase_add_test(tc, redis_limit_holds_under_concurrency);
+}
+
 Suite *ratelimit_suite(void)
 {
     Suite *s = suite_create("ratelimit");
@@ -520,20 +575,18 @@ Suite *ratelimit_suite(void)
 
     tcase_add_checked_fixture(redis, redis_setup, redis_teardown);
     tcase_set_timeout(redis, 30);
-    tcase_add_test(redis, redis_exact_limit_and_refusals_uncounted);
-    tcase_add_test(redis, redis_headers_and_429);
-    tcase_add_test(redis, redis_key_has_ttl);
-    tcase_add_test(redis, redis_short_window_frees_capacity);
-    tcase_add_test(redis, redis_sliding_window_holds_the_limit);
-    tcase_add_test(redis, redis_refused_by_one_rule_counts_on_none);
-    tcase_add_test(redis, redis_scopes);
-    tcase_add_test(redis, leases_cut_round_trips_and_stay_exact);
-    tcase_add_test(redis, leases_off_decides_each_request);
-    tcase_add_test(redis, dead_lease_units_are_given_back);
-    tcase_add_test(redis, redis_env_scope_and_prefix_boundary);
-    tcase_add_test(redis, redis_limit_holds_under_concurrency);
+    add_redis_tests(redis);
     tcase_add_test(redis, preflight_is_not_limited);
     suite_add_tcase(s, redis);
+
+    {
+        TCase *cluster_tc = tcase_create("redis_cluster");
+        tcase_add_unchecked_fixture(cluster_tc, cluster_start, cluster_stop);
+        tcase_add_checked_fixture(cluster_tc, cluster_setup, cluster_teardown);
+        tcase_set_timeout(cluster_tc, 30);
+        add_redis_tests(cluster_tc);
+        suite_add_tcase(s, cluster_tc);
+    }
 
     tcase_add_checked_fixture(down, down_setup, down_teardown);
     tcase_set_timeout(down, 30);

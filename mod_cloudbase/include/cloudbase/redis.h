@@ -67,11 +67,15 @@ typedef struct cb_redis_config {
     int64_t command_timeout_ms;    /* default 250 */
     int64_t retry_interval_ms;     /* breaker open time, default 1000 */
     int pool_size;                 /* idle connections kept, default 16 */
+    const char *cluster_nodes;     /* redis-cluster://: "host:port,..."; else NULL */
 } cb_redis_config;
 
 /* Defaults for every field. */
 CB_API void cb_redis_config_defaults(cb_redis_config *cfg);
-/* "redis://host:port/db" or "unix:/path/to/sock[?db=N]" plus options
+/* "redis://host:port/db", "unix:/path/to/sock[?db=N]" or
+ * "redis-cluster://host:port,host:port" (a Redis Cluster: the nodes to learn
+ * the slot map from; each node gets its own pool, breaker and timeouts) plus
+ * options
  * "connect_timeout=100ms timeout=250ms retry=1s pool=16 password=env:NAME". */
 CB_API const char *cb_redis_config_parse_url(apr_pool_t *p, const char *url, cb_redis_config *cfg);
 CB_API const char *cb_redis_config_parse_option(apr_pool_t *p, const char *kv, cb_redis_config *cfg);
@@ -83,8 +87,14 @@ CB_API const cb_redis_config *cb_redis_get_config(const cb_redis *r);
 /* Returned while the breaker is open or when Redis fails. */
 #define CB_REDIS_EDOWN (APR_OS_START_USERERR + 1)
 
-/* Runs one command. On APR_SUCCESS *reply is valid until p is cleared (an
- * error reply from Redis is a success here: check cb_redis_reply_kind). */
+/* Returned for a command whose keys are in different cluster slots (a
+ * programming error, refused on a single server too): give every key of one
+ * command the same {hash tag}, as cb_redis_key does. */
+#define CB_REDIS_ECROSSSLOT (APR_OS_START_USERERR + 2)
+
+/* Runs one command; on a cluster, on the node serving its keys' slot. On
+ * APR_SUCCESS *reply is valid until p is cleared (an error reply from Redis
+ * is a success here: check cb_redis_reply_kind). */
 CB_API apr_status_t cb_redis_command(cb_redis *r, apr_pool_t *p, int argc, const char *const *argv,
                               const size_t *argv_len, const cb_redis_reply **reply);
 
@@ -99,9 +109,10 @@ CB_API apr_status_t cb_redis_eval(cb_redis *r, apr_pool_t *p, const cb_redis_scr
                            int num_keys, int argc, const char *const *argv,
                            const size_t *argv_len, const cb_redis_reply **reply);
 
-/* PING through the breaker; 1 when Redis answered. */
+/* PING through the breaker; 1 when Redis answered (on a cluster: every
+ * master of the slot map). */
 CB_API int cb_redis_ping(cb_redis *r, apr_pool_t *p);
-/* 0 while the breaker is open. */
+/* 0 while the breaker is open (on a cluster: some node's). */
 CB_API int cb_redis_available(cb_redis *r);
 
 /* The key "cb:{ENV}:PIECE1:PIECE2..." (pieces up to a NULL): every key of
