@@ -7,7 +7,9 @@
  * virtual host and gains nothing; a request that names the other
  * environment (a spoofed X-Cloudbase-Env, a key of the other environment)
  * is refused. Every Redis key either environment wrote carries its own
- * environment's hash tag, and no other.
+ * environment's hash tag, and no other. The same tests run again with both
+ * environments on one three-master Redis Cluster ("two_environments_cluster"),
+ * where each environment's keys must all sit on the master of its slot.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "harness_cluster.h"
 
 #define ADMIN_A "it-admin-key-tenant-a-0123456789"
 #define ADMIN_B "it-admin-key-tenant-b-0123456789"
@@ -41,7 +44,7 @@ static void vhost(char *out, size_t size, const char *name, const char *env,
              "<VirtualHost 127.0.0.1:%d>\n"
              "  ServerName %s\n"
              "  CloudBaseEnv %s\n"
-             "  CloudBaseRedis redis://127.0.0.1:%d connect_timeout=100ms timeout=500ms\n"
+             "  CloudBaseRedis %s connect_timeout=100ms timeout=500ms\n"
              "  CloudBaseRateLimit /v1/test/items 3/1h by=ip\n"
              "  <CloudBasePlugin testplug>\n"
              "    greeting \"%s\"\n"
@@ -54,7 +57,7 @@ static void vhost(char *out, size_t size, const char *name, const char *env,
              "    signin_max_failures 3\n"
              "  </CloudBasePlugin>\n"
              "</VirtualHost>\n",
-             it.http_port, name, env, it.redis_port, env, it.upstream_port, it.dir, it.dir,
+             it.http_port, name, env, it_redis_url(), env, it.upstream_port, it.dir, it.dir,
              admin_file);
 }
 
@@ -234,14 +237,34 @@ START_TEST(rate_limit_counters_and_spoofed_env)
 }
 END_TEST
 
-/* Every key in Redis after traffic to both: cb:{tenant-a}:... or
- * cb:{tenant-b}:..., so one environment's keys share a slot and never
- * another environment's. */
-START_TEST(every_redis_key_carries_its_environment_tag)
+/* The keys of one Redis server ("--scan"), each checked: cb:{tenant-a}:...
+ * or cb:{tenant-b}:..., never naming the other environment. Counts them. */
+static void scan_keys(int port, int *a, int *b)
 {
     char cmd[256], line[1024];
-    int keys = 0, a = 0, b = 0;
     FILE *p;
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d --scan 2>&1", port);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    while (fgets(line, sizeof(line), p)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "cb:{tenant-a}:", 14) == 0 && !strstr(line + 14, "tenant-b"))
+            (*a)++;
+        else if (strncmp(line, "cb:{tenant-b}:", 14) == 0 && !strstr(line + 14, "tenant-a"))
+            (*b)++;
+        else
+            ck_abort_msg("Redis key without its environment's hash tag: %s", line);
+    }
+    pclose(p);
+}
+
+/* Every key in Redis after traffic to both: cb:{tenant-a}:... or
+ * cb:{tenant-b}:..., so one environment's keys share a slot and never
+ * another environment's. On a cluster, each environment's keys are all on
+ * the master that serves its slot. */
+START_TEST(every_redis_key_carries_its_environment_tag)
+{
+    int a = 0, b = 0;
     json_t *t;
     json_decref(create_user(HOST_A, ADMIN_A, "carol", "carol password"));
     json_decref(create_user(HOST_B, ADMIN_B, "carol", "carol password"));
@@ -252,30 +275,29 @@ START_TEST(every_redis_key_carries_its_environment_tag)
     json_decref(call(HOST_B, "POST", "/auth/v1/admin/apikeys", ADMIN_B, "{\"name\":\"k\"}", 201));
     json_decref(call(HOST_A, "GET", "/v1/test/items/1", NULL, NULL, 200));
     json_decref(call(HOST_B, "GET", "/v1/test/items/1", NULL, NULL, 200));
-    snprintf(cmd, sizeof(cmd), "redis-cli -p %d --scan 2>&1", it.redis_port);
-    p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    while (fgets(line, sizeof(line), p)) {
-        line[strcspn(line, "\n")] = '\0';
-        keys++;
-        if (strncmp(line, "cb:{tenant-a}:", 14) == 0 && !strstr(line + 14, "tenant-b"))
-            a++;
-        else if (strncmp(line, "cb:{tenant-b}:", 14) == 0 && !strstr(line + 14, "tenant-a"))
-            b++;
-        else
-            ck_abort_msg("Redis key without its environment's hash tag: %s", line);
+    if (it_cluster_mode()) {
+        int port_a = it_redis_port_for_env("tenant-a"), port_b = it_redis_port_for_env("tenant-b");
+        const srv_cluster *c = it_cluster();
+        for (int i = 0; i < SRV_CLUSTER_NODES; i++) {
+            int on_a = 0, on_b = 0;
+            scan_keys(c->ports[i], &on_a, &on_b);
+            ck_assert_msg(c->ports[i] == port_a || on_a == 0,
+                          "%d keys of tenant-a on a master that does not serve its slot", on_a);
+            ck_assert_msg(c->ports[i] == port_b || on_b == 0,
+                          "%d keys of tenant-b on a master that does not serve its slot", on_b);
+            a += on_a;
+            b += on_b;
+        }
     }
-    pclose(p);
+    else
+        scan_keys(it.redis_port, &a, &b);
     ck_assert_int_gt(a, 3);
     ck_assert_int_gt(b, 3);
-    ck_assert_int_eq(keys, a + b);
 }
 END_TEST
 
-Suite *tenants_suite(void)
+static void add_tenant_tests(TCase *tc)
 {
-    Suite *s = suite_create("tenants");
-    TCase *tc = tcase_create("two_environments");
     tcase_add_checked_fixture(tc, start, it_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, tokens_and_refresh_tokens_stay_home);
@@ -283,6 +305,17 @@ Suite *tenants_suite(void)
     tcase_add_test(tc, api_keys_stay_home);
     tcase_add_test(tc, rate_limit_counters_and_spoofed_env);
     tcase_add_test(tc, every_redis_key_carries_its_environment_tag);
+}
+
+Suite *tenants_suite(void)
+{
+    Suite *s = suite_create("tenants");
+    TCase *tc = tcase_create("two_environments");
+    add_tenant_tests(tc);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("two_environments_cluster");
+    tcase_add_checked_fixture(tc, it_use_cluster, it_use_single_redis);
+    add_tenant_tests(tc);
     suite_add_tcase(s, tc);
     return s;
 }
