@@ -148,7 +148,7 @@ START_TEST(slot_migration_during_traffic)
     for (int i = 0; i < 200 && t[0].requests < 30; i++)
         usleep(10 * 1000);
     pace.t = &t[0];
-    ck_assert_int_eq(srv_cluster_migrate_slot(c, atoi(slot_text), from, to, 5, between_batches,
+    ck_assert_int_eq(srv_cluster_migrate_slot(c, atoi(slot_text), from, to, 20, between_batches,
                                               &pace), 0);
     {
         int seen = t[0].requests;
@@ -283,7 +283,7 @@ Suite *cluster_suite(void)
     TCase *tc = tcase_create("failover");
     tcase_add_checked_fixture(tc, it_use_cluster, it_use_single_redis);
     tcase_add_checked_fixture(tc, start, it_teardown);
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 240);
     tcase_add_test(tc, slot_migration_during_traffic);
     tcase_add_test(tc, killed_master_fails_only_its_slots);
     suite_add_tcase(s, tc);
