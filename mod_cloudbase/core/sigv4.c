@@ -38,22 +38,60 @@ static const char *scope_string(apr_pool_t *p, const cb_sigv4_scope *scope)
     return apr_psprintf(p, "%.8s/%s/%s/aws4_request", date, scope->region, scope->service);
 }
 
+/* The last signing key each thread derived: it changes once a day per
+ * secret, region and service, and deriving it is four HMACs, most of the
+ * cost of a presigned URL. */
+typedef struct {
+    char secret[128];
+    char date[9];
+    char region[32];
+    char service[32];
+    unsigned char key[CB_SHA256_LEN];
+    int valid;
+} signing_key_cache;
+
+static __thread signing_key_cache key_cache;
+
+static int cache_fits(const char *s, size_t cap)
+{
+    return strlen(s) < cap;
+}
+
 int cb_sigv4_signing_key(const char *secret_key, const cb_sigv4_scope *scope,
                          unsigned char out[CB_SHA256_LEN])
 {
     char date[17], first[128];
     unsigned char k[CB_SHA256_LEN];
+    signing_key_cache *c = &key_cache;
     if (!secret_key || !scope || !scope->region || !scope->service)
         return -1;
+    sigv4_amz_date(scope->when, date);
+    date[8] = '\0';
+    if (c->valid && !strcmp(c->date, date) && !strcmp(c->region, scope->region) &&
+        !strcmp(c->service, scope->service) && cb_equal_secret_str(c->secret, secret_key)) {
+        memcpy(out, c->key, CB_SHA256_LEN);
+        return 0;
+    }
     int n = snprintf(first, sizeof first, "AWS4%s", secret_key);
     if (n < 0 || (size_t)n >= sizeof first)
         return -1;
-    sigv4_amz_date(scope->when, date);
-    if (cb_hmac_sha256(first, (size_t)n, date, 8, k) ||
-        cb_hmac_sha256(k, sizeof k, scope->region, strlen(scope->region), k) ||
-        cb_hmac_sha256(k, sizeof k, scope->service, strlen(scope->service), k) ||
-        cb_hmac_sha256(k, sizeof k, "aws4_request", 12, out))
+    int failed = cb_hmac_sha256(first, (size_t)n, date, 8, k) ||
+                 cb_hmac_sha256(k, sizeof k, scope->region, strlen(scope->region), k) ||
+                 cb_hmac_sha256(k, sizeof k, scope->service, strlen(scope->service), k) ||
+                 cb_hmac_sha256(k, sizeof k, "aws4_request", 12, out);
+    memset(first, 0, sizeof first);
+    if (failed)
         return -1;
+    c->valid = 0;
+    if (cache_fits(secret_key, sizeof c->secret) && cache_fits(scope->region, sizeof c->region) &&
+        cache_fits(scope->service, sizeof c->service)) {
+        strcpy(c->secret, secret_key);
+        strcpy(c->date, date);
+        strcpy(c->region, scope->region);
+        strcpy(c->service, scope->service);
+        memcpy(c->key, out, CB_SHA256_LEN);
+        c->valid = 1;
+    }
     return 0;
 }
 
