@@ -247,8 +247,10 @@ static cb_sign_pair *headers_with(apr_pool_t *p, const cb_sigv4_request *req, co
 {
     cb_sign_pair *h = apr_palloc(p, sizeof *h * (req->n_headers + n_add + 1));
     h[0] = (cb_sign_pair){ "host", req->host };
-    memcpy(h + 1, req->headers, sizeof *h * req->n_headers);
-    memcpy(h + 1 + req->n_headers, add, sizeof *h * n_add);
+    if (req->n_headers)
+        memcpy(h + 1, req->headers, sizeof *h * req->n_headers);
+    if (n_add)
+        memcpy(h + 1 + req->n_headers, add, sizeof *h * n_add);
     *n = req->n_headers + n_add + 1;
     return h;
 }

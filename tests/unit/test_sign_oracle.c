@@ -87,6 +87,15 @@ static const s3_case s3_cases[] = {
       "GET", 1, "session", "attachment; filename*=UTF-8''%E5%A4%B4.jpg", 1700000000, 7200 },
 };
 
+/* j as one compact line, from the pool; j is released. */
+static char *json_line(json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT), *line = apr_pstrdup(pool, text);
+    free(text);
+    json_decref(j);
+    return line;
+}
+
 static const char *lookup_secret(void *ctx, const char *access_key)
 {
     (void)access_key;
@@ -108,10 +117,7 @@ START_TEST(s3_presigner_matches_sdk)
             json_object_set_new(j, "sessionToken", json_string(c->token));
         if (c->disposition)
             json_object_set_new(j, "responseContentDisposition", json_string(c->disposition));
-        char *text = json_dumps(j, JSON_COMPACT);
-        lines[i] = apr_pstrdup(pool, text);
-        free(text);
-        json_decref(j);
+        lines[i] = json_line(j);
     }
     char **sdk = run_oracle("s3-presign-oracle.js", lines, n);
     for (size_t i = 0; i < n; i++) {
@@ -180,14 +186,10 @@ START_TEST(cos_authorization_matches_sdk)
             json_object_set_new(q, c->query[k].name, json_string(c->query[k].value));
         for (size_t k = 0; k < c->n_headers; k++)
             json_object_set_new(h, c->headers[k].name, json_string(c->headers[k].value));
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "SecretId", "AKIDcos", "SecretKey",
+        lines[i] = json_line(json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "SecretId", "AKIDcos", "SecretKey",
                               "cos-secret/key+", "Method", c->method, "Key", c->key, "Query", q, "Headers", h,
                               "KeyTime",
-                              apr_psprintf(pool, "%" APR_INT64_T_FMT ";%" APR_INT64_T_FMT, c->start, c->end));
-        char *text = json_dumps(j, JSON_COMPACT);
-        lines[i] = apr_pstrdup(pool, text);
-        free(text);
-        json_decref(j);
+                              apr_psprintf(pool, "%" APR_INT64_T_FMT ";%" APR_INT64_T_FMT, c->start, c->end)));
     }
     char **sdk = run_oracle("cos-auth-oracle.js", lines, n);
     for (size_t i = 0; i < n; i++) {
