@@ -260,6 +260,48 @@ START_TEST(sigv4_vectors)
 }
 END_TEST
 
+/* AWS's documented example (secret ...EXAMPLEKEY, 20150830, us-east-1, iam)
+ * and a second key, alternated so that the per-thread cache of the last key
+ * must notice each change of secret, day, region and service. */
+START_TEST(sigv4_signing_key)
+{
+    static const struct {
+        const char *secret, *region, *service;
+        int64_t when;
+        const char *hex;
+    } keys[] = {
+        { "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "us-east-1", "iam", 1440938160,
+          "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9" },
+        { "other", "eu-west-1", "s3", 1441024560, "e40d3f29581f2da460329ecb7ca3b294e3df5c54b127ace643ece1c6713773ae" },
+    };
+    unsigned char k[CB_SHA256_LEN], first[CB_SHA256_LEN];
+    for (int round = 0; round < 4; round++) {
+        for (size_t i = 0; i < 2; i++) {
+            cb_sigv4_scope scope = { keys[i].region, keys[i].service, keys[i].when };
+            ck_assert_int_eq(cb_sigv4_signing_key(keys[i].secret, &scope, k), 0);
+            ck_assert_str_eq(cb_hex_encode(pool, k, sizeof k), keys[i].hex);
+        }
+    }
+    /* One field changed at a time gives another key, and back again. */
+    cb_sigv4_scope base = { "us-east-1", "iam", 1440938160 };
+    ck_assert_int_eq(cb_sigv4_signing_key(keys[0].secret, &base, first), 0);
+    cb_sigv4_scope changed[] = { { "us-east-2", "iam", 1440938160 }, { "us-east-1", "s3", 1440938160 },
+                                 { "us-east-1", "iam", 1440938160 + 86400 } };
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(cb_sigv4_signing_key(keys[0].secret, &changed[i], k), 0);
+        ck_assert(memcmp(k, first, sizeof k) != 0);
+        ck_assert_int_eq(cb_sigv4_signing_key(keys[0].secret, &base, k), 0);
+        ck_assert(memcmp(k, first, sizeof k) == 0);
+    }
+    ck_assert_int_eq(cb_sigv4_signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEX", &base, k), 0);
+    ck_assert(memcmp(k, first, sizeof k) != 0);
+    /* Later the same day: the same key. */
+    base.when += 3600;
+    ck_assert_int_eq(cb_sigv4_signing_key(keys[0].secret, &base, k), 0);
+    ck_assert(memcmp(k, first, sizeof k) == 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ refusals */
 
 #define NOW 1700000000
@@ -430,6 +472,7 @@ Suite *sign_suite(void)
     TCase *tc = tcase_create("sigv4_vectors");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, sigv4_vectors);
+    tcase_add_test(tc, sigv4_signing_key);
     suite_add_tcase(s, tc);
     tc = tcase_create("sigv4_verify");
     tcase_add_checked_fixture(tc, setup, teardown);
