@@ -5,7 +5,9 @@
  * byte (tests/sdk/signers/s3-presign-oracle.js), and cb_cos_authorization
  * must equal cos-nodejs-sdk-v5's getAuthorization
  * (tests/sdk/signers/cos-auth-oracle.js). Each C URL must also pass
- * cb_sigv4_verify. Needs node and `npm ci` in tests/sdk (scripts/test.sh does
+ * cb_sigv4_verify. The header signer must sign S3 requests as
+ * @aws-sdk/client-s3 does (tests/sdk/signers/s3-sign-headers-oracle.js), and
+ * the verifier must take the SDK's requests. Needs node and `npm ci` in tests/sdk (scripts/test.sh does
  * it); without them the test fails. The scripts only compute: no network.
  */
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <check.h>
 #include <jansson.h>
 
+#include "cloudbase/encoding.h"
 #include "cloudbase/sign.h"
 
 #ifndef CB_SDK_DIR
@@ -152,6 +155,118 @@ START_TEST(s3_presigner_matches_sdk)
 END_TEST
 
 typedef struct {
+    const char *endpoint, *bucket, *key, *op, *copy_source, *body, *token;
+    int virtual_hosted;
+    int64_t when;
+} s3_request_case;
+
+static const s3_request_case s3_request_cases[] = {
+    { "http://127.0.0.1:9000", "bkt", "a b/ü+~.txt", "CopyObject", "bkt/src%20key.txt", NULL, "tok/+=", 0,
+      1700000000 },
+    { "https://s3.us-east-1.amazonaws.com", "bkt", "k/x.txt", "PutObject", NULL, "hello", NULL, 1, 1700000000 },
+    { "https://s3.us-east-1.amazonaws.com", "bkt", "dir//日本 (1).txt", "DeleteObject", NULL, NULL, NULL, 1,
+      1712345678 },
+    { "http://127.0.0.1:9000", "env-bkt", "!'()*=&?#%", "DeleteObject", NULL, NULL, "session", 0, 1699999999 },
+};
+
+/* The names SignedHeaders= lists in an Authorization value. */
+static int is_signed(const char *authorization, const char *name)
+{
+    const char *list = strstr(authorization, "SignedHeaders=");
+    ck_assert_ptr_nonnull(list);
+    list += strlen("SignedHeaders=");
+    size_t len = strcspn(list, ","), n = strlen(name);
+    for (const char *p = list; p < list + len; p += strcspn(p, ";,") + 1)
+        if (!strncmp(p, name, n) && (p[n] == ';' || p[n] == ','))
+            return 1;
+    return 0;
+}
+
+/* The SDK's header-signed S3 requests (DeleteObject, CopyObject, PutObject),
+ * signed again by cb_sigv4_sign_headers from the same headers: the same
+ * Authorization, x-amz-date and x-amz-content-sha256; and each SDK request
+ * passes cb_sigv4_verify. */
+START_TEST(s3_header_signer_matches_sdk)
+{
+    size_t n = sizeof s3_request_cases / sizeof *s3_request_cases;
+    char **lines = apr_palloc(pool, sizeof *lines * n);
+    const char *secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    for (size_t i = 0; i < n; i++) {
+        const s3_request_case *c = &s3_request_cases[i];
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:I}", "endpoint", c->endpoint, "region",
+                              "us-east-1", "bucket", c->bucket, "key", c->key, "op", c->op, "virtualHosted",
+                              c->virtual_hosted, "accessKey", "AKIDEXAMPLE", "secretKey", secret, "when",
+                              (json_int_t)c->when);
+        if (c->token)
+            json_object_set_new(j, "sessionToken", json_string(c->token));
+        if (c->copy_source)
+            json_object_set_new(j, "copySource", json_string(c->copy_source));
+        if (c->body)
+            json_object_set_new(j, "body", json_string(c->body));
+        lines[i] = json_line(j);
+    }
+    char **sdk = run_oracle("s3-sign-headers-oracle.js", lines, n);
+    for (size_t i = 0; i < n; i++) {
+        const s3_request_case *c = &s3_request_cases[i];
+        json_error_t err;
+        json_t *r = json_loads(sdk[i], 0, &err), *headers = json_object_get(r, "headers"), *v;
+        ck_assert_msg(r != NULL, "case %zu: %s", i, err.text);
+        const char *auth = apr_pstrdup(pool, json_string_value(json_object_get(headers, "authorization")));
+        const char *raw_path = apr_pstrdup(pool, json_string_value(json_object_get(r, "path")));
+        ck_assert_ptr_nonnull(auth);
+        cb_sign_pair signed_headers[16], query[4];
+        size_t nh = 0, nq = 0;
+        const char *name, *raw_query = "";
+        apr_table_t *table = apr_table_make(pool, 16);
+        json_object_foreach(headers, name, v) {
+            const char *value = apr_pstrdup(pool, json_string_value(v));
+            apr_table_set(table, name, value);
+            if (is_signed(auth, name) && strcmp(name, "host") && strcmp(name, "x-amz-date") &&
+                strcmp(name, "x-amz-content-sha256") && strcmp(name, "x-amz-security-token")) {
+                ck_assert_uint_lt(nh, 16);
+                signed_headers[nh++] = (cb_sign_pair){ apr_pstrdup(pool, name), value };
+            }
+        }
+        json_object_foreach(json_object_get(r, "query"), name, v) {
+            ck_assert_uint_lt(nq, 4);
+            query[nq++] = (cb_sign_pair){ apr_pstrdup(pool, name), apr_pstrdup(pool, json_string_value(v)) };
+            raw_query = apr_pstrcat(pool, raw_query, *raw_query ? "&" : "",
+                                    cb_percent_encode(pool, name, strlen(name), 0), "=",
+                                    cb_percent_encode(pool, query[nq - 1].value, strlen(query[nq - 1].value), 0),
+                                    NULL);
+        }
+        char *path;
+        size_t path_len;
+        ck_assert_int_eq(cb_percent_decode(pool, raw_path, strlen(raw_path), &path, &path_len), 0);
+        cb_sigv4_credentials cred = { "AKIDEXAMPLE", secret, c->token };
+        cb_sigv4_scope scope = { "us-east-1", "s3", c->when };
+        cb_sigv4_request req = {
+            .method = apr_pstrdup(pool, json_string_value(json_object_get(r, "method"))),
+            .host = apr_table_get(table, "host"), .path = path, .query = query, .n_query = nq,
+            .headers = signed_headers, .n_headers = nh,
+            .payload_hash = apr_table_get(table, "x-amz-content-sha256"), .flags = CB_SIGV4_CONTENT_SHA256_HEADER,
+        };
+        json_decref(r);
+        cb_sigv4_signed out;
+        ck_assert_int_eq(cb_sigv4_sign_headers(pool, &cred, &scope, &req, &out), 0);
+        ck_assert_msg(!strcmp(out.authorization, auth), "case %zu:\n C: %s\nJS: %s\n%s", i, out.authorization, auth,
+                      out.canonical_request);
+        ck_assert_str_eq(out.amz_date, apr_table_get(table, "x-amz-date"));
+        ck_assert_str_eq(out.content_sha256, apr_table_get(table, "x-amz-content-sha256"));
+
+        cb_sigv4_incoming in = { .method = req.method, .path = raw_path, .query = raw_query, .headers = table,
+                                 .service = "s3", .region = "us-east-1", .now = c->when + 899,
+                                 .secret = lookup_secret, .secret_ctx = (void *)secret };
+        cb_sigv4_verified ver;
+        ck_assert_int_eq(cb_sigv4_verify(pool, &in, &ver), CB_SIGV4_OK);
+        ck_assert(!ver.presigned);
+        in.now = c->when + 901;
+        ck_assert_int_eq(cb_sigv4_verify(pool, &in, &ver), CB_SIGV4_SKEWED);
+    }
+}
+END_TEST
+
+typedef struct {
     const char *method, *key;
     cb_sign_pair query[3];
     size_t n_query;
@@ -223,6 +338,7 @@ Suite *sign_oracle_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, s3_presigner_matches_sdk);
+    tcase_add_test(tc, s3_header_signer_matches_sdk);
     tcase_add_test(tc, cos_authorization_matches_sdk);
     tcase_add_test(tc, cos_authorization_refuses_bad_input);
     suite_add_tcase(s, tc);
