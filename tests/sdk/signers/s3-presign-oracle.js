@@ -6,18 +6,12 @@
 // URL @aws-sdk/s3-request-presigner makes for it. Nothing is sent anywhere.
 'use strict';
 const readline = require('readline');
-const { S3Client, GetObjectCommand, PutObjectCommand } = require('@aws-sdk/client-s3');
+const { GetObjectCommand, PutObjectCommand } = require('@aws-sdk/client-s3');
+const s3Client = require('./s3-client');
 const { getSignedUrl } = require('@aws-sdk/s3-request-presigner');
 
 async function presign(t) {
-  const client = new S3Client({
-    region: t.region,
-    endpoint: t.endpoint,
-    forcePathStyle: !t.virtualHosted,
-    credentials: { accessKeyId: t.accessKey, secretAccessKey: t.secretKey, sessionToken: t.sessionToken },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const client = s3Client(t);
   const input = { Bucket: t.bucket, Key: t.key };
   let command;
   if (t.method === 'PUT') {

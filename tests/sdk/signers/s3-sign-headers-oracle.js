@@ -7,17 +7,12 @@
 // query, headers}. The request handler only records it: nothing is sent.
 'use strict';
 const readline = require('readline');
-const { S3Client, DeleteObjectCommand, CopyObjectCommand, PutObjectCommand } = require('@aws-sdk/client-s3');
+const { DeleteObjectCommand, CopyObjectCommand, PutObjectCommand } = require('@aws-sdk/client-s3');
+const s3Client = require('./s3-client');
 
 async function sign(t) {
   let captured;
-  const client = new S3Client({
-    region: t.region,
-    endpoint: t.endpoint,
-    forcePathStyle: !t.virtualHosted,
-    credentials: { accessKeyId: t.accessKey, secretAccessKey: t.secretKey, sessionToken: t.sessionToken },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+  const client = s3Client(t, {
     maxAttempts: 1,
     requestHandler: {
       handle: async (request) => {
