@@ -107,7 +107,7 @@ HTTPD=$(command -v apache2 || echo /usr/sbin/apache2)
 # The same optimised build the tests use (incremental: quick when up to date).
 note "building mod_cloudbase in $BUILD_DIR"
 bash "$ROOT/scripts/build.sh" "$BUILD_DIR" --enable-werror || die "build failed"
-make -C "$BUILD_DIR" tests/bench/jwt_bench >/dev/null || die "could not build jwt_bench"
+make -C "$BUILD_DIR" tests/bench/jwt_bench tests/bench/sign_bench >/dev/null || die "could not build jwt_bench and sign_bench"
 [[ -f $MODULE && -f $PLUGIN_DIR/testplug.so ]] || die "build did not produce $MODULE and testplug.so"
 stale_warning=""
 MODULE_BUILT=$(date -r "$MODULE" '+%Y-%m-%d %H:%M:%S')
@@ -717,6 +717,15 @@ if [[ -x $BUILD_DIR/tests/bench/jwt_bench ]]; then
     echo "HS256 verify >= 300k/s on one core: $v4 (${hs:-?}/s)"
     echo "ES256 verify >= 20k/s (all $(nproc) cores): $v5 (${es_all:-?}/s; one core ${es:-?}/s, bound by OpenSSL's P-256)"
     echo "$jwt_out" | sed 's/^/  /'
+fi
+
+# Object-store signer microbenchmark (one thread's CPU time, no server).
+if [[ -x $BUILD_DIR/tests/bench/sign_bench ]]; then
+    sign_out=$("$BUILD_DIR/tests/bench/sign_bench" 2>&1) || warnings+=("sign_bench failed: $sign_out")
+    presign=$(sed -n 's/.*s3_presign_per_sec=\([0-9]*\).*/\1/p' <<<"$sign_out")
+    [[ ${presign:-0} -ge 100000 ]] && v10=PASS || v10=FAIL
+    echo "presigned SigV4 URLs >= 100k/s on one core: $v10 (${presign:-?}/s)"
+    echo "$sign_out" | sed 's/^/  /'
 fi
 
 if ((${#warnings[@]})); then

@@ -34,6 +34,8 @@ Suite *services_suite(void);
 Suite *metering_suite(void);
 Suite *gateway_rules_suite(void);
 Suite *encoding_suite(void);
+Suite *sign_suite(void);
+Suite *sign_oracle_suite(void);
 Suite *log_suite(void);
 Suite *redis_cluster_suite(void);
 
@@ -70,6 +72,8 @@ int main(void)
     srunner_add_suite(sr, metering_suite());
     srunner_add_suite(sr, gateway_rules_suite());
     srunner_add_suite(sr, encoding_suite());
+    srunner_add_suite(sr, sign_suite());
+    srunner_add_suite(sr, sign_oracle_suite());
     srunner_add_suite(sr, log_suite());
     srunner_add_suite(sr, redis_cluster_suite());
     srunner_run_all(sr, CK_NORMAL);
