@@ -351,6 +351,15 @@ void it_teardown(void)
         fprintf(stderr, "could not remove %s\n", it.dir);
 }
 
+const char *it_database_value(void)
+{
+    static char sqlite[400];
+    if (it.database[0])
+        return it.database;
+    snprintf(sqlite, sizeof(sqlite), "sqlite3:%s/site.db", it.dir);
+    return sqlite;
+}
+
 const char *it_default_site(void)
 {
     static char site[2048];
@@ -358,6 +367,8 @@ const char *it_default_site(void)
              "CloudBaseEnv demo\n"
              "CloudBasePluginDir %s\n"
              "CloudBaseRedis redis://127.0.0.1:%d connect_timeout=100ms timeout=200ms retry=300ms\n"
+             /* The auth plugin keeps users and keys here. */
+             "CloudBaseDatabase %s\n"
              "CloudBaseSecureDomains https://app.example.com https://*.apps.example.org\n"
              "<CloudBasePlugin testplug>\n"
              "  greeting \"hello from the gateway\"\n"
@@ -368,7 +379,8 @@ const char *it_default_site(void)
              "  task_file %s/task.log\n"
              "  task_interval 100ms\n"
              "</CloudBasePlugin>\n",
-             it_plugin_dir(), it.redis_port, it.upstream_port, it.dir);
+             it_plugin_dir(), it.redis_port, it_database_value(),
+             it.upstream_port, it.dir);
     return site;
 }
 

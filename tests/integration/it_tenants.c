@@ -42,6 +42,8 @@ static void vhost(char *out, size_t size, const char *name, const char *env,
              "  ServerName %s\n"
              "  CloudBaseEnv %s\n"
              "  CloudBaseRedis redis://127.0.0.1:%d connect_timeout=100ms timeout=500ms\n"
+             /* One database for both: the env column keeps them apart. */
+             "  CloudBaseDatabase %s\n"
              "  CloudBaseRateLimit /v1/test/items 3/1h by=ip\n"
              "  <CloudBasePlugin testplug>\n"
              "    greeting \"%s\"\n"
@@ -54,7 +56,7 @@ static void vhost(char *out, size_t size, const char *name, const char *env,
              "    signin_max_failures 3\n"
              "  </CloudBasePlugin>\n"
              "</VirtualHost>\n",
-             it.http_port, name, env, it.redis_port, env, it.upstream_port, it.dir, it.dir,
+             it.http_port, name, env, it.redis_port, it_database_value(), env, it.upstream_port, it.dir, it.dir,
              admin_file);
 }
 
