@@ -107,7 +107,8 @@ static void cache_fill(auth_state *st, apr_pool_t *p, const char *key, const aut
     argv[7] = "prefix"; argv[8] = k->prefix; argv[9] = "scopes"; argv[10] = k->scopes_json;
     argv[11] = "created"; argv[12] = apr_ltoa(p, (long)k->created_at);
     argv[13] = "expires"; argv[14] = apr_ltoa(p, (long)k->expires_at);
-    cb_redis_eval(st->redis, p, &st->scripts.cache_fill, 1, 15, argv, NULL, &reply);
+    cb_redis_eval(st->redis, p, &st->scripts.cache_fill, 1,
+                  (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL, &reply);
 }
 
 static apr_status_t db_read(auth_state *st, apr_pool_t *p, const char *hash, auth_apikey *out)
@@ -118,7 +119,7 @@ static apr_status_t db_read(auth_state *st, apr_pool_t *p, const char *hash, aut
     apr_status_t rv = cb_db_select(st->db, p, "SELECT " KEY_COLUMNS " FROM auth_apikeys "
                                    "WHERE env = ? AND secret_hash = ?", 2, args, &res);
     if (rv != APR_SUCCESS)
-        return auth_db_status(rv);
+        return AUTH_EDOWN; /* never "no such key" */
     if (res->rows == 0)
         return APR_NOTFOUND;
     out->id = cb_db_text(res, 0, 0);

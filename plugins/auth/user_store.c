@@ -116,7 +116,8 @@ static void cache_fill(auth_state *st, apr_pool_t *p, const char *key, const aut
                           "groups", u->groups_json, "created", apr_ltoa(p, (long)u->created_at),
                           "updated", apr_ltoa(p, (long)u->updated_at)};
     if (st->redis)
-        cb_redis_eval(st->redis, p, &st->scripts.cache_fill, 1, 14, argv, NULL, &reply);
+        cb_redis_eval(st->redis, p, &st->scripts.cache_fill, 1,
+                      (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL, &reply);
 }
 
 /* ------------------------------------------------------------------ lookups */
@@ -128,8 +129,13 @@ static apr_status_t db_read(auth_state *st, apr_pool_t *p, const char *sql, cons
     cb_db_result *res;
     apr_status_t rv = cb_db_select(st->db, p, sql, 2, args, &res);
     int64_t created = 0, updated = 0;
-    if (rv != APR_SUCCESS)
-        return auth_db_status(rv);
+    /* Any failure to read (a server still starting answers with an SQL
+     * error) is "unavailable", never "no such user". */
+    if (rv != APR_SUCCESS) {
+        if (rv != CB_DB_EDOWN)
+            cb_log(CB_LOG_WARNING, "auth: reading a user failed: %s", cb_db_last_error(st->db));
+        return AUTH_EDOWN;
+    }
     if (res->rows == 0)
         return APR_NOTFOUND;
     out->uid = cb_db_text(res, 0, 0);
@@ -140,7 +146,7 @@ static apr_status_t db_read(auth_state *st, apr_pool_t *p, const char *sql, cons
     cb_db_int64(res, 0, 5, &updated);
     out->created_at = created;
     out->updated_at = updated;
-    return out->uid && out->username && out->password_hash ? APR_SUCCESS : APR_EGENERAL;
+    return out->uid && out->username && out->password_hash ? APR_SUCCESS : AUTH_EDOWN;
 }
 
 static apr_status_t lookup(auth_state *st, apr_pool_t *p, const char *kind, const char *sql,
