@@ -32,15 +32,10 @@ apr_status_t auth_apikey_insert(auth_state *st, apr_pool_t *p, const auth_apikey
     const char *args[] = {st->env, k->id, hash, k->name, k->prefix,
                           k->scopes_json ? k->scopes_json : "[]",
                           apr_ltoa(p, (long)k->created_at), apr_ltoa(p, (long)k->expires_at)};
-    int affected = 0;
-    apr_status_t rv = cb_db_exec(st->db, p,
-                                 "INSERT INTO auth_apikeys (env, id, secret_hash, name, prefix, "
-                                 "scopes_json, created_at, expires_at) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                                 8, args, &affected);
-    if (inserted)
-        *inserted = affected > 0;
-    return auth_db_status(rv);
+    return auth_db_insert(st, p, "INSERT INTO auth_apikeys (env, id, secret_hash, name, prefix, "
+                          "scopes_json, created_at, expires_at) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                          8, args, inserted);
 }
 
 apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
@@ -72,26 +67,23 @@ apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
 
 /* ------------------------------------------------------------------ verify */
 
-/* 1 and *out on a Redis cache hit; 0 on a miss or when Redis is away. */
-static int cache_read(auth_state *st, apr_pool_t *p, const char *key, auth_apikey *out)
+apr_status_t auth_apikey_from_hash(auth_state *st, apr_pool_t *p, const char *key,
+                                   auth_apikey *out)
 {
-    const char *argv[] = {"HMGET", key, "id", "name", "prefix", "scopes", "created", "expires"};
-    const cb_redis_reply *reply;
+    static const char *const fields[] = {"id", "name", "prefix", "scopes", "created", "expires"};
     const char *v[6];
-    if (cb_redis_command(st->redis, p, 8, argv, NULL, &reply) != APR_SUCCESS ||
-        cb_redis_reply_count(reply) != 6)
-        return 0;
-    for (size_t i = 0; i < 6; i++)
-        v[i] = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, i));
+    apr_status_t rv = auth_hash_fields(st, p, key, 6, fields, v);
+    if (rv != APR_SUCCESS)
+        return rv;
     if (!v[0])
-        return 0;
+        return APR_NOTFOUND;
     out->id = v[0];
-    out->name = v[1];
-    out->prefix = v[2];
+    out->name = v[1] ? v[1] : "";
+    out->prefix = v[2] ? v[2] : "";
     out->scopes_json = v[3] ? v[3] : "[]";
     out->created_at = v[4] ? apr_atoi64(v[4]) : 0;
     out->expires_at = v[5] ? apr_atoi64(v[5]) : 0;
-    return 1;
+    return APR_SUCCESS;
 }
 
 /* Best effort, and never past the key's own expiry. */
@@ -147,7 +139,8 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
     cached = auth_cache_lookup(st, verdict_key);
     if (cached == AUTH_INACTIVE)
         return AUTH_KEY_INVALID;
-    if (cache_read(st, p, redis_key, out))
+    /* A miss, or Redis away: the database answers. */
+    if (auth_apikey_from_hash(st, p, redis_key, out) == APR_SUCCESS)
         rv = APR_SUCCESS;
     else if ((rv = db_read(st, p, hash, out)) == APR_SUCCESS)
         cache_fill(st, p, redis_key, out);

@@ -123,6 +123,18 @@ typedef struct auth_user {
 /* ---- user_store.c: users in the database, cached in Redis */
 /* AUTH_EDOWN for a database that is down or timed out, else rv. */
 apr_status_t auth_db_status(apr_status_t rv);
+/* Runs an INSERT ... ON CONFLICT DO NOTHING (*inserted: 1 when a row was
+ * added); AUTH_EDOWN when the database is unavailable. */
+apr_status_t auth_db_insert(auth_state *st, apr_pool_t *p, const char *sql, int nargs,
+                            const char *const *args, int *inserted);
+/* HMGET of n fields of a Redis hash into values (NULL for a missing one). */
+apr_status_t auth_hash_fields(auth_state *st, apr_pool_t *p, const char *key, int n,
+                              const char *const *fields, const char **values);
+/* APR_SUCCESS and *out when the Redis hash at key holds a user (the
+ * cache's layout, and the Redis-only releases' one), APR_NOTFOUND when it
+ * does not, or the Redis error. */
+apr_status_t auth_user_from_hash(auth_state *st, apr_pool_t *p, const char *key,
+                                 auth_user *out);
 /* The username as stored for uniqueness and lookup. */
 const char *auth_username_lower(apr_pool_t *p, const char *username);
 /* Inserts a user unless its uid or username exists (*inserted: 1 when it
@@ -209,6 +221,11 @@ typedef struct auth_apikey {
  * exists (*inserted: 1 when it did not). */
 apr_status_t auth_apikey_insert(auth_state *st, apr_pool_t *p, const auth_apikey *k,
                                 const char *hash, int *inserted);
+/* APR_SUCCESS and *out when the Redis hash at key holds a key (the
+ * cache's layout, and the Redis-only releases' one), APR_NOTFOUND when it
+ * does not, or the Redis error. */
+apr_status_t auth_apikey_from_hash(auth_state *st, apr_pool_t *p, const char *key,
+                                   auth_apikey *out);
 /* Creates a key; *secret is the whole key, shown once. */
 apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
                                 int64_t expires_in, const char *scopes_json,

@@ -39,27 +39,17 @@ static apr_status_t redis_call(auth_state *st, apr_pool_t *p, int argc, const ch
 /* One old user hash: into the database, then out of Redis. */
 static apr_status_t import_user(auth_state *st, apr_pool_t *p, const char *key)
 {
-    const char *argv[] = {"HMGET", key, "uid", "username", "password", "groups", "created",
-                          "updated"};
     const cb_redis_reply *reply;
     auth_user u;
-    apr_status_t rv = redis_call(st, p, 8, argv, &reply);
-    if (rv != APR_SUCCESS)
-        return rv;
-    u.uid = field(reply, 0, p);
-    u.username = field(reply, 1, p);
-    u.password_hash = field(reply, 2, p);
-    u.groups_json = field(reply, 3, p) ? field(reply, 3, p) : "[]";
-    u.created_at = field(reply, 4, p) ? apr_atoi64(field(reply, 4, p)) : 0;
-    u.updated_at = field(reply, 5, p) ? apr_atoi64(field(reply, 5, p)) : u.created_at;
-    if (u.uid && u.username && u.password_hash &&
-        (rv = auth_user_insert(st, p, &u, NULL)) != APR_SUCCESS)
+    apr_status_t rv = auth_user_from_hash(st, p, key, &u);
+    if (rv == APR_NOTFOUND)
+        return APR_SUCCESS; /* not a whole user (no password): left alone */
+    if (rv != APR_SUCCESS || (rv = auth_user_insert(st, p, &u, NULL)) != APR_SUCCESS)
         return rv;
     {
         const char *del[] = {"DEL", key, auth_key(p, st, "username",
-                                                  u.username ? auth_username_lower(p, u.username)
-                                                             : "")};
-        return redis_call(st, p, u.username ? 3 : 2, del, &reply);
+                                                  auth_username_lower(p, u.username))};
+        return redis_call(st, p, 3, del, &reply);
     }
 }
 
@@ -98,19 +88,12 @@ static apr_status_t import_key(auth_state *st, apr_pool_t *p, const char *index,
                                const char *id, const char *hash, int *count)
 {
     const char *key = auth_key(p, st, "apikey", hash);
-    const char *argv[] = {"HMGET", key, "id", "name", "prefix", "scopes", "created", "expires"};
     const cb_redis_reply *reply;
     auth_apikey k;
-    apr_status_t rv = redis_call(st, p, 8, argv, &reply);
-    if (rv != APR_SUCCESS)
+    apr_status_t rv = auth_apikey_from_hash(st, p, key, &k);
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
         return rv;
-    k.id = field(reply, 0, p);
-    k.name = field(reply, 1, p) ? field(reply, 1, p) : "";
-    k.prefix = field(reply, 2, p) ? field(reply, 2, p) : "";
-    k.scopes_json = field(reply, 3, p) ? field(reply, 3, p) : "[]";
-    k.created_at = field(reply, 4, p) ? apr_atoi64(field(reply, 4, p)) : 0;
-    k.expires_at = field(reply, 5, p) ? apr_atoi64(field(reply, 5, p)) : 0;
-    if (k.id && strcmp(k.id, id) == 0) {
+    if (rv == APR_SUCCESS && strcmp(k.id, id) == 0) {
         if ((rv = auth_apikey_insert(st, p, &k, hash, NULL)) != APR_SUCCESS)
             return rv;
         (*count)++;

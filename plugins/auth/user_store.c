@@ -35,6 +35,35 @@ apr_status_t auth_db_status(apr_status_t rv)
     return rv;
 }
 
+apr_status_t auth_db_insert(auth_state *st, apr_pool_t *p, const char *sql, int nargs,
+                            const char *const *args, int *inserted)
+{
+    int affected = 0;
+    apr_status_t rv = cb_db_exec(st->db, p, sql, nargs, args, &affected);
+    if (inserted)
+        *inserted = affected > 0;
+    return auth_db_status(rv);
+}
+
+apr_status_t auth_hash_fields(auth_state *st, apr_pool_t *p, const char *key, int n,
+                              const char *const *fields, const char **values)
+{
+    const char **argv = apr_palloc(p, sizeof(*argv) * (size_t)(n + 2));
+    const cb_redis_reply *reply;
+    apr_status_t rv;
+    argv[0] = "HMGET";
+    argv[1] = key;
+    memcpy(argv + 2, fields, sizeof(*argv) * (size_t)n);
+    rv = cb_redis_command(st->redis, p, n + 2, argv, NULL, &reply);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (cb_redis_reply_count(reply) != (size_t)n)
+        return APR_EGENERAL;
+    for (int i = 0; i < n; i++)
+        values[i] = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, (size_t)i));
+    return APR_SUCCESS;
+}
+
 const char *auth_username_lower(apr_pool_t *p, const char *username)
 {
     char *lower = apr_pstrdup(p, username);
@@ -48,15 +77,10 @@ apr_status_t auth_user_insert(auth_state *st, apr_pool_t *p, const auth_user *u,
     const char *args[] = {st->env, u->uid, u->username, auth_username_lower(p, u->username),
                           u->password_hash, u->groups_json ? u->groups_json : "[]",
                           apr_ltoa(p, (long)u->created_at), apr_ltoa(p, (long)u->updated_at)};
-    int affected = 0;
-    apr_status_t rv = cb_db_exec(st->db, p,
-                                 "INSERT INTO auth_users (env, uid, username, username_lower, "
-                                 "password_hash, groups_json, created_at, updated_at) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                                 8, args, &affected);
-    if (inserted)
-        *inserted = affected > 0;
-    return auth_db_status(rv);
+    return auth_db_insert(st, p, "INSERT INTO auth_users (env, uid, username, username_lower, "
+                          "password_hash, groups_json, created_at, updated_at) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                          8, args, inserted);
 }
 
 apr_status_t auth_user_create(auth_state *st, apr_pool_t *p, const char *username,
@@ -85,26 +109,24 @@ apr_status_t auth_user_create(auth_state *st, apr_pool_t *p, const char *usernam
 /* ------------------------------------------------------------------ cache */
 
 /* 1 and *out on a cache hit; 0 on a miss or when Redis is away. */
-static int cache_read(auth_state *st, apr_pool_t *p, const char *key, auth_user *out)
+apr_status_t auth_user_from_hash(auth_state *st, apr_pool_t *p, const char *key,
+                                 auth_user *out)
 {
-    const char *argv[] = {"HMGET", key, "uid", "username", "password", "groups", "created",
-                          "updated"};
-    const cb_redis_reply *reply;
+    static const char *const fields[] = {"uid", "username", "password", "groups", "created",
+                                         "updated"};
     const char *v[6];
-    if (!st->redis || cb_redis_command(st->redis, p, 8, argv, NULL, &reply) != APR_SUCCESS ||
-        cb_redis_reply_count(reply) != 6)
-        return 0;
-    for (size_t i = 0; i < 6; i++)
-        v[i] = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, i));
+    apr_status_t rv = auth_hash_fields(st, p, key, 6, fields, v);
+    if (rv != APR_SUCCESS)
+        return rv;
     if (!v[0] || !v[1] || !v[2])
-        return 0;
+        return APR_NOTFOUND;
     out->uid = v[0];
     out->username = v[1];
     out->password_hash = v[2];
     out->groups_json = v[3] ? v[3] : "[]";
     out->created_at = v[4] ? apr_atoi64(v[4]) : 0;
-    out->updated_at = v[5] ? apr_atoi64(v[5]) : 0;
-    return 1;
+    out->updated_at = v[5] ? apr_atoi64(v[5]) : out->created_at;
+    return APR_SUCCESS;
 }
 
 /* Best effort: a user that is not cached is read from the database. */
@@ -115,8 +137,7 @@ static void cache_fill(auth_state *st, apr_pool_t *p, const char *key, const aut
                           "uid", u->uid, "username", u->username, "password", u->password_hash,
                           "groups", u->groups_json, "created", apr_ltoa(p, (long)u->created_at),
                           "updated", apr_ltoa(p, (long)u->updated_at)};
-    if (st->redis)
-        cb_redis_eval(st->redis, p, &st->scripts.cache_fill, 1,
+    cb_redis_eval(st->redis, p, &st->scripts.cache_fill, 1,
                       (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL, &reply);
 }
 
@@ -154,7 +175,8 @@ static apr_status_t lookup(auth_state *st, apr_pool_t *p, const char *kind, cons
 {
     const char *key = auth_key(p, st, kind, value);
     apr_status_t rv;
-    if (cache_read(st, p, key, out))
+    /* A miss, or Redis away: the database answers. */
+    if (auth_user_from_hash(st, p, key, out) == APR_SUCCESS)
         return APR_SUCCESS;
     rv = db_read(st, p, sql, value, out);
     if (rv == APR_SUCCESS)

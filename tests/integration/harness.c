@@ -118,6 +118,14 @@ pid_t it_spawn_helper(const char *dir, const char *command, const char *log_name
     return pid;
 }
 
+void it_write_file(const char *name, const char *text)
+{
+    FILE *f = fopen(path_in_dir(name), "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
 char *it_read_file(const char *name)
 {
     FILE *f = fopen(path_in_dir(name), "r");

@@ -113,6 +113,8 @@ void it_upstream_control(const char *marker, const char *method, const char *pat
                          const char *const *headers, const char *body);
 /* Fails the test when the upstream's log contains marker. */
 void it_assert_upstream_never_saw(const char *marker);
+/* Writes text to a file in the test directory. */
+void it_write_file(const char *name, const char *text);
 /* The contents of a file in the test directory (malloc'd, "" if absent). */
 char *it_read_file(const char *name);
 

@@ -25,17 +25,6 @@
 static srv_pg pg;
 static int use_pg;
 
-static void write_file(const char *name, const char *text)
-{
-    char path[400];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/%s", it.dir, name);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static const char *conf_path(void)
 {
     static char site[8192];
@@ -64,8 +53,8 @@ static void setup_stores(void)
 {
     char line[512];
     it_setup();
-    write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
-    write_file("admin.key", ADMIN_KEY "\n");
+    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
+    it_write_file("admin.key", ADMIN_KEY "\n");
     if (use_pg) {
         ck_assert_msg(srv_pg_create(&pg) == 0, "PostgreSQL did not start (see %s/log)", pg.dir);
         snprintf(it.database, sizeof(it.database), "%s",
