@@ -5,7 +5,8 @@
  * users and keys of the old Redis-only layout are moved to the database on
  * start-up; with the database down, sign-in and key checks that the caches
  * cannot answer get 503 (never a crash, never an allow) while requests with
- * a token go on. The same cases run on SQLite and on a real PostgreSQL.
+ * a token go on; configtest asks for a database. The same cases run on
+ * SQLite and on a real PostgreSQL.
  */
 #include <libgen.h>
 #include <stdio.h>
@@ -300,6 +301,32 @@ START_TEST(database_down)
 }
 END_TEST
 
+/* Without CloudBaseDatabase the plugin fails configtest and says what to
+ * add; with it the same site passes. */
+START_TEST(configtest_needs_a_database)
+{
+    char site[2048], output[8192];
+    const char *auth_block;
+    setup_stores();
+    auth_block = "<CloudBasePlugin auth>\n  jwt_secret file:%s/jwt.key\n</CloudBasePlugin>\n";
+    snprintf(site, sizeof(site),
+             "CloudBaseEnv demo\nCloudBasePluginDir %s\nCloudBaseRedis redis://127.0.0.1:%d\n",
+             it_plugin_dir(), it.redis_port);
+    snprintf(site + strlen(site), sizeof(site) - strlen(site), auth_block, it.dir);
+    ck_assert_int_ne(it_configtest(it_write_config("test.conf", "event", site), output,
+                                   sizeof(output)), 0);
+    ck_assert_msg(strstr(output, "keeps users and API keys in a database: add CloudBaseDatabase"),
+                  "%s", output);
+    ck_assert_msg(strstr(output, "CloudBaseDatabase sqlite3:/var/lib/cloudbase/site.db"), "%s",
+                  output);
+    snprintf(site, sizeof(site), "%s", it_default_site());
+    snprintf(site + strlen(site), sizeof(site) - strlen(site), auth_block, it.dir);
+    ck_assert_msg(it_configtest(it_write_config("test.conf", "event", site), output,
+                                sizeof(output)) == 0, "%s", output);
+    teardown_stores();
+}
+END_TEST
+
 static void sqlite_case(void) { use_pg = 0; }
 static void postgres_case(void) { use_pg = 1; }
 
@@ -314,6 +341,7 @@ Suite *auth_durable_suite(void)
     tcase_add_checked_fixture(postgres, postgres_case, NULL);
     tcase_add_test(sqlite, flush_signs_out_but_keeps_users_and_keys);
     tcase_add_test(sqlite, redis_only_records_are_imported);
+    tcase_add_test(sqlite, configtest_needs_a_database);
     tcase_add_test(postgres, flush_signs_out_but_keeps_users_and_keys);
     tcase_add_test(postgres, redis_only_records_are_imported);
     tcase_add_test(postgres, database_down);
