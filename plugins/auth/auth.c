@@ -133,7 +133,8 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     st->db = cb_ctx_db(ctx);
     if (!st->db) {
         cb_ctx_error(ctx, "the auth plugin keeps users and API keys in a database: add "
-                     "CloudBaseDatabase (e.g. CloudBaseDatabase sqlite3:/var/lib/cloudbase/site.db)");
+                     "CloudBaseDatabase (e.g. CloudBaseDatabase "
+                     "sqlite3:/var/lib/cloudbase/site.db)");
         return CB_ERROR;
     }
     cb_ctx_db_migrations(ctx, auth_migrations, -1);

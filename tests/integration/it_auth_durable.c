@@ -139,7 +139,8 @@ START_TEST(flush_signs_out_but_keeps_users_and_keys)
     setup_stores();
     start_httpd();
     user = call("POST", "/auth/v1/admin/users", ADMIN_KEY,
-                "{\"username\":\"Dora\",\"password\":\"dora password 1\",\"groups\":[\"ops\"]}", 201);
+                "{\"username\":\"Dora\",\"password\":\"dora password 1\","
+                "\"groups\":[\"ops\"]}", 201);
     key = call("POST", "/auth/v1/admin/apikeys", ADMIN_KEY, "{\"name\":\"ci\"}", 201);
     t = sign_in("dora", "dora password 1", 200);
     json_decref(call("GET", "/auth/v1/user/me", str(t, "access_token"), NULL, 200));
