@@ -324,6 +324,8 @@ ProxyPass /plain/ http://127.0.0.1:$P_UP/
 CloudBasePluginDir $T/plugins
 CloudBaseEnv demo
 CloudBaseRedis $REDIS_URL
+# users and API keys of the auth plugin
+CloudBaseDatabase sqlite3:$T/data/site.db
 <CloudBasePlugin testplug>
   greeting hi
   upstream http://127.0.0.1:$GW_UP/
@@ -350,7 +352,8 @@ $(functions_block 10000)
   </CloudBasePlugin>
 </VirtualHost>
 EOF
-mkdir -p "$T/plugins"
+mkdir -p "$T/plugins" "$T/data"
+chmod 777 "$T/data"   # the SQLite database is written by httpd's workers
 ln -s "$PLUGIN_DIR/testplug.so" "$BUILD_DIR/plugins/auth/.libs/auth.so" \
     "$BUILD_DIR/plugins/functions/.libs/functions.so" "$T/plugins/"
 openssl rand -hex 32 >"$T/jwt.key"
@@ -409,8 +412,8 @@ if [[ $REDIS_MODE == cluster ]]; then
     ((ok == 3)) || die "the Redis Cluster did not reach cluster_state:ok"
 fi
 echo "bench-password-1" | "$BUILD_DIR/plugins/auth/cloudbase-user" \
-    --redis "$REDIS_URL" --env demo --scrypt-n 1024 create bench >/dev/null \
-    || die "could not create the bench user in Redis"
+    --database "sqlite3:$T/data/site.db" --env demo --scrypt-n 1024 create bench >/dev/null \
+    || die "could not create the bench user in the database"
 TOKEN=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/signin" \
     -d '{"username":"bench","password":"bench-password-1"}' |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') \

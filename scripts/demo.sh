@@ -71,10 +71,6 @@ for fn in add-two:$function_port helloworld:$cloudrun_port; do
 done
 
 mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data"
-# The SQLite database (and its WAL files) is written by httpd's workers.
-if [[ $(id -u) -eq 0 ]]; then
-  chown www-data:www-data "$dir/data"
-fi
 cp "$top"/conf/demo/*.html "$top"/conf/demo/*.js "$top"/conf/demo/*.css "$dir/docroot/"
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
   "$dir/plugins/"
@@ -82,8 +78,13 @@ for _ in $(seq 50); do
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
   sleep 0.1
 done
+# The demo user goes into the site's database (the auth plugin's tables).
 echo "demo-password" | "$top/build/plugins/auth/cloudbase-user" \
-  --redis "redis://127.0.0.1:$redis_port" --env demo create demo >/dev/null
+  --database "sqlite3:$dir/data/cloudbase.db" --env demo create demo >/dev/null
+# The SQLite database (and its WAL files) is written by httpd's workers.
+if [[ $(id -u) -eq 0 ]]; then
+  chown -R www-data:www-data "$dir/data"
+fi
 source "$top/scripts/demo-config.sh"
 demo_httpd_conf "$dir" "$port" "$redis_port" "$function_port" "$cloudrun_port" "$ai_port" \
   "$top/build/.libs/mod_cloudbase.so" "$dir/plugins" "$sdk/node_modules" >"$dir/httpd.conf"

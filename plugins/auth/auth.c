@@ -4,7 +4,8 @@
  *
  * Sign-in (anonymous, username/password), tokens (JWT access tokens signed
  * by the gateway, rotating opaque refresh tokens), sign-out, `me`, API keys
- * and the admin routes, with sessions in Redis. The identity hook serves
+ * and the admin routes: users and keys in the database (CloudBaseDatabase),
+ * sessions in Redis. The identity hook serves
  * every route of the environment. See docs/plugins/auth.md.
  */
 #include <string.h>
@@ -129,6 +130,14 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_error(ctx, "the auth plugin keeps sessions in Redis: set CloudBaseRedis");
         return CB_ERROR;
     }
+    st->db = cb_ctx_db(ctx);
+    if (!st->db) {
+        cb_ctx_error(ctx, "the auth plugin keeps users and API keys in a database: add "
+                     "CloudBaseDatabase (e.g. CloudBaseDatabase "
+                     "sqlite3:/var/lib/cloudbase/site.db)");
+        return CB_ERROR;
+    }
+    cb_ctx_db_migrations(ctx, auth_migrations, -1);
     if ((err = build_keyring(st, o, p))) {
         cb_ctx_error(ctx, "%s", err);
         return CB_ERROR;
@@ -175,12 +184,9 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     }
     cb_redis_script_init(&st->scripts.create_session, auth_script_create_session);
     cb_redis_script_init(&st->scripts.rotate, auth_script_rotate);
-    cb_redis_script_init(&st->scripts.create_user, auth_script_create_user);
     cb_redis_script_init(&st->scripts.throttle_reserve, auth_script_throttle_reserve);
     cb_redis_script_init(&st->scripts.throttle_refund, auth_script_throttle_refund);
-    cb_redis_script_init(&st->scripts.key_create, auth_script_key_create);
-    cb_redis_script_init(&st->scripts.key_list, auth_script_key_list);
-    cb_redis_script_init(&st->scripts.key_revoke, auth_script_key_revoke);
+    cb_redis_script_init(&st->scripts.cache_fill, auth_script_cache_fill);
     st->cache = cb_cache_create(p, AUTH_SESSION_CACHE_SLOTS, AUTH_SESSION_CACHE_KEY_MAX, 1);
     st->token_cache = auth_token_cache_create(p);
     if (!st->cache || !st->token_cache) {
@@ -193,9 +199,23 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
 
 static cb_status child_init(void *state, apr_pool_t *child_pool)
 {
-    (void)state;
-    (void)child_pool;
+    auth_state *st = state;
+    apr_pool_t *p;
+    int users, keys;
+    apr_status_t rv;
     auth_hash_memory_setup();
+    /* Users and keys of the Redis-only layout move to the database. A
+     * failure is retried by the next process that starts. */
+    apr_pool_create(&p, child_pool);
+    rv = auth_legacy_import(st, p, &users, &keys);
+    if (rv == APR_SUCCESS && (users || keys))
+        cb_log(CB_LOG_NOTICE, "auth: moved %d users and %d API keys of environment %s from "
+               "Redis to the database", users, keys, st->env);
+    else if (rv != APR_SUCCESS && rv != APR_EBUSY)
+        cb_log(CB_LOG_WARNING, "auth: users and API keys of environment %s left in Redis could "
+               "not be moved to the database yet (%s); the next process start retries",
+               st->env, rv == AUTH_EDOWN ? "a store is unavailable" : "unexpected answer");
+    apr_pool_destroy(p);
     return CB_OK;
 }
 
@@ -203,7 +223,7 @@ const cb_plugin cloudbase_plugin = {
     CB_PLUGIN_HEADER,
     .name = "auth",
     .version = "1.0.0",
-    .description = "CloudBase sign-in, tokens, API keys and sessions in Redis",
+    .description = "CloudBase sign-in, tokens, API keys (database) and sessions (Redis)",
     .options = options,
     .routes = routes,
     .create = create,

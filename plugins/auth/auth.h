@@ -1,6 +1,7 @@
 /*
  * auth.h: what the auth plugin's files share: the plugin state, and the
- * entry points of users.c (passwords, users, sign-in throttle), sessions.c
+ * entry points of users.c (passwords, sign-in throttle), user_store.c and
+ * apikeys.c (users and keys in the database, cached in Redis), sessions.c
  * (sessions, refresh tokens, the verified-session cache), apikeys.c and
  * tokens.c (issuing the token answer).
  */
@@ -11,6 +12,7 @@
 #include "cloudbase/cache.h"
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/crypto.h"
+#include "cloudbase/db.h"
 #include "cloudbase/encoding.h"
 #include "cloudbase/log.h"
 #include "jwt.h"
@@ -21,6 +23,14 @@
 #define AUTH_KEY_RANDOM_HEX 32     /* hex characters after "cbk_ENV_" */
 #define AUTH_SALT_BYTES 16
 #define AUTH_HASH_BYTES 32
+
+/* How long Redis caches a user (there is no route that changes one) and a
+ * key (bounds a cache fill that raced a revocation). Seconds. */
+#define AUTH_USER_CACHE_TTL 600
+#define AUTH_KEY_CACHE_TTL 60
+
+/* A store (Redis or the database) is unavailable: callers answer 503. */
+#define AUTH_EDOWN CB_REDIS_EDOWN
 
 #define AUTH_TOKEN_CACHE_SLOTS 1024
 #define AUTH_TOKEN_CACHE_MAX 640        /* longer tokens are not cached */
@@ -36,17 +46,19 @@ typedef struct auth_hash_gate auth_hash_gate;
 
 /* The Lua scripts, each one atomic decision in one round trip. */
 typedef struct auth_scripts {
-    cb_redis_script create_session, rotate, create_user, throttle_reserve, throttle_refund,
-        key_create, key_list, key_revoke;
+    cb_redis_script create_session, rotate, throttle_reserve, throttle_refund, cache_fill;
 } auth_scripts;
 
 extern const char auth_script_create_session[], auth_script_rotate[],
-    auth_script_create_user[], auth_script_throttle_reserve[], auth_script_throttle_refund[],
-    auth_script_key_create[], auth_script_key_list[], auth_script_key_revoke[];
+    auth_script_throttle_reserve[], auth_script_throttle_refund[], auth_script_cache_fill[];
+
+/* schema.c: the tables, as migration steps ending with {0, NULL}. */
+extern const cb_db_migration auth_migrations[];
 
 typedef struct auth_state {
     const char *env;
     cb_redis *redis;
+    cb_db *db;                       /* users and API keys */
     cb_jwt_keyring *keys;
     const char *admin_key;           /* NULL: admin routes refuse everyone */
     int64_t access_ttl;              /* seconds */
@@ -108,11 +120,31 @@ typedef struct auth_user {
     int64_t updated_at;
 } auth_user;
 
+/* ---- user_store.c: users in the database, cached in Redis */
+/* AUTH_EDOWN for a database that is down or timed out, else rv. */
+apr_status_t auth_db_status(apr_status_t rv);
+/* Runs an INSERT ... ON CONFLICT DO NOTHING (*inserted: 1 when a row was
+ * added); AUTH_EDOWN when the database is unavailable. */
+apr_status_t auth_db_insert(auth_state *st, apr_pool_t *p, const char *sql, int nargs,
+                            const char *const *args, int *inserted);
+/* HMGET of n fields of a Redis hash into values (NULL for a missing one). */
+apr_status_t auth_hash_fields(auth_state *st, apr_pool_t *p, const char *key, int n,
+                              const char *const *fields, const char **values);
+/* APR_SUCCESS and *out when the Redis hash at key holds a user (the
+ * cache's layout, and the Redis-only releases' one), APR_NOTFOUND when it
+ * does not, or the Redis error. */
+apr_status_t auth_user_from_hash(auth_state *st, apr_pool_t *p, const char *key,
+                                 auth_user *out);
+/* The username as stored for uniqueness and lookup. */
+const char *auth_username_lower(apr_pool_t *p, const char *username);
+/* Inserts a user unless its uid or username exists (*inserted: 1 when it
+ * did not). */
+apr_status_t auth_user_insert(auth_state *st, apr_pool_t *p, const auth_user *u, int *inserted);
 /* Creates a user; APR_EEXIST when the username is taken. */
 apr_status_t auth_user_create(auth_state *st, apr_pool_t *p, const char *username,
                               const char *password, const char *groups_json,
                               auth_user *out);
-/* APR_SUCCESS and *out, APR_NOTFOUND, or CB_REDIS_EDOWN. */
+/* APR_SUCCESS and *out, APR_NOTFOUND, or AUTH_EDOWN. */
 apr_status_t auth_user_by_name(auth_state *st, apr_pool_t *p, const char *username,
                                auth_user *out);
 apr_status_t auth_user_by_id(auth_state *st, apr_pool_t *p, const char *uid, auth_user *out);
@@ -185,6 +217,15 @@ typedef struct auth_apikey {
     int64_t expires_at;              /* 0 = never */
 } auth_apikey;
 
+/* Inserts a key with the SHA-256 hex of its secret unless its id or hash
+ * exists (*inserted: 1 when it did not). */
+apr_status_t auth_apikey_insert(auth_state *st, apr_pool_t *p, const auth_apikey *k,
+                                const char *hash, int *inserted);
+/* APR_SUCCESS and *out when the Redis hash at key holds a key (the
+ * cache's layout, and the Redis-only releases' one), APR_NOTFOUND when it
+ * does not, or the Redis error. */
+apr_status_t auth_apikey_from_hash(auth_state *st, apr_pool_t *p, const char *key,
+                                   auth_apikey *out);
 /* Creates a key; *secret is the whole key, shown once. */
 apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
                                 int64_t expires_in, const char *scopes_json,
@@ -197,6 +238,13 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
 apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, cb_json **out);
 /* APR_NOTFOUND when there is no such key. */
 apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id);
+
+/* ---- legacy_import.c: users and keys of the Redis-only layout */
+/* Copies every user and key of the old Redis layout into the database
+ * (insert if absent), then deletes the old records. Idempotent, and safe
+ * when several processes and nodes run it at once. *users and *keys: how
+ * many were found. */
+apr_status_t auth_legacy_import(auth_state *st, apr_pool_t *p, int *users, int *keys);
 
 /* ---- token_cache.c: verified access tokens, per process (a cb_cache) */
 /* NULL when it cannot be made. */

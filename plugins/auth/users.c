@@ -1,12 +1,10 @@
 /*
- * users.c: users (username + scrypt password hash) in Redis, and the
- * sign-in throttle.
+ * users.c: password hashes, and the sign-in throttle (Redis state). Users
+ * themselves are stored by user_store.c (the database, cached in Redis).
  *
- * A user is a hash cb:{env}:user:UID; cb:{env}:username:NAME points at the
- * uid, set with NX so two sign-ups cannot take one name. Passwords are
- * stored as "scrypt$N$r$p$SALT$HASH" (OpenSSL's EVP_PBE_scrypt, a 16-byte
- * random salt per user, 32-byte hash, base16), so the cost can be raised
- * later without breaking stored hashes.
+ * Passwords are stored as "scrypt$N$r$p$SALT$HASH" (OpenSSL's
+ * EVP_PBE_scrypt, a 16-byte random salt per user, 32-byte hash, base16), so
+ * the cost can be raised later without breaking stored hashes.
  *
  * The throttle counts failed sign-ins per (username, client address) and per
  * client address, each in a fixed window that starts at the first failure.
@@ -18,7 +16,6 @@
  * attacker elsewhere cannot lock a user out: the user's own address has its
  * own counter, and every lock ends when its window does.
  */
-#include <ctype.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -58,87 +55,6 @@ int auth_password_verify(apr_pool_t *p, const char *stored, const char *password
     return cb_equal_secret(record.hash, AUTH_HASH_BYTES, actual, AUTH_HASH_BYTES);
 }
 
-
-static const char *username_key(apr_pool_t *p, const auth_state *st, const char *username)
-{
-    char *lower = apr_pstrdup(p, username);
-    for (char *c = lower; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    return auth_key(p, st, "username", lower);
-}
-
-const char auth_script_create_user[] =
-    "if redis.call('SET', KEYS[1], ARGV[1], 'NX') == false then return 0 end "
-    "redis.call('HSET', KEYS[2], 'uid', ARGV[1], 'username', ARGV[2], 'password', ARGV[3], "
-    "'groups', ARGV[4], 'created', ARGV[5], 'updated', ARGV[5]) return 1";
-
-apr_status_t auth_user_create(auth_state *st, apr_pool_t *p, const char *username,
-                              const char *password, const char *groups_json,
-                              auth_user *out)
-{
-    const char *uid = cb_random_hex(p, AUTH_ID_LENGTH / 2);
-    const char *hash = auth_password_hash(p, &st->scrypt, password);
-    const char *now = apr_ltoa(p, (long)apr_time_sec(apr_time_now()));
-    const cb_redis_reply *reply;
-    apr_status_t rv;
-    if (!uid || !hash)
-        return APR_EGENERAL;
-    {
-        const char *argv[] = {username_key(p, st, username), auth_key(p, st, "user", uid),
-                              uid, username, hash, groups_json ? groups_json : "[]", now};
-        rv = cb_redis_eval(st->redis, p, &st->scripts.create_user, 2, 7, argv, NULL, &reply);
-    }
-    if (rv != APR_SUCCESS)
-        return rv;
-    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_INTEGER)
-        return APR_EGENERAL;
-    if (cb_redis_reply_integer(reply) == 0)
-        return APR_EEXIST;
-    out->uid = uid;
-    out->username = username;
-    out->password_hash = hash;
-    out->groups_json = groups_json ? groups_json : "[]";
-    out->created_at = out->updated_at = apr_time_sec(apr_time_now());
-    return APR_SUCCESS;
-}
-
-apr_status_t auth_user_by_id(auth_state *st, apr_pool_t *p, const char *uid, auth_user *out)
-{
-    const char *argv[] = {"HMGET", auth_key(p, st, "user", uid), "username", "password",
-                          "groups", "created", "updated"};
-    const cb_redis_reply *reply;
-    const char *created, *updated;
-    apr_status_t rv = cb_redis_command(st->redis, p, 7, argv, NULL, &reply);
-    if (rv != APR_SUCCESS)
-        return rv;
-    if (cb_redis_reply_count(reply) != 5 ||
-        cb_redis_reply_kind(cb_redis_reply_element(reply, 0)) != CB_REDIS_REPLY_STRING)
-        return APR_NOTFOUND;
-    out->uid = apr_pstrdup(p, uid);
-    out->username = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 0));
-    out->password_hash = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 1));
-    out->groups_json = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 2));
-    if (!out->groups_json)
-        out->groups_json = "[]";
-    created = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 3));
-    updated = cb_redis_reply_strdup(p, cb_redis_reply_element(reply, 4));
-    out->created_at = created ? apr_atoi64(created) : 0;
-    out->updated_at = updated ? apr_atoi64(updated) : 0;
-    return APR_SUCCESS;
-}
-
-apr_status_t auth_user_by_name(auth_state *st, apr_pool_t *p, const char *username,
-                               auth_user *out)
-{
-    const char *argv[] = {"GET", username_key(p, st, username)};
-    const cb_redis_reply *reply;
-    apr_status_t rv = cb_redis_command(st->redis, p, 2, argv, NULL, &reply);
-    if (rv != APR_SUCCESS)
-        return rv;
-    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_STRING)
-        return APR_NOTFOUND;
-    return auth_user_by_id(st, p, cb_redis_reply_strdup(p, reply), out);
-}
 
 /* ---------------------------------------------------------------- throttle */
 

@@ -123,6 +123,14 @@ pid_t it_spawn_helper(const char *dir, const char *command, const char *log_name
     return pid;
 }
 
+void it_write_file(const char *name, const char *text)
+{
+    FILE *f = fopen(path_in_dir(name), "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
 char *it_read_file(const char *name)
 {
     FILE *f = fopen(path_in_dir(name), "r");
@@ -138,14 +146,6 @@ char *it_read_file(const char *name)
         text[0] = '\0';
     fclose(f);
     return text;
-}
-
-void it_write_file(const char *name, const char *text)
-{
-    FILE *f = fopen(path_in_dir(name), "w");
-    ck_assert_msg(f != NULL, "cannot write %s", name);
-    fputs(text, f);
-    fclose(f);
 }
 
 int it_upstream_saw(const char *text)
@@ -366,6 +366,15 @@ void it_teardown(void)
         fprintf(stderr, "could not remove %s\n", it.dir);
 }
 
+const char *it_database_value(void)
+{
+    static char sqlite[400];
+    if (it.database[0])
+        return it.database;
+    snprintf(sqlite, sizeof(sqlite), "sqlite3:%s/site.db", it.dir);
+    return sqlite;
+}
+
 const char *it_default_site(void)
 {
     static char site[2048];
@@ -373,6 +382,8 @@ const char *it_default_site(void)
              "CloudBaseEnv demo\n"
              "CloudBasePluginDir %s\n"
              "CloudBaseRedis %s connect_timeout=100ms timeout=200ms retry=300ms\n"
+             /* The auth plugin keeps users and keys here. */
+             "CloudBaseDatabase %s\n"
              "CloudBaseSecureDomains https://app.example.com https://*.apps.example.org\n"
              "<CloudBasePlugin testplug>\n"
              "  greeting \"hello from the gateway\"\n"
@@ -383,7 +394,8 @@ const char *it_default_site(void)
              "  task_file %s/task.log\n"
              "  task_interval 100ms\n"
              "</CloudBasePlugin>\n",
-             it_plugin_dir(), it_redis_url(), it.upstream_port, it.dir);
+             it_plugin_dir(), it_redis_url(), it_database_value(),
+             it.upstream_port, it.dir);
     return site;
 }
 

@@ -30,6 +30,7 @@ typedef struct it_env {
     int extras;
     char conf_path[300];
     char second_conf[300]; /* it_second_httpd_start */
+    char database[512];    /* CloudBaseDatabase of the default site; "" = SQLite in dir */
 } it_env;
 
 extern it_env it;
@@ -50,9 +51,12 @@ const char *it_plugin_dir(void);
  * ("event" or "prefork"), then `site` (the gateway directives). Returns
  * the path. */
 const char *it_write_config(const char *name, const char *mpm, const char *site);
-/* The default gateway directives: env, plugin dir, Redis, allowlist, and a
- * testplug block proxying to the upstream. */
+/* The default gateway directives: env, plugin dir, Redis, a database
+ * (it.database, or sqlite3:DIR/site.db), allowlist, and a testplug block
+ * proxying to the upstream. */
 const char *it_default_site(void);
+/* The CloudBaseDatabase value of the default site (for cloudbase-user). */
+const char *it_database_value(void);
 /* apache2 -t; returns the exit status and fills output (stdout+stderr). */
 int it_configtest(const char *conf, char *output, size_t output_size);
 int it_httpd_start(const char *conf);
@@ -109,10 +113,10 @@ void it_upstream_control(const char *marker, const char *method, const char *pat
                          const char *const *headers, const char *body);
 /* Fails the test when the upstream's log contains marker. */
 void it_assert_upstream_never_saw(const char *marker);
+/* Writes text to a file in the test directory. */
+void it_write_file(const char *name, const char *text);
 /* The contents of a file in the test directory (malloc'd, "" if absent). */
 char *it_read_file(const char *name);
-/* Writes a file in the test directory (fails the test when it cannot). */
-void it_write_file(const char *name, const char *text);
 
 /* Sends `total` identical requests, `parallel` at a time, spread round-robin
  * over the given httpd ports; fills statuses[total] (0 = no answer). */

@@ -343,8 +343,9 @@ START_TEST(cli_creates_users)
     const char *cli = getenv("CB_USER_CLI");
     char cmd[1024];
     ck_assert_msg(cli != NULL, "CB_USER_CLI is not set (scripts/test.sh sets it)");
-    snprintf(cmd, sizeof(cmd), "echo 'cli password 1' | '%s' --redis %s "
-             "--env demo --scrypt-n 1024 create carol --groups a,b >/dev/null", cli, it_redis_url());
+    snprintf(cmd, sizeof(cmd), "echo 'cli password 1' | '%s' --database '%s' "
+             "--env demo --scrypt-n 1024 create carol --groups a,b >/dev/null", cli,
+             it_database_value());
     ck_assert_int_eq(system(cmd), 0);
     ck_assert_int_ne(system(cmd), 0); /* the name is taken now */
     json_decref(sign_in("carol", "cli password 1", 200));

@@ -111,10 +111,6 @@ static void start_demo(void)
     snprintf(cmd, sizeof(cmd), "cp '%s'/conf/demo/*.html '%s'/conf/demo/*.js '%s'/conf/demo/*.css '%s/docroot/'",
              source_top(), source_top(), source_top(), it.dir);
     run_or_fail(cmd);
-    snprintf(cmd, sizeof(cmd),
-             "echo demo-password | '%s' --redis redis://127.0.0.1:%d --env demo create demo >/dev/null",
-             user_cli, it.redis_port);
-    run_or_fail(cmd);
     function_port = srv_free_port();
     cloudrun_port = srv_free_port();
     ai_port = srv_free_port();
@@ -129,10 +125,16 @@ static void start_demo(void)
                  sdk_dir(), i == 0 ? function_port : cloudrun_port, it.dir);
         it_spawn_helper(dir, cmd, i == 0 ? "add-two.log" : "helloworld.log");
     }
-    /* The demo's SQLite database, written by the workers (www-data). */
+    /* The demo's SQLite database, written by the workers (www-data); the
+     * demo user goes into it first, as demo.sh does. */
     snprintf(conf, sizeof(conf), "%s/data", it.dir);
     ck_assert_int_eq(mkdir(conf, 0777), 0);
     chmod(conf, 0777);
+    snprintf(cmd, sizeof(cmd),
+             "echo demo-password | '%s' --database 'sqlite3:%s/data/cloudbase.db' --env demo "
+             "create demo >/dev/null && chmod 0666 '%s/data/cloudbase.db'",
+             user_cli, it.dir, it.dir);
+    run_or_fail(cmd);
     snprintf(conf, sizeof(conf), "%s/httpd.conf", it.dir);
     snprintf(cmd, sizeof(cmd),
              "bash -c '. \"$0\" && demo_httpd_conf \"$@\"' '%s' '%s' %d %d %d %d %d '%s' '%s' "

@@ -22,6 +22,7 @@ Suite *functions_suite(void);
 Suite *services_suite(void);
 Suite *ratelimit_suite(void);
 Suite *tenants_suite(void);
+Suite *auth_durable_suite(void);
 Suite *hygiene_suite(void);
 Suite *ops_suite(void);
 Suite *demo_suite(void);
@@ -50,6 +51,7 @@ int main(void)
     srunner_add_suite(sr, services_suite());
     srunner_add_suite(sr, ratelimit_suite());
     srunner_add_suite(sr, tenants_suite());
+    srunner_add_suite(sr, auth_durable_suite());
     srunner_add_suite(sr, hygiene_suite());
     srunner_add_suite(sr, ops_suite());
     srunner_add_suite(sr, demo_suite());

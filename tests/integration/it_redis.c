@@ -114,10 +114,11 @@ static void start_recovery_gateway(void)
              "CloudBaseEnv demo\n"
              "CloudBasePluginDir %s\n"
              "CloudBaseRedis redis://127.0.0.1:%d connect_timeout=100ms timeout=200ms\n"
+             "CloudBaseDatabase %s\n"
              "<CloudBasePlugin auth>\n"
              "  jwt_secret file:%s\n"
              "</CloudBasePlugin>\n",
-             it_plugin_dir(), it.redis_port, path);
+             it_plugin_dir(), it.redis_port, it_database_value(), path);
     if (!it_httpd_start(it_write_config("httpd.conf", "event", site))) {
         char *log = it_error_log();
         it_teardown();

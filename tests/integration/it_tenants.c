@@ -45,6 +45,8 @@ static void vhost(char *out, size_t size, const char *name, const char *env,
              "  ServerName %s\n"
              "  CloudBaseEnv %s\n"
              "  CloudBaseRedis %s connect_timeout=100ms timeout=500ms\n"
+             /* One database for both: the env column keeps them apart. */
+             "  CloudBaseDatabase %s\n"
              "  CloudBaseRateLimit /v1/test/items 3/1h by=ip\n"
              "  <CloudBasePlugin testplug>\n"
              "    greeting \"%s\"\n"
@@ -57,7 +59,8 @@ static void vhost(char *out, size_t size, const char *name, const char *env,
              "    signin_max_failures 3\n"
              "  </CloudBasePlugin>\n"
              "</VirtualHost>\n",
-             it.http_port, name, env, it_redis_url(), env, it.upstream_port, it.dir, it.dir,
+             it.http_port, name, env, it_redis_url(), it_database_value(), env,
+             it.upstream_port, it.dir, it.dir,
              admin_file);
 }
 
