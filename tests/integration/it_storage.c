@@ -7,7 +7,7 @@
  * wrong-object signatures and a wrong length or type refused; the ACL
  * presets; the per-object cap (413) and a full disk (a 1 MiB tmpfs, 507)
  * leaving no file behind; 50 concurrent PUTs ending as exactly one of them;
- * and configtest errors that name the fix.
+ * the SDK's POST form upload (201); and configtest errors that name the fix.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -546,6 +546,62 @@ START_TEST(concurrent_puts_end_as_one)
 }
 END_TEST
 
+/* The SDK's POST form upload: fields in its order, the file last; 201. */
+static void post_form(const upload *u, const char *key, const char *signature,
+                      const char *content, it_response *r)
+{
+    char body[4096];
+    const char *headers[] = {"Content-Type: multipart/form-data; boundary=----sdkform7MA4YWx",
+                             NULL};
+    snprintf(body, sizeof(body),
+             "------sdkform7MA4YWx\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n%s\r\n"
+             "------sdkform7MA4YWx\r\nContent-Disposition: form-data; name=\"signature\"\r\n\r\n"
+             "%s\r\n"
+             "------sdkform7MA4YWx\r\nContent-Disposition: form-data; name=\"x-cos-meta-fileid\""
+             "\r\n\r\nmeta\r\n"
+             "------sdkform7MA4YWx\r\nContent-Disposition: form-data; "
+             "name=\"success_action_status\"\r\n\r\n201\r\n"
+             "------sdkform7MA4YWx\r\nContent-Disposition: form-data; "
+             "name=\"x-cos-security-token\"\r\n\r\n\r\n"
+             "------sdkform7MA4YWx\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n%s\r\n"
+             "------sdkform7MA4YWx\r\nContent-Disposition: form-data; name=\"file\"; "
+             "filename=\"blob\"\r\nContent-Type: application/octet-stream\r\n\r\n%s\r\n"
+             "------sdkform7MA4YWx--\r\n",
+             key, signature, key, content);
+    it_request("POST", path_of(u->url), headers, body, r);
+}
+
+START_TEST(post_form_upload)
+{
+    it_response r;
+    upload u;
+    char *url, *forged;
+    /* content with CR LF and dashes that are not the delimiter */
+    const char *content = "line one\r\n------sdkform7MA4YW\r\n--\r\nend";
+    start();
+    sign_upload("user-alice", "forms/p.txt", -1, NULL, &u);
+    forged = strdup(u.authorization);
+    forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == 'a' ? 'b' : 'a';
+    post_form(&u, "forms/p.txt", forged, content, &r);
+    ck_assert_int_eq(r.status, 403);
+    it_free(&r);
+    post_form(&u, "forms/other.txt", u.authorization, content, &r);
+    ck_assert_int_eq(r.status, 400);
+    it_free(&r);
+    ck_assert_int_eq(count_files(dir_in_test("files")), 0);
+    post_form(&u, "forms/p.txt", u.authorization, content, &r);
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    it_free(&r);
+    url = download_url(NULL, u.cloud_id, NULL);
+    ck_assert_ptr_nonnull(url);
+    it_request("GET", path_of(url), NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, content);
+    it_free(&r);
+    stop();
+}
+END_TEST
+
 static char output[8192];
 
 static void expect_configtest_error(const char *plugin_lines, const char *needle)
@@ -615,6 +671,7 @@ Suite *storage_suite(void)
     tcase_add_test(tc, object_cap_leaves_nothing);
     tcase_add_test(tc, full_disk_is_507_without_partial_file);
     tcase_add_test(tc, concurrent_puts_end_as_one);
+    tcase_add_test(tc, post_form_upload);
     tcase_add_test(tc, configtest_names_the_fix);
     suite_add_tcase(s, tc);
     return s;
