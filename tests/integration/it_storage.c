@@ -7,7 +7,9 @@
  * wrong-object signatures and a wrong length or type refused; the ACL
  * presets; the per-object cap (413) and a full disk (a 1 MiB tmpfs, 507)
  * leaving no file behind; 50 concurrent PUTs ending as exactly one of them;
- * the SDK's POST form upload (201); and configtest errors that name the fix.
+ * the SDK's POST form upload (201); the official @cloudbase/js-sdk's
+ * upload/download/info/copy/delete round trip; and configtest errors that
+ * name the fix.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -602,6 +604,35 @@ START_TEST(post_form_upload)
 }
 END_TEST
 
+/* The official @cloudbase/js-sdk round trip (tests/sdk/storage-sdk-test.js). */
+START_TEST(official_sdk_round_trip)
+{
+    const char *sdk_dir = getenv("CB_SDK_DIR");
+    char cmd[1024], line[512], all[8192] = "", last[512] = "";
+    FILE *p;
+    int status;
+    ck_assert_msg(sdk_dir != NULL, "CB_SDK_DIR is not set (scripts/test.sh sets it)");
+    start();
+    for (int run = 0; run < 2; run++) {
+        snprintf(cmd, sizeof(cmd),
+                 "cd '%s' && timeout 120 node storage-sdk-test.js 127.0.0.1:%d demo files private "
+                 "%s 2>&1", sdk_dir, it.http_port, run ? "bob" : "alice");
+        all[0] = '\0';
+        p = popen(cmd, "r");
+        ck_assert_ptr_nonnull(p);
+        while (fgets(line, sizeof(line), p)) {
+            if (strlen(all) + strlen(line) < sizeof(all))
+                strcat(all, line);
+            snprintf(last, sizeof(last), "%s", line);
+        }
+        status = pclose(p);
+        ck_assert_msg(status == 0 && strstr(last, "storage-sdk: ") && !strstr(all, "not ok"),
+                      "the SDK round trip (%s) failed:\n%s", run ? "bob" : "alice", all);
+    }
+    stop();
+}
+END_TEST
+
 static char output[8192];
 
 static void expect_configtest_error(const char *plugin_lines, const char *needle)
@@ -672,6 +703,7 @@ Suite *storage_suite(void)
     tcase_add_test(tc, full_disk_is_507_without_partial_file);
     tcase_add_test(tc, concurrent_puts_end_as_one);
     tcase_add_test(tc, post_form_upload);
+    tcase_add_test(tc, official_sdk_round_trip);
     tcase_add_test(tc, configtest_names_the_fix);
     suite_add_tcase(s, tc);
     return s;
