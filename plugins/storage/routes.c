@@ -173,106 +173,124 @@ static const char *grant_from_headers(const cb_json *item, const st_bucket *b,
     return NULL;
 }
 
-cb_status st_upload_info(cb_req *req, void *state)
+/* The existing object an item's cloudObjectId names, checked against the
+ * bucket's rule for reading (or, with for_write, writing); 0 with the
+ * item's error set in out. */
+static int existing_object(cb_req *req, const st_state *st, const cb_json *in, cb_json *out,
+                           int for_write, st_object_id *id, const st_bucket **b)
 {
-    const st_state *st = state;
+    apr_pool_t *p = cb_req_pool(req);
+    const char *problem;
+    st_meta meta;
+    if (cb_json_is_object(in) && cb_json_get_string(in, "cloudObjectId"))
+        cb_json_set_string(out, "cloudObjectId", cb_json_get_string(in, "cloudObjectId"));
+    if ((problem = item_object(p, st, in, "cloudObjectId", id, b))) {
+        item_error(out, "INVALID_PARAM", problem);
+        return 0;
+    }
+    if (st_meta_get(cb_req_db(req), p, st->env, (*b)->name, id->path, &meta) != APR_SUCCESS) {
+        item_error(out, "STORAGE_REQUEST_FAIL", st_db_failed(req));
+        return 0;
+    }
+    if (!meta.exists || meta.size < 0) {
+        item_error(out, "STORAGE_FILE_NONEXIST", "the object does not exist");
+        return 0;
+    }
+    if (!(for_write ? st_may_write : st_may_read)((*b)->acl, cb_req_identity(req), meta.owner)) {
+        item_error(out, "PERMISSION_DENIED",
+                   apr_psprintf(p, "bucket %s (%s) does not let this caller %s %s", (*b)->name,
+                                st_acl_name((*b)->acl), for_write ? "delete" : "read",
+                                id->path));
+        return 0;
+    }
+    return 1;
+}
+
+/* Answers one item of a batch into out (an error never fails the batch). */
+typedef void (*batch_item_fn)(cb_req *req, const st_state *st, const cb_json *in, cb_json *out);
+
+static cb_status run_batch(cb_req *req, const st_state *st, st_route route, batch_item_fn fn)
+{
     apr_pool_t *p = cb_req_pool(req);
     cb_status rc;
-    cb_json *body = read_batch(req, st, ST_ROUTE_UPLOAD, &rc), *answer;
-    const cb_identity *identity = cb_req_identity(req);
+    cb_json *body = read_batch(req, st, route, &rc), *answer;
     if (!body)
         return rc;
     answer = cb_json_new_array(p);
     for (size_t i = 0; i < cb_json_array_size(body); i++) {
-        const cb_json *in = cb_json_array_get(body, i);
         cb_json *out = cb_json_new_object(p);
-        st_object_id id;
-        const st_bucket *b = NULL;
-        st_upload_grant g = {0};
-        st_meta meta;
-        const char *problem, *cloud_id;
         cb_json_append(answer, out);
-        if (cb_json_is_object(in) && cb_json_get_string(in, "objectId"))
-            cb_json_set_string(out, "objectId", cb_json_get_string(in, "objectId"));
-        if ((problem = item_object(p, st, in, "objectId", &id, &b)) ||
-            (problem = grant_from_headers(in, b, &g))) {
-            item_error(out, "INVALID_PARAM", problem);
-            continue;
-        }
-        if (st_meta_get(cb_req_db(req), p, st->env, b->name, id.path, &meta) != APR_SUCCESS) {
-            item_error(out, "STORAGE_REQUEST_FAIL", st_db_failed(req));
-            continue;
-        }
-        if (!st_may_write(b->acl, identity, meta.exists ? meta.owner : NULL)) {
-            item_error(out, "PERMISSION_DENIED",
-                       apr_psprintf(p, "bucket %s (%s) does not let this caller write %s",
-                                    b->name, st_acl_name(b->acl), id.path));
-            continue;
-        }
-        if (st_meta_claim(cb_req_db(req), p, st->env, b->name, id.path, caller_uid(req)) !=
-            APR_SUCCESS) {
-            item_error(out, "STORAGE_REQUEST_FAIL", st_db_failed(req));
-            continue;
-        }
-        g.env = st->env;
-        g.bucket = b->name;
-        g.path = id.path;
-        g.expires = apr_time_sec(apr_time_now()) + st->upload_expires_s;
-        cloud_id = st_cloud_id(p, st->env, b->name, id.path);
-        cb_json_set_string(out, "uploadUrl", object_url(req, st, b, id.path));
-        cb_json_set_string(out, "authorization",
-                           st_sign_upload(p, st->signing_key, st->signing_key_len, &g));
-        cb_json_set_string(out, "token", "");
-        cb_json_set_string(out, "cloudObjectMeta", st_object_hash(p, st->env, b->name, id.path));
-        cb_json_set_string(out, "cloudObjectId", cloud_id);
-        cb_json_set_string(out, "downloadUrl", download_url(req, st, b, id.path));
-        cb_json_set_string(out, "downloadUrlEncoded", download_url(req, st, b, id.path));
+        fn(req, st, cb_json_array_get(body, i), out);
     }
     return send_array(req, answer);
 }
 
+static void upload_item(cb_req *req, const st_state *st, const cb_json *in, cb_json *out)
+{
+    apr_pool_t *p = cb_req_pool(req);
+    const cb_identity *identity = cb_req_identity(req);
+    st_object_id id;
+    const st_bucket *b = NULL;
+    st_upload_grant g = {0};
+    st_meta meta;
+    const char *problem, *url;
+    if (cb_json_is_object(in) && cb_json_get_string(in, "objectId"))
+        cb_json_set_string(out, "objectId", cb_json_get_string(in, "objectId"));
+    if ((problem = item_object(p, st, in, "objectId", &id, &b)) ||
+        (problem = grant_from_headers(in, b, &g))) {
+        item_error(out, "INVALID_PARAM", problem);
+        return;
+    }
+    if (st_meta_get(cb_req_db(req), p, st->env, b->name, id.path, &meta) != APR_SUCCESS) {
+        item_error(out, "STORAGE_REQUEST_FAIL", st_db_failed(req));
+        return;
+    }
+    if (!st_may_write(b->acl, identity, meta.exists ? meta.owner : NULL)) {
+        item_error(out, "PERMISSION_DENIED",
+                   apr_psprintf(p, "bucket %s (%s) does not let this caller write %s",
+                                b->name, st_acl_name(b->acl), id.path));
+        return;
+    }
+    if (st_meta_claim(cb_req_db(req), p, st->env, b->name, id.path, caller_uid(req)) !=
+        APR_SUCCESS) {
+        item_error(out, "STORAGE_REQUEST_FAIL", st_db_failed(req));
+        return;
+    }
+    g.env = st->env;
+    g.bucket = b->name;
+    g.path = id.path;
+    g.expires = apr_time_sec(apr_time_now()) + st->upload_expires_s;
+    cb_json_set_string(out, "uploadUrl", object_url(req, st, b, id.path));
+    cb_json_set_string(out, "authorization",
+                       st_sign_upload(p, st->signing_key, st->signing_key_len, &g));
+    cb_json_set_string(out, "token", "");
+    cb_json_set_string(out, "cloudObjectMeta", st_object_hash(p, st->env, b->name, id.path));
+    cb_json_set_string(out, "cloudObjectId", st_cloud_id(p, st->env, b->name, id.path));
+    url = download_url(req, st, b, id.path);
+    cb_json_set_string(out, "downloadUrl", url);
+    cb_json_set_string(out, "downloadUrlEncoded", url);
+}
+
+cb_status st_upload_info(cb_req *req, void *state)
+{
+    return run_batch(req, state, ST_ROUTE_UPLOAD, upload_item);
+}
+
+static void download_item(cb_req *req, const st_state *st, const cb_json *in, cb_json *out)
+{
+    st_object_id id;
+    const st_bucket *b = NULL;
+    const char *url;
+    if (!existing_object(req, st, in, out, 0, &id, &b))
+        return;
+    url = download_url(req, st, b, id.path);
+    cb_json_set_string(out, "downloadUrl", url);
+    cb_json_set_string(out, "downloadUrlEncoded", url);
+}
+
 cb_status st_download_info(cb_req *req, void *state)
 {
-    const st_state *st = state;
-    apr_pool_t *p = cb_req_pool(req);
-    cb_status rc;
-    cb_json *body = read_batch(req, st, ST_ROUTE_DOWNLOAD, &rc), *answer;
-    if (!body)
-        return rc;
-    answer = cb_json_new_array(p);
-    for (size_t i = 0; i < cb_json_array_size(body); i++) {
-        const cb_json *in = cb_json_array_get(body, i);
-        cb_json *out = cb_json_new_object(p);
-        st_object_id id;
-        const st_bucket *b = NULL;
-        st_meta meta;
-        const char *problem, *url;
-        cb_json_append(answer, out);
-        if (cb_json_is_object(in) && cb_json_get_string(in, "cloudObjectId"))
-            cb_json_set_string(out, "cloudObjectId", cb_json_get_string(in, "cloudObjectId"));
-        if ((problem = item_object(p, st, in, "cloudObjectId", &id, &b))) {
-            item_error(out, "INVALID_PARAM", problem);
-            continue;
-        }
-        if (st_meta_get(cb_req_db(req), p, st->env, b->name, id.path, &meta) != APR_SUCCESS) {
-            item_error(out, "STORAGE_REQUEST_FAIL", st_db_failed(req));
-            continue;
-        }
-        if (!meta.exists || meta.size < 0) {
-            item_error(out, "STORAGE_FILE_NONEXIST", "the object does not exist");
-            continue;
-        }
-        if (!st_may_read(b->acl, cb_req_identity(req), meta.owner)) {
-            item_error(out, "PERMISSION_DENIED",
-                       apr_psprintf(p, "bucket %s (%s) does not let this caller read %s",
-                                    b->name, st_acl_name(b->acl), id.path));
-            continue;
-        }
-        url = download_url(req, st, b, id.path);
-        cb_json_set_string(out, "downloadUrl", url);
-        cb_json_set_string(out, "downloadUrlEncoded", url);
-    }
-    return send_array(req, answer);
+    return run_batch(req, state, ST_ROUTE_DOWNLOAD, download_item);
 }
 
 /* Removes an object's metadata, then its file. NULL or the item's error. */
@@ -291,47 +309,19 @@ static const char *remove_object(cb_req *req, const st_state *st, const st_bucke
     return NULL;
 }
 
+static void delete_item(cb_req *req, const st_state *st, const cb_json *in, cb_json *out)
+{
+    st_object_id id;
+    const st_bucket *b = NULL;
+    const char *problem, *code;
+    if (existing_object(req, st, in, out, 1, &id, &b) &&
+        (problem = remove_object(req, st, b, id.path, &code)))
+        item_error(out, code, problem);
+}
+
 cb_status st_delete_objects(cb_req *req, void *state)
 {
-    const st_state *st = state;
-    apr_pool_t *p = cb_req_pool(req);
-    cb_status rc;
-    cb_json *body = read_batch(req, st, ST_ROUTE_DELETE, &rc), *answer;
-    if (!body)
-        return rc;
-    answer = cb_json_new_array(p);
-    for (size_t i = 0; i < cb_json_array_size(body); i++) {
-        const cb_json *in = cb_json_array_get(body, i);
-        cb_json *out = cb_json_new_object(p);
-        st_object_id id;
-        const st_bucket *b = NULL;
-        st_meta meta;
-        const char *problem, *code;
-        cb_json_append(answer, out);
-        if (cb_json_is_object(in) && cb_json_get_string(in, "cloudObjectId"))
-            cb_json_set_string(out, "cloudObjectId", cb_json_get_string(in, "cloudObjectId"));
-        if ((problem = item_object(p, st, in, "cloudObjectId", &id, &b))) {
-            item_error(out, "INVALID_PARAM", problem);
-            continue;
-        }
-        if (st_meta_get(cb_req_db(req), p, st->env, b->name, id.path, &meta) != APR_SUCCESS) {
-            item_error(out, "STORAGE_REQUEST_FAIL", st_db_failed(req));
-            continue;
-        }
-        if (!meta.exists || meta.size < 0) {
-            item_error(out, "STORAGE_FILE_NONEXIST", "the object does not exist");
-            continue;
-        }
-        if (!st_may_write(b->acl, cb_req_identity(req), meta.owner)) {
-            item_error(out, "PERMISSION_DENIED",
-                       apr_psprintf(p, "bucket %s (%s) does not let this caller delete %s",
-                                    b->name, st_acl_name(b->acl), id.path));
-            continue;
-        }
-        if ((problem = remove_object(req, st, b, id.path, &code)))
-            item_error(out, code, problem);
-    }
-    return send_array(req, answer);
+    return run_batch(req, state, ST_ROUTE_DELETE, delete_item);
 }
 
 /* One copy-objects item; NULL or the item's error (code in *code). */
@@ -400,21 +390,14 @@ static const char *copy_one(cb_req *req, const st_state *st, const cb_json *in,
     return NULL;
 }
 
+static void copy_item(cb_req *req, const st_state *st, const cb_json *in, cb_json *out)
+{
+    const char *problem, *code;
+    if ((problem = copy_one(req, st, in, out, &code)))
+        item_error(out, code, problem);
+}
+
 cb_status st_copy_objects(cb_req *req, void *state)
 {
-    const st_state *st = state;
-    apr_pool_t *p = cb_req_pool(req);
-    cb_status rc;
-    cb_json *body = read_batch(req, st, ST_ROUTE_COPY, &rc), *answer;
-    if (!body)
-        return rc;
-    answer = cb_json_new_array(p);
-    for (size_t i = 0; i < cb_json_array_size(body); i++) {
-        cb_json *out = cb_json_new_object(p);
-        const char *problem, *code;
-        cb_json_append(answer, out);
-        if ((problem = copy_one(req, st, cb_json_array_get(body, i), out, &code)))
-            item_error(out, code, problem);
-    }
-    return send_array(req, answer);
+    return run_batch(req, state, ST_ROUTE_COPY, copy_item);
 }
