@@ -5,7 +5,8 @@
  * Range, ETag/304 and HEAD on a signed download served by httpd's default
  * handler; bad object ids as per-item errors; forged, expired and
  * wrong-object signatures and a wrong length or type refused; the ACL
- * presets; the per-object cap (413) and a full disk (a 1 MiB tmpfs, 507)
+ * presets; the per-object cap (413), the environment's quota (507) and a
+ * full disk (a 1 MiB tmpfs, 507)
  * leaving no file behind; 50 concurrent PUTs ending as exactly one of them;
  * the SDK's POST form upload (201); the official @cloudbase/js-sdk's
  * upload/download/info/copy/delete round trip; and configtest errors that
@@ -64,10 +65,11 @@ static void stop(void)
     it_teardown();   /* unmounts the tmpfs too */
 }
 
-/* with_full: also a bucket "full" on a 1 MiB tmpfs. */
-static void start_with(int with_full)
+/* with_full: also a bucket "full" on a 1 MiB tmpfs; options: more plugin
+ * lines. */
+static void start_with(int with_full, const char *options)
 {
-    char extra[512] = "";
+    char extra[1024] = "";
     it_setup();
     it_write_file("storage.key", "it-storage-signing-key-0123456789abcdef\n");
     make_bucket_dir("files");
@@ -78,6 +80,8 @@ static void start_with(int with_full)
         snprintf(extra, sizeof(extra), "  bucket full backend=local dir=%s max_object=10m\n",
                  tmpfs_dir);
     }
+    if (options)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "%s", options);
     if (!it_httpd_start(it_write_config("httpd.conf", "event", storage_site(extra)))) {
         char *log = it_error_log();
         stop();
@@ -85,7 +89,7 @@ static void start_with(int with_full)
     }
 }
 
-static void start(void) { start_with(0); }
+static void start(void) { start_with(0, NULL); }
 
 /* POST /v1/storages/ROUTE as user ("user-alice", "admin", or NULL). */
 static void call(const char *route, const char *user, const char *body, it_response *r)
@@ -489,7 +493,7 @@ START_TEST(full_disk_is_507_without_partial_file)
     char *big = malloc(len + 1);
     memset(big, 'y', len);
     big[len] = '\0';
-    start_with(1);
+    start_with(1, NULL);
     sign_upload("user-alice", "cloud://demo.full/big.bin", -1, "application/octet-stream", &u);
     ck_assert_int_eq(put(&u, NULL, "application/octet-stream", big, &r), 507);
     ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"STORAGE_FULL\""));
@@ -501,6 +505,33 @@ START_TEST(full_disk_is_507_without_partial_file)
     it_free(&r);
     ck_assert_int_eq(count_files(tmpfs_dir), 1);
     free(big);
+    stop();
+}
+END_TEST
+
+START_TEST(env_quota_is_507_and_counts_replacements)
+{
+    it_response r;
+    upload u;
+    start_with(0, "  env_quota 16\n");
+    sign_upload("user-alice", "q1.txt", 10, "text/plain", &u);
+    ck_assert_int_eq(put(&u, NULL, "text/plain", "0123456789", &r), 200);
+    it_free(&r);
+    sign_upload("user-alice", "q2.txt", 10, "text/plain", &u);
+    ck_assert_int_eq(put(&u, NULL, "text/plain", "abcdefghij", &r), 507);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"STORAGE_EXCEED_QUOTA\""));
+    it_free(&r);
+    ck_assert_int_eq(count_files(dir_in_test("files")), 1);
+    /* replacing q1 counts its new size instead of adding it */
+    sign_upload("user-alice", "q1.txt", 14, "text/plain", &u);
+    ck_assert_int_eq(put(&u, NULL, "text/plain", "0123456789abcd", &r), 200);
+    it_free(&r);
+    /* a copy past the quota is an item error */
+    call("copy-objects", "user-alice",
+         "[{\"srcPath\":\"q1.txt\",\"dstPath\":\"q3.txt\"}]", &r);
+    ck_assert_msg(strstr(r.body, "\"code\":\"STORAGE_EXCEED_QUOTA\""), "%s", r.body);
+    it_free(&r);
+    ck_assert_int_eq(count_files(dir_in_test("files")), 1);
     stop();
 }
 END_TEST
@@ -701,6 +732,7 @@ Suite *storage_suite(void)
     tcase_add_test(tc, access_presets);
     tcase_add_test(tc, object_cap_leaves_nothing);
     tcase_add_test(tc, full_disk_is_507_without_partial_file);
+    tcase_add_test(tc, env_quota_is_507_and_counts_replacements);
     tcase_add_test(tc, concurrent_puts_end_as_one);
     tcase_add_test(tc, post_form_upload);
     tcase_add_test(tc, official_sdk_round_trip);
