@@ -8,6 +8,7 @@
  * presets; the per-object cap (413), the environment's quota (507) and a
  * full disk (a 1 MiB tmpfs, 507)
  * leaving no file behind; 50 concurrent PUTs ending as exactly one of them;
+ * PostgreSQL stopped (item errors, 503, signed downloads still served);
  * the SDK's POST form upload (201); the official @cloudbase/js-sdk's
  * upload/download/info/copy/delete round trip; and configtest errors that
  * name the fix.
@@ -22,8 +23,13 @@
 #include <check.h>
 
 #include "harness.h"
+#include "postgres.h"
 
 static char tmpfs_dir[300];
+/* The next start's database line (NULL: SQLite in the test directory) and
+ * upload lifetime. */
+static const char *database_line;
+static const char *upload_expires = "3s";
 
 static const char *dir_in_test(const char *name)
 {
@@ -43,19 +49,24 @@ static void make_bucket_dir(const char *name)
 static const char *storage_site(const char *extra)
 {
     static char site[8192];
+    char db[512];
+    if (database_line)
+        snprintf(db, sizeof(db), "%s", database_line);
+    else
+        snprintf(db, sizeof(db), "sqlite3:%s/storage.db", it.dir);
     snprintf(site, sizeof(site),
              "%s"
-             "CloudBaseDatabase sqlite3:%s/storage.db\n"
+             "CloudBaseDatabase %s\n"
              "<CloudBasePlugin storage>\n"
              "  signing_key file:%s/storage.key\n"
-             "  upload_expires 3s\n"
+             "  upload_expires %s\n"
              "  download_expires 3s\n"
              "  bucket files backend=local dir=%s/files default\n"
              "  bucket private backend=local dir=%s/private acl=PRIVATE max_object=1k\n"
              "  bucket admin backend=local dir=%s/admin acl=ADMINWRITE\n"
              "%s"
              "</CloudBasePlugin>\n",
-             it_default_site(), it.dir, it.dir, it.dir, it.dir, it.dir, extra);
+             it_default_site(), db, it.dir, upload_expires, it.dir, it.dir, it.dir, extra);
     return site;
 }
 
@@ -536,6 +547,51 @@ START_TEST(env_quota_is_507_and_counts_replacements)
 }
 END_TEST
 
+/* PostgreSQL as the metadata store, stopped: signing and lookups become
+ * item errors, a PUT is 503 before its body and leaves the object as it
+ * was, a signed download is still served. */
+START_TEST(database_down)
+{
+    static srv_pg pg;
+    static char line[512];
+    it_response r;
+    upload u, again;
+    char *url;
+    ck_assert_msg(srv_pg_create(&pg) == 0, "PostgreSQL did not start (see %s/log)", pg.dir);
+    database_line = srv_pg_database_line(&pg, "timeout=1s connect_timeout=1s", line,
+                                         sizeof(line));
+    upload_expires = "5m";
+    start();
+    sign_upload("user-alice", "db.txt", 5, "text/plain", &u);
+    ck_assert_int_eq(put(&u, NULL, "text/plain", "hello", &r), 200);
+    it_free(&r);
+    sign_upload("user-alice", "db.txt", 5, "text/plain", &again);
+    url = download_url(NULL, u.cloud_id, NULL);
+    ck_assert_ptr_nonnull(url);
+
+    srv_pg_stop(&pg);
+    call("get-objects-download-info", NULL, "[{\"cloudObjectId\":\"db.txt\"}]", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strstr(r.body, "\"code\":\"STORAGE_REQUEST_FAIL\""), "%s", r.body);
+    it_free(&r);
+    call("get-objects-upload-info", "user-alice", "[{\"objectId\":\"db2.txt\"}]", &r);
+    ck_assert_msg(strstr(r.body, "\"code\":\"STORAGE_REQUEST_FAIL\""), "%s", r.body);
+    it_free(&r);
+    ck_assert_int_eq(put(&again, NULL, "text/plain", "world", &r), 503);
+    it_free(&r);
+    it_request("GET", path_of(url), NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "hello");
+    ck_assert_str_eq(it_header(&r, "Content-Type"), "application/octet-stream");
+    it_free(&r);
+    ck_assert_int_eq(count_files(dir_in_test("files")), 1);
+    stop();
+    srv_pg_destroy(&pg);
+    database_line = NULL;
+    upload_expires = "3s";
+}
+END_TEST
+
 START_TEST(concurrent_puts_end_as_one)
 {
     enum { N = 50, LEN = 65536 + 123 };
@@ -733,6 +789,7 @@ Suite *storage_suite(void)
     tcase_add_test(tc, object_cap_leaves_nothing);
     tcase_add_test(tc, full_disk_is_507_without_partial_file);
     tcase_add_test(tc, env_quota_is_507_and_counts_replacements);
+    tcase_add_test(tc, database_down);
     tcase_add_test(tc, concurrent_puts_end_as_one);
     tcase_add_test(tc, post_form_upload);
     tcase_add_test(tc, official_sdk_round_trip);
