@@ -50,6 +50,9 @@ const char *cb_apache_build_envs(apr_pool_t *p, server_rec *main_server);
 
 /* request_ops.c */
 cb_req *cb_apache_req_create(request_rec *r, cb_env *env);
+/* cb_req_serve_file: lets httpd's default handler serve req->serve_path;
+ * returns what the handler hook returns. */
+int cb_apache_serve_file(request_rec *r, cb_req *req);
 /* Sends cb_log_* lines to the error log (ap_log_rerror / ap_log_error). */
 void cb_apache_log_register(void);
 

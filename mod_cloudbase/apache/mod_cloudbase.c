@@ -78,6 +78,8 @@ static int cb_handler(request_rec *r)
     if (req->close_connection)
         r->connection->keepalive = AP_CONN_CLOSE; /* also skips discarding the body */
     cb_dispatch_respond(req);
+    if (req->serve_path && !req->body_started && req->status == HTTP_OK)
+        return cb_apache_serve_file(r, req);
     if (!req->body_started)
         r->status = req->status;
     return OK;

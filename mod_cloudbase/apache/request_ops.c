@@ -77,8 +77,34 @@ static int op_aborted(const cb_req *req)
     return ((const apache_req *)req)->r->connection->aborted;
 }
 
+static int op_can_serve_files(const cb_req *req)
+{
+    (void)req;
+    return 1;
+}
+
 static const cb_req_ops apache_ops = {op_read, op_write, op_flush, op_set_content_type,
-                                      op_aborted};
+                                      op_aborted, op_can_serve_files};
+
+/* cb_req_serve_file: hands req->serve_path to the handlers after ours, so
+ * httpd's default handler serves it as any static file (Range, ETag,
+ * conditional requests, HEAD, sendfile). 404 when it is not a regular
+ * file. */
+int cb_apache_serve_file(request_rec *r, cb_req *req)
+{
+    apr_status_t rv = apr_stat(&r->finfo, req->serve_path, APR_FINFO_MIN, r->pool);
+    if (rv != APR_SUCCESS || r->finfo.filetype != APR_REG) {
+        r->finfo.filetype = APR_NOFILE;
+        cb_req_send_error(req, 404, "STORAGE_FILE_NONEXIST", "the object does not exist");
+        r->status = req->status;
+        return OK;
+    }
+    r->filename = apr_pstrdup(r->pool, req->serve_path);
+    r->path_info = NULL;
+    if (req->serve_type)
+        ap_set_content_type(r, req->serve_type);
+    return DECLINED;
+}
 
 cb_req *cb_apache_req_create(request_rec *r, cb_env *env)
 {

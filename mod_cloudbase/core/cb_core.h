@@ -307,6 +307,9 @@ typedef struct cb_req_ops {
     void (*set_content_type)(cb_req *req, const char *type);
     /* 1 when the host knows the client has gone (may be NULL). */
     int (*aborted)(const cb_req *req);
+    /* 1 when the host serves req->serve_path itself after the handler
+     * (request_files.c); NULL: it cannot. */
+    int (*can_serve_files)(const cb_req *req);
 } cb_req_ops;
 
 struct cb_req {
@@ -347,6 +350,8 @@ struct cb_req {
     const cb_instance *active;     /* the instance whose hook or handler runs */
     apr_array_header_t *plugin_data; /* per-instance slots (response.c), lazily */
     void *host_metering;           /* the host's own counters, if any */
+    /* cb_req_serve_file: the file the host serves once the handler returned. */
+    const char *serve_path, *serve_type;
 };
 
 /* Completes req->record at the end of the request (cb_dispatch_after). */

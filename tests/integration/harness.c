@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -228,6 +229,40 @@ void it_parallel(const int *ports, int nports, const char *method, const char *p
     curl_multi_cleanup(multi);
 }
 
+/* Unmounts what it_mount_tmpfs mounted in dir (listed in dir/mounts). */
+static void unmount_recorded(const char *dir)
+{
+    char path[400], mount_point[400];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/mounts", dir);
+    if (!(f = fopen(path, "r")))
+        return;
+    while (fgets(mount_point, sizeof(mount_point), f)) {
+        mount_point[strcspn(mount_point, "\n")] = '\0';
+        if (*mount_point)
+            umount2(mount_point, MNT_DETACH);
+    }
+    fclose(f);
+}
+
+const char *it_mount_tmpfs(const char *name, const char *size)
+{
+    static char mount_point[400];
+    char options[64];
+    FILE *f;
+    ck_assert_msg(geteuid() == 0, "mounting a tmpfs needs root");
+    snprintf(mount_point, sizeof(mount_point), "%s/%s", it.dir, name);
+    ck_assert_int_eq(mkdir(mount_point, 0777), 0);
+    snprintf(options, sizeof(options), "size=%s,mode=0777", size);
+    ck_assert_msg(mount("tmpfs", mount_point, "tmpfs", 0, options) == 0,
+                  "mount -t tmpfs on %s failed", mount_point);
+    f = fopen(path_in_dir("mounts"), "a");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", mount_point);
+    fclose(f);
+    return mount_point;
+}
+
 void it_cleanup_registry(void)
 {
     const char *registry = getenv("CB_IT_REGISTRY");
@@ -260,6 +295,7 @@ void it_cleanup_registry(void)
             }
             fclose(pids);
         }
+        unmount_recorded(dir);
         if (!getenv("CB_IT_KEEP")) {
             snprintf(cmd, sizeof(cmd), "sleep 0.2; rm -rf '%s'", dir);
             if (system(cmd) != 0)
@@ -361,6 +397,7 @@ void it_teardown(void)
         fprintf(stderr, "kept %s\n", it.dir);
         return;
     }
+    unmount_recorded(it.dir);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", it.dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", it.dir);

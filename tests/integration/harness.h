@@ -138,6 +138,11 @@ void it_parallel_each(const char *source_ip, const char *method, const char *pat
  * (from /proc; 0 when the pid file cannot be read). */
 long it_httpd_rss_kib(void);
 
+/* Mounts a tmpfs of size ("1m") at it.dir/name (mode 0777; root only) and
+ * returns its path; it_teardown, or the registry cleanup after a failed
+ * test, unmounts it. */
+const char *it_mount_tmpfs(const char *name, const char *size);
+
 /* The error log so far. */
 char *it_error_log(void);
 void it_free(it_response *r);
