@@ -11,6 +11,9 @@
 #   gateway       the same httpd: mod_cloudbase route /v1/test/proxy/hello
 #                 (testplug, upstream http://127.0.0.1:UPSTREAM2/)
 #   auth_off/auth_on  the same echo handler without auth / needing a user token
+#   auth_key      the auth_on route with an API key (X-Api-Key) instead of a token:
+#                 the key check, through the plugin's caches (keys live in the
+#                 database)
 #   fn_mod_proxy  POST {"a":1,"b":101} with a bearer token through ProxyPass
 #   fn_nginx      the same POST through nginx proxy_pass
 #   function      the same POST as an authenticated, rate-limited function call:
@@ -53,7 +56,7 @@
 #   BENCH_ROUNDS=3        measure every target N times, round-robin (so slow
 #                         drift hits all targets alike), report the medians
 #   BENCH_TARGETS="..."  measure only these targets (of upstream static
-#                         nginx_proxy mod_proxy gateway auth_off auth_on
+#                         nginx_proxy mod_proxy gateway auth_off auth_on auth_key
 #                         fn_mod_proxy fn_nginx function function_10k
 #                         function_nolimit signin signin_rss), e.g.
 #                         "auth_off auth_on" with more rounds to judge a 5% gap
@@ -332,6 +335,7 @@ CloudBaseDatabase sqlite3:$T/data/site.db
 </CloudBasePlugin>
 <CloudBasePlugin auth>
   jwt_secret file:$T/jwt.key
+  admin_key file:$T/admin.key
   # the default scrypt cost for new hashes and the decoy; the throttle never
   # refuses the signin targets
   signin_max_failures 1000000000
@@ -357,7 +361,8 @@ chmod 777 "$T/data"   # the SQLite database is written by httpd's workers
 ln -s "$PLUGIN_DIR/testplug.so" "$BUILD_DIR/plugins/auth/.libs/auth.so" \
     "$BUILD_DIR/plugins/functions/.libs/functions.so" "$T/plugins/"
 openssl rand -hex 32 >"$T/jwt.key"
-chmod 644 "$T/jwt.key"
+openssl rand -hex 32 >"$T/admin.key"
+chmod 644 "$T/jwt.key" "$T/admin.key"
 
 # --- start ------------------------------------------------------------------
 "$NGINX" -t -p "$T/up" -c "$T/up/nginx.conf" >"$T/up/test.log" 2>&1 \
@@ -418,11 +423,15 @@ TOKEN=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/signin" \
     -d '{"username":"bench","password":"bench-password-1"}' |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') \
     || die "could not sign the bench user in"
+API_KEY=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/admin/apikeys" \
+    -H "Authorization: Bearer $(cat "$T/admin.key")" -d '{"name":"bench"}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])') \
+    || die "could not create the bench API key"
 
 # --- targets ------------------------------------------------------------------
 # auth_off / auth_on: the same echo handler without auth, and behind a
 # route that needs a signed-in user (JWT verified, session from the cache).
-NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on
+NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on auth_key
        fn_mod_proxy fn_nginx function function_10k function_nolimit signin)
 declare -A URL=(
     [fn_mod_proxy]="http://127.0.0.1:$P_HTTPD/plain/hello"
@@ -437,11 +446,12 @@ declare -A URL=(
     [gateway]="http://127.0.0.1:$P_HTTPD/v1/test/proxy/hello"
     [auth_off]="http://127.0.0.1:$P_HTTPD/v1/test/echo"
     [auth_on]="http://127.0.0.1:$P_HTTPD/v1/test/private"
+    [auth_key]="http://127.0.0.1:$P_HTTPD/v1/test/private"
     [signin]="http://127.0.0.1:$P_HTTPD/auth/v1/signin"
 )
 # auth_off carries a header of the same size, so both requests cost httpd
 # the same to read and only the authentication differs.
-declare -A HEADER=([auth_on]="Authorization: Bearer $TOKEN"
+declare -A HEADER=([auth_on]="Authorization: Bearer $TOKEN" [auth_key]="X-Api-Key: $API_KEY"
                    [auth_off]="X-Padding: Bearer ${TOKEN//?/x}")
 # The function targets and their baselines send the same POST.
 FN_BODY='{"a":1,"b":101}'

@@ -4,6 +4,7 @@
  * whole httpd (parent and children) is killed with SIGKILL, so nothing of
  * its shutdown runs. After a restart every job is processed and acked: the
  * one in flight is delivered again once its visibility deadline passes.
+ * The same test runs again on a three-master Redis Cluster.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <check.h>
 
 #include "harness.h"
+#include "harness_cluster.h"
 
 #define JOBS 6
 
@@ -135,6 +137,13 @@ Suite *jobs_suite(void)
 {
     Suite *s = suite_create("jobs");
     TCase *tc = tcase_create("queue");
+    tcase_add_checked_fixture(tc, NULL, it_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, sigkill_mid_job_loses_no_job);
+    suite_add_tcase(s, tc);
+    /* The same on a three-master Redis Cluster. */
+    tc = tcase_create("queue_cluster");
+    tcase_add_checked_fixture(tc, it_use_cluster, it_use_single_redis);
     tcase_add_checked_fixture(tc, NULL, it_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, sigkill_mid_job_loses_no_job);

@@ -4,7 +4,8 @@
  * address, many users from one address) and checks nothing without Redis;
  * the per-process bound on password hashes answers 503 + Retry-After when
  * full; and a burst of sign-ins with made-up usernames does not leave the
- * gateway's memory grown.
+ * gateway's memory grown. The throttle's burst tests run again on a
+ * three-master Redis Cluster ("throttle_cluster").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <check.h>
 
 #include "harness.h"
+#include "harness_cluster.h"
 
 #define ADMIN_KEY "it-admin-key-0123456789abcdef"
 #define PAIR_LIMIT 5
@@ -323,6 +325,14 @@ Suite *signin_suite(void)
     tcase_add_test(throttle, parallel_guesses_cannot_pass_the_throttle);
     tcase_add_test(throttle, address_limit_holds_under_parallel_attempts);
     tcase_add_test(throttle, redis_down_checks_no_password);
+    suite_add_tcase(s, throttle);
+    /* The throttle's scripts on a three-master Redis Cluster. */
+    throttle = tcase_create("throttle_cluster");
+    tcase_add_checked_fixture(throttle, it_use_cluster, it_use_single_redis);
+    tcase_add_checked_fixture(throttle, start_throttled, it_teardown);
+    tcase_set_timeout(throttle, 120);
+    tcase_add_test(throttle, parallel_guesses_cannot_pass_the_throttle);
+    tcase_add_test(throttle, address_limit_holds_under_parallel_attempts);
     suite_add_tcase(s, throttle);
     tcase_set_timeout(hashes, 300);
     tcase_add_test(hashes, full_hash_bound_answers_503);
