@@ -125,6 +125,52 @@ static apr_status_t db_read(auth_state *st, apr_pool_t *p, const char *hash, aut
     return out->id ? APR_SUCCESS : APR_EGENERAL;
 }
 
+/* This process's copy of a verified key's record, kept for cache_bound
+ * like the verdict: a key checked again within it needs no Redis round
+ * trip. The fields are stored NUL-separated: id, name, prefix, scopes,
+ * created, expires. */
+static void remember_key(auth_state *st, apr_pool_t *p, const char *verdict_key,
+                         const auth_apikey *k)
+{
+    const char *fields[] = {k->id ? k->id : "", k->name ? k->name : "",
+                            k->prefix ? k->prefix : "", k->scopes_json ? k->scopes_json : "[]",
+                            apr_off_t_toa(p, (apr_off_t)k->created_at),
+                            apr_off_t_toa(p, (apr_off_t)k->expires_at)};
+    char value[AUTH_KEY_CACHE_VALUE_MAX];
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        size_t n = strlen(fields[i]) + 1;
+        if (used + n > sizeof(value))
+            return; /* too large to keep: Redis answers each time */
+        memcpy(value + used, fields[i], n);
+        used += n;
+    }
+    cb_cache_set(st->key_cache, verdict_key, strlen(verdict_key), value, used, st->cache_bound);
+}
+
+static int recall_key(auth_state *st, apr_pool_t *p, const char *verdict_key, auth_apikey *out)
+{
+    char value[AUTH_KEY_CACHE_VALUE_MAX];
+    const char *fields[6];
+    size_t len = sizeof(value), at = 0;
+    if (cb_cache_get(st->key_cache, verdict_key, strlen(verdict_key), value, &len) != APR_SUCCESS)
+        return 0;
+    for (int i = 0; i < 6; i++) {
+        const char *end = at < len ? memchr(value + at, '\0', len - at) : NULL;
+        if (!end)
+            return 0;
+        fields[i] = apr_pstrmemdup(p, value + at, (apr_size_t)(end - (value + at)));
+        at = (size_t)(end - value) + 1;
+    }
+    out->id = fields[0];
+    out->name = fields[1];
+    out->prefix = fields[2];
+    out->scopes_json = fields[3];
+    out->created_at = apr_atoi64(fields[4]);
+    out->expires_at = apr_atoi64(fields[5]);
+    return 1;
+}
+
 auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *secret,
                                    auth_apikey *out)
 {
@@ -139,6 +185,9 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
     cached = auth_cache_lookup(st, verdict_key);
     if (cached == AUTH_INACTIVE)
         return AUTH_KEY_INVALID;
+    if (cached == AUTH_ACTIVE && recall_key(st, p, verdict_key, out) &&
+        (!out->expires_at || out->expires_at > apr_time_sec(apr_time_now())))
+        return AUTH_KEY_OK;
     /* A miss, or Redis away: the database answers. */
     if (auth_apikey_from_hash(st, p, redis_key, out) == APR_SUCCESS)
         rv = APR_SUCCESS;
@@ -163,6 +212,7 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
         return AUTH_KEY_INVALID;
     }
     auth_cache_store(st, verdict_key, 1);
+    remember_key(st, p, verdict_key, out);
     return AUTH_KEY_OK;
 }
 
@@ -219,5 +269,7 @@ apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id)
         cb_redis_command(st->redis, p, 2, argv, NULL, &reply);
     }
     auth_cache_store(st, apr_pstrcat(p, "k:", hash, NULL), 0);
+    cb_cache_remove(st->key_cache, apr_pstrcat(p, "k:", hash, NULL),
+                    strlen("k:") + strlen(hash));
     return APR_SUCCESS;
 }

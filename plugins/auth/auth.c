@@ -189,7 +189,9 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     cb_redis_script_init(&st->scripts.cache_fill, auth_script_cache_fill);
     st->cache = cb_cache_create(p, AUTH_SESSION_CACHE_SLOTS, AUTH_SESSION_CACHE_KEY_MAX, 1);
     st->token_cache = auth_token_cache_create(p);
-    if (!st->cache || !st->token_cache) {
+    st->key_cache = cb_cache_create(p, AUTH_KEY_CACHE_SLOTS, AUTH_SESSION_CACHE_KEY_MAX,
+                                    AUTH_KEY_CACHE_VALUE_MAX);
+    if (!st->cache || !st->token_cache || !st->key_cache) {
         cb_ctx_error(ctx, "auth: the per-process caches could not be made");
         return CB_ERROR;
     }

@@ -33,6 +33,8 @@
 #define AUTH_EDOWN CB_REDIS_EDOWN
 
 #define AUTH_TOKEN_CACHE_SLOTS 1024
+#define AUTH_KEY_CACHE_SLOTS 1024
+#define AUTH_KEY_CACHE_VALUE_MAX 1024 /* a key's fields; a larger record is not cached */
 #define AUTH_TOKEN_CACHE_MAX 640        /* longer tokens are not cached */
 
 typedef struct auth_scrypt_params {
@@ -77,6 +79,7 @@ typedef struct auth_state {
     auth_scripts scripts;
     cb_cache *token_cache;           /* verified access tokens (token_cache.c) */
     cb_cache *cache;                 /* "s:SID"/"k:HASH" -> active, for cache_bound */
+    cb_cache *key_cache;             /* "k:HASH" -> the key's record, for cache_bound */
 } auth_state;
 
 /* ---- parse.c: one parser per kind of value, no I/O */

@@ -509,6 +509,45 @@ START_TEST(scripts_declare_their_keys)
 END_TEST
 
 /* The tests that run on one Redis and again on a cluster. */
+/* Commands the test's Redis has processed so far (INFO stats). */
+static long redis_commands_processed(void)
+{
+    char cmd[256], line[256];
+    long n = -1;
+    FILE *p;
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d INFO stats 2>&1", it.redis_port);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    while (fgets(line, sizeof(line), p))
+        if (strncmp(line, "total_commands_processed:", 25) == 0)
+            n = atol(line + 25);
+    pclose(p);
+    ck_assert_int_ge(n, 0);
+    return n;
+}
+
+/* A key this process verified within session_cache_ttl answers from the
+ * process's own copy of its record: checking it again costs no Redis round
+ * trip, and the identity is whole. */
+START_TEST(verified_key_checks_need_no_redis)
+{
+    json_t *key = call("POST", "/auth/v1/admin/apikeys", ADMIN_KEY, "{\"name\":\"kept\"}", 201);
+    char sub[128];
+    long before;
+    snprintf(sub, sizeof(sub), "key:%s", str(key, "id"));
+    json_decref(call("GET", "/auth/v1/user/me", str(key, "key"), NULL, 200));
+    before = redis_commands_processed();
+    for (int i = 0; i < 20; i++) {
+        json_t *me = call("GET", "/auth/v1/user/me", str(key, "key"), NULL, 200);
+        ck_assert_str_eq(str(me, "sub"), sub);
+        json_decref(me);
+    }
+    /* The INFO call itself is one command. */
+    ck_assert_int_le(redis_commands_processed() - before, 2);
+    json_decref(key);
+}
+END_TEST
+
 static void add_redis_backed_tests(TCase *tc)
 {
     tcase_add_test(tc, anonymous_sign_in_and_me);
@@ -530,6 +569,7 @@ Suite *auth_suite(void)
     tcase_set_timeout(tc, 90);
     add_redis_backed_tests(tc);
     tcase_add_test(tc, redis_down);
+    tcase_add_test(tc, verified_key_checks_need_no_redis);
     tcase_add_test(tc, scripts_declare_their_keys);
     tcase_add_test(tc, es256_with_rotation);
     tcase_add_test(tc, official_js_sdk);
