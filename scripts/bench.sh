@@ -415,14 +415,24 @@ if [[ $REDIS_MODE == cluster ]]; then
         sleep 0.05
     done
     ((ok == 3)) || die "the Redis Cluster did not reach cluster_state:ok"
+    # httpd started before the cluster existed: wait until it sees the
+    # cluster (its breaker and slot map recover on their own).
+    for ((i = 0; i < 100; i++)); do
+        [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P_HTTPD/health") == 200 ]] && break
+        sleep 0.1
+    done
 fi
 echo "bench-password-1" | "$BUILD_DIR/plugins/auth/cloudbase-user" \
     --database "sqlite3:$T/data/site.db" --env demo --scrypt-n 1024 create bench >/dev/null \
     || die "could not create the bench user in the database"
-TOKEN=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/signin" \
-    -d '{"username":"bench","password":"bench-password-1"}' |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') \
-    || die "could not sign the bench user in"
+for ((i = 0; i < 50; i++)); do
+    TOKEN=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/signin" \
+        -d '{"username":"bench","password":"bench-password-1"}' |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' 2>/dev/null) && break
+    sleep 0.2
+done
+[[ -n ${TOKEN:-} ]] || die "could not sign the bench user in"
+note "signed in after $i retries"
 API_KEY=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/admin/apikeys" \
     -H "Authorization: Bearer $(cat "$T/admin.key")" -d '{"name":"bench"}' |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])') \

@@ -180,13 +180,16 @@ static void refresh_map(cb_redis_cluster *c, apr_pool_t *p)
     apr_thread_mutex_unlock(c->lock);
 }
 
-/* The node serving slot, learning the map first when unknown. */
+/* The node serving slot, learning the map first when unknown, and again
+ * (at most every REFRESH_INTERVAL_MS) while the map has no owner for the
+ * slot: a map learnt before the cluster was formed, or while a slot was
+ * unassigned, must not stay empty for good. */
 static cluster_node *route(cb_redis_cluster *c, apr_pool_t *p, int slot)
 {
     cluster_node *node = NULL;
     int known, index;
     apr_thread_mutex_lock(c->lock);
-    known = c->map_known;
+    known = c->map_known && c->owner[slot] >= 0;
     apr_thread_mutex_unlock(c->lock);
     if (!known)
         refresh_map(c, p);

@@ -136,9 +136,13 @@ int srv_cluster_start(srv_cluster *c)
 
 int srv_cluster_start_in(srv_cluster *c, const char *parent)
 {
-    char out[8192], addr[SRV_CLUSTER_NODES][32];
-    char *create[SRV_CLUSTER_NODES + 8];
-    int n = 0;
+    if (srv_cluster_launch_in(c, parent) != 0)
+        return -1;
+    return srv_cluster_form(c);
+}
+
+int srv_cluster_launch_in(srv_cluster *c, const char *parent)
+{
     memset(c, 0, sizeof(*c));
     if ((size_t)snprintf(c->dir, sizeof(c->dir), "%s/cb-cluster-XXXXXX", parent) >=
             sizeof(c->dir) || !mkdtemp(c->dir))
@@ -152,6 +156,17 @@ int srv_cluster_start_in(srv_cluster *c, const char *parent)
     for (int i = 0; i < SRV_CLUSTER_NODES; i++)
         if (!srv_wait_port(c->ports[i], 5000))
             goto fail;
+    return 0;
+fail:
+    srv_cluster_stop(c);
+    return -1;
+}
+
+int srv_cluster_form(srv_cluster *c)
+{
+    char out[8192], addr[SRV_CLUSTER_NODES][32];
+    char *create[SRV_CLUSTER_NODES + 8];
+    int n = 0;
     create[n++] = "redis-cli";
     create[n++] = "--cluster";
     create[n++] = "create";

@@ -27,6 +27,12 @@ int srv_cluster_start(srv_cluster *c);
 /* The same with the files in a new cb-cluster-XXXXXX inside parent (a
  * test's own directory, removed with it even when the test dies). */
 int srv_cluster_start_in(srv_cluster *c, const char *parent);
+/* The two halves of srv_cluster_start_in: start the three nodes (each
+ * knows only itself, no slot is served), then join them with redis-cli
+ * --cluster create and wait for cluster_state:ok. Each stops everything
+ * on failure and returns -1. */
+int srv_cluster_launch_in(srv_cluster *c, const char *parent);
+int srv_cluster_form(srv_cluster *c);
 /* Stops every node and removes the temp dir. */
 void srv_cluster_stop(srv_cluster *c);
 /* SIGKILLs one node (its slots stay assigned to it: no replica takes over). */

@@ -478,6 +478,38 @@ START_TEST(first_calls_in_parallel_learn_the_map)
 }
 END_TEST
 
+/* A client that met the nodes before they formed a cluster (a gateway
+ * started before its Redis Cluster: CLUSTER SLOTS answered an empty map)
+ * serves every slot once the cluster forms, without a restart. */
+START_TEST(client_made_before_the_cluster_formed_recovers)
+{
+    srv_cluster early;
+    cb_redis_config cfg;
+    cb_redis *fresh;
+    char url[256];
+    const char *argv[] = {"SET", NULL, "1"};
+    const cb_redis_reply *reply;
+    apr_status_t rv = APR_EGENERAL;
+    ck_assert_int_eq(srv_cluster_launch_in(&early, "/tmp"), 0);
+    cb_redis_config_defaults(&cfg);
+    ck_assert_ptr_null(cb_redis_config_parse_url(pool, srv_cluster_url(&early, url, sizeof(url)),
+                                                 &cfg));
+    cfg.command_timeout_ms = 1000;
+    cfg.retry_interval_ms = 100;
+    fresh = cb_redis_create(pool, &cfg);
+    argv[1] = cb_redis_key(pool, "early", "k", NULL);
+    ck_assert_int_ne(cb_redis_command(fresh, pool, 3, argv, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_eq(srv_cluster_form(&early), 0);
+    for (int i = 0; i < 100 && rv != APR_SUCCESS; i++) {
+        rv = cb_redis_command(fresh, pool, 3, argv, NULL, &reply);
+        if (rv != APR_SUCCESS)
+            usleep(50 * 1000);
+    }
+    srv_cluster_stop(&early);
+    ck_assert_int_eq(rv, APR_SUCCESS);
+}
+END_TEST
+
 Suite *redis_cluster_suite(void)
 {
     Suite *s = suite_create("redis_cluster");
@@ -499,6 +531,7 @@ Suite *redis_cluster_suite(void)
     tcase_add_test(live, ask_during_migration);
     tcase_add_test(live, killed_master_fails_only_its_slots);
     tcase_add_test(live, first_calls_in_parallel_learn_the_map);
+    tcase_add_test(live, client_made_before_the_cluster_formed_recovers);
     suite_add_tcase(s, live);
     return s;
 }
