@@ -83,15 +83,24 @@ cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **data, siz
     }
     if (declared) {
         apr_off_t n;
-        if (apr_strtoff(&n, declared, NULL, 10) == APR_SUCCESS && n >= 0 &&
-            (apr_uint64_t)n > max_bytes) {
-            return body_too_large(req, max_bytes);
+        if (apr_strtoff(&n, declared, NULL, 10) == APR_SUCCESS && n >= 0) {
+            if ((apr_uint64_t)n > max_bytes)
+                return body_too_large(req, max_bytes);
+            /* The usual small body: a buffer of its size, not 16 KiB per
+             * request. httpd holds the client to Content-Length, so the
+             * loop below only confirms the end (or grows, should it not). */
+            if (n < BODY_READ_CHUNK) {
+                cap = (size_t)n + 1;
+                buf = apr_palloc(req->pool, cap + 1);
+            }
         }
     }
     for (;;) {
         apr_size_t got;
-        if (cap - used < BODY_READ_CHUNK) {
-            size_t new_cap = cap ? cap * 2 : BODY_READ_CHUNK * 2;
+        /* Room for a whole chunk per read, except in a buffer sized to the
+         * declared length, which only grows when full. */
+        if (used == cap || (cap >= BODY_READ_CHUNK && cap - used < BODY_READ_CHUNK)) {
+            size_t new_cap = cap >= BODY_READ_CHUNK ? cap * 2 : BODY_READ_CHUNK * 2;
             char *grown = apr_palloc(req->pool, new_cap + 1);
             if (used)
                 memcpy(grown, buf, used);
