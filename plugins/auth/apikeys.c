@@ -181,13 +181,13 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
         return AUTH_KEY_INVALID;
     hash = cb_sha256_hex(p, secret, strlen(secret));
     verdict_key = apr_pstrcat(p, "k:", hash, NULL);
-    redis_key = auth_key(p, st, "apikey-cache", hash);
     cached = auth_cache_lookup(st, verdict_key);
     if (cached == AUTH_INACTIVE)
         return AUTH_KEY_INVALID;
     if (cached == AUTH_ACTIVE && recall_key(st, p, verdict_key, out) &&
         (!out->expires_at || out->expires_at > apr_time_sec(apr_time_now())))
         return AUTH_KEY_OK;
+    redis_key = auth_key(p, st, "apikey-cache", hash); /* only past this process's copy */
     /* A miss, or Redis away: the database answers. */
     if (auth_apikey_from_hash(st, p, redis_key, out) == APR_SUCCESS)
         rv = APR_SUCCESS;
@@ -268,8 +268,10 @@ apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id)
         /* A failure leaves the entry until AUTH_KEY_CACHE_TTL at most. */
         cb_redis_command(st->redis, p, 2, argv, NULL, &reply);
     }
-    auth_cache_store(st, apr_pstrcat(p, "k:", hash, NULL), 0);
-    cb_cache_remove(st->key_cache, apr_pstrcat(p, "k:", hash, NULL),
-                    strlen("k:") + strlen(hash));
+    {
+        const char *verdict_key = apr_pstrcat(p, "k:", hash, NULL);
+        auth_cache_store(st, verdict_key, 0);
+        cb_cache_remove(st->key_cache, verdict_key, strlen(verdict_key));
+    }
     return APR_SUCCESS;
 }

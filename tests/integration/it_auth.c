@@ -25,17 +25,6 @@
 #define ADMIN_KEY "it-admin-key-0123456789abcdef"
 #define CACHE_BOUND_MS 1000
 
-static void write_file(const char *name, const char *text)
-{
-    char path[400];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/%s", it.dir, name);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* The default site plus the auth plugin; `jwt_lines` chooses the keys. */
 static const char *auth_site(const char *jwt_lines)
 {
@@ -67,8 +56,8 @@ static void start(void)
 {
     char lines[512];
     it_setup();
-    write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
-    write_file("admin.key", ADMIN_KEY "\n");
+    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
+    it_write_file("admin.key", ADMIN_KEY "\n");
     snprintf(lines, sizeof(lines), "  jwt_secret file:%s/jwt.key\n", it.dir);
     start_with(lines);
 }

@@ -27,23 +27,12 @@
 
 #define PROVIDER_KEY "sk-test-provider-key-123" /* upstream.py checks it */
 
-static void write_file(const char *name, const char *text)
-{
-    char path[400];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/%s", it.dir, name);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void start(void)
 {
     static char site[8192];
     it_setup();
-    write_file("provider.key", PROVIDER_KEY "\n");
-    write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
+    it_write_file("provider.key", PROVIDER_KEY "\n");
+    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
     snprintf(site, sizeof(site),
              "AllowEncodedSlashes NoDecode\n"
              "%s"

@@ -20,17 +20,6 @@
 
 static int ws_port;
 
-static void write_file(const char *name, const char *text)
-{
-    char path[400];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/%s", it.dir, name);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void start_httpd(const char *site)
 {
     if (!it_httpd_start(it_write_config("httpd.conf", "event", site))) {
@@ -46,7 +35,7 @@ static void start(void)
     const char *sdk_dir = getenv("CB_SDK_DIR");
     char command[512];
     it_setup();
-    write_file("provider.key", PROVIDER_KEY "\n");
+    it_write_file("provider.key", PROVIDER_KEY "\n");
     ws_port = srv_free_port();
     ck_assert_msg(sdk_dir != NULL, "CB_SDK_DIR is not set (scripts/test.sh sets it)");
     snprintf(command, sizeof(command), "node ws-echo-server.js %d", ws_port);
@@ -312,7 +301,7 @@ static void start_with_functions_framework(void)
     int fn_port, run_port;
     it_setup();
     ck_assert_msg(sdk_dir != NULL, "CB_SDK_DIR is not set (scripts/test.sh sets it)");
-    write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
+    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
     fn_port = srv_free_port();
     run_port = srv_free_port();
     for (int i = 0; i < 2; i++) {

@@ -26,24 +26,13 @@
 static const char *const signin_headers[] = {"X-Device-Id: it-device",
                                              "Content-Type: text/plain;charset=UTF-8", NULL};
 
-static void write_file(const char *name, const char *text)
-{
-    char path[400];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/%s", it.dir, name);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* httpd with `mpm_lines` and the auth plugin with `auth_lines` added. */
 static void start_gateway(const char *mpm_lines, const char *auth_lines)
 {
     static char site[8192];
     it_setup();
-    write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
-    write_file("admin.key", ADMIN_KEY "\n");
+    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
+    it_write_file("admin.key", ADMIN_KEY "\n");
     snprintf(site, sizeof(site),
              "%s%s<CloudBasePlugin auth>\n"
              "  jwt_secret file:%s/jwt.key\n"

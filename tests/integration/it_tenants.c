@@ -26,17 +26,6 @@
 #define HOST_A "Host: a.tenants.test"
 #define HOST_B "Host: b.tenants.test"
 
-static void write_file(const char *name, const char *text)
-{
-    char path[400];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/%s", it.dir, name);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void vhost(char *out, size_t size, const char *name, const char *env,
                   const char *admin_file)
 {
@@ -69,9 +58,9 @@ static void start(void)
     char site[8192], a[2048], b[2048];
     it_setup();
     /* One secret for both: the env claim alone must keep tokens apart. */
-    write_file("jwt.key", "it-jwt-secret-shared-by-both-tenants-0123\n");
-    write_file("admin-a.key", ADMIN_A "\n");
-    write_file("admin-b.key", ADMIN_B "\n");
+    it_write_file("jwt.key", "it-jwt-secret-shared-by-both-tenants-0123\n");
+    it_write_file("admin-a.key", ADMIN_A "\n");
+    it_write_file("admin-b.key", ADMIN_B "\n");
     vhost(a, sizeof(a), "a.tenants.test", "tenant-a", "admin-a.key");
     vhost(b, sizeof(b), "b.tenants.test", "tenant-b", "admin-b.key");
     /* A first: httpd's default for a Host it does not know. */
