@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "servers.h"
@@ -25,18 +26,51 @@ static struct sockaddr_in loopback(int port)
     return a;
 }
 
+/* The kernel hands out bind(0) ports from the same range it uses for the
+ * source port of outgoing connections, so a port chosen that way can be taken
+ * by any client socket (a Redis connection, a proxied request) before the
+ * server meant to listen on it binds it.  Ports are therefore chosen below
+ * net.ipv4.ip_local_port_range, where the kernel never picks one itself. */
+static int ephemeral_range_low(void)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    int low = 32768;
+    if (f) {
+        if (fscanf(f, "%d", &low) != 1)
+            low = 32768;
+        fclose(f);
+    }
+    return low;
+}
+
+static int port_bindable(int port)
+{
+    struct sockaddr_in a = loopback(port);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+    if (fd < 0)
+        return 0;
+    ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
 int srv_free_port(void)
 {
-    struct sockaddr_in a = loopback(0);
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    if (fd < 0)
-        return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
+    static unsigned int seed;
+    static pid_t seeded_in;
+    int first = 10000, last = ephemeral_range_low() - 1;
+    if (seeded_in != getpid()) { /* Check forks each test: reseed per process */
+        seeded_in = getpid();
+        seed = (unsigned int)seeded_in * 2654435761u ^ (unsigned int)time(NULL);
+    }
+    if (last - first < 1000)
+        first = 1024;
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        int port = first + (int)(rand_r(&seed) % (unsigned int)(last - first + 1));
+        if (port_bindable(port) && !srv_port_open(port))
+            return port;
+    }
+    return -1;
 }
 
 int srv_port_open(int port)
