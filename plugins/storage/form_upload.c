@@ -39,7 +39,7 @@ cb_status st_post_object(cb_req *req, void *state)
     apr_pool_t *p = cb_req_pool(req);
     const st_bucket *b = apr_hash_get(st->buckets, cb_req_param(req, "bucket"),
                                       APR_HASH_KEY_STRING);
-    const char *path = b ? st_path_of_url_key(p, cb_req_param(req, "key")) : NULL;
+    const char *path = b && !b->remote ? st_path_of_url_key(p, cb_req_param(req, "key")) : NULL;
     const char *boundary = st_form_boundary(p, cb_req_header(req, "Content-Type"));
     const char *key = NULL, *signature = NULL, *name, *type, *problem;
     st_form *f;

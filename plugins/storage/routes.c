@@ -16,6 +16,7 @@
 #include "cloudbase/db.h"
 #include "cloudbase/files.h"
 #include "cloudbase/log.h"
+#include "remote.h"
 #include "storage.h"
 
 #define BATCH_BODY_MAX (1024 * 1024)
@@ -114,6 +115,8 @@ static const char *download_url(cb_req *req, const st_state *st, const st_bucket
 {
     apr_pool_t *p = cb_req_pool(req);
     int64_t expires = apr_time_sec(apr_time_now()) + st->download_expires_s;
+    if (b->remote)
+        return st_remote_download_url(p, b->remote, path, st->download_expires_s);
     return apr_psprintf(p, "%s?expires=%" APR_INT64_T_FMT "&sign=%s",
                         object_url(req, st, b, path), expires,
                         st_sign_download(p, st->signing_key, st->signing_key_len, st->env,
@@ -173,6 +176,34 @@ static const char *grant_from_headers(const cb_json *item, const st_bucket *b,
     return NULL;
 }
 
+/* The object's metadata. A remote bucket's object whose upload was signed
+ * but not seen yet (the client PUT it to the store, not to the gateway) is
+ * looked up in the store once and recorded complete when there. NULL, or
+ * the message for the client (STORAGE_REQUEST_FAIL). */
+static const char *read_meta(cb_req *req, const st_state *st, const st_bucket *b,
+                             const char *path, st_meta *m)
+{
+    apr_pool_t *p = cb_req_pool(req);
+    st_remote_head head;
+    const char *problem;
+    if (st_meta_get(cb_req_db(req), p, st->env, b->name, path, m) != APR_SUCCESS)
+        return st_db_failed(req);
+    if (!b->remote || !m->exists || m->size >= 0)
+        return NULL;
+    if ((problem = st_remote_head_object(req, b->remote, path, &head)))
+        return problem;
+    if (!head.exists)
+        return NULL;
+    if (st_meta_complete(cb_req_db(req), p, st->env, b->name, path, m->owner,
+                         head.type ? head.type : "application/octet-stream", head.size,
+                         head.etag) != APR_SUCCESS)
+        return st_db_failed(req);
+    m->size = head.size;
+    m->etag = head.etag;
+    m->type = head.type;
+    return NULL;
+}
+
 /* The existing object an item's cloudObjectId names, checked against the
  * bucket's rule for reading (or, with for_write, writing); 0 with the
  * item's error set in out. */
@@ -188,8 +219,8 @@ static int existing_object(cb_req *req, const st_state *st, const cb_json *in, c
         item_error(out, "INVALID_PARAM", problem);
         return 0;
     }
-    if (st_meta_get(cb_req_db(req), p, st->env, (*b)->name, id->path, &meta) != APR_SUCCESS) {
-        item_error(out, "STORAGE_REQUEST_FAIL", st_db_failed(req));
+    if ((problem = read_meta(req, st, *b, id->path, &meta))) {
+        item_error(out, "STORAGE_REQUEST_FAIL", problem);
         return 0;
     }
     if (!meta.exists || meta.size < 0) {
@@ -233,7 +264,7 @@ static void upload_item(cb_req *req, const st_state *st, const cb_json *in, cb_j
     const st_bucket *b = NULL;
     st_upload_grant g = {0};
     st_meta meta;
-    const char *problem, *url;
+    const char *problem, *url, *upload_url, *authorization, *token = "", *fileid;
     if (cb_json_is_object(in) && cb_json_get_string(in, "objectId"))
         cb_json_set_string(out, "objectId", cb_json_get_string(in, "objectId"));
     if ((problem = item_object(p, st, in, "objectId", &id, &b)) ||
@@ -260,13 +291,27 @@ static void upload_item(cb_req *req, const st_state *st, const cb_json *in, cb_j
     g.bucket = b->name;
     g.path = id.path;
     g.expires = apr_time_sec(apr_time_now()) + st->upload_expires_s;
-    cb_json_set_string(out, "uploadUrl", object_url(req, st, b, id.path));
-    cb_json_set_string(out, "authorization",
-                       st_sign_upload(p, st->signing_key, st->signing_key_len, &g));
-    cb_json_set_string(out, "token", "");
-    cb_json_set_string(out, "cloudObjectMeta", st_object_hash(p, st->env, b->name, id.path));
-    cb_json_set_string(out, "cloudObjectId", st_cloud_id(p, st->env, b->name, id.path));
+    fileid = st_object_hash(p, st->env, b->name, id.path);
+    if (b->remote) {
+        st_remote_upload up;
+        st_remote_sign_upload(p, b->remote, id.path, &g, fileid, st->upload_expires_s, &up);
+        upload_url = up.url;
+        authorization = up.authorization;
+        token = up.token;
+    } else {
+        upload_url = object_url(req, st, b, id.path);
+        authorization = st_sign_upload(p, st->signing_key, st->signing_key_len, &g);
+    }
     url = download_url(req, st, b, id.path);
+    if (!upload_url || !authorization || !url) {
+        item_error(out, "STORAGE_REQUEST_FAIL", "the upload could not be signed");
+        return;
+    }
+    cb_json_set_string(out, "uploadUrl", upload_url);
+    cb_json_set_string(out, "authorization", authorization);
+    cb_json_set_string(out, "token", token);
+    cb_json_set_string(out, "cloudObjectMeta", fileid);
+    cb_json_set_string(out, "cloudObjectId", st_cloud_id(p, st->env, b->name, id.path));
     cb_json_set_string(out, "downloadUrl", url);
     cb_json_set_string(out, "downloadUrlEncoded", url);
 }
@@ -283,7 +328,10 @@ static void download_item(cb_req *req, const st_state *st, const cb_json *in, cb
     const char *url;
     if (!existing_object(req, st, in, out, 0, &id, &b))
         return;
-    url = download_url(req, st, b, id.path);
+    if (!(url = download_url(req, st, b, id.path))) {
+        item_error(out, "STORAGE_REQUEST_FAIL", "the download could not be signed");
+        return;
+    }
     cb_json_set_string(out, "downloadUrl", url);
     cb_json_set_string(out, "downloadUrlEncoded", url);
 }
@@ -301,6 +349,13 @@ static const char *remove_object(cb_req *req, const st_state *st, const st_bucke
     const char *hash = st_object_hash(p, st->env, b->name, path);
     apr_status_t rv;
     *code = "STORAGE_REQUEST_FAIL";
+    if (b->remote) {   /* the store first: a refusal leaves the object listed */
+        const char *problem = st_remote_delete(req, b->remote, path);
+        if (problem)
+            return problem;
+        return st_meta_delete(cb_req_db(req), p, st->env, b->name, path) == APR_SUCCESS
+                   ? NULL : st_db_failed(req);
+    }
     if (st_meta_delete(cb_req_db(req), p, st->env, b->name, path) != APR_SUCCESS)
         return st_db_failed(req);
     rv = apr_file_remove(st_local_file(p, b, hash), p);
@@ -350,10 +405,13 @@ static const char *copy_one(cb_req *req, const st_state *st, const cb_json *in,
         return "removeOriginal must be true or false";
     if (sb == db_bucket && strcmp(src.path, dst.path) == 0)
         return "srcPath and dstPath are the same object";
+    if ((sb->remote || db_bucket->remote) && !st_remote_same_store(sb->remote, db_bucket->remote))
+        return "a copy between buckets of different stores is not supported";
     *code = "STORAGE_REQUEST_FAIL";
-    if (st_meta_get(db, p, st->env, sb->name, src.path, &sm) != APR_SUCCESS ||
-        st_meta_get(db, p, st->env, db_bucket->name, dst.path, &dm) != APR_SUCCESS ||
-        st_meta_usage(db, p, st->env, NULL, &used) != APR_SUCCESS ||
+    if ((problem = read_meta(req, st, sb, src.path, &sm)) ||
+        (problem = read_meta(req, st, db_bucket, dst.path, &dm)))
+        return problem;
+    if (st_meta_usage(db, p, st->env, NULL, &used) != APR_SUCCESS ||
         st_meta_usage(db, p, st->env, db_bucket->name, &bucket_used) != APR_SUCCESS)
         return st_db_failed(req);
     *code = "STORAGE_FILE_NONEXIST";
@@ -375,12 +433,19 @@ static const char *copy_one(cb_req *req, const st_state *st, const cb_json *in,
          bucket_used - (dm.size > 0 ? dm.size : 0) + sm.size > db_bucket->quota))
         return "the copy would exceed the storage quota";
     *code = "STORAGE_REQUEST_FAIL";
-    dst_file = st_local_file(p, db_bucket, st_object_hash(p, st->env, db_bucket->name, dst.path));
-    if (st_local_copy(p, db_bucket,
-                      st_local_file(p, sb, st_object_hash(p, st->env, sb->name, src.path)),
-                      dst_file) != APR_SUCCESS)
-        return "the object could not be copied";
-    etag = st_local_etag(p, dst_file);
+    if (db_bucket->remote) {
+        if ((problem = st_remote_copy(req, sb->remote, src.path, db_bucket->remote, dst.path)))
+            return problem;
+        etag = sm.etag;
+    } else {
+        dst_file = st_local_file(p, db_bucket,
+                                 st_object_hash(p, st->env, db_bucket->name, dst.path));
+        if (st_local_copy(p, db_bucket,
+                          st_local_file(p, sb, st_object_hash(p, st->env, sb->name, src.path)),
+                          dst_file) != APR_SUCCESS)
+            return "the object could not be copied";
+        etag = st_local_etag(p, dst_file);
+    }
     if (st_meta_complete(db, p, st->env, db_bucket->name, dst.path,
                          dm.exists && dm.owner ? dm.owner : caller_uid(req), sm.type, sm.size,
                          etag) != APR_SUCCESS)

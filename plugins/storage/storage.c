@@ -12,14 +12,18 @@
 #include <apr_strings.h>
 
 #include "cloudbase/values.h"
+#include "remote.h"
 #include "storage.h"
 
 static const char *const auth_levels[] = {"none", "any", "user", "admin", NULL};
 
 static const cb_option_def options[] = {
     {.name = "bucket", .type = CB_OPT_LIST,
-     .help = "NAME backend=local dir=PATH [acl=READONLY|PRIVATE|ADMINWRITE|ADMINONLY] [default] "
-             "[max_object=SIZE] [quota=SIZE]"},
+     .help = "NAME backend=local dir=PATH | backend=s3 endpoint=URL region=R bucket_name=B "
+             "access_key=K secret_key=file:|env: [path_style|virtual_host] | backend=cos "
+             "region=R bucket_name=NAME-APPID secret_id=ID secret_key=file:|env: "
+             "[acl=READONLY|PRIVATE|ADMINWRITE|ADMINONLY] [default] [max_object=SIZE] "
+             "[quota=SIZE]"},
     {.name = "signing_key", .type = CB_OPT_SECRET, .required = 1,
      .help = "HMAC key of upload and download signatures, at least 32 bytes (file:PATH or env:NAME)"},
     {.name = "public_url", .type = CB_OPT_URL,
@@ -74,21 +78,41 @@ static const cb_route_def file_routes[] = {
     {0}
 };
 
-/* The line without its `default` flag word (which may stand anywhere
- * after the name); *is_default tells whether it was there. */
+/* The line without its `default` flag word, and with the S3 flag words
+ * (path_style, virtual_host) moved to just after the name, where
+ * cb_option_line_parse reads words: flags may stand anywhere after the
+ * name. *is_default tells whether `default` was there. */
 static const char *without_default_flag(apr_pool_t *p, const char *text, int *is_default)
 {
     char *copy = apr_pstrdup(p, text), *state = NULL, *word;
-    const char *out = "";
+    const char *name = NULL, *flags = "", *settings = "";
     *is_default = 0;
     for (word = apr_strtok(copy, " \t", &state); word; word = apr_strtok(NULL, " \t", &state)) {
-        if (strcmp(word, "default") == 0 && *out) {
+        if (!name)
+            name = word;
+        else if (strcmp(word, "default") == 0)
             *is_default = 1;
-            continue;
-        }
-        out = apr_pstrcat(p, out, *out ? " " : "", word, NULL);
+        else if (strcmp(word, "path_style") == 0 || strcmp(word, "virtual_host") == 0)
+            flags = apr_pstrcat(p, flags, " ", word, NULL);
+        else
+            settings = apr_pstrcat(p, settings, " ", word, NULL);
     }
-    return out;
+    return apr_pstrcat(p, name ? name : "", flags, settings, NULL);
+}
+
+/* The settings every backend has: acl=, max_object=, quota=. */
+static const char *common_settings(apr_pool_t *p, const cb_option_line *line, st_bucket *b)
+{
+    const char *v, *err;
+    if ((v = cb_option_line_get(line, "acl")) && (err = st_parse_acl(v, &b->acl)))
+        return err;
+    if ((v = cb_option_line_get(line, "max_object")) &&
+        ((err = cb_parse_size(v, &b->max_object)) || b->max_object < 1))
+        return apr_psprintf(p, "max_object=%s: %s", v, err ? err : "must be at least 1 byte");
+    if ((v = cb_option_line_get(line, "quota")) &&
+        ((err = cb_parse_size(v, &b->quota)) || b->quota < 0))
+        return apr_psprintf(p, "quota=%s: %s", v, err ? err : "must not be negative");
+    return NULL;
 }
 
 /* One `bucket` line; NULL or what is wrong, naming the fix. */
@@ -100,7 +124,7 @@ static const char *parse_bucket(apr_pool_t *p, const char *text, st_bucket *b)
     apr_finfo_t fi;
     memset(b, 0, sizeof(*b));
     text = without_default_flag(p, text, &is_default);
-    if ((err = cb_option_line_parse(p, text, 1, 2, &line)))
+    if ((err = cb_option_line_parse(p, text, 1, 3, &line)))
         return err;
     b->is_default = is_default;
     b->name = line.words[0];
@@ -111,7 +135,18 @@ static const char *parse_bucket(apr_pool_t *p, const char *text, st_bucket *b)
                                 b->name);
     if (strlen(b->name) > 63)
         return "a bucket name is at most 63 characters";
-    if (line.word_count == 2)
+    v = cb_option_line_get(&line, "backend");
+    if (!v)
+        return "backend= is missing: add backend=local dir=/absolute/path (or backend=s3|cos)";
+    if (strcmp(v, "s3") == 0 || strcmp(v, "cos") == 0) {
+        /* remote.c checks the backend's own settings and flag words */
+        if ((err = st_remote_parse(p, &line, (st_remote **)&b->remote)))
+            return err;
+        return common_settings(p, &line, b);
+    }
+    if (strcmp(v, "local") != 0)
+        return apr_psprintf(p, "backend=%s is unknown: use local, s3 or cos", v);
+    if (line.word_count >= 2)
         return apr_psprintf(p, "unexpected word '%s' (did you mean 'default'?)", line.words[1]);
     for (int i = 0; i < line.setting_count; i++) {
         const char *k = line.keys[i];
@@ -120,11 +155,6 @@ static const char *parse_bucket(apr_pool_t *p, const char *text, st_bucket *b)
             return apr_psprintf(p, "unknown setting %s= (use backend=, dir=, acl=, max_object= "
                                    "or quota=)", k);
     }
-    v = cb_option_line_get(&line, "backend");
-    if (!v)
-        return "backend= is missing: add backend=local dir=/absolute/path";
-    if (strcmp(v, "local") != 0)
-        return apr_psprintf(p, "backend=%s is not available yet: use backend=local", v);
     v = cb_option_line_get(&line, "dir");
     if (!v || v[0] != '/')
         return "backend=local needs dir=/absolute/path (a directory httpd's User can write)";
@@ -134,15 +164,7 @@ static const char *parse_bucket(apr_pool_t *p, const char *text, st_bucket *b)
     b->dir = apr_pstrdup(p, v);
     while (strlen(b->dir) > 1 && b->dir[strlen(b->dir) - 1] == '/')
         ((char *)b->dir)[strlen(b->dir) - 1] = '\0';
-    if ((v = cb_option_line_get(&line, "acl")) && (err = st_parse_acl(v, &b->acl)))
-        return err;
-    if ((v = cb_option_line_get(&line, "max_object")) &&
-        ((err = cb_parse_size(v, &b->max_object)) || b->max_object < 1))
-        return apr_psprintf(p, "max_object=%s: %s", v, err ? err : "must be at least 1 byte");
-    if ((v = cb_option_line_get(&line, "quota")) &&
-        ((err = cb_parse_size(v, &b->quota)) || b->quota < 0))
-        return apr_psprintf(p, "quota=%s: %s", v, err ? err : "must not be negative");
-    return NULL;
+    return common_settings(p, &line, b);
 }
 
 static int load_buckets(cb_plugin_ctx *ctx, st_state *st)
@@ -150,6 +172,7 @@ static int load_buckets(cb_plugin_ctx *ctx, st_state *st)
     const apr_array_header_t *lines = cb_opt_list(cb_ctx_options(ctx), "bucket");
     apr_pool_t *p = cb_ctx_pool(ctx);
     int ok = 1, defaults = 0;
+    cb_http_client *http = NULL;   /* one for the remote buckets */
     for (int i = 0; i < lines->nelts; i++) {
         const cb_option_item *item = &APR_ARRAY_IDX(lines, i, cb_option_item);
         st_bucket *b = apr_palloc(p, sizeof(*b));
@@ -164,6 +187,11 @@ static int load_buckets(cb_plugin_ctx *ctx, st_state *st)
         }
         if (!b->max_object)
             b->max_object = st->max_object;
+        if (b->remote) {
+            if (!http)
+                http = cb_http_client_create(p, 8);
+            ((st_remote *)b->remote)->http = http;
+        }
         if (b->is_default) {
             defaults++;
             st->default_bucket = b;
@@ -245,7 +273,7 @@ const cb_plugin cloudbase_plugin = {
     CB_PLUGIN_HEADER,
     .name = "storage",
     .version = "1.0.0",
-    .description = "CloudBase storage routes and the local bucket backend",
+    .description = "CloudBase storage routes; local, S3 and COS buckets",
     .options = options,
     .routes = file_routes,
     .create = storage_create,

@@ -23,9 +23,12 @@ typedef enum {
     ST_ACL_ADMINONLY      /* only an admin reads and writes */
 } st_acl;
 
+struct st_remote;             /* remote.h: an S3 or COS bucket */
+
 typedef struct st_bucket {
     const char *name;
     const char *dir;          /* local backend: absolute directory, no trailing '/' */
+    const struct st_remote *remote; /* backend=s3|cos, else NULL (local) */
     st_acl acl;
     int is_default;
     int64_t max_object;       /* bytes; 0 = the plugin's default */

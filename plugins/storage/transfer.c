@@ -22,7 +22,9 @@ static const st_bucket *url_object(cb_req *req, const st_state *st, const char *
 {
     const st_bucket *b = apr_hash_get(st->buckets, cb_req_param(req, "bucket"),
                                       APR_HASH_KEY_STRING);
-    *path = b ? st_path_of_url_key(cb_req_pool(req), cb_req_param(req, "key")) : NULL;
+    /* a remote bucket's objects are not served here */
+    *path = b && !b->remote ? st_path_of_url_key(cb_req_pool(req), cb_req_param(req, "key"))
+                            : NULL;
     if (!*path) {
         cb_req_send_error(req, 404, "STORAGE_FILE_NONEXIST", "no such object URL");
         return NULL;

@@ -749,8 +749,8 @@ START_TEST(configtest_names_the_fix)
              "  bucket files backend=local dir=%s/nowhere\n", it.dir, it.dir);
     expect_configtest_error(lines, "is not a directory: create it");
     snprintf(lines, sizeof(lines), "  signing_key file:%s/storage.key\n"
-             "  bucket files backend=s3 dir=%s/files\n", it.dir, it.dir);
-    expect_configtest_error(lines, "use backend=local");
+             "  bucket files backend=ftp dir=%s/files\n", it.dir, it.dir);
+    expect_configtest_error(lines, "use local, s3 or cos");
     snprintf(lines, sizeof(lines), "  signing_key file:%s/storage.key\n"
              "  bucket a backend=local dir=%s/files acl=PUBLIC\n", it.dir, it.dir);
     expect_configtest_error(lines, "acl= must be READONLY");
