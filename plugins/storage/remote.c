@@ -267,8 +267,8 @@ static const char *error_code(apr_pool_t *p, const cb_http_response *resp)
 }
 
 st_remote_result st_remote_send(cb_req *req, const st_remote *r, const char *method,
-                                const char *url, apr_table_t *headers, long *status,
-                                cb_http_response *resp)
+                                const char *url, apr_table_t *headers, int ok_404,
+                                long *status, cb_http_response *resp)
 {
     apr_pool_t *p = cb_req_pool(req);
     const char *error = NULL, *code;
@@ -287,7 +287,7 @@ st_remote_result st_remote_send(cb_req *req, const st_remote *r, const char *met
         return "the object store could not be reached; retry later";
     }
     *status = resp->status;
-    if (resp->status >= 200 && resp->status < 300)
+    if ((resp->status >= 200 && resp->status < 300) || (ok_404 && resp->status == 404))
         return NULL;
     code = error_code(p, resp);
     cb_log_req(req, CB_LOG_ERR, "storage: %s %s/...: the object store answered %ld %s", method,
@@ -306,11 +306,10 @@ st_remote_result st_remote_head_object(cb_req *req, const st_remote *r, const ch
     cb_http_response resp;
     long status;
     memset(out, 0, sizeof(*out));
-    problem = st_remote_send(req, r, "HEAD", url, h, &status, &resp);
+    if ((problem = st_remote_send(req, r, "HEAD", url, h, 1, &status, &resp)))
+        return problem;
     if (status == 404)
         return NULL;
-    if (problem)
-        return problem;
     out->exists = 1;
     length = apr_table_get(resp.headers, "content-length");
     out->size = length ? apr_atoi64(length) : 0;
@@ -326,8 +325,7 @@ st_remote_result st_remote_delete(cb_req *req, const st_remote *r, const char *p
     apr_table_t *h = signed_headers(p, r, "DELETE", st_remote_key(p, r, path), NULL, 0, &url);
     cb_http_response resp;
     long status;
-    const char *problem = st_remote_send(req, r, "DELETE", url, h, &status, &resp);
-    return status == 404 ? NULL : problem;
+    return st_remote_send(req, r, "DELETE", url, h, 1, &status, &resp);
 }
 
 int st_remote_same_store(const st_remote *a, const st_remote *b)
@@ -341,7 +339,7 @@ st_remote_result st_remote_copy(cb_req *req, const st_remote *src, const char *s
                                 const st_remote *dst, const char *dst_path)
 {
     apr_pool_t *p = cb_req_pool(req);
-    const char *url, *source, *src_key = st_remote_key(p, src, src_path);
+    const char *url, *source, *src_key = st_remote_key(p, src, src_path), *problem;
     cb_sign_pair extra;
     apr_table_t *h;
     cb_http_response resp;
@@ -355,5 +353,13 @@ st_remote_result st_remote_copy(cb_req *req, const st_remote *src, const char *s
         extra = (cb_sign_pair){"x-cos-copy-source", source};
     }
     h = signed_headers(p, dst, "PUT", st_remote_key(p, dst, dst_path), &extra, 1, &url);
-    return st_remote_send(req, dst, "PUT", url, h, &status, &resp);
+    if ((problem = st_remote_send(req, dst, "PUT", url, h, 0, &status, &resp)))
+        return problem;
+    /* S3 may answer a failed copy 200 with an <Error> body */
+    if (resp.body && strstr(resp.body, "<Error>")) {
+        cb_log_req(req, CB_LOG_ERR, "storage: copy in %s failed: %s", dst->endpoint,
+                   error_code(p, &resp));
+        return "the object store could not copy the object";
+    }
+    return NULL;
 }

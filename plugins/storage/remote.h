@@ -88,8 +88,8 @@ int st_remote_same_store(const st_remote *a, const st_remote *b);
  * 404) gives NULL, else the client's message, with the backend's status and
  * error code (never a secret) in the error log. *status gets the status. */
 st_remote_result st_remote_send(cb_req *req, const st_remote *r, const char *method,
-                                const char *url, apr_table_t *headers, long *status,
-                                cb_http_response *resp);
+                                const char *url, apr_table_t *headers, int ok_404,
+                                long *status, cb_http_response *resp);
 
 /* s3_backend.c / cos_backend.c internals reached through remote.c. */
 void st_s3_sign_upload(apr_pool_t *p, const st_remote *r, const char *key, int64_t expires_s,
