@@ -210,13 +210,18 @@ const char *st_remote_key(apr_pool_t *p, const st_remote *r, const char *path)
 
 const char *st_remote_unescape(apr_pool_t *p, const char *url)
 {
+    static const char raw[] = "/;=";          /* %2F %3B %3D */
+    static const char *const escaped[] = {"2F", "3B", "3D"};
     char *out = apr_palloc(p, strlen(url) + 1), *o = out;
     for (const char *c = url; *c; c++) {
-        if (c[0] == '%' && c[1] == '2' && (c[2] == 'F' || c[2] == 'f')) {
-            *o++ = '/';
-            c += 2;
-        } else if (c[0] == '%' && c[1] == '3' && (c[2] == 'D' || c[2] == 'd')) {
-            *o++ = '=';
+        int i = 3;   /* none */
+        if (c[0] == '%' && c[1] && c[2])
+            for (i = 0; i < 3; i++)
+                if (c[1] == escaped[i][0] && (c[2] == escaped[i][1] ||
+                                              c[2] == escaped[i][1] - 'A' + 'a'))
+                    break;
+        if (i < 3) {
+            *o++ = raw[i];
             c += 2;
         } else {
             *o++ = *c;
@@ -232,7 +237,7 @@ void st_remote_sign_upload(apr_pool_t *p, const st_remote *r, const char *path,
 {
     const char *key = st_remote_key(p, r, path);
     if (r->kind == ST_REMOTE_S3)
-        st_s3_sign_upload(p, r, key, expires_s, out);
+        st_s3_sign_upload(p, r, key, g, expires_s, out);
     else
         st_cos_sign_upload(p, r, key, g, fileid, expires_s, out);
 }

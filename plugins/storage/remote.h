@@ -42,11 +42,11 @@ int st_remote_knows(st_remote_kind kind, const char *key);
  * else prefix + '~' + base64url(path); so no URL of it needs escaping. */
 const char *st_remote_key(apr_pool_t *p, const st_remote *r, const char *path);
 
-/* url with each %2F and %3D written as '/' and '=', which are as good
- * raw in a path or a query value (the store decodes the query before it
+/* url with each %2F, %3B and %3D written as '/', ';' and '=', which are
+ * as good raw in a path or a query value (the store decodes the query before it
  * checks a signature): the keys (st_remote_key) and bucket names need no
  * escaping, so a signed URL then has no '%' at all unless a session token
- * holds a byte other than letters, digits, "-._~/=" (a '+', say), and the
+ * holds a byte other than letters, digits, "-._~/;=" (a '+', say), and the
  * SDK's encodeURI of downloadUrl (which turns '%' into "%25") leaves it
  * unchanged. */
 const char *st_remote_unescape(apr_pool_t *p, const char *url);
@@ -92,8 +92,8 @@ st_remote_result st_remote_send(cb_req *req, const st_remote *r, const char *met
                                 long *status, cb_http_response *resp);
 
 /* s3_backend.c / cos_backend.c internals reached through remote.c. */
-void st_s3_sign_upload(apr_pool_t *p, const st_remote *r, const char *key, int64_t expires_s,
-                       st_remote_upload *out);
+void st_s3_sign_upload(apr_pool_t *p, const st_remote *r, const char *key,
+                       const st_upload_grant *g, int64_t expires_s, st_remote_upload *out);
 const char *st_s3_download_url(apr_pool_t *p, const st_remote *r, const char *key,
                                int64_t expires_s);
 const char *st_s3_url(apr_pool_t *p, const st_remote *r, const char *key, const char **host,

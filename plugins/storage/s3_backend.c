@@ -2,7 +2,7 @@
  * s3_backend.c: the S3 side of a remote bucket (backend=s3), signed with
  * the core's SigV4 (cloudbase/sign.h): presigned PUT and GET URLs with
  * UNSIGNED-PAYLOAD for the client (the upload info's authorization stays
- * empty), and header-signed requests the gateway sends itself (HEAD,
+ * empty; a PUT also signs the length and type the SDK declared), and header-signed requests the gateway sends itself (HEAD,
  * DELETE, copy). Path-style (host/BUCKET/KEY) or virtual-hosted
  * (BUCKET.host/KEY) as the bucket line says.
  */
@@ -36,10 +36,33 @@ static const char *presign(apr_pool_t *p, const st_remote *r, const char *method
     return url ? st_remote_unescape(p, url) : NULL;
 }
 
-void st_s3_sign_upload(apr_pool_t *p, const st_remote *r, const char *key, int64_t expires_s,
-                       st_remote_upload *out)
+/* A presigned PUT that also signs the Content-Length and Content-Type
+ * the SDK declared (X-Amz-SignedHeaders=content-length;content-type;host),
+ * so the store refuses another length (max_object holds) or type. */
+static const char *presign_put_with_headers(apr_pool_t *p, const st_remote *r, const char *key,
+                                            const st_upload_grant *g, int64_t expires_s)
 {
-    out->url = presign(p, r, "PUT", key, expires_s);
+    cb_sigv4_credentials cred = credentials(r);
+    cb_sigv4_scope scope = {.region = r->region, .service = "s3",
+                            .when = apr_time_sec(apr_time_now())};
+    cb_sign_pair headers[2];
+    cb_sigv4_request req = {.method = "PUT", .headers = headers,
+                            .flags = CB_SIGV4_CONTENT_SHA256_QUERY};
+    const char *url = st_s3_url(p, r, key, &req.host, &req.path), *query;
+    if (g->binds & ST_SIGN_LENGTH)
+        headers[req.n_headers++] = (cb_sign_pair){"content-length",
+                                                  apr_psprintf(p, "%" APR_INT64_T_FMT, g->length)};
+    if (g->binds & ST_SIGN_TYPE)
+        headers[req.n_headers++] = (cb_sign_pair){"content-type", g->type};
+    query = cb_sigv4_presign_query(p, &cred, &scope, &req, (int)expires_s, NULL);
+    return query ? st_remote_unescape(p, apr_pstrcat(p, url, "?", query, NULL)) : NULL;
+}
+
+void st_s3_sign_upload(apr_pool_t *p, const st_remote *r, const char *key,
+                       const st_upload_grant *g, int64_t expires_s, st_remote_upload *out)
+{
+    out->url = g->binds ? presign_put_with_headers(p, r, key, g, expires_s)
+                        : presign(p, r, "PUT", key, expires_s);
     /* The SDK sends authorization and x-cos-security-token as headers with
      * whatever the upload info holds: empty, since the URL carries the
      * signature (and the session token, as X-Amz-Security-Token). */

@@ -8,7 +8,8 @@
  * test's directory. Cases: the official @cloudbase/js-sdk's upload,
  * temp URL, download, copy and delete round trip, path-style and
  * virtual-hosted (BUCKET.s3.localhost, which curl resolves to loopback
- * itself) and through COS; a wrong secret key refused by the store and
+ * itself) and through COS; a length other than the declared one refused
+ * by the store (it is signed); a wrong secret key refused by the store and
  * answered per item as STORAGE_REQUEST_FAIL; the store down (per-item
  * errors, the batch and the gateway unharmed); and configtest errors that
  * name the fix without showing a secret.
@@ -178,10 +179,12 @@ static long store_request(const char *method, const char *url, const char *const
     return r->status;
 }
 
-/* Signs an upload of cloud://demo.BUCKET/PATH and PUTs body to the store
- * as the SDK does (authorization, x-cos-meta-fileid and
- * x-cos-security-token headers from the upload info). The store's status. */
-static long upload(const char *bucket, const char *path, const char *body, it_response *put)
+/* Signs an upload of cloud://demo.BUCKET/PATH declaring the body's length
+ * (plus extra bytes) and type text/plain, and PUTs body to the store as the
+ * SDK does (authorization, x-cos-meta-fileid and x-cos-security-token
+ * headers from the upload info). The store's status. */
+static long upload_declaring(const char *bucket, const char *path, const char *body,
+                             size_t extra, it_response *put)
 {
     it_response r;
     char request[1024], auth[1024], fileid[160], token[512], length[64];
@@ -189,7 +192,7 @@ static long upload(const char *bucket, const char *path, const char *body, it_re
     const char *headers[] = {auth, fileid, token, "Content-Type: text/plain", length, NULL};
     snprintf(request, sizeof(request),
              "[{\"objectId\":\"cloud://demo.%s/%s\",\"signedHeader\":{\"content-length\":[\"%zu\"],"
-             "\"content-type\":[\"text/plain\"]}}]", bucket, path, strlen(body));
+             "\"content-type\":[\"text/plain\"]}}]", bucket, path, strlen(body) + extra);
     call("get-objects-upload-info", request, &r);
     url = string_field(r.body, "uploadUrl");
     authorization = string_field(r.body, "authorization");
@@ -207,6 +210,11 @@ static long upload(const char *bucket, const char *path, const char *body, it_re
     free(tok);
     it_free(&r);
     return put->status;
+}
+
+static long upload(const char *bucket, const char *path, const char *body, it_response *put)
+{
+    return upload_declaring(bucket, path, body, 0, put);
 }
 
 START_TEST(s3_path_style_sdk_round_trip)
@@ -252,6 +260,10 @@ START_TEST(s3_wrong_secret_is_item_error)
     start_gateway(lines);
 
     ck_assert_int_eq(upload("files", "a.txt", "good bytes", &put), 200);
+    it_free(&put);
+    /* the declared length is signed: another one is refused by the store */
+    ck_assert_int_eq(upload_declaring("files", "other.txt", "good bytes", 1, &put), 403);
+    ck_assert_msg(strstr(put.body, "SignatureDoesNotMatch"), "%s", put.body);
     it_free(&put);
     ck_assert_int_eq(upload("badkey", "b.txt", "never stored", &put), 403);
     ck_assert_msg(strstr(put.body, "SignatureDoesNotMatch"), "%s", put.body);
@@ -381,6 +393,9 @@ START_TEST(cos_sdk_round_trip_and_refusals)
                   "%s", log);
     free(log);
     ck_assert_int_eq(upload("files", "c.txt", "cos bytes", &put), 200);
+    it_free(&put);
+    ck_assert_int_eq(upload_declaring("files", "d.txt", "cos bytes", 1, &put), 403);
+    ck_assert_msg(strstr(put.body, "SignatureDoesNotMatch"), "%s", put.body);
     it_free(&put);
     ck_assert_int_eq(upload("badkey", "c.txt", "cos bytes", &put), 403);
     ck_assert_msg(strstr(put.body, "SignatureDoesNotMatch"), "%s", put.body);

@@ -5,7 +5,8 @@
  * default endpoint, secrets only from env:/file:), store keys, the raw
  * writing of %2F/%3D, and that a presigned S3 URL so written still passes
  * the core's SigV4 verifier (and fails with another secret) and has no
- * byte the SDK's encodeURI would change; the COS upload authorization
+ * byte the SDK's encodeURI would change, and a PUT binds the declared
+ * length and type; the COS upload authorization
  * signs host, x-cos-meta-fileid and the declared length and type.
  */
 #include <stdlib.h>
@@ -83,7 +84,8 @@ START_TEST(store_keys_and_unescape)
     ck_assert_str_eq(st_remote_key(pool, &r, "~x"), "~fng");
     r.prefix = "env1/";
     ck_assert_str_eq(st_remote_key(pool, &r, "a(1)"), "env1/~YSgxKQ");
-    ck_assert_str_eq(st_remote_unescape(pool, "a%2Fb%2fc%3Dd%3de%2Bf%25"), "a/b/c=d=e%2Bf%25");
+    ck_assert_str_eq(st_remote_unescape(pool, "a%2Fb%2fc%3Dd%3de%2Bf%25g%3Bh%3b%3"),
+                     "a/b/c=d=e%2Bf%25g;h;%3");
 }
 END_TEST
 
@@ -92,8 +94,10 @@ static const char *secret_of(void *ctx, const char *access_key)
     return strcmp(access_key, "AKIDEXAMPLE") == 0 ? ctx : NULL;
 }
 
-/* Verifies a presigned URL with the core's SigV4 verifier under secret. */
-static cb_sigv4_status verify_url(const char *url, const char *method, const char *secret)
+/* Verifies a presigned URL with the core's SigV4 verifier under secret,
+ * the request carrying length and type (NULL: no such header). */
+static cb_sigv4_status verify_request(const char *url, const char *method, const char *secret,
+                                      const char *length, const char *type)
 {
     const char *rest = strstr(url, "://") + 3, *slash = strchr(rest, '/');
     const char *q = strchr(slash, '?');
@@ -104,7 +108,16 @@ static cb_sigv4_status verify_url(const char *url, const char *method, const cha
                             .secret = secret_of, .secret_ctx = (void *)secret};
     cb_sigv4_verified out;
     apr_table_set(headers, "Host", apr_pstrndup(pool, rest, (apr_size_t)(slash - rest)));
+    if (length)
+        apr_table_set(headers, "Content-Length", length);
+    if (type)
+        apr_table_set(headers, "Content-Type", type);
     return cb_sigv4_verify(pool, &in, &out);
+}
+
+static cb_sigv4_status verify_url(const char *url, const char *method, const char *secret)
+{
+    return verify_request(url, method, secret, NULL, NULL);
 }
 
 START_TEST(s3_presigned_urls_verify_and_survive_encode_uri)
@@ -123,6 +136,18 @@ START_TEST(s3_presigned_urls_verify_and_survive_encode_uri)
     ck_assert_int_eq(verify_url(up.url, "PUT", "secret-one"), CB_SIGV4_OK);
     ck_assert_int_eq(verify_url(up.url, "PUT", "secret-two"), CB_SIGV4_BAD_SIGNATURE);
     ck_assert_int_eq(verify_url(up.url, "GET", "secret-one"), CB_SIGV4_BAD_SIGNATURE);
+    /* the length and type the SDK declared are signed too */
+    g.binds = ST_SIGN_LENGTH | ST_SIGN_TYPE;
+    g.length = 5;
+    g.type = "text/plain";
+    st_remote_sign_upload(pool, &r, "a/b.txt", &g, "fileid", 900, &up);
+    ck_assert_msg(strstr(up.url, "&X-Amz-SignedHeaders=content-length;content-type;host"), "%s",
+                  up.url);
+    ck_assert_int_eq(verify_request(up.url, "PUT", "secret-one", "5", "text/plain"), CB_SIGV4_OK);
+    ck_assert_int_eq(verify_request(up.url, "PUT", "secret-one", "6", "text/plain"),
+                     CB_SIGV4_BAD_SIGNATURE);
+    ck_assert_int_eq(verify_request(up.url, "PUT", "secret-one", "5", "text/html"),
+                     CB_SIGV4_BAD_SIGNATURE);
     get = st_remote_download_url(pool, &r, "a/b.txt", 3600);
     ck_assert_int_eq(verify_url(get, "GET", "secret-one"), CB_SIGV4_OK);
     /* only bytes encodeURI leaves alone, and no '%' */
