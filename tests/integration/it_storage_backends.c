@@ -10,7 +10,8 @@
  * virtual-hosted (BUCKET.s3.localhost, which curl resolves to loopback
  * itself) and through COS; a length other than the declared one refused
  * by the store (it is signed); a wrong secret key refused by the store and
- * answered per item as STORAGE_REQUEST_FAIL; the store down (per-item
+ * answered per item as STORAGE_REQUEST_FAIL; the owner and a PRIVATE
+ * bucket's rule (another user refused); the store down (per-item
  * errors, the batch and the gateway unharmed); and configtest errors that
  * name the fix without showing a secret.
  */
@@ -44,7 +45,10 @@ static const char *sdk_dir(void)
 static void start_store(const char *script, const char *args)
 {
     char command[1024], dir[300];
-    store_port = srv_free_port();
+    do   /* not one the harness chose and httpd has yet to bind */
+        store_port = srv_free_port();
+    while (store_port == it.http_port || store_port == it.site_port ||
+           store_port == it.redis_port || store_port == it.upstream_port);
     snprintf(dir, sizeof(dir), "%s/store", it.dir);
     ck_assert_int_eq(mkdir(dir, 0700), 0);
     snprintf(command, sizeof(command), "node %s %d %s %s", script, store_port, dir, args);
@@ -110,16 +114,21 @@ static void sdk_round_trip(const char *bucket, const char *store)
                   store, all, it_read_file("store.log"), it_error_log());
 }
 
-/* POST /v1/storages/ROUTE as alice. */
-static void call(const char *route, const char *body, it_response *r)
+/* POST /v1/storages/ROUTE as test-user-USER. */
+static void call_as(const char *user, const char *route, const char *body, it_response *r)
 {
-    char path[128];
-    const char *headers[] = {"Content-Type: application/json; charset=utf-8",
-                             "Authorization: Bearer test-user-alice", NULL};
+    char path[128], auth[128];
+    const char *headers[] = {"Content-Type: application/json; charset=utf-8", auth, NULL};
+    snprintf(auth, sizeof(auth), "Authorization: Bearer test-user-%s", user);
     snprintf(path, sizeof(path), "/v1/storages/%s", route);
     it_request("POST", path, headers, body, r);
     ck_assert_msg(r->status == 200 && r->body[0] == '[', "%s: %ld %s", route, r->status,
                   r->body);
+}
+
+static void call(const char *route, const char *body, it_response *r)
+{
+    call_as("alice", route, body, r);
 }
 
 /* The first string value of "name" in json (malloc'd; \" \\ \/ unescaped). */
@@ -359,6 +368,48 @@ START_TEST(s3_down_is_item_error)
 }
 END_TEST
 
+/* The bucket's rule applies to a remote bucket as to a local one: the
+ * owner is recorded when alice's upload is signed, and PRIVATE keeps bob
+ * from reading, overwriting, deleting or copying her object. */
+START_TEST(s3_owner_and_access_rule)
+{
+    it_response put, r;
+    char lines[2048];
+    it_setup();
+    it_write_file("s3.secret", "S3RVER\n");
+    start_store("s3-peer.js", S3_BUCKET);
+    snprintf(lines, sizeof(lines), "%s%s", s3_line("files", "s3.secret", "path_style default"),
+             s3_line("private", "s3.secret", "path_style acl=PRIVATE prefix=private"));
+    start_gateway(lines);
+    ck_assert_int_eq(upload("private", "alice.txt", "alice's bytes", &put), 200);
+    it_free(&put);
+    call("get-objects-download-info", "[{\"cloudObjectId\":\"cloud://demo.private/alice.txt\"}]",
+         &r);
+    ck_assert_msg(strstr(r.body, "\"downloadUrl\":\"http://127.0.0.1:") &&
+                  strstr(r.body, "/cb-files/private/alice.txt?") && !strstr(r.body, "\"code\""),
+                  "%s", r.body);
+    it_free(&r);
+    call_as("bob", "get-objects-download-info",
+            "[{\"cloudObjectId\":\"cloud://demo.private/alice.txt\"}]", &r);
+    ck_assert_msg(strstr(r.body, "PERMISSION_DENIED"), "%s", r.body);
+    it_free(&r);
+    call_as("bob", "get-objects-upload-info", "[{\"objectId\":\"cloud://demo.private/alice.txt\"}]",
+            &r);
+    ck_assert_msg(strstr(r.body, "PERMISSION_DENIED") && !strstr(r.body, "uploadUrl"), "%s",
+                  r.body);
+    it_free(&r);
+    call_as("bob", "delete-objects", "[{\"cloudObjectId\":\"cloud://demo.private/alice.txt\"}]",
+            &r);
+    ck_assert_msg(strstr(r.body, "PERMISSION_DENIED"), "%s", r.body);
+    it_free(&r);
+    call_as("bob", "copy-objects", "[{\"srcPath\":\"cloud://demo.private/alice.txt\","
+                                   "\"dstPath\":\"cloud://demo.files/stolen.txt\"}]", &r);
+    ck_assert_msg(strstr(r.body, "PERMISSION_DENIED"), "%s", r.body);
+    it_free(&r);
+    it_teardown();
+}
+END_TEST
+
 START_TEST(cos_sdk_round_trip_and_refusals)
 {
     char args[1024], lines[4096], store[64];
@@ -478,6 +529,7 @@ Suite *storage_backends_suite(void)
     tcase_add_test(tc, s3_virtual_host_sdk_round_trip);
     tcase_add_test(tc, s3_wrong_secret_is_item_error);
     tcase_add_test(tc, s3_down_is_item_error);
+    tcase_add_test(tc, s3_owner_and_access_rule);
     suite_add_tcase(s, tc);
     tc = tcase_create("cos");
     tcase_set_timeout(tc, 180);
