@@ -3,7 +3,8 @@
  * the environment (`bucket NAME backend=local dir=PATH ...`), its schema
  * in the database service, and the routes: the four batch routes under
  * /v1/storages/ with the auth level configured for each, and the local
- * backend's object route /v1/storages/file/{bucket}/{key*}.
+ * backend's object route /v1/storages/file/{bucket}/{key*}; the S3
+ * endpoint's options and routes are set up by s3_endpoint.c.
  * See docs/plugins/storage.md.
  */
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <apr_strings.h>
 
 #include "cloudbase/values.h"
+#include "s3.h"
 #include "storage.h"
 
 static const char *const auth_levels[] = {"none", "any", "user", "admin", NULL};
@@ -49,6 +51,14 @@ static const cb_option_def options[] = {
      CB_OPT_MAX(1000), .help = "items per delete-objects call"},
     {.name = "max_batch_copy", .type = CB_OPT_INT, .default_value = "50", CB_OPT_MIN(1),
      CB_OPT_MAX(1000), .help = "items per copy-objects call"},
+    {.name = "s3_prefix", .type = CB_OPT_STRING, .default_value = "/s3",
+     .help = "path of the S3-compatible endpoint ({prefix}/{bucket}/{key}), or off; "
+             "served only when an s3_key is configured"},
+    {.name = "s3_region", .type = CB_OPT_STRING, .default_value = "any",
+     .help = "region S3 signatures must name (e.g. us-east-1), or any"},
+    {.name = "s3_key", .type = CB_OPT_LIST,
+     .help = "ACCESS_KEY_ID secret=file:PATH|env:NAME [bucket=NAME,...] [admin]: an access key "
+             "of the S3 endpoint"},
     {0}
 };
 
@@ -74,16 +84,15 @@ static const cb_route_def file_routes[] = {
     {0}
 };
 
-/* The line without its `default` flag word (which may stand anywhere
- * after the name); *is_default tells whether it was there. */
-static const char *without_default_flag(apr_pool_t *p, const char *text, int *is_default)
+const char *st_without_flag_word(apr_pool_t *p, const char *text, const char *flag,
+                                 int *found)
 {
     char *copy = apr_pstrdup(p, text), *state = NULL, *word;
     const char *out = "";
-    *is_default = 0;
+    *found = 0;
     for (word = apr_strtok(copy, " \t", &state); word; word = apr_strtok(NULL, " \t", &state)) {
-        if (strcmp(word, "default") == 0 && *out) {
-            *is_default = 1;
+        if (strcmp(word, flag) == 0 && *out) {
+            *found = 1;
             continue;
         }
         out = apr_pstrcat(p, out, *out ? " " : "", word, NULL);
@@ -99,7 +108,7 @@ static const char *parse_bucket(apr_pool_t *p, const char *text, st_bucket *b)
     const char *err, *v;
     apr_finfo_t fi;
     memset(b, 0, sizeof(*b));
-    text = without_default_flag(p, text, &is_default);
+    text = st_without_flag_word(p, text, "default", &is_default);
     if ((err = cb_option_line_parse(p, text, 1, 2, &line)))
         return err;
     b->is_default = is_default;
@@ -227,6 +236,8 @@ static cb_status storage_create(cb_plugin_ctx *ctx, void **state)
         st->max_batch[i] = cb_opt_int(o, route_batch_options[i]);
     }
     ok &= load_buckets(ctx, st);
+    if (ok)
+        ok &= st_s3_setup(ctx, st);
     /* fails configtest, naming CloudBaseDatabase, when there is none */
     cb_ctx_db_migrations(ctx, st_migrations, -1);
     if (!ok || !cb_ctx_db(ctx))
