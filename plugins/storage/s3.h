@@ -48,8 +48,8 @@ typedef struct st_s3_target {
 } st_s3_target;
 
 /* Splits raw_path below prefix into bucket and key. NULL, or the S3 error
- * code for the client ("InvalidURI", "KeyTooLongError", "InvalidArgument")
- * with *why saying what is wrong. A key must also be a valid object path
+ * code for the client ("InvalidURI", "InvalidBucketName", "KeyTooLongError",
+ * "InvalidArgument") with *why saying what is wrong. A key must also be a valid object path
  * (st_path_problem). */
 const char *st_s3_parse_target(apr_pool_t *p, const char *prefix, const char *raw_path,
                                st_s3_target *out, const char **why);

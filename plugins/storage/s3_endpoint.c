@@ -152,16 +152,6 @@ static cb_status put_stored(cb_req *req, void *baton, const char *etag)
     return CB_DONE;
 }
 
-/* Content-Length as a number, -1 when absent or not one. */
-static int64_t declared_length(cb_req *req)
-{
-    const char *text = cb_req_header(req, "Content-Length");
-    int64_t v;
-    if (!text || !*text || strspn(text, "0123456789") != strlen(text) || cb_parse_int(text, &v))
-        return -1;
-    return v;
-}
-
 static cb_status put_object(s3_call *c)
 {
     cb_req *req = c->req;
@@ -195,7 +185,7 @@ static cb_status put_object(s3_call *c)
     if (!st_may_write(c->bucket->acl, &c->identity, meta.exists ? meta.owner : NULL))
         return st_s3_send_error(req, 403, "AccessDenied",
                                 "This access key may not write this object.");
-    o.declared = declared_length(req);
+    o.declared = st_declared_length(req);
     o.type = cb_req_header(req, "Content-Type");
     o.success_status = 200;
     o.read = read_and_hash;

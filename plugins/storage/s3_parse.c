@@ -15,6 +15,7 @@
 
 #define TOKEN_KEY 'K'      /* the page ended on a key */
 #define TOKEN_PREFIX 'P'   /* ... on a common prefix */
+#define BUCKET_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
 static int is_name_char(char c)
 {
@@ -110,6 +111,10 @@ const char *st_s3_parse_target(apr_pool_t *p, const char *prefix, const char *ra
     blen = slash ? (size_t)(slash - rest) : strlen(rest);
     if (blen == 0 || !(out->bucket = decode_piece(p, rest, blen)))
         return "InvalidURI";
+    if (strlen(out->bucket) > 63 || strspn(out->bucket, BUCKET_CHARS) != strlen(out->bucket)) {
+        *why = "a bucket name holds only letters, digits, '-' and '_' (at most 63)";
+        return "InvalidBucketName";
+    }
     if (!slash || !slash[1])
         return NULL;   /* the bucket itself */
     if (!(out->key = decode_piece(p, slash + 1, strlen(slash + 1)))) {

@@ -84,22 +84,6 @@ static const cb_route_def file_routes[] = {
     {0}
 };
 
-const char *st_without_flag_word(apr_pool_t *p, const char *text, const char *flag,
-                                 int *found)
-{
-    char *copy = apr_pstrdup(p, text), *state = NULL, *word;
-    const char *out = "";
-    *found = 0;
-    for (word = apr_strtok(copy, " \t", &state); word; word = apr_strtok(NULL, " \t", &state)) {
-        if (strcmp(word, flag) == 0 && *out) {
-            *found = 1;
-            continue;
-        }
-        out = apr_pstrcat(p, out, *out ? " " : "", word, NULL);
-    }
-    return out;
-}
-
 /* One `bucket` line; NULL or what is wrong, naming the fix. */
 static const char *parse_bucket(apr_pool_t *p, const char *text, st_bucket *b)
 {

@@ -30,8 +30,7 @@ static const st_bucket *url_object(cb_req *req, const st_state *st, const char *
     return b;
 }
 
-/* Content-Length as a number, -1 when absent or not one. */
-static int64_t declared_length(cb_req *req)
+int64_t st_declared_length(cb_req *req)
 {
     const char *text = cb_req_header(req, "Content-Length");
     char *end;
@@ -142,7 +141,7 @@ cb_status st_put_object(cb_req *req, void *state)
     g.env = st->env;
     g.bucket = b->name;
     g.path = path;
-    g.length = declared_length(req);
+    g.length = st_declared_length(req);
     g.type = cb_req_header(req, "Content-Type");
     problem = st_verify_upload(cb_req_pool(req), st->signing_key, st->signing_key_len,
                                cb_req_header(req, "Authorization"), &g,

@@ -24,6 +24,9 @@ typedef struct st_receive_opts {
     cb_status (*stored)(cb_req *req, void *baton, const char *etag);
 } st_receive_opts;
 
+/* Content-Length as a number, -1 when absent or not one. */
+int64_t st_declared_length(cb_req *req);
+
 /* Streams the object to a temp file within the bucket's limits, then
  * fsync, rename, metadata; answers the request either way. */
 cb_status st_receive_object(cb_req *req, const st_state *st, const st_bucket *b,
