@@ -6,7 +6,9 @@
  * right S3 error, nothing written, for a wrong key or secret, a tampered,
  * expired or replayed presigned URL, 16 minutes of clock skew and a body
  * not matching x-amz-content-sha256; the same objects are seen by the
- * CloudBase SDK's routes. Also: S3 XML errors for unsigned and malformed
+ * CloudBase SDK's routes. On PostgreSQL the listing is in byte order, and
+ * with the database stopped writes, deletes and listings are 503 while
+ * public reads go on. Also: S3 XML errors for unsigned and malformed
  * requests, no endpoint with s3_prefix off, and configtest errors that
  * name the fix.
  */
@@ -19,22 +21,32 @@
 #include <check.h>
 
 #include "harness.h"
+#include "postgres.h"
 
 #define ACCESS_KEY "AKIDITS3TEST"
+
+/* The next start's CloudBaseDatabase value (NULL: SQLite in the test
+ * directory). */
+static const char *database_line;
 
 static const char *s3_site(const char *s3_lines)
 {
     static char site[8192];
+    char db[512];
+    if (database_line)
+        snprintf(db, sizeof(db), "%s", database_line);
+    else
+        snprintf(db, sizeof(db), "sqlite3:%s/storage.db", it.dir);
     snprintf(site, sizeof(site),
              "%s"
-             "CloudBaseDatabase sqlite3:%s/storage.db\n"
+             "CloudBaseDatabase %s\n"
              "<CloudBasePlugin storage>\n"
              "  signing_key file:%s/storage.key\n"
              "  bucket files backend=local dir=%s/files default\n"
              "  bucket admin backend=local dir=%s/admin acl=ADMINONLY\n"
              "%s"
              "</CloudBasePlugin>\n",
-             it_default_site(), it.dir, it.dir, it.dir, it.dir, s3_lines);
+             it_default_site(), db, it.dir, it.dir, it.dir, s3_lines);
     return site;
 }
 
@@ -93,17 +105,18 @@ static int temp_files(const char *bucket)
     return n;
 }
 
-START_TEST(official_aws_sdk)
+/* Runs tests/sdk/s3-endpoint-test.js in mode against the running httpd;
+ * fails the test with its output unless every check passed. */
+static void run_sdk(const char *mode)
 {
     const char *sdk_dir = getenv("CB_SDK_DIR");
     char cmd[1024], line[1024], all[32768] = "", last[512] = "";
     FILE *p;
     int status;
     ck_assert_msg(sdk_dir != NULL, "CB_SDK_DIR is not set (scripts/test.sh sets it)");
-    start(NULL, 1);
     snprintf(cmd, sizeof(cmd),
              "cd '%s' && timeout 180 node s3-endpoint-test.js 127.0.0.1:%d /s3 demo files "
-             ACCESS_KEY " '%s/s3.secret' 2>&1", sdk_dir, it.http_port, it.dir);
+             ACCESS_KEY " '%s/s3.secret' %s 2>&1", sdk_dir, it.http_port, it.dir, mode);
     p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     while (fgets(line, sizeof(line), p)) {
@@ -113,9 +126,35 @@ START_TEST(official_aws_sdk)
     }
     status = pclose(p);
     ck_assert_msg(status == 0 && strstr(last, "s3-endpoint: ") && !strstr(all, "not ok"),
-                  "the S3 SDK run failed:\n%s", all);
+                  "the S3 SDK run (%s) failed:\n%s", mode, all);
+}
+
+START_TEST(official_aws_sdk)
+{
+    start(NULL, 1);
+    run_sdk("all");
     ck_assert_int_eq(temp_files("files"), 0);
     it_teardown();
+}
+END_TEST
+
+/* PostgreSQL as the metadata store: the listing is in byte order there
+ * too; stopped: writes, deletes and listings are 503, public reads go on. */
+START_TEST(postgres_then_database_down)
+{
+    static srv_pg pg;
+    static char line[512];
+    ck_assert_msg(srv_pg_create(&pg) == 0, "PostgreSQL did not start (see %s/log)", pg.dir);
+    database_line = srv_pg_database_line(&pg, "timeout=1s connect_timeout=1s", line,
+                                         sizeof(line));
+    start(NULL, 1);
+    run_sdk("db-up");
+    srv_pg_stop(&pg);
+    run_sdk("db-down");
+    ck_assert_int_eq(temp_files("files"), 0);
+    it_teardown();
+    srv_pg_destroy(&pg);
+    database_line = NULL;
 }
 END_TEST
 
@@ -244,6 +283,7 @@ Suite *storage_s3_suite(void)
     TCase *tc = tcase_create("s3_endpoint");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, official_aws_sdk);
+    tcase_add_test(tc, postgres_then_database_down);
     tcase_add_test(tc, errors_are_s3_xml);
     tcase_add_test(tc, no_endpoint_without_keys);
     tcase_add_test(tc, no_endpoint_when_off);

@@ -5,7 +5,7 @@
  * @aws-sdk/s3-request-presigner (pinned in package.json) against a running
  * gateway, and the official @cloudbase/js-sdk for the same objects.
  *
- *   node s3-endpoint-test.js HOST:PORT PREFIX ENV BUCKET ACCESS_KEY SECRET_FILE
+ *   node s3-endpoint-test.js HOST:PORT PREFIX ENV BUCKET ACCESS_KEY SECRET_FILE [MODE]
  *
  * The gateway serves the endpoint at http://HOST:PORT/PREFIX with the access
  * key ACCESS_KEY (its secret in SECRET_FILE) allowed on BUCKET, and maps the
@@ -22,6 +22,13 @@
  * through S3 is read by the CloudBase SDK (get-objects-download-info) and
  * one uploaded by the CloudBase SDK is read through S3.
  *
+ * MODE "db-up" instead puts keys whose byte order differs from a locale's
+ * order and lists them (the listing must be in byte order on PostgreSQL
+ * too); MODE "db-down", run once the database is stopped, expects
+ * PutObject, DeleteObject and ListObjectsV2 to answer 503
+ * ServiceUnavailable, nothing to be written, and GetObject of a public-read
+ * bucket's object still to be served.
+ *
  * Output: "ok - ..." / "not ok - ...: detail" lines, then exactly
  * "s3-endpoint: N/M checks passed"; exit 0 only when every check passed.
  */
@@ -30,7 +37,7 @@
 const crypto = require('crypto')
 const fs = require('fs')
 
-const [host, PREFIX, ENV, BUCKET, AK, SECRET_FILE] = process.argv.slice(2)
+const [host, PREFIX, ENV, BUCKET, AK, SECRET_FILE, MODE = 'all'] = process.argv.slice(2)
 const SK = fs.readFileSync(SECRET_FILE, 'utf8').replace(/\n$/, '')
 const TIMEOUT = Number(process.env.SDK_TIMEOUT_MS || 15000)
 let passed = 0
@@ -260,7 +267,41 @@ async function sameObjectsAsCloudBase() {
   for (const k of Object.keys(quiet)) console[k] = quiet[k]
 }
 
+const orderKeys = ['order/B.txt', 'order/a.txt', 'order/_u.txt', 'order/Z.txt', 'order/\u00e9.txt', 'order/e.txt', 'order/~.txt']
+
+async function databaseUp() {
+  for (const key of orderKeys) {
+    const r = await attempt(() => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from(key) })))
+    check(`PutObject ${key}`, r.ok, r.error)
+  }
+  const bytes = [...orderKeys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  let r = await attempt(() => listAll({ Prefix: 'order/', MaxKeys: 3 }))
+  check('ListObjectsV2 pages of 3 list the keys in byte order', r.ok &&
+    JSON.stringify(r.value.flatMap((p) => (p.Contents || []).map((c) => c.Key))) === JSON.stringify(bytes),
+  r.ok ? r.value.flatMap((p) => (p.Contents || []).map((c) => c.Key)) : r.error)
+  r = await attempt(() => s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Delimiter: '/' })))
+  check('ListObjectsV2 with a delimiter has the common prefix order/', r.ok &&
+    JSON.stringify((r.value.CommonPrefixes || []).map((c) => c.Prefix)) === '["order/"]', r.ok ? r.value : r.error)
+}
+
+async function databaseDown() {
+  let r = await attempt(() => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'down/new.txt', Body: 'x' })))
+  check('PutObject with the database down is 503 ServiceUnavailable', refusedAs(r, 'ServiceUnavailable', 503), r.ok ? 'stored' : r.error)
+  r = await attempt(() => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'order/a.txt', Body: 'replaced' })))
+  check('... also over an existing object', refusedAs(r, 'ServiceUnavailable', 503), r.ok ? 'stored' : r.error)
+  r = await attempt(async () => bodyOf(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'order/a.txt' }))))
+  check('GetObject of a public-read object is still served, unchanged', r.ok && r.value.toString() === 'order/a.txt', r.ok ? r.value.toString() : r.error)
+  r = await attempt(() => s3.send(new ListObjectsV2Command({ Bucket: BUCKET })))
+  check('ListObjectsV2 with the database down is 503 ServiceUnavailable', refusedAs(r, 'ServiceUnavailable', 503), r.ok ? r.value : r.error)
+  r = await attempt(() => s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'order/B.txt' })))
+  check('DeleteObject with the database down is 503 ServiceUnavailable', refusedAs(r, 'ServiceUnavailable', 503), r.ok ? 'deleted' : r.error)
+  r = await attempt(async () => bodyOf(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'order/B.txt' }))))
+  check('... and the object is still there', r.ok && r.value.toString() === 'order/B.txt', r.ok ? r.value.toString() : r.error)
+}
+
 async function main() {
+  if (MODE === 'db-up') return databaseUp()
+  if (MODE === 'db-down') return databaseDown()
   const content = await roundTrip()
   await refusals(content)
   await sameObjectsAsCloudBase()
