@@ -14,7 +14,8 @@
  * Steps: PutObject (a binary Buffer), GetObject (bytes equal), HeadObject,
  * keys with spaces and '+', ListObjectsV2 with prefix, delimiter and
  * max-keys pagination, a presigned GET fetched with plain HTTP, a presigned
- * PUT, DeleteObject (then 404 NoSuchKey), NoSuchBucket; refused with the
+ * PUT, DeleteObject (then 404 NoSuchKey), NoSuchBucket, AccessDenied on a
+ * bucket outside the key's bucket=; refused with the
  * right S3 error and nothing written: a wrong access key, a wrong secret, a
  * tampered presigned signature, an expired presigned URL, a presigned URL
  * replayed for another object, X-Amz-Date 16 minutes off either way, a body
@@ -167,6 +168,10 @@ async function roundTrip() {
   check('a deleted object is 404 NoSuchKey', refusedAs(r, 'NoSuchKey', 404), r.ok ? 'served' : r.error)
   r = await attempt(() => s3.send(new GetObjectCommand({ Bucket: 'nobucket', Key: 'x.txt' })))
   check('an unknown bucket is 404 NoSuchBucket', refusedAs(r, 'NoSuchBucket', 404), r.ok ? 'served' : r.error)
+  r = await attempt(() => s3.send(new ListObjectsV2Command({ Bucket: 'admin' })))
+  check('a bucket outside the key\'s bucket= is 403 AccessDenied', refusedAs(r, 'AccessDenied', 403), r.ok ? r.value : r.error)
+  r = await attempt(() => s3.send(new PutObjectCommand({ Bucket: 'admin', Key: 'x.txt', Body: 'x' })))
+  check('... for writes too', refusedAs(r, 'AccessDenied', 403), r.ok ? 'stored' : r.error)
   return content
 }
 
