@@ -1,6 +1,7 @@
 /*
  * crypto.c: SHA-1, SHA-256 and their HMACs over OpenSSL's one-shot EVP and
- * HMAC calls (cloudbase/crypto.h).
+ * HMAC calls, and SHA-256 over a stream with an EVP digest context
+ * (cloudbase/crypto.h).
  */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -48,4 +49,43 @@ const char *cb_sha256_hex(apr_pool_t *p, const void *data, size_t len)
 {
     unsigned char d[CB_SHA256_LEN];
     return cb_sha256(data, len, d) == 0 ? cb_hex_encode(p, d, sizeof(d)) : NULL;
+}
+
+struct cb_sha256_stream {
+    EVP_MD_CTX *ctx;   /* NULL once finished */
+};
+
+static apr_status_t free_stream(void *data)
+{
+    cb_sha256_stream *s = data;
+    if (s->ctx)
+        EVP_MD_CTX_free(s->ctx);
+    s->ctx = NULL;
+    return APR_SUCCESS;
+}
+
+cb_sha256_stream *cb_sha256_stream_new(apr_pool_t *p)
+{
+    cb_sha256_stream *s = apr_pcalloc(p, sizeof(*s));
+    if (!(s->ctx = EVP_MD_CTX_new()))
+        return NULL;
+    apr_pool_cleanup_register(p, s, free_stream, apr_pool_cleanup_null);
+    return EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL) == 1 ? s : NULL;
+}
+
+int cb_sha256_stream_update(cb_sha256_stream *s, const void *data, size_t len)
+{
+    return s && s->ctx && EVP_DigestUpdate(s->ctx, data, len) == 1 ? 0 : -1;
+}
+
+const char *cb_sha256_stream_hex(apr_pool_t *p, cb_sha256_stream *s)
+{
+    unsigned char d[CB_SHA256_LEN];
+    int ok;
+    if (!s || !s->ctx)
+        return NULL;
+    ok = EVP_DigestFinal_ex(s->ctx, d, NULL) == 1;
+    EVP_MD_CTX_free(s->ctx);
+    s->ctx = NULL;
+    return ok ? cb_hex_encode(p, d, sizeof(d)) : NULL;
 }

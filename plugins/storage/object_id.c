@@ -1,7 +1,8 @@
 /*
  * object_id.c: the storage plugin's pure parsers: object paths, the ids
  * the SDK sends (a bare path, or cloud://{env}.{bucket}/{path}), and the
- * URL key of a path, chosen so that encodeURI never changes a download URL.
+ * URL key of a path, chosen so that encodeURI never changes a download URL,
+ * and the flag words of the plugin's option lines (`default`, `admin`).
  * Fuzzed by tests/fuzz/fuzz_storage.c.
  */
 #include <string.h>
@@ -131,4 +132,20 @@ const char *st_path_of_url_key(apr_pool_t *p, const char *key)
         strcmp(st_url_key(p, (const char *)decoded), key) != 0)
         return NULL;   /* only the one key st_url_key makes */
     return (const char *)decoded;
+}
+
+const char *st_without_flag_word(apr_pool_t *p, const char *text, const char *flag,
+                                 int *found)
+{
+    char *copy = apr_pstrdup(p, text), *state = NULL, *word;
+    const char *out = "";
+    *found = 0;
+    for (word = apr_strtok(copy, " \t", &state); word; word = apr_strtok(NULL, " \t", &state)) {
+        if (strcmp(word, flag) == 0 && *out) {
+            *found = 1;
+            continue;
+        }
+        out = apr_pstrcat(p, out, *out ? " " : "", word, NULL);
+    }
+    return out;
 }

@@ -341,9 +341,8 @@ cb_status st_download_info(cb_req *req, void *state)
     return run_batch(req, state, ST_ROUTE_DOWNLOAD, download_item);
 }
 
-/* Removes an object's metadata, then its file. NULL or the item's error. */
-static const char *remove_object(cb_req *req, const st_state *st, const st_bucket *b,
-                                 const char *path, const char **code)
+const char *st_remove_object(cb_req *req, const st_state *st, const st_bucket *b,
+                             const char *path, const char **code)
 {
     apr_pool_t *p = cb_req_pool(req);
     const char *hash = st_object_hash(p, st->env, b->name, path);
@@ -370,7 +369,7 @@ static void delete_item(cb_req *req, const st_state *st, const cb_json *in, cb_j
     const st_bucket *b = NULL;
     const char *problem, *code;
     if (existing_object(req, st, in, out, 1, &id, &b) &&
-        (problem = remove_object(req, st, b, id.path, &code)))
+        (problem = st_remove_object(req, st, b, id.path, &code)))
         item_error(out, code, problem);
 }
 
@@ -451,7 +450,7 @@ static const char *copy_one(cb_req *req, const st_state *st, const cb_json *in,
                          etag) != APR_SUCCESS)
         return st_db_failed(req);
     if (remove_original)
-        return remove_object(req, st, sb, src.path, code);
+        return st_remove_object(req, st, sb, src.path, code);
     return NULL;
 }
 

@@ -3,7 +3,8 @@
  * the environment (`bucket NAME backend=local dir=PATH ...`), its schema
  * in the database service, and the routes: the four batch routes under
  * /v1/storages/ with the auth level configured for each, and the local
- * backend's object route /v1/storages/file/{bucket}/{key*}.
+ * backend's object route /v1/storages/file/{bucket}/{key*}; the S3
+ * endpoint's options and routes are set up by s3_endpoint.c.
  * See docs/plugins/storage.md.
  */
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "cloudbase/values.h"
 #include "remote.h"
+#include "s3.h"
 #include "storage.h"
 
 static const char *const auth_levels[] = {"none", "any", "user", "admin", NULL};
@@ -53,6 +55,14 @@ static const cb_option_def options[] = {
      CB_OPT_MAX(1000), .help = "items per delete-objects call"},
     {.name = "max_batch_copy", .type = CB_OPT_INT, .default_value = "50", CB_OPT_MIN(1),
      CB_OPT_MAX(1000), .help = "items per copy-objects call"},
+    {.name = "s3_prefix", .type = CB_OPT_STRING, .default_value = "/s3",
+     .help = "path of the S3-compatible endpoint ({prefix}/{bucket}/{key}), or off; "
+             "served only when an s3_key is configured"},
+    {.name = "s3_region", .type = CB_OPT_STRING, .default_value = "any",
+     .help = "region S3 signatures must name (e.g. us-east-1), or any"},
+    {.name = "s3_key", .type = CB_OPT_LIST,
+     .help = "ACCESS_KEY_ID secret=file:PATH|env:NAME [bucket=NAME,...] [admin]: an access key "
+             "of the S3 endpoint"},
     {0}
 };
 
@@ -78,26 +88,24 @@ static const cb_route_def file_routes[] = {
     {0}
 };
 
-/* The line without its `default` flag word, and with the S3 flag words
- * (path_style, virtual_host) moved to just after the name, where
- * cb_option_line_parse reads words: flags may stand anywhere after the
- * name. *is_default tells whether `default` was there. */
+/* The line without its `default` flag word (*is_default tells whether it was
+ * there), and with the S3 flag words (path_style, virtual_host) moved to just
+ * after the name, where cb_option_line_parse reads words: flags may stand
+ * anywhere after the name. */
 static const char *without_default_flag(apr_pool_t *p, const char *text, int *is_default)
 {
-    char *copy = apr_pstrdup(p, text), *state = NULL, *word;
-    const char *name = NULL, *flags = "", *settings = "";
-    *is_default = 0;
-    for (word = apr_strtok(copy, " \t", &state); word; word = apr_strtok(NULL, " \t", &state)) {
-        if (!name)
-            name = word;
-        else if (strcmp(word, "default") == 0)
-            *is_default = 1;
-        else if (strcmp(word, "path_style") == 0 || strcmp(word, "virtual_host") == 0)
-            flags = apr_pstrcat(p, flags, " ", word, NULL);
-        else
-            settings = apr_pstrcat(p, settings, " ", word, NULL);
+    static const char *const moved[] = {"path_style", "virtual_host"};
+    const char *flags = "", *space;
+    int found;
+    text = st_without_flag_word(p, text, "default", is_default);
+    for (size_t i = 0; i < sizeof(moved) / sizeof(moved[0]); i++) {
+        text = st_without_flag_word(p, text, moved[i], &found);
+        if (found)
+            flags = apr_pstrcat(p, flags, " ", moved[i], NULL);
     }
-    return apr_pstrcat(p, name ? name : "", flags, settings, NULL);
+    if (!*flags || !(space = strchr(text, ' ')))
+        return *flags ? apr_pstrcat(p, text, flags, NULL) : text;
+    return apr_pstrcat(p, apr_pstrmemdup(p, text, (apr_size_t)(space - text)), flags, space, NULL);
 }
 
 /* The settings every backend has: acl=, max_object=, quota=. */
@@ -255,6 +263,8 @@ static cb_status storage_create(cb_plugin_ctx *ctx, void **state)
         st->max_batch[i] = cb_opt_int(o, route_batch_options[i]);
     }
     ok &= load_buckets(ctx, st);
+    if (ok)
+        ok &= st_s3_setup(ctx, st);
     /* fails configtest, naming CloudBaseDatabase, when there is none */
     cb_ctx_db_migrations(ctx, st_migrations, -1);
     if (!ok || !cb_ctx_db(ctx))

@@ -56,6 +56,7 @@ typedef struct st_state {
     const char *public_url;       /* scheme://host[:port] clients use, or NULL */
     cb_auth_level auth[ST_ROUTE_COUNT];
     int64_t max_batch[ST_ROUTE_COUNT];
+    const struct st_s3 *s3;       /* the S3 endpoint (s3.h), or NULL when off */
 } st_state;
 
 /* ---- object_id.c: pure parsers (fuzzed by tests/fuzz/fuzz_storage.c) ---- */
@@ -84,6 +85,11 @@ const char *st_cloud_id(apr_pool_t *p, const char *env, const char *bucket, cons
 const char *st_url_key(apr_pool_t *p, const char *path);
 /* The inverse; NULL for a key that st_url_key cannot have made. */
 const char *st_path_of_url_key(apr_pool_t *p, const char *key);
+
+/* An option line without its flag word (which may stand anywhere after
+ * the first word); *found tells whether it was there. */
+const char *st_without_flag_word(apr_pool_t *p, const char *text, const char *flag,
+                                 int *found);
 
 /* ---- acl.c: the access presets ---- */
 
@@ -168,6 +174,10 @@ const char *st_local_etag(apr_pool_t *p, const char *file);
 const st_bucket *st_bucket_of(const st_state *st, const st_object_id *id);
 /* Logs the database's error; returns the message for the client. */
 const char *st_db_failed(cb_req *req);
+/* Removes an object's metadata, then its file. NULL or the problem for
+ * the client (its code in *code). */
+const char *st_remove_object(cb_req *req, const st_state *st, const st_bucket *b,
+                             const char *path, const char **code);
 cb_status st_upload_info(cb_req *req, void *state);
 cb_status st_download_info(cb_req *req, void *state);
 cb_status st_delete_objects(cb_req *req, void *state);

@@ -32,8 +32,7 @@ static const st_bucket *url_object(cb_req *req, const st_state *st, const char *
     return b;
 }
 
-/* Content-Length as a number, -1 when absent or not one. */
-static int64_t declared_length(cb_req *req)
+int64_t st_declared_length(cb_req *req)
 {
     const char *text = cb_req_header(req, "Content-Length");
     char *end;
@@ -44,19 +43,22 @@ static int64_t declared_length(cb_req *req)
     return *end || v < 0 ? -1 : v;
 }
 
-static cb_status fail_storage(cb_req *req, st_temp *t, int status, const char *code,
-                              const char *message)
+static cb_status fail_storage(cb_req *req, const st_receive_opts *o, st_temp *t, int status,
+                              const char *code, const char *message)
 {
     if (t)
         st_temp_discard(t);
+    if (o->fail)
+        return o->fail(req, o->baton, status, code, message);
     return cb_req_send_error(req, status, code, message);
 }
 
-static cb_status write_failed(cb_req *req, st_temp *t, apr_status_t rv)
+static cb_status write_failed(cb_req *req, const st_receive_opts *o, st_temp *t,
+                              apr_status_t rv)
 {
     if (st_status_is_full(rv))
-        return fail_storage(req, t, 507, "STORAGE_FULL", "the storage disk is full");
-    return fail_storage(req, t, 500, "SYS_ERR", "the object could not be stored");
+        return fail_storage(req, o, t, 507, "STORAGE_FULL", "the storage disk is full");
+    return fail_storage(req, o, t, 500, "SYS_ERR", "the object could not be stored");
 }
 
 cb_status st_receive_object(cb_req *req, const st_state *st, const st_bucket *b,
@@ -73,50 +75,52 @@ cb_status st_receive_object(cb_req *req, const st_state *st, const st_bucket *b,
     if (st_meta_get(db, p, st->env, b->name, path, &meta) != APR_SUCCESS ||
         st_meta_usage(db, p, st->env, NULL, &used) != APR_SUCCESS ||
         st_meta_usage(db, p, st->env, b->name, &bucket_used) != APR_SUCCESS)
-        return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE", st_db_failed(req));
+        return fail_storage(req, o, NULL, 503, "SERVICE_UNAVAILABLE", st_db_failed(req));
     existing = meta.size > 0 ? meta.size : 0;
     if (st->quota)
         room = st->quota - (used - existing);
     if (b->quota && b->quota - (bucket_used - existing) < room)
         room = b->quota - (bucket_used - existing);
     if (o->declared > b->max_object)
-        return fail_storage(req, NULL, 413, "PAYLOAD_TOO_LARGE",
+        return fail_storage(req, o, NULL, 413, "PAYLOAD_TOO_LARGE",
                             "the object is larger than this bucket's max_object");
     if (o->declared > room)
-        return fail_storage(req, NULL, 507, "STORAGE_EXCEED_QUOTA",
+        return fail_storage(req, o, NULL, 507, "STORAGE_EXCEED_QUOTA",
                             "the object would exceed the storage quota");
     if ((rv = st_temp_open(p, b, &t)) != APR_SUCCESS)
-        return write_failed(req, NULL, rv);
+        return write_failed(req, o, NULL, rv);
     for (;;) {
         size_t n = ST_IO_CHUNK;
         if (o->read(o->baton, buf, &n) != CB_OK)
-            return fail_storage(req, t, 400, "INVALID_REQUEST",
+            return fail_storage(req, o, t, 400, "INVALID_REQUEST",
                                 "the upload body could not be read");
         if (n == 0)
             break;
         if (t->size + (int64_t)n > b->max_object)
-            return fail_storage(req, t, 413, "PAYLOAD_TOO_LARGE",
+            return fail_storage(req, o, t, 413, "PAYLOAD_TOO_LARGE",
                                 "the object is larger than this bucket's max_object");
         if (t->size + (int64_t)n > room)
-            return fail_storage(req, t, 507, "STORAGE_EXCEED_QUOTA",
+            return fail_storage(req, o, t, 507, "STORAGE_EXCEED_QUOTA",
                                 "the object would exceed the storage quota");
         if ((rv = st_temp_write(t, buf, n)) != APR_SUCCESS)
-            return write_failed(req, t, rv);
+            return write_failed(req, o, t, rv);
     }
     if (o->declared >= 0 && t->size != o->declared)
-        return fail_storage(req, t, 400, "INVALID_REQUEST",
+        return fail_storage(req, o, t, 400, "INVALID_REQUEST",
                             "the upload body is shorter than its Content-Length");
     final_path = st_local_file(p, b, st_object_hash(p, st->env, b->name, path));
     if ((rv = st_temp_commit(t, final_path)) != APR_SUCCESS)
-        return write_failed(req, t, rv);
+        return write_failed(req, o, t, rv);
     etag = st_local_etag(p, final_path);
-    if (st_meta_complete(db, p, st->env, b->name, path, meta.exists ? meta.owner : NULL,
+    if (st_meta_complete(db, p, st->env, b->name, path, meta.exists ? meta.owner : o->owner,
                          o->type && *o->type ? o->type : "application/octet-stream", t->size,
                          etag) != APR_SUCCESS) {
         st_db_failed(req);
-        return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
-                                 "the object was stored but its metadata was not; retry");
+        return fail_storage(req, o, NULL, 503, "SERVICE_UNAVAILABLE",
+                            "the object was stored but its metadata was not; retry");
     }
+    if (o->stored)
+        return o->stored(req, o->baton, etag);
     if (etag)
         cb_req_set_header(req, "ETag", etag);
     return cb_req_send_json(req, o->success_status, "{}");
@@ -139,7 +143,7 @@ cb_status st_put_object(cb_req *req, void *state)
     g.env = st->env;
     g.bucket = b->name;
     g.path = path;
-    g.length = declared_length(req);
+    g.length = st_declared_length(req);
     g.type = cb_req_header(req, "Content-Type");
     problem = st_verify_upload(cb_req_pool(req), st->signing_key, st->signing_key_len,
                                cb_req_header(req, "Authorization"), &g,

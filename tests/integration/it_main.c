@@ -21,6 +21,7 @@ Suite *auth_suite(void);
 Suite *functions_suite(void);
 Suite *storage_suite(void);
 Suite *storage_backends_suite(void);
+Suite *storage_s3_suite(void);
 Suite *services_suite(void);
 Suite *ratelimit_suite(void);
 Suite *tenants_suite(void);
@@ -52,6 +53,7 @@ int main(void)
     srunner_add_suite(sr, functions_suite());
     srunner_add_suite(sr, storage_suite());
     srunner_add_suite(sr, storage_backends_suite());
+    srunner_add_suite(sr, storage_s3_suite());
     srunner_add_suite(sr, services_suite());
     srunner_add_suite(sr, ratelimit_suite());
     srunner_add_suite(sr, tenants_suite());

@@ -107,6 +107,26 @@ START_TEST(sha_fips_vectors)
 }
 END_TEST
 
+/* FIPS 180-2's two-block message fed in uneven pieces, and the empty
+ * stream; a finished stream takes nothing more. */
+START_TEST(sha256_stream_matches_one_shot)
+{
+    static const char msg[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    cb_sha256_stream *s = cb_sha256_stream_new(pool);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(cb_sha256_stream_update(s, msg, 1), 0);
+    ck_assert_int_eq(cb_sha256_stream_update(s, msg + 1, 0), 0);
+    ck_assert_int_eq(cb_sha256_stream_update(s, msg + 1, 30), 0);
+    ck_assert_int_eq(cb_sha256_stream_update(s, msg + 31, strlen(msg) - 31), 0);
+    ck_assert_str_eq(cb_sha256_stream_hex(pool, s),
+                     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    ck_assert_int_eq(cb_sha256_stream_update(s, "x", 1), -1);
+    ck_assert_ptr_null(cb_sha256_stream_hex(pool, s));
+    s = cb_sha256_stream_new(pool);
+    ck_assert_str_eq(cb_sha256_stream_hex(pool, s), cb_sha256_hex(pool, "", 0));
+}
+END_TEST
+
 /* RFC 4231 test cases 1, 2 and 6; RFC 2202 test cases 1, 2 and 6. */
 START_TEST(hmac_rfc4231_and_rfc2202_vectors)
 {
@@ -254,6 +274,7 @@ Suite *encoding_suite(void)
     tc = tcase_create("crypto");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, sha_fips_vectors);
+    tcase_add_test(tc, sha256_stream_matches_one_shot);
     tcase_add_test(tc, hmac_rfc4231_and_rfc2202_vectors);
     suite_add_tcase(s, tc);
     return s;
