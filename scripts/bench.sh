@@ -46,6 +46,11 @@
 # connection count (or the pool size) means upstream connections are reused,
 # close to the request count means one connection per request.
 #
+# The "httpd us" and "upstr us" columns are the CPU time (user + system, from
+# /proc/PID/stat of the main process and its children) that the bench httpd and
+# the upstream nginx spent per request of the measured run: unlike req/s, other
+# load on the machine barely moves them, so they show where a ratio comes from.
+#
 # Usage: scripts/bench.sh            (as root: installs wrk/nginx/apache2 if
 #                                     missing, builds the module in build/)
 # Environment:
@@ -597,13 +602,23 @@ to_ms() {   # "123.45us" | "1.2ms" | "0.5s" | "2m" -> milliseconds
         else if (u == "m") f = 60000; else if (u == "h") f = 3600000; else { print "nan"; exit 1 }
         printf "%.3f", n * f }'
 }
+cpu_ticks() {   # CPU time (user+system clock ticks) of a main process and its children
+    local main
+    main=$(cat "$1" 2>/dev/null) || { echo "?"; return; }
+    { cat "/proc/$main/stat"; for c in $(cat "/proc/$main/task/$main/children" 2>/dev/null); do cat "/proc/$c/stat"; done; } 2>/dev/null |
+        sed 's/^.*) //' | awk '{ s += $12 + $13 } END { print s + 0 }'
+}
+us_per_request() {   # ticks-before ticks-after requests -> microseconds of CPU per request
+    awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ && n > 0) printf "%.1f", (b - a) * 1e6 / hz / n; else print "?" }'
+}
 upstream_accepted() {
     { curl -s --max-time 2 "http://127.0.0.1:$P_UP/nginx_status" | awk 'NR == 3 { print $1 }'; } || true
 }
 
-declare -A RPS P50 P99 UPC REQS RUNS   # space-separated per-round values
-for n in "${!URL[@]}"; do RPS[$n]="?"; P50[$n]="?"; P99[$n]="?"; UPC[$n]="?"; REQS[$n]="?"; done
-for n in "${NAMES[@]}"; do RPS[$n]=""; P50[$n]=""; P99[$n]=""; UPC[$n]=""; REQS[$n]=""; done
+declare -A RPS P50 P99 UPC REQS RUNS HCPU UCPU   # space-separated per-round values
+for n in "${!URL[@]}"; do RPS[$n]="?"; P50[$n]="?"; P99[$n]="?"; UPC[$n]="?"; REQS[$n]="?"; HCPU[$n]="?"; UCPU[$n]="?"; done
+for n in "${NAMES[@]}"; do RPS[$n]=""; P50[$n]=""; P99[$n]=""; UPC[$n]=""; REQS[$n]=""; HCPU[$n]=""; UCPU[$n]=""; done
 warnings=()
 [[ -z $stale_warning ]] || warnings+=("$stale_warning")
 busy=$(cpu_busy_pct)
@@ -621,8 +636,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
     run_wrk "$T/warm-$n.txt" -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "${hargs[@]}" "${URL[$n]}" \
         || die "wrk warm-up failed for $n: $(tail -n 3 "$T/warm-$n.txt")"
     before=$(upstream_accepted)
+    httpd_ticks=$(cpu_ticks "$T/httpd/run/httpd.pid"); up_ticks=$(cpu_ticks "$T/up/nginx.pid")
     run_wrk "$out" -t"$THREADS" -c"$CONNS" -d"${SECONDS_RUN}s" --latency "${hargs[@]}" "${URL[$n]}" \
         || die "wrk failed for $n: $(tail -n 3 "$out")"
+    httpd_ticks_after=$(cpu_ticks "$T/httpd/run/httpd.pid"); up_ticks_after=$(cpu_ticks "$T/up/nginx.pid")
     after=$(upstream_accepted)
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
     reqs=$(awk '/requests in/ { print $1 }' "$out")
@@ -636,6 +653,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
         upc=$((after - before - 1))   # minus the status query's own connection
     fi
     RPS[$n]+="$rps "; P50[$n]+="$p50 "; P99[$n]+="$p99 "; UPC[$n]+="$upc "; REQS[$n]+="$reqs "
+    HCPU[$n]+="$(us_per_request "$httpd_ticks" "$httpd_ticks_after" "$reqs") "
+    UCPU[$n]+="$(us_per_request "$up_ticks" "$up_ticks_after" "$reqs") "
     ((ROUNDS > 1)) && note "  $rps req/s, p50 $p50 ms, p99 $p99 ms"
     non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
     sockerr=$(grep -E '^ *Socket errors:' "$out" || true)
@@ -659,7 +678,8 @@ for n in "${NAMES[@]}"; do
     ((ROUNDS > 1)) && RUNS[$n]="req/s ${RPS[$n]}| p99 ${P99[$n]}"
     # shellcheck disable=SC2086  # word splitting of the per-round lists is intended
     { RPS[$n]=$(median ${RPS[$n]}); P50[$n]=$(median ${P50[$n]}); P99[$n]=$(median ${P99[$n]})
-      UPC[$n]=$(median ${UPC[$n]}); REQS[$n]=$(median ${REQS[$n]}); }
+      UPC[$n]=$(median ${UPC[$n]}); REQS[$n]=$(median ${REQS[$n]})
+      HCPU[$n]=$(median ${HCPU[$n]}); UCPU[$n]=$(median ${UCPU[$n]}); }
 done
 if grep -qE '\[(proxy|proxy_http|cloudbase):(error|crit|alert|emerg)' "$T/httpd/error.log" 2>/dev/null; then
     warnings+=("httpd error log has proxy/cloudbase errors (first: $(grep -m1 -E '\[(proxy|proxy_http|cloudbase):(error|crit|alert|emerg)' "$T/httpd/error.log" | cut -c1-200))")
@@ -674,16 +694,19 @@ echo
 echo "mod_cloudbase bench: wrk -t$THREADS -c$CONNS -d${SECONDS_RUN}s (warm-up ${WARMUP}s)$( ((ROUNDS > 1)) && echo " x $ROUNDS rounds, medians"), loopback, $(nproc) CPUs;" \
      "httpd event MPM 2x32 threads; gateway upstream $([[ $SHARED == 1 ]] && echo "= ProxyPass URL (shared worker)" || echo "on its own port")"
 echo "module: $MODULE (built $MODULE_BUILT)"
-fmt='%-12s %10s %8s %8s %9s %10s %9s %9s %9s %9s\n'
-printf "$fmt" target "req/s" "p50 ms" "p99 ms" "x modprx" "p99 d ms" "x upstr" "x ngxprx" "x static" "up-conns"
+fmt='%-12s %10s %8s %8s %9s %10s %9s %9s %9s %9s %9s %9s\n'
+printf "$fmt" target "req/s" "p50 ms" "p99 ms" "x modprx" "p99 d ms" "x upstr" "x ngxprx" "x static" "up-conns" "httpd us" "upstr us"
 for n in "${NAMES[@]}"; do
     printf "$fmt" "$n" "$(num "${RPS[$n]}" %.0f)" "$(num "${P50[$n]}" %.2f)" "$(num "${P99[$n]}" %.2f)" \
         "$(ratio "${RPS[$n]}" "${RPS[mod_proxy]}")" "$(delta "${P99[$n]}" "${P99[mod_proxy]}")" \
         "$(ratio "${RPS[$n]}" "${RPS[upstream]}")" "$(ratio "${RPS[$n]}" "${RPS[nginx_proxy]}")" \
-        "$(ratio "${RPS[$n]}" "${RPS[static]}")" "$(num "${UPC[$n]}" %.0f)"
+        "$(ratio "${RPS[$n]}" "${RPS[static]}")" "$(num "${UPC[$n]}" %.0f)" \
+        "$(num "${HCPU[$n]}" %.1f)" "$(num "${UCPU[$n]}" %.1f)"
 done
 echo "(x = req/s ratio; p99 d = p99 minus mod_proxy's p99; up-conns = TCP connections the upstream"
-echo " accepted during the measured run, for $(num "${REQS[gateway]}" %.0f) gateway / $(num "${REQS[mod_proxy]}" %.0f) mod_proxy requests)"
+echo " accepted during the measured run, for $(num "${REQS[gateway]}" %.0f) gateway / $(num "${REQS[mod_proxy]}" %.0f) mod_proxy requests;"
+echo " httpd us / upstr us = CPU time (user+system, from /proc) the bench httpd / the upstream nginx spent"
+echo " per request: other load on the machine barely moves these, unlike req/s)"
 if ((ROUNDS > 1)); then
     echo "per round:"
     for n in "${NAMES[@]}"; do printf '  %-12s %s\n' "$n" "${RUNS[$n]}"; done
