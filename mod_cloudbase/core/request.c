@@ -308,21 +308,63 @@ void cb_header_unset_folded(apr_table_t *headers, const char *name, int as_prefi
     } while (n == 16);
 }
 
-void cb_req_apply_upstream_headers(const cb_req *req, apr_table_t *headers)
+/* Whether name is one the gateway removes or sets (any spelling). */
+static int header_is_replaced(const cb_req *req, const char *name)
 {
     if (req->upstream_unset)
         for (int i = 0; i < req->upstream_unset->nelts; i++)
-            cb_header_unset_folded(headers, APR_ARRAY_IDX(req->upstream_unset, i, const char *),
-                                   0);
+            if (cb_header_names_match(name, APR_ARRAY_IDX(req->upstream_unset, i, const char *)))
+                return 1;
     if (req->upstream_set) {
-        /* A few sets: cheaper than apr_table_overlap, which rebuilds and
-         * sorts the whole table. A client's copy under another spelling
-         * (X_Request_Id for X-Request-Id) goes first. */
         const apr_array_header_t *arr = apr_table_elts(req->upstream_set);
         const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-        for (int i = 0; i < arr->nelts; i++) {
-            cb_header_unset_folded(headers, e[i].key, 0);
-            apr_table_setn(headers, e[i].key, e[i].val);
+        for (int i = 0; i < arr->nelts; i++)
+            if (cb_header_names_match(name, e[i].key))
+                return 1;
+    }
+    return 0;
+}
+
+void cb_req_apply_upstream_headers(const cb_req *req, apr_table_t *headers)
+{
+    const apr_array_header_t *arr = apr_table_elts(headers);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    const char *doomed[16];
+    int n = 0, more = 0;
+    if (!req->upstream_unset && !req->upstream_set)
+        return;
+    /* One walk over the outgoing headers finds every client copy of a name
+     * the gateway removes or sets, under any spelling (X_Request_Id for
+     * X-Request-Id); they are unset after the walk, which unsetting would
+     * disturb. More than 16 such copies is an attack, not a client: those
+     * take the slow path, name by name. */
+    for (int i = 0; i < arr->nelts; i++)
+        if (e[i].key && header_is_replaced(req, e[i].key)) {
+            if (n == 16) {
+                more = 1;
+                break;
+            }
+            doomed[n++] = e[i].key;
         }
+    for (int i = 0; i < n; i++)
+        apr_table_unset(headers, doomed[i]);
+    if (more) {
+        if (req->upstream_unset)
+            for (int i = 0; i < req->upstream_unset->nelts; i++)
+                cb_header_unset_folded(headers,
+                                       APR_ARRAY_IDX(req->upstream_unset, i, const char *), 0);
+        if (req->upstream_set) {
+            const apr_array_header_t *set = apr_table_elts(req->upstream_set);
+            for (int i = 0; i < set->nelts; i++)
+                cb_header_unset_folded(headers, ((const apr_table_entry_t *)set->elts)[i].key, 0);
+        }
+    }
+    /* A few sets: cheaper than apr_table_overlap, which rebuilds and sorts
+     * the whole table. */
+    if (req->upstream_set) {
+        const apr_array_header_t *set = apr_table_elts(req->upstream_set);
+        const apr_table_entry_t *se = (const apr_table_entry_t *)set->elts;
+        for (int i = 0; i < set->nelts; i++)
+            apr_table_setn(headers, se[i].key, se[i].val);
     }
 }
