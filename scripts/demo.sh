@@ -60,6 +60,7 @@ pids+=($!)
 # run. httpd reads them while it reads its configuration (as the user
 # starting it), never from a worker: owner-only, as in production.
 (umask 077; openssl rand -hex 32 >"$dir/jwt.key"; openssl rand -hex 24 >"$dir/admin.key"
+ openssl rand -hex 32 >"$dir/storage.key"
  echo "sk-demo-$(openssl rand -hex 16)" >"$dir/ai.key")
 python3 "$top/scripts/demo-sample-ai.py" "$ai_port" "$dir/ai.key" >"$dir/sample-ai.log" 2>&1 &
 pids+=($!)
@@ -70,10 +71,10 @@ for fn in add-two:$function_port helloworld:$cloudrun_port; do
   pids+=($!)
 done
 
-mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data"
+mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data/files"
 cp "$top"/conf/demo/*.html "$top"/conf/demo/*.js "$top"/conf/demo/*.css "$dir/docroot/"
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
-  "$dir/plugins/"
+  "$top"/build/plugins/storage/.libs/storage.so "$dir/plugins/"
 for _ in $(seq 50); do
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
   sleep 0.1
@@ -81,7 +82,8 @@ done
 # The demo user goes into the site's database (the auth plugin's tables).
 echo "demo-password" | "$top/build/plugins/auth/cloudbase-user" \
   --database "sqlite3:$dir/data/cloudbase.db" --env demo create demo >/dev/null
-# The SQLite database (and its WAL files) is written by httpd's workers.
+# The SQLite database (and its WAL files) and the bucket's files are written
+# by httpd's workers.
 if [[ $(id -u) -eq 0 ]]; then
   chown -R www-data:www-data "$dir/data"
 fi

@@ -107,6 +107,7 @@ static void start_demo(void)
     write_secret("jwt.key", "it-demo-jwt-secret-0123456789abcdefghijklmnop\n");
     write_secret("admin.key", "it-demo-admin-key-0123456789abcdef\n");
     write_secret("ai.key", "sk-it-demo-ai-key-0123456789\n");
+    write_secret("storage.key", "it-demo-storage-signing-key-0123456789abcdef\n");
     /* The front page, as demo.sh copies it. */
     snprintf(cmd, sizeof(cmd), "cp '%s'/conf/demo/*.html '%s'/conf/demo/*.js '%s'/conf/demo/*.css '%s/docroot/'",
              source_top(), source_top(), source_top(), it.dir);
@@ -128,6 +129,10 @@ static void start_demo(void)
     /* The demo's SQLite database, written by the workers (www-data); the
      * demo user goes into it first, as demo.sh does. */
     snprintf(conf, sizeof(conf), "%s/data", it.dir);
+    ck_assert_int_eq(mkdir(conf, 0777), 0);
+    chmod(conf, 0777);
+    /* The local bucket's directory, as demo.sh makes it. */
+    snprintf(conf, sizeof(conf), "%s/data/files", it.dir);
     ck_assert_int_eq(mkdir(conf, 0777), 0);
     chmod(conf, 0777);
     snprintf(cmd, sizeof(cmd),
@@ -206,7 +211,9 @@ START_TEST(demo_loads_no_test_plugin)
     it_response r;
     it_request("GET", "/health", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_msg(strstr(r.body, "\"auth\"") && strstr(r.body, "\"functions\""), "%s", r.body);
+    ck_assert_msg(strstr(r.body, "\"auth\"") && strstr(r.body, "\"functions\"") &&
+                      strstr(r.body, "\"storage\""),
+                  "%s", r.body);
     ck_assert_msg(strstr(r.body, "testplug") == NULL, "%s", r.body);
     it_free(&r);
 }
