@@ -4,10 +4,15 @@
  * (conf/demo/), the seeded user demo, the functions add-two and helloworld
  * on the pinned @cloudbase/functions-framework and the sample AI server
  * (scripts/demo-sample-ai.py). Then:
- *  - seed 000's quick start snippets 1, 2, 3, 6 and 7, as written with only
+ *  - seed 000's quick start snippets 1, 2, 3, 4, 6 and 7, as written with only
  *    the host changed (tests/sdk/quickstart-snippets.mjs);
+ *  - seed 000's storage snippet (4) likewise, into the demo's local bucket;
  *  - the front page in headless Chromium (tests/sdk/demo-page-test.js):
- *    sign in, call add-two, 102 and a request id on the page;
+ *    sign in, call add-two, 102 and a request id on the page; upload,
+ *    download and delete a file through its storage panel;
+ *  - storage from a page in Chromium (tests/sdk/storage-browser-test.js),
+ *    same-origin, from an allowed second origin (another port) with the
+ *    PUT's preflight, and from a refused origin;
  *  - a slowloris attack on loopback: 450 connections that send their
  *    headers a byte a second and never finish. Other clients must still be
  *    answered within a few seconds while the 450 are open, and
@@ -96,8 +101,23 @@ static void write_secret(const char *name, const char *value)
     chmod(path, 0600);
 }
 
-/* What scripts/demo.sh starts, on this test's ports and directory. */
-static void start_demo(void)
+/* Appends the second origin (see start_demo_two_origins) to CONF. */
+static void add_second_origin(const char *conf)
+{
+    FILE *f = fopen(conf, "a");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "\n# it_demo.c: a second origin, and an access log of the preflights\n"
+            "Listen 127.0.0.1:%d\n"
+            "CloudBaseSecureDomains http://127.0.0.1:%d\n"
+            "CustomLog %s/access.log \"%%m %%U %%{Origin}i %%>s\"\n",
+            it.site_port, it.site_port, it.dir);
+    fclose(f);
+}
+
+/* What scripts/demo.sh starts, on this test's ports and directory; with
+ * SECOND_ORIGIN, add_second_origin's lines too. */
+static void start_demo_with(int second_origin)
 {
     char cmd[3072], conf[400], output[4096];
     const char *module = getenv("CB_MODULE"), *user_cli = getenv("CB_USER_CLI");
@@ -148,6 +168,8 @@ static void start_demo(void)
              cloudrun_port, ai_port, module ? module : ".libs/mod_cloudbase.so", it_plugin_dir(),
              sdk_dir(), conf);
     run_or_fail(cmd);
+    if (second_origin)
+        add_second_origin(conf);
     /* No "WARNING: ... decreasing to" (a worker setting httpd cut down). */
     ck_assert_int_eq(it_configtest(conf, output, sizeof(output)), 0);
     ck_assert_msg(strstr(output, "WARNING") == NULL, "apache2 -t: %s", output);
@@ -159,6 +181,20 @@ static void start_demo(void)
         it_teardown();
         ck_abort_msg("the demo configuration did not start:\n%s", log);
     }
+}
+
+static void start_demo(void)
+{
+    start_demo_with(0);
+}
+
+/* The demo, also listening on a second loopback port (site_port) whose
+ * origin http://127.0.0.1:site_port is a secure domain; http://localhost:
+ * site_port is the same server under an origin that is not. An access log
+ * shows the browser's preflights. */
+static void start_demo_two_origins(void)
+{
+    start_demo_with(1);
 }
 
 /* Runs a node script of tests/sdk against the demo; fails the test, with
@@ -202,6 +238,17 @@ START_TEST(front_page_signs_in_and_calls_add_two)
     if (!shot)
         snprintf(args, sizeof(args), "'%s/demo.png'", it.dir);
     run_sdk_script("demo-page-test.js", args);
+}
+END_TEST
+
+/* Storage from a page in Chromium: same-origin, from the allowed second
+ * origin (with the PUT's preflight) and from a refused one. */
+START_TEST(browser_uploads_and_downloads_across_origins)
+{
+    char args[900];
+    snprintf(args, sizeof(args), "http://127.0.0.1:%d http://localhost:%d '%s'",
+             it.site_port, it.site_port, it.dir);
+    run_sdk_script("storage-browser-test.js", args);
 }
 END_TEST
 
@@ -320,6 +367,11 @@ Suite *demo_suite(void)
     tcase_add_test(tc, demo_loads_no_test_plugin);
     tcase_add_test(tc, quickstart_snippets_run_as_written);
     tcase_add_test(tc, front_page_signs_in_and_calls_add_two);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("storage_browser");
+    tcase_add_checked_fixture(tc, start_demo_two_origins, it_teardown);
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, browser_uploads_and_downloads_across_origins);
     suite_add_tcase(s, tc);
     return s;
 }
