@@ -3,8 +3,9 @@
 # 127.0.0.1:8080 (DEMO_PORT to change): apache2 with mod_cloudbase, a
 # redis-server, the function add-two and the Cloud Run service helloworld
 # (on the pinned @cloudbase/functions-framework, tests/sdk) and a sample
-# OpenAI-compatible server (scripts/demo-sample-ai.py), all on loopback in a
-# temporary directory, with the configuration of scripts/demo-config.sh.
+# OpenAI-compatible server (scripts/demo-sample-ai.py) and a local storage
+# bucket, all on loopback in a temporary directory, with the configuration
+# of scripts/demo-config.sh.
 # Seed 000's quick start runs against it with only the host changed; the
 # front page uses the official @cloudbase/js-sdk. Ctrl-C stops it all.
 set -euo pipefail
@@ -107,11 +108,12 @@ done
 cat <<MSG
 
 mod_cloudbase demo gateway on http://127.0.0.1:$port  (files in $dir)
-Open http://127.0.0.1:$port/ in a browser: sign in, call add-two.
+Open http://127.0.0.1:$port/ in a browser: sign in, call add-two, upload a file.
 Demo user: demo / demo-password. Admin key: $(cat "$dir/admin.key")
 Seed 000's quick start works with https://\${env}.api.tcloudbasegateway.com
 replaced by http://127.0.0.1:$port: function add-two, Cloud Run service
-helloworld, AI provider deepseek, agent id demo-agent (a sample AI server).
+helloworld, AI provider deepseek, agent id demo-agent (a sample AI server),
+storage bucket files (local, in $dir/data/files; README.md shows a curl upload).
 
   curl -s http://127.0.0.1:$port/health                   # readiness: plugins, Redis
   TOKEN=\$(curl -s -X POST http://127.0.0.1:$port/auth/v1/signin/anonymously \\

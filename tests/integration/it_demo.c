@@ -7,6 +7,7 @@
  *  - seed 000's quick start snippets 1, 2, 3, 4, 6 and 7, as written with only
  *    the host changed (tests/sdk/quickstart-snippets.mjs);
  *  - seed 000's storage snippet (4) likewise, into the demo's local bucket;
+ *  - README.md's curl upload (tests/integration/readme-curl.sh);
  *  - the front page in headless Chromium (tests/sdk/demo-page-test.js):
  *    sign in, call add-two, 102 and a request id on the page; upload,
  *    download and delete a file through its storage panel;
@@ -241,6 +242,28 @@ START_TEST(front_page_signs_in_and_calls_add_two)
 }
 END_TEST
 
+/* README.md's curl upload, run as written against the demo
+ * (tests/integration/readme-curl.sh compares each output with the README). */
+START_TEST(readme_curl_upload_runs_as_written)
+{
+    char cmd[1600], line[512], output[4096];
+    size_t used = 0;
+    FILE *p;
+    int rc;
+    snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/readme-curl.sh' %d '%s/README.md' 2>&1",
+             source_top(), it.http_port, source_top());
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    output[0] = '\0';
+    while (fgets(line, sizeof(line), p) && used < sizeof(output) - 1)
+        used += (size_t)snprintf(output + used, sizeof(output) - used, "%s", line);
+    rc = pclose(p);
+    fputs(output, stderr);
+    ck_assert_msg(rc == 0, "README's curl upload failed (%d):\n%s", rc, output);
+    ck_assert_msg(strstr(output, "Hello from curl\n"), "%s", output);
+}
+END_TEST
+
 /* Storage from a page in Chromium: same-origin, from the allowed second
  * origin (with the PUT's preflight) and from a refused one. */
 START_TEST(browser_uploads_and_downloads_across_origins)
@@ -366,6 +389,7 @@ Suite *demo_suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, demo_loads_no_test_plugin);
     tcase_add_test(tc, quickstart_snippets_run_as_written);
+    tcase_add_test(tc, readme_curl_upload_runs_as_written);
     tcase_add_test(tc, front_page_signs_in_and_calls_add_two);
     suite_add_tcase(s, tc);
     tc = tcase_create("storage_browser");
