@@ -12,7 +12,7 @@
  *
  * Steps: uploadFile (PUT, a Buffer), getTempFileURL, downloadFile (bytes
  * equal), getFileInfo (a HEAD with the Bearer), copyFile, deleteFile (then the
- * download fails), uploadFile with method:'post' (the form upload, 201), and a
+ * download fails and the earlier temp URL answers 404), uploadFile with method:'post' (the form upload, 201), and a
  * PRIVATE-bucket object alice uploaded; run again as bob (a separate process:
  * SDK instances of one env share their credentials), it is refused to him.
  *
@@ -103,6 +103,11 @@ async function main() {
     r.value.fileList.every((f) => f.code === 'SUCCESS'), r.ok ? r.value : r.error)
   r = await attempt(() => alice.downloadFile({ fileID }))
   check('a deleted file cannot be downloaded', !r.ok && /STORAGE_FILE_NONEXIST/.test(short(r.error)), r.ok ? r.value : r.error)
+  if (item) {
+    r = await attempt(() => fetch(item.tempFileURL))
+    check('the deleted file\'s earlier temp URL answers 404', r.ok && r.value.status === 404,
+      r.ok ? r.value.status : r.error)
+  }
 
   r = await attempt(() => alice.uploadFile({ cloudPath: 'sdk/post.txt', fileContent: content, method: 'post' }))
   check('uploadFile with method:post (form upload, 201)', r.ok && r.value.fileID === `cloud://${ENV}.${BUCKET}/sdk/post.txt`,
