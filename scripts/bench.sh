@@ -797,12 +797,18 @@ fi
 if measured signin signin; then
     echo "password sign-in, unknown user (decoy scrypt N=16384, hash bound 2/process): $(num "${RPS[signin]}" %.0f) req/s"
 fi
+# "LABEL: PASS|FAIL (idle, after, growth MiB[EXTRA])" for two RSS readings in
+# KiB and a growth limit in MiB.
+rss_verdict() {   # label idle-kib after-kib limit-mib [extra]
+    local growth verdict
+    growth=$(awk -v a="$3" -v b="$2" 'BEGIN { printf "%.1f", (a - b) / 1024 }')
+    awk -v g="$growth" -v l="$4" 'BEGIN { exit !(g < l) }' && verdict=PASS || verdict=FAIL
+    echo "$1: $verdict (idle $(awk -v k="$2" 'BEGIN { printf "%.1f", k / 1024 }') MiB," \
+         "after $(awk -v k="$3" 'BEGIN { printf "%.1f", k / 1024 }') MiB, growth $growth MiB${5:-})"
+}
 if [[ -n $RSS_IDLE && -n $RSS_AFTER ]]; then
-    rss_growth=$(awk -v a="$RSS_AFTER" -v b="$RSS_IDLE" 'BEGIN { printf "%.1f", (a - b) / 1024 }')
-    awk -v g="$rss_growth" 'BEGIN { exit !(g < 100) }' && v9=PASS || v9=FAIL
-    echo "gateway RSS after $RSS_COUNT parallel unknown-user sign-ins grows < 100 MiB: $v9" \
-         "(idle $(awk -v k="$RSS_IDLE" 'BEGIN { printf "%.1f", k / 1024 }') MiB," \
-         "after $(awk -v k="$RSS_AFTER" 'BEGIN { printf "%.1f", k / 1024 }') MiB, growth $rss_growth MiB; answers $RSS_ANSWERS)"
+    rss_verdict "gateway RSS after $RSS_COUNT parallel unknown-user sign-ins grows < 100 MiB" \
+        "$RSS_IDLE" "$RSS_AFTER" 100 "; answers $RSS_ANSWERS"
 fi
 for size in 4k 1m; do
     if measured "dl_$size" "static_$size"; then
@@ -812,11 +818,7 @@ for size in 4k 1m; do
     fi
 done
 if [[ -n $UP_IDLE && -n $UP_AFTER ]]; then
-    up_growth=$(awk -v a="$UP_AFTER" -v b="$UP_IDLE" 'BEGIN { printf "%.1f", (a - b) / 1024 }')
-    awk -v g="$up_growth" 'BEGIN { exit !(g < 10) }' && v=PASS || v=FAIL
-    echo "a 100 MiB upload raises httpd's RSS by < 10 MiB: $v" \
-         "(idle $(awk -v k="$UP_IDLE" 'BEGIN { printf "%.1f", k / 1024 }') MiB," \
-         "after $(awk -v k="$UP_AFTER" 'BEGIN { printf "%.1f", k / 1024 }') MiB, growth $up_growth MiB)"
+    rss_verdict "a 100 MiB upload raises httpd's RSS by < 10 MiB" "$UP_IDLE" "$UP_AFTER" 10
 fi
 if measured function_10k function; then
     awk -v a="${RPS[function_10k]}" -v b="${RPS[function]}" 'BEGIN { exit !(b > 0 && a / b >= 0.95) }' && v8=PASS || v8=FAIL

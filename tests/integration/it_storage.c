@@ -599,6 +599,19 @@ START_TEST(database_down)
 }
 END_TEST
 
+/* GETs a download URL: the status, and the body and Content-Type unless NULL. */
+static void expect_download(const char *url, long status, const char *body, const char *type)
+{
+    it_response r;
+    it_request("GET", path_of(url), NULL, NULL, &r);
+    ck_assert_int_eq(r.status, status);
+    if (body)
+        ck_assert_str_eq(r.body, body);
+    if (type)
+        ck_assert_str_eq(it_header(&r, "Content-Type"), type);
+    it_free(&r);
+}
+
 /* A signed download's Content-Type comes from a per-process cache while
  * the file is the version it was recorded for (no database read): one
  * child process, PostgreSQL as the store. An overwrite with another type
@@ -624,45 +637,28 @@ START_TEST(signed_download_type_cache)
     it_free(&r);
     url = download_url(NULL, u.cloud_id, NULL);
     ck_assert_ptr_nonnull(url);
-    for (int i = 0; i < 2; i++) {   /* the second is answered from the cache */
-        it_request("GET", path_of(url), NULL, NULL, &r);
-        ck_assert_int_eq(r.status, 200);
-        ck_assert_str_eq(it_header(&r, "Content-Type"), "text/html");
-        it_free(&r);
-    }
+    for (int i = 0; i < 2; i++)   /* the second is answered from the cache */
+        expect_download(url, 200, "<b>1</", "text/html");
     /* overwritten as text/plain: the same URL shows the new version */
     sign_upload("user-alice", "page.html", 9, "text/plain", &u);
     ck_assert_int_eq(put(&u, NULL, "text/plain", "version 2", &r), 200);
     it_free(&r);
-    for (int i = 0; i < 2; i++) {
-        it_request("GET", path_of(url), NULL, NULL, &r);
-        ck_assert_int_eq(r.status, 200);
-        ck_assert_str_eq(r.body, "version 2");
-        ck_assert_str_eq(it_header(&r, "Content-Type"), "text/plain");
-        it_free(&r);
-    }
+    for (int i = 0; i < 2; i++)
+        expect_download(url, 200, "version 2", "text/plain");
     /* deleted: 404 although its type was cached */
     sign_upload("user-alice", "gone.txt", 4, "text/plain", &u);
     ck_assert_int_eq(put(&u, NULL, "text/plain", "gone", &r), 200);
     it_free(&r);
     gone_url = download_url(NULL, u.cloud_id, NULL);
-    it_request("GET", path_of(gone_url), NULL, NULL, &r);
-    ck_assert_int_eq(r.status, 200);
-    it_free(&r);
+    expect_download(gone_url, 200, "gone", "text/plain");
     snprintf(body, sizeof(body), "[{\"cloudObjectId\":\"%s\"}]", u.cloud_id);
     call("delete-objects", "user-alice", body, &r);
     ck_assert_msg(r.status == 200 && !strstr(r.body, "\"code\""), "%s", r.body);
     it_free(&r);
-    it_request("GET", path_of(gone_url), NULL, NULL, &r);
-    ck_assert_int_eq(r.status, 404);
-    it_free(&r);
+    expect_download(gone_url, 404, NULL, NULL);
 
     srv_pg_stop(&pg);
-    it_request("GET", path_of(url), NULL, NULL, &r);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_str_eq(r.body, "version 2");
-    ck_assert_str_eq(it_header(&r, "Content-Type"), "text/plain");
-    it_free(&r);
+    expect_download(url, 200, "version 2", "text/plain");
     stop();
     srv_pg_destroy(&pg);
     database_line = NULL;
