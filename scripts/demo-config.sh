@@ -8,8 +8,8 @@
 #
 # DIR holds docroot/, jwt.key, admin.key, ai.key and storage.key, and gets the
 # pid file and logs; DIR/data, writable by the workers, gets the SQLite
-# database, and DIR/data/files (made by the caller, writable by the workers)
-# the local bucket files.
+# database, and DIR/data/files and DIR/data/private (made by the caller,
+# writable by the workers) the local buckets' files.
 # FUNCTION_PORT serves the function add-two, CLOUDRUN_PORT the Cloud
 # Run service helloworld (both @cloudbase/functions-framework), AI_PORT the
 # sample OpenAI-compatible server (scripts/demo-sample-ai.py) behind the AI
@@ -105,11 +105,13 @@ CloudBaseRateLimit /v1/functions/ 60/1m by=user
 # Seed 000's storage snippet and the front page's storage panel: the local
 # bucket files (embedded: a directory, metadata in the SQLite database),
 # served by this httpd. Any signed-in caller uploads; everyone reads
-# (READONLY), the uploader overwrites and deletes. Objects up to 10 MiB
-# (LimitRequestBody above), 100 MiB in all.
+# (READONLY), the uploader overwrites and deletes. In the bucket private
+# only the uploader reads too. Objects up to 10 MiB (LimitRequestBody
+# above), 100 MiB in all.
 <CloudBasePlugin storage>
   signing_key file:$dir/storage.key
   bucket files backend=local dir=$dir/data/files default max_object=10m
+  bucket private backend=local dir=$dir/data/private acl=PRIVATE max_object=10m
   env_quota 100m
 </CloudBasePlugin>
 CONF

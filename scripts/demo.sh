@@ -72,7 +72,7 @@ for fn in add-two:$function_port helloworld:$cloudrun_port; do
   pids+=($!)
 done
 
-mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data/files"
+mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data/files" "$dir/data/private"
 cp "$top"/conf/demo/*.html "$top"/conf/demo/*.js "$top"/conf/demo/*.css "$dir/docroot/"
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
   "$top"/build/plugins/storage/.libs/storage.so "$dir/plugins/"
@@ -113,7 +113,7 @@ Demo user: demo / demo-password. Admin key: $(cat "$dir/admin.key")
 Seed 000's quick start works with https://\${env}.api.tcloudbasegateway.com
 replaced by http://127.0.0.1:$port: function add-two, Cloud Run service
 helloworld, AI provider deepseek, agent id demo-agent (a sample AI server),
-storage bucket files (local, in $dir/data/files; README.md shows a curl upload).
+storage buckets files and private (local, in $dir/data; README.md shows a curl upload).
 
   curl -s http://127.0.0.1:$port/health                   # readiness: plugins, Redis
   TOKEN=\$(curl -s -X POST http://127.0.0.1:$port/auth/v1/signin/anonymously \\

@@ -8,6 +8,9 @@
  *    the host changed (tests/sdk/quickstart-snippets.mjs);
  *  - seed 000's storage snippet (4) likewise, into the demo's local bucket;
  *  - README.md's curl upload (tests/integration/readme-curl.sh);
+ *  - the official SDK's storage round trip (tests/sdk/storage-sdk-test.js)
+ *    with the demo's real sign-ins, a PRIVATE object refused to another
+ *    user;
  *  - the front page in headless Chromium (tests/sdk/demo-page-test.js):
  *    sign in, call add-two, 102 and a request id on the page; upload,
  *    download and delete a file through its storage panel;
@@ -35,6 +38,7 @@
 #include <netinet/in.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "harness.h"
 #include "../common/servers.h"
@@ -152,10 +156,12 @@ static void start_demo_with(int second_origin)
     snprintf(conf, sizeof(conf), "%s/data", it.dir);
     ck_assert_int_eq(mkdir(conf, 0777), 0);
     chmod(conf, 0777);
-    /* The local bucket's directory, as demo.sh makes it. */
-    snprintf(conf, sizeof(conf), "%s/data/files", it.dir);
-    ck_assert_int_eq(mkdir(conf, 0777), 0);
-    chmod(conf, 0777);
+    /* The local buckets' directories, as demo.sh makes them. */
+    for (int i = 0; i < 2; i++) {
+        snprintf(conf, sizeof(conf), "%s/data/%s", it.dir, i ? "private" : "files");
+        ck_assert_int_eq(mkdir(conf, 0777), 0);
+        chmod(conf, 0777);
+    }
     snprintf(cmd, sizeof(cmd),
              "echo demo-password | '%s' --database 'sqlite3:%s/data/cloudbase.db' --env demo "
              "create demo >/dev/null && chmod 0666 '%s/data/cloudbase.db'",
@@ -198,17 +204,17 @@ static void start_demo_two_origins(void)
     start_demo_with(1);
 }
 
-/* Runs a node script of tests/sdk against the demo; fails the test, with
- * the script's output, unless it exits 0. */
-static void run_sdk_script(const char *script, const char *args)
+/* Runs COMMAND (a node script of tests/sdk and its arguments, maybe with
+ * environment assignments before it) in tests/sdk; fails the test, with
+ * its output, unless it exits 0 after at least one "ok - " line. */
+static void run_in_sdk_dir(const char *command)
 {
-    char cmd[2048], line[1024];
+    char cmd[4096], line[1024];
     size_t used = 0;
     static char output[65536];
     FILE *p;
     int rc;
-    snprintf(cmd, sizeof(cmd), "cd '%s' && timeout 150 node %s http://127.0.0.1:%d %s 2>&1",
-             sdk_dir(), script, it.http_port, args);
+    snprintf(cmd, sizeof(cmd), "cd '%s' && %s 2>&1", sdk_dir(), command);
     p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     output[0] = '\0';
@@ -219,9 +225,19 @@ static void run_sdk_script(const char *script, const char *args)
             used = sizeof(output) - 1;
     }
     rc = pclose(p);
-    ck_assert_msg(strstr(output, "ok - ") != NULL, "%s ran no check:\n%s", script, output);
-    ck_assert_msg(rc == 0 && strstr(output, "not ok") == NULL, "%s failed (%d):\n%s", script, rc,
-                  output);
+    ck_assert_msg(strstr(output, "ok - ") != NULL, "%s ran no check:\n%s", command, output);
+    ck_assert_msg(rc == 0 && strstr(output, "not ok") == NULL, "%s failed (%d):\n%s", command,
+                  rc, output);
+}
+
+/* Runs a node script of tests/sdk against the demo (its origin the first
+ * argument). */
+static void run_sdk_script(const char *script, const char *args)
+{
+    char command[2048];
+    snprintf(command, sizeof(command), "timeout 150 node %s http://127.0.0.1:%d %s", script,
+             it.http_port, args);
+    run_in_sdk_dir(command);
 }
 
 START_TEST(quickstart_snippets_run_as_written)
@@ -261,6 +277,46 @@ START_TEST(readme_curl_upload_runs_as_written)
     fputs(output, stderr);
     ck_assert_msg(rc == 0, "README's curl upload failed (%d):\n%s", rc, output);
     ck_assert_msg(strstr(output, "Hello from curl\n"), "%s", output);
+}
+END_TEST
+
+/* An access token of the demo's auth plugin (malloc'd): signs in with
+ * BODY at PATH. */
+static char *demo_access_token(const char *path, const char *body)
+{
+    const char *headers[] = {"x-device-id: it-demo-sdk", NULL};
+    it_response r;
+    json_t *answer;
+    char *token;
+    it_request("POST", path, headers, body, &r);
+    ck_assert_msg(r.status == 200, "%s: %ld %s", path, r.status, r.body);
+    answer = json_loads(r.body, 0, NULL);
+    ck_assert_msg(answer && json_is_string(json_object_get(answer, "access_token")), "%s", r.body);
+    token = strdup(json_string_value(json_object_get(answer, "access_token")));
+    json_decref(answer);
+    it_free(&r);
+    return token;
+}
+
+/* The official SDK's storage round trip (tests/sdk/storage-sdk-test.js) on
+ * the demo's buckets with real sign-ins: the user demo uploads, reads,
+ * copies, deletes and posts a form; an anonymous user is refused demo's
+ * object in the PRIVATE bucket. */
+START_TEST(official_sdk_storage_round_trip)
+{
+    char command[4096];
+    char *owner = demo_access_token("/auth/v1/signin",
+                                    "{\"username\":\"demo\",\"password\":\"demo-password\"}");
+    char *other = demo_access_token("/auth/v1/signin/anonymously", NULL);
+    for (int run = 0; run < 2; run++) {
+        snprintf(command, sizeof(command),
+                 "CB_TOKEN_%s='%s' timeout 150 node storage-sdk-test.js 127.0.0.1:%d demo files "
+                 "private %s", run ? "BOB" : "ALICE", run ? other : owner, it.http_port,
+                 run ? "bob" : "alice");
+        run_in_sdk_dir(command);
+    }
+    free(owner);
+    free(other);
 }
 END_TEST
 
@@ -390,6 +446,7 @@ Suite *demo_suite(void)
     tcase_add_test(tc, demo_loads_no_test_plugin);
     tcase_add_test(tc, quickstart_snippets_run_as_written);
     tcase_add_test(tc, readme_curl_upload_runs_as_written);
+    tcase_add_test(tc, official_sdk_storage_round_trip);
     tcase_add_test(tc, front_page_signs_in_and_calls_add_two);
     suite_add_tcase(s, tc);
     tc = tcase_create("storage_browser");

@@ -8,7 +8,9 @@
  *
  * The gateway must map the Bearer tokens test-user-alice / test-user-bob to
  * users alice and bob (tests/plugins/testplug's fake_identity); the SDK sends
- * init({accessKey}) as that Bearer on storage calls.
+ * init({accessKey}) as that Bearer on storage calls. With CB_TOKEN_ALICE /
+ * CB_TOKEN_BOB set, those access tokens (real sign-ins, e.g. on the demo)
+ * are sent instead.
  *
  * Steps: uploadFile (PUT, a Buffer), getTempFileURL, downloadFile (bytes
  * equal), getFileInfo (a HEAD with the Bearer), copyFile, deleteFile (then the
@@ -53,7 +55,8 @@ async function main() {
     'CLOUDBASE_APIKEY', 'TCB_CONTEXT_KEYS', 'TCB_ENV', 'SCF_NAMESPACE']) delete process.env[k]
   const cloudbase = require('@cloudbase/js-sdk')
   const appFor = (user) => {
-    const app = cloudbase.init({ env: ENV, accessKey: `test-user-${user}`, timeout: TIMEOUT })
+    const accessKey = process.env[`CB_TOKEN_${user.toUpperCase()}`] || `test-user-${user}`
+    const app = cloudbase.init({ env: ENV, accessKey, timeout: TIMEOUT })
     app.registerHost(host, 'http')
     return app
   }
