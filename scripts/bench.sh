@@ -31,6 +31,17 @@
 #                 process and children, from ps) before and after 2,000
 #                 parallel sign-ins with made-up usernames (curl --parallel,
 #                 200 at a time); the target is growth < 100 MiB
+#   static_4k/static_1m  httpd serving a 4 KiB / 1 MiB file statically
+#   dl_4k/dl_1m   the same bytes as an object of the storage plugin's local
+#                 bucket, fetched with its signed download URL (signature
+#                 checked, metadata read, then httpd's own static-file path);
+#                 the target is >= 0.9x static_4k / static_1m
+#   upload_rss    not a wrk run: the httpd's resident memory (as signin_rss)
+#                 before and after one signed 100 MiB PUT upload into the
+#                 local bucket; the target is growth < 10 MiB
+#   presign       not a wrk run: presigned SigV4 URLs per second on one core
+#                 (tests/bench/sign_bench), shown in the table's req/s
+#                 column; the target is >= 100k/s
 # static, mod_proxy and gateway are served by ONE httpd instance (event MPM,
 # same settings), so the only difference between them is the route.
 #
@@ -63,7 +74,8 @@
 #   BENCH_TARGETS="..."  measure only these targets (of upstream static
 #                         nginx_proxy mod_proxy gateway auth_off auth_on auth_key
 #                         fn_mod_proxy fn_nginx function function_10k
-#                         function_nolimit signin signin_rss), e.g.
+#                         function_nolimit signin signin_rss static_4k dl_4k
+#                         static_1m dl_1m upload_rss presign), e.g.
 #                         "auth_off auth_on" with more rounds to judge a 5% gap
 #   BENCH_SHARED_UPSTREAM=0  1: gateway uses the same upstream URL as ProxyPass
 #   BENCH_KEEP=0          1: keep the temp dir (configs, logs) for inspection
@@ -116,7 +128,8 @@ HTTPD=$(command -v apache2 || echo /usr/sbin/apache2)
 note "building mod_cloudbase in $BUILD_DIR"
 bash "$ROOT/scripts/build.sh" "$BUILD_DIR" --enable-werror || die "build failed"
 make -C "$BUILD_DIR" tests/bench/jwt_bench tests/bench/sign_bench >/dev/null || die "could not build jwt_bench and sign_bench"
-[[ -f $MODULE && -f $PLUGIN_DIR/testplug.so ]] || die "build did not produce $MODULE and testplug.so"
+[[ -f $MODULE && -f $PLUGIN_DIR/testplug.so && -f $BUILD_DIR/plugins/storage/.libs/storage.so ]] \
+    || die "build did not produce $MODULE, testplug.so and storage.so"
 stale_warning=""
 MODULE_BUILT=$(date -r "$MODULE" '+%Y-%m-%d %H:%M:%S')
 
@@ -346,6 +359,12 @@ CloudBaseDatabase sqlite3:$T/data/site.db
   signin_max_failures 1000000000
   signin_max_ip_failures 1000000000
 </CloudBasePlugin>
+# the storage targets: a local bucket (metadata in the same SQLite database)
+<CloudBasePlugin storage>
+  signing_key file:$T/storage.key
+  bucket bench backend=local dir=$T/data/bucket default max_object=200m
+  download_expires 7d
+</CloudBasePlugin>
 # an authenticated, rate-limited function call (10 functions here)
 CloudBaseRateLimit /v1/functions/bench 1000000000/1h by=user
 <CloudBasePlugin functions>
@@ -364,10 +383,19 @@ EOF
 mkdir -p "$T/plugins" "$T/data"
 chmod 777 "$T/data"   # the SQLite database is written by httpd's workers
 ln -s "$PLUGIN_DIR/testplug.so" "$BUILD_DIR/plugins/auth/.libs/auth.so" \
-    "$BUILD_DIR/plugins/functions/.libs/functions.so" "$T/plugins/"
+    "$BUILD_DIR/plugins/functions/.libs/functions.so" \
+    "$BUILD_DIR/plugins/storage/.libs/storage.so" "$T/plugins/"
 openssl rand -hex 32 >"$T/jwt.key"
 openssl rand -hex 32 >"$T/admin.key"
-chmod 644 "$T/jwt.key" "$T/admin.key"
+openssl rand -hex 32 >"$T/storage.key"
+chmod 644 "$T/jwt.key" "$T/admin.key" "$T/storage.key"
+# The storage targets' bucket (written by httpd's workers) and the same
+# objects as static files.
+mkdir -p "$T/data/bucket"
+chmod 777 "$T/data/bucket"
+head -c 4096 /dev/urandom >"$T/httpd/docroot/obj-4k"
+head -c 1048576 /dev/urandom >"$T/httpd/docroot/obj-1m"
+chmod 644 "$T/httpd/docroot/obj-4k" "$T/httpd/docroot/obj-1m"
 
 # --- start ------------------------------------------------------------------
 "$NGINX" -t -p "$T/up" -c "$T/up/nginx.conf" >"$T/up/test.log" 2>&1 \
@@ -447,7 +475,8 @@ API_KEY=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/admin/apikeys" \
 # auth_off / auth_on: the same echo handler without auth, and behind a
 # route that needs a signed-in user (JWT verified, session from the cache).
 NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on auth_key
-       fn_mod_proxy fn_nginx function function_10k function_nolimit signin)
+       fn_mod_proxy fn_nginx function function_10k function_nolimit signin
+       static_4k dl_4k static_1m dl_1m)
 declare -A URL=(
     [fn_mod_proxy]="http://127.0.0.1:$P_HTTPD/plain/hello"
     [fn_nginx]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
@@ -463,7 +492,30 @@ declare -A URL=(
     [auth_on]="http://127.0.0.1:$P_HTTPD/v1/test/private"
     [auth_key]="http://127.0.0.1:$P_HTTPD/v1/test/private"
     [signin]="http://127.0.0.1:$P_HTTPD/auth/v1/signin"
+    [static_4k]="http://127.0.0.1:$P_HTTPD/obj-4k"
+    [static_1m]="http://127.0.0.1:$P_HTTPD/obj-1m"
 )
+# The body each target must answer (the hello body unless named here).
+declare -A EXPECT=([static_4k]="$T/httpd/docroot/obj-4k" [dl_4k]="$T/httpd/docroot/obj-4k"
+                   [static_1m]="$T/httpd/docroot/obj-1m" [dl_1m]="$T/httpd/docroot/obj-1m")
+# Uploads FILE as OBJECT into the bench bucket as a client does (the upload
+# info, then the signed PUT, streamed by curl -T); prints the object's signed
+# download URL.
+storage_upload() {   # object file
+    local info fields code
+    info=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/v1/storages/get-objects-upload-info" \
+        -H "Authorization: Bearer $TOKEN" -d "[{\"objectId\":\"$1\"}]")
+    mapfile -t fields < <(python3 -c 'import json, sys
+item = json.load(sys.stdin)[0]
+print(item["uploadUrl"]); print(item["authorization"]); print(item["downloadUrl"])' <<<"$info" 2>/dev/null)
+    ((${#fields[@]} == 3)) || die "storage: no upload info for $1: $(head -c 300 <<<"$info")"
+    code=$(curl -s -o "$T/upload.out" -w '%{http_code}' -T "$2" -H "Authorization: ${fields[1]}" \
+        -H 'Content-Type: application/octet-stream' "${fields[0]}") || code="curl failed"
+    [[ $code == 200 ]] || die "storage: the PUT of $1 answered '$code': $(head -c 300 "$T/upload.out")"
+    printf '%s\n' "${fields[2]}"
+}
+URL[dl_4k]=$(storage_upload bench/obj-4k "$T/httpd/docroot/obj-4k") || exit 1
+URL[dl_1m]=$(storage_upload bench/obj-1m "$T/httpd/docroot/obj-1m") || exit 1
 # auth_off carries a header of the same size, so both requests cost httpd
 # the same to read and only the authentication differs.
 declare -A HEADER=([auth_on]="Authorization: Bearer $TOKEN" [auth_key]="X-Api-Key: $API_KEY"
@@ -502,13 +554,15 @@ EOF
 is_post() { [[ $1 == fn_* || $1 == function* || $1 == signin ]]; }
 post_body() { if [[ $1 == signin ]]; then printf '%s' "$SIGNIN_BODY"; else printf '%s' "$FN_BODY"; fi; }
 post_lua() { if [[ $1 == signin ]]; then printf '%s' "$T/signin.lua"; else printf '%s' "$T/post.lua"; fi; }
-MEASURE_RSS=1
+MEASURE_RSS=1 MEASURE_UPLOAD_RSS=1 MEASURE_PRESIGN=1
 if [[ -n ${BENCH_TARGETS:-} ]]; then
     read -r -a requested <<<"$BENCH_TARGETS"
     NAMES=()
-    MEASURE_RSS=0
+    MEASURE_RSS=0 MEASURE_UPLOAD_RSS=0 MEASURE_PRESIGN=0
     for n in "${requested[@]}"; do
         if [[ $n == signin_rss ]]; then MEASURE_RSS=1; continue; fi
+        if [[ $n == upload_rss ]]; then MEASURE_UPLOAD_RSS=1; continue; fi
+        if [[ $n == presign ]]; then MEASURE_PRESIGN=1; continue; fi
         [[ -n ${URL[$n]:-} ]] || die "unknown target '$n' in BENCH_TARGETS"
         NAMES+=("$n")
     done
@@ -539,12 +593,12 @@ for n in "${NAMES[@]}"; do
         fi
         continue
     fi
-    if [[ $code != 200 ]] || ! cmp -s "$T/expected" "$T/got"; then
+    if [[ $code != 200 ]] || ! cmp -s "${EXPECT[$n]:-$T/expected}" "$T/got"; then
         echo "bench: target '$n' (${URL[$n]}) answered '$code' with body:" >&2
         head -c 500 "$T/got" >&2 2>/dev/null || true
         echo >&2
         tail -n 5 "$T/httpd/error.log" >&2 2>/dev/null || true
-        die "target '$n' is not answering 200 \"hello\\n\"; nothing measured"
+        die "target '$n' is not answering 200 with $(basename "${EXPECT[$n]:-hello}"); nothing measured"
     fi
 done
 
@@ -573,6 +627,20 @@ if ((MEASURE_RSS)); then
     RSS_ANSWERS=$(awk '{ n[$2 == 0 ? $1 : "curl-exit-" $2]++ }
         END { for (k in n) printf "%s=%d\n", k, n[k] }' "$T/burst.out" | sort | paste -sd' ')
     [[ $(grep -c '^400 ' "$T/burst.out") -gt 0 ]] || die "signin_rss: no sign-in was checked ($RSS_ANSWERS)"
+fi
+
+# --- upload_rss: memory after one 100 MiB upload --------------------------------
+UP_IDLE="" UP_AFTER="" UP_SIZE=$((100 * 1024 * 1024))
+if ((MEASURE_UPLOAD_RSS)); then
+    head -c "$UP_SIZE" /dev/urandom >"$T/upload-100m"
+    sleep 1
+    UP_IDLE=$(httpd_rss_kib) || die "could not read the httpd pid file"
+    note "upload_rss: one signed PUT of 100 MiB into the local bucket (idle RSS ${UP_IDLE} KiB)"
+    up_url=$(storage_upload bench/upload-100m "$T/upload-100m") || exit 1
+    UP_AFTER=$(httpd_rss_kib) || die "could not read the httpd pid file"
+    got=$(curl -s -o /dev/null -w '%{size_download}' "$up_url")
+    [[ $got == "$UP_SIZE" ]] || die "upload_rss: the uploaded object downloads as $got bytes, not $UP_SIZE"
+    rm -f "$T/upload-100m"
 fi
 
 # --- measure ------------------------------------------------------------------
@@ -685,6 +753,14 @@ if grep -qE '\[(proxy|proxy_http|cloudbase):(error|crit|alert|emerg)' "$T/httpd/
     warnings+=("httpd error log has proxy/cloudbase errors (first: $(grep -m1 -E '\[(proxy|proxy_http|cloudbase):(error|crit|alert|emerg)' "$T/httpd/error.log" | cut -c1-200))")
 fi
 
+# Object-store signer microbenchmark (one thread's CPU time, no server): its
+# presign rate is a row of the table.
+sign_out="" presign=""
+if ((MEASURE_PRESIGN)) && [[ -x $BUILD_DIR/tests/bench/sign_bench ]]; then
+    sign_out=$("$BUILD_DIR/tests/bench/sign_bench" 2>&1) || warnings+=("sign_bench failed: $sign_out")
+    presign=$(sed -n 's/.*s3_presign_per_sec=\([0-9]*\).*/\1/p' <<<"$sign_out")
+fi
+
 # --- report -----------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 num() { awk -v v="$1" -v f="$2" 'BEGIN { if (v ~ /^-?[0-9.]+$/) printf f, v; else print v }'; }
@@ -703,10 +779,14 @@ for n in "${NAMES[@]}"; do
         "$(ratio "${RPS[$n]}" "${RPS[static]}")" "$(num "${UPC[$n]}" %.0f)" \
         "$(num "${HCPU[$n]}" %.1f)" "$(num "${UCPU[$n]}" %.1f)"
 done
+if [[ -n $presign ]]; then
+    printf "$fmt" presign "$presign" - - - - - - - - - -
+fi
 echo "(x = req/s ratio; p99 d = p99 minus mod_proxy's p99; up-conns = TCP connections the upstream"
 echo " accepted during the measured run, for $(num "${REQS[gateway]}" %.0f) gateway / $(num "${REQS[mod_proxy]}" %.0f) mod_proxy requests;"
 echo " httpd us / upstr us = CPU time (user+system, from /proc) the bench httpd / the upstream nginx spent"
-echo " per request: other load on the machine barely moves these, unlike req/s)"
+echo " per request: other load on the machine barely moves these, unlike req/s;"
+echo " presign = presigned SigV4 URLs per second on one core, no server)"
 if ((ROUNDS > 1)); then
     echo "per round:"
     for n in "${NAMES[@]}"; do printf '  %-12s %s\n' "$n" "${RUNS[$n]}"; done
@@ -740,12 +820,28 @@ fi
 if measured signin signin; then
     echo "password sign-in, unknown user (decoy scrypt N=16384, hash bound 2/process): $(num "${RPS[signin]}" %.0f) req/s"
 fi
+# "LABEL: PASS|FAIL (idle, after, growth MiB[EXTRA])" for two RSS readings in
+# KiB and a growth limit in MiB.
+rss_verdict() {   # label idle-kib after-kib limit-mib [extra]
+    local growth verdict
+    growth=$(awk -v a="$3" -v b="$2" 'BEGIN { printf "%.1f", (a - b) / 1024 }')
+    awk -v g="$growth" -v l="$4" 'BEGIN { exit !(g < l) }' && verdict=PASS || verdict=FAIL
+    echo "$1: $verdict (idle $(awk -v k="$2" 'BEGIN { printf "%.1f", k / 1024 }') MiB," \
+         "after $(awk -v k="$3" 'BEGIN { printf "%.1f", k / 1024 }') MiB, growth $growth MiB${5:-})"
+}
 if [[ -n $RSS_IDLE && -n $RSS_AFTER ]]; then
-    rss_growth=$(awk -v a="$RSS_AFTER" -v b="$RSS_IDLE" 'BEGIN { printf "%.1f", (a - b) / 1024 }')
-    awk -v g="$rss_growth" 'BEGIN { exit !(g < 100) }' && v9=PASS || v9=FAIL
-    echo "gateway RSS after $RSS_COUNT parallel unknown-user sign-ins grows < 100 MiB: $v9" \
-         "(idle $(awk -v k="$RSS_IDLE" 'BEGIN { printf "%.1f", k / 1024 }') MiB," \
-         "after $(awk -v k="$RSS_AFTER" 'BEGIN { printf "%.1f", k / 1024 }') MiB, growth $rss_growth MiB; answers $RSS_ANSWERS)"
+    rss_verdict "gateway RSS after $RSS_COUNT parallel unknown-user sign-ins grows < 100 MiB" \
+        "$RSS_IDLE" "$RSS_AFTER" 100 "; answers $RSS_ANSWERS"
+fi
+for size in 4k 1m; do
+    if measured "dl_$size" "static_$size"; then
+        awk -v a="${RPS[dl_$size]}" -v b="${RPS[static_$size]}" 'BEGIN { exit !(b > 0 && a / b >= 0.9) }' && v=PASS || v=FAIL
+        echo "signed download of a $size object >= 0.9x httpd serving the same file statically: $v" \
+             "($(ratio "${RPS[dl_$size]}" "${RPS[static_$size]}"); p99 $(num "${P99[dl_$size]}" %.2f) ms vs $(num "${P99[static_$size]}" %.2f) ms)"
+    fi
+done
+if [[ -n $UP_IDLE && -n $UP_AFTER ]]; then
+    rss_verdict "a 100 MiB upload raises httpd's RSS by < 10 MiB" "$UP_IDLE" "$UP_AFTER" 10
 fi
 if measured function_10k function; then
     awk -v a="${RPS[function_10k]}" -v b="${RPS[function]}" 'BEGIN { exit !(b > 0 && a / b >= 0.95) }' && v8=PASS || v8=FAIL
@@ -765,10 +861,7 @@ if [[ -x $BUILD_DIR/tests/bench/jwt_bench ]]; then
     echo "$jwt_out" | sed 's/^/  /'
 fi
 
-# Object-store signer microbenchmark (one thread's CPU time, no server).
-if [[ -x $BUILD_DIR/tests/bench/sign_bench ]]; then
-    sign_out=$("$BUILD_DIR/tests/bench/sign_bench" 2>&1) || warnings+=("sign_bench failed: $sign_out")
-    presign=$(sed -n 's/.*s3_presign_per_sec=\([0-9]*\).*/\1/p' <<<"$sign_out")
+if [[ -n $sign_out ]]; then
     [[ ${presign:-0} -ge 100000 ]] && v10=PASS || v10=FAIL
     echo "presigned SigV4 URLs >= 100k/s on one core: $v10 (${presign:-?}/s)"
     echo "$sign_out" | sed 's/^/  /'

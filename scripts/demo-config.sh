@@ -6,13 +6,15 @@
 #   demo_httpd_conf DIR PORT REDIS_PORT FUNCTION_PORT CLOUDRUN_PORT AI_PORT \
 #                   MODULE PLUGIN_DIR NODE_MODULES >DIR/httpd.conf
 #
-# DIR holds docroot/, jwt.key, admin.key and ai.key, and gets the pid file and
-# logs; DIR/data, writable by the workers, gets the SQLite database.
+# DIR holds docroot/, jwt.key, admin.key, ai.key and storage.key, and gets the
+# pid file and logs; DIR/data, writable by the workers, gets the SQLite
+# database, and DIR/data/files and DIR/data/private (made by the caller,
+# writable by the workers) the local buckets' files.
 # FUNCTION_PORT serves the function add-two, CLOUDRUN_PORT the Cloud
 # Run service helloworld (both @cloudbase/functions-framework), AI_PORT the
 # sample OpenAI-compatible server (scripts/demo-sample-ai.py) behind the AI
 # provider deepseek and the agent demo-agent. MODULE is mod_cloudbase.so;
-# PLUGIN_DIR holds auth.so and functions.so. NODE_MODULES is the pinned
+# PLUGIN_DIR holds auth.so, functions.so and storage.so. NODE_MODULES is the pinned
 # node_modules (tests/sdk) whose @cloudbase/js-sdk browser build the front
 # page loads from /sdk/. Run as root, httpd's workers run as www-data.
 
@@ -99,6 +101,18 @@ CloudBaseRateLimit /v1/functions/ 60/1m by=user
   cloudrun helloworld http://127.0.0.1:$cloudrun_port auth=any
   ai_provider deepseek http://127.0.0.1:$ai_port/v1 key=file:$dir/ai.key auth=any timeout=60s
   agent demo-agent http://127.0.0.1:$ai_port/v1/chat/completions key=file:$dir/ai.key auth=any timeout=60s
+</CloudBasePlugin>
+# Seed 000's storage snippet and the front page's storage panel: the local
+# bucket files (embedded: a directory, metadata in the SQLite database),
+# served by this httpd. Any signed-in caller uploads; everyone reads
+# (READONLY), the uploader overwrites and deletes. In the bucket private
+# only the uploader reads too. Objects up to 10 MiB (LimitRequestBody
+# above), 100 MiB in all.
+<CloudBasePlugin storage>
+  signing_key file:$dir/storage.key
+  bucket files backend=local dir=$dir/data/files default max_object=10m
+  bucket private backend=local dir=$dir/data/private acl=PRIVATE max_object=10m
+  env_quota 100m
 </CloudBasePlugin>
 CONF
 }

@@ -3,8 +3,9 @@
 # 127.0.0.1:8080 (DEMO_PORT to change): apache2 with mod_cloudbase, a
 # redis-server, the function add-two and the Cloud Run service helloworld
 # (on the pinned @cloudbase/functions-framework, tests/sdk) and a sample
-# OpenAI-compatible server (scripts/demo-sample-ai.py), all on loopback in a
-# temporary directory, with the configuration of scripts/demo-config.sh.
+# OpenAI-compatible server (scripts/demo-sample-ai.py) and a local storage
+# bucket, all on loopback in a temporary directory, with the configuration
+# of scripts/demo-config.sh.
 # Seed 000's quick start runs against it with only the host changed; the
 # front page uses the official @cloudbase/js-sdk. Ctrl-C stops it all.
 set -euo pipefail
@@ -60,6 +61,7 @@ pids+=($!)
 # run. httpd reads them while it reads its configuration (as the user
 # starting it), never from a worker: owner-only, as in production.
 (umask 077; openssl rand -hex 32 >"$dir/jwt.key"; openssl rand -hex 24 >"$dir/admin.key"
+ openssl rand -hex 32 >"$dir/storage.key"
  echo "sk-demo-$(openssl rand -hex 16)" >"$dir/ai.key")
 python3 "$top/scripts/demo-sample-ai.py" "$ai_port" "$dir/ai.key" >"$dir/sample-ai.log" 2>&1 &
 pids+=($!)
@@ -70,10 +72,10 @@ for fn in add-two:$function_port helloworld:$cloudrun_port; do
   pids+=($!)
 done
 
-mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data"
+mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data/files" "$dir/data/private"
 cp "$top"/conf/demo/*.html "$top"/conf/demo/*.js "$top"/conf/demo/*.css "$dir/docroot/"
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
-  "$dir/plugins/"
+  "$top"/build/plugins/storage/.libs/storage.so "$dir/plugins/"
 for _ in $(seq 50); do
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
   sleep 0.1
@@ -81,7 +83,8 @@ done
 # The demo user goes into the site's database (the auth plugin's tables).
 echo "demo-password" | "$top/build/plugins/auth/cloudbase-user" \
   --database "sqlite3:$dir/data/cloudbase.db" --env demo create demo >/dev/null
-# The SQLite database (and its WAL files) is written by httpd's workers.
+# The SQLite database (and its WAL files) and the bucket's files are written
+# by httpd's workers.
 if [[ $(id -u) -eq 0 ]]; then
   chown -R www-data:www-data "$dir/data"
 fi
@@ -105,11 +108,12 @@ done
 cat <<MSG
 
 mod_cloudbase demo gateway on http://127.0.0.1:$port  (files in $dir)
-Open http://127.0.0.1:$port/ in a browser: sign in, call add-two.
+Open http://127.0.0.1:$port/ in a browser: sign in, call add-two, upload a file.
 Demo user: demo / demo-password. Admin key: $(cat "$dir/admin.key")
 Seed 000's quick start works with https://\${env}.api.tcloudbasegateway.com
 replaced by http://127.0.0.1:$port: function add-two, Cloud Run service
-helloworld, AI provider deepseek, agent id demo-agent (a sample AI server).
+helloworld, AI provider deepseek, agent id demo-agent (a sample AI server),
+storage buckets files and private (local, in $dir/data; README.md shows a curl upload).
 
   curl -s http://127.0.0.1:$port/health                   # readiness: plugins, Redis
   TOKEN=\$(curl -s -X POST http://127.0.0.1:$port/auth/v1/signin/anonymously \\

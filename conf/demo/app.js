@@ -2,11 +2,14 @@
 // (anonymously or as the demo user) and shows one panel per plugin. A later
 // plugin adds its panel by appending an entry to `panels`: a title, a short
 // description and a run(app) function that calls the gateway and returns
-// {answer, requestId}.
+// {answer, requestId}. The storage panel (upload, list, delete) has its own
+// file, storage-panel.js.
 import cloudbase from '@cloudbase/js-sdk'
+import { renderStoragePanel } from './storage-panel.js'
 
 const app = cloudbase.init({ env: 'demo' })
-// The gateway is this page's own origin: /auth/v1/..., /v1/functions/...
+// The gateway is this page's own origin: /auth/v1/..., /v1/functions/...,
+// /v1/storages/...
 app.registerHost(location.host, location.protocol.replace(':', ''))
 const auth = app.auth()
 
@@ -91,6 +94,7 @@ function renderPanel(panel) {
 }
 
 for (const panel of panels) $('panels').append(renderPanel(panel))
+$('panels').append(renderStoragePanel(app))
 
 $('signin-anonymous').addEventListener('click', () =>
   signIn('anonymously', () => auth.signInAnonymously()))

@@ -70,16 +70,45 @@ static int valid_param_name(const char *s, size_t len)
     return 1;
 }
 
+/* 1 when the Allow list ("GET, HEAD") already names method. */
+static int allow_names(const char *allow, const char *method)
+{
+    size_t n = strlen(method);
+    for (const char *s = allow; s && *s;) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        if (len == n && strncmp(s, method, n) == 0)
+            return 1;
+        if (!end)
+            break;
+        s = end + 1;
+        while (*s == ' ')
+            s++;
+    }
+    return 0;
+}
+
+static void add_allowed(apr_pool_t *p, node *n, const char *method)
+{
+    if (!n->allow)
+        n->allow = method;
+    else if (!allow_names(n->allow, method))
+        n->allow = apr_pstrcat(p, n->allow, ", ", method, NULL);
+}
+
+/* Each method once, even when a route lists HEAD besides its GET. */
 static void update_allow(apr_pool_t *p, node *n, const char *method)
 {
-    const char *shown = strcmp(method, "*") == 0
-                            ? "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" : method;
-    if (!n->allow)
-        n->allow = shown;
-    else
-        n->allow = apr_pstrcat(p, n->allow, ", ", shown, NULL);
+    static const char *const every[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+                                        "OPTIONS"};
+    if (strcmp(method, "*") == 0) {
+        for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++)
+            add_allowed(p, n, every[i]);
+        return;
+    }
+    add_allowed(p, n, method);
     if (strcmp(method, "GET") == 0)
-        n->allow = apr_pstrcat(p, n->allow, ", HEAD", NULL);
+        add_allowed(p, n, "HEAD");
 }
 
 const char *cb_router_add(cb_router *r, const cb_route_def *def, cb_instance *inst)

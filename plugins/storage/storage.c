@@ -263,6 +263,7 @@ static cb_status storage_create(cb_plugin_ctx *ctx, void **state)
         st->max_batch[i] = cb_opt_int(o, route_batch_options[i]);
     }
     ok &= load_buckets(ctx, st);
+    st->type_cache = st_type_cache_create(p);
     if (ok)
         ok &= st_s3_setup(ctx, st);
     /* fails configtest, naming CloudBaseDatabase, when there is none */

@@ -57,6 +57,7 @@ typedef struct st_state {
     cb_auth_level auth[ST_ROUTE_COUNT];
     int64_t max_batch[ST_ROUTE_COUNT];
     const struct st_s3 *s3;       /* the S3 endpoint (s3.h), or NULL when off */
+    struct cb_cache *type_cache;  /* type_cache.c: per process, may be NULL */
 } st_state;
 
 /* ---- object_id.c: pure parsers (fuzzed by tests/fuzz/fuzz_storage.c) ---- */
@@ -128,6 +129,16 @@ const char *st_sign_download(apr_pool_t *p, const char *key, size_t key_len, con
 const char *st_verify_download(apr_pool_t *p, const char *key, size_t key_len, const char *env,
                                const char *bucket, const char *path, const char *expires,
                                const char *signature, int64_t now);
+
+/* ---- type_cache.c: Content-Types of signed downloads, per process ---- */
+
+struct cb_cache *st_type_cache_create(apr_pool_t *p);
+/* The type recorded for the object whose file has this ETag; NULL when
+ * not cached for that very version. */
+const char *st_type_cached(const st_state *st, apr_pool_t *p, const char *hash, const char *etag);
+/* Keeps type for the file version etag (its metadata row's ETag). */
+void st_type_remember(const st_state *st, apr_pool_t *p, const char *hash, const char *etag,
+                      const char *type);
 
 /* ---- meta.c: object metadata in the database ---- */
 

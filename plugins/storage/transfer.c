@@ -158,11 +158,29 @@ cb_status st_put_object(cb_req *req, void *state)
     return st_receive_object(req, st, b, path, &o);
 }
 
+/* A signed download whose signature holds and whose type is cached for the
+ * file as it is on disk: served without reading the metadata. */
+static int serve_from_cache(cb_req *req, const st_state *st, const st_bucket *b,
+                            const char *path, const char *expires, const char *sign)
+{
+    apr_pool_t *p = cb_req_pool(req);
+    const char *hash, *file, *etag, *type;
+    if (!expires || !sign ||
+        st_verify_download(p, st->signing_key, st->signing_key_len, st->env, b->name, path,
+                           expires, sign, apr_time_sec(apr_time_now())))
+        return 0;
+    hash = st_object_hash(p, st->env, b->name, path);
+    file = st_local_file(p, b, hash);
+    if (!(etag = st_local_etag(p, file)) || !(type = st_type_cached(st, p, hash, etag)))
+        return 0;
+    return cb_req_serve_file(req, file, type) == CB_OK;
+}
+
 cb_status st_get_object(cb_req *req, void *state)
 {
     const st_state *st = state;
     apr_pool_t *p = cb_req_pool(req);
-    const char *path, *problem, *expires, *sign, *type = NULL;
+    const char *path, *problem, *expires, *sign, *type = NULL, *hash, *file;
     const st_bucket *b = url_object(req, st, &path);
     st_meta meta;
     int meta_known;
@@ -170,6 +188,8 @@ cb_status st_get_object(cb_req *req, void *state)
         return CB_DONE;
     expires = cb_req_query_param(req, "expires");
     sign = cb_req_query_param(req, "sign");
+    if (serve_from_cache(req, st, b, path, expires, sign))
+        return CB_DONE;
     meta_known = st_meta_get(cb_req_db(req), p, st->env, b->name, path, &meta) == APR_SUCCESS;
     if (meta_known && (!meta.exists || meta.size < 0))
         return cb_req_send_error(req, 404, "STORAGE_FILE_NONEXIST", "the object does not exist");
@@ -183,10 +203,16 @@ cb_status st_get_object(cb_req *req, void *state)
         /* unsigned: only what the caller may read by the bucket's rule */
         return cb_req_send_error(req, 403, "PERMISSION_DENIED", "the download URL is not signed");
     }
-    if (meta_known)
+    hash = st_object_hash(p, st->env, b->name, path);
+    file = st_local_file(p, b, hash);
+    if (meta_known) {
+        const char *etag = st_local_etag(p, file);
         type = meta.type;
-    if (cb_req_serve_file(req, st_local_file(p, b, st_object_hash(p, st->env, b->name, path)),
-                          type ? type : "application/octet-stream") != CB_OK)
+        /* cached only for the file version the row describes */
+        if (etag && meta.etag && strcmp(etag, meta.etag) == 0)
+            st_type_remember(st, p, hash, etag, type);
+    }
+    if (cb_req_serve_file(req, file, type ? type : "application/octet-stream") != CB_OK)
         return CB_ERROR;
     return CB_DONE;
 }

@@ -4,10 +4,19 @@
  * (conf/demo/), the seeded user demo, the functions add-two and helloworld
  * on the pinned @cloudbase/functions-framework and the sample AI server
  * (scripts/demo-sample-ai.py). Then:
- *  - seed 000's quick start snippets 1, 2, 3, 6 and 7, as written with only
+ *  - seed 000's quick start snippets 1, 2, 3, 4, 6 and 7, as written with only
  *    the host changed (tests/sdk/quickstart-snippets.mjs);
+ *  - seed 000's storage snippet (4) likewise, into the demo's local bucket;
+ *  - README.md's curl upload (tests/integration/readme-curl.sh);
+ *  - the official SDK's storage round trip (tests/sdk/storage-sdk-test.js)
+ *    with the demo's real sign-ins, a PRIVATE object refused to another
+ *    user;
  *  - the front page in headless Chromium (tests/sdk/demo-page-test.js):
- *    sign in, call add-two, 102 and a request id on the page;
+ *    sign in, call add-two, 102 and a request id on the page; upload,
+ *    download and delete a file through its storage panel;
+ *  - storage from a page in Chromium (tests/sdk/storage-browser-test.js),
+ *    same-origin, from an allowed second origin (another port) with the
+ *    PUT's preflight, and from a refused origin;
  *  - a slowloris attack on loopback: 450 connections that send their
  *    headers a byte a second and never finish. Other clients must still be
  *    answered within a few seconds while the 450 are open, and
@@ -29,6 +38,7 @@
 #include <netinet/in.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "harness.h"
 #include "../common/servers.h"
@@ -96,8 +106,23 @@ static void write_secret(const char *name, const char *value)
     chmod(path, 0600);
 }
 
-/* What scripts/demo.sh starts, on this test's ports and directory. */
-static void start_demo(void)
+/* Appends the second origin (see start_demo_two_origins) to CONF. */
+static void add_second_origin(const char *conf)
+{
+    FILE *f = fopen(conf, "a");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "\n# it_demo.c: a second origin, and an access log of the preflights\n"
+            "Listen 127.0.0.1:%d\n"
+            "CloudBaseSecureDomains http://127.0.0.1:%d\n"
+            "CustomLog %s/access.log \"%%m %%U %%{Origin}i %%>s\"\n",
+            it.site_port, it.site_port, it.dir);
+    fclose(f);
+}
+
+/* What scripts/demo.sh starts, on this test's ports and directory; with
+ * SECOND_ORIGIN, add_second_origin's lines too. */
+static void start_demo_with(int second_origin)
 {
     char cmd[3072], conf[400], output[4096];
     const char *module = getenv("CB_MODULE"), *user_cli = getenv("CB_USER_CLI");
@@ -107,6 +132,7 @@ static void start_demo(void)
     write_secret("jwt.key", "it-demo-jwt-secret-0123456789abcdefghijklmnop\n");
     write_secret("admin.key", "it-demo-admin-key-0123456789abcdef\n");
     write_secret("ai.key", "sk-it-demo-ai-key-0123456789\n");
+    write_secret("storage.key", "it-demo-storage-signing-key-0123456789abcdef\n");
     /* The front page, as demo.sh copies it. */
     snprintf(cmd, sizeof(cmd), "cp '%s'/conf/demo/*.html '%s'/conf/demo/*.js '%s'/conf/demo/*.css '%s/docroot/'",
              source_top(), source_top(), source_top(), it.dir);
@@ -130,6 +156,12 @@ static void start_demo(void)
     snprintf(conf, sizeof(conf), "%s/data", it.dir);
     ck_assert_int_eq(mkdir(conf, 0777), 0);
     chmod(conf, 0777);
+    /* The local buckets' directories, as demo.sh makes them. */
+    for (int i = 0; i < 2; i++) {
+        snprintf(conf, sizeof(conf), "%s/data/%s", it.dir, i ? "private" : "files");
+        ck_assert_int_eq(mkdir(conf, 0777), 0);
+        chmod(conf, 0777);
+    }
     snprintf(cmd, sizeof(cmd),
              "echo demo-password | '%s' --database 'sqlite3:%s/data/cloudbase.db' --env demo "
              "create demo >/dev/null && chmod 0666 '%s/data/cloudbase.db'",
@@ -143,6 +175,8 @@ static void start_demo(void)
              cloudrun_port, ai_port, module ? module : ".libs/mod_cloudbase.so", it_plugin_dir(),
              sdk_dir(), conf);
     run_or_fail(cmd);
+    if (second_origin)
+        add_second_origin(conf);
     /* No "WARNING: ... decreasing to" (a worker setting httpd cut down). */
     ck_assert_int_eq(it_configtest(conf, output, sizeof(output)), 0);
     ck_assert_msg(strstr(output, "WARNING") == NULL, "apache2 -t: %s", output);
@@ -156,17 +190,31 @@ static void start_demo(void)
     }
 }
 
-/* Runs a node script of tests/sdk against the demo; fails the test, with
- * the script's output, unless it exits 0. */
-static void run_sdk_script(const char *script, const char *args)
+static void start_demo(void)
 {
-    char cmd[2048], line[1024];
+    start_demo_with(0);
+}
+
+/* The demo, also listening on a second loopback port (site_port) whose
+ * origin http://127.0.0.1:site_port is a secure domain; http://localhost:
+ * site_port is the same server under an origin that is not. An access log
+ * shows the browser's preflights. */
+static void start_demo_two_origins(void)
+{
+    start_demo_with(1);
+}
+
+/* Runs COMMAND (a node script of tests/sdk and its arguments, maybe with
+ * environment assignments before it) in tests/sdk; fails the test, with
+ * its output, unless it exits 0 after at least one "ok - " line. */
+static void run_in_sdk_dir(const char *command)
+{
+    char cmd[4096], line[1024];
     size_t used = 0;
     static char output[65536];
     FILE *p;
     int rc;
-    snprintf(cmd, sizeof(cmd), "cd '%s' && timeout 150 node %s http://127.0.0.1:%d %s 2>&1",
-             sdk_dir(), script, it.http_port, args);
+    snprintf(cmd, sizeof(cmd), "cd '%s' && %s 2>&1", sdk_dir(), command);
     p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     output[0] = '\0';
@@ -177,9 +225,19 @@ static void run_sdk_script(const char *script, const char *args)
             used = sizeof(output) - 1;
     }
     rc = pclose(p);
-    ck_assert_msg(strstr(output, "ok - ") != NULL, "%s ran no check:\n%s", script, output);
-    ck_assert_msg(rc == 0 && strstr(output, "not ok") == NULL, "%s failed (%d):\n%s", script, rc,
-                  output);
+    ck_assert_msg(strstr(output, "ok - ") != NULL, "%s ran no check:\n%s", command, output);
+    ck_assert_msg(rc == 0 && strstr(output, "not ok") == NULL, "%s failed (%d):\n%s", command,
+                  rc, output);
+}
+
+/* Runs a node script of tests/sdk against the demo (its origin the first
+ * argument). */
+static void run_sdk_script(const char *script, const char *args)
+{
+    char command[2048];
+    snprintf(command, sizeof(command), "timeout 150 node %s http://127.0.0.1:%d %s", script,
+             it.http_port, args);
+    run_in_sdk_dir(command);
 }
 
 START_TEST(quickstart_snippets_run_as_written)
@@ -200,13 +258,88 @@ START_TEST(front_page_signs_in_and_calls_add_two)
 }
 END_TEST
 
+/* README.md's curl upload, run as written against the demo
+ * (tests/integration/readme-curl.sh compares each output with the README). */
+START_TEST(readme_curl_upload_runs_as_written)
+{
+    char cmd[1600], line[512], output[4096];
+    size_t used = 0;
+    FILE *p;
+    int rc;
+    snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/readme-curl.sh' %d '%s/README.md' 2>&1",
+             source_top(), it.http_port, source_top());
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    output[0] = '\0';
+    while (fgets(line, sizeof(line), p) && used < sizeof(output) - 1)
+        used += (size_t)snprintf(output + used, sizeof(output) - used, "%s", line);
+    rc = pclose(p);
+    fputs(output, stderr);
+    ck_assert_msg(rc == 0, "README's curl upload failed (%d):\n%s", rc, output);
+    ck_assert_msg(strstr(output, "Hello from curl\n"), "%s", output);
+}
+END_TEST
+
+/* An access token of the demo's auth plugin (malloc'd): signs in with
+ * BODY at PATH. */
+static char *demo_access_token(const char *path, const char *body)
+{
+    const char *headers[] = {"x-device-id: it-demo-sdk", NULL};
+    it_response r;
+    json_t *answer;
+    char *token;
+    it_request("POST", path, headers, body, &r);
+    ck_assert_msg(r.status == 200, "%s: %ld %s", path, r.status, r.body);
+    answer = json_loads(r.body, 0, NULL);
+    ck_assert_msg(answer && json_is_string(json_object_get(answer, "access_token")), "%s", r.body);
+    token = strdup(json_string_value(json_object_get(answer, "access_token")));
+    json_decref(answer);
+    it_free(&r);
+    return token;
+}
+
+/* The official SDK's storage round trip (tests/sdk/storage-sdk-test.js) on
+ * the demo's buckets with real sign-ins: the user demo uploads, reads,
+ * copies, deletes and posts a form; an anonymous user is refused demo's
+ * object in the PRIVATE bucket. */
+START_TEST(official_sdk_storage_round_trip)
+{
+    char command[4096];
+    char *owner = demo_access_token("/auth/v1/signin",
+                                    "{\"username\":\"demo\",\"password\":\"demo-password\"}");
+    char *other = demo_access_token("/auth/v1/signin/anonymously", NULL);
+    for (int run = 0; run < 2; run++) {
+        snprintf(command, sizeof(command),
+                 "CB_TOKEN_%s='%s' timeout 150 node storage-sdk-test.js 127.0.0.1:%d demo files "
+                 "private %s", run ? "BOB" : "ALICE", run ? other : owner, it.http_port,
+                 run ? "bob" : "alice");
+        run_in_sdk_dir(command);
+    }
+    free(owner);
+    free(other);
+}
+END_TEST
+
+/* Storage from a page in Chromium: same-origin, from the allowed second
+ * origin (with the PUT's preflight) and from a refused one. */
+START_TEST(browser_uploads_and_downloads_across_origins)
+{
+    char args[900];
+    snprintf(args, sizeof(args), "http://127.0.0.1:%d http://localhost:%d '%s'",
+             it.site_port, it.site_port, it.dir);
+    run_sdk_script("storage-browser-test.js", args);
+}
+END_TEST
+
 /* The demo loads the plugins it shows, and no test plugin. */
 START_TEST(demo_loads_no_test_plugin)
 {
     it_response r;
     it_request("GET", "/health", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_msg(strstr(r.body, "\"auth\"") && strstr(r.body, "\"functions\""), "%s", r.body);
+    ck_assert_msg(strstr(r.body, "\"auth\"") && strstr(r.body, "\"functions\"") &&
+                      strstr(r.body, "\"storage\""),
+                  "%s", r.body);
     ck_assert_msg(strstr(r.body, "testplug") == NULL, "%s", r.body);
     it_free(&r);
 }
@@ -312,7 +445,14 @@ Suite *demo_suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, demo_loads_no_test_plugin);
     tcase_add_test(tc, quickstart_snippets_run_as_written);
+    tcase_add_test(tc, readme_curl_upload_runs_as_written);
+    tcase_add_test(tc, official_sdk_storage_round_trip);
     tcase_add_test(tc, front_page_signs_in_and_calls_add_two);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("storage_browser");
+    tcase_add_checked_fixture(tc, start_demo_two_origins, it_teardown);
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, browser_uploads_and_downloads_across_origins);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,6 +9,8 @@
  * full disk (a 1 MiB tmpfs, 507)
  * leaving no file behind; 50 concurrent PUTs ending as exactly one of them;
  * PostgreSQL stopped (item errors, 503, signed downloads still served);
+ * a signed download's type from the per-process cache (fresh after an
+ * overwrite or a delete, still right with PostgreSQL stopped);
  * the SDK's POST form upload (201); the official @cloudbase/js-sdk's
  * upload/download/info/copy/delete round trip; and configtest errors that
  * name the fix.
@@ -30,6 +32,10 @@ static char tmpfs_dir[300];
  * upload lifetime. */
 static const char *database_line;
 static const char *upload_expires = "3s";
+/* The next start's download lifetime, and httpd lines before the site
+ * ("" or one child process, for the per-process type cache). */
+static const char *download_expires = "3s";
+static const char *httpd_lines = "";
 
 static const char *dir_in_test(const char *name)
 {
@@ -55,18 +61,19 @@ static const char *storage_site(const char *extra)
     else
         snprintf(db, sizeof(db), "sqlite3:%s/storage.db", it.dir);
     snprintf(site, sizeof(site),
-             "%s"
+             "%s%s"
              "CloudBaseDatabase %s\n"
              "<CloudBasePlugin storage>\n"
              "  signing_key file:%s/storage.key\n"
              "  upload_expires %s\n"
-             "  download_expires 3s\n"
+             "  download_expires %s\n"
              "  bucket files backend=local dir=%s/files default\n"
              "  bucket private backend=local dir=%s/private acl=PRIVATE max_object=1k\n"
              "  bucket admin backend=local dir=%s/admin acl=ADMINWRITE\n"
              "%s"
              "</CloudBasePlugin>\n",
-             it_default_site(), db, it.dir, upload_expires, it.dir, it.dir, it.dir, extra);
+             httpd_lines, it_default_site(), db, it.dir, upload_expires, download_expires, it.dir,
+             it.dir, it.dir, extra);
     return site;
 }
 
@@ -592,6 +599,74 @@ START_TEST(database_down)
 }
 END_TEST
 
+/* GETs a download URL: the status, and the body and Content-Type unless NULL. */
+static void expect_download(const char *url, long status, const char *body, const char *type)
+{
+    it_response r;
+    it_request("GET", path_of(url), NULL, NULL, &r);
+    ck_assert_int_eq(r.status, status);
+    if (body)
+        ck_assert_str_eq(r.body, body);
+    if (type)
+        ck_assert_str_eq(it_header(&r, "Content-Type"), type);
+    it_free(&r);
+}
+
+/* A signed download's Content-Type comes from a per-process cache while
+ * the file is the version it was recorded for (no database read): one
+ * child process, PostgreSQL as the store. An overwrite with another type
+ * and a delete are seen at once; once PostgreSQL stops, a cached object is
+ * still served with its recorded type (not application/octet-stream). */
+START_TEST(signed_download_type_cache)
+{
+    static srv_pg pg;
+    static char line[512];
+    it_response r;
+    upload u;
+    char *url, *gone_url, body[512];
+    ck_assert_msg(srv_pg_create(&pg) == 0, "PostgreSQL did not start (see %s/log)", pg.dir);
+    database_line = srv_pg_database_line(&pg, "timeout=1s connect_timeout=1s", line,
+                                         sizeof(line));
+    upload_expires = download_expires = "5m";
+    httpd_lines = "ServerLimit 1\nStartServers 1\nMaxRequestWorkers 25\n";
+    start();
+    sign_upload("user-alice", "page.html", 6, "text/html", &u);
+    ck_assert_int_eq(put(&u, NULL, "text/html", "<b>1</b", &r), 403);   /* 7 bytes, not 6 */
+    it_free(&r);
+    ck_assert_int_eq(put(&u, NULL, "text/html", "<b>1</", &r), 200);
+    it_free(&r);
+    url = download_url(NULL, u.cloud_id, NULL);
+    ck_assert_ptr_nonnull(url);
+    for (int i = 0; i < 2; i++)   /* the second is answered from the cache */
+        expect_download(url, 200, "<b>1</", "text/html");
+    /* overwritten as text/plain: the same URL shows the new version */
+    sign_upload("user-alice", "page.html", 9, "text/plain", &u);
+    ck_assert_int_eq(put(&u, NULL, "text/plain", "version 2", &r), 200);
+    it_free(&r);
+    for (int i = 0; i < 2; i++)
+        expect_download(url, 200, "version 2", "text/plain");
+    /* deleted: 404 although its type was cached */
+    sign_upload("user-alice", "gone.txt", 4, "text/plain", &u);
+    ck_assert_int_eq(put(&u, NULL, "text/plain", "gone", &r), 200);
+    it_free(&r);
+    gone_url = download_url(NULL, u.cloud_id, NULL);
+    expect_download(gone_url, 200, "gone", "text/plain");
+    snprintf(body, sizeof(body), "[{\"cloudObjectId\":\"%s\"}]", u.cloud_id);
+    call("delete-objects", "user-alice", body, &r);
+    ck_assert_msg(r.status == 200 && !strstr(r.body, "\"code\""), "%s", r.body);
+    it_free(&r);
+    expect_download(gone_url, 404, NULL, NULL);
+
+    srv_pg_stop(&pg);
+    expect_download(url, 200, "version 2", "text/plain");
+    stop();
+    srv_pg_destroy(&pg);
+    database_line = NULL;
+    upload_expires = download_expires = "3s";
+    httpd_lines = "";
+}
+END_TEST
+
 START_TEST(concurrent_puts_end_as_one)
 {
     enum { N = 50, LEN = 65536 + 123 };
@@ -794,6 +869,7 @@ Suite *storage_suite(void)
     tcase_add_test(tc, full_disk_is_507_without_partial_file);
     tcase_add_test(tc, env_quota_is_507_and_counts_replacements);
     tcase_add_test(tc, database_down);
+    tcase_add_test(tc, signed_download_type_cache);
     tcase_add_test(tc, concurrent_puts_end_as_one);
     tcase_add_test(tc, post_form_upload);
     tcase_add_test(tc, official_sdk_round_trip);

@@ -1,6 +1,7 @@
 /*
  * quickstart-snippets.mjs: seed 000's "HTTP API Quick Start" snippets 1
- * (both sign-ins), 2 (function add-two), 3 (Cloud Run helloworld), 6 (AI
+ * (both sign-ins), 2 (function add-two), 3 (Cloud Run helloworld), 4 (cloud
+ * storage: upload info, then the PUT, into the demo's local bucket), 6 (AI
  * provider deepseek, plain and streaming) and 7 (agent, plain and
  * streaming), copied as written (reference/seeds/000_*.txt) with only the
  * host changed: `https://${env}.api.tcloudbasegateway.com` became `${gateway}`,
@@ -104,6 +105,49 @@ headers: { Authorization: `${token_type} ${access_token}` },
 
 console.log(cloudRunResult);
 check('3. helloworld answers "Hello World ..."', /^Hello World\b/.test(lastLog()), lastLog())
+}
+
+// ---- 4. Using Cloud Storage ----------------------------------------------------
+// (The URL's line break inside the template literal is the seed's own; fetch
+// strips it, as the WHATWG URL parser removes tabs and newlines.)
+{
+const objectId = "test.txt";
+
+// Call the HTTP API to get upload information
+const [uploadInfo] = await (
+await fetch(
+`${gateway}/v1/storages/get-objects-upload-info
+`,
+{
+headers: {
+Authorization: `${token_type} ${access_token}`,
+},
+body: JSON.stringify([{ objectId }]),
+method: "POST",
+},
+)
+).json();
+
+// Use the upload information to perform the upload
+const uploadResult = await fetch(uploadInfo.uploadUrl, {
+method: "PUT",
+headers: {
+Authorization: uploadInfo.authorization,
+"X-Cos-Meta-Fileid": uploadInfo.cloudObjectMeta,
+"X-Cos-Security-Token": uploadInfo.token,
+},
+body: "Hello, World!",
+});
+
+console.log(uploadResult.status, uploadResult.statusText);
+check('4. the storage upload logs "200 OK"', lastLog() === '200 OK', lastLog())
+// Not in the snippet: the object is there, whole, at the download URL.
+const stored = await fetch(uploadInfo.downloadUrl)
+const storedText = await stored.text()
+check('4. the uploaded test.txt downloads as "Hello, World!"',
+  stored.status === 200 && storedText === 'Hello, World!' &&
+  uploadInfo.cloudObjectId === `cloud://${env}.files/test.txt`,
+  `${stored.status} ${storedText} ${uploadInfo.cloudObjectId}`)
 }
 
 // ---- 6. Using AI Large Models -----------------------------------------------

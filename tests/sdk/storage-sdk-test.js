@@ -8,11 +8,13 @@
  *
  * The gateway must map the Bearer tokens test-user-alice / test-user-bob to
  * users alice and bob (tests/plugins/testplug's fake_identity); the SDK sends
- * init({accessKey}) as that Bearer on storage calls.
+ * init({accessKey}) as that Bearer on storage calls. With CB_TOKEN_ALICE /
+ * CB_TOKEN_BOB set, those access tokens (real sign-ins, e.g. on the demo)
+ * are sent instead.
  *
  * Steps: uploadFile (PUT, a Buffer), getTempFileURL, downloadFile (bytes
  * equal), getFileInfo (a HEAD with the Bearer), copyFile, deleteFile (then the
- * download fails), uploadFile with method:'post' (the form upload, 201), and a
+ * download fails and the earlier temp URL answers 404), uploadFile with method:'post' (the form upload, 201), and a
  * PRIVATE-bucket object alice uploaded; run again as bob (a separate process:
  * SDK instances of one env share their credentials), it is refused to him.
  *
@@ -53,7 +55,8 @@ async function main() {
     'CLOUDBASE_APIKEY', 'TCB_CONTEXT_KEYS', 'TCB_ENV', 'SCF_NAMESPACE']) delete process.env[k]
   const cloudbase = require('@cloudbase/js-sdk')
   const appFor = (user) => {
-    const app = cloudbase.init({ env: ENV, accessKey: `test-user-${user}`, timeout: TIMEOUT })
+    const accessKey = process.env[`CB_TOKEN_${user.toUpperCase()}`] || `test-user-${user}`
+    const app = cloudbase.init({ env: ENV, accessKey, timeout: TIMEOUT })
     app.registerHost(host, 'http')
     return app
   }
@@ -103,6 +106,11 @@ async function main() {
     r.value.fileList.every((f) => f.code === 'SUCCESS'), r.ok ? r.value : r.error)
   r = await attempt(() => alice.downloadFile({ fileID }))
   check('a deleted file cannot be downloaded', !r.ok && /STORAGE_FILE_NONEXIST/.test(short(r.error)), r.ok ? r.value : r.error)
+  if (item) {
+    r = await attempt(() => fetch(item.tempFileURL))
+    check('the deleted file\'s earlier temp URL answers 404', r.ok && r.value.status === 404,
+      r.ok ? r.value.status : r.error)
+  }
 
   r = await attempt(() => alice.uploadFile({ cloudPath: 'sdk/post.txt', fileContent: content, method: 'post' }))
   check('uploadFile with method:post (form upload, 201)', r.ok && r.value.fileID === `cloud://${ENV}.${BUCKET}/sdk/post.txt`,

@@ -122,6 +122,26 @@ START_TEST(bad_patterns)
 }
 END_TEST
 
+/* Allow (and a preflight's Access-Control-Allow-Methods) names each
+ * method once, also when a route gives HEAD besides its GET (the storage
+ * object route) or a method besides "*". */
+START_TEST(allow_lists_each_method_once)
+{
+    cb_match m;
+    add("PUT", "/v1/storages/file/{bucket}/{key*}");
+    add("POST", "/v1/storages/file/{bucket}/{key*}");
+    add("GET", "/v1/storages/file/{bucket}/{key*}");
+    add("HEAD", "/v1/storages/file/{bucket}/{key*}");
+    m = match("DELETE", "/v1/storages/file/files/a/b.txt");
+    ck_assert_int_eq(m.kind, CB_MATCH_NO_METHOD);
+    ck_assert_str_eq(m.allow, "PUT, POST, GET, HEAD");
+    add("HEAD", "/v1/x/{rest*}");
+    add("*", "/v1/x/{rest*}");
+    m = match("GET", "/v1/x/y");
+    ck_assert_str_eq(m.allow, "HEAD, GET, POST, PUT, PATCH, DELETE, OPTIONS");
+}
+END_TEST
+
 START_TEST(many_routes)
 {
     for (int i = 0; i < 10000; i++)
@@ -141,6 +161,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, rest_segments);
     tcase_add_test(tc, not_found_method_and_fall_through);
     tcase_add_test(tc, bad_patterns);
+    tcase_add_test(tc, allow_lists_each_method_once);
     tcase_add_test(tc, many_routes);
     suite_add_tcase(s, tc);
     return s;
