@@ -52,6 +52,13 @@ void cb_apache_metering_start(request_rec *r, cb_req *req)
     ap_add_input_filter_handle(bytes_in_handle, ctx, r, r->connection);
 }
 
+void cb_apache_metering_body_was_read(request_rec *r)
+{
+    /* The record takes the length the plugin read (metering_finish), so the
+     * replay to the upstream need not pass through a counter. */
+    ap_remove_input_filter_byhandle(r->input_filters, BYTES_IN_FILTER);
+}
+
 void cb_apache_metering_finish(request_rec *r, cb_req *req)
 {
     const bytes_in_ctx *ctx = req->host_metering;

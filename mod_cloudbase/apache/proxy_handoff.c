@@ -141,6 +141,7 @@ void cb_apache_hand_to_proxy(request_rec *r, cb_req *req)
         apr_table_setn(r->headers_in, "Content-Length",
                        apr_off_t_toa(r->pool, (apr_off_t)req->body_len));
         ap_add_input_filter_handle(body_replay_handle, ctx, r, r->connection);
+        cb_apache_metering_body_was_read(r);
     }
     else if (req->proxy_body_limit > 0) {
         limit_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
