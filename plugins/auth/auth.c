@@ -33,8 +33,10 @@ static const cb_option_def options[] = {
      .help = "ES256: PEM file of the previous public key, still verified"},
     {.name = "jwt_previous_key_id", .type = CB_OPT_STRING, .default_value = "k0",
      .help = "kid of the previous key"},
-    {.name = "access_token_ttl", .type = CB_OPT_DURATION, .default_value = "2h", CB_OPT_MIN(60000),
+    {.name = "access_token_ttl", .type = CB_OPT_DURATION, .default_value = "2h", CB_OPT_MIN(1000),
      .help = "lifetime of access tokens"},
+    {.name = "token_leeway", .type = CB_OPT_DURATION, .default_value = "30s", CB_OPT_MIN(0),
+     CB_OPT_MAX(300000), .help = "clock skew allowed past an access token's expiry"},
     {.name = "refresh_token_ttl", .type = CB_OPT_DURATION, .default_value = "31d", CB_OPT_MIN(60000),
      .help = "lifetime of sessions and refresh tokens (at least access_token_ttl)"},
     {.name = "session_cache_ttl", .type = CB_OPT_DURATION, .default_value = "5s",
@@ -118,6 +120,16 @@ static const char *build_keyring(auth_state *st, const cb_options *o, apr_pool_t
     }
 }
 
+/* The one answer on which the SDK's browser build refreshes its access
+ * token and retries the call (docs/plugins/auth.md, "Token expiry"). */
+static const cb_error_code_def access_token_expired = {
+    .code = "ACCESS_TOKEN_EXPIRED",
+    .status = 401,
+    .oauth = "invalid_token",
+    .testbase = "unauthorized",
+    .message = "the access token has expired; refresh it and retry",
+};
+
 static cb_status create(cb_plugin_ctx *ctx, void **state)
 {
     const cb_options *o = cb_ctx_options(ctx);
@@ -138,6 +150,8 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
         return CB_ERROR;
     }
     cb_ctx_db_migrations(ctx, auth_migrations, -1);
+    if (cb_ctx_register_error(ctx, &access_token_expired) != CB_OK)
+        return CB_ERROR;
     if ((err = build_keyring(st, o, p))) {
         cb_ctx_error(ctx, "%s", err);
         return CB_ERROR;
@@ -149,6 +163,7 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     }
     st->access_ttl = cb_opt_duration_ms(o, "access_token_ttl") / 1000;
     st->refresh_ttl = cb_opt_duration_ms(o, "refresh_token_ttl") / 1000;
+    st->token_leeway = cb_opt_duration_ms(o, "token_leeway") / 1000;
     st->cache_bound = apr_time_from_msec(cb_opt_duration_ms(o, "session_cache_ttl"));
     st->allow_anonymous = cb_opt_bool(o, "anonymous");
     st->max_failures = cb_opt_int(o, "signin_max_failures");

@@ -64,6 +64,7 @@ typedef struct auth_state {
     cb_jwt_keyring *keys;
     const char *admin_key;           /* NULL: admin routes refuse everyone */
     int64_t access_ttl;              /* seconds */
+    int64_t token_leeway;            /* seconds of clock skew allowed on exp */
     int64_t refresh_ttl;             /* seconds */
     apr_interval_time_t cache_bound; /* staleness bound of the cache */
     int allow_anonymous;
@@ -262,7 +263,12 @@ void auth_token_cache_put(auth_state *st, const char *token, size_t len,
 /* ---- identity.c */
 cb_status auth_identify(cb_req *req, void *state, cb_identity *out);
 /* Verifies an access token (signature, expiry, env, live session). */
-typedef enum { AUTH_TOKEN_OK, AUTH_TOKEN_INVALID, AUTH_TOKEN_DOWN } auth_token_result;
+typedef enum {
+    AUTH_TOKEN_OK,
+    AUTH_TOKEN_INVALID,
+    AUTH_TOKEN_EXPIRED, /* well signed, past exp + leeway: the SDK refreshes on this */
+    AUTH_TOKEN_DOWN
+} auth_token_result;
 auth_token_result auth_verify_access_token(auth_state *st, apr_pool_t *p, const char *token,
                                            int64_t leeway, cb_jwt_claims *claims,
                                            const char **why);

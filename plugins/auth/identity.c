@@ -17,8 +17,6 @@
 
 #include "auth.h"
 
-#define TOKEN_LEEWAY_SECONDS 30
-
 static apr_array_header_t *split_words(apr_pool_t *p, const char *text)
 {
     apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
@@ -55,7 +53,7 @@ auth_token_result auth_verify_access_token(auth_state *st, apr_pool_t *p, const 
         cb_jwt_result r = cb_jwt_verify(p, st->keys, token, len, st->env, now, leeway, claims);
         if (r != CB_JWT_OK) {
             *why = cb_jwt_result_text(r);
-            return AUTH_TOKEN_INVALID;
+            return r == CB_JWT_EXPIRED ? AUTH_TOKEN_EXPIRED : AUTH_TOKEN_INVALID;
         }
         auth_token_cache_put(st, token, len, claims, leeway);
     }
@@ -113,9 +111,12 @@ cb_status auth_identify(cb_req *req, void *state, cb_identity *out)
     if (auth_apikey_shape(st, token))
         return identify_key(req, st, token, out);
 
-    switch (auth_verify_access_token(st, p, token, TOKEN_LEEWAY_SECONDS, &claims, &why)) {
+    switch (auth_verify_access_token(st, p, token, st->token_leeway, &claims, &why)) {
     case AUTH_TOKEN_OK:
         break;
+    case AUTH_TOKEN_EXPIRED: /* the SDK refreshes and retries on exactly this */
+        cb_req_send_error_code(req, "ACCESS_TOKEN_EXPIRED", NULL);
+        return CB_ERROR;
     case AUTH_TOKEN_DOWN:
         cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
                           "the session store is unavailable; try again shortly");

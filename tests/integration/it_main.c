@@ -35,6 +35,7 @@ Suite *streaming_suite(void);
 Suite *database_suite(void);
 Suite *metering_suite(void);
 Suite *cluster_suite(void);
+Suite *token_expiry_suite(void);
 
 int main(void)
 {
@@ -67,6 +68,7 @@ int main(void)
     srunner_add_suite(sr, database_suite());
     srunner_add_suite(sr, metering_suite());
     srunner_add_suite(sr, cluster_suite());
+    srunner_add_suite(sr, token_expiry_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -28,6 +28,7 @@ Suite *storage_s3_parse_suite(void);
 Suite *hash_gate_suite(void);
 Suite *exports_suite(void);
 Suite *lease_queue_suite(void);
+Suite *readcache_suite(void);
 Suite *task_runner_suite(void);
 Suite *sse_suite(void);
 Suite *url_guard_suite(void);
@@ -69,6 +70,7 @@ int main(void)
     srunner_add_suite(sr, hash_gate_suite());
     srunner_add_suite(sr, exports_suite());
     srunner_add_suite(sr, lease_queue_suite());
+    srunner_add_suite(sr, readcache_suite());
     srunner_add_suite(sr, task_runner_suite());
     srunner_add_suite(sr, sse_suite());
     srunner_add_suite(sr, url_guard_suite());
