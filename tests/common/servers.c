@@ -43,7 +43,7 @@ static int ephemeral_range_low(void)
     return low;
 }
 
-static int port_bindable(int port)
+int srv_port_bindable(int port)
 {
     struct sockaddr_in a = loopback(port);
     int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
@@ -67,7 +67,7 @@ int srv_free_port(void)
         first = 1024;
     for (int attempt = 0; attempt < 1000; attempt++) {
         int port = first + (int)(rand_r(&seed) % (unsigned int)(last - first + 1));
-        if (port_bindable(port) && !srv_port_open(port))
+        if (srv_port_bindable(port) && !srv_port_open(port))
             return port;
     }
     return -1;

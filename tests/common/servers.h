@@ -11,6 +11,8 @@
 int srv_free_port(void);
 /* 1 when something accepts connections on 127.0.0.1:port. */
 int srv_port_open(int port);
+/* 1 when nothing holds port on 127.0.0.1 (a bind to it succeeds now). */
+int srv_port_bindable(int port);
 /* 1 once srv_port_open, within ms. */
 int srv_wait_port(int port, int ms);
 /* Runs argv in its own process group, output to log_path (or /dev/null). */
