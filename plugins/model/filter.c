@@ -78,8 +78,11 @@ static const char *shown(apr_pool_t *p, const char *s)
 
 static const char *bind_value(md_sql *q, const md_field *f, const cb_json *v, const char *op)
 {
+    md_field loose = *f;   /* a longer value than maxLength just matches nothing */
     int is_null;
-    const char *err, *text = md_value_text(q->pool, f, v, &is_null, &err);
+    const char *err, *text;
+    loose.max_length = 0;
+    text = md_value_text(q->pool, &loose, v, &is_null, &err);
     if (!text)
         return is_null ? apr_psprintf(q->pool, "field '%s': %s takes no null (use $empty)",
                                       f->name, op)
@@ -96,7 +99,7 @@ static const char *compile_in(md_sql *q, const md_field *f, const cb_json *list,
         return apr_psprintf(q->pool, "field '%s': %s needs an array", f->name,
                             negate ? "$nin" : "$in");
     if ((int64_t)n > lim->max_in)
-        return apr_psprintf(q->pool, "field '%s': %s holds %zu values, more than %d",
+        return apr_psprintf(q->pool, "field '%s': %s holds %" APR_SIZE_T_FMT " values, more than %d",
                             f->name, negate ? "$nin" : "$in", n, lim->max_in);
     if (n == 0) {
         md_sql_add(q, negate ? "1 = 1" : "1 = 0");

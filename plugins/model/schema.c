@@ -238,7 +238,11 @@ const char *md_value_text(apr_pool_t *p, const md_field *f, const cb_json *v, in
             *error = apr_psprintf(p, "field '%s' needs a finite number", f->name);
             return NULL;
         }
-        return apr_psprintf(p, "%.17g", d);
+        {
+            char buf[40];
+            snprintf(buf, sizeof(buf), "%.17g", d);
+            return apr_pstrdup(p, buf);
+        }
     case MD_BOOLEAN:
         if (!cb_json_bool_value(v, &b))
             break;
