@@ -42,8 +42,8 @@ static const cb_option_def options[] = {
 static const cb_route_def routes[] = {
     MODEL_ROUTE("POST", "/v1/model/{envType}/{model}/{op}", md_handle_op),
     MODEL_ROUTE("PUT", "/v1/model/{envType}/{model}/{op}", md_handle_op),
-    MODEL_ROUTE("GET", "/v1/model/{envType}/{model}/list", md_handle_list_get),
-    MODEL_ROUTE("DELETE", "/v1/model/{envType}/{model}/{id}/delete", md_handle_delete_id),
+    MODEL_ROUTE("GET", "/v1/model/{envType}/{model}/{op}", md_handle_list_get),
+    MODEL_ROUTE("DELETE", "/v1/model/{envType}/{model}/{op}/delete", md_handle_delete_id),
     {0}
 };
 

@@ -193,6 +193,9 @@ cb_status md_handle_list_get(cb_req *req, void *state)
     md_read r = {.model = m, .pre = pre, .page_size = st->default_page_size, .page_number = 1};
     if (!m)
         return CB_DONE;
+    if (strcmp(cb_req_param(req, "op"), "list") != 0)   /* only list has a GET form */
+        return cb_req_send_error(req, 405, "METHOD_NOT_ALLOWED", "this operation is sent with "
+                                 "POST (update and updateMany with PUT)");
     if ((err = page_value(p, NULL, cb_req_query_param(req, "pageSize"), "pageSize", 1,
                           st->max_page_size, &r.page_size)) ||
         (err = page_value(p, NULL, cb_req_query_param(req, "pageNumber"), "pageNumber", 1,
@@ -207,7 +210,8 @@ cb_status md_handle_list_get(cb_req *req, void *state)
 cb_status md_handle_delete_id(cb_req *req, void *state)
 {
     md_state *st = state;
-    const char *id = cb_req_param(req, "id");
+    /* the router names the segment {op}, as in the op routes */
+    const char *id = cb_req_param(req, "op");
     int pre;
     cb_db *db;
     md_model *m = model_of(req, st, &pre, &db);
