@@ -18,6 +18,9 @@ static const cb_option_def options[] = {
     {.name = "model", .type = CB_OPT_LIST,
      .help = "NAME schema=file:PATH [permission=READONLY|PRIVATE|ADMINWRITE|ADMINONLY] "
              "[anonymous_write=on|off]"},
+    {.name = "sql_template", .type = CB_OPT_LIST,
+     .help = "NAME file:PATH [auth=none|any|user|admin]: a runSQLTemplate template, SQL with "
+             "{{param}} and {{table:MODEL}}"},
     {.name = "max_body", .type = CB_OPT_SIZE, .default_value = "1m", CB_OPT_MIN(1024),
      CB_OPT_MAX(64 * 1024 * 1024), .help = "largest request body"},
     {.name = "max_filter_depth", .type = CB_OPT_INT, .default_value = "16", CB_OPT_MIN(2),
@@ -43,6 +46,7 @@ static const cb_route_def routes[] = {
     MODEL_ROUTE("POST", "/v1/model/{envType}/{model}/{op}", md_handle_op),
     MODEL_ROUTE("PUT", "/v1/model/{envType}/{model}/{op}", md_handle_op),
     MODEL_ROUTE("GET", "/v1/model/{envType}/{model}/{op}", md_handle_list_get),
+    MODEL_ROUTE("POST", "/v1/sql/{envType}/{template}/run", md_handle_sql),
     MODEL_ROUTE("DELETE", "/v1/model/{envType}/{model}/{op}/delete", md_handle_delete_id),
     {0}
 };
@@ -50,7 +54,7 @@ static const cb_route_def routes[] = {
 static const char *const permission_words[] = {"READONLY", "PRIVATE", "ADMINWRITE",
                                                 "ADMINONLY"};
 
-static const char *read_schema_file(apr_pool_t *p, const char *path, const char **text,
+static const char *read_config_file(apr_pool_t *p, const char *path, const char **text,
                                     size_t *len)
 {
     apr_file_t *f;
@@ -59,12 +63,12 @@ static const char *read_schema_file(apr_pool_t *p, const char *path, const char 
     apr_size_t got;
     if (apr_file_open(&f, path, APR_FOPEN_READ, 0, p) != APR_SUCCESS ||
         apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS)
-        return apr_psprintf(p, "cannot read schema file %s", path);
+        return apr_psprintf(p, "cannot read file %s", path);
     if (fi.size > MD_MAX_SCHEMA_FILE)
-        return apr_psprintf(p, "schema file %s is larger than 1 MiB", path);
+        return apr_psprintf(p, "file %s is larger than 1 MiB", path);
     buf = apr_palloc(p, (apr_size_t)fi.size + 1);
     if (apr_file_read_full(f, buf, (apr_size_t)fi.size, &got) != APR_SUCCESS && fi.size)
-        return apr_psprintf(p, "cannot read schema file %s", path);
+        return apr_psprintf(p, "cannot read file %s", path);
     buf[got] = '\0';
     apr_file_close(f);
     *text = buf;
@@ -93,7 +97,7 @@ static const char *parse_model(apr_pool_t *p, const char *env, const char *text,
     v = cb_option_line_get(&line, "schema");
     if (!v || strncmp(v, "file:", 5) != 0 || v[5] != '/')
         return "schema=file:/absolute/path.json is missing";
-    if ((err = read_schema_file(p, v + 5, &schema_text, &len)))
+    if ((err = read_config_file(p, v + 5, &schema_text, &len)))
         return err;
     if ((err = md_schema_parse(p, schema_text, len, &m->schema)))
         return apr_psprintf(p, "schema %s: %s", v + 5, err);
@@ -117,6 +121,60 @@ static const char *parse_model(apr_pool_t *p, const char *env, const char *text,
     m->tables[0] = md_table_name(p, env, m->name, "prod");
     m->tables[1] = md_table_name(p, env, m->name, "pre");
     return NULL;
+}
+
+/* One `sql_template` line; NULL or what is wrong. */
+static const char *parse_template(apr_pool_t *p, const md_state *st, const char *text,
+                                  md_template *t)
+{
+    cb_option_line line;
+    const char *err, *v, *sql = NULL;
+    size_t len = 0;
+    memset(t, 0, sizeof(*t));
+    t->auth = CB_AUTH_ANY;
+    if ((err = cb_option_line_parse(p, text, 2, 2, &line)))
+        return line.word_count < 2 ? "write NAME file:/path/to/template.sql [auth=LEVEL]" : err;
+    t->name = line.words[0];
+    if (!md_valid_name(t->name, 64))
+        return apr_psprintf(p, "template name '%s' must start with a letter and hold only "
+                               "letters, digits and '_'", t->name);
+    for (int i = 0; i < line.setting_count; i++)
+        if (strcmp(line.keys[i], "auth"))
+            return apr_psprintf(p, "unknown setting %s= (use auth=)", line.keys[i]);
+    if ((v = cb_option_line_get(&line, "auth")) && (err = cb_parse_auth_level(v, 0, &t->auth)))
+        return err;
+    v = line.words[1];
+    if (strncmp(v, "file:", 5) != 0 || v[5] != '/')
+        return "the template is file:/absolute/path.sql";
+    if ((err = read_config_file(p, v + 5, &sql, &len)))
+        return err;
+    for (int pre = 0; pre < 2; pre++)
+        if ((err = md_template_compile(p, st, sql, pre, &t->text[pre])))
+            return apr_psprintf(p, "%s: %s", v + 5, err);
+    return NULL;
+}
+
+static int load_templates(cb_plugin_ctx *ctx, md_state *st)
+{
+    const apr_array_header_t *lines = cb_opt_list(cb_ctx_options(ctx), "sql_template");
+    apr_pool_t *p = cb_ctx_pool(ctx);
+    int ok = 1;
+    st->templates = apr_hash_make(p);
+    for (int i = 0; i < lines->nelts; i++) {
+        const cb_option_item *item = &APR_ARRAY_IDX(lines, i, cb_option_item);
+        md_template *t = apr_palloc(p, sizeof(*t));
+        const char *err = parse_template(p, st, item->text, t);
+        if (!err && apr_hash_get(st->templates, t->name, APR_HASH_KEY_STRING))
+            err = apr_psprintf(p, "sql_template %s is declared twice", t->name);
+        if (err) {
+            cb_ctx_error(ctx, "sql_template at %s:%d: %s", item->file ? item->file : "?",
+                         item->line, err);
+            ok = 0;
+            continue;
+        }
+        apr_hash_set(st->templates, t->name, APR_HASH_KEY_STRING, t);
+    }
+    return ok;
 }
 
 static cb_status model_create(cb_plugin_ctx *ctx, void **state)
@@ -154,6 +212,8 @@ static cb_status model_create(cb_plugin_ctx *ctx, void **state)
         }
         apr_hash_set(st->models, m->name, APR_HASH_KEY_STRING, m);
     }
+    if (!load_templates(ctx, st))
+        ok = 0;
     if (!cb_ctx_db(ctx)) {
         cb_ctx_error(ctx, "model needs a database: add `CloudBaseDatabase sqlite3:/path/to.db` "
                           "(or a PostgreSQL line) to the environment");

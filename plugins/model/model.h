@@ -76,9 +76,23 @@ typedef struct md_model {
     volatile int ready[2];          /* table synced in this process */
 } md_model;
 
+/* A runSQLTemplate template for one envType: SQL with '?' per parameter. */
+typedef struct md_template_text {
+    const char *sql;
+    apr_array_header_t *keys;   /* parameter names, in '?' order */
+    int returns_rows;           /* SELECT / WITH / VALUES */
+} md_template_text;
+
+typedef struct md_template {
+    const char *name;
+    cb_auth_level auth;
+    md_template_text text[2];   /* [0] prod, [1] pre */
+} md_template;
+
 typedef struct md_state {
     const char *env;
     apr_hash_t *models;             /* name -> md_model * */
+    apr_hash_t *templates;          /* name -> md_template * */
     md_limits limits;
     int64_t max_body;
     int default_page_size, max_page_size, max_batch;
@@ -166,6 +180,17 @@ typedef struct md_write {
 cb_json *md_write_answer(md_state *st, cb_db *db, apr_pool_t *p, const md_write *w,
                          const md_caller *c, int *status, const char **code,
                          const char **message);
+
+/* ---- sql_template.c ---- */
+/* A template's text for one envType ({{key}} parameters, {{table:MODEL}});
+ * NULL, or what is wrong (for configtest). */
+const char *md_template_compile(apr_pool_t *p, const md_state *st, const char *text, int pre,
+                                md_template_text *out);
+/* The bound values of the SDK's typed parameter list, in '?' order; NULL,
+ * or an INVALID_PARAM message. */
+const char *md_template_args(apr_pool_t *p, const md_template_text *t, const cb_json *parameter,
+                             const char ***args);
+cb_status md_handle_sql(cb_req *req, void *state);
 
 /* ---- routes.c ---- */
 cb_status md_handle_op(cb_req *req, void *state);

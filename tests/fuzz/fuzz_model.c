@@ -2,13 +2,15 @@
  * fuzz_model.c: libFuzzer target for the model plugin's schema parser and
  * filter compiler (plugins/model/schema.c, filter.c). The first byte picks
  * what the rest is: a schema document ('s'), or a filter.where ('w'), an
- * orderBy ('o') or a select ('e') compiled against a fixed schema.
+ * orderBy ('o') or a select ('e') compiled against a fixed schema, or a
+ * runSQLTemplate template ('t').
  *
  * Invariants: an accepted schema's declared fields have valid names and
  * every system field; compiled SQL holds one '?' per bound value, no
  * quoted identifier that is not a schema field, no string literal other
  * than '', '{}' and '[]', and outside those only SQL words, digits,
  * spaces and ( ) = < > , ? -- so no byte of client text reaches the SQL.
+ * A compiled template has one '?' outside quotes per parameter name.
  */
 #include <stdint.h>
 #include <string.h>
@@ -80,6 +82,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     require(md_schema_parse(iteration_pool, fixed_schema, strlen(fixed_schema), &fixed) == NULL,
             "the fixed schema", fixed_schema);
+    if (data[0] == 't') {
+        md_state st = {.models = apr_hash_make(iteration_pool)};
+        md_model m = {.name = "post", .tables = {"\"p0\"", "\"p1\""}};
+        md_template_text t;
+        apr_hash_set(st.models, "post", APR_HASH_KEY_STRING, &m);
+        if (!md_template_compile(iteration_pool, &st, text, 1, &t)) {
+            int marks = 0;
+            char quote = 0;
+            for (const char *c = t.sql; *c; c++) {
+                if (quote)
+                    quote = *c == quote ? 0 : quote;
+                else if (*c == '\'' || *c == '"')
+                    quote = *c;
+                else
+                    marks += *c == '?';
+            }
+            require(marks == t.keys->nelts, "template placeholders and names differ", text);
+        }
+        apr_pool_clear(iteration_pool);
+        return 0;
+    }
     v = cb_json_parse(iteration_pool, text, size - 1, NULL);
     md_sql_init(&q, iteration_pool, data[0] & 1 ? "pgsql" : "sqlite3", lim.max_params);
     if (data[0] == 'o' || data[0] == 'O') {

@@ -33,6 +33,8 @@ static void start(void)
     char db[512];
     it_setup();
     it_write_file("post.json", post_schema);
+    it_write_file("top.sql", "SELECT title, views FROM {{table:post}}\n"
+                             "WHERE views >= {{min}} AND title <> {{skip}} ORDER BY views DESC\n");
     if (database_line)
         snprintf(db, sizeof(db), "%s", database_line);
     else
@@ -43,9 +45,10 @@ static void start(void)
              "<CloudBasePlugin model>\n"
              "  model post schema=file:%s/post.json\n"
              "  model diary schema=file:%s/post.json permission=PRIVATE\n"
+             "  sql_template top_posts file:%s/top.sql auth=user\n"
              "  max_body 2m\n"
              "</CloudBasePlugin>\n",
-             it_default_site(), db, it.dir, it.dir);
+             it_default_site(), db, it.dir, it.dir, it.dir);
     if (!it_httpd_start(it_write_config("httpd.conf", "event", site))) {
         char *log = it_error_log();
         it_teardown();
@@ -184,6 +187,24 @@ static void curl_checks(void)
     call("PUT", "/v1/model/prod/post/update", "user-alice", "{\"data\":{\"title\":\"x\"}}", &r);
     expect_error(&r, 400, "INVALID_PARAM");
     it_free(&r);
+    /* runSQLTemplate: the SDK's answer shape, and errors in both shapes */
+    call("POST", "/v1/sql/prod/top_posts/run", "user-alice",
+         "{\"parameter\":[{\"key\":\"min\",\"type\":\"NUMBER\",\"value\":\"0\"},"
+         "{\"key\":\"skip\",\"type\":\"STRING\",\"value\":\"x\"}]}", &r);
+    ck_assert_msg(r.status == 200 && strstr(r.body, "{\"Response\":{\"Data\":{\"executeResultList\":[{"),
+                  "%s", r.body);
+    it_free(&r);
+    call("POST", "/v1/sql/prod/top_posts/run", "user-alice",
+         "{\"parameter\":[{\"key\":\"min\",\"type\":\"NUMBER\",\"value\":\"1 OR 1=1\"}]}", &r);
+    ck_assert_msg(r.status == 400 && strstr(r.body, "\"code\":\"INVALID_PARAM\"") &&
+                  strstr(r.body, "\"Error\":{\"Code\":\"INVALID_PARAM\""), "%s", r.body);
+    it_free(&r);
+    call("POST", "/v1/sql/prod/top_posts/run", NULL, "{}", &r);
+    ck_assert_int_eq(r.status, 401);
+    it_free(&r);
+    call("POST", "/v1/sql/prod/nosuch/run", "user-alice", "{}", &r);
+    ck_assert_int_eq(r.status, 404);
+    it_free(&r);
     big = malloc(3 * 1024 * 1024);
     memset(big, ' ', 3 * 1024 * 1024 - 3);
     memcpy(big, "{}", 2);
@@ -252,10 +273,13 @@ START_TEST(configtest_names_the_fix)
              it.dir);
     expect_configtest_error(lines, "permission=OPEN is unknown");
     snprintf(lines, sizeof(lines), "  model post schema=file:%s/nosuch.json\n", it.dir);
-    expect_configtest_error(lines, "cannot read schema file");
+    expect_configtest_error(lines, "cannot read file");
     snprintf(lines, sizeof(lines), "  model post schema=file:%s/post.json\n"
              "  model post schema=file:%s/post.json\n", it.dir, it.dir);
     expect_configtest_error(lines, "model post is declared twice");
+    it_write_file("q.sql", "SELECT * FROM {{table:nosuch}} WHERE a = ?");
+    snprintf(lines, sizeof(lines), "  sql_template q file:%s/q.sql\n", it.dir);
+    expect_configtest_error(lines, "no model nosuch is declared");
     it_teardown();
 }
 END_TEST

@@ -169,6 +169,16 @@ async function asAlice(post) {
   const evilId = r.ok && r.value.data.id
   r = await attempt(() => post.get({ filter: { where: { _id: { $eq: evilId } } } }))
   check('injection text stored and read back as written', r.ok && r.value.data.title === evil.slice(0, 50), r.ok ? r.value : r.error)
+  // runSQLTemplate: an admin's template, the SDK's typed parameters
+  r = await attempt(() => post.runSQLTemplate({ templateName: 'top_posts', params: { min: 10, skip: "x' OR '1'='1" } }))
+  const rows = r.ok && r.value.data && r.value.data.executeResultList
+  check('runSQLTemplate answers Response.Data (the SDK gives it as data)', Array.isArray(rows) &&
+    rows.map((x) => x.title).join(',') === '中文标题,b2,b1' && typeof r.value.RequestId === 'string', r.ok ? r.value : r.error)
+  r = await attempt(() => post.runSQLTemplate({ templateName: 'top_posts', params: { min: 10 } }))
+  check('runSQLTemplate with a parameter missing: INVALID_PARAM', refused(r, 'INVALID_PARAM', "'skip'"), r.ok ? r.value : r.error)
+  r = await attempt(() => post.runSQLTemplate({ templateName: 'nosuch', params: {} }))
+  check('runSQLTemplate of an unknown template: RESOURCE_NOT_FOUND', refused(r, 'RESOURCE_NOT_FOUND'), r.ok ? r.value : r.error)
+
   r = await attempt(() => post.list({ getCount: true }))
   check('the table is intact', r.ok && r.value.data.total >= 5, r.ok ? r.value : r.error)
 }

@@ -321,6 +321,47 @@ START_TEST(caps_before_any_query)
 }
 END_TEST
 
+START_TEST(sql_templates)
+{
+    apr_pool_t *p;
+    md_state st = {0};
+    md_model post = {.name = "post", .tables = {"\"cbm_post_prod_x\"", "\"cbm_post_pre_x\""}};
+    md_template_text t;
+    const char **args;
+    cb_json *params;
+    apr_pool_create(&p, NULL);
+    st.models = apr_hash_make(p);
+    apr_hash_set(st.models, "post", APR_HASH_KEY_STRING, &post);
+    ck_assert_ptr_null(md_template_compile(p, &st, "SELECT title FROM {{table:post}} WHERE "
+                                                   "views > {{min}} AND title <> '{{min}}' "
+                                                   "AND slug = {{min}}", 1, &t));
+    ck_assert_str_eq(t.sql, "SELECT title FROM \"cbm_post_pre_x\" WHERE views > ? AND "
+                            "title <> '{{min}}' AND slug = ?");
+    ck_assert_int_eq(t.keys->nelts, 2);
+    ck_assert(t.returns_rows);
+    ck_assert_ptr_nonnull(md_template_compile(p, &st, "SELECT ? FROM x", 0, &t));
+    ck_assert_ptr_nonnull(md_template_compile(p, &st, "SELECT * FROM {{table:nosuch}}", 0, &t));
+    ck_assert_ptr_nonnull(md_template_compile(p, &st, "SELECT {{a b}}", 0, &t));
+    ck_assert_ptr_nonnull(md_template_compile(p, &st, "SELECT 'open", 0, &t));
+    ck_assert_ptr_null(md_template_compile(p, &st, "UPDATE {{table:post}} SET a = {{v}} "
+                                                   "WHERE b = {{k}}", 0, &t));
+    ck_assert(!t.returns_rows);
+    params = parse(p, "[{\"key\":\"v\",\"type\":\"BOOLEAN\",\"value\":\"true\"},"
+                              "{\"key\":\"k\",\"type\":\"STRING\",\"value\":\"x' OR 1=1\"}]");
+    ck_assert_ptr_nonnull(params);
+    ck_assert_ptr_null(md_template_args(p, &t, params, &args));
+    ck_assert_str_eq(args[0], "1");
+    ck_assert_str_eq(args[1], "x' OR 1=1");
+    params = parse(p, "[{\"key\":\"v\",\"type\":\"NUMBER\",\"value\":\"1 OR 1\"}]");
+    ck_assert_ptr_nonnull(params);
+    ck_assert_ptr_nonnull(strstr(md_template_args(p, &t, params, &args), "not a finite number"));
+    params = parse(p, "[{\"key\":\"v\",\"type\":\"NUMBER\",\"value\":\"2.5\"}]");
+    ck_assert_ptr_nonnull(params);
+    ck_assert_ptr_nonnull(strstr(md_template_args(p, &t, params, &args), "'k' is missing"));
+    apr_pool_destroy(p);
+}
+END_TEST
+
 Suite *model_parse_suite(void)
 {
     Suite *s = suite_create("model_parse");
@@ -332,6 +373,7 @@ Suite *model_parse_suite(void)
     tcase_add_test(filter, operators_compile_to_bound_sql);
     tcase_add_test(filter, injection_attempts_stay_out_of_the_sql);
     tcase_add_test(filter, caps_before_any_query);
+    tcase_add_test(filter, sql_templates);
     suite_add_tcase(s, filter);
     return s;
 }
