@@ -17,7 +17,7 @@
 
 #include "cb_core.h"
 #include "db_internal.h"
-#include "model.h"
+#include "test_model.h"
 #include "postgres.h"
 
 static const char *schema_text =
@@ -32,21 +32,23 @@ static const char *schema_text =
 
 static const md_limits limits = {.max_depth = 16, .max_in = 1000, .max_params = 5000};
 
-static md_schema *schema(apr_pool_t *p)
+md_schema *model_test_schema(apr_pool_t *p, const char *text)
 {
     md_schema *s = NULL;
-    const char *err = md_schema_parse(p, schema_text, strlen(schema_text), &s);
+    const char *err = md_schema_parse(p, text, strlen(text), &s);
     ck_assert_msg(err == NULL, "%s", err);
     return s;
 }
 
-static cb_json *parse(apr_pool_t *p, const char *text)
+cb_json *model_test_json(apr_pool_t *p, const char *text)
 {
     const char *err = NULL;
     cb_json *v = cb_json_parse(p, text, strlen(text), &err);
-    ck_assert_msg(v != NULL, "%s: %s", text, err);
+    ck_assert_msg(v != NULL, "%.200s: %s", text, err);
     return v;
 }
+
+static md_schema *schema(apr_pool_t *p) { return model_test_schema(p, schema_text); }
 
 /* Compiles where on sqlite3; the error or NULL, the SQL in *sql and the
  * bound values joined with '|' in *args. */
@@ -56,7 +58,7 @@ static const char *compile(apr_pool_t *p, const char *where, const char **sql,
     md_sql q;
     const char *err;
     md_sql_init(&q, p, "sqlite3", limits.max_params);
-    err = md_compile_where(&q, schema(p), parse(p, where), &limits);
+    err = md_compile_where(&q, schema(p), model_test_json(p, where), &limits);
     *sql = q.text;
     *args = "";
     for (int i = 0; i < q.args->nelts; i++) {
@@ -141,7 +143,7 @@ START_TEST(values_checked_by_type)
     int is_null;
     apr_pool_create(&p, NULL);
     s = schema(p);
-    t = md_value_text(p, md_schema_field(s, "views"), parse(p, "[2.5]") , &is_null, &err);
+    t = md_value_text(p, md_schema_field(s, "views"), model_test_json(p, "[2.5]") , &is_null, &err);
     ck_assert_ptr_null(t);   /* an array is not a number */
     ck_assert_msg(err && strstr(err, "'views'"), "%s", err);
     t = md_value_text(p, md_schema_field(s, "name"), cb_json_new_string(p, "012345678901234567890"),
@@ -247,26 +249,26 @@ START_TEST(injection_attempts_stay_out_of_the_sql)
         apr_array_header_t *fields;
         md_sql_init(&q, p, "sqlite3", 100);
         ck_assert_ptr_nonnull(md_compile_order(&q, schema(p),
-                                               parse(p, "[{\"name; DROP TABLE t\": \"asc\"}]")));
+                                               model_test_json(p, "[{\"name; DROP TABLE t\": \"asc\"}]")));
         md_sql_init(&q, p, "sqlite3", 100);
         ck_assert_ptr_nonnull(md_compile_order(&q, schema(p),
-                                               parse(p, "[{\"name\": \"asc; DROP TABLE t\"}]")));
+                                               model_test_json(p, "[{\"name\": \"asc; DROP TABLE t\"}]")));
         md_sql_init(&q, p, "sqlite3", 100);
         ck_assert_ptr_null(md_compile_order(&q, schema(p),
-                                            parse(p, "[{\"views\": \"DESC\"}, {\"name\": \"asc\"}]")));
+                                            model_test_json(p, "[{\"views\": \"DESC\"}, {\"name\": \"asc\"}]")));
         ck_assert_str_eq(q.text, " ORDER BY (\"views\" IS NULL) ASC, \"views\" DESC, "
                                  "(\"name\" IS NULL) DESC, \"name\" ASC, \"_id\" ASC");
         md_sql_init(&q, p, "sqlite3", 100);
         ck_assert_ptr_null(md_compile_order(&q, schema(p), NULL));
         ck_assert_str_eq(q.text, " ORDER BY \"createdAt\" DESC, \"_id\" ASC");
-        ck_assert_ptr_nonnull(md_compile_select(p, schema(p), parse(p, "{\"x\\\"y\": true}"),
+        ck_assert_ptr_nonnull(md_compile_select(p, schema(p), model_test_json(p, "{\"x\\\"y\": true}"),
                                                 &fields));
-        ck_assert_ptr_nonnull(md_compile_select(p, schema(p), parse(p, "{\"name\": 1}"),
+        ck_assert_ptr_nonnull(md_compile_select(p, schema(p), model_test_json(p, "{\"name\": 1}"),
                                                 &fields));
-        ck_assert_ptr_null(md_compile_select(p, schema(p), parse(p, "{\"name\": true}"),
+        ck_assert_ptr_null(md_compile_select(p, schema(p), model_test_json(p, "{\"name\": true}"),
                                              &fields));
         ck_assert_int_eq(fields->nelts, 2);   /* _id and name */
-        ck_assert_ptr_null(md_compile_select(p, schema(p), parse(p, "{\"$master\": true}"),
+        ck_assert_ptr_null(md_compile_select(p, schema(p), model_test_json(p, "{\"$master\": true}"),
                                              &fields));
         ck_assert_int_eq(fields->nelts, 14);
         (void)sql;
@@ -315,7 +317,7 @@ START_TEST(caps_before_any_query)
     apr_pool_create(&p, NULL);
     md_sql_init(&q, p, "sqlite3", 3);
     ck_assert_ptr_nonnull(md_compile_where(&q, schema(p),
-                                           parse(p, "{\"views\": {\"$in\": [1, 2, 3, 4]}}"),
+                                           model_test_json(p, "{\"views\": {\"$in\": [1, 2, 3, 4]}}"),
                                            &limits));
     apr_pool_destroy(p);
 }
@@ -346,16 +348,16 @@ START_TEST(sql_templates)
     ck_assert_ptr_null(md_template_compile(p, &st, "UPDATE {{table:post}} SET a = {{v}} "
                                                    "WHERE b = {{k}}", 0, &t));
     ck_assert(!t.returns_rows);
-    params = parse(p, "[{\"key\":\"v\",\"type\":\"BOOLEAN\",\"value\":\"true\"},"
+    params = model_test_json(p, "[{\"key\":\"v\",\"type\":\"BOOLEAN\",\"value\":\"true\"},"
                               "{\"key\":\"k\",\"type\":\"STRING\",\"value\":\"x' OR 1=1\"}]");
     ck_assert_ptr_nonnull(params);
     ck_assert_ptr_null(md_template_args(p, &t, params, &args));
     ck_assert_str_eq(args[0], "1");
     ck_assert_str_eq(args[1], "x' OR 1=1");
-    params = parse(p, "[{\"key\":\"v\",\"type\":\"NUMBER\",\"value\":\"1 OR 1\"}]");
+    params = model_test_json(p, "[{\"key\":\"v\",\"type\":\"NUMBER\",\"value\":\"1 OR 1\"}]");
     ck_assert_ptr_nonnull(params);
     ck_assert_ptr_nonnull(strstr(md_template_args(p, &t, params, &args), "not a finite number"));
-    params = parse(p, "[{\"key\":\"v\",\"type\":\"NUMBER\",\"value\":\"2.5\"}]");
+    params = model_test_json(p, "[{\"key\":\"v\",\"type\":\"NUMBER\",\"value\":\"2.5\"}]");
     ck_assert_ptr_nonnull(params);
     ck_assert_ptr_nonnull(strstr(md_template_args(p, &t, params, &args), "'k' is missing"));
     apr_pool_destroy(p);

@@ -17,7 +17,7 @@
 
 #include "cb_core.h"
 #include "db_internal.h"
-#include "model.h"
+#include "test_model.h"
 #include "postgres.h"
 
 static srv_pg pg;
@@ -57,21 +57,6 @@ typedef struct side {
 static apr_pool_t *pool;
 static side lite, post;
 
-static md_schema *schema_of(apr_pool_t *p, const char *text)
-{
-    md_schema *s = NULL;
-    const char *err = md_schema_parse(p, text, strlen(text), &s);
-    ck_assert_msg(err == NULL, "%s", err);
-    return s;
-}
-
-static cb_json *parse(apr_pool_t *p, const char *text)
-{
-    const char *err = NULL;
-    cb_json *v = cb_json_parse(p, text, strlen(text), &err);
-    ck_assert_msg(v != NULL, "%s: %s", text, err);
-    return v;
-}
 
 static void open_side(side *s, const char *line)
 {
@@ -91,7 +76,7 @@ static void open_side(side *s, const char *line)
     s->st.max_page_size = 200;
     s->st.max_batch = 100;
     s->model.name = "post";
-    s->model.schema = schema_of(pool, schema_text);
+    s->model.schema = model_test_schema(pool, schema_text);
     s->model.tables[0] = md_table_name(pool, "demo", "post", "prod");
     s->model.tables[1] = md_table_name(pool, "demo", "post", "pre");
 }
@@ -106,9 +91,9 @@ static cb_json *write_op(side *s, const char *op, const char *where, const char 
     cb_json *out;
     *status = 200;
     if (where)
-        w.where = parse(pool, where);
+        w.where = model_test_json(pool, where);
     if (data)
-        w.data = parse(pool, data);
+        w.data = model_test_json(pool, data);
     out = md_write_answer(&s->st, s->db, pool, &w, &c, status, &code, &message);
     if (!out)
         ck_assert_msg(*status != 200, "no status for %s", op);
@@ -132,8 +117,8 @@ static const char *names(side *s, const char *where, const char *order, md_calle
     const char *code = NULL, *message = NULL, *out = "";
     cb_json *data, *records;
     int64_t t = -1;
-    r.where = parse(pool, where);
-    r.order_by = order ? parse(pool, order) : NULL;
+    r.where = model_test_json(pool, where);
+    r.order_by = order ? model_test_json(pool, order) : NULL;
     data = md_read_answer(&s->st, s->db, pool, &r, &c, &status, &code, &message);
     ck_assert_msg(data != NULL, "%s: %d %s %s", where, status, code, message);
     records = cb_json_get(data, "records");
@@ -323,7 +308,7 @@ static void schema_change_on(side *s)
     int status;
     fill(s);
     grown.ready[0] = grown.ready[1] = 0;
-    grown.schema = schema_of(pool, "{\"fields\": {\"name\": {\"type\": \"string\"}, "
+    grown.schema = model_test_schema(pool, "{\"fields\": {\"name\": {\"type\": \"string\"}, "
                                    "\"views\": {\"type\": \"number\"}, "
                                    "\"extra\": {\"type\": \"string\", \"index\": true}}}");
     ck_assert_msg(md_sync_table(&s->st, &grown, 0, s->db, pool, &err) == APR_SUCCESS, "%s",
@@ -333,7 +318,7 @@ static void schema_change_on(side *s)
                                    user("bob"), &status));
     ck_assert_str_eq(names(s, "{\"extra\": {\"$eq\": \"e\"}}", NULL, user("x"), NULL), "n");
     changed.ready[0] = changed.ready[1] = 0;
-    changed.schema = schema_of(pool, "{\"fields\": {\"name\": {\"type\": \"string\"}, "
+    changed.schema = model_test_schema(pool, "{\"fields\": {\"name\": {\"type\": \"string\"}, "
                                      "\"views\": {\"type\": \"string\"}}}");
     ck_assert_int_ne(md_sync_table(&s->st, &changed, 0, s->db, pool, &err), APR_SUCCESS);
     ck_assert_msg(err && strstr(err, "field 'views' was number and is now string") &&
