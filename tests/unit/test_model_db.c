@@ -263,6 +263,11 @@ static void ownership_on(side *s)
     ck_assert_ptr_null(write_op(s, "create", NULL, "{\"name\": \"x\"}", (md_caller){0},
                                 &status));
     ck_assert_int_eq(status, 401);
+    /* anonymous_write=on lets the anonymous user write, and only its own */
+    s->model.anonymous_write = 1;
+    ck_assert_ptr_nonnull(write_op(s, "create", NULL, "{\"name\": \"x\"}", anon, &status));
+    ck_assert_int_eq(count_of(write_op(s, "deleteMany", "{}", NULL, anon, &status)), 1);
+    s->model.anonymous_write = 0;
     /* an admin's deleteMany reaches everyone's */
     ck_assert_int_eq(count_of(write_op(s, "deleteMany", "{}", NULL, admin, &status)), 5);
     /* PRIVATE: each reads only their own rows */
