@@ -14,9 +14,12 @@
 # Run service helloworld (both @cloudbase/functions-framework), AI_PORT the
 # sample OpenAI-compatible server (scripts/demo-sample-ai.py) behind the AI
 # provider deepseek and the agent demo-agent. MODULE is mod_cloudbase.so;
-# PLUGIN_DIR holds auth.so, functions.so and storage.so. NODE_MODULES is the pinned
+# PLUGIN_DIR holds auth.so, functions.so, storage.so and model.so. NODE_MODULES is the pinned
 # node_modules (tests/sdk) whose @cloudbase/js-sdk browser build the front
 # page loads from /sdk/. Run as root, httpd's workers run as www-data.
+
+# The repository, for the data model's schema (conf/demo/models/).
+demo_config_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 demo_httpd_conf() {
   local dir=$1 port=$2 redis_port=$3 function_port=$4 cloudrun_port=$5 ai_port=$6
@@ -113,6 +116,11 @@ CloudBaseRateLimit /v1/functions/ 60/1m by=user
   bucket files backend=local dir=$dir/data/files default max_object=10m
   bucket private backend=local dir=$dir/data/private acl=PRIVATE max_object=10m
   env_quota 100m
+</CloudBasePlugin>
+# The data model post (docs/plugins/model.md): everyone reads, signed-in
+# users write their own records. scripts/demo-seed-models.sh adds samples.
+<CloudBasePlugin model>
+  model post schema=file:$demo_config_top/conf/demo/models/post.json
 </CloudBasePlugin>
 CONF
 }

@@ -75,7 +75,8 @@ done
 mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data/files" "$dir/data/private"
 cp "$top"/conf/demo/*.html "$top"/conf/demo/*.js "$top"/conf/demo/*.css "$dir/docroot/"
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
-  "$top"/build/plugins/storage/.libs/storage.so "$dir/plugins/"
+  "$top"/build/plugins/storage/.libs/storage.so "$top"/build/plugins/model/.libs/model.so \
+  "$dir/plugins/"
 for _ in $(seq 50); do
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
   sleep 0.1
@@ -104,6 +105,8 @@ for _ in $(seq 50); do
   curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
   sleep 0.1
 done
+# Sample rows of the data model post (once).
+bash "$top/scripts/demo-seed-models.sh" "$port"
 
 cat <<MSG
 
@@ -128,6 +131,7 @@ storage buckets files and private (local, in $dir/data; README.md shows a curl u
   curl -sN -X POST http://127.0.0.1:$port/v1/aibot/openai/chat/completions -H "Authorization: Bearer \$TOKEN" \\
        -H 'Accept: text/event-stream' -d '{"model":"demo-agent","stream":true,"messages":[{"role":"user","content":"hi"}]}'
   curl -s -X POST http://127.0.0.1:$port/v1/functions/add-two -d '{}'   # 401: sign in first
+  curl -s "http://127.0.0.1:$port/v1/model/prod/post/list?getCount=true"  # the data model post
 
 Press Ctrl-C to stop.
 MSG

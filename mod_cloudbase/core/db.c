@@ -360,8 +360,16 @@ static apr_status_t run_on(cb_db *db, apr_pool_t *p, db_conn *c, const char *sql
     }
     apr_pool_create(&scratch, p);
     for (int attempt = 0;; attempt++) {
+        /* A cached SQLite statement that fails may only be stale: after DDL
+         * on this connection, the legacy prepare the driver uses reports the
+         * schema change as a bare SQLITE_ERROR ("not an error") rather than
+         * SQLITE_SCHEMA. A failed statement changed nothing, so it is
+         * prepared afresh and run once more (not after a busy or locked
+         * database, which would only double the wait). */
+        int cached = apr_hash_get(c->statements, native, APR_HASH_KEY_STRING) != NULL;
         rv = run_prepared(db, p, scratch, c, native, nargs, args, affected, out);
-        if (rv == 0 || attempt > 0 || !is_sqlite(db) || !is_schema_change(db, c->handle, rv))
+        if (rv == 0 || attempt > 0 || !is_sqlite(db) || rv == 5 /* SQLITE_BUSY */ ||
+            rv == 6 /* SQLITE_LOCKED */ || !(cached || is_schema_change(db, c->handle, rv)))
             break;
         apr_hash_set(c->statements, native, APR_HASH_KEY_STRING, NULL);
     }

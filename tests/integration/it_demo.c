@@ -240,8 +240,18 @@ static void run_sdk_script(const char *script, const char *args)
     run_in_sdk_dir(command);
 }
 
+/* The sample rows, as demo.sh writes them after the start. */
+static void seed_models(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "bash '%s/scripts/demo-seed-models.sh' %d", source_top(),
+             it.http_port);
+    run_or_fail(cmd);
+}
+
 START_TEST(quickstart_snippets_run_as_written)
 {
+    seed_models();
     run_sdk_script("quickstart-snippets.mjs", "");
 }
 END_TEST
@@ -338,9 +348,29 @@ START_TEST(demo_loads_no_test_plugin)
     it_request("GET", "/health", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_msg(strstr(r.body, "\"auth\"") && strstr(r.body, "\"functions\"") &&
-                      strstr(r.body, "\"storage\""),
+                      strstr(r.body, "\"storage\"") && strstr(r.body, "\"model\""),
                   "%s", r.body);
     ck_assert_msg(strstr(r.body, "testplug") == NULL, "%s", r.body);
+    it_free(&r);
+}
+END_TEST
+
+/* The data model post with its sample rows (scripts/demo-seed-models.sh,
+ * run twice: the second run adds nothing); anyone reads, nobody signed in
+ * writes. */
+START_TEST(demo_serves_post_model)
+{
+    it_response r;
+    seed_models();
+    seed_models();
+    it_request("GET", "/v1/model/prod/post/list?getCount=true", NULL, NULL, &r);
+    ck_assert_msg(r.status == 200 && strstr(r.body, "\"total\":3") &&
+                  strstr(r.body, "\"title\":\"Welcome to mod_cloudbase\"") &&
+                  strstr(r.body, "\"owner\":\"") && strstr(r.body, "\"requestId\":\""),
+                  "%s", r.body);
+    it_free(&r);
+    it_request("POST", "/v1/model/prod/post/create", NULL, "{\"data\":{\"title\":\"x\"}}", &r);
+    ck_assert_int_eq(r.status, 401);
     it_free(&r);
 }
 END_TEST
@@ -444,6 +474,7 @@ Suite *demo_suite(void)
     tcase_add_checked_fixture(tc, start_demo, it_teardown);
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, demo_loads_no_test_plugin);
+    tcase_add_test(tc, demo_serves_post_model);
     tcase_add_test(tc, quickstart_snippets_run_as_written);
     tcase_add_test(tc, readme_curl_upload_runs_as_written);
     tcase_add_test(tc, official_sdk_storage_round_trip);

@@ -1,9 +1,11 @@
 /*
  * quickstart-snippets.mjs: seed 000's "HTTP API Quick Start" snippets 1
  * (both sign-ins), 2 (function add-two), 3 (Cloud Run helloworld), 4 (cloud
- * storage: upload info, then the PUT, into the demo's local bucket), 6 (AI
- * provider deepseek, plain and streaming) and 7 (agent, plain and
- * streaming), copied as written (reference/seeds/000_*.txt) with only the
+ * storage: upload info, then the PUT, into the demo's local bucket), 5 (the
+ * data model post, with the demo's sample rows from
+ * scripts/demo-seed-models.sh), 6 (AI provider deepseek, plain and
+ * streaming) and 7 (agent, plain and streaming), copied as written
+ * (reference/seeds/000_*.txt) with only the
  * host changed: `https://${env}.api.tcloudbasegateway.com` became `${gateway}`,
  * and the placeholders got the demo's values (user demo / demo-password,
  * agent id demo-agent). Each snippet's console.log output is captured and
@@ -148,6 +150,37 @@ check('4. the uploaded test.txt downloads as "Hello, World!"',
   stored.status === 200 && storedText === 'Hello, World!' &&
   uploadInfo.cloudObjectId === `cloud://${env}.files/test.txt`,
   `${stored.status} ${storedText} ${uploadInfo.cloudObjectId}`)
+}
+
+// ---- 5. Query Data Model ----------------------------------------------------
+{
+const dataModelName = "post";
+const listParams = {
+select: { $master: true },
+getCount: true,
+pageSize: 3,
+};
+
+const result = await (
+await fetch(
+`${gateway}/v1/model/prod/${dataModelName}/list`,
+{
+headers: {
+Authorization: `${token_type} ${access_token}`,
+"Content-Type": "application/json",
+},
+method: "POST",
+body: JSON.stringify(listParams),
+},
+)
+).json();
+
+console.log(JSON.stringify(result, null, 2));
+let logged5 = {}
+try { logged5 = JSON.parse(lastLog()) } catch (e) {}
+check('5. the data model post lists its 3 sample records', logged5.data && logged5.data.total === 3 &&
+  logged5.data.records.length === 3 && logged5.data.records.every((r) => r._id && r.title) &&
+  typeof logged5.requestId === 'string', lastLog())
 }
 
 // ---- 6. Using AI Large Models -----------------------------------------------

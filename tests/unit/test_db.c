@@ -458,6 +458,40 @@ START_TEST(placeholder_translation)
 }
 END_TEST
 
+/* A statement cached on a connection still runs after DDL changed the
+ * schema on that connection, in a transaction too (the model plugin adds
+ * columns at run time): SQLite reports the stale statement as a bare error. */
+static apr_status_t select_then_alter(cb_db_tx *tx, void *baton)
+{
+    cb_db_result *res;
+    apr_status_t rv;
+    const char *args[] = {"t"};
+    (void)baton;
+    if ((rv = cb_db_tx_select(tx, "SELECT COUNT(*) FROM notes WHERE tag = ?", 1, args, &res)))
+        return rv;
+    if ((rv = cb_db_tx_exec(tx, "ALTER TABLE notes ADD COLUMN extra TEXT", 0, NULL, NULL)) ||
+        (rv = cb_db_tx_exec(tx, "CREATE INDEX notes_extra ON notes (extra)", 0, NULL, NULL)))
+        return rv;
+    return cb_db_tx_select(tx, "SELECT COUNT(*) FROM notes WHERE tag = ?", 1, args, &res);
+}
+
+START_TEST(cached_statement_after_ddl)
+{
+    const char *args[] = {"t"};
+    cb_db_result *res;
+    exec_ok(db, "CREATE TABLE notes (tag TEXT)", 0, NULL);
+    exec_ok(db, "INSERT INTO notes (tag) VALUES (?)", 1, args);
+    ck_assert_int_eq(cb_db_select(db, pool, "SELECT COUNT(*) FROM notes WHERE tag = ?", 1, args,
+                                  &res), APR_SUCCESS);
+    ck_assert_msg(cb_db_transaction(db, pool, select_then_alter, NULL) == APR_SUCCESS, "%s",
+                  cb_db_last_error(db));
+    exec_ok(db, "CREATE INDEX notes_tag ON notes (tag)", 0, NULL);
+    ck_assert_msg(cb_db_select(db, pool, "SELECT COUNT(*) FROM notes WHERE tag = ?", 1, args,
+                               &res) == APR_SUCCESS, "%s", cb_db_last_error(db));
+    ck_assert_int_eq(count_rows(db, "SELECT COUNT(*) FROM notes"), 1);
+}
+END_TEST
+
 static void add_shared_tests(TCase *tc)
 {
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -471,6 +505,7 @@ static void add_shared_tests(TCase *tc)
     tcase_add_test(tc, pool_reuses_connections);
     tcase_add_test(tc, many_distinct_statements);
     tcase_add_test(tc, plugin_migrations_through_ctx);
+    tcase_add_test(tc, cached_statement_after_ddl);
 }
 
 Suite *db_suite(void)
