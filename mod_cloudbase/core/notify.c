@@ -1,7 +1,8 @@
 /*
  * notify.c: the notifier service (include/cloudbase/notify.h). cb_notify
- * checks the per-source cap and puts the message on an inbox queue, due at
- * the end of the current grouping window; the delivery task takes every
+ * checks the per-source cap and puts the message on an inbox queue, due
+ * when its kind's group closes (one window after the group's first
+ * message); the delivery task takes every
  * due inbox message, groups them by kind, puts one delivery job per group
  * and channel on the outbox queue (then acks the inbox), and delivers
  * outbox jobs: Discord and signed webhooks over the HTTP client with the
@@ -39,13 +40,25 @@ struct cb_notifier {
     const char *inbox_name;
 };
 
-/* KEYS: cap counter, the inbox's idempotency key. ARGV: window ms.
- * -1 when the key was seen (a duplicate costs no cap), else the count. */
+/* KEYS: cap counter, the inbox's idempotency key, the kind's group
+ * deadline. ARGV: cap window ms, group window ms. {-1, 0} when the key was
+ * seen (a duplicate costs no cap), else {count, ms until the group is due}:
+ * the first message of a kind opens a group that closes one window later,
+ * and every message of that kind until then joins it. */
 static const char cap_lua[] =
-    "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
+    "if redis.call('EXISTS', KEYS[2]) == 1 then return {-1, 0} end\n"
     "local n = redis.call('INCR', KEYS[1])\n"
     "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end\n"
-    "return n\n";
+    "local window = tonumber(ARGV[2])\n"
+    "if window <= 0 then return {n, 0} end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local due = tonumber(redis.call('GET', KEYS[3]))\n"
+    "if not due or due <= now then\n"
+    "  due = now + window\n"
+    "  redis.call('SET', KEYS[3], due, 'PX', window)\n"
+    "end\n"
+    "return {n, due - now}\n";
 static cb_redis_script cap_script;
 static pthread_once_t cap_script_once = PTHREAD_ONCE_INIT;
 
@@ -137,9 +150,9 @@ apr_status_t cb_notify(cb_notifier *n, apr_pool_t *p, const cb_notify_message *m
                        cb_notify_outcome *outcome)
 {
     cb_notify_item item;
-    const char *idem, *payload, *argv[3];
+    const char *idem, *payload, *argv[5];
     const cb_redis_reply *reply;
-    int64_t now_ms = apr_time_as_msec(apr_time_now()), count, delay = 0;
+    int64_t count, delay;
     int duplicate = 0;
     apr_status_t rv;
     if (outcome)
@@ -151,12 +164,18 @@ apr_status_t cb_notify(cb_notifier *n, apr_pool_t *p, const cb_notify_message *m
                        m->idempotency_key, NULL);
     argv[0] = cb_redis_key(p, n->env, "notify", n->name, "cap", m->source, NULL);
     argv[1] = idem;
-    argv[2] = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)n->cfg.cap_window_ms);
-    if ((rv = cb_redis_eval(n->redis, p, &cap_script, 2, 3, argv, NULL, &reply)) != APR_SUCCESS)
+    argv[2] = cb_redis_key(p, n->env, "notify", n->name, "group",
+                           apr_psprintf(p, "%d", (int)m->kind), NULL);
+    argv[3] = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)n->cfg.cap_window_ms);
+    argv[4] = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)n->cfg.group_window_ms);
+    if ((rv = cb_redis_eval(n->redis, p, &cap_script, 3, 5, argv, NULL, &reply)) != APR_SUCCESS)
         return rv;
-    if (cb_redis_reply_kind(reply) != CB_REDIS_REPLY_INTEGER)
+    if (cb_redis_reply_count(reply) != 2 ||
+        cb_redis_reply_kind(cb_redis_reply_element(reply, 0)) != CB_REDIS_REPLY_INTEGER ||
+        cb_redis_reply_kind(cb_redis_reply_element(reply, 1)) != CB_REDIS_REPLY_INTEGER)
         return CB_REDIS_EDOWN;
-    count = cb_redis_reply_integer(reply);
+    count = cb_redis_reply_integer(cb_redis_reply_element(reply, 0));
+    delay = cb_redis_reply_integer(cb_redis_reply_element(reply, 1));
     if (count < 0) {
         if (outcome)
             *outcome = CB_NOTIFY_DUPLICATE;
@@ -179,10 +198,8 @@ apr_status_t cb_notify(cb_notifier *n, apr_pool_t *p, const cb_notify_message *m
     item.ping_ms = m->ping_ms;
     item.at_unix = apr_time_sec(m->at ? m->at : apr_time_now());
     payload = cb_json_dump(p, cb_notify_item_to_json(p, &item));
-    /* Due at the end of the current window, so that messages of one
-     * window come due together and go out as one. */
-    if (n->cfg.group_window_ms > 0)
-        delay = n->cfg.group_window_ms - now_ms % n->cfg.group_window_ms;
+    /* Due when its group closes, so the group's messages come due
+     * together and go out as one. */
     rv = cb_queue_enqueue(n->inbox, p, payload, strlen(payload), m->idempotency_key, delay, NULL,
                           &duplicate);
     if (rv == APR_SUCCESS && duplicate && outcome)

@@ -4,6 +4,8 @@
  * checked by the outbound guard's host check, their secrets read through
  * cb_parse_secret (errors never hold a secret's value).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include <apr_lib.h>
@@ -68,13 +70,33 @@ static const char *check_smtp_url(apr_pool_t *p, const char *url)
     return NULL;
 }
 
-static const char *check_web_url(apr_pool_t *p, const char *url)
+/* An address written in the URL is checked now, so that configtest names
+ * a link-local, metadata or (unless private= lists it) private address;
+ * names are checked again on every connection, on what they resolve to. */
+static const char *check_literal_address(const char *host, const cb_cidr_list *allowed)
+{
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+    memset(&v4, 0, sizeof(v4));
+    memset(&v6, 0, sizeof(v6));
+    if (inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
+        v4.sin_family = AF_INET;
+        return cb_url_guard_address((const struct sockaddr *)&v4, allowed);
+    }
+    if (inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
+        v6.sin6_family = AF_INET6;
+        return cb_url_guard_address((const struct sockaddr *)&v6, allowed);
+    }
+    return NULL;
+}
+
+static const char *check_web_url(apr_pool_t *p, const char *url, const cb_cidr_list *allowed)
 {
     cb_url parsed;
     const char *err = cb_parse_url(p, url, &parsed);
     if (err)
         return apr_pstrcat(p, "webhook URL: ", err, NULL);
-    if ((err = cb_url_guard_url(url)))
+    if ((err = cb_url_guard_url(url)) || (err = check_literal_address(parsed.host, allowed)))
         return apr_pstrcat(p, "webhook URL: ", err, NULL);
     return NULL;
 }
@@ -156,7 +178,7 @@ const char *cb_notify_channel_parse(apr_pool_t *p, const char *text, cb_notify_c
             return "tls= is starttls, required or off";
         return NULL;
     }
-    if ((err = check_web_url(p, out->url)))
+    if ((err = check_web_url(p, out->url, out->allowed_private)))
         return err;
     if (out->type == CB_CHANNEL_DISCORD) {
         out->username = cb_option_line_get(&line, "username");

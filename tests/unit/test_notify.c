@@ -250,6 +250,10 @@ START_TEST(channel_lines_refused)
     refused("discord x http://metadata.google.internal/hook", "metadata");
     refused("discord x https://a.example/ colour=red", "unknown setting 'colour'");
     refused("discord x/y https://a.example/", "channel name");
+    refused("discord x http://169.254.169.254/hook", "link-local");
+    refused("discord x http://10.1.2.3/hook", "private");
+    refused("discord x http://127.0.0.1:9/hook private=10.0.0.0/8", "private");
+    refused("discord x http://a.example/\r\nX:y", "webhook URL");
     refused("webhook x https://a.example/", "needs secret=");
     refused("webhook x https://a.example/ secret=env:CB_TEST_NOTIFY_NOT_SET", "secret=");
     refused("webhook x https://a.example/ secret=k private=10.0.0.1/8", "private=");
