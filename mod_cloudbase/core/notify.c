@@ -160,6 +160,8 @@ apr_status_t cb_notify(cb_notifier *n, apr_pool_t *p, const cb_notify_message *m
     if (!n || !m || !m->idempotency_key || !*m->idempotency_key || !m->source || !*m->source ||
         m->kind < CB_NOTIFY_DOWN || m->kind > CB_NOTIFY_INFO)
         return APR_EINVAL;
+    if (n->channel_count == 0)
+        return APR_SUCCESS; /* nowhere to send: accepted and dropped */
     idem = apr_pstrcat(p, cb_redis_key(p, n->env, "q", n->inbox_name, "", NULL), "idem:",
                        m->idempotency_key, NULL);
     argv[0] = cb_redis_key(p, n->env, "notify", n->name, "cap", m->source, NULL);

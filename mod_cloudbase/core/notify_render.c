@@ -25,6 +25,7 @@
 #define DISCORD_FIELD_MAX 1024
 #define DISCORD_TITLE_MAX 256
 #define RETRY_AFTER_CAP_MS 3600000
+#define LATEST_TIME 253402300799LL /* 9999-12-31T23:59:59Z: later times overflow apr_time_t */
 
 static const char *kind_word(cb_notify_kind kind)
 {
@@ -75,7 +76,8 @@ int cb_notify_item_from_json(const cb_json *obj, cb_notify_item *out)
     memset(out, 0, sizeof(*out));
     if (!cb_json_get_int(obj, "kind", &kind) || kind < CB_NOTIFY_DOWN || kind > CB_NOTIFY_INFO ||
         !(out->source = cb_json_get_string(obj, "source")) ||
-        !cb_json_get_int(obj, "at", &out->at_unix))
+        !cb_json_get_int(obj, "at", &out->at_unix) || out->at_unix < 0 ||
+        out->at_unix > LATEST_TIME)
         return 0;
     out->kind = (cb_notify_kind)kind;
     out->title = cb_json_get_string(obj, "title");

@@ -78,7 +78,8 @@ typedef enum {
     CB_NOTIFY_CAPPED = 2         /* the source reached its cap: dropped (logged once per window) */
 } cb_notify_outcome;
 
-/* Queues m for every channel. APR_SUCCESS with *outcome (may be NULL);
+/* Queues m for every channel (a notifier without channels accepts and
+ * drops it). APR_SUCCESS with *outcome (may be NULL);
  * APR_EINVAL without an idempotency key or source; CB_REDIS_EDOWN when
  * Redis is down (nothing was queued: the caller retries on its next run). */
 CB_API apr_status_t cb_notify(cb_notifier *n, apr_pool_t *p, const cb_notify_message *m,
