@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_lib.h>
 #include <apr_strings.h>
@@ -113,8 +114,8 @@ const char *cb_notify_channel_parse(apr_pool_t *p, const char *text, cb_notify_c
 {
     static const char *const discord_keys[] = {"username", "private", NULL};
     static const char *const webhook_keys[] = {"secret", "private", NULL};
-    static const char *const email_keys[] = {"from", "to", "user", "password", "tls", "private",
-                                             NULL};
+    static const char *const email_keys[] = {"from", "to", "user", "password", "tls", "ca",
+                                             "private", NULL};
     const char *const *allowed;
     cb_option_line line;
     const char *err, *type, *value;
@@ -176,6 +177,8 @@ const char *cb_notify_channel_parse(apr_pool_t *p, const char *text, cb_notify_c
             out->tls = CB_SMTP_TLS_OFF;
         else
             return "tls= is starttls, required or off";
+        if ((out->ca_file = cb_option_line_get(&line, "ca")) && access(out->ca_file, R_OK) != 0)
+            return apr_psprintf(p, "ca=%s cannot be read", out->ca_file);
         return NULL;
     }
     if ((err = check_web_url(p, out->url, out->allowed_private)))

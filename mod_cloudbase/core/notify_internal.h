@@ -31,6 +31,7 @@ typedef struct cb_notify_channel {
     const char *smtp_user;
     const char *smtp_password;     /* never logged */
     cb_smtp_tls tls;
+    const char *ca_file;           /* CA bundle for the mail server's certificate, or NULL */
     const cb_cidr_list *allowed_private;
 } cb_notify_channel;
 
@@ -38,7 +39,7 @@ typedef struct cb_notify_channel {
  *   discord NAME URL [username=TEXT] [private=CIDRS]
  *   webhook NAME URL secret=SECRET [private=CIDRS]
  *   email NAME smtp://HOST:PORT from=ADDR to=ADDR[,ADDR] [user=NAME]
- *         [password=SECRET] [tls=starttls|required|off] [private=CIDRS]
+ *         [password=SECRET] [tls=starttls|required|off] [ca=PATH] [private=CIDRS]
  * SECRET is file:PATH, env:NAME or a literal. NULL, or what is wrong (never
  * holding a secret). */
 const char *cb_notify_channel_parse(apr_pool_t *p, const char *line, cb_notify_channel *out);

@@ -70,6 +70,8 @@ const char *cb_notify_smtp_send(apr_pool_t *p, const cb_notify_channel *ch, cons
     if (ch->tls != CB_SMTP_TLS_OFF)
         curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(ch->tls == CB_SMTP_TLS_REQUIRED ? CURLUSESSL_ALL
                                                                                  : CURLUSESSL_TRY));
+    if (ch->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, ch->ca_file);
     if (ch->smtp_user) {
         curl_easy_setopt(h, CURLOPT_USERNAME, ch->smtp_user);
         if (ch->smtp_password)

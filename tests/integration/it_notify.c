@@ -6,7 +6,7 @@
  * python3-aiosmtpd). Messages are triggered through the test plugin's
  * POST /v1/test/notify (testplug_notify.c). Covered: the Discord shape and
  * grouping of messages sent together, the HMAC signature, both parts of
- * the mail, idempotency keys, the per-source cap, 429 with retry_after,
+ * the mail (also over required STARTTLS with a private CA), idempotency keys, the per-source cap, 429 with retry_after,
  * 500 retried with backoff, 404 disabling a channel (logged once), httpd
  * killed with SIGKILL during a delivery (delivered after the restart), and
  * bad channel lines refused at configtest.
@@ -28,6 +28,9 @@
 #define SMTP_PASSWORD "it-smtp-password-0123456789"
 
 static int receiver_port, smtp_port;
+/* The email line's TLS settings: STARTTLS when offered, unless a test
+ * starts the SMTP server with a certificate and requires it. */
+static char email_tls[600];
 
 static const char *tests_dir(void)
 {
@@ -54,21 +57,38 @@ static void wait_for_file(const char *name)
     ck_assert_msg(file_exists(name), "%s never appeared", name);
 }
 
-static void start_receivers(void)
+/* with_tls: the SMTP server gets a fresh self-signed certificate for
+ * 127.0.0.1 and requires STARTTLS. */
+static void start_receivers_tls(int with_tls)
 {
-    char cmd[1600];
+    char cmd[1600], tls_args[800] = "";
     receiver_port = srv_free_port();
     smtp_port = srv_free_port();
+    snprintf(email_tls, sizeof(email_tls), "tls=starttls");
+    if (with_tls) {
+        snprintf(cmd, sizeof(cmd),
+                 "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                 "-addext subjectAltName=IP:127.0.0.1 -keyout '%s/smtp.key' -out '%s/smtp.crt' "
+                 ">/dev/null 2>&1", it.dir, it.dir);
+        ck_assert_int_eq(system(cmd), 0);
+        snprintf(tls_args, sizeof(tls_args), " '%s/smtp.crt' '%s/smtp.key'", it.dir, it.dir);
+        snprintf(email_tls, sizeof(email_tls), "tls=required ca=%s/smtp.crt", it.dir);
+    }
     snprintf(cmd, sizeof(cmd), "node '%s/notify_receiver.js' %d '%s' %s", tests_dir(),
              receiver_port, it.dir, HOOK_KEY);
     it_spawn_helper(it.dir, cmd, "receiver.log");
-    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/smtp_receiver.py' %d '%s' %s %s",
-             tests_dir(), smtp_port, it.dir, SMTP_USER, SMTP_PASSWORD);
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/smtp_receiver.py' %d '%s' %s %s%s",
+             tests_dir(), smtp_port, it.dir, SMTP_USER, SMTP_PASSWORD, tls_args);
     it_spawn_helper(it.dir, cmd, "smtp-receiver.log");
     wait_for_file("receiver.ready");
     wait_for_file("smtp.ready");
     it_write_file("hook.key", HOOK_KEY "\n");
     it_write_file("smtp.pass", SMTP_PASSWORD "\n");
+}
+
+static void start_receivers(void)
+{
+    start_receivers_tls(0);
 }
 
 /* The default site with the test plugin's notify lines (extra: more
@@ -87,11 +107,12 @@ static const char *notify_site(const char *extra)
              "private=127.0.0.0/8\n"
              "  notify email mail smtp://127.0.0.1:%d from=alerts@example.com "
              "to=oncall@example.com,boss@example.com user=" SMTP_USER " password=file:%s/smtp.pass "
-             "tls=starttls private=127.0.0.0/8\n"
+             "%s private=127.0.0.0/8\n"
              "  notify_group_window 700ms\n"
              "%s"
              "%s",
              (int)(end - base), base, receiver_port, receiver_port, it.dir, smtp_port, it.dir,
+             email_tls,
              extra ? extra : "", end);
     return site;
 }
@@ -211,7 +232,7 @@ START_TEST(group_reaches_every_channel_once)
     /* The mail: authenticated, to both, both parts. */
     mail = it_read_file("smtp.log");
     ck_assert_ptr_nonnull(strstr(mail, "mail-1.eml alerts@example.com "
-                                       "oncall@example.com,boss@example.com auth=" SMTP_USER));
+                                       "oncall@example.com,boss@example.com auth=" SMTP_USER " tls=no"));
     free(mail);
     mail = it_read_file("mail-1.eml");
     ck_assert_ptr_nonnull(strstr(mail, "Subject: [down] 3 services are DOWN\r\n"));
@@ -341,6 +362,27 @@ START_TEST(sigkill_during_delivery_delivers_after_restart)
 }
 END_TEST
 
+START_TEST(mail_over_required_starttls)
+{
+    char *log, *mail;
+    it_setup();
+    start_receivers_tls(1);
+    ck_assert_msg(it_httpd_start(it_write_config("httpd.conf", "event", notify_site(NULL))),
+                  "httpd did not start:\n%s", it_error_log());
+    ck_assert_str_eq(notify("down", "alpha", "tls-1"), "queued");
+    wait_for_file("mail-1.eml");
+    /* The server refuses AUTH and MAIL before STARTTLS: the mail came over
+     * TLS, checked against the configured CA, and authenticated. */
+    log = it_read_file("smtp.log");
+    ck_assert_msg(strstr(log, "mail-1.eml alerts@example.com oncall@example.com,boss@example.com "
+                              "auth=" SMTP_USER " tls=yes"), "smtp.log: %s", log);
+    free(log);
+    mail = it_read_file("mail-1.eml");
+    ck_assert_ptr_nonnull(strstr(mail, "Subject: [down] alpha is DOWN\r\n"));
+    free(mail);
+}
+END_TEST
+
 START_TEST(bad_channel_lines_fail_configtest)
 {
     static const struct {
@@ -379,6 +421,7 @@ Suite *notify_suite(void)
     tcase_add_test(tc, webhook_404_disables_the_channel);
     tcase_add_test(tc, repeats_per_source_are_capped);
     tcase_add_test(tc, sigkill_during_delivery_delivers_after_restart);
+    tcase_add_test(tc, mail_over_required_starttls);
     suite_add_tcase(s, tc);
     tc = tcase_create("config");
     tcase_add_checked_fixture(tc, NULL, it_teardown);

@@ -2,16 +2,19 @@
 """smtp_receiver.py: a real SMTP server (Debian's python3-aiosmtpd) for the
 integration suite notify.
 
-    /usr/bin/python3 smtp_receiver.py PORT DIR USER PASSWORD
+    /usr/bin/python3 smtp_receiver.py PORT DIR USER PASSWORD [CERT KEY]
 
-Listens on 127.0.0.1:PORT, offers AUTH PLAIN/LOGIN without TLS (loopback
-only) and accepts a mail only from a client that authenticated as USER with
-PASSWORD (others get 530). Each mail is written to DIR/mail-N.eml as
-received, and a line "mail-N.eml FROM TO[,TO] auth=USER" is appended to
+Listens on 127.0.0.1:PORT and accepts a mail only from a client that
+authenticated as USER with PASSWORD (others get 530). Without CERT and KEY
+it offers AUTH PLAIN/LOGIN in clear (loopback only); with them it offers
+STARTTLS with that certificate and requires it before AUTH and MAIL. Each
+mail is written to DIR/mail-N.eml as received, and a line
+"mail-N.eml FROM TO[,TO] auth=USER tls=yes|no" is appended to
 DIR/smtp.log. DIR/smtp.ready appears once it listens.
 """
 import os
 import signal
+import ssl
 import sys
 
 from aiosmtpd.controller import Controller
@@ -40,14 +43,20 @@ class Handler:
         with open(os.path.join(directory, name), "wb") as f:
             f.write(envelope.original_content or envelope.content)
         with open(os.path.join(directory, "smtp.log"), "a") as f:
-            f.write("%s %s %s auth=%s\n" % (name, envelope.mail_from, ",".join(envelope.rcpt_tos),
-                                           session.auth_data.login.decode()
-                                           if session.auth_data else "-"))
+            f.write("%s %s %s auth=%s tls=%s\n" % (
+                name, envelope.mail_from, ",".join(envelope.rcpt_tos),
+                session.auth_data.login.decode() if session.auth_data else "-",
+                "yes" if session.ssl else "no"))
         return "250 Message accepted"
 
 
+tls = {}
+if len(sys.argv) > 6:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(sys.argv[5], sys.argv[6])
+    tls = {"tls_context": context, "require_starttls": True}
 controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator,
-                        auth_require_tls=False, auth_required=False)
+                        auth_require_tls=bool(tls), auth_required=False, **tls)
 controller.start()
 with open(os.path.join(directory, "smtp.ready"), "w") as f:
     f.write("ready")

@@ -264,6 +264,8 @@ START_TEST(channel_lines_refused)
     refused("email x smtp://mail.example.com from=a@b.c", "to=");
     refused("email x smtp://mail.example.com from=a@b.c to=d@e.f tls=maybe", "tls=");
     refused("email x smtp://mail.example.com from=a@b.c to=d@e.f password=p", "needs user=");
+    refused("email x smtp://mail.example.com from=a@b.c to=d@e.f ca=/nonexistent/ca.pem",
+            "cannot be read");
 }
 END_TEST
 
