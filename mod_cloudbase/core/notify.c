@@ -116,6 +116,15 @@ cb_notifier *cb_notifier_create(cb_plugin_ctx *ctx, const char *name, const cb_n
             errors++;
             continue;
         }
+        if (n->cfg.require_https && ((ch->type != CB_CHANNEL_EMAIL &&
+                                      strncmp(ch->url, "https://", 8) != 0) ||
+                                     (ch->type == CB_CHANNEL_EMAIL && ch->tls == CB_SMTP_TLS_OFF))) {
+            cb_ctx_error(ctx, "%s:%d: notify channel '%s': HTTPS is required here (use an "
+                         "https:// URL, or TLS for mail)", item->file ? item->file : "?",
+                         item->line, ch->name);
+            errors++;
+            continue;
+        }
         for (int j = 0; j < n->channel_count; j++)
             if (strcmp(n->channels[j].name, ch->name) == 0) {
                 cb_ctx_error(ctx, "%s:%d: notify channel '%s' is declared twice",

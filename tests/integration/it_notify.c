@@ -9,7 +9,8 @@
  * the mail (also over required STARTTLS with a private CA), idempotency keys, the per-source cap, 429 with retry_after,
  * 500 retried with backoff, 404 disabling a channel (logged once), httpd
  * killed with SIGKILL during a delivery (delivered after the restart), and
- * bad channel lines refused at configtest.
+ * bad channel lines refused at configtest (also plain http:// where HTTPS
+ * is required).
  */
 #include <libgen.h>
 #include <signal.h>
@@ -394,6 +395,10 @@ START_TEST(bad_channel_lines_fail_configtest)
         {"  notify email m smtp://127.0.0.1:25 from=a@b.c to=not-an-address private=127.0.0.0/8\n",
          "not an e-mail address"},
         {"  notify pager p https://hooks.example.com/x\n", "unknown channel type"},
+        {"  notify_require_https on\n  notify discord plain http://hooks.example.com/x\n",
+         "HTTPS is required"},
+        {"  notify_require_https on\n  notify email m smtp://mail.example.com:25 from=a@b.c "
+         "to=d@e.f tls=off\n", "HTTPS is required"},
     };
     it_setup();
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

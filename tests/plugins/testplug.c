@@ -76,6 +76,8 @@ static const cb_option_def options[] = {
      .help = "in-flight deadline of a test notification delivery"},
     {.name = "notify_cap", .type = CB_OPT_INT, .default_value = "10", CB_OPT_MIN(1),
      .help = "messages per source per hour"},
+    {.name = "notify_require_https", .type = CB_OPT_BOOL, .default_value = "off",
+     .help = "refuse http:// notification webhooks"},
     {0}
 };
 

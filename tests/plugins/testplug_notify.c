@@ -18,6 +18,7 @@ cb_notifier *testplug_notify_create(cb_plugin_ctx *ctx)
     cfg.max_per_source = (int)cb_opt_int(o, "notify_cap");
     cfg.backoff_base_ms = 200;
     cfg.max_attempts = 4;
+    cfg.require_https = cb_opt_bool(o, "notify_require_https");
     return cb_notifier_create(ctx, "testplug", &cfg);
 }
 

@@ -63,6 +63,7 @@ typedef struct cb_notifier_config {
     int max_attempts;            /* default 8, then the dead-letter list */
     int64_t backoff_base_ms;     /* default 1000, doubled per attempt, capped at 5 min */
     int64_t visibility_ms;       /* in-flight deadline of a delivery, default 30000 */
+    int require_https;           /* 1: refuse http:// webhooks and tls=off mail servers */
 } cb_notifier_config;
 
 /* From create(): parses the channel lines (errors are configuration errors
