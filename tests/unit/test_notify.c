@@ -282,6 +282,20 @@ START_TEST(secret_never_in_errors)
 }
 END_TEST
 
+/* Argument checks come before any Redis call. (This test also links
+ * core/notify.c into unit_tests, whose exported symbols the test plugin
+ * resolves cb_notifier_create and cb_notify against.) */
+START_TEST(notify_refuses_incomplete_messages)
+{
+    cb_notify_message m = {.kind = CB_NOTIFY_DOWN, .source = "api", .ping_ms = -1,
+                           .idempotency_key = "k"};
+    cb_notify_outcome outcome = CB_NOTIFY_CAPPED;
+    ck_assert_int_eq(cb_notify(NULL, pool, &m, &outcome), APR_EINVAL);
+    ck_assert_int_eq(outcome, CB_NOTIFY_QUEUED);
+    ck_assert_ptr_nonnull((void *)cb_notifier_create);
+}
+END_TEST
+
 Suite *notify_suite(void)
 {
     Suite *s = suite_create("notify");
@@ -296,6 +310,7 @@ Suite *notify_suite(void)
     tcase_add_test(tc, mail_has_both_parts_and_headers);
     tcase_add_test(tc, mail_subject_cannot_inject_headers);
     tcase_add_test(tc, retry_after_from_header_and_body);
+    tcase_add_test(tc, notify_refuses_incomplete_messages);
     suite_add_tcase(s, tc);
     tc = tcase_create("channels");
     tcase_add_checked_fixture(tc, setup, teardown);
