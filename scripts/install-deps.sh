@@ -10,6 +10,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libjansson-dev libhiredis-dev check
   redis-server curl python3 openssl clang libclang-rt-14-dev chromium
   libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql postgresql sqlite3
+  python3-aiosmtpd
   "$@"
 )
 

@@ -62,7 +62,13 @@ typedef struct cb_task {
     apr_interval_time_t interval;
     cb_task_fn fn;
     struct cb_instance *instance;
+    void *state;       /* what fn gets: NULL = the instance's plugin state */
 } cb_task;
+
+/* A core service's task (the notifier's delivery): like cb_ctx_add_task,
+ * but fn gets state instead of the plugin's state. */
+void cb_ctx_add_core_task(cb_plugin_ctx *ctx, const char *name, apr_interval_time_t interval,
+                          cb_task_fn fn, void *state);
 
 /* Background tasks, each on its own thread and schedule (task_runner.c).
  * stop wakes every thread and joins it (a running task finishes first). */

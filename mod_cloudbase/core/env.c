@@ -94,6 +94,14 @@ void cb_ctx_add_task(cb_plugin_ctx *ctx, const char *name, apr_interval_time_t i
     t->interval = interval;
     t->fn = fn;
     t->instance = ctx->instance;
+    t->state = NULL;
+}
+
+void cb_ctx_add_core_task(cb_plugin_ctx *ctx, const char *name, apr_interval_time_t interval,
+                          cb_task_fn fn, void *state)
+{
+    cb_ctx_add_task(ctx, name, interval, fn);
+    APR_ARRAY_IDX(ctx->tasks, ctx->tasks->nelts - 1, cb_task).state = state;
 }
 
 static const char *add_routes(cb_env *env, apr_pool_t *p, cb_instance *inst,

@@ -33,7 +33,7 @@ static void *APR_THREAD_FUNC task_main(apr_thread_t *thread, void *data)
     apr_pool_create_unmanaged_ex(&scratch, NULL, NULL);
     for (;;) {
         apr_time_t started = apr_time_now(), due;
-        tt->task.fn(tt->task.instance->state, scratch);
+        tt->task.fn(tt->task.state ? tt->task.state : tt->task.instance->state, scratch);
         apr_pool_clear(scratch);
         due = started + tt->task.interval;
         apr_thread_mutex_lock(runner->lock);

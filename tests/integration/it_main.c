@@ -32,6 +32,7 @@ Suite *ops_suite(void);
 Suite *demo_suite(void);
 Suite *signin_suite(void);
 Suite *jobs_suite(void);
+Suite *notify_suite(void);
 Suite *streaming_suite(void);
 Suite *database_suite(void);
 Suite *metering_suite(void);
@@ -66,6 +67,7 @@ int main(void)
     srunner_add_suite(sr, demo_suite());
     srunner_add_suite(sr, signin_suite());
     srunner_add_suite(sr, jobs_suite());
+    srunner_add_suite(sr, notify_suite());
     srunner_add_suite(sr, streaming_suite());
     srunner_add_suite(sr, database_suite());
     srunner_add_suite(sr, metering_suite());

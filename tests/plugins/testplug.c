@@ -7,8 +7,9 @@
  * logging each job it starts and finishes to that file, and holding every
  * job while queue_block_file exists; GET /v1/test/fanout streams N upstream
  * event streams at once with the curl-multi client into one SSE response,
- * with heartbeats, and stops when the client goes away. Used by the unit
- * and integration tests.
+ * with heartbeats, and stops when the client goes away; with notify lines,
+ * POST /v1/test/notify hands a message to the core notifier
+ * (testplug_notify.c). Used by the unit and integration tests.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "cloudbase/http_stream.h"
 #include "cloudbase/sse.h"
 #include "cloudbase/log.h"
+#include "testplug_notify.h"
 
 typedef struct testplug {
     const char *greeting;
@@ -39,6 +41,7 @@ typedef struct testplug {
     const char *queue_block_file;
     cb_queue *queue;
     const char *record_file; /* after_response appends each response record */
+    cb_notifier *notifier;   /* with notify lines */
 } testplug;
 
 static const char *const modes[] = {"plain", "loud", NULL};
@@ -66,6 +69,15 @@ static const cb_option_def options[] = {
      .help = "in-flight deadline of a test job"},
     {.name = "record_file", .type = CB_OPT_STRING,
      .help = "file after_response appends response records to"},
+    {.name = "notify", .type = CB_OPT_LIST, .help = "a notifier channel line (docs/notifications.md)"},
+    {.name = "notify_group_window", .type = CB_OPT_DURATION, .default_value = "300ms",
+     .help = "the test notifier's grouping window"},
+    {.name = "notify_visibility", .type = CB_OPT_DURATION, .default_value = "2s", CB_OPT_MIN(100),
+     .help = "in-flight deadline of a test notification delivery"},
+    {.name = "notify_cap", .type = CB_OPT_INT, .default_value = "10", CB_OPT_MIN(1),
+     .help = "messages per source per hour"},
+    {.name = "notify_require_https", .type = CB_OPT_BOOL, .default_value = "off",
+     .help = "refuse http:// notification webhooks"},
     {0}
 };
 
@@ -355,6 +367,11 @@ static cb_status fanout_route(cb_req *req, void *state)
     return CB_OK;
 }
 
+static cb_status notify_route(cb_req *req, void *state)
+{
+    return testplug_notify_route(req, ((testplug *)state)->notifier);
+}
+
 static cb_status create(cb_plugin_ctx *ctx, void **state)
 {
     const cb_options *o = cb_ctx_options(ctx);
@@ -389,6 +406,8 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
                                    "testjobs", &qc);
         cb_ctx_add_task(ctx, "testplug-queue", apr_time_from_msec(20), queue_task);
     }
+    if (cb_opt_list(o, "notify")->nelts && !(t->notifier = testplug_notify_create(ctx)))
+        return CB_ERROR;
     *state = t;
     return CB_OK;
 }
@@ -421,6 +440,7 @@ static const cb_route_def routes[] = {
     ROUTE("GET", "/v1/test/testbase-quota", quota_route, CB_AUTH_NONE, CB_DIALECT_TESTBASE, 0),
     ROUTE("GET", "/v1/test/fanout", fanout_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("POST", "/v1/test/notify", notify_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("POST", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/stream", stream_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/private", echo, CB_AUTH_USER, CB_DIALECT_CLOUDBASE, 0),

@@ -34,6 +34,7 @@ Suite *readcache_suite(void);
 Suite *task_runner_suite(void);
 Suite *sse_suite(void);
 Suite *url_guard_suite(void);
+Suite *notify_suite(void);
 Suite *http_stream_suite(void);
 Suite *db_suite(void);
 Suite *services_suite(void);
@@ -78,6 +79,7 @@ int main(void)
     srunner_add_suite(sr, task_runner_suite());
     srunner_add_suite(sr, sse_suite());
     srunner_add_suite(sr, url_guard_suite());
+    srunner_add_suite(sr, notify_suite());
     srunner_add_suite(sr, http_stream_suite());
     srunner_add_suite(sr, db_suite());
     srunner_add_suite(sr, services_suite());

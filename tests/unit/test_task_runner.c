@@ -44,9 +44,9 @@ START_TEST(slow_task_does_not_delay_another)
     quick_instance.state = &quick;
     tasks = apr_array_make(p, 2, sizeof(cb_task));
     task = apr_array_push(tasks);
-    *task = (cb_task){"slow", apr_time_from_msec(5), slow_task, &slow_instance};
+    *task = (cb_task){"slow", apr_time_from_msec(5), slow_task, &slow_instance, NULL};
     task = apr_array_push(tasks);
-    *task = (cb_task){"quick", apr_time_from_msec(5), quick_task, &quick_instance};
+    *task = (cb_task){"quick", apr_time_from_msec(5), quick_task, &quick_instance, NULL};
     ck_assert_int_eq(cb_task_runner_start(p, tasks, &runner), APR_SUCCESS);
     deadline = apr_time_now() + apr_time_from_sec(20);
     while (apr_atomic_read32(&quick.runs) < 10 && apr_time_now() < deadline)
@@ -87,7 +87,7 @@ START_TEST(destroying_the_pool_stops_the_threads)
     instance.state = &quick;
     tasks = apr_array_make(p, 1, sizeof(cb_task));
     task = apr_array_push(tasks);
-    *task = (cb_task){"quick", apr_time_from_msec(1), quick_task, &instance};
+    *task = (cb_task){"quick", apr_time_from_msec(1), quick_task, &instance, NULL};
     ck_assert_int_eq(cb_task_runner_start(p, tasks, &runner), APR_SUCCESS);
     while (apr_atomic_read32(&quick.runs) < 3 && apr_time_now() < deadline)
         apr_sleep(1000);
