@@ -1,0 +1,120 @@
+/*
+ * uptime.c: the uptime plugin's descriptor: its options (`monitor` lines,
+ * the private ranges checks may reach, the tick, the history kept, the
+ * status path), the monitors parsed at configtest, the push route and the
+ * background task that schedules the checks. See docs/plugins/uptime.md.
+ */
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include "cloudbase/log.h"
+#include "uptime.h"
+
+static const cb_option_def options[] = {
+    {.name = "monitor", .type = CB_OPT_LIST,
+     .help = "NAME http(s)://URL|tcp://HOST:PORT|push://TOKEN [interval=60s] [timeout=48s] "
+             "[method=GET] [accept=200-299] [keyword=WORD] [invert_keyword=on] "
+             "[headers=Name:Value;...] [retries=0] [up_retries=0] [resend=0] [maintenance=on]"},
+    {.name = "allow_private", .type = CB_OPT_STRING,
+     .help = "address ranges (CIDR) of loopback or private addresses checks may reach; "
+             "none by default"},
+    {.name = "tick", .type = CB_OPT_DURATION, .default_value = "250ms", CB_OPT_MIN(50),
+     CB_OPT_MAX(5000), .help = "how often the scheduler looks for due checks"},
+    {.name = "history", .type = CB_OPT_INT, .default_value = "1440", CB_OPT_MIN(10),
+     CB_OPT_MAX(100000), .help = "recent checks kept per monitor in Redis"},
+    {.name = "status_json", .type = CB_OPT_STRING, .default_value = "/uptime/status.json",
+     .help = "path of the public status JSON, or off"},
+    {0}
+};
+
+static const cb_route_def routes[] = {
+    {.method = "GET", .pattern = "/api/push/{token}", .handler = up_push_route,
+     .auth = CB_AUTH_NONE, .dialect = CB_DIALECT_CLOUDBASE},
+    {0}
+};
+
+static int load_monitors(cb_plugin_ctx *ctx, up_plugin *up)
+{
+    const apr_array_header_t *lines = cb_opt_list(cb_ctx_options(ctx), "monitor");
+    apr_hash_t *names = apr_hash_make(up->pool), *tokens = apr_hash_make(up->pool);
+    int ok = 1;
+    for (int i = 0; i < lines->nelts; i++) {
+        const cb_option_item *item = &APR_ARRAY_IDX(lines, i, cb_option_item);
+        up_monitor m;
+        const char *err = up_parse_monitor(up->pool, item->text, up->allowed_private, &m);
+        if (!err && apr_hash_get(names, m.name, APR_HASH_KEY_STRING))
+            err = apr_psprintf(up->pool, "monitor %s is configured twice", m.name);
+        if (!err && m.kind == UP_KIND_PUSH &&
+            apr_hash_get(tokens, m.push_token, APR_HASH_KEY_STRING))
+            err = "two push monitors have the same token";
+        if (err) {
+            cb_ctx_error(ctx, "monitor at %s:%d: %s", item->file ? item->file : "?", item->line,
+                         err);
+            ok = 0;
+            continue;
+        }
+        apr_hash_set(names, m.name, APR_HASH_KEY_STRING, "");
+        if (m.kind == UP_KIND_PUSH)
+            apr_hash_set(tokens, m.push_token, APR_HASH_KEY_STRING, "");
+        APR_ARRAY_PUSH(up->monitors, up_monitor) = m;
+    }
+    return ok;
+}
+
+static cb_status uptime_create(cb_plugin_ctx *ctx, void **state)
+{
+    const cb_options *o = cb_ctx_options(ctx);
+    apr_pool_t *p = cb_ctx_pool(ctx);
+    up_plugin *up = apr_pcalloc(p, sizeof(*up));
+    const char *ranges = cb_opt_string(o, "allow_private");
+    const char *status_json = cb_opt_string(o, "status_json");
+    up->pool = p;
+    up->env = cb_ctx_env(ctx);
+    up->redis = cb_ctx_redis(ctx);
+    up->history_len = cb_opt_int(o, "history");
+    up->monitors = apr_array_make(p, 8, sizeof(up_monitor));
+    if (ranges) {
+        cb_cidr_list *list;
+        const char *err = cb_cidr_list_parse(p, ranges, &list);
+        if (err) {
+            cb_ctx_error(ctx, "allow_private: %s", err);
+            return CB_ERROR;
+        }
+        up->allowed_private = list;
+    }
+    if (!load_monitors(ctx, up))
+        return CB_ERROR;
+    up->local_states = apr_pcalloc(p, sizeof(up_state) * (size_t)(up->monitors->nelts + 1));
+    up->next_due_ms = apr_pcalloc(p, sizeof(int64_t) * (size_t)(up->monitors->nelts + 1));
+    up->held_last = apr_pcalloc(p, sizeof(int) * (size_t)(up->monitors->nelts + 1));
+    for (int i = 0; i < up->monitors->nelts; i++)
+        up_state_init(&up->local_states[i]);
+    if (status_json && strcmp(status_json, "off") != 0) {
+        cb_route_def route = {.method = "GET", .pattern = status_json, .handler = up_status_json,
+                              .auth = CB_AUTH_NONE, .dialect = CB_DIALECT_CLOUDBASE};
+        if (status_json[0] != '/') {
+            cb_ctx_error(ctx, "status_json: a path starting with / (or off)");
+            return CB_ERROR;
+        }
+        cb_ctx_add_route(ctx, &route);
+    }
+    if (!up->redis && up->monitors->nelts)
+        cb_log_ctx(ctx, CB_LOG_WARNING, "uptime: no CloudBaseRedis: every node checks every "
+                                        "monitor and push monitors cannot work");
+    if (up->monitors->nelts)
+        cb_ctx_add_task(ctx, "uptime", apr_time_from_msec(cb_opt_duration_ms(o, "tick")), up_tick);
+    *state = up;
+    return CB_OK;
+}
+
+const cb_plugin cloudbase_plugin = {
+    CB_PLUGIN_HEADER,
+    .name = "uptime",
+    .version = "1.0.0",
+    .description = "uptime monitors: HTTP(S), TCP and push checks, anti-flapping states",
+    .options = options,
+    .routes = routes,
+    .create = uptime_create,
+};
