@@ -8,7 +8,9 @@
  * interval), runs the due checks together
  * (checks.c), steps each monitor's state machine with its state kept in
  * Redis (so whichever node holds the lease continues it), appends the check
- * to the recent history and hands transitions to the notifier hook.
+ * to the recent history and the database's roll-ups, and hands
+ * transitions to the notifier hook. Monitors come from configuration and,
+ * reloaded every api_reload, from the API's table in the database.
  * With Redis down the node checks on its own with in-process state.
  */
 #include <stdlib.h>
@@ -130,6 +132,8 @@ static void record(up_plugin *up, apr_pool_t *p, const up_monitor *m, up_state *
     *local = s;
     if (shared)
         save_state(up, p, m, &s, r, now_ms);
+    if (up->db && !m->maintenance)
+        up_store_rollup(up, p, m, now_ms, r);
     if (kind != UP_NOTIFY_NONE) {
         up_transition t = {.monitor = m, .kind = kind, .from = before, .to = s.status,
                            .at_ms = now_ms, .result = r,
@@ -138,41 +142,95 @@ static void record(up_plugin *up, apr_pool_t *p, const up_monitor *m, up_state *
     }
 }
 
+static up_runtime *runtime_of(up_plugin *up, const up_monitor *m)
+{
+    up_runtime *rt = apr_hash_get(up->runtimes, m->name, APR_HASH_KEY_STRING);
+    if (!rt) {
+        rt = apr_pcalloc(up->task_pool, sizeof(*rt));
+        up_state_init(&rt->local);
+        apr_hash_set(up->runtimes, apr_pstrdup(up->task_pool, m->name), APR_HASH_KEY_STRING, rt);
+    }
+    return rt;
+}
+
+/* The monitors of the API, reloaded from the database every api_reload
+ * (kept as they were while the database is down); pruned roll-ups once a
+ * day per node. */
+static void reload_api_monitors(up_plugin *up, int64_t now_ms)
+{
+    apr_pool_t *next;
+    apr_array_header_t *list;
+    if (!up->db || now_ms - up->api_loaded_ms < up->api_reload_ms)
+        return;
+    apr_pool_create_unmanaged_ex(&next, NULL, NULL);
+    list = apr_array_make(next, 8, sizeof(up_monitor));
+    if (up_store_load_monitors(up, next, list) != APR_SUCCESS) {
+        apr_pool_destroy(next);
+        up->api_loaded_ms = now_ms; /* try again after api_reload */
+        return;
+    }
+    if (now_ms / 86400000 != up->api_loaded_ms / 86400000)
+        up_store_prune(up, next, now_ms);
+    if (up->api_pool)
+        apr_pool_destroy(up->api_pool);
+    up->api_pool = next;
+    up->api_monitors = list;
+    up->api_loaded_ms = now_ms;
+}
+
+/* Adds m to the batch when its slot began and this node takes it. */
+static void consider(up_plugin *up, apr_pool_t *scratch, const up_monitor *m, int64_t now_ms,
+                     const up_monitor **batch, up_runtime **runtimes, int *shared, int *due)
+{
+    up_runtime *rt = runtime_of(up, m);
+    int64_t slot_start = now_ms / m->interval_ms * m->interval_ms;
+    if (now_ms < rt->next_due_ms)
+        return;
+    /* the node that ran the last slot goes first; the others try a little
+     * later, once a dead holder's lease has lapsed */
+    if (up->redis && !rt->held_last && now_ms < slot_start + lease_defer_ms(m))
+        return;
+    rt->next_due_ms = slot_start + m->interval_ms;
+    if (m->maintenance) {
+        rt->local.status = UP_STATUS_MAINTENANCE;
+        return;
+    }
+    rt->held_last = take_slot(up, scratch, m, &shared[*due]);
+    if (!rt->held_last)
+        return;
+    batch[*due] = m;
+    runtimes[(*due)++] = rt;
+}
+
 void up_tick(void *plugin_state, apr_pool_t *scratch)
 {
     up_plugin *up = plugin_state;
     int64_t now_ms = (int64_t)apr_time_as_msec(apr_time_now());
-    int count = up->monitors->nelts, due = 0;
-    const up_monitor **batch = apr_pcalloc(scratch, sizeof(*batch) * (size_t)(count ? count : 1));
-    int *index = apr_pcalloc(scratch, sizeof(int) * (size_t)(count ? count : 1));
-    int *shared = apr_pcalloc(scratch, sizeof(int) * (size_t)(count ? count : 1));
+    int count, due = 0;
+    const up_monitor **batch;
+    up_runtime **runtimes;
+    int *shared;
     up_result *results;
-    if (!up->holder[0])
+    if (!up->task_pool) {
+        apr_pool_create_unmanaged_ex(&up->task_pool, NULL, NULL);
+        up->runtimes = apr_hash_make(up->task_pool);
         apr_cpystrn(up->holder, cb_lease_holder_id(scratch), sizeof(up->holder));
-    for (int i = 0; i < count; i++) {
-        const up_monitor *m = &APR_ARRAY_IDX(up->monitors, i, up_monitor);
-        int64_t slot_start = now_ms / m->interval_ms * m->interval_ms;
-        if (now_ms < up->next_due_ms[i])
-            continue;
-        /* the node that ran the last slot goes first; the others try a
-         * little later, once a dead holder's lease has lapsed */
-        if (up->redis && !up->held_last[i] && now_ms < slot_start + lease_defer_ms(m))
-            continue;
-        up->next_due_ms[i] = slot_start + m->interval_ms;
-        if (m->maintenance) {
-            up->local_states[i].status = UP_STATUS_MAINTENANCE;
-            continue;
-        }
-        up->held_last[i] = take_slot(up, scratch, m, &shared[due]);
-        if (!up->held_last[i])
-            continue;
-        batch[due] = m;
-        index[due++] = i;
     }
+    reload_api_monitors(up, now_ms);
+    count = up->monitors->nelts + (up->api_monitors ? up->api_monitors->nelts : 0);
+    batch = apr_pcalloc(scratch, sizeof(*batch) * (size_t)(count + 1));
+    runtimes = apr_pcalloc(scratch, sizeof(*runtimes) * (size_t)(count + 1));
+    shared = apr_pcalloc(scratch, sizeof(int) * (size_t)(count + 1));
+    for (int i = 0; i < up->monitors->nelts; i++)
+        consider(up, scratch, &APR_ARRAY_IDX(up->monitors, i, up_monitor), now_ms, batch,
+                 runtimes, shared, &due);
+    for (int i = 0; up->api_monitors && i < up->api_monitors->nelts; i++)
+        consider(up, scratch, &APR_ARRAY_IDX(up->api_monitors, i, up_monitor), now_ms, batch,
+                 runtimes, shared, &due);
     if (due == 0)
         return;
     results = apr_pcalloc(scratch, sizeof(*results) * (size_t)due);
     up_run_checks(up, scratch, batch, due, now_ms, results);
     for (int k = 0; k < due; k++)
-        record(up, scratch, batch[k], &up->local_states[index[k]], shared[k], &results[k], now_ms);
+        record(up, scratch, batch[k], &runtimes[k]->local, shared[k], &results[k], now_ms);
 }

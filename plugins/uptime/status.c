@@ -64,10 +64,9 @@ int up_recent_stats(up_plugin *up, apr_pool_t *p, const up_monitor *m, int64_t s
     return 1;
 }
 
-static const char *state_field(up_plugin *up, apr_pool_t *p, const up_monitor *m,
-                               const char *field)
+const char *up_state_field(up_plugin *up, apr_pool_t *p, const char *monitor, const char *field)
 {
-    const char *argv[3] = {"HGET", cb_redis_key(p, up->env, "uptime", "state", m->name, NULL),
+    const char *argv[3] = {"HGET", cb_redis_key(p, up->env, "uptime", "state", monitor, NULL),
                            field};
     const cb_redis_reply *reply;
     if (!up->redis || cb_redis_command(up->redis, p, 3, argv, NULL, &reply) != APR_SUCCESS ||
@@ -76,7 +75,7 @@ static const char *state_field(up_plugin *up, apr_pool_t *p, const up_monitor *m
     return cb_redis_reply_strdup(p, reply);
 }
 
-static cb_json *monitor_json(up_plugin *up, apr_pool_t *p, const up_monitor *m, int index,
+static cb_json *monitor_json(up_plugin *up, apr_pool_t *p, const up_monitor *m,
                              int64_t now_ms, up_status *status)
 {
     cb_json *o = cb_json_new_object(p);
@@ -84,8 +83,8 @@ static cb_json *monitor_json(up_plugin *up, apr_pool_t *p, const up_monitor *m, 
     int64_t n;
     double pct;
     int64_t avg, p95;
-    *status = up->local_states[index].status;
-    if ((v = state_field(up, p, m, "status")) && !cb_parse_int(v, &n) && n >= 0 &&
+    *status = UP_STATUS_PENDING;
+    if ((v = up_state_field(up, p, m->name, "status")) && !cb_parse_int(v, &n) && n >= 0 &&
         n <= UP_STATUS_MAINTENANCE)
         *status = (up_status)n;
     if (m->maintenance)
@@ -97,15 +96,15 @@ static cb_json *monitor_json(up_plugin *up, apr_pool_t *p, const up_monitor *m, 
         cb_json_set_string(o, "url", m->url);
     cb_json_set_string(o, "status", up_status_name(*status));
     cb_json_set_int(o, "check_interval_sec", m->interval_ms / 1000);
-    if ((v = state_field(up, p, m, "last_checked_at")) && !cb_parse_int(v, &n))
+    if ((v = up_state_field(up, p, m->name, "last_checked_at")) && !cb_parse_int(v, &n))
         cb_json_set_int(o, "last_checked_at", n);
     else
         cb_json_set_null(o, "last_checked_at");
-    if ((v = state_field(up, p, m, "last_response_ms")) && !cb_parse_int(v, &n))
+    if ((v = up_state_field(up, p, m->name, "last_response_ms")) && !cb_parse_int(v, &n))
         cb_json_set_int(o, "last_response_ms", n);
     else
         cb_json_set_null(o, "last_response_ms");
-    if ((v = state_field(up, p, m, "last_message")))
+    if ((v = up_state_field(up, p, m->name, "last_message")))
         cb_json_set_string(o, "message", v);
     up_recent_stats(up, p, m, now_ms - 24 * 3600 * 1000LL, &pct, &avg, &p95);
     if (pct >= 0)
@@ -149,7 +148,7 @@ cb_status up_status_json(cb_req *req, void *plugin_state)
     for (int i = 0; i < up->monitors->nelts; i++) {
         const up_monitor *m = &APR_ARRAY_IDX(up->monitors, i, up_monitor);
         up_status s;
-        cb_json_append(list, monitor_json(up, p, m, i, now_ms, &s));
+        cb_json_append(list, monitor_json(up, p, m, now_ms, &s));
         down += s == UP_STATUS_DOWN;
         pending += s == UP_STATUS_PENDING;
     }

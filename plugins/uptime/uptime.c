@@ -1,8 +1,9 @@
 /*
  * uptime.c: the uptime plugin's descriptor: its options (`monitor` lines,
  * the private ranges checks may reach, the tick, the history kept, the
- * status path), the monitors parsed at configtest, the push route and the
- * background task that schedules the checks. See docs/plugins/uptime.md.
+ * status path, the API), the monitors parsed at configtest, the push route,
+ * the TOSE-style API's routes (with a database) and the background task
+ * that schedules the checks. See docs/plugins/uptime.md.
  */
 #include <string.h>
 
@@ -24,10 +25,18 @@ static const cb_option_def options[] = {
      CB_OPT_MAX(5000), .help = "how often the scheduler looks for due checks"},
     {.name = "history", .type = CB_OPT_INT, .default_value = "1440", CB_OPT_MIN(10),
      CB_OPT_MAX(100000), .help = "recent checks kept per monitor in Redis"},
+    {.name = "api_reload", .type = CB_OPT_DURATION, .default_value = "5s", CB_OPT_MIN(500),
+     CB_OPT_MAX(600000),
+     .help = "how often the scheduler reloads the monitors set through the API"},
+    {.name = "api", .type = CB_OPT_BOOL, .default_value = "on",
+     .help = "serve GET/PUT /api/workspaces/{slug}/projects/{project}/uptime (needs "
+             "CloudBaseDatabase)"},
     {.name = "status_json", .type = CB_OPT_STRING, .default_value = "/uptime/status.json",
      .help = "path of the public status JSON, or off"},
     {0}
 };
+
+#define UP_API_PATTERN "/api/workspaces/{slug}/projects/{project}/uptime"
 
 static const cb_route_def routes[] = {
     {.method = "GET", .pattern = "/api/push/{token}", .handler = up_push_route,
@@ -86,11 +95,24 @@ static cb_status uptime_create(cb_plugin_ctx *ctx, void **state)
     }
     if (!load_monitors(ctx, up))
         return CB_ERROR;
-    up->local_states = apr_pcalloc(p, sizeof(up_state) * (size_t)(up->monitors->nelts + 1));
-    up->next_due_ms = apr_pcalloc(p, sizeof(int64_t) * (size_t)(up->monitors->nelts + 1));
-    up->held_last = apr_pcalloc(p, sizeof(int) * (size_t)(up->monitors->nelts + 1));
-    for (int i = 0; i < up->monitors->nelts; i++)
-        up_state_init(&up->local_states[i]);
+    up->api_reload_ms = cb_opt_duration_ms(o, "api_reload");
+    up->db = cb_ctx_db(ctx);
+    if (up->db) {
+        cb_ctx_db_migrations(ctx, up_migrations, -1);
+        if (cb_opt_bool(o, "api")) {
+            cb_route_def get = {.method = "GET", .pattern = UP_API_PATTERN,
+                                .handler = up_api_get, .auth = CB_AUTH_USER,
+                                .dialect = CB_DIALECT_TOSE};
+            cb_route_def put = get;
+            put.method = "PUT";
+            put.handler = up_api_put;
+            cb_ctx_add_route(ctx, &get);
+            cb_ctx_add_route(ctx, &put);
+        }
+    } else if (cb_opt_bool(o, "api") && cb_opt_is_set(o, "api")) {
+        cb_ctx_error(ctx, "uptime: api on needs CloudBaseDatabase (the settings live there)");
+        return CB_ERROR;
+    }
     if (status_json && strcmp(status_json, "off") != 0) {
         cb_route_def route = {.method = "GET", .pattern = status_json, .handler = up_status_json,
                               .auth = CB_AUTH_NONE, .dialect = CB_DIALECT_CLOUDBASE};
@@ -103,7 +125,7 @@ static cb_status uptime_create(cb_plugin_ctx *ctx, void **state)
     if (!up->redis && up->monitors->nelts)
         cb_log_ctx(ctx, CB_LOG_WARNING, "uptime: no CloudBaseRedis: every node checks every "
                                         "monitor and push monitors cannot work");
-    if (up->monitors->nelts)
+    if (up->monitors->nelts || up->db)
         cb_ctx_add_task(ctx, "uptime", apr_time_from_msec(cb_opt_duration_ms(o, "tick")), up_tick);
     *state = up;
     return CB_OK;

@@ -9,10 +9,12 @@
 #define CB_UPTIME_H
 #include <stdint.h>
 
+#include <apr_hash.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
 
 #include "cloudbase/cloudbase.h"
+#include "cloudbase/db.h"
 #include "cloudbase/http.h"
 #include "cloudbase/redis.h"
 
@@ -51,7 +53,21 @@ typedef struct up_monitor {
     int up_retries;           /* successes that stay PENDING before UP after DOWN */
     int resend;               /* reminder every N checks while DOWN (0 = never) */
     int maintenance;
+    /* from the API: where the notifier sends this monitor's alerts */
+    const char *discord_webhook_url;  /* NULL when none */
+    const char *notify_email;         /* NULL when none */
 } up_monitor;
+
+/* One project's uptime settings, as the TOSE-style API reads and writes
+ * them (seed 003's fields). */
+typedef struct up_api_settings {
+    int enabled;
+    int64_t check_interval_sec;
+    const char *check_url;            /* NULL when not set */
+    const char *discord_webhook_url;  /* NULL when not set */
+    const char *notify_email;         /* NULL when not set */
+} up_api_settings;
+
 
 /* The per-monitor state the state machine steps. */
 typedef struct up_state {
@@ -62,6 +78,13 @@ typedef struct up_state {
     int down_checks;      /* checks since the last DOWN announcement (reminders) */
     int64_t since_ms;     /* unix ms the confirmed state began */
 } up_state;
+
+/* What the scheduler keeps per monitor name (task thread only). */
+typedef struct up_runtime {
+    int64_t next_due_ms;
+    int held_last;        /* this node ran the last slot's check */
+    up_state local;       /* the state when Redis cannot be read */
+} up_runtime;
 
 /* What stepping the machine asks for. */
 typedef enum { UP_NOTIFY_NONE, UP_NOTIFY_DOWN, UP_NOTIFY_UP, UP_NOTIFY_REMINDER } up_notify_kind;
@@ -90,11 +113,16 @@ typedef struct up_plugin {
     const char *env;
     cb_redis *redis;
     apr_array_header_t *monitors;   /* up_monitor */
-    up_state *local_states;         /* per monitor: used when Redis is down */
+    cb_db *db;                      /* NULL without CloudBaseDatabase: no API, no roll-ups */
     const cb_cidr_list *allowed_private;
     char holder[160];               /* lease holder id of this node's task ("" until the first tick) */
-    int64_t *next_due_ms;           /* per monitor: when its next check is due (task thread only) */
-    int *held_last;                 /* per monitor: this node ran the last slot's check */
+    /* task thread only: */
+    apr_pool_t *task_pool;          /* runtimes (by monitor name) */
+    apr_hash_t *runtimes;
+    apr_pool_t *api_pool;           /* the API monitors last loaded */
+    apr_array_header_t *api_monitors;
+    int64_t api_loaded_ms;
+    int64_t api_reload_ms;
     int64_t history_len;
 } up_plugin;
 
@@ -104,6 +132,34 @@ int up_code_accepted(const up_code_ranges *r, long code);
 const char *up_parse_monitor(apr_pool_t *p, const char *text, const cb_cidr_list *allowed_private,
                              up_monitor *out);
 const char *up_check_url(apr_pool_t *p, const char *url, const cb_cidr_list *allowed_private);
+
+/* api_body.c: a PUT body over the current settings; NULL or the error
+ * for the client. */
+const char *up_api_parse_body(apr_pool_t *p, const char *body, size_t len,
+                              const cb_cidr_list *allowed_private, up_api_settings *settings);
+const char *up_api_name_ok(const char *segment);
+/* The monitor the scheduler runs for a project's settings. */
+void up_api_monitor(apr_pool_t *p, const char *workspace, const char *project,
+                    const up_api_settings *s, up_monitor *out);
+
+/* api.c */
+cb_status up_api_get(cb_req *req, void *plugin_state);
+cb_status up_api_put(cb_req *req, void *plugin_state);
+
+/* store.c: the database service's part (API settings, roll-ups). */
+extern const cb_db_migration up_migrations[];
+apr_status_t up_store_get(up_plugin *up, apr_pool_t *p, const char *workspace,
+                          const char *project, up_api_settings *out, int *found);
+apr_status_t up_store_put(up_plugin *up, apr_pool_t *p, const char *workspace,
+                          const char *project, const up_api_settings *s);
+apr_status_t up_store_load_monitors(up_plugin *up, apr_pool_t *p, apr_array_header_t *out);
+void up_store_rollup(up_plugin *up, apr_pool_t *p, const up_monitor *m, int64_t at_ms,
+                     const up_result *r);
+void up_store_prune(up_plugin *up, apr_pool_t *p, int64_t now_ms);
+/* Uptime % over [since_ms, now) from the hour and day roll-ups; -1 when no
+ * check was recorded. */
+double up_store_uptime(up_plugin *up, apr_pool_t *p, const char *monitor, int64_t since_ms,
+                       int64_t now_ms);
 
 /* state.c */
 const char *up_status_name(up_status s);
@@ -122,6 +178,8 @@ const char *up_push_evaluate(up_plugin *up, apr_pool_t *p, const up_monitor *m, 
 
 /* status.c */
 cb_status up_status_json(cb_req *req, void *plugin_state);
+/* A field of a monitor's state hash in Redis, or NULL. */
+const char *up_state_field(up_plugin *up, apr_pool_t *p, const char *monitor, const char *field);
 int up_recent_stats(up_plugin *up, apr_pool_t *p, const up_monitor *m, int64_t since_ms,
                     double *uptime_pct, int64_t *avg_ms, int64_t *p95_ms);
 

@@ -1,18 +1,23 @@
 /*
  * fuzz_uptime.c: libFuzzer target for the uptime plugin's parsers
- * (plugins/uptime/monitor_line.c): every input is a `monitor` line for
- * up_parse_monitor (with loopback allowed, as a test site has it) and a
- * status code list for up_parse_code_ranges.
+ * (plugins/uptime/monitor_line.c, api_body.c): every input is a `monitor`
+ * line for up_parse_monitor (with loopback allowed, as a test site has
+ * it), a status code list for up_parse_code_ranges, and a PUT body of the
+ * uptime API for up_api_parse_body.
  *
  * Invariants: an accepted monitor has a name of letters, digits, '-' and
  * '_', an interval from 1 s to 24 h, a timeout from 100 ms to 120 s, no
  * control character in its URL, an http(s) URL whose host the outbound
  * guard accepts, a TCP port 1-65535, a push token of 16-64 safe bytes, and
  * retries within bounds. Accepted code ranges are LOW <= HIGH within
- * 100-999, and every bound is itself accepted.
+ * 100-999, and every bound is itself accepted. Accepted API settings have
+ * an interval of 1-86400 s, a check URL (when enabled) the guard accepts
+ * and without control characters, an https Discord webhook, and an e-mail
+ * address with one '@' and no spaces.
  */
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_general.h>
 #include <apr_pools.h>
@@ -56,7 +61,7 @@ static void check_monitor(const char *text)
                 m.resend >= 0,
             "retries out of range", text);
     if (m.kind == UP_KIND_HTTP)
-        require(!strncmp(m.url, "http://", 7) || !strncmp(m.url, "https://", 8),
+        require(!strncasecmp(m.url, "http://", 7) || !strncasecmp(m.url, "https://", 8),
                 "an HTTP monitor without http(s)", text);
     if (m.kind == UP_KIND_TCP) {
         require(m.port >= 1 && m.port <= 65535, "a bad TCP port", text);
@@ -83,12 +88,32 @@ static void check_ranges(const char *text)
     }
 }
 
+static void check_api_body(const char *text, size_t size)
+{
+    up_api_settings s = {.check_interval_sec = 60};
+    if (up_api_parse_body(iteration_pool, text, size, loopback, &s))
+        return;
+    require(s.check_interval_sec >= 1 && s.check_interval_sec <= 86400, "interval out of range",
+            text);
+    require(!s.enabled || s.check_url, "enabled without a check URL", text);
+    if (s.check_url)
+        require(up_check_url(iteration_pool, s.check_url, loopback) == NULL,
+                "a check URL the guard refuses", text);
+    if (s.discord_webhook_url)
+        require(!strncmp(s.discord_webhook_url, "https://", 8), "a webhook that is not https",
+                text);
+    if (s.notify_email)
+        require(strchr(s.notify_email, '@') && !strchr(s.notify_email, ' '), "a bad e-mail",
+                text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = apr_pstrmemdup(iteration_pool, (const char *)data, size);
     check_monitor(text);
     check_ranges(text);
+    check_api_body(text, size);
     apr_pool_clear(iteration_pool);
     return 0;
 }
