@@ -169,3 +169,36 @@ double up_store_uptime(up_plugin *up, apr_pool_t *p, const char *monitor, int64_
     cb_db_int64(res, 0, 1, &ups);
     return 100.0 * (double)ups / (double)checks;
 }
+
+int up_store_series(up_plugin *up, apr_pool_t *p, const char *monitor, char period,
+                    int64_t first_bucket, int count, up_bucket *out)
+{
+    int64_t seconds = period == 'd' ? 86400 : period == 'h' ? 3600 : 60;
+    char period_text[2] = {period, '\0'};
+    const char *args[] = {up->env, monitor, period_text, i64(p, first_bucket),
+                          i64(p, first_bucket + (int64_t)count * seconds)};
+    cb_db_result *res;
+    for (int i = 0; i < count; i++) {
+        memset(&out[i], 0, sizeof(out[i]));
+        out[i].start = first_bucket + (int64_t)i * seconds;
+    }
+    if (!up->db || cb_db_select(up->db, p,
+                                "SELECT bucket, checks, ups, latency_sum, latency_max FROM "
+                                "cb_uptime_rollups WHERE env = ? AND monitor = ? AND period = ? "
+                                "AND bucket >= ? AND bucket < ?",
+                                5, args, &res) != APR_SUCCESS)
+        return 0;
+    for (int r = 0; r < res->rows; r++) {
+        int64_t bucket = 0;
+        int64_t index;
+        cb_db_int64(res, r, 0, &bucket);
+        index = (bucket - first_bucket) / seconds;
+        if (index < 0 || index >= count)
+            continue;
+        cb_db_int64(res, r, 1, &out[index].checks);
+        cb_db_int64(res, r, 2, &out[index].ups);
+        cb_db_int64(res, r, 3, &out[index].latency_sum);
+        cb_db_int64(res, r, 4, &out[index].latency_max);
+    }
+    return 1;
+}

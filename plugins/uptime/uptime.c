@@ -13,6 +13,8 @@
 #include "cloudbase/log.h"
 #include "uptime.h"
 
+static const char *const auth_levels[] = {"none", "any", "user", "admin", NULL};
+
 static const cb_option_def options[] = {
     {.name = "monitor", .type = CB_OPT_LIST,
      .help = "NAME http(s)://URL|tcp://HOST:PORT|push://TOKEN [interval=60s] [timeout=48s] "
@@ -31,6 +33,12 @@ static const cb_option_def options[] = {
     {.name = "api", .type = CB_OPT_BOOL, .default_value = "on",
      .help = "serve GET/PUT /api/workspaces/{slug}/projects/{project}/uptime (needs "
              "CloudBaseDatabase)"},
+    {.name = "status_page", .type = CB_OPT_STRING, .default_value = "/status",
+     .help = "path of the HTML status page (with PATH/style.css and PATH/badge/NAME.svg), or off"},
+    {.name = "status_title", .type = CB_OPT_STRING, .default_value = "Service status",
+     .help = "the status page's title"},
+    {.name = "status_auth", .type = CB_OPT_ENUM, .default_value = "none", .choices = auth_levels,
+     .help = "who may see the status page, its badges and the status JSON"},
     {.name = "status_json", .type = CB_OPT_STRING, .default_value = "/uptime/status.json",
      .help = "path of the public status JSON, or off"},
     {0}
@@ -72,6 +80,48 @@ static int load_monitors(cb_plugin_ctx *ctx, up_plugin *up)
     return ok;
 }
 
+static int path_ok(cb_plugin_ctx *ctx, const char *option, const char *path)
+{
+    if (path[0] == '/' && !strpbrk(path, "{}?#\"") && strlen(path) < 200)
+        return 1;
+    cb_ctx_error(ctx, "%s: a path starting with / (no {, }, ?, #), or off", option);
+    return 0;
+}
+
+/* The status JSON, page, style sheet and badges at their paths. */
+static int add_status_routes(cb_plugin_ctx *ctx, up_plugin *up, const char *json_path,
+                             const char *page_path, cb_auth_level auth)
+{
+    apr_pool_t *p = cb_ctx_pool(ctx);
+    cb_route_def route = {.method = "GET", .auth = auth, .dialect = CB_DIALECT_CLOUDBASE};
+    if (strcmp(json_path, "off") != 0) {
+        if (!path_ok(ctx, "status_json", json_path))
+            return 0;
+        route.pattern = json_path;
+        route.handler = up_status_json;
+        cb_ctx_add_route(ctx, &route);
+    }
+    if (strcmp(page_path, "off") != 0) {
+        if (!path_ok(ctx, "status_page", page_path))
+            return 0;
+        while (strlen(page_path) > 1 && page_path[strlen(page_path) - 1] == '/')
+            page_path = apr_pstrndup(p, page_path, strlen(page_path) - 1);
+        up->status_page = strcmp(page_path, "/") == 0 ? "" : page_path;
+        route.pattern = page_path;
+        route.handler = up_status_page;
+        cb_ctx_add_route(ctx, &route);
+        route.pattern = apr_pstrcat(p, up->status_page, "/style.css", NULL);
+        route.handler = up_status_css;
+        route.auth = CB_AUTH_NONE;
+        cb_ctx_add_route(ctx, &route);
+        route.pattern = apr_pstrcat(p, up->status_page, "/badge/{file}", NULL);
+        route.handler = up_status_badge;
+        route.auth = auth;
+        cb_ctx_add_route(ctx, &route);
+    }
+    return 1;
+}
+
 static cb_status uptime_create(cb_plugin_ctx *ctx, void **state)
 {
     const cb_options *o = cb_ctx_options(ctx);
@@ -79,10 +129,13 @@ static cb_status uptime_create(cb_plugin_ctx *ctx, void **state)
     up_plugin *up = apr_pcalloc(p, sizeof(*up));
     const char *ranges = cb_opt_string(o, "allow_private");
     const char *status_json = cb_opt_string(o, "status_json");
+    const char *status_page = cb_opt_string(o, "status_page");
+    cb_auth_level status_auth;
     up->pool = p;
     up->env = cb_ctx_env(ctx);
     up->redis = cb_ctx_redis(ctx);
     up->history_len = cb_opt_int(o, "history");
+    up->page_title = cb_opt_string(o, "status_title");
     up->monitors = apr_array_make(p, 8, sizeof(up_monitor));
     if (ranges) {
         cb_cidr_list *list;
@@ -113,15 +166,10 @@ static cb_status uptime_create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_error(ctx, "uptime: api on needs CloudBaseDatabase (the settings live there)");
         return CB_ERROR;
     }
-    if (status_json && strcmp(status_json, "off") != 0) {
-        cb_route_def route = {.method = "GET", .pattern = status_json, .handler = up_status_json,
-                              .auth = CB_AUTH_NONE, .dialect = CB_DIALECT_CLOUDBASE};
-        if (status_json[0] != '/') {
-            cb_ctx_error(ctx, "status_json: a path starting with / (or off)");
-            return CB_ERROR;
-        }
-        cb_ctx_add_route(ctx, &route);
-    }
+    if (cb_parse_auth_level(cb_opt_string(o, "status_auth"), 0, &status_auth))
+        return CB_ERROR; /* the option table's choices make this unreachable */
+    if (!add_status_routes(ctx, up, status_json, status_page, status_auth))
+        return CB_ERROR;
     if (!up->redis && up->monitors->nelts)
         cb_log_ctx(ctx, CB_LOG_WARNING, "uptime: no CloudBaseRedis: every node checks every "
                                         "monitor and push monitors cannot work");

@@ -124,6 +124,8 @@ typedef struct up_plugin {
     int64_t api_loaded_ms;
     int64_t api_reload_ms;
     int64_t history_len;
+    const char *status_page;        /* path of the HTML page, or NULL */
+    const char *page_title;
 } up_plugin;
 
 /* monitor_line.c */
@@ -156,6 +158,14 @@ apr_status_t up_store_load_monitors(up_plugin *up, apr_pool_t *p, apr_array_head
 void up_store_rollup(up_plugin *up, apr_pool_t *p, const up_monitor *m, int64_t at_ms,
                      const up_result *r);
 void up_store_prune(up_plugin *up, apr_pool_t *p, int64_t now_ms);
+/* count consecutive roll-ups of period 'm', 'h' or 'd' from first_bucket
+ * (unix seconds, a multiple of the period): zeroed where none was stored.
+ * 0 when the database cannot be read. */
+typedef struct up_bucket {
+    int64_t start, checks, ups, latency_sum, latency_max;
+} up_bucket;
+int up_store_series(up_plugin *up, apr_pool_t *p, const char *monitor, char period,
+                    int64_t first_bucket, int count, up_bucket *out);
 /* Uptime % over [since_ms, now) from the hour and day roll-ups; -1 when no
  * check was recorded. */
 double up_store_uptime(up_plugin *up, apr_pool_t *p, const char *monitor, int64_t since_ms,
@@ -182,6 +192,12 @@ cb_status up_status_json(cb_req *req, void *plugin_state);
 const char *up_state_field(up_plugin *up, apr_pool_t *p, const char *monitor, const char *field);
 int up_recent_stats(up_plugin *up, apr_pool_t *p, const up_monitor *m, int64_t since_ms,
                     double *uptime_pct, int64_t *avg_ms, int64_t *p95_ms);
+
+/* status_page.c: the HTML status page, its style sheet and the badges. */
+cb_status up_status_page(cb_req *req, void *plugin_state);
+cb_status up_status_css(cb_req *req, void *plugin_state);
+cb_status up_status_badge(cb_req *req, void *plugin_state);
+const char *up_uptime_class(int64_t checks, int64_t ups);
 
 /* scheduler.c */
 void up_tick(void *plugin_state, apr_pool_t *scratch);

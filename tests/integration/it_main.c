@@ -24,6 +24,7 @@ Suite *storage_backends_suite(void);
 Suite *storage_s3_suite(void);
 Suite *uptime_suite(void);
 Suite *uptime_api_suite(void);
+Suite *uptime_page_suite(void);
 Suite *services_suite(void);
 Suite *ratelimit_suite(void);
 Suite *tenants_suite(void);
@@ -58,6 +59,7 @@ int main(void)
     srunner_add_suite(sr, storage_s3_suite());
     srunner_add_suite(sr, uptime_suite());
     srunner_add_suite(sr, uptime_api_suite());
+    srunner_add_suite(sr, uptime_page_suite());
     srunner_add_suite(sr, services_suite());
     srunner_add_suite(sr, ratelimit_suite());
     srunner_add_suite(sr, tenants_suite());
