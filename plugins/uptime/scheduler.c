@@ -1,6 +1,7 @@
 /*
  * scheduler.c: the uptime plugin's background task. Every tick it picks the
- * monitors whose wall-clock slot (a multiple of their interval) began, takes
+ * monitors whose wall-clock slot (a multiple of their interval, shifted by
+ * a hash of the monitor's name) began, takes
  * a cb_lease per monitor so that of several nodes on one Redis exactly one
  * runs the check in that slot (the node that ran the last slot tries first
  * and keeps it while alive; the others try a fifth of the interval, at
@@ -19,6 +20,7 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
+#include "cloudbase/encoding.h"
 #include "cloudbase/lease.h"
 #include "cloudbase/log.h"
 #include "cloudbase/values.h"
@@ -178,12 +180,22 @@ static void reload_api_monitors(up_plugin *up, int64_t now_ms)
     up->api_loaded_ms = now_ms;
 }
 
+/* Where in its interval a monitor's slots begin: spread by a hash of its
+ * name so that 1,000 monitors of one interval do not all start at once,
+ * and the same on every node. */
+static int64_t slot_offset_ms(const up_monitor *m)
+{
+    return (int64_t)(cb_fnv1a(CB_FNV1A_INIT, m->name, strlen(m->name)) %
+                     (uint64_t)m->interval_ms);
+}
+
 /* Adds m to the batch when its slot began and this node takes it. */
 static void consider(up_plugin *up, apr_pool_t *scratch, const up_monitor *m, int64_t now_ms,
                      const up_monitor **batch, up_runtime **runtimes, int *shared, int *due)
 {
     up_runtime *rt = runtime_of(up, m);
-    int64_t slot_start = now_ms / m->interval_ms * m->interval_ms;
+    int64_t offset = slot_offset_ms(m);
+    int64_t slot_start = (now_ms - offset) / m->interval_ms * m->interval_ms + offset;
     if (now_ms < rt->next_due_ms)
         return;
     /* the node that ran the last slot goes first; the others try a little

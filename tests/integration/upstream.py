@@ -11,8 +11,8 @@ Routes (any method):
   /flap?tag=T&pattern=UDDU  the Nth request of tag T answers 200 ("U") or
                   500 ("D") after the pattern's Nth letter (its last letter
                   once the pattern is used up): an upstream that flaps
-  /count?tag=T    answers 200 and logs "count T SECOND MARKER" (the unix
-                  second it arrived), to count checks per interval
+  /count?tag=T    answers 200 and logs "count T MS MARKER" (the unix time
+                  in milliseconds it arrived), to count checks per interval
   /bin            a small application/octet-stream body
   .../chat/completions  a fake OpenAI-style provider: JSON, or with
                   "stream": true three chunks 300 ms apart and "data: [DONE]";
@@ -107,7 +107,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if url.path.endswith("/count"):
             with LOG_LOCK:
-                print("count %s %d %s" % (query.get("tag", ["-"])[0], int(time.time()),
+                print("count %s %d %s" % (query.get("tag", ["-"])[0], int(time.time() * 1000),
                                           marker or "-"), flush=True)
             self._send(200, b"counted", "text/plain")
             return
