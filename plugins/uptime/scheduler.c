@@ -196,6 +196,12 @@ static void consider(up_plugin *up, apr_pool_t *scratch, const up_monitor *m, in
     up_runtime *rt = runtime_of(up, m);
     int64_t offset = slot_offset_ms(m);
     int64_t slot_start = (now_ms - offset) / m->interval_ms * m->interval_ms + offset;
+    if (rt->next_due_ms == 0) {
+        /* a new monitor starts at its next slot, so that a node that starts
+         * with 1,000 monitors does not check them all at once */
+        rt->next_due_ms = slot_start + m->interval_ms;
+        return;
+    }
     if (now_ms < rt->next_due_ms)
         return;
     /* the node that ran the last slot goes first; the others try a little
