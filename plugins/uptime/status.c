@@ -3,7 +3,8 @@
  * /uptime/status.json): per monitor its state, last check, latency and
  * uptime over the recent checks kept in Redis (uptime % for 24 h, average
  * and p95 latency), the overall status and the latest transitions
- * ("events", newest first). Push tokens never appear.
+ * ("events", newest first). Monitor URLs and push tokens never appear:
+ * the page is public by default and URLs may name internal hosts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,8 +93,6 @@ static cb_json *monitor_json(up_plugin *up, apr_pool_t *p, const up_monitor *m,
     cb_json_set_string(o, "name", m->name);
     cb_json_set_string(o, "type", m->kind == UP_KIND_HTTP ? "http"
                                   : m->kind == UP_KIND_TCP ? "tcp" : "push");
-    if (m->kind != UP_KIND_PUSH)
-        cb_json_set_string(o, "url", m->url);
     cb_json_set_string(o, "status", up_status_name(*status));
     cb_json_set_int(o, "check_interval_sec", m->interval_ms / 1000);
     if ((v = up_state_field(up, p, m->name, "last_checked_at")) && !cb_parse_int(v, &n))

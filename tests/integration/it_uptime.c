@@ -168,6 +168,8 @@ START_TEST(flapping_upstream)
         ck_assert_msg(pct > 30 && pct < 100, "uptime %.1f", pct);
         ck_assert(json_integer_value(json_object_get(m, "last_checked_at")) > 0);
         ck_assert(json_is_integer(json_object_get(m, "p95_response_ms")));
+        /* public: no monitor URL */
+        ck_assert_ptr_null(strstr(json_dumps(v, 0), "/flap?"));
         json_decref(v);
     }
     it_teardown();
