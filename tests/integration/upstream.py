@@ -8,6 +8,11 @@ Routes (any method):
   /slow?ms=N      answers after N milliseconds
   /big?bytes=N    a body of N bytes
   /status?code=N  answers with status N
+  /flap?tag=T&pattern=UDDU  the Nth request of tag T answers 200 ("U") or
+                  500 ("D") after the pattern's Nth letter (its last letter
+                  once the pattern is used up): an upstream that flaps
+  /count?tag=T    answers 200 and logs "count T MS MARKER" (the unix time
+                  in milliseconds it arrived), to count checks per interval
   /bin            a small application/octet-stream body
   .../chat/completions  a fake OpenAI-style provider: JSON, or with
                   "stream": true three chunks 300 ms apart and "data: [DONE]";
@@ -32,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 
 PROVIDER_KEY = "sk-test-provider-key-123"
 LOG_LOCK = threading.Lock()
+FLAP_COUNTS = {}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -90,6 +96,20 @@ class Handler(BaseHTTPRequestHandler):
             return
         if url.path.endswith("/bin"):
             self._send(200, b"\x00\x01binary", "application/octet-stream")
+            return
+        if url.path.endswith("/flap"):
+            tag, pattern = query.get("tag", ["-"])[0], query.get("pattern", ["U"])[0]
+            with LOG_LOCK:
+                n = FLAP_COUNTS.get(tag, 0)
+                FLAP_COUNTS[tag] = n + 1
+            up = pattern[min(n, len(pattern) - 1)] == "U"
+            self._send(200 if up else 500, b"healthy" if up else b"broken", "text/plain")
+            return
+        if url.path.endswith("/count"):
+            with LOG_LOCK:
+                print("count %s %d %s" % (query.get("tag", ["-"])[0], int(time.time() * 1000),
+                                          marker or "-"), flush=True)
+            self._send(200, b"counted", "text/plain")
             return
         if url.path.endswith("/status"):
             self._send(int(query.get("code", ["200"])[0]), b'{"status":true}')

@@ -1,0 +1,282 @@
+/*
+ * monitor_line.c: the uptime plugin's parsers: one `monitor NAME URL
+ * key=value ...` line into an up_monitor, accepted status codes and ranges
+ * ("200-299,301"), and the address check every monitor URL passes (the
+ * core's outbound guard on names and on literal addresses, no CR/LF or
+ * other control characters). Pure functions: the unit suite and
+ * fuzz_uptime drive them.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "cloudbase/values.h"
+#include "uptime.h"
+
+/* A decimal in [0, max]; -1 when text is not one. */
+static long parse_small(const char *s, size_t len, long max)
+{
+    long v = 0;
+    if (len == 0 || len > 6)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v <= max ? v : -1;
+}
+
+const char *up_parse_code_ranges(const char *text, up_code_ranges *out)
+{
+    const char *s = text;
+    memset(out, 0, sizeof(*out));
+    if (!*s)
+        return "accept= is empty: give status codes or ranges such as 200-299,301";
+    while (*s) {
+        const char *end = strchr(s, ',');
+        const char *dash;
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        long low, high;
+        if (out->count == UP_MAX_CODE_RANGES)
+            return "accept= takes at most 16 codes or ranges";
+        dash = memchr(s, '-', len);
+        if (dash) {
+            low = parse_small(s, (size_t)(dash - s), 999);
+            high = parse_small(dash + 1, len - (size_t)(dash - s) - 1, 999);
+        } else {
+            low = high = parse_small(s, len, 999);
+        }
+        if (low < 100 || high < 100 || high < low)
+            return "accept= holds status codes (100-999) or ranges LOW-HIGH, separated by commas";
+        out->low[out->count] = (int)low;
+        out->high[out->count] = (int)high;
+        out->count++;
+        if (!end)
+            break;
+        s = end + 1;
+        if (!*s)
+            return "accept= ends with a comma";
+    }
+    return NULL;
+}
+
+int up_code_accepted(const up_code_ranges *r, long code)
+{
+    for (int i = 0; i < r->count; i++)
+        if (code >= r->low[i] && code <= r->high[i])
+            return 1;
+    return 0;
+}
+
+/* The guard on a literal address (IPv4 or IPv6 in brackets-free form);
+ * host names are checked again on the resolved address at connect time. */
+static const char *guard_literal(const char *host, const cb_cidr_list *allowed_private)
+{
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+    memset(&v4, 0, sizeof(v4));
+    memset(&v6, 0, sizeof(v6));
+    if (inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
+        v4.sin_family = AF_INET;
+        return cb_url_guard_address((const struct sockaddr *)&v4, allowed_private);
+    }
+    if (inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
+        v6.sin6_family = AF_INET6;
+        return cb_url_guard_address((const struct sockaddr *)&v6, allowed_private);
+    }
+    return cb_url_guard_host(host);
+}
+
+static int has_control_chars(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+const char *up_check_url(apr_pool_t *p, const char *url, const cb_cidr_list *allowed_private)
+{
+    cb_url parsed;
+    const char *err;
+    if (has_control_chars(url))
+        return "the URL holds a control character (CR, LF, ...): remove it";
+    if ((err = cb_parse_url(p, url, &parsed)))
+        return apr_psprintf(p, "the URL is not an absolute http(s) URL: %s", err);
+    if ((err = guard_literal(parsed.host, allowed_private)))
+        return apr_psprintf(p, "the URL's host %s is %s", parsed.host, err);
+    return NULL;
+}
+
+/* tcp://HOST:PORT */
+static const char *parse_tcp(apr_pool_t *p, const char *rest, const cb_cidr_list *allowed_private,
+                             up_monitor *m)
+{
+    const char *colon = strrchr(rest, ':'), *err;
+    const char *host;
+    long port;
+    if (!colon || colon == rest)
+        return "a TCP monitor is tcp://HOST:PORT";
+    port = parse_small(colon + 1, strlen(colon + 1), 65535);
+    if (port < 1)
+        return "a TCP monitor's port is 1-65535";
+    host = apr_pstrmemdup(p, rest, (apr_size_t)(colon - rest));
+    if (host[0] == '[' && host[strlen(host) - 1] == ']')
+        host = apr_pstrmemdup(p, host + 1, strlen(host) - 2);
+    if (!*host || strchr(host, '/') || strchr(host, '@'))
+        return "a TCP monitor is tcp://HOST:PORT";
+    if ((err = guard_literal(host, allowed_private)))
+        return apr_psprintf(p, "the host %s is %s", host, err);
+    m->host = host;
+    m->port = (int)port;
+    return NULL;
+}
+
+static const char *parse_count(apr_pool_t *p, const cb_option_line *line, const char *key,
+                               int max, int *out)
+{
+    const char *v = cb_option_line_get(line, key);
+    int64_t n;
+    if (!v)
+        return NULL;
+    if (cb_parse_int(v, &n) || n < 0 || n > max)
+        return apr_psprintf(p, "%s=%s: give a whole number from 0 to %d", key, v, max);
+    *out = (int)n;
+    return NULL;
+}
+
+/* headers=Name:Value;Name:Value */
+static const char *parse_headers(apr_pool_t *p, const char *text, apr_table_t *out)
+{
+    char *copy = apr_pstrdup(p, text), *state = NULL, *item;
+    for (item = apr_strtok(copy, ";", &state); item; item = apr_strtok(NULL, ";", &state)) {
+        char *colon = strchr(item, ':');
+        if (!colon || colon == item)
+            return "headers= is Name:Value;Name:Value";
+        *colon = '\0';
+        for (const char *c = item; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '-'))
+                return "a header name in headers= holds only letters, digits and '-'";
+        apr_table_add(out, item, colon + 1);
+    }
+    return NULL;
+}
+
+static const char *const known_keys[] = {
+    "interval", "timeout", "method", "accept", "keyword", "invert_keyword", "headers",
+    "retries", "up_retries", "resend", "maintenance", NULL};
+
+static const char *check_known_keys(apr_pool_t *p, const cb_option_line *line)
+{
+    for (int i = 0; i < line->setting_count; i++) {
+        int known = 0;
+        for (int k = 0; known_keys[k]; k++)
+            known |= strcmp(line->keys[i], known_keys[k]) == 0;
+        if (!known)
+            return apr_psprintf(p, "unknown setting %s=: a monitor takes interval, timeout, "
+                                   "method, accept, keyword, invert_keyword, headers, retries, "
+                                   "up_retries, resend, maintenance", line->keys[i]);
+    }
+    return NULL;
+}
+
+static const char *parse_settings(apr_pool_t *p, const cb_option_line *line, up_monitor *m)
+{
+    const char *v, *err;
+    if ((err = check_known_keys(p, line)))
+        return err;
+    if ((v = cb_option_line_get(line, "interval"))) {
+        if (cb_parse_duration_ms(v, &m->interval_ms) || m->interval_ms < 1000 ||
+            m->interval_ms > 24 * 3600 * 1000LL)
+            return apr_psprintf(p, "interval=%s: give a duration from 1s to 24h (e.g. 60s)", v);
+    }
+    if ((v = cb_option_line_get(line, "timeout"))) {
+        if (cb_parse_duration_ms(v, &m->timeout_ms) || m->timeout_ms < 100 ||
+            m->timeout_ms > 120 * 1000)
+            return apr_psprintf(p, "timeout=%s: give a duration from 100ms to 120s", v);
+    } else {
+        /* Uptime Kuma's default: 80% of the interval, here at most 48 s */
+        m->timeout_ms = m->interval_ms * 8 / 10;
+        if (m->timeout_ms > 48000)
+            m->timeout_ms = 48000;
+    }
+    if ((v = cb_option_line_get(line, "method"))) {
+        for (const char *c = v; *c; c++)
+            if (*c < 'A' || *c > 'Z')
+                return apr_psprintf(p, "method=%s: an upper-case HTTP method such as GET", v);
+        if (!*v || strlen(v) > 16)
+            return "method= is an HTTP method such as GET or HEAD";
+        m->method = v;
+    }
+    if ((v = cb_option_line_get(line, "accept")) && (err = up_parse_code_ranges(v, &m->accepted)))
+        return err;
+    if ((v = cb_option_line_get(line, "keyword"))) {
+        if (!*v)
+            return "keyword= is empty";
+        m->keyword = v;
+    }
+    if ((v = cb_option_line_get(line, "invert_keyword")) && cb_parse_bool(v, &m->invert_keyword))
+        return apr_psprintf(p, "invert_keyword=%s: on or off", v);
+    if (m->invert_keyword && !m->keyword)
+        return "invert_keyword= needs keyword=";
+    if ((v = cb_option_line_get(line, "headers")) && (err = parse_headers(p, v, m->headers)))
+        return err;
+    if ((v = cb_option_line_get(line, "maintenance")) && cb_parse_bool(v, &m->maintenance))
+        return apr_psprintf(p, "maintenance=%s: on or off", v);
+    if ((err = parse_count(p, line, "retries", 100, &m->retries)) ||
+        (err = parse_count(p, line, "up_retries", 100, &m->up_retries)) ||
+        (err = parse_count(p, line, "resend", 10000, &m->resend)))
+        return err;
+    return NULL;
+}
+
+const char *up_parse_monitor(apr_pool_t *p, const char *text, const cb_cidr_list *allowed_private,
+                             up_monitor *out)
+{
+    cb_option_line line;
+    const char *err, *url;
+    memset(out, 0, sizeof(*out));
+    out->interval_ms = 60000;
+    out->method = "GET";
+    out->headers = apr_table_make(p, 2);
+    out->accepted.count = 1;
+    out->accepted.low[0] = 200;
+    out->accepted.high[0] = 299;
+    if ((err = cb_option_line_parse(p, text, 2, 2, &line)))
+        return err;
+    out->name = line.words[0];
+    if (!*out->name || strlen(out->name) > 64)
+        return "a monitor name is 1 to 64 characters";
+    for (const char *c = out->name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-' || *c == '_'))
+            return apr_psprintf(p, "monitor name '%s' may only hold letters, digits, '-' and '_'",
+                                out->name);
+    url = out->url = line.words[1];
+    if (has_control_chars(url))
+        return "the URL holds a control character (CR, LF, ...): remove it";
+    if (strncmp(url, "tcp://", 6) == 0) {
+        out->kind = UP_KIND_TCP;
+        if ((err = parse_tcp(p, url + 6, allowed_private, out)))
+            return err;
+    } else if (strncmp(url, "push://", 7) == 0) {
+        out->kind = UP_KIND_PUSH;
+        out->push_token = url + 7;
+        if (strlen(out->push_token) < 16 || strlen(out->push_token) > 64)
+            return "a push token (push://TOKEN) is 16 to 64 letters, digits, '-' or '_'";
+        for (const char *c = out->push_token; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
+                return "a push token (push://TOKEN) is 16 to 64 letters, digits, '-' or '_'";
+    } else {
+        out->kind = UP_KIND_HTTP;
+        if ((err = up_check_url(p, url, allowed_private)))
+            return err;
+    }
+    return parse_settings(p, &line, out);
+}

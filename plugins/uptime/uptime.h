@@ -1,0 +1,207 @@
+/*
+ * uptime.h: the uptime plugin's shared types: a monitor as configured
+ * (`monitor NAME URL interval=60s ...`), accepted status code ranges, the
+ * anti-flapping state machine (UP, DOWN, PENDING, MAINTENANCE), one check's
+ * result, and the transition hook the notifier plugs into.
+ * See docs/plugins/uptime.md.
+ */
+#ifndef CB_UPTIME_H
+#define CB_UPTIME_H
+#include <stdint.h>
+
+#include <apr_hash.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "cloudbase/cloudbase.h"
+#include "cloudbase/db.h"
+#include "cloudbase/http.h"
+#include "cloudbase/redis.h"
+
+typedef enum { UP_KIND_HTTP, UP_KIND_TCP, UP_KIND_PUSH } up_kind;
+
+typedef enum {
+    UP_STATUS_PENDING = 0,
+    UP_STATUS_UP = 1,
+    UP_STATUS_DOWN = 2,
+    UP_STATUS_MAINTENANCE = 3
+} up_status;
+
+#define UP_MAX_CODE_RANGES 16
+
+/* Accepted status codes: values and inclusive ranges ("200-299,301"). */
+typedef struct up_code_ranges {
+    int count;
+    int low[UP_MAX_CODE_RANGES], high[UP_MAX_CODE_RANGES];
+} up_code_ranges;
+
+typedef struct up_monitor {
+    const char *name;
+    const char *url;          /* http(s)://..., tcp://host:port or push://TOKEN */
+    up_kind kind;
+    const char *host;         /* tcp: host and port */
+    int port;
+    const char *push_token;   /* push */
+    int64_t interval_ms;
+    int64_t timeout_ms;
+    const char *method;
+    apr_table_t *headers;     /* may be empty */
+    up_code_ranges accepted;
+    const char *keyword;      /* NULL: no keyword check */
+    int invert_keyword;
+    int retries;              /* failures that stay PENDING before DOWN */
+    int up_retries;           /* successes that stay PENDING before UP after DOWN */
+    int resend;               /* reminder every N checks while DOWN (0 = never) */
+    int maintenance;
+    /* from the API: where the notifier sends this monitor's alerts */
+    const char *discord_webhook_url;  /* NULL when none */
+    const char *notify_email;         /* NULL when none */
+} up_monitor;
+
+/* One project's uptime settings, as the TOSE-style API reads and writes
+ * them (seed 003's fields). */
+typedef struct up_api_settings {
+    int enabled;
+    int64_t check_interval_sec;
+    const char *check_url;            /* NULL when not set */
+    const char *discord_webhook_url;  /* NULL when not set */
+    const char *notify_email;         /* NULL when not set */
+} up_api_settings;
+
+
+/* The per-monitor state the state machine steps. */
+typedef struct up_state {
+    up_status status;
+    up_status confirmed;  /* last UP or DOWN announced; PENDING before the first */
+    int fails;            /* consecutive failures */
+    int oks;              /* consecutive successes */
+    int down_checks;      /* checks since the last DOWN announcement (reminders) */
+    int64_t since_ms;     /* unix ms the confirmed state began */
+} up_state;
+
+/* What the scheduler keeps per monitor name (task thread only). */
+typedef struct up_runtime {
+    int64_t next_due_ms;
+    int held_last;        /* this node ran the last slot's check */
+    up_state local;       /* the state when Redis cannot be read */
+} up_runtime;
+
+/* What stepping the machine asks for. */
+typedef enum { UP_NOTIFY_NONE, UP_NOTIFY_DOWN, UP_NOTIFY_UP, UP_NOTIFY_REMINDER } up_notify_kind;
+
+/* One check's outcome. */
+typedef struct up_result {
+    int ok;
+    long status_code;     /* HTTP status; 0 otherwise */
+    int64_t latency_ms;
+    const char *message;  /* why it failed, for people; "" when fine */
+} up_result;
+
+/* A state change (or reminder) handed to the notifier hook. */
+typedef struct up_transition {
+    const up_monitor *monitor;
+    up_notify_kind kind;
+    up_status from, to;
+    int64_t at_ms;          /* unix ms of the check */
+    int64_t down_for_ms;    /* UP after DOWN, and reminders: how long it was down */
+    const up_result *result;
+} up_transition;
+
+/* The plugin's per-environment state. */
+typedef struct up_plugin {
+    apr_pool_t *pool;
+    const char *env;
+    cb_redis *redis;
+    apr_array_header_t *monitors;   /* up_monitor */
+    cb_db *db;                      /* NULL without CloudBaseDatabase: no API, no roll-ups */
+    const cb_cidr_list *allowed_private;
+    char holder[160];               /* lease holder id of this node's task ("" until the first tick) */
+    /* task thread only: */
+    apr_pool_t *task_pool;          /* runtimes (by monitor name) */
+    apr_hash_t *runtimes;
+    apr_pool_t *api_pool;           /* the API monitors last loaded */
+    apr_array_header_t *api_monitors;
+    int64_t api_loaded_ms;
+    int64_t api_reload_ms;
+    int64_t history_len;
+    const char *status_page;        /* path of the HTML page, or NULL */
+    const char *page_title;
+} up_plugin;
+
+/* monitor_line.c */
+const char *up_parse_code_ranges(const char *text, up_code_ranges *out);
+int up_code_accepted(const up_code_ranges *r, long code);
+const char *up_parse_monitor(apr_pool_t *p, const char *text, const cb_cidr_list *allowed_private,
+                             up_monitor *out);
+const char *up_check_url(apr_pool_t *p, const char *url, const cb_cidr_list *allowed_private);
+
+/* api_body.c: a PUT body over the current settings; NULL or the error
+ * for the client. */
+const char *up_api_parse_body(apr_pool_t *p, const char *body, size_t len,
+                              const cb_cidr_list *allowed_private, up_api_settings *settings);
+const char *up_api_name_ok(const char *segment);
+/* The monitor the scheduler runs for a project's settings. */
+void up_api_monitor(apr_pool_t *p, const char *workspace, const char *project,
+                    const up_api_settings *s, up_monitor *out);
+
+/* api.c */
+cb_status up_api_get(cb_req *req, void *plugin_state);
+cb_status up_api_put(cb_req *req, void *plugin_state);
+
+/* store.c: the database service's part (API settings, roll-ups). */
+extern const cb_db_migration up_migrations[];
+apr_status_t up_store_get(up_plugin *up, apr_pool_t *p, const char *workspace,
+                          const char *project, up_api_settings *out, int *found);
+apr_status_t up_store_put(up_plugin *up, apr_pool_t *p, const char *workspace,
+                          const char *project, const up_api_settings *s);
+apr_status_t up_store_load_monitors(up_plugin *up, apr_pool_t *p, apr_array_header_t *out);
+void up_store_rollup(up_plugin *up, apr_pool_t *p, const up_monitor *m, int64_t at_ms,
+                     const up_result *r);
+void up_store_prune(up_plugin *up, apr_pool_t *p, int64_t now_ms);
+/* count consecutive roll-ups of period 'm', 'h' or 'd' from first_bucket
+ * (unix seconds, a multiple of the period): zeroed where none was stored.
+ * 0 when the database cannot be read. */
+typedef struct up_bucket {
+    int64_t start, checks, ups, latency_sum, latency_max;
+} up_bucket;
+int up_store_series(up_plugin *up, apr_pool_t *p, const char *monitor, char period,
+                    int64_t first_bucket, int count, up_bucket *out);
+/* Uptime % over [since_ms, now) from the hour and day roll-ups; -1 when no
+ * check was recorded. */
+double up_store_uptime(up_plugin *up, apr_pool_t *p, const char *monitor, int64_t since_ms,
+                       int64_t now_ms);
+
+/* state.c */
+const char *up_status_name(up_status s);
+void up_state_init(up_state *s);
+up_notify_kind up_state_step(up_state *s, const up_monitor *m, int ok, int64_t now_ms);
+
+/* checks.c: runs one batch of checks; results[i] for monitors[i]. */
+void up_run_checks(up_plugin *up, apr_pool_t *p, const up_monitor *const *monitors, int count,
+                   int64_t now_ms, up_result *results);
+int up_body_matches(const up_monitor *m, const char *body);
+
+/* push.c */
+cb_status up_push_route(cb_req *req, void *plugin_state);
+const char *up_push_evaluate(up_plugin *up, apr_pool_t *p, const up_monitor *m, int64_t now_ms,
+                             up_result *out);
+
+/* status.c */
+cb_status up_status_json(cb_req *req, void *plugin_state);
+/* A field of a monitor's state hash in Redis, or NULL. */
+const char *up_state_field(up_plugin *up, apr_pool_t *p, const char *monitor, const char *field);
+int up_recent_stats(up_plugin *up, apr_pool_t *p, const up_monitor *m, int64_t since_ms,
+                    double *uptime_pct, int64_t *avg_ms, int64_t *p95_ms);
+
+/* status_page.c: the HTML status page, its style sheet and the badges. */
+cb_status up_status_page(cb_req *req, void *plugin_state);
+cb_status up_status_css(cb_req *req, void *plugin_state);
+cb_status up_status_badge(cb_req *req, void *plugin_state);
+const char *up_uptime_class(int64_t checks, int64_t ups);
+
+/* scheduler.c */
+void up_tick(void *plugin_state, apr_pool_t *scratch);
+
+/* notify.c: the notifier interface (see docs/plugins/uptime.md). */
+void up_on_transition(up_plugin *up, apr_pool_t *p, const up_transition *t);
+#endif
