@@ -1,8 +1,9 @@
 /*
  * model.c: the model plugin's descriptor: its options, the models of the
  * environment (`model NAME schema=file:PATH [permission=PRESET]
- * [anonymous_write=on|off]`), its schema in the database service and its
- * routes under /v1/model/. See docs/plugins/model.md.
+ * [anonymous_write=on|off] [cache=on|off]`), its schema in the database
+ * service, its read cache options and its routes under /v1/model/. See
+ * docs/plugins/model.md.
  */
 #include <string.h>
 
@@ -17,7 +18,7 @@
 static const cb_option_def options[] = {
     {.name = "model", .type = CB_OPT_LIST,
      .help = "NAME schema=file:PATH [permission=READONLY|PRIVATE|ADMINWRITE|ADMINONLY] "
-             "[anonymous_write=on|off]"},
+             "[anonymous_write=on|off] [cache=on|off]"},
     {.name = "sql_template", .type = CB_OPT_LIST,
      .help = "NAME file:PATH [auth=none|any|user|admin]: a runSQLTemplate template, SQL with "
              "{{param}} and {{table:MODEL}}"},
@@ -35,6 +36,17 @@ static const cb_option_def options[] = {
      CB_OPT_MAX(1000), .help = "largest pageSize"},
     {.name = "max_batch", .type = CB_OPT_INT, .default_value = "100", CB_OPT_MIN(1),
      CB_OPT_MAX(1000), .help = "records of one createMany"},
+    {.name = "cache_ttl", .type = CB_OPT_DURATION, .default_value = "60s", CB_OPT_MIN(0),
+     CB_OPT_MAX(86400000), .help = "how long a cached list or get answer is fresh; 0 turns "
+                                   "the read cache off"},
+    {.name = "cache_stale", .type = CB_OPT_DURATION, .default_value = "5m", CB_OPT_MIN(0),
+     CB_OPT_MAX(86400000), .help = "how long past cache_ttl an answer may still be served "
+                                   "(STALE) while one request refills it"},
+    {.name = "cache_wait", .type = CB_OPT_DURATION, .default_value = "1s", CB_OPT_MIN(10),
+     CB_OPT_MAX(30000), .help = "how long a request waits for another one filling the same "
+                                "answer before it goes to the database itself"},
+    {.name = "cache_max_answer", .type = CB_OPT_SIZE, .default_value = "1m", CB_OPT_MIN(1024),
+     CB_OPT_MAX(64 * 1024 * 1024), .help = "larger answers are not cached"},
     {0}
 };
 
@@ -48,6 +60,8 @@ static const cb_route_def routes[] = {
     MODEL_ROUTE("GET", "/v1/model/{envType}/{model}/{op}", md_handle_list_get),
     MODEL_ROUTE("POST", "/v1/sql/{envType}/{template}/run", md_handle_sql),
     MODEL_ROUTE("DELETE", "/v1/model/{envType}/{model}/{op}/delete", md_handle_delete_id),
+    {.method = "POST", .pattern = "/v1/model/{envType}/{model}/cache/purge",
+     .handler = md_handle_cache_purge, .auth = CB_AUTH_ADMIN, .dialect = CB_DIALECT_CLOUDBASE},
     {0}
 };
 
@@ -91,9 +105,9 @@ static const char *parse_model(apr_pool_t *p, const char *env, const char *text,
                                "letters, digits and '_' (at most 40)", m->name);
     for (int i = 0; i < line.setting_count; i++)
         if (strcmp(line.keys[i], "schema") && strcmp(line.keys[i], "permission") &&
-            strcmp(line.keys[i], "anonymous_write"))
-            return apr_psprintf(p, "unknown setting %s= (use schema=, permission= or "
-                                   "anonymous_write=)", line.keys[i]);
+            strcmp(line.keys[i], "anonymous_write") && strcmp(line.keys[i], "cache"))
+            return apr_psprintf(p, "unknown setting %s= (use schema=, permission=, "
+                                   "anonymous_write= or cache=)", line.keys[i]);
     v = cb_option_line_get(&line, "schema");
     if (!v || strncmp(v, "file:", 5) != 0 || v[5] != '/')
         return "schema=file:/absolute/path.json is missing";
@@ -118,6 +132,14 @@ static const char *parse_model(apr_pool_t *p, const char *env, const char *text,
             return "anonymous_write= takes on or off";
         m->anonymous_write = strcmp(v, "on") == 0;
     }
+    m->cache = 1;
+    if ((v = cb_option_line_get(&line, "cache"))) {
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return "cache= takes on or off";
+        m->cache = strcmp(v, "on") == 0;
+    }
+    m->cache_ns[0] = apr_pstrcat(p, m->name, ".prod", NULL);
+    m->cache_ns[1] = apr_pstrcat(p, m->name, ".pre", NULL);
     m->tables[0] = md_table_name(p, env, m->name, "prod");
     m->tables[1] = md_table_name(p, env, m->name, "pre");
     return NULL;
@@ -213,6 +235,8 @@ static cb_status model_create(cb_plugin_ctx *ctx, void **state)
         apr_hash_set(st->models, m->name, APR_HASH_KEY_STRING, m);
     }
     if (!load_templates(ctx, st))
+        ok = 0;
+    if (!md_cache_create(ctx, st))
         ok = 0;
     if (!cb_ctx_db(ctx)) {
         cb_ctx_error(ctx, "model needs a database: add `CloudBaseDatabase sqlite3:/path/to.db` "

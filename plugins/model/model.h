@@ -17,6 +17,7 @@
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/db.h"
 #include "cloudbase/json.h"
+#include "cloudbase/readcache.h"
 
 typedef enum {
     MD_STRING, MD_NUMBER, MD_BOOLEAN, MD_DATE, MD_DATETIME, MD_OBJECT, MD_ARRAY
@@ -74,6 +75,8 @@ typedef struct md_model {
     int anonymous_write;
     const char *tables[2];          /* quoted table names: [0] prod, [1] pre */
     volatile int ready[2];          /* table synced in this process */
+    int cache;                      /* cache=on|off: list and get through the read cache */
+    const char *cache_ns[2];        /* its read-cache namespaces: NAME.prod, NAME.pre */
 } md_model;
 
 /* A runSQLTemplate template for one envType: SQL with '?' per parameter. */
@@ -81,6 +84,7 @@ typedef struct md_template_text {
     const char *sql;
     apr_array_header_t *keys;   /* parameter names, in '?' order */
     int returns_rows;           /* SELECT / WITH / VALUES */
+    int writes;                 /* anything but a plain SELECT: bumps the read cache */
 } md_template_text;
 
 typedef struct md_template {
@@ -97,6 +101,9 @@ typedef struct md_state {
     int64_t max_body;
     int default_page_size, max_page_size, max_batch;
     apr_thread_mutex_t *sync_lock;  /* per process, from child_init */
+    cb_readcache *cache;            /* NULL: cache_ttl 0, no read cache */
+    apr_uint32_t *bump_failures;    /* node-wide count of writes whose bump failed */
+    volatile apr_uint32_t last_bump_log; /* second of the last such log line (per process) */
 } md_state;
 
 /* ---- schema.c ---- */
@@ -192,7 +199,34 @@ const char *md_template_args(apr_pool_t *p, const md_template_text *t, const cb_
                              const char ***args);
 cb_status md_handle_sql(cb_req *req, void *state);
 
+/* ---- cache.c ---- */
+/* Sets up the read cache from the cache_* options; 0 on a bad setting. */
+int md_cache_create(cb_plugin_ctx *ctx, md_state *st);
+/* The cache key of a read for this caller: the normalised query plus the
+ * values the permission preset binds (equal keys, equal rows); NULL when
+ * the caller may not read at all (the uncached path answers the refusal). */
+const char *md_cache_key(apr_pool_t *p, const md_state *st, const char *driver,
+                         const md_read *r, const md_caller *c);
+/* A list or get answered through the read cache (or straight from the
+ * database when the model's cache is off), X-Cache-Status set; the answer
+ * or the error is sent. */
+cb_status md_cache_read(cb_req *req, md_state *st, cb_db *db, const md_read *r,
+                        const md_caller *c);
+/* After a write to model m's table of envType pre (before answering): bumps
+ * its namespace; a failure is counted, logged at most once a second and
+ * marked on the answer (X-Cache-Invalidation: failed). */
+void md_cache_written(cb_req *req, md_state *st, const md_model *m, int pre);
+/* POST /v1/model/{envType}/{model}/cache/purge (admin). */
+cb_status md_handle_cache_purge(cb_req *req, void *state);
+
 /* ---- routes.c ---- */
+/* The model and envType of the path, or NULL with the answer sent. */
+md_model *md_model_of(cb_req *req, md_state *st, int *pre, cb_db **db);
+/* {data, requestId}; an error as {code, message, requestId} (401 with the
+ * core's WWW-Authenticate). */
+cb_status md_answer(cb_req *req, cb_json *data);
+cb_status md_refuse(cb_req *req, int status, const char *code, const char *message);
+
 cb_status md_handle_op(cb_req *req, void *state);
 cb_status md_handle_delete_id(cb_req *req, void *state);
 cb_status md_handle_list_get(cb_req *req, void *state);

@@ -2,7 +2,8 @@
  * routes.c: the model routes. /v1/model/{prod|pre}/{model}/{op} (POST,
  * and PUT for update and updateMany), the GET form of list and DELETE
  * .../{id}/delete: the body is read and normalised here, the reads go
- * through md_read_answer and the writes through md_write_answer, and the
+ * through the read cache (cache.c) to md_read_answer, the writes through
+ * md_write_answer and then bump the read cache, and the
  * answer is {data, requestId} or {code, message, requestId}.
  */
 #include <stdlib.h>
@@ -26,7 +27,7 @@ static md_caller caller_of(const cb_req *req)
     return c;
 }
 
-static cb_status answer(cb_req *req, cb_json *data)
+cb_status md_answer(cb_req *req, cb_json *data)
 {
     apr_pool_t *p = cb_req_pool(req);
     cb_json *body = cb_json_new_object(p);
@@ -35,15 +36,14 @@ static cb_status answer(cb_req *req, cb_json *data)
     return cb_req_send_json(req, 200, cb_json_dump(p, body));
 }
 
-static cb_status refuse(cb_req *req, int status, const char *code, const char *message)
+cb_status md_refuse(cb_req *req, int status, const char *code, const char *message)
 {
     if (status == 401)   /* the core's 401, with WWW-Authenticate */
         return cb_req_require_auth(req, CB_AUTH_ANY);
     return cb_req_send_error(req, status, code, message);
 }
 
-/* The model and envType of the path, or an answer already sent. */
-static md_model *model_of(cb_req *req, md_state *st, int *pre, cb_db **db)
+md_model *md_model_of(cb_req *req, md_state *st, int *pre, cb_db **db)
 {
     const char *env_type = cb_req_param(req, "envType"), *name = cb_req_param(req, "model");
     md_model *m = name ? apr_hash_get(st->models, name, APR_HASH_KEY_STRING) : NULL;
@@ -66,10 +66,7 @@ static md_model *model_of(cb_req *req, md_state *st, int *pre, cb_db **db)
 static cb_status run_read(cb_req *req, md_state *st, cb_db *db, const md_read *r)
 {
     md_caller c = caller_of(req);
-    int status = 500;
-    const char *code = "SYS_ERR", *message = "the query failed";
-    cb_json *data = md_read_answer(st, db, cb_req_pool(req), r, &c, &status, &code, &message);
-    return data ? answer(req, data) : refuse(req, status, code, message);
+    return md_cache_read(req, st, db, r, &c);
 }
 
 /* pageSize, pageNumber from the body (JSON numbers) or the query string. */
@@ -123,7 +120,10 @@ static cb_status run_write(cb_req *req, md_state *st, cb_db *db, md_write *w)
     cb_json *data;
     w->max_batch = st->max_batch;
     data = md_write_answer(st, db, cb_req_pool(req), w, &c, &status, &code, &message);
-    return data ? answer(req, data) : refuse(req, status, code, message);
+    /* done, or maybe done (the database failed mid-way): bump before answering */
+    if (data || status >= 500)
+        md_cache_written(req, st, w->model, w->pre);
+    return data ? md_answer(req, data) : md_refuse(req, status, code, message);
 }
 
 static const char *const post_ops[] = {"list", "get", "create", "createMany", "upsert",
@@ -145,7 +145,7 @@ cb_status md_handle_op(cb_req *req, void *state)
     int pre, is_put = strcmp(cb_req_method(req), "PUT") == 0;
     cb_db *db;
     cb_json *body;
-    md_model *m = model_of(req, st, &pre, &db);
+    md_model *m = md_model_of(req, st, &pre, &db);
     if (!m)
         return CB_DONE;
     if (!listed(post_ops, op) && !listed(put_ops, op))
@@ -189,7 +189,7 @@ cb_status md_handle_list_get(cb_req *req, void *state)
     const char *count = cb_req_query_param(req, "getCount"), *err;
     int pre;
     cb_db *db;
-    md_model *m = model_of(req, st, &pre, &db);
+    md_model *m = md_model_of(req, st, &pre, &db);
     md_read r = {.model = m, .pre = pre, .page_size = st->default_page_size, .page_number = 1};
     if (!m)
         return CB_DONE;
@@ -214,7 +214,7 @@ cb_status md_handle_delete_id(cb_req *req, void *state)
     const char *id = cb_req_param(req, "op");
     int pre;
     cb_db *db;
-    md_model *m = model_of(req, st, &pre, &db);
+    md_model *m = md_model_of(req, st, &pre, &db);
     md_write w = {.model = m, .pre = pre, .op = "delete", .id = id};
     if (!m)
         return CB_DONE;

@@ -80,6 +80,8 @@ const char *md_template_compile(apr_pool_t *p, const md_state *st, const char *t
         ;
     out->returns_rows = strncasecmp(c, "select", 6) == 0 || strncasecmp(c, "with", 4) == 0 ||
                         strncasecmp(c, "values", 6) == 0;
+    /* WITH may hold a writing CTE (PostgreSQL): only a plain SELECT is a read */
+    out->writes = strncasecmp(c, "select", 6) != 0;
     return NULL;
 }
 
@@ -164,6 +166,15 @@ static cb_status sql_answer(cb_req *req, int status, const char *code, const cha
     return cb_req_send_json(req, status, cb_json_dump(p, body));
 }
 
+/* A writing template may touch any model's table of its envType: every
+ * model's cached answers of that envType are dropped. */
+static void bump_every_model(cb_req *req, md_state *st, int pre)
+{
+    for (apr_hash_index_t *hi = apr_hash_first(cb_req_pool(req), st->models); hi;
+         hi = apr_hash_next(hi))
+        md_cache_written(req, st, apr_hash_this_val(hi), pre);
+}
+
 cb_status md_handle_sql(cb_req *req, void *state)
 {
     md_state *st = state;
@@ -204,6 +215,8 @@ cb_status md_handle_sql(cb_req *req, void *state)
     } else {
         rv = cb_db_exec(db, p, t->text[pre].sql, t->text[pre].keys->nelts, args, &affected);
     }
+    if (t->text[pre].writes && rv != CB_DB_ESQL)
+        bump_every_model(req, st, pre);
     if (rv == CB_DB_ESQL) {
         cb_log_req(req, CB_LOG_WARNING, "sql template %s failed: %s", t->name,
                    cb_db_last_error(db));

@@ -364,6 +364,59 @@ START_TEST(sql_templates)
 }
 END_TEST
 
+/* The read cache's key: equal exactly when the database would give the
+ * same rows (the query, then the values the preset binds). */
+START_TEST(cache_key_covers_query_and_scope)
+{
+    apr_pool_t *p;
+    md_state st = {.limits = limits};
+    md_model m = {.name = "post", .permission = MD_PERM_PRIVATE};
+    md_caller alice = {.uid = "alice"}, bob = {.uid = "bob"}, admin = {.admin = 1},
+              nobody = {0}, tricky = {.uid = "alice\n5:bob"};
+    md_read r = {.model = &m, .page_size = 10, .page_number = 1}, other;
+    const char *key;
+    apr_pool_create(&p, NULL);
+    m.schema = schema(p);
+    r.where = model_test_json(p, "{\"title\":{\"$eq\":\"a\"}}");
+    /* PRIVATE: one key per user; the admin's is another; nobody may not read */
+    key = md_cache_key(p, &st, "sqlite3", &r, &alice);
+    ck_assert_ptr_nonnull(key);
+    ck_assert_str_eq(key, md_cache_key(p, &st, "sqlite3", &r, &alice));
+    ck_assert_str_ne(key, md_cache_key(p, &st, "sqlite3", &r, &bob));
+    ck_assert_str_ne(key, md_cache_key(p, &st, "sqlite3", &r, &admin));
+    ck_assert_str_ne(key, md_cache_key(p, &st, "sqlite3", &r, &tricky));
+    ck_assert_str_ne(md_cache_key(p, &st, "sqlite3", &r, &bob),
+                     md_cache_key(p, &st, "sqlite3", &r, &tricky));
+    ck_assert_ptr_null(md_cache_key(p, &st, "sqlite3", &r, &nobody));
+    /* everyone reads: one key for all callers */
+    m.permission = MD_PERM_READONLY;
+    key = md_cache_key(p, &st, "sqlite3", &r, &alice);
+    ck_assert_str_eq(key, md_cache_key(p, &st, "sqlite3", &r, &bob));
+    ck_assert_str_eq(key, md_cache_key(p, &st, "sqlite3", &r, &nobody));
+    ck_assert_str_eq(key, md_cache_key(p, &st, "sqlite3", &r, &admin));
+    /* every part of the query is in the key */
+    other = r;
+    other.where = model_test_json(p, "{\"title\":{\"$eq\":\"b\"}}");
+    ck_assert_str_ne(key, md_cache_key(p, &st, "sqlite3", &other, &alice));
+    other = r;
+    other.page_number = 2;
+    ck_assert_str_ne(key, md_cache_key(p, &st, "sqlite3", &other, &alice));
+    other = r;
+    other.single = 1;
+    ck_assert_str_ne(key, md_cache_key(p, &st, "sqlite3", &other, &alice));
+    other = r;
+    other.get_count = 1;
+    ck_assert_str_ne(key, md_cache_key(p, &st, "sqlite3", &other, &alice));
+    other = r;
+    other.select = model_test_json(p, "{\"title\":true}");
+    ck_assert_str_ne(key, md_cache_key(p, &st, "sqlite3", &other, &alice));
+    other = r;
+    other.order_by = model_test_json(p, "[{\"title\":\"asc\"}]");
+    ck_assert_str_ne(key, md_cache_key(p, &st, "sqlite3", &other, &alice));
+    apr_pool_destroy(p);
+}
+END_TEST
+
 Suite *model_parse_suite(void)
 {
     Suite *s = suite_create("model_parse");
@@ -376,6 +429,7 @@ Suite *model_parse_suite(void)
     tcase_add_test(filter, injection_attempts_stay_out_of_the_sql);
     tcase_add_test(filter, caps_before_any_query);
     tcase_add_test(filter, sql_templates);
+    tcase_add_test(filter, cache_key_covers_query_and_scope);
     suite_add_tcase(s, filter);
     return s;
 }
