@@ -392,9 +392,19 @@ START_TEST(redis_down_bypass_and_writes_succeed)
             usleep(100 * 1000);
     }
     ck_assert_msg(cached, "still BYPASS after Redis came back");
-    call_on(0, "POST", "/v1/model/prod/post/cache/purge", "admin", NULL, &r);
-    ck_assert_msg(r.status == 200 && number_in(r.body, "bumpFailures") >= WRITES, "%s", r.body);
-    it_free(&r);
+    /* each worker process has its own breaker: poll until a purge answers */
+    cached = 0;
+    for (int i = 0; i < 100 && !cached; i++) {
+        call_on(0, "POST", "/v1/model/prod/post/cache/purge", "admin", NULL, &r);
+        if ((cached = r.status == 200))
+            ck_assert_msg(number_in(r.body, "bumpFailures") >= WRITES, "%s", r.body);
+        else
+            ck_assert_msg(r.status == 503, "%ld %s", r.status, r.body);
+        it_free(&r);
+        if (!cached)
+            usleep(100 * 1000);
+    }
+    ck_assert_msg(cached, "the purge still failed after Redis came back");
     stop();
 }
 END_TEST
