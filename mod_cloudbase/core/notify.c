@@ -4,7 +4,8 @@
  * when its kind's group closes (one window after the group's first
  * message); the delivery task takes every
  * due inbox message, groups them by kind, puts one delivery job per group
- * and channel on the outbox queue (then acks the inbox), and delivers
+ * and channel, and per group and destination of a message's own
+ * (cb_notify_to), on the outbox queue (then acks the inbox), and delivers
  * outbox jobs: Discord and signed webhooks over the HTTP client with the
  * outbound guard, mail over SMTP. Both queues are the core's durable queue,
  * so a delivery cut short by a killed process is made again. The outcome
@@ -16,6 +17,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "cb_core.h"
@@ -147,29 +149,88 @@ cb_notifier *cb_notifier_create(cb_plugin_ctx *ctx, const char *name, const cb_n
     qc.backoff_base_ms = n->cfg.backoff_base_ms;
     n->outbox = cb_queue_create(p, n->redis, n->env,
                                 apr_pstrcat(p, "notify-", n->name, "-out", NULL), &qc);
-    if (n->channel_count)
-        cb_ctx_add_core_task(ctx, apr_pstrcat(p, "notify-", n->name, NULL),
-                             apr_time_from_msec(TASK_INTERVAL_MS), deliver_task, n);
+    /* also without channels: messages may carry their own destinations */
+    cb_ctx_add_core_task(ctx, apr_pstrcat(p, "notify-", n->name, NULL),
+                         apr_time_from_msec(TASK_INTERVAL_MS), deliver_task, n);
     return n;
 }
 
 /* ---------------------------------------------------------------- enqueue */
 
+static const cb_notify_channel *first_email_channel(const cb_notifier *n)
+{
+    for (int i = 0; i < n->channel_count; i++)
+        if (n->channels[i].type == CB_CHANNEL_EMAIL)
+            return &n->channels[i];
+    return NULL;
+}
+
+/* The destinations of one message as stored with it ({"discord",
+ * "username", "private", "email", "via"}), or NULL when it has none (an
+ * email_to without an email channel is dropped here, logged). *invalid
+ * when one is not a URL or address. */
+static cb_json *destinations_json(const cb_notifier *n, apr_pool_t *p,
+                                  const cb_notify_destinations *to, int *invalid)
+{
+    cb_json *o = cb_json_new_object(p);
+    *invalid = 0;
+    if (!to)
+        return NULL;
+    if (to->discord_url) {
+        cb_cidr_list *ranges = NULL;
+        if ((to->discord_private && cb_cidr_list_parse(p, to->discord_private, &ranges)) ||
+            cb_notify_check_web_url(p, to->discord_url, ranges)) {
+            *invalid = 1;
+            return NULL;
+        }
+        cb_json_set_string(o, "discord", to->discord_url);
+        if (to->discord_username && *to->discord_username)
+            cb_json_set_string(o, "username", to->discord_username);
+        if (to->discord_private)
+            cb_json_set_string(o, "private", to->discord_private);
+    }
+    if (to->email_to) {
+        const cb_notify_channel *via = first_email_channel(n);
+        if (!cb_notify_address_ok(to->email_to)) {
+            *invalid = 1;
+            return NULL;
+        }
+        if (via) {
+            cb_json_set_string(o, "email", to->email_to);
+            cb_json_set_string(o, "via", via->name);
+        } else {
+            cb_log(CB_LOG_WARNING, "notifier %s: a message for an e-mail address was not sent "
+                   "by mail: no email channel is configured to send it through", n->name);
+        }
+    }
+    return cb_json_object_size(o) ? o : NULL;
+}
+
 apr_status_t cb_notify(cb_notifier *n, apr_pool_t *p, const cb_notify_message *m,
                        cb_notify_outcome *outcome)
+{
+    return cb_notify_to(n, p, m, NULL, outcome);
+}
+
+apr_status_t cb_notify_to(cb_notifier *n, apr_pool_t *p, const cb_notify_message *m,
+                          const cb_notify_destinations *to, cb_notify_outcome *outcome)
 {
     cb_notify_item item;
     const char *idem, *payload, *argv[5];
     const cb_redis_reply *reply;
+    cb_json *stored, *destinations;
     int64_t count, delay;
-    int duplicate = 0;
+    int duplicate = 0, invalid;
     apr_status_t rv;
     if (outcome)
         *outcome = CB_NOTIFY_QUEUED;
     if (!n || !m || !m->idempotency_key || !*m->idempotency_key || !m->source || !*m->source ||
         m->kind < CB_NOTIFY_DOWN || m->kind > CB_NOTIFY_INFO)
         return APR_EINVAL;
-    if (n->channel_count == 0)
+    destinations = destinations_json(n, p, to, &invalid);
+    if (invalid)
+        return APR_EINVAL;
+    if (n->channel_count == 0 && !destinations)
         return APR_SUCCESS; /* nowhere to send: accepted and dropped */
     idem = apr_pstrcat(p, cb_redis_key(p, n->env, "q", n->inbox_name, "", NULL), "idem:",
                        m->idempotency_key, NULL);
@@ -208,7 +269,10 @@ apr_status_t cb_notify(cb_notifier *n, apr_pool_t *p, const cb_notify_message *m
     item.detail = m->detail;
     item.ping_ms = m->ping_ms;
     item.at_unix = apr_time_sec(m->at ? m->at : apr_time_now());
-    payload = cb_json_dump(p, cb_notify_item_to_json(p, &item));
+    stored = cb_notify_item_to_json(p, &item);
+    if (destinations)
+        cb_json_set(stored, "to", destinations);
+    payload = cb_json_dump(p, stored);
     /* Due when its group closes, so the group's messages come due
      * together and go out as one. */
     rv = cb_queue_enqueue(n->inbox, p, payload, strlen(payload), m->idempotency_key, delay, NULL,
@@ -220,18 +284,83 @@ apr_status_t cb_notify(cb_notifier *n, apr_pool_t *p, const cb_notify_message *m
 
 /* ---------------------------------------------------------------- grouping */
 
-/* Moves due inbox messages to the outbox: one job per kind and channel.
- * The inbox jobs are acked only once every outbox job is in. */
+/* The messages of one kind for one destination of their own. */
+typedef struct dest_group {
+    cb_json *dest;   /* {"type":"discord","url","username","private"} or
+                      * {"type":"email","to","via"} */
+    cb_json *items;  /* array */
+} dest_group;
+
+static void add_to_group(apr_pool_t *p, apr_hash_t *groups, const char *key, cb_json *dest,
+                         cb_json *item)
+{
+    dest_group *g = apr_hash_get(groups, key, APR_HASH_KEY_STRING);
+    if (!g) {
+        g = apr_pcalloc(p, sizeof(*g));
+        g->dest = dest;
+        g->items = cb_json_new_array(p);
+        apr_hash_set(groups, key, APR_HASH_KEY_STRING, g);
+    }
+    cb_json_append(g->items, item);
+}
+
+/* Files a message's own destinations (its "to") under groups. */
+static void group_destinations(apr_pool_t *p, apr_hash_t *groups, const cb_json *to,
+                               cb_json *item)
+{
+    const char *url = cb_json_get_string(to, "discord");
+    const char *address = cb_json_get_string(to, "email");
+    if (url) {
+        const char *username = cb_json_get_string(to, "username");
+        const char *ranges = cb_json_get_string(to, "private");
+        cb_json *dest = cb_json_new_object(p);
+        cb_json_set_string(dest, "type", "discord");
+        cb_json_set_string(dest, "url", url);
+        if (username)
+            cb_json_set_string(dest, "username", username);
+        if (ranges)
+            cb_json_set_string(dest, "private", ranges);
+        add_to_group(p, groups, apr_pstrcat(p, "discord\n", url, "\n", username ? username : "",
+                                            "\n", ranges ? ranges : "", NULL), dest, item);
+    }
+    if (address && cb_json_get_string(to, "via")) {
+        const char *via = cb_json_get_string(to, "via");
+        cb_json *dest = cb_json_new_object(p);
+        cb_json_set_string(dest, "type", "email");
+        cb_json_set_string(dest, "to", address);
+        cb_json_set_string(dest, "via", via);
+        add_to_group(p, groups, apr_pstrcat(p, "email\n", address, "\n", via, NULL), dest, item);
+    }
+}
+
+static int enqueue_delivery(cb_notifier *n, apr_pool_t *p, const char *member, cb_json *target,
+                            cb_json *list, const char *key)
+{
+    cb_json *job = cb_json_new_object(p);
+    const char *payload;
+    cb_json_set(job, member, target);
+    cb_json_set(job, "items", list);
+    cb_json_set_int(job, "rate_limited", 0);
+    payload = cb_json_dump(p, job);
+    return cb_queue_enqueue(n->outbox, p, payload, strlen(payload), key, 0, NULL, NULL) ==
+           APR_SUCCESS;
+}
+
+/* Moves due inbox messages to the outbox: one job per kind and channel,
+ * and per kind and destination of a message's own. The inbox jobs are
+ * acked only once every outbox job is in. */
 static void group_inbox(cb_notifier *n, apr_pool_t *p)
 {
     apr_array_header_t *jobs[CB_NOTIFY_INFO + 1], *items[CB_NOTIFY_INFO + 1];
+    apr_hash_t *own[CB_NOTIFY_INFO + 1];
     for (int k = 0; k <= CB_NOTIFY_INFO; k++) {
         jobs[k] = apr_array_make(p, 8, sizeof(cb_job));
         items[k] = apr_array_make(p, 8, sizeof(cb_json *));
+        own[k] = apr_hash_make(p);
     }
     for (int i = 0; i < INBOX_BATCH; i++) {
         cb_job job;
-        cb_json *doc;
+        cb_json *doc, *item_json, *to;
         cb_notify_item item;
         if (cb_queue_reserve(n->inbox, p, &job) != APR_SUCCESS)
             break;
@@ -242,12 +371,16 @@ static void group_inbox(cb_notifier *n, apr_pool_t *p)
             cb_queue_ack(n->inbox, p, &job);
             continue;
         }
+        /* the channels' copy holds no other destination */
+        item_json = cb_notify_item_to_json(p, &item);
         APR_ARRAY_PUSH(jobs[item.kind], cb_job) = job;
-        APR_ARRAY_PUSH(items[item.kind], cb_json *) = doc;
+        APR_ARRAY_PUSH(items[item.kind], cb_json *) = item_json;
+        if ((to = cb_json_get(doc, "to")) && cb_json_is_object(to))
+            group_destinations(p, own[item.kind], to, item_json);
     }
     for (int k = CB_NOTIFY_DOWN; k <= CB_NOTIFY_INFO; k++) {
         cb_json *list = cb_json_new_array(p);
-        const char *ids = "";
+        const char *ids = "", *batch;
         int queued = 1;
         if (!jobs[k]->nelts)
             continue;
@@ -255,17 +388,22 @@ static void group_inbox(cb_notifier *n, apr_pool_t *p)
             cb_json_append(list, APR_ARRAY_IDX(items[k], i, cb_json *));
             ids = apr_pstrcat(p, ids, APR_ARRAY_IDX(jobs[k], i, cb_job).id, ",", NULL);
         }
+        batch = cb_sha256_hex(p, ids, strlen(ids));
         for (int c = 0; c < n->channel_count && queued; c++) {
-            cb_json *job = cb_json_new_object(p);
-            const char *payload, *key;
-            cb_json_set_string(job, "channel", n->channels[c].name);
-            cb_json_set(job, "items", list);
-            cb_json_set_int(job, "rate_limited", 0);
-            payload = cb_json_dump(p, job);
-            key = apr_pstrcat(p, n->channels[c].name, ":", cb_sha256_hex(p, ids, strlen(ids)),
-                              NULL);
-            queued = cb_queue_enqueue(n->outbox, p, payload, strlen(payload), key, 0, NULL,
-                                      NULL) == APR_SUCCESS;
+            cb_json *name = cb_json_new_string(p, n->channels[c].name);
+            queued = enqueue_delivery(n, p, "channel", name, list,
+                                      apr_pstrcat(p, n->channels[c].name, ":", batch, NULL));
+        }
+        for (apr_hash_index_t *hi = apr_hash_first(p, own[k]); hi && queued;
+             hi = apr_hash_next(hi)) {
+            const void *key;
+            void *value;
+            dest_group *g;
+            apr_hash_this(hi, &key, NULL, &value);
+            g = value;
+            queued = enqueue_delivery(n, p, "dest", g->dest, g->items,
+                                      apr_pstrcat(p, "to:", cb_sha256_hex(p, key, strlen(key)),
+                                                  ":", batch, NULL));
         }
         /* When Redis failed half-way the inbox jobs stay in flight and come
          * back after their deadline; the outbox's keys keep the channels
@@ -370,11 +508,46 @@ static attempt_result send_mail(const cb_notifier *n, apr_pool_t *p, const cb_no
     return *why ? RETRY : SENT;
 }
 
+/* The channel a message's own destination is sent as: a Discord channel
+ * for its URL, or the named email channel with the one address as its
+ * recipient. NULL when the job's destination cannot be used (any more). */
+static const cb_notify_channel *destination_channel(const cb_notifier *n, apr_pool_t *p,
+                                                    const cb_json *dest)
+{
+    const char *type = cb_json_get_string(dest, "type");
+    cb_notify_channel *ch = apr_pcalloc(p, sizeof(*ch));
+    if (type && strcmp(type, "discord") == 0 && cb_json_get_string(dest, "url")) {
+        const char *ranges = cb_json_get_string(dest, "private");
+        cb_cidr_list *allowed = NULL;
+        if (ranges && cb_cidr_list_parse(p, ranges, &allowed))
+            return NULL;
+        ch->type = CB_CHANNEL_DISCORD;
+        ch->name = "message-destination";
+        ch->url = cb_json_get_string(dest, "url");
+        ch->username = cb_json_get_string(dest, "username");
+        ch->allowed_private = allowed;
+        return ch;
+    }
+    if (type && strcmp(type, "email") == 0 && cb_json_get_string(dest, "to")) {
+        const cb_notify_channel *via = find_channel(n, cb_json_get_string(dest, "via"));
+        apr_array_header_t *to = apr_array_make(p, 1, sizeof(const char *));
+        if (!via || via->type != CB_CHANNEL_EMAIL)
+            return NULL;
+        *ch = *via;
+        APR_ARRAY_PUSH(to, const char *) = cb_json_get_string(dest, "to");
+        ch->to = to;
+        return ch;
+    }
+    return NULL;
+}
+
 static void deliver_one(cb_notifier *n, apr_pool_t *p, const cb_job *job)
 {
     cb_json *doc = cb_json_parse(p, job->payload, job->payload_len, NULL);
     cb_json *list = cb_json_get(doc, "items");
-    const cb_notify_channel *ch = find_channel(n, cb_json_get_string(doc, "channel"));
+    cb_json *dest = cb_json_get(doc, "dest");
+    const cb_notify_channel *ch = dest ? destination_channel(n, p, dest)
+                                       : find_channel(n, cb_json_get_string(doc, "channel"));
     int count = (int)cb_json_array_size(list), dead = 0;
     cb_notify_item *items = apr_pcalloc(p, sizeof(*items) * (count ? count : 1));
     int64_t rate_limited = 0, wait_ms = -1;

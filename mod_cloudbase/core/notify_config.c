@@ -17,7 +17,7 @@
 
 /* "user@host", without blanks, controls or the characters that would
  * change an SMTP command or a header. */
-static int plausible_address(const char *a)
+int cb_notify_address_ok(const char *a)
 {
     const char *at = strchr(a, '@');
     if (!at || at == a || !at[1] || strchr(at + 1, '@'))
@@ -33,7 +33,7 @@ static const char *parse_addresses(apr_pool_t *p, const char *text, apr_array_he
     char *copy = apr_pstrdup(p, text), *state = NULL, *word;
     *out = apr_array_make(p, 2, sizeof(const char *));
     for (word = apr_strtok(copy, ",", &state); word; word = apr_strtok(NULL, ",", &state)) {
-        if (!plausible_address(word))
+        if (!cb_notify_address_ok(word))
             return apr_psprintf(p, "'%s' is not an e-mail address", word);
         APR_ARRAY_PUSH(*out, const char *) = word;
     }
@@ -91,7 +91,7 @@ static const char *check_literal_address(const char *host, const cb_cidr_list *a
     return NULL;
 }
 
-static const char *check_web_url(apr_pool_t *p, const char *url, const cb_cidr_list *allowed)
+const char *cb_notify_check_web_url(apr_pool_t *p, const char *url, const cb_cidr_list *allowed)
 {
     cb_url parsed;
     const char *err = cb_parse_url(p, url, &parsed);
@@ -156,7 +156,7 @@ const char *cb_notify_channel_parse(apr_pool_t *p, const char *text, cb_notify_c
         apr_array_header_t *to;
         if ((err = check_smtp_url(p, out->url)))
             return err;
-        if (!(out->from = cb_option_line_get(&line, "from")) || !plausible_address(out->from))
+        if (!(out->from = cb_option_line_get(&line, "from")) || !cb_notify_address_ok(out->from))
             return "an email channel needs from=ADDRESS";
         if (!(value = cb_option_line_get(&line, "to")))
             return "an email channel needs to=ADDRESS[,ADDRESS]";
@@ -181,7 +181,7 @@ const char *cb_notify_channel_parse(apr_pool_t *p, const char *text, cb_notify_c
             return apr_psprintf(p, "ca=%s cannot be read", out->ca_file);
         return NULL;
     }
-    if ((err = check_web_url(p, out->url, out->allowed_private)))
+    if ((err = cb_notify_check_web_url(p, out->url, out->allowed_private)))
         return err;
     if (out->type == CB_CHANNEL_DISCORD) {
         out->username = cb_option_line_get(&line, "username");

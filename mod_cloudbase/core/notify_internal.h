@@ -44,6 +44,14 @@ typedef struct cb_notify_channel {
  * holding a secret). */
 const char *cb_notify_channel_parse(apr_pool_t *p, const char *line, cb_notify_channel *out);
 
+/* 1 when a is "user@host" without blanks, controls or the characters
+ * that would change an SMTP command or a header. */
+int cb_notify_address_ok(const char *a);
+/* A webhook URL: an http(s) URL the outbound guard does not refuse by its
+ * name or, when written as an address, by that address (allowed: the
+ * private ranges it may reach). NULL, or what is wrong. */
+const char *cb_notify_check_web_url(apr_pool_t *p, const char *url, const cb_cidr_list *allowed);
+
 /* A message as stored on the queue: cb_notify_message with its time fixed. */
 typedef struct cb_notify_item {
     cb_notify_kind kind;

@@ -26,7 +26,7 @@ const char *up_api_name_ok(const char *segment)
     return NULL;
 }
 
-static const char *check_email(const char *text)
+const char *up_check_email(const char *text)
 {
     const char *at = strchr(text, '@');
     if (strlen(text) > 254 || !at || at == text || strchr(at + 1, '@') || !strchr(at + 1, '.') ||
@@ -34,7 +34,8 @@ static const char *check_email(const char *text)
         return "notify_email is not an e-mail address (name@example.com)";
     for (const char *c = text; *c; c++)
         if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '<' || *c == '>' || *c == ',' ||
-            *c == ';' || *c == '"' || *c == '\\')
+            *c == ';' || *c == '"' || *c == '\\' || *c == '(' || *c == ')' || *c == '[' ||
+            *c == ']')
             return "notify_email is not an e-mail address (name@example.com)";
     return NULL;
 }
@@ -94,7 +95,7 @@ const char *up_api_parse_body(apr_pool_t *p, const char *body, size_t len,
         if ((err = up_check_url(p, s->discord_webhook_url, NULL)))
             return apr_pstrcat(p, "discord_webhook_url: ", err, NULL);
     }
-    if (s->notify_email && (err = check_email(s->notify_email)))
+    if (s->notify_email && (err = up_check_email(s->notify_email)))
         return err;
     if (s->enabled && !s->check_url)
         return "check_url is required while enabled is true";
@@ -119,4 +120,5 @@ void up_api_monitor(apr_pool_t *p, const char *workspace, const char *project,
     m->accepted.high[0] = 299;
     m->discord_webhook_url = s->discord_webhook_url;
     m->notify_email = s->notify_email;
+    m->from_api = 1;
 }

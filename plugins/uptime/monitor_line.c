@@ -169,7 +169,8 @@ static const char *parse_headers(apr_pool_t *p, const char *text, apr_table_t *o
 
 static const char *const known_keys[] = {
     "interval", "timeout", "method", "accept", "keyword", "invert_keyword", "headers",
-    "retries", "up_retries", "resend", "maintenance", NULL};
+    "retries", "up_retries", "resend", "maintenance", "discord_webhook_url", "notify_email",
+    NULL};
 
 static const char *check_known_keys(apr_pool_t *p, const cb_option_line *line)
 {
@@ -180,15 +181,36 @@ static const char *check_known_keys(apr_pool_t *p, const cb_option_line *line)
         if (!known)
             return apr_psprintf(p, "unknown setting %s=: a monitor takes interval, timeout, "
                                    "method, accept, keyword, invert_keyword, headers, retries, "
-                                   "up_retries, resend, maintenance", line->keys[i]);
+                                   "up_retries, resend, maintenance, discord_webhook_url, "
+                                   "notify_email", line->keys[i]);
     }
     return NULL;
 }
 
-static const char *parse_settings(apr_pool_t *p, const cb_option_line *line, up_monitor *m)
+/* The monitor's own notification destinations. */
+static const char *parse_destinations(apr_pool_t *p, const cb_option_line *line,
+                                      const cb_cidr_list *allowed_private, up_monitor *m)
 {
     const char *v, *err;
-    if ((err = check_known_keys(p, line)))
+    if ((v = cb_option_line_get(line, "discord_webhook_url"))) {
+        if ((err = up_check_url(p, v, allowed_private)))
+            return apr_pstrcat(p, "discord_webhook_url=: ", err, NULL);
+        m->discord_webhook_url = v;
+    }
+    if ((v = cb_option_line_get(line, "notify_email"))) {
+        if ((err = up_check_email(v)))
+            return err;
+        m->notify_email = v;
+    }
+    return NULL;
+}
+
+static const char *parse_settings(apr_pool_t *p, const cb_option_line *line,
+                                  const cb_cidr_list *allowed_private, up_monitor *m)
+{
+    const char *v, *err;
+    if ((err = check_known_keys(p, line)) ||
+        (err = parse_destinations(p, line, allowed_private, m)))
         return err;
     if ((v = cb_option_line_get(line, "interval"))) {
         if (cb_parse_duration_ms(v, &m->interval_ms) || m->interval_ms < 1000 ||
@@ -278,5 +300,5 @@ const char *up_parse_monitor(apr_pool_t *p, const char *text, const cb_cidr_list
         if ((err = up_check_url(p, url, allowed_private)))
             return err;
     }
-    return parse_settings(p, &line, out);
+    return parse_settings(p, &line, allowed_private, out);
 }

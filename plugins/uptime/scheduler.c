@@ -189,13 +189,18 @@ static int64_t slot_offset_ms(const up_monitor *m)
                      (uint64_t)m->interval_ms);
 }
 
+int64_t up_slot_start_ms(const up_monitor *m, int64_t now_ms)
+{
+    int64_t offset = slot_offset_ms(m);
+    return (now_ms - offset) / m->interval_ms * m->interval_ms + offset;
+}
+
 /* Adds m to the batch when its slot began and this node takes it. */
 static void consider(up_plugin *up, apr_pool_t *scratch, const up_monitor *m, int64_t now_ms,
                      const up_monitor **batch, up_runtime **runtimes, int *shared, int *due)
 {
     up_runtime *rt = runtime_of(up, m);
-    int64_t offset = slot_offset_ms(m);
-    int64_t slot_start = (now_ms - offset) / m->interval_ms * m->interval_ms + offset;
+    int64_t slot_start = up_slot_start_ms(m, now_ms);
     if (rt->next_due_ms == 0) {
         /* a new monitor starts at its next slot, so that a node that starts
          * with 1,000 monitors does not check them all at once */

@@ -1,7 +1,8 @@
 /*
  * uptime.c: the uptime plugin's descriptor: its options (`monitor` lines,
  * the private ranges checks may reach, the tick, the history kept, the
- * status path, the API), the monitors parsed at configtest, the push route,
+ * status path, the API, the notification channels), the monitors parsed at
+ * configtest, the notifier, the push route,
  * the TOSE-style API's routes (with a database) and the background task
  * that schedules the checks. See docs/plugins/uptime.md.
  */
@@ -19,7 +20,14 @@ static const cb_option_def options[] = {
     {.name = "monitor", .type = CB_OPT_LIST,
      .help = "NAME http(s)://URL|tcp://HOST:PORT|push://TOKEN [interval=60s] [timeout=48s] "
              "[method=GET] [accept=200-299] [keyword=WORD] [invert_keyword=on] "
-             "[headers=Name:Value;...] [retries=0] [up_retries=0] [resend=0] [maintenance=on]"},
+             "[headers=Name:Value;...] [retries=0] [up_retries=0] [resend=0] [maintenance=on] "
+             "[discord_webhook_url=URL] [notify_email=ADDRESS]"},
+    {.name = "notify", .type = CB_OPT_LIST,
+     .help = "a notification channel: discord NAME URL | webhook NAME URL secret=... | "
+             "email NAME smtp://HOST:PORT from=... to=... (docs/notifications.md)"},
+    {.name = "notify_group_window", .type = CB_OPT_DURATION, .default_value = "2s",
+     CB_OPT_MIN(100), CB_OPT_MAX(60000),
+     .help = "transitions of one kind within this window go out as one message"},
     {.name = "allow_private", .type = CB_OPT_STRING,
      .help = "address ranges (CIDR) of loopback or private addresses checks may reach; "
              "none by default"},
@@ -78,6 +86,27 @@ static int load_monitors(cb_plugin_ctx *ctx, up_plugin *up)
         APR_ARRAY_PUSH(up->monitors, up_monitor) = m;
     }
     return ok;
+}
+
+/* The notifier: for the `notify` lines, and for the destinations of
+ * monitors of their own (monitor lines, the API). Without any of these,
+ * transitions are only logged and kept in Redis. */
+static int create_notifier(cb_plugin_ctx *ctx, up_plugin *up, int api_on)
+{
+    const cb_options *o = cb_ctx_options(ctx);
+    cb_notifier_config cfg = {0};
+    int own_destinations = 0;
+    cfg.channels = cb_opt_list(o, "notify");
+    for (int i = 0; i < up->monitors->nelts; i++) {
+        const up_monitor *m = &APR_ARRAY_IDX(up->monitors, i, up_monitor);
+        own_destinations |= m->discord_webhook_url || m->notify_email;
+    }
+    if ((!cfg.channels || cfg.channels->nelts == 0) && !own_destinations &&
+        !(api_on && up->redis))
+        return 1;
+    cfg.group_window_ms = cb_opt_duration_ms(o, "notify_group_window");
+    up->notifier = cb_notifier_create(ctx, "uptime", &cfg);
+    return up->notifier != NULL;
 }
 
 static int path_ok(cb_plugin_ctx *ctx, const char *option, const char *path)
@@ -145,6 +174,7 @@ static cb_status uptime_create(cb_plugin_ctx *ctx, void **state)
             return CB_ERROR;
         }
         up->allowed_private = list;
+        up->allow_private_text = ranges;
     }
     if (!load_monitors(ctx, up))
         return CB_ERROR;
@@ -166,6 +196,8 @@ static cb_status uptime_create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_error(ctx, "uptime: api on needs CloudBaseDatabase (the settings live there)");
         return CB_ERROR;
     }
+    if (!create_notifier(ctx, up, up->db && cb_opt_bool(o, "api")))
+        return CB_ERROR;
     if (cb_parse_auth_level(cb_opt_string(o, "status_auth"), 0, &status_auth))
         return CB_ERROR; /* the option table's choices make this unreachable */
     if (!add_status_routes(ctx, up, status_json, status_page, status_auth))

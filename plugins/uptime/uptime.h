@@ -16,6 +16,7 @@
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/db.h"
 #include "cloudbase/http.h"
+#include "cloudbase/notify.h"
 #include "cloudbase/redis.h"
 
 typedef enum { UP_KIND_HTTP, UP_KIND_TCP, UP_KIND_PUSH } up_kind;
@@ -53,9 +54,11 @@ typedef struct up_monitor {
     int up_retries;           /* successes that stay PENDING before UP after DOWN */
     int resend;               /* reminder every N checks while DOWN (0 = never) */
     int maintenance;
-    /* from the API: where the notifier sends this monitor's alerts */
+    /* where the notifier also sends this monitor's alerts (the API's fields,
+     * or the monitor line's discord_webhook_url= and notify_email=) */
     const char *discord_webhook_url;  /* NULL when none */
     const char *notify_email;         /* NULL when none */
+    int from_api;             /* set through the API: its Discord URL reaches public addresses only */
 } up_monitor;
 
 /* One project's uptime settings, as the TOSE-style API reads and writes
@@ -115,6 +118,7 @@ typedef struct up_plugin {
     apr_array_header_t *monitors;   /* up_monitor */
     cb_db *db;                      /* NULL without CloudBaseDatabase: no API, no roll-ups */
     const cb_cidr_list *allowed_private;
+    const char *allow_private_text; /* the same as configured, or NULL */
     char holder[160];               /* lease holder id of this node's task ("" until the first tick) */
     /* task thread only: */
     apr_pool_t *task_pool;          /* runtimes (by monitor name) */
@@ -126,6 +130,7 @@ typedef struct up_plugin {
     int64_t history_len;
     const char *status_page;        /* path of the HTML page, or NULL */
     const char *page_title;
+    cb_notifier *notifier;          /* NULL without `notify` lines */
 } up_plugin;
 
 /* monitor_line.c */
@@ -140,6 +145,8 @@ const char *up_check_url(apr_pool_t *p, const char *url, const cb_cidr_list *all
 const char *up_api_parse_body(apr_pool_t *p, const char *body, size_t len,
                               const cb_cidr_list *allowed_private, up_api_settings *settings);
 const char *up_api_name_ok(const char *segment);
+/* NULL, or why text is not an e-mail address (for the client). */
+const char *up_check_email(const char *text);
 /* The monitor the scheduler runs for a project's settings. */
 void up_api_monitor(apr_pool_t *p, const char *workspace, const char *project,
                     const up_api_settings *s, up_monitor *out);
@@ -201,7 +208,16 @@ const char *up_uptime_class(int64_t checks, int64_t ups);
 
 /* scheduler.c */
 void up_tick(void *plugin_state, apr_pool_t *scratch);
+/* Unix ms the slot holding now_ms began: the same on every node. */
+int64_t up_slot_start_ms(const up_monitor *m, int64_t now_ms);
 
-/* notify.c: the notifier interface (see docs/plugins/uptime.md). */
+/* notify.c: transitions to the core notifier (see docs/plugins/uptime.md,
+ * "Notifications"). */
 void up_on_transition(up_plugin *up, apr_pool_t *p, const up_transition *t);
+/* The message cb_notify gets for t (title, detail, idempotency key
+ * "uptime:NAME:KIND:SLOT_START_MS", equal on every node that sees t in
+ * the same slot). Pure; the unit suite drives it. */
+void up_notify_message(apr_pool_t *p, const up_transition *t, cb_notify_message *out);
+/* "1h 2m 3s" (the largest three units; "0s" for less than a second). */
+const char *up_duration_text(apr_pool_t *p, int64_t ms);
 #endif

@@ -8,8 +8,9 @@
  * Invariants: an accepted monitor has a name of letters, digits, '-' and
  * '_', an interval from 1 s to 24 h, a timeout from 100 ms to 120 s, no
  * control character in its URL, an http(s) URL whose host the outbound
- * guard accepts, a TCP port 1-65535, a push token of 16-64 safe bytes, and
- * retries within bounds. Accepted code ranges are LOW <= HIGH within
+ * guard accepts, a TCP port 1-65535, a push token of 16-64 safe bytes,
+ * retries within bounds, and its own Discord webhook (http(s), guard
+ * accepted) and address (one '@', nothing that changes a mail header). Accepted code ranges are LOW <= HIGH within
  * 100-999, and every bound is itself accepted. Accepted API settings have
  * an interval of 1-86400 s, a check URL (when enabled) the guard accepts
  * and without control characters, an https Discord webhook, and an e-mail
@@ -72,6 +73,16 @@ static void check_monitor(const char *text)
                     only_of(m.push_token, NAME_BYTES),
                 "a bad push token", text);
     require(m.accepted.count >= 1, "no accepted codes", text);
+    if (m.discord_webhook_url) {
+        require(!strncasecmp(m.discord_webhook_url, "http://", 7) ||
+                    !strncasecmp(m.discord_webhook_url, "https://", 8),
+                "a Discord webhook without http(s)", text);
+        require(cb_url_guard_url(m.discord_webhook_url) == NULL, "a refused Discord webhook",
+                text);
+    }
+    if (m.notify_email)
+        require(strchr(m.notify_email, '@') && !strpbrk(m.notify_email, " \t\r\n<>,;()[]"),
+                "a bad notify_email", text);
 }
 
 static void check_ranges(const char *text)

@@ -12,7 +12,6 @@
  * bad channel lines refused at configtest (also plain http:// where HTTPS
  * is required).
  */
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,75 +21,8 @@
 #include <check.h>
 
 #include "harness.h"
+#include "notify_receivers.h"
 #include "servers.h"
-
-#define HOOK_KEY "it-notify-hook-key-0123456789"
-#define SMTP_USER "alerts"
-#define SMTP_PASSWORD "it-smtp-password-0123456789"
-
-static int receiver_port, smtp_port;
-/* The email line's TLS settings: STARTTLS when offered, unless a test
- * starts the SMTP server with a certificate and requires it. */
-static char email_tls[600];
-
-static const char *tests_dir(void)
-{
-    static char dir[600];
-    const char *upstream = getenv("CB_TEST_UPSTREAM");
-    char copy[512];
-    ck_assert_msg(upstream != NULL, "CB_TEST_UPSTREAM is not set (scripts/test.sh sets it)");
-    snprintf(copy, sizeof(copy), "%s", upstream);
-    snprintf(dir, sizeof(dir), "%s", dirname(copy));
-    return dir;
-}
-
-static int file_exists(const char *name)
-{
-    char path[400];
-    snprintf(path, sizeof(path), "%s/%s", it.dir, name);
-    return access(path, F_OK) == 0;
-}
-
-static void wait_for_file(const char *name)
-{
-    for (int i = 0; i < 400 && !file_exists(name); i++)
-        usleep(25 * 1000);
-    ck_assert_msg(file_exists(name), "%s never appeared", name);
-}
-
-/* with_tls: the SMTP server gets a fresh self-signed certificate for
- * 127.0.0.1 and requires STARTTLS. */
-static void start_receivers_tls(int with_tls)
-{
-    char cmd[1600], tls_args[800] = "";
-    receiver_port = srv_free_port();
-    smtp_port = srv_free_port();
-    snprintf(email_tls, sizeof(email_tls), "tls=starttls");
-    if (with_tls) {
-        snprintf(cmd, sizeof(cmd),
-                 "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                 "-addext subjectAltName=IP:127.0.0.1 -keyout '%s/smtp.key' -out '%s/smtp.crt' "
-                 ">/dev/null 2>&1", it.dir, it.dir);
-        ck_assert_int_eq(system(cmd), 0);
-        snprintf(tls_args, sizeof(tls_args), " '%s/smtp.crt' '%s/smtp.key'", it.dir, it.dir);
-        snprintf(email_tls, sizeof(email_tls), "tls=required ca=%s/smtp.crt", it.dir);
-    }
-    snprintf(cmd, sizeof(cmd), "node '%s/notify_receiver.js' %d '%s' %s", tests_dir(),
-             receiver_port, it.dir, HOOK_KEY);
-    it_spawn_helper(it.dir, cmd, "receiver.log");
-    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/smtp_receiver.py' %d '%s' %s %s%s",
-             tests_dir(), smtp_port, it.dir, SMTP_USER, SMTP_PASSWORD, tls_args);
-    it_spawn_helper(it.dir, cmd, "smtp-receiver.log");
-    wait_for_file("receiver.ready");
-    wait_for_file("smtp.ready");
-    it_write_file("hook.key", HOOK_KEY "\n");
-    it_write_file("smtp.pass", SMTP_PASSWORD "\n");
-}
-
-static void start_receivers(void)
-{
-    start_receivers_tls(0);
-}
 
 /* The default site with the test plugin's notify lines (extra: more
  * testplug lines). */
@@ -112,9 +44,8 @@ static const char *notify_site(const char *extra)
              "  notify_group_window 700ms\n"
              "%s"
              "%s",
-             (int)(end - base), base, receiver_port, receiver_port, it.dir, smtp_port, it.dir,
-             email_tls,
-             extra ? extra : "", end);
+             (int)(end - base), base, nr_receiver_port, nr_receiver_port, it.dir, nr_smtp_port,
+             it.dir, nr_email_tls, extra ? extra : "", end);
     return site;
 }
 
@@ -122,7 +53,7 @@ static void start_notifier_gateway(const char *extra)
 {
     const char *conf;
     it_setup();
-    start_receivers();
+    nr_start_receivers();
     conf = it_write_config("httpd.conf", "event", notify_site(extra));
     ck_assert_msg(it_httpd_start(conf), "httpd did not start:\n%s", it_error_log());
 }
@@ -148,54 +79,6 @@ static const char *notify(const char *kind, const char *source, const char *key)
     return outcome;
 }
 
-/* Lines of deliveries.log for path with the given answer (NULL: any)
- * that contain every one of the NULL-terminated words. */
-static int deliveries(const char *path, const char *answer, const char *const *words)
-{
-    char *log = it_read_file("deliveries.log"), *line, *save = NULL;
-    char want_path[128], want_answer[64];
-    int n = 0;
-    snprintf(want_path, sizeof(want_path), "\"path\":\"%s\"", path);
-    snprintf(want_answer, sizeof(want_answer), "\"answer\":\"%s\"", answer ? answer : "");
-    for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        int ok = strstr(line, want_path) && (!answer || strstr(line, want_answer));
-        for (const char *const *w = words; ok && w && *w; w++)
-            ok = strstr(line, *w) != NULL;
-        n += ok;
-    }
-    free(log);
-    return n;
-}
-
-static int wait_deliveries(const char *path, const char *answer, const char *const *words, int n)
-{
-    int got = 0;
-    for (int i = 0; i < 600 && (got = deliveries(path, answer, words)) < n; i++)
-        usleep(25 * 1000);
-    return got;
-}
-
-static int count_in(const char *text, const char *needle)
-{
-    int n = 0;
-    for (const char *at = text; (at = strstr(at, needle)); at++)
-        n++;
-    return n;
-}
-
-/* How often needle occurs in the lines of deliveries.log for path. */
-static int occurrences(const char *path, const char *needle)
-{
-    char *log = it_read_file("deliveries.log"), *line, *save = NULL, want[128];
-    int n = 0;
-    snprintf(want, sizeof(want), "\"path\":\"%s\"", path);
-    for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-        if (strstr(line, want))
-            n += count_in(line, needle);
-    free(log);
-    return n;
-}
-
 START_TEST(group_reaches_every_channel_once)
 {
     static const char *const ok[] = {"\"shape\":\"ok\"", NULL};
@@ -208,27 +91,27 @@ START_TEST(group_reaches_every_channel_once)
     /* A repeat of a key is not queued again. */
     ck_assert_str_eq(notify("down", "alpha", "alpha-down-1"), "duplicate");
 
-    ck_assert_int_eq(wait_deliveries("/discord/ops", "204", group, 1), 1);
-    ck_assert_int_eq(wait_deliveries("/hook/hook", "204", ok, 1), 1);
-    wait_for_file("mail-1.eml");
+    ck_assert_int_eq(nr_wait_deliveries("/discord/ops", "204", group, 1), 1);
+    ck_assert_int_eq(nr_wait_deliveries("/hook/hook", "204", ok, 1), 1);
+    nr_wait_for_file("mail-1.eml");
     /* One message for the three, and nothing else, on every channel (an UP
      * sent later is the sync point: once it arrived, the DOWNs are done). */
     ck_assert_str_eq(notify("up", "alpha", "alpha-up-1"), "queued");
-    ck_assert_int_eq(wait_deliveries("/discord/ops", "204",
+    ck_assert_int_eq(nr_wait_deliveries("/discord/ops", "204",
                                      (const char *const[]){"alpha is UP", "65280", NULL}, 1), 1);
-    ck_assert_int_eq(wait_deliveries("/hook/hook", "204",
+    ck_assert_int_eq(nr_wait_deliveries("/hook/hook", "204",
                                      (const char *const[]){"\\\"kind\\\":\\\"up\\\"", NULL}, 1), 1);
-    wait_for_file("mail-2.eml");
-    ck_assert_int_eq(deliveries("/discord/ops", NULL, NULL), 2);
-    ck_assert_int_eq(deliveries("/discord/ops", NULL, ok), 2);
-    ck_assert_int_eq(deliveries("/discord/ops", NULL,
+    nr_wait_for_file("mail-2.eml");
+    ck_assert_int_eq(nr_deliveries("/discord/ops", NULL, NULL), 2);
+    ck_assert_int_eq(nr_deliveries("/discord/ops", NULL, ok), 2);
+    ck_assert_int_eq(nr_deliveries("/discord/ops", NULL,
                                 (const char *const[]){"16711680", "alpha", "beta", "gamma",
                                                       "<t:", NULL}), 1);
-    ck_assert_int_eq(deliveries("/hook/hook", NULL, NULL), 2);
-    ck_assert_int_eq(deliveries("/hook/hook", NULL, ok), 2);
-    ck_assert_int_eq(deliveries("/hook/hook", NULL,
+    ck_assert_int_eq(nr_deliveries("/hook/hook", NULL, NULL), 2);
+    ck_assert_int_eq(nr_deliveries("/hook/hook", NULL, ok), 2);
+    ck_assert_int_eq(nr_deliveries("/hook/hook", NULL,
                                 (const char *const[]){"\\\"count\\\":3", NULL}), 1);
-    ck_assert(!file_exists("mail-3.eml"));
+    ck_assert(!nr_file_exists("mail-3.eml"));
 
     /* The mail: authenticated, to both, both parts. */
     mail = it_read_file("smtp.log");
@@ -275,8 +158,8 @@ START_TEST(rate_limit_429_is_honoured)
     start_notifier_gateway(NULL);
     it_write_file("cue-ops", "429:1.5 204");
     ck_assert_str_eq(notify("down", "alpha", "rl-1"), "queued");
-    ck_assert_int_eq(wait_deliveries("/discord/ops", "204", NULL, 1), 1);
-    ck_assert_int_eq(deliveries("/discord/ops", "429:1.5", NULL), 1);
+    ck_assert_int_eq(nr_wait_deliveries("/discord/ops", "204", NULL, 1), 1);
+    ck_assert_int_eq(nr_deliveries("/discord/ops", "429:1.5", NULL), 1);
     first = delivery_at("/discord/ops", 0);
     second = delivery_at("/discord/ops", 1);
     /* retry_after said 1.5 s; the backoff alone would have been 200 ms. */
@@ -289,8 +172,8 @@ START_TEST(server_errors_are_retried_with_backoff)
     start_notifier_gateway(NULL);
     it_write_file("cue-ops", "500 500 204");
     ck_assert_str_eq(notify("down", "alpha", "err-1"), "queued");
-    ck_assert_int_eq(wait_deliveries("/discord/ops", "204", NULL, 1), 1);
-    ck_assert_int_eq(deliveries("/discord/ops", "500", NULL), 2);
+    ck_assert_int_eq(nr_wait_deliveries("/discord/ops", "204", NULL, 1), 1);
+    ck_assert_int_eq(nr_deliveries("/discord/ops", "500", NULL), 2);
     /* Backoff 200 ms, then 400 ms. */
     ck_assert_int_ge(delivery_at("/discord/ops", 1) - delivery_at("/discord/ops", 0), 180);
     ck_assert_int_ge(delivery_at("/discord/ops", 2) - delivery_at("/discord/ops", 1), 380);
@@ -303,17 +186,17 @@ START_TEST(webhook_404_disables_the_channel)
     start_notifier_gateway(NULL);
     it_write_file("cue-ops", "404");
     ck_assert_str_eq(notify("down", "alpha", "gone-1"), "queued");
-    ck_assert_int_eq(wait_deliveries("/discord/ops", "404", NULL, 1), 1);
-    ck_assert_int_eq(wait_deliveries("/hook/hook", "204", NULL, 1), 1);
+    ck_assert_int_eq(nr_wait_deliveries("/discord/ops", "404", NULL, 1), 1);
+    ck_assert_int_eq(nr_wait_deliveries("/hook/hook", "204", NULL, 1), 1);
     /* Later messages reach the other channels but never the gone one. */
     ck_assert_str_eq(notify("up", "alpha", "gone-2"), "queued");
     ck_assert_str_eq(notify("info", "beta", "gone-3"), "queued");
-    ck_assert_int_eq(wait_deliveries("/hook/hook", "204", NULL, 3), 3);
-    wait_for_file("mail-3.eml");
+    ck_assert_int_eq(nr_wait_deliveries("/hook/hook", "204", NULL, 3), 3);
+    nr_wait_for_file("mail-3.eml");
     usleep(500 * 1000);
-    ck_assert_int_eq(deliveries("/discord/ops", NULL, NULL), 1);
+    ck_assert_int_eq(nr_deliveries("/discord/ops", NULL, NULL), 1);
     log = it_error_log();
-    ck_assert_int_eq(count_in(log, "channel 'ops' answered 404"), 1);
+    ck_assert_int_eq(nr_count_in(log, "channel 'ops' answered 404"), 1);
     free(log);
 }
 END_TEST
@@ -326,12 +209,12 @@ START_TEST(repeats_per_source_are_capped)
     ck_assert_str_eq(notify("down", "flappy", "cap-3"), "capped");
     ck_assert_str_eq(notify("down", "steady", "cap-4"), "queued");
     /* down flappy + down steady group; up flappy alone: two messages. */
-    ck_assert_int_eq(wait_deliveries("/hook/hook", "204", NULL, 2), 2);
+    ck_assert_int_eq(nr_wait_deliveries("/hook/hook", "204", NULL, 2), 2);
     usleep(1500 * 1000);
-    ck_assert_int_eq(deliveries("/hook/hook", NULL, NULL), 2);
+    ck_assert_int_eq(nr_deliveries("/hook/hook", NULL, NULL), 2);
     /* flappy's DOWN and UP went out; its third message did not. */
-    ck_assert_int_eq(occurrences("/hook/hook", "from flappy"), 2);
-    ck_assert_int_eq(occurrences("/hook/hook", "from steady"), 1);
+    ck_assert_int_eq(nr_occurrences("/hook/hook", "from flappy"), 2);
+    ck_assert_int_eq(nr_occurrences("/hook/hook", "from steady"), 1);
 }
 END_TEST
 
@@ -339,7 +222,7 @@ START_TEST(sigkill_during_delivery_delivers_after_restart)
 {
     static const char *const ok[] = {"\"shape\":\"ok\"", "killed-while-sending", NULL};
     it_setup();
-    start_receivers();
+    nr_start_receivers();
     it_write_file("cue-ops", "hold");
     /* A delivery's HTTP timeout is half the visibility: 5 s, longer than
      * the test needs to kill httpd while the request is held. */
@@ -348,18 +231,18 @@ START_TEST(sigkill_during_delivery_delivers_after_restart)
                   "httpd did not start");
     ck_assert_str_eq(notify("down", "killed-while-sending", "kill-1"), "queued");
     /* The receiver holds the Discord request: the delivery is in flight. */
-    ck_assert_int_eq(wait_deliveries("/discord/ops", "held", NULL, 1), 1);
+    ck_assert_int_eq(nr_wait_deliveries("/discord/ops", "held", NULL, 1), 1);
     ck_assert_int_ge(it_httpd_kill9(), 2);
-    ck_assert_int_eq(wait_deliveries("/discord/ops", "aborted", NULL, 1), 1);
-    ck_assert_int_eq(deliveries("/discord/ops", "204", NULL), 0);
+    ck_assert_int_eq(nr_wait_deliveries("/discord/ops", "aborted", NULL, 1), 1);
+    ck_assert_int_eq(nr_deliveries("/discord/ops", "204", NULL), 0);
     ck_assert_msg(it_httpd_start(it_gateway_conf_path()), "httpd did not start after SIGKILL");
     /* The in-flight delivery comes back after its visibility deadline;
      * the channels queued behind it go out at once. */
-    ck_assert_int_eq(wait_deliveries("/hook/hook", "204", NULL, 1), 1);
-    ck_assert_int_eq(wait_deliveries("/discord/ops", "204", ok, 1), 1);
-    wait_for_file("mail-1.eml");
-    ck_assert_int_eq(deliveries("/hook/hook", NULL, NULL), 1);
-    ck_assert(!file_exists("mail-2.eml"));
+    ck_assert_int_eq(nr_wait_deliveries("/hook/hook", "204", NULL, 1), 1);
+    ck_assert_int_eq(nr_wait_deliveries("/discord/ops", "204", ok, 1), 1);
+    nr_wait_for_file("mail-1.eml");
+    ck_assert_int_eq(nr_deliveries("/hook/hook", NULL, NULL), 1);
+    ck_assert(!nr_file_exists("mail-2.eml"));
 }
 END_TEST
 
@@ -367,11 +250,11 @@ START_TEST(mail_over_required_starttls)
 {
     char *log, *mail;
     it_setup();
-    start_receivers_tls(1);
+    nr_start_receivers_tls(1);
     ck_assert_msg(it_httpd_start(it_write_config("httpd.conf", "event", notify_site(NULL))),
                   "httpd did not start:\n%s", it_error_log());
     ck_assert_str_eq(notify("down", "alpha", "tls-1"), "queued");
-    wait_for_file("mail-1.eml");
+    nr_wait_for_file("mail-1.eml");
     /* The server refuses AUTH and MAIL before STARTTLS: the mail came over
      * TLS, checked against the configured CA, and authenticated. */
     log = it_read_file("smtp.log");

@@ -3,7 +3,9 @@
  * status codes and ranges, the `monitor` line (kinds, settings, defaults,
  * and the refusals: metadata and link-local addresses, private addresses
  * unless allowed, CR/LF in URLs, intervals of 0 or below, unknown
- * settings), the keyword match, and the anti-flapping state machine.
+ * settings), the keyword match, the anti-flapping state machine, and the
+ * notification a transition becomes (fields, idempotency key per slot,
+ * the monitor's own destinations).
  */
 #include <string.h>
 
@@ -204,6 +206,103 @@ START_TEST(state_machine)
 }
 END_TEST
 
+START_TEST(duration_text)
+{
+    ck_assert_str_eq(up_duration_text(pool, 0), "0s");
+    ck_assert_str_eq(up_duration_text(pool, 999), "0s");
+    ck_assert_str_eq(up_duration_text(pool, 5000), "5s");
+    ck_assert_str_eq(up_duration_text(pool, 65000), "1m 5s");
+    ck_assert_str_eq(up_duration_text(pool, 3600000), "1h 0m 0s");
+    ck_assert_str_eq(up_duration_text(pool, (86400 + 7322) * 1000LL), "1d 2h 2m");
+}
+END_TEST
+
+/* The message a transition becomes, and its idempotency key: the same for
+ * a transition seen within one slot (two nodes, a retry), another in the
+ * next slot and for another kind. */
+START_TEST(transition_message)
+{
+    up_monitor m, push;
+    up_result failed = {.ok = 0, .status_code = 503, .latency_ms = 42, .message = ""};
+    up_result timeout = {.ok = 0, .latency_ms = 0, .message = "timed out after 800 ms"};
+    up_transition t = {.monitor = &m, .kind = UP_NOTIFY_DOWN, .from = UP_STATUS_UP,
+                       .to = UP_STATUS_DOWN, .result = &failed};
+    cb_notify_message a, b;
+    int64_t slot;
+    ck_assert_ptr_null(up_parse_monitor(pool, "api https://api.example.com/health interval=10s",
+                                        NULL, &m));
+    slot = up_slot_start_ms(&m, 1733050000000LL);
+    t.at_ms = slot + 100;
+    up_notify_message(pool, &t, &a);
+    ck_assert_int_eq(a.kind, CB_NOTIFY_DOWN);
+    ck_assert_str_eq(a.source, "api");
+    ck_assert_str_eq(a.url, "https://api.example.com/health");
+    ck_assert_str_eq(a.detail, "HTTP 503");
+    ck_assert_ptr_null(a.title);
+    ck_assert_int_eq(a.ping_ms, 42);
+    ck_assert(a.at == apr_time_from_msec(slot + 100));
+    ck_assert_str_eq(a.idempotency_key,
+                     apr_psprintf(pool, "uptime:api:down:%" APR_INT64_T_FMT, (apr_int64_t)slot));
+    /* another node's check in the same slot: the same key */
+    t.at_ms = slot + 9000;
+    up_notify_message(pool, &t, &b);
+    ck_assert_str_eq(a.idempotency_key, b.idempotency_key);
+    /* the next slot, or UP in the same slot: another key */
+    t.at_ms = slot + 10000;
+    up_notify_message(pool, &t, &b);
+    ck_assert_str_ne(a.idempotency_key, b.idempotency_key);
+    t.at_ms = slot + 100;
+    t.kind = UP_NOTIFY_UP;
+    t.down_for_ms = 125000;
+    up_notify_message(pool, &t, &b);
+    ck_assert_int_eq(b.kind, CB_NOTIFY_UP);
+    ck_assert_str_ne(a.idempotency_key, b.idempotency_key);
+    ck_assert_str_eq(b.detail, "2m 5s");
+    /* a reminder is a red DOWN message of its own */
+    t.kind = UP_NOTIFY_REMINDER;
+    t.result = &timeout;
+    up_notify_message(pool, &t, &b);
+    ck_assert_int_eq(b.kind, CB_NOTIFY_DOWN);
+    ck_assert_str_eq(b.title, "api is still DOWN");
+    ck_assert_str_eq(b.detail, "timed out after 800 ms (down for 2m 5s)");
+    ck_assert_int_eq(b.ping_ms, -1);
+    ck_assert_ptr_nonnull(strstr(b.idempotency_key, ":reminder:"));
+    /* a push monitor's URL is its token: not in the message */
+    ck_assert_ptr_null(up_parse_monitor(pool, "cron push://it-push-token-0123456789", NULL,
+                                        &push));
+    t.monitor = &push;
+    up_notify_message(pool, &t, &b);
+    ck_assert_ptr_null(b.url);
+}
+END_TEST
+
+START_TEST(monitor_destinations)
+{
+    up_monitor m;
+    cb_cidr_list *loopback;
+    ck_assert_ptr_null(cb_cidr_list_parse(pool, "127.0.0.0/8", &loopback));
+    ck_assert_ptr_null(up_parse_monitor(pool, "a https://example.com/ discord_webhook_url="
+                                        "https://discord.com/api/webhooks/1/x "
+                                        "notify_email=ops@example.com", NULL, &m));
+    ck_assert_str_eq(m.discord_webhook_url, "https://discord.com/api/webhooks/1/x");
+    ck_assert_str_eq(m.notify_email, "ops@example.com");
+    ck_assert_int_eq(m.from_api, 0);
+    /* loopback only where allow_private lists it; never metadata */
+    ck_assert_ptr_nonnull(up_parse_monitor(pool, "a https://example.com/ "
+                                           "discord_webhook_url=http://127.0.0.1:9/d", NULL, &m));
+    ck_assert_ptr_null(up_parse_monitor(pool, "a https://example.com/ "
+                                        "discord_webhook_url=http://127.0.0.1:9/d", loopback, &m));
+    ck_assert_ptr_nonnull(strstr(up_parse_monitor(pool, "a https://example.com/ "
+                                                  "discord_webhook_url=http://169.254.169.254/",
+                                                  loopback, &m),
+                                 "discord_webhook_url="));
+    ck_assert_ptr_nonnull(up_parse_monitor(pool, "a https://example.com/ notify_email=nobody",
+                                           NULL, &m));
+    ck_assert_ptr_nonnull(up_parse_monitor(pool, "a https://example.com/ "
+                                           "notify_email=a(b)@example.com", NULL, &m));
+}
+END_TEST
+
 Suite *uptime_parse_suite(void)
 {
     Suite *s = suite_create("uptime_parse");
@@ -213,6 +312,9 @@ Suite *uptime_parse_suite(void)
     tcase_add_test(tc, monitor_line);
     tcase_add_test(tc, keyword_match);
     tcase_add_test(tc, state_machine);
+    tcase_add_test(tc, duration_text);
+    tcase_add_test(tc, transition_message);
+    tcase_add_test(tc, monitor_destinations);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -80,11 +80,31 @@ typedef enum {
 } cb_notify_outcome;
 
 /* Queues m for every channel (a notifier without channels accepts and
- * drops it). APR_SUCCESS with *outcome (may be NULL);
+ * drops it; see cb_notify_to for destinations of one message). APR_SUCCESS with *outcome (may be NULL);
  * APR_EINVAL without an idempotency key or source; CB_REDIS_EDOWN when
  * Redis is down (nothing was queued: the caller retries on its next run). */
 CB_API apr_status_t cb_notify(cb_notifier *n, apr_pool_t *p, const cb_notify_message *m,
                               cb_notify_outcome *outcome);
+
+/* Destinations of one message on top of the notifier's channels (a
+ * monitor's own Discord webhook and address, say). NULL members: none. */
+typedef struct cb_notify_destinations {
+    const char *discord_url;     /* a Discord webhook URL (http(s)://) */
+    const char *discord_username; /* the name its messages show; NULL: "CloudBase Notifier" */
+    const char *discord_private; /* CIDR text: loopback/private ranges discord_url may reach;
+                                  * NULL: public addresses only */
+    const char *email_to;        /* one address; sent through the notifier's first email
+                                  * channel (its server, sender, credentials and TLS) */
+} cb_notify_destinations;
+
+/* cb_notify, and also to the destinations in to (may be NULL). Messages of
+ * one kind for one destination are grouped like a channel's; a Discord
+ * destination that answers 404 is disabled like a channel. APR_EINVAL as
+ * cb_notify, and for a destination URL or address that is not one (or a
+ * URL the outbound guard refuses outright); an email_to without an email
+ * channel is dropped with a warning in the log. */
+CB_API apr_status_t cb_notify_to(cb_notifier *n, apr_pool_t *p, const cb_notify_message *m,
+                                 const cb_notify_destinations *to, cb_notify_outcome *outcome);
 
 #ifdef __cplusplus
 }
