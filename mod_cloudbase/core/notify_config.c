@@ -4,8 +4,6 @@
  * checked by the outbound guard's host check, their secrets read through
  * cb_parse_secret (errors never hold a secret's value).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -71,33 +69,13 @@ static const char *check_smtp_url(apr_pool_t *p, const char *url)
     return NULL;
 }
 
-/* An address written in the URL is checked now, so that configtest names
- * a link-local, metadata or (unless private= lists it) private address;
- * names are checked again on every connection, on what they resolve to. */
-static const char *check_literal_address(const char *host, const cb_cidr_list *allowed)
-{
-    struct sockaddr_in v4;
-    struct sockaddr_in6 v6;
-    memset(&v4, 0, sizeof(v4));
-    memset(&v6, 0, sizeof(v6));
-    if (inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
-        v4.sin_family = AF_INET;
-        return cb_url_guard_address((const struct sockaddr *)&v4, allowed);
-    }
-    if (inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
-        v6.sin6_family = AF_INET6;
-        return cb_url_guard_address((const struct sockaddr *)&v6, allowed);
-    }
-    return NULL;
-}
-
 const char *cb_notify_check_web_url(apr_pool_t *p, const char *url, const cb_cidr_list *allowed)
 {
     cb_url parsed;
     const char *err = cb_parse_url(p, url, &parsed);
     if (err)
         return apr_pstrcat(p, "webhook URL: ", err, NULL);
-    if ((err = cb_url_guard_url(url)) || (err = check_literal_address(parsed.host, allowed)))
+    if ((err = cb_url_guard_url(url)) || (err = cb_url_guard_host_as_written(parsed.host, allowed)))
         return apr_pstrcat(p, "webhook URL: ", err, NULL);
     return NULL;
 }

@@ -141,6 +141,25 @@ const char *cb_url_guard_host(const char *host)
     return NULL;
 }
 
+const char *cb_url_guard_host_as_written(const char *host, const cb_cidr_list *allowed_private)
+{
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+    memset(&v4, 0, sizeof(v4));
+    memset(&v6, 0, sizeof(v6));
+    if (!host)
+        return NULL;
+    if (inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
+        v4.sin_family = AF_INET;
+        return cb_url_guard_address((const struct sockaddr *)&v4, allowed_private);
+    }
+    if (inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
+        v6.sin6_family = AF_INET6;
+        return cb_url_guard_address((const struct sockaddr *)&v6, allowed_private);
+    }
+    return cb_url_guard_host(host);
+}
+
 const char *cb_url_guard_url(const char *url)
 {
     CURLU *u = curl_url();

@@ -6,8 +6,6 @@
  * other control characters). Pure functions: the unit suite and
  * fuzz_uptime drive them.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,25 +70,6 @@ int up_code_accepted(const up_code_ranges *r, long code)
     return 0;
 }
 
-/* The guard on a literal address (IPv4 or IPv6 in brackets-free form);
- * host names are checked again on the resolved address at connect time. */
-static const char *guard_literal(const char *host, const cb_cidr_list *allowed_private)
-{
-    struct sockaddr_in v4;
-    struct sockaddr_in6 v6;
-    memset(&v4, 0, sizeof(v4));
-    memset(&v6, 0, sizeof(v6));
-    if (inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
-        v4.sin_family = AF_INET;
-        return cb_url_guard_address((const struct sockaddr *)&v4, allowed_private);
-    }
-    if (inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
-        v6.sin6_family = AF_INET6;
-        return cb_url_guard_address((const struct sockaddr *)&v6, allowed_private);
-    }
-    return cb_url_guard_host(host);
-}
-
 static int has_control_chars(const char *s)
 {
     for (; *s; s++)
@@ -107,7 +86,7 @@ const char *up_check_url(apr_pool_t *p, const char *url, const cb_cidr_list *all
         return "the URL holds a control character (CR, LF, ...): remove it";
     if ((err = cb_parse_url(p, url, &parsed)))
         return apr_psprintf(p, "the URL is not an absolute http(s) URL: %s", err);
-    if ((err = guard_literal(parsed.host, allowed_private)))
+    if ((err = cb_url_guard_host_as_written(parsed.host, allowed_private)))
         return apr_psprintf(p, "the URL's host %s is %s", parsed.host, err);
     return NULL;
 }
@@ -129,7 +108,7 @@ static const char *parse_tcp(apr_pool_t *p, const char *rest, const cb_cidr_list
         host = apr_pstrmemdup(p, host + 1, strlen(host) - 2);
     if (!*host || strchr(host, '/') || strchr(host, '@'))
         return "a TCP monitor is tcp://HOST:PORT";
-    if ((err = guard_literal(host, allowed_private)))
+    if ((err = cb_url_guard_host_as_written(host, allowed_private)))
         return apr_psprintf(p, "the host %s is %s", host, err);
     m->host = host;
     m->port = (int)port;

@@ -72,6 +72,12 @@ CB_API int cb_cidr_list_count(const cb_cidr_list *list);
  * why not; and the same for a host name (metadata services by name). */
 CB_API const char *cb_url_guard_address(const struct sockaddr *sa, const cb_cidr_list *allowed_private);
 CB_API const char *cb_url_guard_host(const char *host);
+/* The guard on a host as written in a URL: a literal IPv4 or IPv6 address
+ * through cb_url_guard_address (so configtest names a link-local, metadata
+ * or unlisted private address), a name through cb_url_guard_host (names are
+ * checked again on what they resolve to, at connect time). */
+CB_API const char *cb_url_guard_host_as_written(const char *host,
+                                                const cb_cidr_list *allowed_private);
 /* cb_url_guard_host on a URL's host, or why the URL cannot be read. */
 CB_API const char *cb_url_guard_url(const char *url);
 
