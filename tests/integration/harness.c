@@ -367,10 +367,8 @@ void it_teardown(void)
     char cmd[700];
     char *log;
     const char *crash;
-    if (it.second_conf[0]) {
-        run_apache(it.second_conf, "stop", NULL, 0);
-        it.second_conf[0] = '\0';
-    }
+    if (it.second_conf[0])
+        it_httpd_stop(it.second_conf);
     if (it.conf_path[0])
         it_httpd_stop(it.conf_path);
     log = it_error_log();
@@ -552,6 +550,7 @@ int it_second_httpd_start(const char *site, int port)
     const char *conf = write_config("httpd2.conf", "event", site, port, "2");
     int rc = run_apache(conf, "start", output, sizeof(output));
     snprintf(it.second_conf, sizeof(it.second_conf), "%s", conf);
+    it.second_port = port;
     if (rc != 0) {
         fprintf(stderr, "second apache2 -k start failed (%d): %s\n", rc, output);
         return 0;
@@ -564,9 +563,9 @@ int it_httpd_signal(const char *conf, const char *action)
     return run_apache(conf, action, NULL, 0);
 }
 
-static pid_t read_pid(void)
+static pid_t read_pid(const char *pid_file)
 {
-    FILE *f = fopen(path_in_dir("httpd.pid"), "r");
+    FILE *f = fopen(path_in_dir(pid_file), "r");
     int pid = 0;
     if (f) {
         if (fscanf(f, "%d", &pid) != 1)
@@ -576,15 +575,22 @@ static pid_t read_pid(void)
     return (pid_t)pid;
 }
 
+/* Stops the main httpd or the second one (`conf` names which) and waits
+ * until its main process has exited and its port is closed. */
 void it_httpd_stop(const char *conf)
 {
-    pid_t pid = read_pid();
+    int second = it.second_conf[0] && strcmp(conf, it.second_conf) == 0;
+    pid_t pid = read_pid(second ? "httpd2.pid" : "httpd.pid");
+    int port = second ? it.second_port : it.http_port;
     run_apache(conf, "stop", NULL, 0);
     for (int i = 0; pid > 0 && i < 200 && kill(pid, 0) == 0; i++)
         usleep(50 * 1000);
-    for (int i = 0; i < 100 && srv_port_open(it.http_port); i++)
+    for (int i = 0; i < 100 && srv_port_open(port); i++)
         usleep(50 * 1000);
-    it.conf_path[0] = '\0';
+    if (second)
+        it.second_conf[0] = '\0';
+    else
+        it.conf_path[0] = '\0';
 }
 
 void it_redis_kill(void)
@@ -907,7 +913,7 @@ static long process_rss_kib(int pid, int *parent)
 
 long it_httpd_rss_kib(void)
 {
-    pid_t main_pid = read_pid();
+    pid_t main_pid = read_pid("httpd.pid");
     long total = 0;
     DIR *proc;
     struct dirent *entry;
@@ -949,7 +955,7 @@ static int process_alive(int pid)
 
 int it_httpd_kill9(void)
 {
-    pid_t main_pid = read_pid();
+    pid_t main_pid = read_pid("httpd.pid");
     int pids[64], count = 0, parent;
     DIR *proc;
     struct dirent *entry;

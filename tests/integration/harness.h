@@ -30,6 +30,7 @@ typedef struct it_env {
     int extras;
     char conf_path[300];
     char second_conf[300]; /* it_second_httpd_start */
+    int second_port;
     char database[512];    /* CloudBaseDatabase of the default site; "" = SQLite in dir */
 } it_env;
 
