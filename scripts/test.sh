@@ -44,10 +44,11 @@ trap 'rm -rf "$work"' EXIT
 # "fuzz targets: N ran clean, M failed" line is added up) or check (only
 # its exit status counts).
 run_step() {
-  local kind=$1 name=$2 rc=0 counted
+  local kind=$1 name=$2 rc=0 counted started=$SECONDS
   shift 2
   echo "==> $name"
   "$@" 2>&1 | tee "$step_log" || rc=$?
+  echo "<== $name: $((SECONDS - started)) s"
   case $kind in
     build)
       if ((rc == 0)); then build_ok=$((build_ok + 1)); else build_failed=$((build_failed + 1)); fi
@@ -76,11 +77,12 @@ run_step() {
 # run in the normal and the ASan build is one test). A program that ran no
 # test at all, or whose log cannot be read, fails the step.
 run_tests() {
-  local label=$1 name=$2 rc=0 xml
+  local label=$1 name=$2 rc=0 xml started=$SECONDS
   shift 2
   xml=$work/check-$((++test_runs)).xml
   echo "==> $name"
   CK_XML_LOG_FILE_NAME=$xml "$@" 2>&1 || rc=$?
+  echo "<== $name: $((SECONDS - started)) s"
   if ! python3 "$top/scripts/check_tally.py" list "$label" "$xml" >>"$test_results"; then
     rc=1
   fi
