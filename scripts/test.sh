@@ -14,7 +14,8 @@
 # failed, including a test program that ran no test at all.
 #
 # Environment: FUZZ_SECONDS (per fuzz target, default 10),
-# CB_SKIP_SANITIZERS=1 to skip the sanitizer pass (it doubles the run time).
+# CB_SKIP_SANITIZERS=1 to skip the sanitizer pass (it doubles the run time),
+# IT_JOBS (integration suites run side by side, default 2; 1 = one by one).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -112,6 +113,54 @@ run_integration() {
     "$dir/tests/integration/integration_tests"
 }
 
+# run_integration_suites NAME DIR [PRELOAD]: the integration suites of DIR
+# as separate processes, IT_JOBS at a time (longest first, as
+# `integration_tests --list` orders them), each with its own XML log; then
+# records every suite's tests as run_tests does. A suite that ran no test,
+# or whose log cannot be read, fails the step. Most of an integration test's
+# time is spent waiting on servers, so two suites side by side on two cores
+# finish in well under the time of one after the other.
+run_integration_suites() {
+  local name=$1 dir=$2 preload=${3:-} rc=0 started=$SECONDS running=0 suite run
+  local -a suites
+  echo "==> $name"
+  mapfile -t suites < <("$dir/tests/integration/integration_tests" --list)
+  if ((${#suites[@]} == 0)); then
+    steps_failed+=("$name")
+    echo "FAILED: $name (the program listed no suite)"
+    return
+  fi
+  run=$((++test_runs))
+  for suite in "${suites[@]}"; do
+    while ((running >= IT_JOBS)); do
+      wait -n || true
+      running=$((running - 1))
+    done
+    (
+      out=$work/it-$run-$suite.out status=0
+      CK_RUN_SUITE=$suite CK_XML_LOG_FILE_NAME=$work/it-$run-$suite.xml \
+        run_integration "$dir" "$preload" >"$out" 2>&1 || status=$?
+      echo "exit status $status" >>"$out"
+      cat "$out"
+    ) &
+    running=$((running + 1))
+  done
+  wait
+  for suite in "${suites[@]}"; do
+    if ! python3 "$top/scripts/check_tally.py" list integration "$work/it-$run-$suite.xml" >>"$test_results" ||
+      ! grep -qx 'exit status 0' "$work/it-$run-$suite.out"; then
+      rc=1
+      echo "FAILED: suite $suite"
+    fi
+  done
+  echo "<== $name: $((SECONDS - started)) s"
+  if ((rc != 0)); then
+    steps_failed+=("$name")
+    echo "FAILED: $name"
+  fi
+}
+IT_JOBS=${IT_JOBS:-2}
+
 # make install into a staging root, serve from it, make uninstall: see
 # scripts/check-install.sh.
 check_install() {
@@ -133,7 +182,7 @@ run_tests unit "unit tests" run_unit "$top/build"
 # Every error log of the run is kept (CB_IT_LOG_DIR) and searched for the
 # tests' secrets; the self-test shows the search catches a planted one.
 mkdir -p "$work/it-logs" "$work/it-logs-asan"
-CB_IT_LOG_DIR=$work/it-logs run_tests integration "integration tests" run_integration "$top/build"
+CB_IT_LOG_DIR=$work/it-logs run_integration_suites "integration tests" "$top/build"
 run_step check "no secret in the error logs (self-test)" bash scripts/check-log-secrets.sh --self-test
 run_step check "no secret in the error logs" bash scripts/check-log-secrets.sh "$work/it-logs"
 run_step fuzz "fuzzers" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash scripts/fuzz.sh
@@ -150,7 +199,7 @@ if [[ "${CB_SKIP_SANITIZERS:-0}" != 1 ]]; then
     run_tests unit "unit tests (ASan+UBSan+LeakSanitizer)" run_unit "$top/build-asan"
   # httpd itself is not instrumented: preload the runtimes the module needs.
   CB_IT_LOG_DIR=$work/it-logs-asan \
-    run_tests integration "integration tests (ASan+UBSan)" run_integration "$top/build-asan" "$asan_lib:$ubsan_lib"
+    run_integration_suites "integration tests (ASan+UBSan)" "$top/build-asan" "$asan_lib:$ubsan_lib"
   run_step check "no secret in the error logs (ASan+UBSan)" bash scripts/check-log-secrets.sh "$work/it-logs-asan"
 fi
 

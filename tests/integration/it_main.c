@@ -2,9 +2,14 @@
  * it_main.c: runs the integration suites (real apache2, redis-server and
  * upstream on loopback). Needs CB_MODULE, CB_PLUGIN_DIRS and
  * CB_TEST_UPSTREAM; scripts/test.sh sets them.
+ *
+ * `integration_tests --list` prints the suites' names, longest-running
+ * first, so that scripts/test.sh can run them as separate processes, a few
+ * at a time (each with CK_RUN_SUITE=NAME); without it every suite runs.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -44,45 +49,67 @@ Suite *metering_suite(void);
 Suite *cluster_suite(void);
 Suite *token_expiry_suite(void);
 
-int main(void)
+/* Each suite under the name it gives suite_create (CK_RUN_SUITE matches
+ * that name; a wrong name here makes scripts/test.sh's run of it find no
+ * test, which fails the run). Ordered by running time, longest first. */
+static const struct {
+    const char *name;
+    Suite *(*make)(void);
+} integration_suites[] = {
+    {"signin", signin_suite},
+    {"token_expiry", token_expiry_suite},
+    {"uptime", uptime_suite},
+    {"hygiene", hygiene_suite},
+    {"auth", auth_suite},
+    {"storage", storage_suite},
+    {"uptime_notify", uptime_notify_suite},
+    {"redis-down", redis_down_suite},
+    {"notify", notify_suite},
+    {"auth-durable", auth_durable_suite},
+    {"model_cache", model_cache_suite},
+    {"demo", demo_suite},
+    {"model", model_suite},
+    {"storage_s3", storage_s3_suite},
+    {"storage_backends", storage_backends_suite},
+    {"uptime_api", uptime_api_suite},
+    {"uptime_page", uptime_page_suite},
+    {"database", database_suite},
+    {"jobs", jobs_suite},
+    {"ratelimit", ratelimit_suite},
+    {"browser", browser_suite},
+    {"functions", functions_suite},
+    {"gateway", gateway_suite},
+    {"services", services_suite},
+    {"lifecycle", lifecycle_suite},
+    {"streaming", streaming_suite},
+    {"ops", ops_suite},
+    {"cluster", cluster_suite},
+    {"configtest", config_suite},
+    {"metering", metering_suite},
+    {"tenants", tenants_suite},
+};
+
+int main(int argc, char **argv)
 {
-    SRunner *sr;
+    SRunner *sr = NULL;
     int failed;
     char registry[64];
+    size_t count = sizeof(integration_suites) / sizeof(integration_suites[0]);
+    if (argc > 1 && strcmp(argv[1], "--list") == 0) {
+        for (size_t i = 0; i < count; i++)
+            printf("%s\n", integration_suites[i].name);
+        return EXIT_SUCCESS;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(registry, sizeof(registry), "/tmp/cb-it-registry-%d", (int)getpid());
     setenv("CB_IT_REGISTRY", registry, 1);
-    sr = srunner_create(config_suite());
-    srunner_add_suite(sr, gateway_suite());
-    srunner_add_suite(sr, redis_down_suite());
-    srunner_add_suite(sr, lifecycle_suite());
-    srunner_add_suite(sr, browser_suite());
-    srunner_add_suite(sr, auth_suite());
-    srunner_add_suite(sr, functions_suite());
-    srunner_add_suite(sr, storage_suite());
-    srunner_add_suite(sr, storage_backends_suite());
-    srunner_add_suite(sr, storage_s3_suite());
-    srunner_add_suite(sr, model_suite());
-    srunner_add_suite(sr, model_cache_suite());
-    srunner_add_suite(sr, uptime_suite());
-    srunner_add_suite(sr, uptime_api_suite());
-    srunner_add_suite(sr, uptime_page_suite());
-    srunner_add_suite(sr, uptime_notify_suite());
-    srunner_add_suite(sr, services_suite());
-    srunner_add_suite(sr, ratelimit_suite());
-    srunner_add_suite(sr, tenants_suite());
-    srunner_add_suite(sr, auth_durable_suite());
-    srunner_add_suite(sr, hygiene_suite());
-    srunner_add_suite(sr, ops_suite());
-    srunner_add_suite(sr, demo_suite());
-    srunner_add_suite(sr, signin_suite());
-    srunner_add_suite(sr, jobs_suite());
-    srunner_add_suite(sr, notify_suite());
-    srunner_add_suite(sr, streaming_suite());
-    srunner_add_suite(sr, database_suite());
-    srunner_add_suite(sr, metering_suite());
-    srunner_add_suite(sr, cluster_suite());
-    srunner_add_suite(sr, token_expiry_suite());
+    for (size_t i = 0; i < count; i++) {
+        Suite *suite = integration_suites[i].make();
+        if (sr)
+            srunner_add_suite(sr, suite);
+        else
+            sr = srunner_create(suite);
+    }
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
