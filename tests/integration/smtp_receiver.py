@@ -8,9 +8,9 @@ Listens on 127.0.0.1:PORT and accepts a mail only from a client that
 authenticated as USER with PASSWORD (others get 530). Without CERT and KEY
 it offers AUTH PLAIN/LOGIN in clear (loopback only); with them it offers
 STARTTLS with that certificate and requires it before AUTH and MAIL. Each
-mail is written to DIR/mail-N.eml as received, and a line
-"mail-N.eml FROM TO[,TO] auth=USER tls=yes|no" is appended to
-DIR/smtp.log. DIR/smtp.ready appears once it listens.
+mail is written to DIR/mail-N.eml as received (appearing whole, after a
+line "mail-N.eml FROM TO[,TO] auth=USER tls=yes|no" is appended to
+DIR/smtp.log). DIR/smtp.ready appears once it listens.
 """
 import os
 import signal
@@ -40,13 +40,17 @@ class Handler:
         global count
         count += 1
         name = "mail-%d.eml" % count
-        with open(os.path.join(directory, name), "wb") as f:
-            f.write(envelope.original_content or envelope.content)
+        # The log line first, then the mail under its final name in one
+        # rename: a test that sees mail-N.eml sees all of it, and its line.
         with open(os.path.join(directory, "smtp.log"), "a") as f:
             f.write("%s %s %s auth=%s tls=%s\n" % (
                 name, envelope.mail_from, ",".join(envelope.rcpt_tos),
                 session.auth_data.login.decode() if session.auth_data else "-",
                 "yes" if session.ssl else "no"))
+        partial = os.path.join(directory, name + ".partial")
+        with open(partial, "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        os.rename(partial, os.path.join(directory, name))
         return "250 Message accepted"
 
 
