@@ -28,6 +28,7 @@ Suite *uptime_suite(void);
 Suite *uptime_api_suite(void);
 Suite *uptime_page_suite(void);
 Suite *uptime_notify_suite(void);
+Suite *uptime_checks_suite(void);
 Suite *services_suite(void);
 Suite *ratelimit_suite(void);
 Suite *tenants_suite(void);
@@ -68,6 +69,7 @@ int main(void)
     srunner_add_suite(sr, uptime_api_suite());
     srunner_add_suite(sr, uptime_page_suite());
     srunner_add_suite(sr, uptime_notify_suite());
+    srunner_add_suite(sr, uptime_checks_suite());
     srunner_add_suite(sr, services_suite());
     srunner_add_suite(sr, ratelimit_suite());
     srunner_add_suite(sr, tenants_suite());
