@@ -81,13 +81,17 @@ static void save_state(up_plugin *up, apr_pool_t *p, const up_monitor *m, const 
                          i64(p, s->confirmed), "fails", i64(p, s->fails), "oks", i64(p, s->oks),
                          "down_checks", i64(p, s->down_checks), "since", i64(p, s->since_ms),
                          "last_checked_at", i64(p, now_ms), "last_response_ms",
-                         i64(p, r->latency_ms), "last_message", r->message ? r->message : ""};
+                         i64(p, r->latency_ms), "last_message", r->message ? r->message : "",
+                         /* https with expiry_warning: the certificate's notAfter (unix ms) */
+                         "cert_expires_at", i64(p, r->cert_expires_ms)};
+    /* without a certificate read, the field is left as it was */
+    int set_count = (int)(sizeof(set) / sizeof(set[0])) - (r->cert_expires_ms ? 0 : 2);
     const char *push[] = {"LPUSH", history,
                           apr_psprintf(p, "%" APR_INT64_T_FMT " %d %" APR_INT64_T_FMT " %ld",
                                        now_ms, r->ok, r->latency_ms, r->status_code)};
     const char *trim[] = {"LTRIM", history, "0", i64(p, up->history_len - 1)};
     const cb_redis_reply *reply;
-    if (cb_redis_command(up->redis, p, (int)(sizeof(set) / sizeof(set[0])), set, NULL, &reply) !=
+    if (cb_redis_command(up->redis, p, set_count, set, NULL, &reply) !=
             APR_SUCCESS ||
         cb_redis_command(up->redis, p, 3, push, NULL, &reply) != APR_SUCCESS ||
         cb_redis_command(up->redis, p, 4, trim, NULL, &reply) != APR_SUCCESS)

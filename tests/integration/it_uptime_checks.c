@@ -123,6 +123,19 @@ START_TEST(redirects_and_certificate_expiry)
                   "expiring: %s %s", monitor_field("expiring", "status"),
                   monitor_field("expiring", "message"));
     ck_assert_str_eq(monitor_field("expiring", "status"), "UP");
+    {
+        /* the certificate's notAfter in the state hash: 2-3 days ahead */
+        char command[256], value[64] = "";
+        FILE *cli;
+        long long expires;
+        snprintf(command, sizeof(command), "redis-cli -p %d HGET 'cb:{demo}:uptime:state:expiring' "
+                 "cert_expires_at", it.redis_port);
+        ck_assert_ptr_nonnull(cli = popen(command, "r"));
+        ck_assert_ptr_nonnull(fgets(value, sizeof(value), cli));
+        pclose(cli);
+        expires = atoll(value) - (long long)time(NULL) * 1000;
+        ck_assert_msg(expires > 2 * 86400000LL && expires <= 3 * 86400000LL, "%s", value);
+    }
     ck_assert_msg(wait_field("lasting", "status", "UP", 5000), "lasting: %s",
                   monitor_field("lasting", "message"));
     ck_assert_str_eq(monitor_field("lasting", "message"), "");
