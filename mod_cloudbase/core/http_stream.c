@@ -306,7 +306,9 @@ int cb_http_streams_add_with(cb_http_streams *s, const cb_http_request *req,
     }
     st->request_headers = req->headers;
     set_headers(st, req->headers, 1);
-    if (strcmp(method, "GET") != 0)
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(st->easy, CURLOPT_NOBODY, 1L); /* no body follows the headers */
+    else if (strcmp(method, "GET") != 0)
         curl_easy_setopt(st->easy, CURLOPT_CUSTOMREQUEST, method);
     if (req->body) {
         curl_easy_setopt(st->easy, CURLOPT_POSTFIELDS, req->body);

@@ -103,7 +103,9 @@ static void judge_http(up_check *c, long status, const char *error)
     r->status_code = status;
     if (error) {
         r->ok = 0;
-        r->message = apr_pstrdup(c->pool, error);
+        r->message = c->monitor->kind == UP_KIND_TCP && strcmp(error, "timed out") == 0
+                         ? "connect timed out"
+                         : apr_pstrdup(c->pool, error);
         return;
     }
     if (c->monitor->kind == UP_KIND_TCP) {

@@ -4,7 +4,7 @@
  * (openssl s_server): redirects followed hop by hop with every hop's URL
  * through the address guard, a cap on them, 303 as GET and credentials
  * dropped across origins; response headers kept; a connect-only port
- * check; the peer certificate's expiry read; and a set driven with
+ * check; a HEAD request that ends at the headers; the peer certificate's expiry read; and a set driven with
  * cb_http_streams_step that takes new streams while others run (a slow
  * one does not hold back a fast one added after it) and reuses released
  * slots. Also the certificate date parser.
@@ -186,6 +186,22 @@ START_TEST(connect_only_port_check)
 }
 END_TEST
 
+START_TEST(head_request_ends_at_the_headers)
+{
+    seen s;
+    cb_http_request req = request("/big?bytes=100");
+    memset(&s, 0, sizeof(s));
+    s.set = cb_http_streams_create(pool);
+    req.method = "HEAD";
+    req.timeout_ms = 3000;
+    cb_http_streams_add_with(s.set, &req, NULL, &handlers, &s);
+    ck_assert_int_eq(cb_http_streams_run(s.set, 50, NULL, NULL), APR_SUCCESS);
+    /* not waiting for the 100 bytes Content-Length announces */
+    ck_assert_msg(s.status[0] == 200 && !s.error[0], "%ld %s", s.status[0], s.error[0]);
+    ck_assert_str_eq(s.body[0], "");
+}
+END_TEST
+
 START_TEST(peer_certificate_read)
 {
     char dir[] = "/tmp/cb-unit-tls-XXXXXX";
@@ -287,6 +303,7 @@ Suite *http_stream_options_suite(void)
     tcase_add_test(tc, redirects_followed_and_guarded);
     tcase_add_test(tc, see_other_continues_as_get_without_credentials_elsewhere);
     tcase_add_test(tc, connect_only_port_check);
+    tcase_add_test(tc, head_request_ends_at_the_headers);
     tcase_add_test(tc, peer_certificate_read);
     tcase_add_test(tc, stepped_set_takes_streams_while_others_run);
     tcase_add_test(tc, certificate_dates);
