@@ -444,4 +444,8 @@ const char *const *cb_gateway_answer_headers(void);
 /* The core's own GET {health_path} route. */
 cb_status cb_health_handler(cb_req *req, void *unused);
 
+/* http_cert.c: a certificate date as libcurl's certificate info writes
+ * it ("Dec  4 18:11:13 2026 GMT"); 0 when text is not one. */
+apr_time_t cb_cert_time_parse(const char *text);
+
 #endif

@@ -118,6 +118,7 @@ void up_api_monitor(apr_pool_t *p, const char *workspace, const char *project,
     m->accepted.count = 1;
     m->accepted.low[0] = 200;
     m->accepted.high[0] = 299;
+    m->max_redirects = UP_DEFAULT_MAX_REDIRECTS;
     m->discord_webhook_url = s->discord_webhook_url;
     m->notify_email = s->notify_email;
     m->from_api = 1;

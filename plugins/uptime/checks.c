@@ -1,18 +1,17 @@
 /*
- * checks.c: runs one batch of due checks without a thread per check: HTTP(S)
+ * checks.c: the checks in flight, without a thread per check: HTTP(S)
  * checks as streams on the core's libcurl-multi client (cb_http_streams,
- * with the outbound URL guard), TCP port checks as non-blocking connects
- * polled together (the guard applied to each resolved address), and push
- * monitors judged from their last push (push.c).
+ * with the outbound URL guard on every address and every redirect hop,
+ * redirects up to the monitor's max_redirects, the peer certificate read
+ * for an expiry warning), TCP port checks as connect-only streams on the
+ * same multi, and push monitors judged from their last push (push.c). One
+ * set of streams serves the task thread for its life: the scheduler starts
+ * a check as soon as it falls due, while others run (a check that hangs
+ * until its timeout holds back nobody), and each finished check is handed
+ * back to the scheduler as soon as it is done.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -22,14 +21,26 @@
 
 #define UP_MAX_BODY (1024 * 1024)
 
-typedef struct http_check {
+typedef struct up_check {
+    struct up_checks *owner;
+    apr_pool_t *pool;          /* the check's memory, freed once it is recorded */
     const up_monitor *monitor;
-    up_result *result;
+    up_pending pending;
+    up_result result;
     apr_time_t started;
     char *body;
     size_t body_len;
+    struct up_check *next_done;
+} up_check;
+
+struct up_checks {
+    up_plugin *up;
     apr_pool_t *pool;
-} http_check;
+    cb_http_streams *streams;
+    up_check_done_fn done;
+    up_check *finished;        /* done, not yet handed back */
+    int running;               /* streams in flight */
+};
 
 int up_body_matches(const up_monitor *m, const char *body)
 {
@@ -40,9 +51,27 @@ int up_body_matches(const up_monitor *m, const char *body)
     return m->invert_keyword ? !found : found;
 }
 
+up_checks *up_checks_create(up_plugin *up, apr_pool_t *p, up_check_done_fn done)
+{
+    up_checks *c = apr_pcalloc(p, sizeof(*c));
+    c->up = up;
+    c->pool = p;
+    c->done = done;
+    c->streams = cb_http_streams_create(p);
+    /* a stepped set: each stream is released once done, so the set lasts */
+    cb_http_streams_step(c->streams, 0);
+    return c;
+}
+
+static void mark_finished(up_check *check)
+{
+    check->next_done = check->owner->finished;
+    check->owner->finished = check;
+}
+
 static int on_http_data(void *baton, int stream, const char *data, size_t len)
 {
-    http_check *c = &((http_check *)baton)[stream];
+    up_check *c = baton;
     (void)stream;
     if (!c->monitor->keyword)
         return 0;
@@ -53,15 +82,35 @@ static int on_http_data(void *baton, int stream, const char *data, size_t len)
     return 0;
 }
 
-static void on_http_done(void *baton, int stream, long status, const char *error)
+/* The certificate, while the stream's info is there (only within on_done). */
+static void keep_certificate(up_check *c, int stream)
 {
-    http_check *c = &((http_check *)baton)[stream];
-    up_result *r = c->result;
-    r->latency_ms = (int64_t)apr_time_as_msec(apr_time_now() - c->started);
+    const cb_http_stream_info *info = cb_http_streams_info(c->owner->streams, stream);
+    if (!info || !info->cert_not_after)
+        return;
+    c->result.cert_expires_ms = (int64_t)apr_time_as_msec(info->cert_not_after);
+    c->result.cert_id = apr_psprintf(c->pool, "%s|%s|%" APR_INT64_T_FMT,
+                                     info->cert_issuer ? info->cert_issuer : "",
+                                     info->cert_serial ? info->cert_serial : "",
+                                     c->result.cert_expires_ms);
+    c->result.cert_subject = info->cert_subject ? apr_pstrdup(c->pool, info->cert_subject)
+                                                : NULL;
+}
+
+static void judge_http(up_check *c, long status, const char *error)
+{
+    up_result *r = &c->result;
     r->status_code = status;
     if (error) {
         r->ok = 0;
-        r->message = apr_pstrdup(c->pool, error);
+        r->message = c->monitor->kind == UP_KIND_TCP && strcmp(error, "timed out") == 0
+                         ? "connect timed out"
+                         : apr_pstrdup(c->pool, error);
+        return;
+    }
+    if (c->monitor->kind == UP_KIND_TCP) {
+        r->ok = 1;
+        r->message = "";
         return;
     }
     if (!up_code_accepted(&c->monitor->accepted, status)) {
@@ -84,134 +133,99 @@ static void on_http_done(void *baton, int stream, long status, const char *error
     r->message = "";
 }
 
+static void on_http_done(void *baton, int stream, long status, const char *error)
+{
+    up_check *c = baton;
+    c->result.latency_ms = (int64_t)apr_time_as_msec(apr_time_now() - c->started);
+    keep_certificate(c, stream);
+    judge_http(c, status, error);
+    mark_finished(c);
+}
+
 static const cb_http_stream_handlers http_handlers = {
     .on_data = on_http_data, .on_done = on_http_done};
 
-typedef struct tcp_check {
-    int fd;
-    apr_time_t started, deadline;
-    up_result *result;
-} tcp_check;
-
-/* Starts a non-blocking connect; returns the socket, or -1 with r filled. */
-static int tcp_start(apr_pool_t *p, up_plugin *up, const up_monitor *m, up_result *r)
+/* A TCP check's URL for a connect-only stream. */
+static const char *tcp_url(apr_pool_t *p, const up_monitor *m)
 {
-    struct addrinfo hints, *ai = NULL;
-    char port[8];
-    const char *refused;
-    int fd;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    snprintf(port, sizeof(port), "%d", m->port);
-    if (getaddrinfo(m->host, port, &hints, &ai) != 0 || !ai) {
-        r->message = "the host name does not resolve";
-        return -1;
-    }
-    if ((refused = cb_url_guard_address(ai->ai_addr, up->allowed_private))) {
-        r->message = apr_psprintf(p, "address refused: %s", refused);
-        freeaddrinfo(ai);
-        return -1;
-    }
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS)) {
-        r->message = "connection refused";
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
+    return strchr(m->host, ':') ? apr_psprintf(p, "http://[%s]:%d/", m->host, m->port)
+                                : apr_psprintf(p, "http://%s:%d/", m->host, m->port);
 }
 
-static void tcp_run(apr_pool_t *p, tcp_check *checks, int count)
+static void start_stream(up_checks *checks, up_check *c)
 {
-    struct pollfd *fds = apr_pcalloc(p, sizeof(*fds) * (size_t)(count ? count : 1));
-    int open_count = 0;
-    for (int i = 0; i < count; i++)
-        open_count += checks[i].fd >= 0;
-    while (open_count > 0) {
-        apr_time_t now = apr_time_now(), next = 0;
-        int n = 0, *index = apr_pcalloc(p, sizeof(int) * (size_t)count);
-        for (int i = 0; i < count; i++) {
-            if (checks[i].fd < 0)
-                continue;
-            if (now >= checks[i].deadline) {
-                checks[i].result->message = "connect timed out";
-                close(checks[i].fd);
-                checks[i].fd = -1;
-                open_count--;
-                continue;
-            }
-            if (!next || checks[i].deadline < next)
-                next = checks[i].deadline;
-            fds[n].fd = checks[i].fd;
-            fds[n].events = POLLOUT;
-            fds[n].revents = 0;
-            index[n++] = i;
-        }
-        if (n == 0)
-            break;
-        if (poll(fds, (nfds_t)n, (int)apr_time_as_msec(next - now) + 1) < 0 && errno != EINTR)
-            break;
-        for (int k = 0; k < n; k++) {
-            tcp_check *c = &checks[index[k]];
-            int soerr = 0;
-            socklen_t len = sizeof(soerr);
-            if (!fds[k].revents)
-                continue;
-            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
-            c->result->latency_ms = (int64_t)apr_time_as_msec(apr_time_now() - c->started);
-            c->result->ok = soerr == 0;
-            c->result->message = soerr == 0 ? "" : "connection refused";
-            close(c->fd);
-            c->fd = -1;
-            open_count--;
-        }
+    const up_monitor *m = c->monitor;
+    cb_http_request *req = apr_pcalloc(c->pool, sizeof(*req));
+    cb_http_stream_options *o = apr_pcalloc(c->pool, sizeof(*o));
+    req->untrusted_url = 1;
+    req->allowed_private = checks->up->allowed_private;
+    req->timeout_ms = m->timeout_ms;
+    req->connect_timeout_ms = m->timeout_ms < 5000 ? m->timeout_ms : 5000;
+    if (m->kind == UP_KIND_TCP) {
+        req->url = tcp_url(c->pool, m);
+        req->connect_timeout_ms = m->timeout_ms;
+        o->connect_only = 1;
+    } else {
+        if (m->keyword)
+            c->body = apr_palloc(c->pool, UP_MAX_BODY + 1);
+        req->method = m->method;
+        req->url = m->url;
+        req->headers = apr_is_empty_table(m->headers) ? NULL : m->headers;
+        req->max_response_bytes = UP_MAX_BODY;
+        o->max_redirects = m->max_redirects;
+        o->want_certificate = m->expiry_warning_count > 0;
+        o->ca_file = m->ca_file;
+        o->insecure_tls = m->ignore_tls;
+    }
+    checks->running++;
+    /* refused at once: on_http_done has run already */
+    if (cb_http_streams_add_with(checks->streams, req, o, &http_handlers, c) < 0)
+        checks->running--;
+}
+
+void up_checks_start(up_checks *checks, const up_monitor *m, const up_pending *pending)
+{
+    apr_pool_t *p;
+    up_check *c;
+    apr_pool_create(&p, checks->pool);
+    c = apr_pcalloc(p, sizeof(*c));
+    c->owner = checks;
+    c->pool = p;
+    c->monitor = m;
+    c->pending = *pending;
+    c->started = apr_time_now();
+    c->result.message = "check did not run";
+    if (m->kind == UP_KIND_PUSH) {
+        up_push_evaluate(checks->up, p, m, pending->at_ms, &c->result);
+        mark_finished(c);
+        return;
+    }
+    start_stream(checks, c);
+}
+
+/* Hands the finished checks back, oldest first, and frees them. */
+static void hand_back(up_checks *checks, apr_pool_t *scratch)
+{
+    up_check *list = NULL;
+    while (checks->finished) {
+        up_check *c = checks->finished;
+        checks->finished = c->next_done;
+        c->next_done = list;
+        list = c;
+    }
+    while (list) {
+        up_check *c = list;
+        list = c->next_done;
+        checks->done(checks->up, scratch, c->monitor, &c->pending, &c->result);
+        apr_pool_destroy(c->pool);
     }
 }
 
-void up_run_checks(up_plugin *up, apr_pool_t *p, const up_monitor *const *monitors, int count,
-                   int64_t now_ms, up_result *results)
+int up_checks_drive(up_checks *checks, apr_pool_t *scratch, int64_t wait_ms)
 {
-    cb_http_streams *streams = cb_http_streams_create(p);
-    http_check *http = apr_pcalloc(p, sizeof(*http) * (size_t)(count ? count : 1));
-    tcp_check *tcp = apr_pcalloc(p, sizeof(*tcp) * (size_t)(count ? count : 1));
-    int tcp_count = 0;
-    for (int i = 0; i < count; i++) {
-        const up_monitor *m = monitors[i];
-        up_result *r = &results[i];
-        memset(r, 0, sizeof(*r));
-        r->message = "check did not run";
-        if (m->kind == UP_KIND_PUSH) {
-            up_push_evaluate(up, p, m, now_ms, r);
-        } else if (m->kind == UP_KIND_TCP) {
-            tcp_check *c = &tcp[tcp_count++];
-            c->result = r;
-            c->started = apr_time_now();
-            c->deadline = c->started + apr_time_from_msec(m->timeout_ms);
-            c->fd = tcp_start(p, up, m, r);
-        } else {
-            cb_http_request *req = apr_pcalloc(p, sizeof(*req));
-            int index = cb_http_streams_count(streams);
-            http_check *c = &http[index];
-            c->monitor = m;
-            c->result = r;
-            c->pool = p;
-            c->started = apr_time_now();
-            if (m->keyword)
-                c->body = apr_palloc(p, UP_MAX_BODY + 1);
-            req->method = m->method;
-            req->url = m->url;
-            req->headers = apr_is_empty_table(m->headers) ? NULL : m->headers;
-            req->timeout_ms = m->timeout_ms;
-            req->connect_timeout_ms = m->timeout_ms < 5000 ? m->timeout_ms : 5000;
-            req->max_response_bytes = UP_MAX_BODY;
-            req->untrusted_url = 1;
-            req->allowed_private = up->allowed_private;
-            cb_http_streams_add(streams, req, &http_handlers, http);
-        }
-    }
-    tcp_run(p, tcp, tcp_count);
-    if (cb_http_streams_count(streams) > 0)
-        cb_http_streams_run(streams, 200, NULL, NULL);
+    if (checks->running > 0)
+        checks->running = cb_http_streams_step(checks->streams,
+                                               checks->finished ? 0 : wait_ms);
+    hand_back(checks, scratch);
+    return checks->running;
 }

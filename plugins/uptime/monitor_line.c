@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_file_info.h>
 #include <apr_strings.h>
 
 #include "cloudbase/values.h"
@@ -149,7 +150,7 @@ static const char *parse_headers(apr_pool_t *p, const char *text, apr_table_t *o
 static const char *const known_keys[] = {
     "interval", "timeout", "method", "accept", "keyword", "invert_keyword", "headers",
     "retries", "up_retries", "resend", "maintenance", "discord_webhook_url", "notify_email",
-    NULL};
+    "max_redirects", "expiry_warning", "ca_file", "ignore_tls", NULL};
 
 static const char *check_known_keys(apr_pool_t *p, const cb_option_line *line)
 {
@@ -161,7 +162,8 @@ static const char *check_known_keys(apr_pool_t *p, const cb_option_line *line)
             return apr_psprintf(p, "unknown setting %s=: a monitor takes interval, timeout, "
                                    "method, accept, keyword, invert_keyword, headers, retries, "
                                    "up_retries, resend, maintenance, discord_webhook_url, "
-                                   "notify_email", line->keys[i]);
+                                   "notify_email, max_redirects, expiry_warning, ca_file, "
+                                   "ignore_tls", line->keys[i]);
     }
     return NULL;
 }
@@ -180,6 +182,57 @@ static const char *parse_destinations(apr_pool_t *p, const cb_option_line *line,
         if ((err = up_check_email(v)))
             return err;
         m->notify_email = v;
+    }
+    return NULL;
+}
+
+/* expiry_warning=DAYS[,DAYS...]: up to 4 thresholds of 1-365 days, kept
+ * largest first. */
+static const char *parse_expiry_warning(apr_pool_t *p, const char *text, up_monitor *m)
+{
+    const char *s = text;
+    const char *usage = apr_psprintf(p, "expiry_warning=%s: give days before the TLS "
+                                        "certificate expires, 1 to 365, up to 4 separated by "
+                                        "commas (e.g. 14,7)", text);
+    m->expiry_warning_count = 0;
+    for (;;) {
+        const char *end = strchr(s, ',');
+        long days = parse_small(s, end ? (size_t)(end - s) : strlen(s), 365);
+        int at;
+        if (days < 1 || m->expiry_warning_count == UP_MAX_EXPIRY_WARNINGS)
+            return usage;
+        for (at = m->expiry_warning_count; at > 0 && m->expiry_warning_days[at - 1] < days; at--)
+            m->expiry_warning_days[at] = m->expiry_warning_days[at - 1];
+        m->expiry_warning_days[at] = (int)days;
+        m->expiry_warning_count++;
+        if (!end)
+            return NULL;
+        s = end + 1;
+    }
+}
+
+/* Redirects and what an https check asks of TLS: settings of http(s)://
+ * monitors only (an http:// URL may redirect to https://). */
+static const char *parse_http_settings(apr_pool_t *p, const cb_option_line *line, up_monitor *m)
+{
+    static const char *const http_only[] = {"max_redirects", "expiry_warning", "ignore_tls",
+                                            "ca_file", NULL};
+    const char *v, *err;
+    for (int i = 0; http_only[i]; i++)
+        if (m->kind != UP_KIND_HTTP && cb_option_line_get(line, http_only[i]))
+            return apr_psprintf(p, "%s= is for http(s):// monitors", http_only[i]);
+    if ((err = parse_count(p, line, "max_redirects", 30, &m->max_redirects)))
+        return err;
+    if ((v = cb_option_line_get(line, "expiry_warning")) && (err = parse_expiry_warning(p, v, m)))
+        return err;
+    if ((v = cb_option_line_get(line, "ignore_tls")) && cb_parse_bool(v, &m->ignore_tls))
+        return apr_psprintf(p, "ignore_tls=%s: on or off", v);
+    if ((v = cb_option_line_get(line, "ca_file"))) {
+        apr_finfo_t info;
+        if (apr_stat(&info, v, APR_FINFO_TYPE, p) != APR_SUCCESS || info.filetype != APR_REG)
+            return apr_psprintf(p, "ca_file=%s: not a readable file (give a PEM file of the CAs "
+                                   "to trust)", v);
+        m->ca_file = v;
     }
     return NULL;
 }
@@ -229,6 +282,8 @@ static const char *parse_settings(apr_pool_t *p, const cb_option_line *line,
         return err;
     if ((v = cb_option_line_get(line, "maintenance")) && cb_parse_bool(v, &m->maintenance))
         return apr_psprintf(p, "maintenance=%s: on or off", v);
+    if ((err = parse_http_settings(p, line, m)))
+        return err;
     if ((err = parse_count(p, line, "retries", 100, &m->retries)) ||
         (err = parse_count(p, line, "up_retries", 100, &m->up_retries)) ||
         (err = parse_count(p, line, "resend", 10000, &m->resend)))
@@ -248,6 +303,7 @@ const char *up_parse_monitor(apr_pool_t *p, const char *text, const cb_cidr_list
     out->accepted.count = 1;
     out->accepted.low[0] = 200;
     out->accepted.high[0] = 299;
+    out->max_redirects = UP_DEFAULT_MAX_REDIRECTS;
     if ((err = cb_option_line_parse(p, text, 2, 2, &line)))
         return err;
     out->name = line.words[0];

@@ -6,11 +6,14 @@
  * runs the check in that slot (the node that ran the last slot tries first
  * and keeps it while alive; the others try a fifth of the interval, at
  * most 2 s, into the slot, so a dead node's monitors move within one
- * interval), runs the due checks together
- * (checks.c), steps each monitor's state machine with its state kept in
- * Redis (so whichever node holds the lease continues it), appends the check
- * to the recent history and the database's roll-ups, and hands
- * transitions to the notifier hook. Monitors come from configuration and,
+ * interval), starts the due checks on the checks in flight (checks.c:
+ * one libcurl multi for the life of the task, so a check falls due and
+ * starts while others, slow ones included, are still running), and drives
+ * them until the next tick. As each check finishes it steps the monitor's
+ * state machine with its state kept in Redis (so whichever node holds the
+ * lease continues it), appends the check to the recent history and the
+ * database's roll-ups, hands transitions to the notifier hook, and a
+ * certificate near expiry to cert_warning.c. Monitors come from configuration and,
  * reloaded every api_reload, from the API's table in the database.
  * With Redis down the node checks on its own with in-process state.
  */
@@ -78,13 +81,17 @@ static void save_state(up_plugin *up, apr_pool_t *p, const up_monitor *m, const 
                          i64(p, s->confirmed), "fails", i64(p, s->fails), "oks", i64(p, s->oks),
                          "down_checks", i64(p, s->down_checks), "since", i64(p, s->since_ms),
                          "last_checked_at", i64(p, now_ms), "last_response_ms",
-                         i64(p, r->latency_ms), "last_message", r->message ? r->message : ""};
+                         i64(p, r->latency_ms), "last_message", r->message ? r->message : "",
+                         /* https with expiry_warning: the certificate's notAfter (unix ms) */
+                         "cert_expires_at", i64(p, r->cert_expires_ms)};
+    /* without a certificate read, the field is left as it was */
+    int set_count = (int)(sizeof(set) / sizeof(set[0])) - (r->cert_expires_ms ? 0 : 2);
     const char *push[] = {"LPUSH", history,
                           apr_psprintf(p, "%" APR_INT64_T_FMT " %d %" APR_INT64_T_FMT " %ld",
                                        now_ms, r->ok, r->latency_ms, r->status_code)};
     const char *trim[] = {"LTRIM", history, "0", i64(p, up->history_len - 1)};
     const cb_redis_reply *reply;
-    if (cb_redis_command(up->redis, p, (int)(sizeof(set) / sizeof(set[0])), set, NULL, &reply) !=
+    if (cb_redis_command(up->redis, p, set_count, set, NULL, &reply) !=
             APR_SUCCESS ||
         cb_redis_command(up->redis, p, 3, push, NULL, &reply) != APR_SUCCESS ||
         cb_redis_command(up->redis, p, 4, trim, NULL, &reply) != APR_SUCCESS)
@@ -118,8 +125,11 @@ static int take_slot(up_plugin *up, apr_pool_t *p, const up_monitor *m, int *sha
 }
 
 static void record(up_plugin *up, apr_pool_t *p, const up_monitor *m, up_state *local,
-                   int shared, const up_result *r, int64_t now_ms)
+                   int shared, const up_result *given, int64_t now_ms)
 {
+    up_result warned = *given;
+    const up_result *r = &warned;
+    const char *warning = warned.ok ? up_cert_warning_text(p, m, given, now_ms) : NULL;
     up_state s;
     up_status before;
     int64_t since;
@@ -128,6 +138,8 @@ static void record(up_plugin *up, apr_pool_t *p, const up_monitor *m, up_state *
         shared = 0;
         s = *local;
     }
+    if (warning)
+        warned.message = warning; /* still UP; the status JSON's message says it */
     before = s.status;
     since = s.since_ms;
     kind = up_state_step(&s, m, r->ok, now_ms);
@@ -142,6 +154,36 @@ static void record(up_plugin *up, apr_pool_t *p, const up_monitor *m, up_state *
                            .down_for_ms = kind == UP_NOTIFY_DOWN ? 0 : now_ms - since};
         up_on_transition(up, p, &t);
     }
+}
+
+/* Releases what a finished check of an API monitor kept alive: the pool of
+ * the API monitors it belongs to, once no check of an earlier load runs. */
+static void release_api_pool(up_plugin *up, apr_pool_t *pool)
+{
+    if (!pool)
+        return;
+    if (pool == up->api_pool) {
+        up->api_in_flight--;
+        return;
+    }
+    for (int i = 0; up->retired_api && i < up->retired_api->nelts; i++) {
+        up_retired_api *r = &APR_ARRAY_IDX(up->retired_api, i, up_retired_api);
+        if (r->pool == pool && --r->in_flight == 0) {
+            apr_pool_destroy(r->pool);
+            r->pool = NULL;
+        }
+    }
+}
+
+/* checks.c hands each finished check back here. */
+static void check_done(up_plugin *up, apr_pool_t *scratch, const up_monitor *m,
+                       const up_pending *pending, const up_result *r)
+{
+    pending->runtime->in_flight = 0;
+    record(up, scratch, m, &pending->runtime->local, pending->shared, r, pending->at_ms);
+    if (r->cert_expires_ms && !m->maintenance)
+        up_cert_warning_notify(up, scratch, m, pending->runtime, r, pending->at_ms);
+    release_api_pool(up, pending->api_pool);
 }
 
 static up_runtime *runtime_of(up_plugin *up, const up_monitor *m)
@@ -173,8 +215,23 @@ static void reload_api_monitors(up_plugin *up, int64_t now_ms)
     }
     if (now_ms / 86400000 != up->api_loaded_ms / 86400000)
         up_store_prune(up, next, now_ms);
-    if (up->api_pool)
+    if (up->api_pool && up->api_in_flight > 0) {
+        /* checks of the last load still run: their monitors stay until done */
+        up_retired_api retired = {.pool = up->api_pool, .in_flight = up->api_in_flight};
+        if (!up->retired_api)
+            up->retired_api = apr_array_make(up->task_pool, 4, sizeof(up_retired_api));
+        for (int i = 0; i < up->retired_api->nelts; i++)
+            if (!APR_ARRAY_IDX(up->retired_api, i, up_retired_api).pool) {
+                APR_ARRAY_IDX(up->retired_api, i, up_retired_api) = retired;
+                retired.pool = NULL;
+                break;
+            }
+        if (retired.pool)
+            APR_ARRAY_PUSH(up->retired_api, up_retired_api) = retired;
+    } else if (up->api_pool) {
         apr_pool_destroy(up->api_pool);
+    }
+    up->api_in_flight = 0;
     up->api_pool = next;
     up->api_monitors = list;
     up->api_loaded_ms = now_ms;
@@ -195,10 +252,11 @@ int64_t up_slot_start_ms(const up_monitor *m, int64_t now_ms)
     return (now_ms - offset) / m->interval_ms * m->interval_ms + offset;
 }
 
-/* Adds m to the batch when its slot began and this node takes it. */
+/* Starts m's check when its slot began and this node takes it. */
 static void consider(up_plugin *up, apr_pool_t *scratch, const up_monitor *m, int64_t now_ms,
-                     const up_monitor **batch, up_runtime **runtimes, int *shared, int *due)
+                     apr_pool_t *api_pool)
 {
+    up_pending pending;
     up_runtime *rt = runtime_of(up, m);
     int64_t slot_start = up_slot_start_ms(m, now_ms);
     if (rt->next_due_ms == 0) {
@@ -218,42 +276,43 @@ static void consider(up_plugin *up, apr_pool_t *scratch, const up_monitor *m, in
         rt->local.status = UP_STATUS_MAINTENANCE;
         return;
     }
-    rt->held_last = take_slot(up, scratch, m, &shared[*due]);
+    if (rt->in_flight) /* the last check still runs (timeout above the interval): skip a slot */
+        return;
+    rt->held_last = take_slot(up, scratch, m, &pending.shared);
     if (!rt->held_last)
         return;
-    batch[*due] = m;
-    runtimes[(*due)++] = rt;
+    pending.runtime = rt;
+    pending.at_ms = now_ms;
+    pending.api_pool = api_pool;
+    rt->in_flight = 1;
+    if (api_pool)
+        up->api_in_flight++;
+    up_checks_start(up->checks, m, &pending);
 }
 
 void up_tick(void *plugin_state, apr_pool_t *scratch)
 {
     up_plugin *up = plugin_state;
     int64_t now_ms = (int64_t)apr_time_as_msec(apr_time_now());
-    int count, due = 0;
-    const up_monitor **batch;
-    up_runtime **runtimes;
-    int *shared;
-    up_result *results;
+    apr_time_t until = apr_time_now() + apr_time_from_msec(up->tick_ms);
     if (!up->task_pool) {
         apr_pool_create_unmanaged_ex(&up->task_pool, NULL, NULL);
         up->runtimes = apr_hash_make(up->task_pool);
+        up->checks = up_checks_create(up, up->task_pool, check_done);
         apr_cpystrn(up->holder, cb_lease_holder_id(scratch), sizeof(up->holder));
     }
     reload_api_monitors(up, now_ms);
-    count = up->monitors->nelts + (up->api_monitors ? up->api_monitors->nelts : 0);
-    batch = apr_pcalloc(scratch, sizeof(*batch) * (size_t)(count + 1));
-    runtimes = apr_pcalloc(scratch, sizeof(*runtimes) * (size_t)(count + 1));
-    shared = apr_pcalloc(scratch, sizeof(int) * (size_t)(count + 1));
     for (int i = 0; i < up->monitors->nelts; i++)
-        consider(up, scratch, &APR_ARRAY_IDX(up->monitors, i, up_monitor), now_ms, batch,
-                 runtimes, shared, &due);
+        consider(up, scratch, &APR_ARRAY_IDX(up->monitors, i, up_monitor), now_ms, NULL);
     for (int i = 0; up->api_monitors && i < up->api_monitors->nelts; i++)
-        consider(up, scratch, &APR_ARRAY_IDX(up->api_monitors, i, up_monitor), now_ms, batch,
-                 runtimes, shared, &due);
-    if (due == 0)
-        return;
-    results = apr_pcalloc(scratch, sizeof(*results) * (size_t)due);
-    up_run_checks(up, scratch, batch, due, now_ms, results);
-    for (int k = 0; k < due; k++)
-        record(up, scratch, batch[k], &runtimes[k]->local, shared[k], &results[k], now_ms);
+        consider(up, scratch, &APR_ARRAY_IDX(up->api_monitors, i, up_monitor), now_ms,
+                 up->api_pool);
+    /* Drive the checks in flight until the next tick, recording each as it
+     * finishes; the task runner calls again at once, so checks that fall
+     * due meanwhile start within a tick whatever else is running. */
+    for (;;) {
+        int64_t left = (int64_t)apr_time_as_msec(until - apr_time_now());
+        if (up_checks_drive(up->checks, scratch, left > 0 ? left : 0) == 0 || left <= 0)
+            break;
+    }
 }

@@ -21,7 +21,8 @@ static const cb_option_def options[] = {
      .help = "NAME http(s)://URL|tcp://HOST:PORT|push://TOKEN [interval=60s] [timeout=48s] "
              "[method=GET] [accept=200-299] [keyword=WORD] [invert_keyword=on] "
              "[headers=Name:Value;...] [retries=0] [up_retries=0] [resend=0] [maintenance=on] "
-             "[discord_webhook_url=URL] [notify_email=ADDRESS]"},
+             "[discord_webhook_url=URL] [notify_email=ADDRESS] [max_redirects=10] "
+             "[expiry_warning=DAYS,...] [ca_file=PEM] [ignore_tls=on]"},
     {.name = "notify", .type = CB_OPT_LIST,
      .help = "a notification channel: discord NAME URL | webhook NAME URL secret=... | "
              "email NAME smtp://HOST:PORT from=... to=... (docs/notifications.md)"},
@@ -179,6 +180,7 @@ static cb_status uptime_create(cb_plugin_ctx *ctx, void **state)
     if (!load_monitors(ctx, up))
         return CB_ERROR;
     up->api_reload_ms = cb_opt_duration_ms(o, "api_reload");
+    up->tick_ms = cb_opt_duration_ms(o, "tick");
     up->db = cb_ctx_db(ctx);
     if (up->db) {
         cb_ctx_db_migrations(ctx, up_migrations, -1);

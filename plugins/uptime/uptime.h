@@ -29,6 +29,8 @@ typedef enum {
 } up_status;
 
 #define UP_MAX_CODE_RANGES 16
+#define UP_MAX_EXPIRY_WARNINGS 4
+#define UP_DEFAULT_MAX_REDIRECTS 10 /* Uptime Kuma's */
 
 /* Accepted status codes: values and inclusive ranges ("200-299,301"). */
 typedef struct up_code_ranges {
@@ -59,6 +61,13 @@ typedef struct up_monitor {
     const char *discord_webhook_url;  /* NULL when none */
     const char *notify_email;         /* NULL when none */
     int from_api;             /* set through the API: its Discord URL reaches public addresses only */
+    int max_redirects;        /* HTTP: redirects followed (0 = none; default 10) */
+    /* https: warn this many days before the certificate expires (largest
+     * first; expiry_warning_count 0 = no warning) */
+    int expiry_warning_days[UP_MAX_EXPIRY_WARNINGS];
+    int expiry_warning_count;
+    const char *ca_file;      /* https: CAs to trust instead of the system's, or NULL */
+    int ignore_tls;           /* https: do not verify the certificate */
 } up_monitor;
 
 /* One project's uptime settings, as the TOSE-style API reads and writes
@@ -87,6 +96,8 @@ typedef struct up_runtime {
     int64_t next_due_ms;
     int held_last;        /* this node ran the last slot's check */
     up_state local;       /* the state when Redis cannot be read */
+    int in_flight;        /* a check of this monitor is running */
+    char warned_cert[64]; /* "CERT_ID:DAYS" of the last expiry warning sent */
 } up_runtime;
 
 /* What stepping the machine asks for. */
@@ -97,7 +108,13 @@ typedef struct up_result {
     int ok;
     long status_code;     /* HTTP status; 0 otherwise */
     int64_t latency_ms;
-    const char *message;  /* why it failed, for people; "" when fine */
+    const char *message;  /* why it failed, for people; "" when fine (or a
+                           * certificate expiry warning) */
+    /* https with expiry_warning: the peer certificate's notAfter (unix ms;
+     * 0 when none was read) and an identity of it (issuer and serial) */
+    int64_t cert_expires_ms;
+    const char *cert_id;
+    const char *cert_subject;
 } up_result;
 
 /* A state change (or reminder) handed to the notifier hook. */
@@ -109,6 +126,12 @@ typedef struct up_transition {
     int64_t down_for_ms;    /* UP after DOWN, and reminders: how long it was down */
     const up_result *result;
 } up_transition;
+
+/* An earlier load of the API monitors, kept while its checks run. */
+typedef struct up_retired_api {
+    apr_pool_t *pool;     /* NULL: a free slot */
+    int in_flight;
+} up_retired_api;
 
 /* The plugin's per-environment state. */
 typedef struct up_plugin {
@@ -131,6 +154,11 @@ typedef struct up_plugin {
     const char *status_page;        /* path of the HTML page, or NULL */
     const char *page_title;
     cb_notifier *notifier;          /* NULL without `notify` lines */
+    int64_t tick_ms;
+    struct up_checks *checks;       /* task thread: the checks in flight */
+    int api_in_flight;              /* task thread: checks of api_monitors in flight */
+    apr_array_header_t *retired_api; /* task thread: up_retired_api, earlier api_pools
+                                      * with checks still in flight */
 } up_plugin;
 
 /* monitor_line.c */
@@ -183,10 +211,35 @@ const char *up_status_name(up_status s);
 void up_state_init(up_state *s);
 up_notify_kind up_state_step(up_state *s, const up_monitor *m, int ok, int64_t now_ms);
 
-/* checks.c: runs one batch of checks; results[i] for monitors[i]. */
-void up_run_checks(up_plugin *up, apr_pool_t *p, const up_monitor *const *monitors, int count,
-                   int64_t now_ms, up_result *results);
+/* checks.c: the checks in flight, on one libcurl multi for the life of
+ * the task thread: HTTP(S) checks as streams, TCP checks as connect-only
+ * streams, push monitors judged at once. The scheduler starts checks
+ * whenever they fall due, while others run. */
+typedef struct up_checks up_checks;
+/* What the scheduler keeps with a check until it is recorded. */
+typedef struct up_pending {
+    up_runtime *runtime;
+    int shared;            /* its state is in Redis */
+    int64_t at_ms;         /* when it was due (in its slot) */
+    apr_pool_t *api_pool;  /* the API monitors' memory it refers to, or NULL */
+} up_pending;
+typedef void (*up_check_done_fn)(up_plugin *up, apr_pool_t *scratch, const up_monitor *m,
+                                 const up_pending *pending, const up_result *r);
+up_checks *up_checks_create(up_plugin *up, apr_pool_t *p, up_check_done_fn done);
+void up_checks_start(up_checks *c, const up_monitor *m, const up_pending *pending);
+/* Drives the checks for at most wait_ms (less when one finishes), calling
+ * done for each finished one; returns the checks still running. */
+int up_checks_drive(up_checks *c, apr_pool_t *scratch, int64_t wait_ms);
 int up_body_matches(const up_monitor *m, const char *body);
+
+/* cert_warning.c: the certificate expiry warning of a check. */
+/* "TLS certificate expires in N days (DATE)" when the check's certificate
+ * is within the monitor's largest expiry_warning, else NULL. */
+const char *up_cert_warning_text(apr_pool_t *p, const up_monitor *m, const up_result *r,
+                                 int64_t now_ms);
+/* Sends one notification per certificate per threshold crossed. */
+void up_cert_warning_notify(up_plugin *up, apr_pool_t *p, const up_monitor *m,
+                            up_runtime *rt, const up_result *r, int64_t now_ms);
 
 /* push.c */
 cb_status up_push_route(cb_req *req, void *plugin_state);

@@ -9,7 +9,9 @@
  * cb_options_set and cb_options_finish with a table that has every option
  * type but CB_OPT_SECRET and CB_OPT_LIST, with bounds and an enum; the
  * getters must then return values inside the bounds and the choices. Cheap
- * invariants abort with a message.
+ * invariants abort with a message. The input also goes to the peer
+ * certificate's date parser (core/http_cert.c): a date it accepts is not
+ * before 1970.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -76,6 +78,7 @@ static void parse_scalars(const char *text)
     if (cb_parse_bool(text, &flag) == NULL)
         require(flag == 0 || flag == 1, "boolean neither 0 nor 1", text);
     cb_parse_int(text, &number);
+    require(cb_cert_time_parse(text) >= 0, "certificate date before 1970", text);
     if (cb_parse_url(iteration_pool, text, &url) == NULL) {
         require(url.port >= 1 && url.port <= 65535, "URL port out of range", text);
         require(url.host != NULL && *url.host, "URL without a host", text);

@@ -33,6 +33,7 @@ Suite *uptime_suite(void);
 Suite *uptime_api_suite(void);
 Suite *uptime_page_suite(void);
 Suite *uptime_notify_suite(void);
+Suite *uptime_checks_suite(void);
 Suite *services_suite(void);
 Suite *ratelimit_suite(void);
 Suite *tenants_suite(void);
@@ -69,6 +70,7 @@ static const struct {
     {"model_cache", model_cache_suite},
     {"demo", demo_suite},
     {"model", model_suite},
+    {"uptime_checks", uptime_checks_suite},
     {"storage_s3", storage_s3_suite},
     {"storage_backends", storage_backends_suite},
     {"uptime_api", uptime_api_suite},

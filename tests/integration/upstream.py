@@ -14,6 +14,9 @@ Routes (any method):
   /count?tag=T    answers 200 and logs "count T MS MARKER" (the unix time
                   in milliseconds it arrived), to count checks per interval
   /bin            a small application/octet-stream body
+  /redirect?to=URL&code=N  answers N (default 302) with Location: URL
+  /hops?n=N       redirects (302) to /hops?n=N-1 until n=0 answers 200
+                  "arrived": a chain of N redirects
   .../chat/completions  a fake OpenAI-style provider: JSON, or with
                   "stream": true three chunks 300 ms apart and "data: [DONE]";
                   "sawKey" tells whether Authorization carried PROVIDER_KEY;
@@ -110,6 +113,17 @@ class Handler(BaseHTTPRequestHandler):
                 print("count %s %d %s" % (query.get("tag", ["-"])[0], int(time.time() * 1000),
                                           marker or "-"), flush=True)
             self._send(200, b"counted", "text/plain")
+            return
+        if url.path.endswith("/redirect"):
+            self._send(int(query.get("code", ["302"])[0]), b"moved", "text/plain",
+                       {"Location": query.get("to", ["/"])[0]})
+            return
+        if url.path.endswith("/hops"):
+            n = int(query.get("n", ["0"])[0])
+            if n <= 0:
+                self._send(200, b"arrived", "text/plain", {"X-Hops": "done"})
+            else:
+                self._send(302, b"hop", "text/plain", {"Location": "/hops?n=%d" % (n - 1)})
             return
         if url.path.endswith("/status"):
             self._send(int(query.get("code", ["200"])[0]), b'{"status":true}')

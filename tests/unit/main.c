@@ -37,6 +37,7 @@ Suite *sse_suite(void);
 Suite *url_guard_suite(void);
 Suite *notify_suite(void);
 Suite *http_stream_suite(void);
+Suite *http_stream_options_suite(void);
 Suite *db_suite(void);
 Suite *services_suite(void);
 Suite *metering_suite(void);
@@ -83,6 +84,7 @@ int main(void)
     srunner_add_suite(sr, url_guard_suite());
     srunner_add_suite(sr, notify_suite());
     srunner_add_suite(sr, http_stream_suite());
+    srunner_add_suite(sr, http_stream_options_suite());
     srunner_add_suite(sr, db_suite());
     srunner_add_suite(sr, services_suite());
     srunner_add_suite(sr, metering_suite());

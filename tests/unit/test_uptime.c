@@ -5,7 +5,9 @@
  * unless allowed, CR/LF in URLs, intervals of 0 or below, unknown
  * settings), the keyword match, the anti-flapping state machine, and the
  * notification a transition becomes (fields, idempotency key per slot,
- * the monitor's own destinations).
+ * the monitor's own destinations), the redirect and TLS settings
+ * (max_redirects, expiry_warning, ca_file, ignore_tls) and the text of a
+ * certificate expiry warning.
  */
 #include <string.h>
 
@@ -128,6 +130,63 @@ START_TEST(monitor_line)
     REFUSED("x push://short", "push token");
     REFUSED("bad/name http://example.com/", "monitor name");
     REFUSED("onlyname", "2 words");
+}
+END_TEST
+
+START_TEST(redirect_and_tls_settings)
+{
+    up_monitor m;
+    ck_assert_ptr_null(up_parse_monitor(pool, "a https://example.com/", NULL, &m));
+    ck_assert_int_eq(m.max_redirects, 10);
+    ck_assert_int_eq(m.expiry_warning_count, 0);
+    ck_assert_ptr_null(m.ca_file);
+    ck_assert_ptr_null(up_parse_monitor(
+        pool, "a https://example.com/ max_redirects=0 expiry_warning=7,21,14 ignore_tls=on "
+              "ca_file=/etc/hostname", NULL, &m));
+    ck_assert_int_eq(m.max_redirects, 0);
+    /* kept largest first */
+    ck_assert_int_eq(m.expiry_warning_count, 3);
+    ck_assert_int_eq(m.expiry_warning_days[0], 21);
+    ck_assert_int_eq(m.expiry_warning_days[1], 14);
+    ck_assert_int_eq(m.expiry_warning_days[2], 7);
+    ck_assert_int_eq(m.ignore_tls, 1);
+    ck_assert_str_eq(m.ca_file, "/etc/hostname");
+    REFUSED("a https://example.com/ max_redirects=31", "max_redirects=31");
+    REFUSED("a https://example.com/ max_redirects=-1", "max_redirects=-1");
+    REFUSED("a https://example.com/ expiry_warning=0", "expiry_warning=0: give days");
+    REFUSED("a https://example.com/ expiry_warning=366", "1 to 365");
+    REFUSED("a https://example.com/ expiry_warning=7,", "expiry_warning=7,");
+    REFUSED("a https://example.com/ expiry_warning=1,2,3,4,5", "up to 4");
+    REFUSED("a https://example.com/ ignore_tls=maybe", "ignore_tls=maybe");
+    REFUSED("a https://example.com/ ca_file=/nonexistent/ca.pem", "not a readable file");
+    REFUSED("a tcp://example.com:443 expiry_warning=7", "expiry_warning= is for http(s)");
+    REFUSED("a push://abcdefghijklmnop0123 max_redirects=2", "max_redirects= is for http(s)");
+}
+END_TEST
+
+START_TEST(certificate_warning_text)
+{
+    up_monitor m;
+    up_result r;
+    int64_t now = 1796000000000LL; /* 2026-11-30 00:53:20 UTC */
+    ck_assert_ptr_null(up_parse_monitor(pool, "a https://example.com/ expiry_warning=14,7",
+                                        NULL, &m));
+    memset(&r, 0, sizeof(r));
+    r.cert_expires_ms = now + 20 * 86400000LL;
+    ck_assert_ptr_null(up_cert_warning_text(pool, &m, &r, now));
+    r.cert_expires_ms = now + 13 * 86400000LL + 3600000;
+    ck_assert_str_eq(up_cert_warning_text(pool, &m, &r, now),
+                     "TLS certificate expires in 13 days (2026-12-13 01:53 UTC)");
+    r.cert_expires_ms = now + 3600000;
+    ck_assert_ptr_nonnull(strstr(up_cert_warning_text(pool, &m, &r, now), "within a day"));
+    r.cert_expires_ms = now - 3600000;
+    ck_assert_ptr_nonnull(strstr(up_cert_warning_text(pool, &m, &r, now), "has expired"));
+    /* no certificate read, or no warning asked for */
+    r.cert_expires_ms = 0;
+    ck_assert_ptr_null(up_cert_warning_text(pool, &m, &r, now));
+    ck_assert_ptr_null(up_parse_monitor(pool, "a https://example.com/", NULL, &m));
+    r.cert_expires_ms = now + 3600000;
+    ck_assert_ptr_null(up_cert_warning_text(pool, &m, &r, now));
 }
 END_TEST
 
@@ -315,6 +374,8 @@ Suite *uptime_parse_suite(void)
     tcase_add_test(tc, duration_text);
     tcase_add_test(tc, transition_message);
     tcase_add_test(tc, monitor_destinations);
+    tcase_add_test(tc, redirect_and_tls_settings);
+    tcase_add_test(tc, certificate_warning_text);
     suite_add_tcase(s, tc);
     return s;
 }
