@@ -36,8 +36,9 @@ extern "C" {
  * its own, and accepts an older minor: members past the plugin's
  * descriptor size read as zero (NULL hooks). */
 #define CB_PLUGIN_ABI_MAJOR 3
-#define CB_PLUGIN_ABI_MINOR 0   /* 3.0: opaque Redis replies and JSON values, after_response
-                                 * gets the response record (docs/plugin-api.md, "ABI 3.0") */
+#define CB_PLUGIN_ABI_MINOR 1   /* 3.0: opaque Redis replies and JSON values, after_response
+                                 * gets the response record (docs/plugin-api.md, "ABI 3.0");
+                                 * 3.1: new public functions only ("ABI 3.1") */
 #define CB_PLUGIN_SYMBOL "cloudbase_plugin"
 /* The first members of every descriptor; write it first:
  *   const cb_plugin cloudbase_plugin = { CB_PLUGIN_HEADER, .name = "x", ... }; */
