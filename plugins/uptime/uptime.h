@@ -131,6 +131,8 @@ typedef struct up_plugin {
     const char *status_page;        /* path of the HTML page, or NULL */
     const char *page_title;
     cb_notifier *notifier;          /* NULL without `notify` lines */
+    struct up_status_cache *status_cache; /* the rendered page, JSON and badges */
+    int64_t status_refresh_s;       /* how often the page's script refreshes it */
 } up_plugin;
 
 /* monitor_line.c */
@@ -205,6 +207,24 @@ cb_status up_status_page(cb_req *req, void *plugin_state);
 cb_status up_status_css(cb_req *req, void *plugin_state);
 cb_status up_status_badge(cb_req *req, void *plugin_state);
 const char *up_uptime_class(int64_t checks, int64_t ups);
+
+/* status_cache.c: rendered status documents per process (see the file). */
+typedef struct up_status_cache up_status_cache;
+/* Renders a document into p; *len its length. */
+typedef const char *(*up_render_fn)(up_plugin *up, apr_pool_t *p, const void *baton,
+                                    size_t *len);
+/* NULL when the lock cannot be made; ttl_ms 0: every request renders. */
+up_status_cache *up_status_cache_create(apr_pool_t *p, int64_t ttl_ms);
+/* A state changed: every cached document is rendered again when next asked. */
+void up_status_cache_invalidate(up_status_cache *c);
+/* Answers req with the document key (rendering it with render(baton) when
+ * needed), its ETag, Last-Modified and X-Cache-Status, or 304. The caller
+ * sets Content-Type and the other headers first. */
+cb_status up_status_cache_serve(up_plugin *up, cb_req *req, const char *key,
+                                up_render_fn render, const void *baton);
+
+/* status_script.c: the page's same-origin script (refresh in place). */
+cb_status up_status_script(cb_req *req, void *plugin_state);
 
 /* scheduler.c */
 void up_tick(void *plugin_state, apr_pool_t *scratch);

@@ -27,6 +27,7 @@ Suite *model_cache_suite(void);
 Suite *uptime_suite(void);
 Suite *uptime_api_suite(void);
 Suite *uptime_page_suite(void);
+Suite *uptime_live_suite(void);
 Suite *uptime_notify_suite(void);
 Suite *services_suite(void);
 Suite *ratelimit_suite(void);
@@ -67,6 +68,7 @@ int main(void)
     srunner_add_suite(sr, uptime_suite());
     srunner_add_suite(sr, uptime_api_suite());
     srunner_add_suite(sr, uptime_page_suite());
+    srunner_add_suite(sr, uptime_live_suite());
     srunner_add_suite(sr, uptime_notify_suite());
     srunner_add_suite(sr, services_suite());
     srunner_add_suite(sr, ratelimit_suite());
