@@ -107,19 +107,21 @@ static cached_doc *make_doc(const char *body, size_t len, apr_uint32_t generatio
     return d;
 }
 
-/* 1 when the If-None-Match list names etag (or is "*"). */
-static int etag_listed(const char *list, const char *etag)
+int up_etag_listed(const char *list, const char *etag)
 {
     size_t n = strlen(etag);
     const char *s = list;
+    if (n == 0)
+        return 0;
     while (*s) {
         while (*s == ' ' || *s == ',' || *s == '\t')
             s++;
-        if (*s == '*')
+        if (*s == '*' && (s[1] == '\0' || s[1] == ',' || s[1] == ' ' || s[1] == '\t'))
             return 1;
         if (strncmp(s, "W/", 2) == 0)
             s += 2;
-        if (strncmp(s, etag, n) == 0 && (s[n] == '\0' || s[n] == ',' || s[n] == ' '))
+        if (strncmp(s, etag, n) == 0 &&
+            (s[n] == '\0' || s[n] == ',' || s[n] == ' ' || s[n] == '\t'))
             return 1;
         while (*s && *s != ',')
             s++;
@@ -133,7 +135,7 @@ static int not_modified(cb_req *req, const cached_doc *d)
     const char *ims = cb_req_header(req, "If-Modified-Since");
     apr_time_t since;
     if (inm)
-        return etag_listed(inm, d->etag);
+        return up_etag_listed(inm, d->etag);
     if (ims && (since = apr_date_parse_http(ims)) != APR_DATE_BAD)
         return apr_time_sec(d->made) <= apr_time_sec(since);
     return 0;

@@ -223,6 +223,11 @@ void up_status_cache_invalidate(up_status_cache *c);
 cb_status up_status_cache_serve(up_plugin *up, cb_req *req, const char *key,
                                 up_render_fn render, const void *baton);
 
+/* 1 when an If-None-Match header value (a list of entity tags, weak or
+ * strong, or "*") names etag (a quoted tag): weak comparison, as a GET
+ * wants. Pure; the unit suite and fuzz_uptime drive it. */
+int up_etag_listed(const char *list, const char *etag);
+
 /* status_script.c: the page's same-origin script (refresh in place). */
 cb_status up_status_script(cb_req *req, void *plugin_state);
 
