@@ -380,13 +380,15 @@ CloudBaseDatabase sqlite3:$T/data/site.db
   bucket bench backend=local dir=$T/data/bucket default max_object=200m
   download_expires 7d
 </CloudBasePlugin>
-# the status_page target: the uptime plugin's page, served from its cache
+# the status_page target: the uptime plugin's page, served from its cache;
+# its monitors check this httpd's static file (not the upstream nginx, whose
+# accepted connections are counted)
 <CloudBasePlugin uptime>
   allow_private 127.0.0.0/8
   status_title "Bench status"
-  monitor web http://127.0.0.1:$GW_UP/hello interval=2s
-  monitor api http://127.0.0.1:$GW_UP/hello interval=2s
-  monitor shop http://127.0.0.1:$GW_UP/hello interval=2s
+  monitor web http://127.0.0.1:$P_HTTPD/hello interval=2s
+  monitor api http://127.0.0.1:$P_HTTPD/hello interval=2s
+  monitor shop http://127.0.0.1:$P_HTTPD/hello interval=2s
 </CloudBasePlugin>
 # an authenticated, rate-limited function call (10 functions here)
 CloudBaseRateLimit /v1/functions/bench 1000000000/1h by=user

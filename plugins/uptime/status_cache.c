@@ -171,7 +171,8 @@ cb_status up_status_cache_serve(up_plugin *up, cb_req *req, const char *key,
         body = render(up, p, baton, &len);
         made = make_doc(body, len, 0, 0);
         if (!made)
-            return cb_req_send_error(req, 503, "UNAVAILABLE", "the status is not available now");
+            return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
+                                     "the status is not available now; try again");
         rc = answer(req, made, "MISS");
         release(made);
         return rc;
@@ -216,7 +217,8 @@ cb_status up_status_cache_serve(up_plugin *up, cb_req *req, const char *key,
     }
     apr_thread_mutex_unlock(c->lock);
     if (!made)
-        return cb_req_send_error(req, 503, "UNAVAILABLE", "the status is not available now");
+        return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
+                                 "the status is not available now; try again");
     rc = answer(req, made, "MISS");
     apr_thread_mutex_lock(c->lock);
     release(made);
