@@ -42,6 +42,13 @@
 #   presign       not a wrk run: presigned SigV4 URLs per second on one core
 #                 (tests/bench/sign_bench), shown in the table's req/s
 #                 column; the target is >= 100k/s
+#   status_static/status_page  the uptime plugin's status page (3 monitors)
+#                 as a static file of the same bytes, and served by the
+#                 gateway from its cache; the target is >= 0.9x status_static
+#   monitors_1k   not a wrk run: 1,000 HTTP monitors at interval=10s on a
+#                 second httpd for BENCH_MONITOR_SECONDS; the gateway's added
+#                 CPU (target < 10% of one core) and the p99 lateness of a
+#                 check's start (target < 500 ms); see scripts/bench-uptime.sh
 # static, mod_proxy and gateway are served by ONE httpd instance (event MPM,
 # same settings), so the only difference between them is the route.
 #
@@ -75,10 +82,13 @@
 #                         nginx_proxy mod_proxy gateway auth_off auth_on auth_key
 #                         fn_mod_proxy fn_nginx function function_10k
 #                         function_nolimit signin signin_rss static_4k dl_4k
-#                         static_1m dl_1m upload_rss presign), e.g.
+#                         static_1m dl_1m upload_rss presign status_static
+#                         status_page monitors_1k), e.g.
 #                         "auth_off auth_on" with more rounds to judge a 5% gap
 #   BENCH_SHARED_UPSTREAM=0  1: gateway uses the same upstream URL as ProxyPass
 #   BENCH_KEEP=0          1: keep the temp dir (configs, logs) for inspection
+#   BENCH_MONITORS=1000   monitors of the monitors_1k target
+#   BENCH_MONITOR_SECONDS=60  its measured window (after every monitor was checked once)
 #   BENCH_REDIS=single    cluster: the gateway uses a three-master Redis
 #                         Cluster on loopback (redis-cluster://) instead of one
 #                         redis-server
@@ -102,6 +112,8 @@ APACHE_MODULES=/usr/lib/apache2/modules
 BODY=$'hello\n'
 
 die() { echo "bench: error: $*" >&2; exit 1; }
+# shellcheck source=scripts/bench-uptime.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-uptime.sh"
 note() { echo "bench: $*" >&2; }
 
 for v in SECONDS_RUN CONNS THREADS ROUNDS; do
@@ -174,10 +186,10 @@ start() {
 }
 
 # --- ports ------------------------------------------------------------------
-read -r P_UP P_UP2 P_NGXPROXY P_HTTPD P_REDIS P_HTTPD2 < <(python3 - <<'EOF'
+read -r P_UP P_UP2 P_NGXPROXY P_HTTPD P_REDIS P_HTTPD2 P_MON < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(6):
+for _ in range(7):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -262,10 +274,13 @@ EOF
 }
 
 nginx_conf "$T/up" 1 "$(cat <<EOF
+    log_format checks '\$msec \$arg_m';
     server {
         listen 127.0.0.1:$P_UP;
         listen 127.0.0.1:$P_UP2;
         location = /hello { return 200 "hello\n"; }
+        # the monitors_1k target's checks: arrival time and monitor name
+        location = /mon { access_log $T/up/mon.log checks; return 200 "ok\n"; }
         location = /nginx_status { stub_status; }
     }
 EOF
@@ -365,6 +380,16 @@ CloudBaseDatabase sqlite3:$T/data/site.db
   bucket bench backend=local dir=$T/data/bucket default max_object=200m
   download_expires 7d
 </CloudBasePlugin>
+# the status_page target: the uptime plugin's page, served from its cache;
+# its monitors check this httpd's static file (not the upstream nginx, whose
+# accepted connections are counted)
+<CloudBasePlugin uptime>
+  allow_private 127.0.0.0/8
+  status_title "Bench status"
+  monitor web http://127.0.0.1:$P_HTTPD/hello interval=2s
+  monitor api http://127.0.0.1:$P_HTTPD/hello interval=2s
+  monitor shop http://127.0.0.1:$P_HTTPD/hello interval=2s
+</CloudBasePlugin>
 # an authenticated, rate-limited function call (10 functions here)
 CloudBaseRateLimit /v1/functions/bench 1000000000/1h by=user
 <CloudBasePlugin functions>
@@ -384,7 +409,8 @@ mkdir -p "$T/plugins" "$T/data"
 chmod 777 "$T/data"   # the SQLite database is written by httpd's workers
 ln -s "$PLUGIN_DIR/testplug.so" "$BUILD_DIR/plugins/auth/.libs/auth.so" \
     "$BUILD_DIR/plugins/functions/.libs/functions.so" \
-    "$BUILD_DIR/plugins/storage/.libs/storage.so" "$T/plugins/"
+    "$BUILD_DIR/plugins/storage/.libs/storage.so" "$BUILD_DIR/plugins/uptime/.libs/uptime.so" \
+    "$T/plugins/"
 openssl rand -hex 32 >"$T/jwt.key"
 openssl rand -hex 32 >"$T/admin.key"
 openssl rand -hex 32 >"$T/storage.key"
@@ -476,7 +502,7 @@ API_KEY=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/admin/apikeys" \
 # route that needs a signed-in user (JWT verified, session from the cache).
 NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on auth_key
        fn_mod_proxy fn_nginx function function_10k function_nolimit signin
-       static_4k dl_4k static_1m dl_1m)
+       static_4k dl_4k static_1m dl_1m status_static status_page)
 declare -A URL=(
     [fn_mod_proxy]="http://127.0.0.1:$P_HTTPD/plain/hello"
     [fn_nginx]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
@@ -494,6 +520,8 @@ declare -A URL=(
     [signin]="http://127.0.0.1:$P_HTTPD/auth/v1/signin"
     [static_4k]="http://127.0.0.1:$P_HTTPD/obj-4k"
     [static_1m]="http://127.0.0.1:$P_HTTPD/obj-1m"
+    [status_static]="http://127.0.0.1:$P_HTTPD/status-copy.html"
+    [status_page]="http://127.0.0.1:$P_HTTPD/status"
 )
 # The body each target must answer (the hello body unless named here).
 declare -A EXPECT=([static_4k]="$T/httpd/docroot/obj-4k" [dl_4k]="$T/httpd/docroot/obj-4k"
@@ -554,12 +582,13 @@ EOF
 is_post() { [[ $1 == fn_* || $1 == function* || $1 == signin ]]; }
 post_body() { if [[ $1 == signin ]]; then printf '%s' "$SIGNIN_BODY"; else printf '%s' "$FN_BODY"; fi; }
 post_lua() { if [[ $1 == signin ]]; then printf '%s' "$T/signin.lua"; else printf '%s' "$T/post.lua"; fi; }
-MEASURE_RSS=1 MEASURE_UPLOAD_RSS=1 MEASURE_PRESIGN=1
+MEASURE_RSS=1 MEASURE_UPLOAD_RSS=1 MEASURE_PRESIGN=1 MEASURE_MONITORS=1
 if [[ -n ${BENCH_TARGETS:-} ]]; then
     read -r -a requested <<<"$BENCH_TARGETS"
     NAMES=()
-    MEASURE_RSS=0 MEASURE_UPLOAD_RSS=0 MEASURE_PRESIGN=0
+    MEASURE_RSS=0 MEASURE_UPLOAD_RSS=0 MEASURE_PRESIGN=0 MEASURE_MONITORS=0
     for n in "${requested[@]}"; do
+        if [[ $n == monitors_1k ]]; then MEASURE_MONITORS=1; continue; fi
         if [[ $n == signin_rss ]]; then MEASURE_RSS=1; continue; fi
         if [[ $n == upload_rss ]]; then MEASURE_UPLOAD_RSS=1; continue; fi
         if [[ $n == presign ]]; then MEASURE_PRESIGN=1; continue; fi
@@ -578,6 +607,15 @@ wrk_args() {
     if is_post "$1"; then printf '%s\n' -s "$(post_lua "$1")"; fi
 }
 printf '%s' "$BODY" >"$T/expected"
+# The status page's bytes as a static file, once its monitors were checked
+# (the page is rendered again every few seconds: same size, another time).
+for ((i = 0; i < 100; i++)); do
+    curl -s "http://127.0.0.1:$P_HTTPD/uptime/status.json" | grep -q '"status":"pending"' || break
+    sleep 0.1
+done
+curl -sf -o "$T/httpd/docroot/status-copy.html" "http://127.0.0.1:$P_HTTPD/status" \
+    || die "the status page does not answer"
+chmod 644 "$T/httpd/docroot/status-copy.html"
 for n in "${NAMES[@]}"; do
     mapfile -t hargs < <(curl_args "$n")
     code=$(curl -sS --max-time 5 "${hargs[@]}" -o "$T/got" -w '%{http_code}' "${URL[$n]}" 2>"$T/curl.err") || code="curl failed: $(cat "$T/curl.err")"
@@ -585,6 +623,11 @@ for n in "${NAMES[@]}"; do
         if [[ $code != 200 ]] || ! grep -q '"greeting":"hi"' "$T/got"; then
             die "target '$n' (${URL[$n]}) answered '$code': $(head -c 300 "$T/got")"
         fi
+        continue
+    fi
+    if [[ $n == status_* ]]; then
+        [[ $code == 200 ]] && grep -q '<h1>Bench status</h1>' "$T/got" \
+            || die "target '$n' (${URL[$n]}) answered '$code': $(head -c 300 "$T/got")"
         continue
     fi
     if [[ $n == signin ]]; then
@@ -753,6 +796,11 @@ if grep -qE '\[(proxy|proxy_http|cloudbase):(error|crit|alert|emerg)' "$T/httpd/
     warnings+=("httpd error log has proxy/cloudbase errors (first: $(grep -m1 -E '\[(proxy|proxy_http|cloudbase):(error|crit|alert|emerg)' "$T/httpd/error.log" | cut -c1-200))")
 fi
 
+# 1,000 monitors on a second httpd (after the wrk runs, with the bench httpd idle).
+if ((MEASURE_MONITORS)); then
+    bench_uptime_monitors
+fi
+
 # Object-store signer microbenchmark (one thread's CPU time, no server): its
 # presign rate is a row of the table.
 sign_out="" presign=""
@@ -840,6 +888,14 @@ for size in 4k 1m; do
              "($(ratio "${RPS[dl_$size]}" "${RPS[static_$size]}"); p99 $(num "${P99[dl_$size]}" %.2f) ms vs $(num "${P99[static_$size]}" %.2f) ms)"
     fi
 done
+if measured status_page status_static; then
+    awk -v a="${RPS[status_page]}" -v b="${RPS[status_static]}" 'BEGIN { exit !(b > 0 && a / b >= 0.9) }' && v=PASS || v=FAIL
+    echo "status page from the cache ($(stat -c %s "$T/httpd/docroot/status-copy.html") bytes) >= 0.9x httpd serving the same bytes statically: $v" \
+         "($(ratio "${RPS[status_page]}" "${RPS[status_static]}"); p99 $(num "${P99[status_page]}" %.2f) ms vs $(num "${P99[status_static]}" %.2f) ms)"
+fi
+if ((MEASURE_MONITORS)); then
+    uptime_monitors_report
+fi
 if [[ -n $UP_IDLE && -n $UP_AFTER ]]; then
     rss_verdict "a 100 MiB upload raises httpd's RSS by < 10 MiB" "$UP_IDLE" "$UP_AFTER" 10
 fi

@@ -14,7 +14,8 @@
 # Run service helloworld (both @cloudbase/functions-framework), AI_PORT the
 # sample OpenAI-compatible server (scripts/demo-sample-ai.py) behind the AI
 # provider deepseek and the agent demo-agent. MODULE is mod_cloudbase.so;
-# PLUGIN_DIR holds auth.so, functions.so, storage.so and model.so. NODE_MODULES is the pinned
+# PLUGIN_DIR holds auth.so, functions.so, storage.so, model.so and uptime.so.
+# NODE_MODULES is the pinned
 # node_modules (tests/sdk) whose @cloudbase/js-sdk browser build the front
 # page loads from /sdk/. Run as root, httpd's workers run as www-data.
 
@@ -121,6 +122,16 @@ CloudBaseRateLimit /v1/functions/ 60/1m by=user
 # users write their own records. scripts/demo-seed-models.sh adds samples.
 <CloudBasePlugin model>
   model post schema=file:$demo_config_top/conf/demo/models/post.json
+</CloudBasePlugin>
+# Uptime monitors (docs/plugins/uptime.md) and their status page at
+# /status: the gateway's own /health (up) and the sample AI server's /flap
+# (up 20 s, down 20 s: flapping). Both on loopback, hence allow_private.
+<CloudBasePlugin uptime>
+  allow_private 127.0.0.0/8
+  status_title "Demo status"
+  status_refresh 5s
+  monitor gateway http://127.0.0.1:$port/health interval=5s
+  monitor flapping http://127.0.0.1:$ai_port/flap interval=5s
 </CloudBasePlugin>
 CONF
 }

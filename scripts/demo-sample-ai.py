@@ -12,6 +12,10 @@ sentence that quotes the last user message, so that the demo's AI provider
   Authorization must be "Bearer <the key in KEY_FILE>": the gateway injects
   it (callers never see it); anything else gets 401.
 
+  GET /flap  the demo's flapping service for the uptime monitor "flapping":
+             200 "up" for 20 seconds, then 503 "down" for 20 seconds, and
+             so on (by the wall clock), so the status page shows it change.
+
 Usage: demo-sample-ai.py PORT KEY_FILE  (listens on 127.0.0.1 only)
 """
 import json
@@ -19,6 +23,9 @@ import sys
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+FLAP_SECONDS = 20
 
 
 class SampleChat(BaseHTTPRequestHandler):
@@ -35,6 +42,13 @@ class SampleChat(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path.split("?")[0] != "/flap":
+            self.send_json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+            return
+        up = int(time.time() // FLAP_SECONDS) % 2 == 0
+        self.send_json(200 if up else 503, {"status": "up" if up else "down"})
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)

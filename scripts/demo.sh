@@ -3,9 +3,10 @@
 # 127.0.0.1:8080 (DEMO_PORT to change): apache2 with mod_cloudbase, a
 # redis-server, the function add-two and the Cloud Run service helloworld
 # (on the pinned @cloudbase/functions-framework, tests/sdk) and a sample
-# OpenAI-compatible server (scripts/demo-sample-ai.py) and a local storage
-# bucket, all on loopback in a temporary directory, with the configuration
-# of scripts/demo-config.sh.
+# OpenAI-compatible server (scripts/demo-sample-ai.py, also the flapping
+# service of the uptime monitor "flapping") and a local storage bucket, two
+# uptime monitors with their status page at /status, all on loopback in a
+# temporary directory, with the configuration of scripts/demo-config.sh.
 # Seed 000's quick start runs against it with only the host changed; the
 # front page uses the official @cloudbase/js-sdk. Ctrl-C stops it all.
 set -euo pipefail
@@ -76,6 +77,7 @@ mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data/files" "$dir/data/private"
 cp "$top"/conf/demo/*.html "$top"/conf/demo/*.js "$top"/conf/demo/*.css "$dir/docroot/"
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
   "$top"/build/plugins/storage/.libs/storage.so "$top"/build/plugins/model/.libs/model.so \
+  "$top"/build/plugins/uptime/.libs/uptime.so \
   "$dir/plugins/"
 for _ in $(seq 50); do
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
@@ -112,6 +114,8 @@ cat <<MSG
 
 mod_cloudbase demo gateway on http://127.0.0.1:$port  (files in $dir)
 Open http://127.0.0.1:$port/ in a browser: sign in, call add-two, upload a file.
+Status page: http://127.0.0.1:$port/status (monitors gateway, up, and flapping,
+up 20 s / down 20 s; refreshed in place every 5 s).
 Demo user: demo / demo-password. Admin key: $(cat "$dir/admin.key")
 Seed 000's quick start works with https://\${env}.api.tcloudbasegateway.com
 replaced by http://127.0.0.1:$port: function add-two, Cloud Run service
@@ -132,6 +136,7 @@ storage buckets files and private (local, in $dir/data; README.md shows a curl u
        -H 'Accept: text/event-stream' -d '{"model":"demo-agent","stream":true,"messages":[{"role":"user","content":"hi"}]}'
   curl -s -X POST http://127.0.0.1:$port/v1/functions/add-two -d '{}'   # 401: sign in first
   curl -s "http://127.0.0.1:$port/v1/model/prod/post/list?getCount=true"  # the data model post
+  curl -s http://127.0.0.1:$port/uptime/status.json      # the monitors gateway and flapping
 
 Press Ctrl-C to stop.
 MSG

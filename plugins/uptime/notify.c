@@ -153,5 +153,6 @@ void up_on_transition(up_plugin *up, apr_pool_t *p, const up_transition *t)
            t->result->message ? t->result->message : "");
     if (up->redis)
         keep_event(up, p, t);
+    up_status_cache_invalidate(up->status_cache);
     send_notification(up, p, t);
 }

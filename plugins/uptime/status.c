@@ -137,10 +137,10 @@ static cb_json *recent_events(up_plugin *up, apr_pool_t *p, int count)
     return list;
 }
 
-cb_status up_status_json(cb_req *req, void *plugin_state)
+/* The whole JSON, as the cache keeps it. */
+static const char *render_json(up_plugin *up, apr_pool_t *p, const void *baton, size_t *len)
 {
-    up_plugin *up = plugin_state;
-    apr_pool_t *p = cb_req_pool(req);
+    const char *text;
     int64_t now_ms = (int64_t)apr_time_as_msec(apr_time_now());
     cb_json *root = cb_json_new_object(p), *list = cb_json_new_array(p);
     int down = 0, pending = 0;
@@ -155,6 +155,15 @@ cb_status up_status_json(cb_req *req, void *plugin_state)
                                         : pending ? "pending" : "up");
     cb_json_set(root, "monitors", list);
     cb_json_set(root, "events", recent_events(up, p, 50));
+    (void)baton;
+    text = cb_json_dump(p, root);
+    *len = strlen(text);
+    return text;
+}
+
+cb_status up_status_json(cb_req *req, void *plugin_state)
+{
+    cb_req_set_header(req, "Content-Type", "application/json");
     cb_req_set_header(req, "Cache-Control", "no-cache");
-    return cb_req_send_json(req, 200, cb_json_dump(p, root));
+    return up_status_cache_serve(plugin_state, req, "json", render_json, NULL);
 }

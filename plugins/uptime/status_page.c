@@ -1,8 +1,11 @@
 /*
  * status_page.c: the public status page (status_page, default /status):
- * server-rendered HTML without scripts or outside assets, served with a
- * strict Content-Security-Policy (its one style sheet comes from
- * {status_page}/style.css on the same origin). Per monitor: its state,
+ * server-rendered HTML without outside assets, served with a strict
+ * Content-Security-Policy (its one style sheet comes from
+ * {status_page}/style.css, its one script, which refreshes it in place and
+ * is not needed to read it, from {status_page}/status.js, both on the same
+ * origin); the page, the JSON and the badges are served through the
+ * per-process cache of status_cache.c. Per monitor: its state,
  * 90 daily and 24 hourly bars coloured by uptime (SVG, a <title> tooltip
  * each), and an inline SVG line chart of the hourly average latency; on
  * top the overall status and the current incidents. Dark mode follows
@@ -252,16 +255,16 @@ static void set_page_headers(cb_req *req, const char *type)
 {
     cb_req_set_header(req, "Content-Type", type);
     cb_req_set_header(req, "Content-Security-Policy",
-                      "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-                      "form-action 'none'; frame-ancestors 'none'");
+                      "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
+                      "connect-src 'self'; base-uri 'none'; form-action 'none'; "
+                      "frame-ancestors 'none'");
     cb_req_set_header(req, "X-Content-Type-Options", "nosniff");
     cb_req_set_header(req, "Referrer-Policy", "no-referrer");
 }
 
-cb_status up_status_page(cb_req *req, void *plugin_state)
+/* The whole page, as the cache keeps it. */
+static const char *render_page(up_plugin *up, apr_pool_t *p, const void *baton, size_t *len)
 {
-    up_plugin *up = plugin_state;
-    apr_pool_t *p = cb_req_pool(req);
     int64_t now_s = (int64_t)apr_time_sec(apr_time_now());
     const char *sections = "", *incidents = "", *title = esc(p, up->page_title), *banner;
     int down = 0, pending = 0, count = up->monitors->nelts;
@@ -289,10 +292,13 @@ cb_status up_status_page(cb_req *req, void *plugin_state)
     html = apr_pstrcat(
         p, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-           "<meta http-equiv=\"refresh\" content=\"60\">"
+           "<noscript><meta http-equiv=\"refresh\" content=\"60\"></noscript>"
            "<meta name=\"color-scheme\" content=\"light dark\"><title>", title,
         "</title><link rel=\"stylesheet\" href=\"", esc(p, up->status_page),
-        "/style.css\"></head><body><main><h1>", title, "</h1>", banner,
+        "/style.css\"><script src=\"", esc(p, up->status_page), "/status.js\" defer></script>"
+        "</head><body data-refresh=\"",
+        apr_psprintf(p, "%" APR_INT64_T_FMT, up->status_refresh_s), "\"><main><h1>", title,
+        "</h1>", banner,
         "<div class=\"legend\" aria-hidden=\"true\">"
         "<span><svg viewBox=\"0 0 10 10\"><rect class=\"ok\" width=\"10\" height=\"10\"/></svg>"
         "&ge; 99.9%</span>"
@@ -305,14 +311,19 @@ cb_status up_status_page(cb_req *req, void *plugin_state)
         "<span><svg viewBox=\"0 0 10 10\"><rect class=\"nodata\" width=\"10\" height=\"10\"/>"
         "</svg>no data</span></div>",
         incidents, sections,
-        apr_psprintf(p, "<footer>Updated %02d:%02d:%02d UTC &middot; refreshes every minute"
-                        "</footer>", t.tm_hour, t.tm_min, t.tm_sec),
+        apr_psprintf(p, "<footer>Updated %02d:%02d:%02d UTC<noscript> &middot; reloads every "
+                        "minute</noscript></footer>", t.tm_hour, t.tm_min, t.tm_sec),
         "</main></body></html>", NULL);
+    (void)baton;
+    *len = strlen(html);
+    return html;
+}
+
+cb_status up_status_page(cb_req *req, void *plugin_state)
+{
     set_page_headers(req, "text/html; charset=utf-8");
     cb_req_set_header(req, "Cache-Control", "no-cache");
-    cb_req_set_status(req, 200);
-    cb_req_write(req, html, strlen(html));
-    return CB_DONE;
+    return up_status_cache_serve(plugin_state, req, "page", render_page, NULL);
 }
 
 cb_status up_status_css(cb_req *req, void *plugin_state)
@@ -325,24 +336,13 @@ cb_status up_status_css(cb_req *req, void *plugin_state)
     return CB_DONE;
 }
 
-cb_status up_status_badge(cb_req *req, void *plugin_state)
+/* A monitor's badge, as the cache keeps it. */
+static const char *render_badge(up_plugin *up, apr_pool_t *p, const void *baton, size_t *len)
 {
-    up_plugin *up = plugin_state;
-    apr_pool_t *p = cb_req_pool(req);
-    const char *file = cb_req_param(req, "file"), *name, *colour, *svg;
-    const up_monitor *m = NULL;
-    up_status s;
-    size_t len = file ? strlen(file) : 0;
+    const up_monitor *m = baton;
+    up_status s = current_status(up, p, m);
+    const char *colour, *svg;
     int label_w, value_w;
-    if (len < 5 || strcmp(file + len - 4, ".svg") != 0)
-        return cb_req_send_error(req, 404, "NOT_FOUND", "badges are /badge/NAME.svg");
-    name = apr_pstrndup(p, file, len - 4);
-    for (int i = 0; i < up->monitors->nelts && !m; i++)
-        if (strcmp(APR_ARRAY_IDX(up->monitors, i, up_monitor).name, name) == 0)
-            m = &APR_ARRAY_IDX(up->monitors, i, up_monitor);
-    if (!m)
-        return cb_req_send_error(req, 404, "NOT_FOUND", "no such monitor");
-    s = current_status(up, p, m);
     colour = s == UP_STATUS_UP ? "#2fb344" : s == UP_STATUS_DOWN ? "#d63939"
            : s == UP_STATUS_MAINTENANCE ? "#4263eb" : "#f59f00";
     label_w = 7 * (int)strlen(m->name) + 12;
@@ -359,9 +359,27 @@ cb_status up_status_badge(cb_req *req, void *plugin_state)
         label_w + value_w, esc(p, m->name), status_word(s), esc(p, m->name), status_word(s),
         label_w + value_w, label_w, value_w, colour, label_w, colour, label_w / 2,
         esc(p, m->name), label_w + value_w / 2, status_word(s));
+    *len = strlen(svg);
+    return svg;
+}
+
+cb_status up_status_badge(cb_req *req, void *plugin_state)
+{
+    up_plugin *up = plugin_state;
+    apr_pool_t *p = cb_req_pool(req);
+    const char *file = cb_req_param(req, "file"), *name;
+    const up_monitor *m = NULL;
+    size_t len = file ? strlen(file) : 0;
+    if (len < 5 || strcmp(file + len - 4, ".svg") != 0)
+        return cb_req_send_error(req, 404, "NOT_FOUND", "badges are /badge/NAME.svg");
+    name = apr_pstrndup(p, file, len - 4);
+    for (int i = 0; i < up->monitors->nelts && !m; i++)
+        if (strcmp(APR_ARRAY_IDX(up->monitors, i, up_monitor).name, name) == 0)
+            m = &APR_ARRAY_IDX(up->monitors, i, up_monitor);
+    if (!m)
+        return cb_req_send_error(req, 404, "NOT_FOUND", "no such monitor");
     set_page_headers(req, "image/svg+xml");
     cb_req_set_header(req, "Cache-Control", "no-cache");
-    cb_req_set_status(req, 200);
-    cb_req_write(req, svg, strlen(svg));
-    return CB_DONE;
+    return up_status_cache_serve(up, req, apr_pstrcat(p, "badge:", m->name, NULL), render_badge,
+                                 m);
 }

@@ -1,7 +1,7 @@
 /*
  * uptime.c: the uptime plugin's descriptor: its options (`monitor` lines,
  * the private ranges checks may reach, the tick, the history kept, the
- * status path, the API, the notification channels), the monitors parsed at
+ * status paths and their cache, the API, the notification channels), the monitors parsed at
  * configtest, the notifier, the push route,
  * the TOSE-style API's routes (with a database) and the background task
  * that schedules the checks. See docs/plugins/uptime.md.
@@ -44,6 +44,11 @@ static const cb_option_def options[] = {
              "CloudBaseDatabase)"},
     {.name = "status_page", .type = CB_OPT_STRING, .default_value = "/status",
      .help = "path of the HTML status page (with PATH/style.css and PATH/badge/NAME.svg), or off"},
+    {.name = "status_cache", .type = CB_OPT_DURATION, .default_value = "5s", CB_OPT_MIN(0),
+     CB_OPT_MAX(300000),
+     .help = "how long a rendered status page, JSON or badge is served from memory (0: off)"},
+    {.name = "status_refresh", .type = CB_OPT_DURATION, .default_value = "30s", CB_OPT_MIN(1000),
+     CB_OPT_MAX(3600000), .help = "how often the status page's script refreshes it in place"},
     {.name = "status_title", .type = CB_OPT_STRING, .default_value = "Service status",
      .help = "the status page's title"},
     {.name = "status_auth", .type = CB_OPT_ENUM, .default_value = "none", .choices = auth_levels,
@@ -144,6 +149,9 @@ static int add_status_routes(cb_plugin_ctx *ctx, up_plugin *up, const char *json
         route.handler = up_status_css;
         route.auth = CB_AUTH_NONE;
         cb_ctx_add_route(ctx, &route);
+        route.pattern = apr_pstrcat(p, up->status_page, "/status.js", NULL);
+        route.handler = up_status_script;
+        cb_ctx_add_route(ctx, &route);
         route.pattern = apr_pstrcat(p, up->status_page, "/badge/{file}", NULL);
         route.handler = up_status_badge;
         route.auth = auth;
@@ -166,6 +174,12 @@ static cb_status uptime_create(cb_plugin_ctx *ctx, void **state)
     up->redis = cb_ctx_redis(ctx);
     up->history_len = cb_opt_int(o, "history");
     up->page_title = cb_opt_string(o, "status_title");
+    up->status_refresh_s = cb_opt_duration_ms(o, "status_refresh") / 1000;
+    up->status_cache = up_status_cache_create(p, cb_opt_duration_ms(o, "status_cache"));
+    if (!up->status_cache) {
+        cb_ctx_error(ctx, "uptime: cannot create the status cache's lock");
+        return CB_ERROR;
+    }
     up->monitors = apr_array_make(p, 8, sizeof(up_monitor));
     if (ranges) {
         cb_cidr_list *list;

@@ -159,6 +159,8 @@ typedef struct up_plugin {
     int api_in_flight;              /* task thread: checks of api_monitors in flight */
     apr_array_header_t *retired_api; /* task thread: up_retired_api, earlier api_pools
                                       * with checks still in flight */
+    struct up_status_cache *status_cache; /* the rendered page, JSON and badges */
+    int64_t status_refresh_s;       /* how often the page's script refreshes it */
 } up_plugin;
 
 /* monitor_line.c */
@@ -258,6 +260,29 @@ cb_status up_status_page(cb_req *req, void *plugin_state);
 cb_status up_status_css(cb_req *req, void *plugin_state);
 cb_status up_status_badge(cb_req *req, void *plugin_state);
 const char *up_uptime_class(int64_t checks, int64_t ups);
+
+/* status_cache.c: rendered status documents per process (see the file). */
+typedef struct up_status_cache up_status_cache;
+/* Renders a document into p; *len its length. */
+typedef const char *(*up_render_fn)(up_plugin *up, apr_pool_t *p, const void *baton,
+                                    size_t *len);
+/* NULL when the lock cannot be made; ttl_ms 0: every request renders. */
+up_status_cache *up_status_cache_create(apr_pool_t *p, int64_t ttl_ms);
+/* A state changed: every cached document is rendered again when next asked. */
+void up_status_cache_invalidate(up_status_cache *c);
+/* Answers req with the document key (rendering it with render(baton) when
+ * needed), its ETag, Last-Modified and X-Cache-Status, or 304. The caller
+ * sets Content-Type and the other headers first. */
+cb_status up_status_cache_serve(up_plugin *up, cb_req *req, const char *key,
+                                up_render_fn render, const void *baton);
+
+/* 1 when an If-None-Match header value (a list of entity tags, weak or
+ * strong, or "*") names etag (a quoted tag): weak comparison, as a GET
+ * wants. Pure; the unit suite and fuzz_uptime drive it. */
+int up_etag_listed(const char *list, const char *etag);
+
+/* status_script.c: the page's same-origin script (refresh in place). */
+cb_status up_status_script(cb_req *req, void *plugin_state);
 
 /* scheduler.c */
 void up_tick(void *plugin_state, apr_pool_t *scratch);

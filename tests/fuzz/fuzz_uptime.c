@@ -2,8 +2,9 @@
  * fuzz_uptime.c: libFuzzer target for the uptime plugin's parsers
  * (plugins/uptime/monitor_line.c, api_body.c): every input is a `monitor`
  * line for up_parse_monitor (with loopback allowed, as a test site has
- * it), a status code list for up_parse_code_ranges, and a PUT body of the
- * uptime API for up_api_parse_body.
+ * it), a status code list for up_parse_code_ranges, a PUT body of the
+ * uptime API for up_api_parse_body, and an If-None-Match value for
+ * up_etag_listed (status_cache.c).
  *
  * Invariants: an accepted monitor has a name of letters, digits, '-' and
  * '_', an interval from 1 s to 24 h, a timeout from 100 ms to 120 s, no
@@ -14,7 +15,9 @@
  * 100-999, and every bound is itself accepted. Accepted API settings have
  * an interval of 1-86400 s, a check URL (when enabled) the guard accepts
  * and without control characters, an https Discord webhook, and an e-mail
- * address with one '@' and no spaces.
+ * address with one '@' and no spaces. If-None-Match: a value without '"'
+ * and '*' never matches; the value with ", " and the tag appended always
+ * matches, as does the tag as W/ (weak) alone.
  */
 #include <stdint.h>
 #include <string.h>
@@ -118,6 +121,16 @@ static void check_api_body(const char *text, size_t size)
                 text);
 }
 
+static void check_etag_list(const char *text)
+{
+    static const char tag[] = "\"0123456789abcdef\"";
+    require(strpbrk(text, "\"*") || !up_etag_listed(text, tag),
+            "If-None-Match without a tag or * matched", text);
+    require(up_etag_listed(apr_pstrcat(iteration_pool, text, ", ", tag, NULL), tag),
+            "If-None-Match ending in the tag did not match", text);
+    require(up_etag_listed("W/\"0123456789abcdef\"", tag), "a weak tag did not match", text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -125,6 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_monitor(text);
     check_ranges(text);
     check_api_body(text, size);
+    check_etag_list(text);
     apr_pool_clear(iteration_pool);
     return 0;
 }

@@ -341,7 +341,8 @@ START_TEST(browser_uploads_and_downloads_across_origins)
 }
 END_TEST
 
-/* The demo loads the plugins it shows, and no test plugin. */
+/* The demo loads the plugins it shows, and no test plugin; the uptime
+ * plugin serves its two monitors and the status page. */
 START_TEST(demo_loads_no_test_plugin)
 {
     it_response r;
@@ -351,6 +352,17 @@ START_TEST(demo_loads_no_test_plugin)
                       strstr(r.body, "\"storage\"") && strstr(r.body, "\"model\""),
                   "%s", r.body);
     ck_assert_msg(strstr(r.body, "testplug") == NULL, "%s", r.body);
+    ck_assert_msg(strstr(r.body, "\"uptime\""), "%s", r.body);
+    it_free(&r);
+    /* the uptime plugin's two monitors and their status page */
+    it_request("GET", "/uptime/status.json", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strstr(r.body, "\"name\":\"gateway\"") && strstr(r.body, "\"name\":\"flapping\""),
+                  "%s", r.body);
+    it_free(&r);
+    it_request("GET", "/status", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "<h1>Demo status</h1>"));
     it_free(&r);
 }
 END_TEST

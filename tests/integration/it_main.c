@@ -32,6 +32,7 @@ Suite *model_cache_suite(void);
 Suite *uptime_suite(void);
 Suite *uptime_api_suite(void);
 Suite *uptime_page_suite(void);
+Suite *uptime_live_suite(void);
 Suite *uptime_notify_suite(void);
 Suite *uptime_checks_suite(void);
 Suite *services_suite(void);
@@ -71,6 +72,7 @@ static const struct {
     {"demo", demo_suite},
     {"model", model_suite},
     {"uptime_checks", uptime_checks_suite},
+    {"uptime_live", uptime_live_suite},
     {"storage_s3", storage_s3_suite},
     {"storage_backends", storage_backends_suite},
     {"uptime_api", uptime_api_suite},

@@ -362,6 +362,25 @@ START_TEST(monitor_destinations)
 }
 END_TEST
 
+/* If-None-Match against the status cache's ETags (status_cache.c). */
+START_TEST(etag_list)
+{
+    const char *tag = "\"00112233aabbccdd\"";
+    ck_assert_int_eq(up_etag_listed("\"00112233aabbccdd\"", tag), 1);
+    ck_assert_int_eq(up_etag_listed("W/\"00112233aabbccdd\"", tag), 1);
+    ck_assert_int_eq(up_etag_listed("\"x\", \"00112233aabbccdd\"", tag), 1);
+    ck_assert_int_eq(up_etag_listed("\"x\",\t\"00112233aabbccdd\" ,\"y\"", tag), 1);
+    ck_assert_int_eq(up_etag_listed("*", tag), 1);
+    ck_assert_int_eq(up_etag_listed("\"x\", *", tag), 1);
+    ck_assert_int_eq(up_etag_listed("\"00112233aabbccdd", tag), 0);
+    ck_assert_int_eq(up_etag_listed("\"00112233aabbccdd\"x", tag), 0);
+    ck_assert_int_eq(up_etag_listed("\"00112233aabbccde\"", tag), 0);
+    ck_assert_int_eq(up_etag_listed("*x", tag), 0);
+    ck_assert_int_eq(up_etag_listed("", tag), 0);
+    ck_assert_int_eq(up_etag_listed("\"x\"", ""), 0);
+}
+END_TEST
+
 Suite *uptime_parse_suite(void)
 {
     Suite *s = suite_create("uptime_parse");
@@ -376,6 +395,7 @@ Suite *uptime_parse_suite(void)
     tcase_add_test(tc, monitor_destinations);
     tcase_add_test(tc, redirect_and_tls_settings);
     tcase_add_test(tc, certificate_warning_text);
+    tcase_add_test(tc, etag_list);
     suite_add_tcase(s, tc);
     return s;
 }
