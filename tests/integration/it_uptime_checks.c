@@ -38,6 +38,7 @@ static void start_with(const char *uptime_lines)
              "%s<CloudBasePlugin uptime>\n"
              "  allow_private 127.0.0.0/8\n"
              "  tick 100ms\n"
+             "  status_cache 0\n" /* these tests poll the JSON; it_uptime_live.c the cache */
              "%s"
              "</CloudBasePlugin>\n",
              it_default_site(), uptime_lines);
