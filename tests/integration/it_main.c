@@ -24,6 +24,7 @@ Suite *storage_backends_suite(void);
 Suite *storage_s3_suite(void);
 Suite *model_suite(void);
 Suite *model_cache_suite(void);
+Suite *model_browser_suite(void);
 Suite *uptime_suite(void);
 Suite *uptime_api_suite(void);
 Suite *uptime_page_suite(void);
@@ -64,6 +65,7 @@ int main(void)
     srunner_add_suite(sr, storage_s3_suite());
     srunner_add_suite(sr, model_suite());
     srunner_add_suite(sr, model_cache_suite());
+    srunner_add_suite(sr, model_browser_suite());
     srunner_add_suite(sr, uptime_suite());
     srunner_add_suite(sr, uptime_api_suite());
     srunner_add_suite(sr, uptime_page_suite());
