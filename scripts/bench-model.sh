@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2034,SC2153  # sourced by bench.sh: shares its variables
 # bench-model.sh: the model plugin's targets of scripts/bench.sh (issue 12
 # point 9), sourced by it; uses its T, ROOT, BUILD_DIR, P_* ports, start(),
 # die(), note(), URL/HEADER/EXPECT and TOKEN.
