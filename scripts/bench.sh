@@ -49,6 +49,13 @@
 #                 second httpd for BENCH_MONITOR_SECONDS; the gateway's added
 #                 CPU (target < 10% of one core) and the p99 lateness of a
 #                 check's start (target < 500 ms); see scripts/bench-uptime.sh
+#   model_static/model_hit/model_nocache/model_create_sqlite/model_create_pg
+#                 the model plugin (scripts/bench-model.sh, which says what
+#                 each one sends): a list answered from the read cache
+#                 against httpd serving the same JSON bytes statically
+#                 (target >= 0.9x), the same list uncached over 100,000
+#                 SQLite rows (the cached one >= 10x), and create throughput
+#                 on SQLite and on a PostgreSQL started here
 # static, mod_proxy and gateway are served by ONE httpd instance (event MPM,
 # same settings), so the only difference between them is the route.
 #
@@ -83,7 +90,8 @@
 #                         fn_mod_proxy fn_nginx function function_10k
 #                         function_nolimit signin signin_rss static_4k dl_4k
 #                         static_1m dl_1m upload_rss presign status_static
-#                         status_page monitors_1k), e.g.
+#                         status_page monitors_1k model_static model_hit
+#                         model_nocache model_create_sqlite model_create_pg), e.g.
 #                         "auth_off auth_on" with more rounds to judge a 5% gap
 #   BENCH_SHARED_UPSTREAM=0  1: gateway uses the same upstream URL as ProxyPass
 #   BENCH_KEEP=0          1: keep the temp dir (configs, logs) for inspection
@@ -115,6 +123,8 @@ die() { echo "bench: error: $*" >&2; exit 1; }
 # shellcheck source=scripts/bench-uptime.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench-uptime.sh"
 note() { echo "bench: $*" >&2; }
+# shellcheck source=scripts/bench-model.sh
+source "$ROOT/scripts/bench-model.sh"
 
 for v in SECONDS_RUN CONNS THREADS ROUNDS; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
@@ -186,10 +196,10 @@ start() {
 }
 
 # --- ports ------------------------------------------------------------------
-read -r P_UP P_UP2 P_NGXPROXY P_HTTPD P_REDIS P_HTTPD2 P_MON < <(python3 - <<'EOF'
+read -r P_UP P_UP2 P_NGXPROXY P_HTTPD P_REDIS P_HTTPD2 P_HTTPD3 P_PG P_MON < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(7):
+for _ in range(9):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -405,11 +415,13 @@ $(functions_block 10000)
   </CloudBasePlugin>
 </VirtualHost>
 EOF
+if model_wanted; then model_conf >>"$T/httpd/httpd.conf"; fi
 mkdir -p "$T/plugins" "$T/data"
 chmod 777 "$T/data"   # the SQLite database is written by httpd's workers
 ln -s "$PLUGIN_DIR/testplug.so" "$BUILD_DIR/plugins/auth/.libs/auth.so" \
     "$BUILD_DIR/plugins/functions/.libs/functions.so" \
     "$BUILD_DIR/plugins/storage/.libs/storage.so" "$BUILD_DIR/plugins/uptime/.libs/uptime.so" \
+    "$BUILD_DIR/plugins/model/.libs/model.so" \
     "$T/plugins/"
 openssl rand -hex 32 >"$T/jwt.key"
 openssl rand -hex 32 >"$T/admin.key"
@@ -431,6 +443,7 @@ chmod 644 "$T/httpd/docroot/obj-4k" "$T/httpd/docroot/obj-1m"
 "$HTTPD" -t -f "$T/httpd/httpd.conf" >"$T/httpd/test.log" 2>&1 \
     || { cat "$T/httpd/test.log" >&2; die "httpd config rejected"; }
 
+if model_wanted; then model_pg_start; fi
 redis_node "$P_REDIS" "$T/redis.log"
 start "$T/up/stdout.log" "$NGINX" -p "$T/up" -c "$T/up/nginx.conf"
 start "$T/ngxproxy/stdout.log" "$NGINX" -p "$T/ngxproxy" -c "$T/ngxproxy/nginx.conf"
@@ -446,9 +459,10 @@ wait_port() {   # port name pid logfile
     tail -n 20 "$4" >&2 || true
     die "$2 did not start listening on 127.0.0.1:$1"
 }
-wait_port "$P_UP" "upstream nginx" "${PIDS[1]}" "$T/up/error.log"
-wait_port "$P_NGXPROXY" "proxy nginx" "${PIDS[2]}" "$T/ngxproxy/error.log"
-wait_port "$P_HTTPD" "httpd" "${PIDS[3]}" "$T/httpd/error.log"
+# PIDS: [PostgreSQL,] redis, nginx, nginx, httpd
+wait_port "$P_UP" "upstream nginx" "${PIDS[-3]}" "$T/up/error.log"
+wait_port "$P_NGXPROXY" "proxy nginx" "${PIDS[-2]}" "$T/ngxproxy/error.log"
+wait_port "$P_HTTPD" "httpd" "${PIDS[-1]}" "$T/httpd/error.log"
 
 # A signed-in user for the auth targets (created with the project's CLI).
 if [[ $REDIS_MODE == cluster ]]; then
@@ -502,7 +516,8 @@ API_KEY=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/admin/apikeys" \
 # route that needs a signed-in user (JWT verified, session from the cache).
 NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on auth_key
        fn_mod_proxy fn_nginx function function_10k function_nolimit signin
-       static_4k dl_4k static_1m dl_1m status_static status_page)
+       static_4k dl_4k static_1m dl_1m status_static status_page
+       model_static model_hit model_nocache model_create_sqlite model_create_pg)
 declare -A URL=(
     [fn_mod_proxy]="http://127.0.0.1:$P_HTTPD/plain/hello"
     [fn_nginx]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
@@ -579,9 +594,18 @@ function done(summary, latency, requests)
     io.write("statuses: " .. table.concat(words, " ") .. "\n")
 end
 EOF
-is_post() { [[ $1 == fn_* || $1 == function* || $1 == signin ]]; }
-post_body() { if [[ $1 == signin ]]; then printf '%s' "$SIGNIN_BODY"; else printf '%s' "$FN_BODY"; fi; }
-post_lua() { if [[ $1 == signin ]]; then printf '%s' "$T/signin.lua"; else printf '%s' "$T/post.lua"; fi; }
+is_post() { [[ $1 == fn_* || $1 == function* || $1 == signin ]] || model_is_post "$1"; }
+post_body() {
+    if [[ $1 == signin ]]; then printf '%s' "$SIGNIN_BODY"
+    elif [[ $1 == model_* ]]; then model_body "$1"
+    else printf '%s' "$FN_BODY"; fi
+}
+post_lua() {
+    if [[ $1 == signin ]]; then printf '%s' "$T/signin.lua"
+    elif [[ $1 == model_* ]]; then model_lua "$1"
+    else printf '%s' "$T/post.lua"; fi
+}
+if model_wanted; then model_setup; fi
 MEASURE_RSS=1 MEASURE_UPLOAD_RSS=1 MEASURE_PRESIGN=1 MEASURE_MONITORS=1
 if [[ -n ${BENCH_TARGETS:-} ]]; then
     read -r -a requested <<<"$BENCH_TARGETS"
@@ -617,6 +641,7 @@ curl -sf -o "$T/httpd/docroot/status-copy.html" "http://127.0.0.1:$P_HTTPD/statu
     || die "the status page does not answer"
 chmod 644 "$T/httpd/docroot/status-copy.html"
 for n in "${NAMES[@]}"; do
+    if model_is_post "$n"; then model_verify "$n"; continue; fi
     mapfile -t hargs < <(curl_args "$n")
     code=$(curl -sS --max-time 5 "${hargs[@]}" -o "$T/got" -w '%{http_code}' "${URL[$n]}" 2>"$T/curl.err") || code="curl failed: $(cat "$T/curl.err")"
     if [[ $n == auth_* ]]; then
@@ -767,6 +792,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     HCPU[$n]+="$(us_per_request "$httpd_ticks" "$httpd_ticks_after" "$reqs") "
     UCPU[$n]+="$(us_per_request "$up_ticks" "$up_ticks_after" "$reqs") "
     ((ROUNDS > 1)) && note "  $rps req/s, p50 $p50 ms, p99 $p99 ms"
+    if [[ $reqs == 0 ]]; then warnings+=("$tag: no request completed within wrk's timeout"); fi
     non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
     sockerr=$(grep -E '^ *Socket errors:' "$out" || true)
     if [[ $n == signin ]]; then
@@ -778,10 +804,12 @@ for ((round = 1; round <= ROUNDS; round++)); do
     if [[ -n $sockerr ]]; then
         warnings+=("$tag: ${sockerr#"${sockerr%%[![:space:]]*}"}")
     fi
+    model_settle "$n"
   done
 done
 median() {   # numbers... ("?" counts as missing)
-    printf '%s\n' "$@" | grep -E '^-?[0-9.]+$' | sort -g | awk '{ v[NR] = $1 }
+    # (grep finds nothing when no round measured a value: not an error)
+    printf '%s\n' "$@" | { grep -E '^-?[0-9.]+$' || true; } | sort -g | awk '{ v[NR] = $1 }
         END { if (NR == 0) print "?"; else if (NR % 2) print v[(NR + 1) / 2];
               else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
@@ -818,7 +846,7 @@ echo
 echo "mod_cloudbase bench: wrk -t$THREADS -c$CONNS -d${SECONDS_RUN}s (warm-up ${WARMUP}s)$( ((ROUNDS > 1)) && echo " x $ROUNDS rounds, medians"), loopback, $(nproc) CPUs;" \
      "httpd event MPM 2x32 threads; gateway upstream $([[ $SHARED == 1 ]] && echo "= ProxyPass URL (shared worker)" || echo "on its own port")"
 echo "module: $MODULE (built $MODULE_BUILT)"
-fmt='%-12s %10s %8s %8s %9s %10s %9s %9s %9s %9s %9s %9s\n'
+fmt='%-19s %10s %8s %8s %9s %10s %9s %9s %9s %9s %9s %9s\n'
 printf "$fmt" target "req/s" "p50 ms" "p99 ms" "x modprx" "p99 d ms" "x upstr" "x ngxprx" "x static" "up-conns" "httpd us" "upstr us"
 for n in "${NAMES[@]}"; do
     printf "$fmt" "$n" "$(num "${RPS[$n]}" %.0f)" "$(num "${P50[$n]}" %.2f)" "$(num "${P99[$n]}" %.2f)" \
@@ -837,7 +865,7 @@ echo " per request: other load on the machine barely moves these, unlike req/s;"
 echo " presign = presigned SigV4 URLs per second on one core, no server)"
 if ((ROUNDS > 1)); then
     echo "per round:"
-    for n in "${NAMES[@]}"; do printf '  %-12s %s\n' "$n" "${RUNS[$n]}"; done
+    for n in "${NAMES[@]}"; do printf '  %-19s %s\n' "$n" "${RUNS[$n]}"; done
 fi
 echo
 
@@ -896,6 +924,7 @@ fi
 if ((MEASURE_MONITORS)); then
     uptime_monitors_report
 fi
+model_report
 if [[ -n $UP_IDLE && -n $UP_AFTER ]]; then
     rss_verdict "a 100 MiB upload raises httpd's RSS by < 10 MiB" "$UP_IDLE" "$UP_AFTER" 10
 fi

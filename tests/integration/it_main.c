@@ -29,6 +29,7 @@ Suite *storage_backends_suite(void);
 Suite *storage_s3_suite(void);
 Suite *model_suite(void);
 Suite *model_cache_suite(void);
+Suite *model_browser_suite(void);
 Suite *uptime_suite(void);
 Suite *uptime_api_suite(void);
 Suite *uptime_page_suite(void);
@@ -73,6 +74,7 @@ static const struct {
     {"model", model_suite},
     {"uptime_checks", uptime_checks_suite},
     {"uptime_live", uptime_live_suite},
+    {"model_browser", model_browser_suite},
     {"storage_s3", storage_s3_suite},
     {"storage_backends", storage_backends_suite},
     {"uptime_api", uptime_api_suite},
