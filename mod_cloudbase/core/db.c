@@ -30,6 +30,8 @@ struct cb_db {
     apr_reslist_t *conns;           /* per process, from child init */
     apr_thread_mutex_t *lock;       /* breaker, last_error */
     apr_thread_mutex_t *migrate_lock;
+    /* SQLite: one writer per process at a time (see sqlite_writer_enter) */
+    apr_thread_mutex_t *sqlite_writer;
     cb_breaker breaker;             /* guarded by lock (breaker.h) */
     unsigned generation;            /* bumped on failure: older connections are dropped */
     apr_array_header_t *migrations; /* db_migration_set */
@@ -58,6 +60,7 @@ struct cb_db_tx {
     apr_pool_t *pool;
     int is_probe;
     int dead;                       /* the connection failed: invalidate, not release */
+    int holds_writer;               /* SQLite: this transaction holds sqlite_writer */
 };
 
 const char *cb_db_driver(const cb_db *db) { return db->cfg.driver; }
@@ -110,6 +113,7 @@ const char *cb_db_create(apr_pool_t *p, const cb_db_config *cfg, cb_db **out)
     }
     apr_thread_mutex_create(&db->lock, APR_THREAD_MUTEX_DEFAULT, p);
     apr_thread_mutex_create(&db->migrate_lock, APR_THREAD_MUTEX_DEFAULT, p);
+    apr_thread_mutex_create(&db->sqlite_writer, APR_THREAD_MUTEX_TIMED, p);
     db->migrations = apr_array_make(p, 2, sizeof(db_migration_set));
     *out = db;
     return NULL;
@@ -386,17 +390,52 @@ static apr_status_t ensure_migrated(cb_db *db, apr_pool_t *p)
     return cb_db_migrate(db, p);
 }
 
+/* SQLite lets one connection write at a time, and apr_dbd's SQLite driver
+ * runs every call of a process under one process-wide lock. A thread whose
+ * write waits for SQLite's write lock (busy_timeout) therefore holds that
+ * lock while it waits, and the thread of the same process that holds the
+ * write lock cannot run its next statement or its COMMIT: both wait until
+ * the timeout. Writers of one process take turns here first, so a write
+ * only ever waits for another process's writer, which is not blocked.
+ * Reads (WAL) take no turn. A turn is waited for as long as SQLite's own
+ * busy wait (the statement timeout), then the write fails as timed out. */
+static apr_status_t sqlite_writer_enter(cb_db *db, int *held)
+{
+    *held = 0;
+    if (!is_sqlite(db))
+        return APR_SUCCESS;
+    if (apr_thread_mutex_timedlock(db->sqlite_writer,
+                                   apr_time_from_msec(db->cfg.statement_timeout_ms)) !=
+        APR_SUCCESS) {
+        set_error(db, "another write of this process held the database past the timeout");
+        return CB_DB_ETIMEOUT;
+    }
+    *held = 1;
+    return APR_SUCCESS;
+}
+
+static void sqlite_writer_leave(cb_db *db, int *held)
+{
+    if (*held)
+        apr_thread_mutex_unlock(db->sqlite_writer);
+    *held = 0;
+}
+
 /* One statement outside a transaction: breaker, connection, one retry on a
  * fresh connection when a pooled one had died (server restart). */
 static apr_status_t run(cb_db *db, apr_pool_t *p, const char *sql, int nargs,
                         const char *const *args, int *affected, cb_db_result **out)
 {
-    int is_probe;
+    int is_probe, writer = 0;
     apr_status_t rv = ensure_migrated(db, p);
     if (rv != APR_SUCCESS)
         return rv;
     if ((rv = breaker_enter(db, &is_probe)) != APR_SUCCESS)
         return rv;
+    if (!out && (rv = sqlite_writer_enter(db, &writer)) != APR_SUCCESS) {
+        breaker_leave(db, 1, is_probe);
+        return rv;
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
         db_conn *c;
         int reused;
@@ -408,6 +447,7 @@ static apr_status_t run(cb_db *db, apr_pool_t *p, const char *sql, int nargs,
         if (rv != CB_DB_EDOWN || !reused)
             break;
     }
+    sqlite_writer_leave(db, &writer);
     breaker_leave(db, rv != CB_DB_EDOWN, is_probe);
     return rv;
 }
@@ -458,6 +498,7 @@ static apr_status_t tx_cleanup(void *data)
         breaker_leave(tx->db, !tx->dead, tx->is_probe);
         tx->conn = NULL;
     }
+    sqlite_writer_leave(tx->db, &tx->holds_writer);
     return APR_SUCCESS;
 }
 
@@ -470,7 +511,12 @@ apr_status_t cb_db_begin_mode(cb_db *db, apr_pool_t *p, const char *begin_sql, c
     tx->pool = p;
     if ((rv = breaker_enter(db, &tx->is_probe)) != APR_SUCCESS)
         return rv;
+    if ((rv = sqlite_writer_enter(db, &tx->holds_writer)) != APR_SUCCESS) {
+        breaker_leave(db, 1, tx->is_probe);
+        return rv;
+    }
     if ((rv = take_conn(db, &tx->conn)) != APR_SUCCESS) {
+        sqlite_writer_leave(db, &tx->holds_writer);
         breaker_leave(db, 0, tx->is_probe);
         return rv;
     }
@@ -478,6 +524,7 @@ apr_status_t cb_db_begin_mode(cb_db *db, apr_pool_t *p, const char *begin_sql, c
         rv = classify(db, p, tx->conn, 1);
         tx->dead = rv == CB_DB_EDOWN;
         give_back(db, tx->conn, tx->dead);
+        sqlite_writer_leave(db, &tx->holds_writer);
         breaker_leave(db, !tx->dead, tx->is_probe);
         return rv;
     }
@@ -543,6 +590,7 @@ static apr_status_t tx_finish(cb_db_tx *tx, const char *sql)
     if (rv != APR_SUCCESS && !tx->dead)
         run_plain(tx->db, tx->pool, tx->conn->handle, "ROLLBACK");
     give_back(tx->db, tx->conn, tx->dead);
+    sqlite_writer_leave(tx->db, &tx->holds_writer);
     breaker_leave(tx->db, !tx->dead, tx->is_probe);
     tx->conn = NULL;
     apr_pool_cleanup_kill(tx->pool, tx, tx_cleanup);

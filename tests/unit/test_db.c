@@ -4,7 +4,7 @@
  * tests run in tcase "sqlite" and tcase "pgsql". Bound parameters (an
  * injection attempt stays data), typed rows and NULLs, transactions and
  * rollback, migrations applied once (twice started, and two processes at
- * once), statement timeouts, pool reuse; the breaker while PostgreSQL is
+ * once), statement timeouts, pool reuse, many threads writing at once; the breaker while PostgreSQL is
  * down (tcase "pgsql_down"); the CloudBaseDatabase parser (tcase "config").
  * Waits poll to a deadline; no wall-clock bounds.
  */
@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <apr_thread_proc.h>
 #include <apr_time.h>
 #include <check.h>
 
@@ -492,6 +493,66 @@ START_TEST(cached_statement_after_ddl)
 }
 END_TEST
 
+/* Many threads of one process writing at once, in transactions and
+ * alone. On SQLite the driver serialises a process's calls under one lock:
+ * a writer that waited for the write lock inside it held back the thread
+ * that had the write lock for a whole busy_timeout (300 ms here), then the
+ * driver slept 0.75 s and tried again. Every write must succeed; before the
+ * fix this workload took about a minute and ran into the tcase's timeout. */
+#define WRITER_THREADS 8
+#define WRITES_PER_THREAD 60
+
+static void *APR_THREAD_FUNC concurrent_writer(apr_thread_t *thread, void *data)
+{
+    intptr_t failures = 0;
+    apr_pool_t *tp;
+    (void)data;
+    apr_pool_create(&tp, NULL);
+    for (int i = 0; i < WRITES_PER_THREAD; i++) {
+        static const char *const one[1] = {"1"};
+        cb_db_tx *tx;
+        cb_db_result *res;
+        apr_pool_clear(tp);
+        if (i % 2 == 0) {
+            failures += cb_db_exec(db, tp, "INSERT INTO ledger (amount) VALUES (?)", 1, one,
+                                   NULL) != APR_SUCCESS;
+            continue;
+        }
+        if (cb_db_begin(db, tp, &tx) != APR_SUCCESS) {
+            failures++;
+            continue;
+        }
+        failures += cb_db_tx_exec(tx, "INSERT INTO ledger (amount) VALUES (?)", 1, one, NULL) !=
+                    APR_SUCCESS;
+        failures += cb_db_tx_select(tx, "SELECT COUNT(*) FROM ledger", 0, NULL, &res) !=
+                    APR_SUCCESS;
+        failures += cb_db_commit(tx) != APR_SUCCESS;
+    }
+    apr_pool_destroy(tp);
+    apr_thread_exit(thread, (apr_status_t)failures);
+    return NULL;
+}
+
+START_TEST(concurrent_writers_in_one_process)
+{
+    apr_thread_t *threads[WRITER_THREADS];
+    int failures = 0;
+    exec_ok(db, "CREATE TABLE ledger (amount INTEGER)", 0, NULL);
+    for (int i = 0; i < WRITER_THREADS; i++)
+        ck_assert_int_eq(apr_thread_create(&threads[i], NULL, concurrent_writer, NULL, pool),
+                         APR_SUCCESS);
+    for (int i = 0; i < WRITER_THREADS; i++) {
+        apr_status_t failed;
+        apr_thread_join(&failed, threads[i]);
+        failures += (int)failed;
+    }
+    ck_assert_msg(failures == 0, "%d writes failed (last error: %s)", failures,
+                  cb_db_last_error(db));
+    ck_assert_int_eq(count_rows(db, "SELECT COUNT(*) FROM ledger"),
+                     WRITER_THREADS * WRITES_PER_THREAD);
+}
+END_TEST
+
 static void add_shared_tests(TCase *tc)
 {
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -506,6 +567,7 @@ static void add_shared_tests(TCase *tc)
     tcase_add_test(tc, many_distinct_statements);
     tcase_add_test(tc, plugin_migrations_through_ctx);
     tcase_add_test(tc, cached_statement_after_ddl);
+    tcase_add_test(tc, concurrent_writers_in_one_process);
 }
 
 Suite *db_suite(void)
