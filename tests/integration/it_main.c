@@ -43,6 +43,7 @@ Suite *database_suite(void);
 Suite *metering_suite(void);
 Suite *cluster_suite(void);
 Suite *token_expiry_suite(void);
+Suite *wallet_suite(void);
 
 int main(void)
 {
@@ -83,6 +84,7 @@ int main(void)
     srunner_add_suite(sr, metering_suite());
     srunner_add_suite(sr, cluster_suite());
     srunner_add_suite(sr, token_expiry_suite());
+    srunner_add_suite(sr, wallet_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -1,0 +1,383 @@
+/*
+ * it_wallet.c: the wallet plugin in a real apache2 with the auth plugin
+ * (a real API key and the admin key in X-API-Key), Redis and the test
+ * upstream:
+ *   api_and_bad_input: the TOSE routes (balance and currency, top-up once
+ *     per Idempotency-Key, 409 for the key with another amount, a manual
+ *     charge, the alert threshold, transactions newest first with paging),
+ *     every bad input refused with a clear {success:false, error} and the
+ *     balance unchanged, a metered call reserving and settling (a refused
+ *     answer refunded), 402 when short with the upstream never called, and
+ *     with Redis down 503 on metered routes while free routes still answer;
+ *     the sum of the ledger equals the balance throughout, and every
+ *     script declares the keys it touches (the MONITOR audit);
+ *   exact_across_two_nodes: two gateways on one Redis, many concurrent
+ *     metered calls of cost 1 (all with one client X-Request-Id) against a
+ *     balance of 1,000: exactly 1,000 reach the upstream (counted there),
+ *     the rest get 402, the balance ends at 0 and equals the ledger's sum.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "harness.h"
+#include "script_audit.h"
+#include "servers.h"
+
+#define ADMIN_KEY "it-admin-key-0123456789abcdef"
+#define WALLET "/api/workspaces/demo/wallet"
+#define ADMIN "X-API-Key: " ADMIN_KEY
+
+static char api_key[128];
+
+static const char *wallet_site(void)
+{
+    static char site[8192];
+    snprintf(site, sizeof(site),
+             "%s<CloudBasePlugin auth>\n"
+             "  jwt_secret file:%s/jwt.key\n"
+             "  admin_key file:%s/admin.key\n"
+             "</CloudBasePlugin>\n"
+             "<CloudBasePlugin wallet>\n"
+             "  currency VND\n"
+             "  meter /v1/test/proxy/* 1/call\n"
+             "</CloudBasePlugin>\n",
+             it_default_site(), it.dir, it.dir);
+    return site;
+}
+
+static void start(void)
+{
+    it_setup();
+    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
+    it_write_file("admin.key", ADMIN_KEY "\n");
+    if (!it_httpd_start(it_write_config("httpd.conf", "event", wallet_site()))) {
+        char *log = it_error_log();
+        ck_abort_msg("httpd did not start:\n%s", log);
+    }
+}
+
+/* A request with up to two header lines; checks the status, returns the JSON. */
+static json_t *call(const char *method, const char *path, const char *h1, const char *h2,
+                    const char *body, long expect)
+{
+    const char *headers[4] = {"Content-Type: application/json", h1, h1 ? h2 : NULL, NULL};
+    it_response r;
+    json_t *v;
+    it_request(method, path, headers, body, &r);
+    ck_assert_msg(r.status == expect, "%s %s %s: %ld, expected %ld: %s", method, path,
+                  body ? body : "", r.status, expect, r.body);
+    v = json_loads(r.body, 0, NULL);
+    ck_assert_msg(v != NULL, "not JSON: %s", r.body);
+    it_free(&r);
+    return v;
+}
+
+/* A TOSE error: success false and an error that says `words`. */
+static void expect_error(const char *method, const char *path, const char *h1, const char *h2,
+                         const char *body, long status, const char *words)
+{
+    json_t *v = call(method, path, h1, h2, body, status);
+    const char *error = json_string_value(json_object_get(v, "error"));
+    ck_assert_msg(json_is_false(json_object_get(v, "success")), "%s: not a TOSE error", body);
+    ck_assert_msg(error && strstr(error, words), "%s %s: error '%s' lacks '%s'", path,
+                  body ? body : "", error, words);
+    json_decref(v);
+}
+
+static long long balance(void)
+{
+    json_t *v = call("GET", WALLET, api_key, NULL, NULL, 200);
+    json_t *data = json_object_get(v, "data");
+    long long b = json_integer_value(json_object_get(data, "balance"));
+    ck_assert(json_is_true(json_object_get(v, "success")));
+    ck_assert_str_eq(json_string_value(json_object_get(data, "currency")), "VND");
+    json_decref(v);
+    return b;
+}
+
+static void create_api_key(void)
+{
+    const char *headers[] = {"Authorization: Bearer " ADMIN_KEY, "X-Device-Id: it-device",
+                             NULL};
+    it_response r;
+    json_t *v;
+    it_request("POST", "/auth/v1/admin/apikeys", headers, "{\"name\":\"wallet\"}", &r);
+    ck_assert_msg(r.status == 201, "key: %ld %s", r.status, r.body);
+    v = json_loads(r.body, 0, NULL);
+    snprintf(api_key, sizeof(api_key), "X-API-Key: %s",
+             json_string_value(json_object_get(v, "key")));
+    json_decref(v);
+    it_free(&r);
+}
+
+/* Straight from Redis: the balance, the sum of every ledger entry, the
+ * number of entries and of open reservations. */
+static void ledger_totals(long long *bal, long long *sum, long long *entries, long long *holds)
+{
+    redisContext *c = redisConnect("127.0.0.1", it.redis_port);
+    redisReply *r;
+    ck_assert_msg(c && !c->err, "cannot reach Redis");
+    r = redisCommand(c, "HGET cb:{demo}:wallet balance");
+    *bal = r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
+    freeReplyObject(r);
+    r = redisCommand(c, "XRANGE cb:{demo}:wallet:ledger - +");
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    *sum = 0;
+    *entries = (long long)r->elements;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *fields = r->element[i]->element[1];
+        for (size_t j = 0; j + 1 < fields->elements; j += 2)
+            if (strcmp(fields->element[j]->str, "amount") == 0)
+                *sum += atoll(fields->element[j + 1]->str);
+    }
+    freeReplyObject(r);
+    r = redisCommand(c, "HLEN cb:{demo}:wallet:holds");
+    *holds = r->integer;
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+static void assert_ledger_matches(long long expect_balance)
+{
+    long long bal, sum, entries, holds;
+    ledger_totals(&bal, &sum, &entries, &holds);
+    ck_assert_msg(bal == expect_balance && sum == bal && holds == 0,
+                  "balance %lld (expected %lld), ledger sum %lld over %lld entries, %lld open "
+                  "holds", bal, expect_balance, sum, entries, holds);
+}
+
+static void topup(const char *idem, long long amount, long expect, long long expect_balance)
+{
+    char body[64], header[128];
+    json_t *v;
+    snprintf(body, sizeof(body), "{\"amount\": %lld}", amount);
+    snprintf(header, sizeof(header), "Idempotency-Key: %s", idem);
+    v = call("POST", WALLET "/topup", ADMIN, header, body, expect);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "data"), "balance")),
+                     expect_balance);
+    json_decref(v);
+}
+
+static void bad_input(void)
+{
+    static const struct { const char *body, *words; } amounts[] = {
+        {"{\"amount\": -5}", "positive"},
+        {"{\"amount\": 0}", "at least 1"},
+        {"{\"amount\": 1.5}", "whole number"},
+        {"{\"amount\": 1e3}", "whole number"},
+        {"{\"amount\": 9007199254740992}", "at most 9007199254740991"},
+        {"{\"amount\": 99999999999999999999999}", "at most 9007199254740991"},
+        {"{\"amount\": \"100\"}", "not a string"},
+        {"{\"amount\": null}", "must be a number"},
+        {"{\"amount\": 007}", "one JSON object"},
+        {"{\"amount\": 5, \"amount\": 6}", "each key once"},
+        {"{}", "amount is required"},
+        {"[100]", "one JSON object"},
+        {"amount=100", "one JSON object"},
+    };
+    long long before = balance();
+    for (size_t i = 0; i < sizeof(amounts) / sizeof(amounts[0]); i++) {
+        expect_error("POST", WALLET "/topup", ADMIN, "Idempotency-Key: bad-input",
+                     amounts[i].body, 400, amounts[i].words);
+        expect_error("POST", WALLET "/charge", ADMIN, NULL, amounts[i].body, 400,
+                     amounts[i].words);
+    }
+    expect_error("POST", WALLET "/charge", ADMIN, NULL, "{\"amount\": 1, \"description\": 7}",
+                 400, "description must be a string");
+    expect_error("PUT", WALLET "/alert", api_key, NULL, "{\"threshold\": -1}", 400, "positive");
+    expect_error("PUT", WALLET "/alert", api_key, NULL, "{\"threshold\": \"10\"}", 400,
+                 "not a string");
+    /* who may move money, and where */
+    expect_error("POST", WALLET "/topup", api_key, NULL, "{\"amount\": 5}", 403, "admin key");
+    expect_error("POST", WALLET "/charge", api_key, NULL, "{\"amount\": 5}", 403, "admin key");
+    expect_error("POST", "/api/workspaces/other/wallet/topup", ADMIN, NULL, "{\"amount\": 5}",
+                 403, "workspace");
+    expect_error("GET", "/api/workspaces/other/wallet", api_key, NULL, NULL, 403, "workspace");
+    expect_error("GET", WALLET, "Authorization: Bearer test-user-bob", NULL, NULL, 403,
+                 "X-API-Key");
+    expect_error("GET", WALLET, NULL, NULL, NULL, 401, "");
+    expect_error("POST", WALLET "/topup", ADMIN, "Idempotency-Key: has space", "{\"amount\": 5}",
+                 400, "Idempotency-Key");
+    /* paging */
+    expect_error("GET", WALLET "/transactions?limit=0", api_key, NULL, NULL, 400, "limit");
+    expect_error("GET", WALLET "/transactions?limit=51", api_key, NULL, NULL, 400,
+                 "from 1 to 50");
+    expect_error("GET", WALLET "/transactions?limit=abc", api_key, NULL, NULL, 400, "limit");
+    expect_error("GET", WALLET "/transactions?limit=", api_key, NULL, NULL, 400, "limit");
+    expect_error("GET", WALLET "/transactions?page=0", api_key, NULL, NULL, 400, "page");
+    expect_error("GET", WALLET "/transactions?page=-1&limit=5", api_key, NULL, NULL, 400,
+                 "page");
+    ck_assert_int_eq(balance(), before);
+    assert_ledger_matches(before);
+}
+
+static json_t *newest_entries(const char *query)
+{
+    char path[256];
+    json_t *v;
+    snprintf(path, sizeof(path), WALLET "/transactions%s", query);
+    v = call("GET", path, api_key, NULL, NULL, 200);
+    return v;
+}
+
+static void check_entry(json_t *list, size_t i, const char *type, long long amount,
+                        long long after, const char *route)
+{
+    json_t *e = json_array_get(list, i);
+    ck_assert_msg(e, "no entry %zu", i);
+    ck_assert_str_eq(json_string_value(json_object_get(e, "type")), type);
+    ck_assert_int_eq(json_integer_value(json_object_get(e, "amount")), amount);
+    ck_assert_int_eq(json_integer_value(json_object_get(e, "balance_after")), after);
+    ck_assert_str_eq(json_string_value(json_object_get(e, "route")), route);
+    ck_assert(json_string_length(json_object_get(e, "request_id")) > 0);
+    ck_assert_msg(strlen(json_string_value(json_object_get(e, "created_at"))) == 24,
+                  "created_at: %s", json_string_value(json_object_get(e, "created_at")));
+}
+
+START_TEST(api_and_bad_input)
+{
+    json_t *v, *list;
+    it_response r;
+    srv_audit *audit;
+    char why[512];
+    int scripts, commands, violations;
+    start();
+    create_api_key();
+    ck_assert_ptr_nonnull(audit = srv_audit_start(it.redis_port));
+    ck_assert_int_eq(balance(), 0);
+    /* a top-up counts once per Idempotency-Key; the key with another amount: 409 */
+    topup("topup-1", 500, 201, 500);
+    topup("topup-1", 500, 200, 500);
+    expect_error("POST", WALLET "/topup", ADMIN, "Idempotency-Key: topup-1", "{\"amount\": 600}",
+                 409, "Idempotency-Key");
+    ck_assert_int_eq(balance(), 500);
+    bad_input();
+    /* a manual charge, with a description; one larger than the balance: 402 */
+    v = call("POST", WALLET "/charge", ADMIN, "Idempotency-Key: charge-1",
+             "{\"amount\": 200, \"description\": \"support fee\"}", 201);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "data"), "balance")),
+                     300);
+    json_decref(v);
+    expect_error("POST", WALLET "/charge", ADMIN, NULL, "{\"amount\": 301}", 402, "balance");
+    expect_error("POST", WALLET "/charge", ADMIN, "Idempotency-Key: topup-1", "{\"amount\": 500}",
+                 409, "Idempotency-Key");
+    /* the alert threshold is kept */
+    json_decref(call("PUT", WALLET "/alert", api_key, NULL, "{\"threshold\": 100}", 200));
+    v = call("GET", WALLET, api_key, NULL, NULL, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "data"),
+                                                        "alert_threshold")), 100);
+    json_decref(v);
+    /* a metered call: reserved, settled at 1; a refused answer is refunded */
+    json_decref(call("GET", "/v1/test/proxy/echo?m=paid", NULL, NULL, NULL, 200));
+    ck_assert_int_eq(balance(), 299);
+    it_request("GET", "/v1/test/proxy/status?code=404", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    it_free(&r);
+    ck_assert_int_eq(balance(), 299);
+    json_decref(call("GET", "/v1/test/echo", NULL, NULL, NULL, 200)); /* free */
+    ck_assert_int_eq(balance(), 299);
+    /* newest first: refund +1, usage -1, paid usage -1, charge, top-up */
+    v = newest_entries("?limit=3");
+    list = json_object_get(json_object_get(v, "data"), "transactions");
+    ck_assert_int_eq(json_array_size(list), 3);
+    check_entry(list, 0, "refund", 1, 299, "/v1/test/proxy/status");
+    check_entry(list, 1, "usage", -1, 298, "/v1/test/proxy/status");
+    check_entry(list, 2, "usage", -1, 299, "/v1/test/proxy/echo");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "data"), "total")), 5);
+    json_decref(v);
+    v = newest_entries("?limit=3&page=2");
+    list = json_object_get(json_object_get(v, "data"), "transactions");
+    ck_assert_int_eq(json_array_size(list), 2);
+    check_entry(list, 0, "charge", -200, 300, WALLET "/charge");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "description")),
+                     "support fee");
+    check_entry(list, 1, "topup", 500, 500, WALLET "/topup");
+    json_decref(v);
+    v = newest_entries("?page=3&limit=3");
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(v, "data"),
+                                                     "transactions")), 0);
+    json_decref(v);
+    assert_ledger_matches(299);
+    /* short: 402 in the route's dialect, the upstream never called */
+    json_decref(call("POST", WALLET "/charge", ADMIN, NULL, "{\"amount\": 299}", 201));
+    v = call("GET", "/v1/test/proxy/echo?marker=broke1", NULL, NULL, NULL, 402);
+    ck_assert_str_eq(json_string_value(json_object_get(v, "code")),
+                     "WALLET_INSUFFICIENT_BALANCE");
+    json_decref(v);
+    topup("topup-2", 1, 201, 1);
+    it_upstream_control("marker=ok1", "GET", "/v1/test/proxy/echo?marker=ok1", NULL, NULL);
+    it_assert_upstream_never_saw("marker=broke1");
+    ck_assert_int_eq(balance(), 0);
+    assert_ledger_matches(0);
+    /* every script declared the keys it touched (reserve, settle, post) */
+    violations = srv_audit_finish(audit, &scripts, &commands, why, sizeof(why));
+    ck_assert_msg(violations == 0, "%d undeclared keys: %s", violations, why);
+    ck_assert_int_ge(scripts, 10);
+    /* Redis down: metered routes fail closed with 503, free routes answer */
+    it_redis_kill();
+    v = call("GET", "/v1/test/proxy/echo?marker=down1", NULL, NULL, NULL, 503);
+    ck_assert_msg(strstr(json_string_value(json_object_get(v, "message")),
+                         "wallet, which cannot be reached"), "message: %s",
+                  json_string_value(json_object_get(v, "message")));
+    json_decref(v);
+    json_decref(call("GET", "/v1/test/echo", NULL, NULL, NULL, 200));
+    expect_error("GET", WALLET, api_key, NULL, NULL, 503, "cannot be reached");
+    it_teardown();
+}
+END_TEST
+
+/* Many calls at once, fewer than the balance allows, across two nodes. */
+START_TEST(exact_across_two_nodes)
+{
+    const char *total_text = getenv("CB_IT_WALLET_CALLS");
+    int total = total_text ? atoi(total_text) : 10000;
+    const char *headers[] = {"X-Request-Id: one-id-for-every-call", NULL};
+    long *statuses;
+    int ports[2], paid = 0, refused = 0;
+    char *log;
+    int reached = 0;
+    start();
+    create_api_key();
+    ck_assert_msg(total >= 1000, "CB_IT_WALLET_CALLS must be at least 1000");
+    statuses = calloc((size_t)total, sizeof(*statuses));
+    topup("burst", 1000, 201, 1000);
+    ports[0] = it.http_port;
+    ports[1] = srv_free_port();
+    ck_assert_msg(it_second_httpd_start(wallet_site(), ports[1]), "second httpd did not start");
+    it_parallel(ports, 2, "GET", "/v1/test/proxy/echo?burst=1", headers, NULL, total, 64,
+                statuses);
+    for (int i = 0; i < total; i++) {
+        paid += statuses[i] == 200;
+        refused += statuses[i] == 402;
+    }
+    log = it_read_file("upstream.log");
+    for (const char *s = log; (s = strstr(s, "burst=1")); s += 7)
+        reached++;
+    free(log);
+    free(statuses);
+    ck_assert_msg(paid == 1000 && refused == total - 1000 && reached == 1000,
+                  "%d answered 200, %d answered 402, %d reached the upstream, of %d", paid,
+                  refused, reached, total);
+    ck_assert_int_eq(balance(), 0);
+    assert_ledger_matches(0);
+    it_teardown();
+}
+END_TEST
+
+Suite *wallet_suite(void)
+{
+    Suite *s = suite_create("wallet");
+    TCase *api = tcase_create("api"), *exact = tcase_create("exact");
+    tcase_set_timeout(api, 120);
+    tcase_add_test(api, api_and_bad_input);
+    tcase_set_timeout(exact, 300);
+    tcase_add_test(exact, exact_across_two_nodes);
+    suite_add_tcase(s, api);
+    suite_add_tcase(s, exact);
+    return s;
+}
