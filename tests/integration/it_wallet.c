@@ -11,6 +11,10 @@
  *     with Redis down 503 on metered routes while free routes still answer;
  *     the sum of the ledger equals the balance throughout, and every
  *     script declares the keys it touches (the MONITOR audit);
+ *   usage_and_sweeper: N/MiB and N/s prices settled from the metering
+ *     record (reserved at the cap, the rest refunded), and a reservation
+ *     past hold_timeout settled at its cap by the sweeper while the call
+ *     still runs, the call's own late settlement then doing nothing;
  *   exact_across_two_nodes: two gateways on one Redis, many concurrent
  *     metered calls of cost 1 (all with one client X-Request-Id) against a
  *     balance of 1,000: exactly 1,000 reach the upstream (counted there),
@@ -34,7 +38,14 @@
 
 static char api_key[128];
 
-static const char *wallet_site(void)
+#define PER_CALL_METER "  meter /v1/test/proxy/* 1/call\n"
+#define USAGE_METERS \
+    "  meter /v1/test/proxy/big 1/MiB cap=10\n" \
+    "  meter /v1/test/proxy/slow 1/s cap=5\n" \
+    "  hold_timeout 1s\n" \
+    "  sweep_interval 100ms\n"
+
+static const char *wallet_site(const char *meters)
 {
     static char site[8192];
     snprintf(site, sizeof(site),
@@ -44,18 +55,18 @@ static const char *wallet_site(void)
              "</CloudBasePlugin>\n"
              "<CloudBasePlugin wallet>\n"
              "  currency VND\n"
-             "  meter /v1/test/proxy/* 1/call\n"
+             "%s"
              "</CloudBasePlugin>\n",
-             it_default_site(), it.dir, it.dir);
+             it_default_site(), it.dir, it.dir, meters);
     return site;
 }
 
-static void start(void)
+static void start(const char *meters)
 {
     it_setup();
     it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
     it_write_file("admin.key", ADMIN_KEY "\n");
-    if (!it_httpd_start(it_write_config("httpd.conf", "event", wallet_site()))) {
+    if (!it_httpd_start(it_write_config("httpd.conf", "event", wallet_site(meters)))) {
         char *log = it_error_log();
         ck_abort_msg("httpd did not start:\n%s", log);
     }
@@ -246,7 +257,7 @@ START_TEST(api_and_bad_input)
     srv_audit *audit;
     char why[512];
     int scripts, commands, violations;
-    start();
+    start(PER_CALL_METER);
     create_api_key();
     ck_assert_ptr_nonnull(audit = srv_audit_start(it.redis_port));
     ck_assert_int_eq(balance(), 0);
@@ -331,6 +342,42 @@ START_TEST(api_and_bad_input)
 }
 END_TEST
 
+/* Usage prices settled from the metering record, and the sweeper. */
+START_TEST(usage_and_sweeper)
+{
+    it_response r;
+    json_t *v, *list;
+    start(USAGE_METERS);
+    create_api_key();
+    topup("usage", 100, 201, 100);
+    /* 3 MiB out at 1/MiB: 10 reserved, 3 paid, 7 refunded */
+    it_request("GET", "/v1/test/proxy/big?bytes=3145728", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(r.body_len, 3145728);
+    it_free(&r);
+    ck_assert_int_eq(balance(), 97);
+    /* 0.3 s at 1/s: rounded up to 1 */
+    it_request("GET", "/v1/test/proxy/slow?ms=300", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    it_free(&r);
+    ck_assert_int_eq(balance(), 96);
+    /* 3 s against hold_timeout 1s: the sweeper settles the whole cap (5)
+     * while the call runs, and the call's own settlement (3 s: 3, a refund
+     * of 2) then finds nothing to do */
+    it_request("GET", "/v1/test/proxy/slow?ms=3000", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    it_free(&r);
+    ck_assert_int_eq(balance(), 91);
+    v = newest_entries("?limit=2");
+    list = json_object_get(json_object_get(v, "data"), "transactions");
+    check_entry(list, 0, "usage", -5, 91, "/v1/test/proxy/slow");
+    check_entry(list, 1, "refund", 4, 96, "/v1/test/proxy/slow");
+    json_decref(v);
+    assert_ledger_matches(91);
+    it_teardown();
+}
+END_TEST
+
 /* Many calls at once, fewer than the balance allows, across two nodes. */
 START_TEST(exact_across_two_nodes)
 {
@@ -341,14 +388,14 @@ START_TEST(exact_across_two_nodes)
     int ports[2], paid = 0, refused = 0;
     char *log;
     int reached = 0;
-    start();
+    start(PER_CALL_METER);
     create_api_key();
     ck_assert_msg(total >= 1000, "CB_IT_WALLET_CALLS must be at least 1000");
     statuses = calloc((size_t)total, sizeof(*statuses));
     topup("burst", 1000, 201, 1000);
     ports[0] = it.http_port;
     ports[1] = srv_free_port();
-    ck_assert_msg(it_second_httpd_start(wallet_site(), ports[1]), "second httpd did not start");
+    ck_assert_msg(it_second_httpd_start(wallet_site(PER_CALL_METER), ports[1]), "second httpd did not start");
     it_parallel(ports, 2, "GET", "/v1/test/proxy/echo?burst=1", headers, NULL, total, 64,
                 statuses);
     for (int i = 0; i < total; i++) {
@@ -372,9 +419,13 @@ END_TEST
 Suite *wallet_suite(void)
 {
     Suite *s = suite_create("wallet");
-    TCase *api = tcase_create("api"), *exact = tcase_create("exact");
+    TCase *api = tcase_create("api"), *usage = tcase_create("usage");
+    TCase *exact = tcase_create("exact");
     tcase_set_timeout(api, 120);
     tcase_add_test(api, api_and_bad_input);
+    tcase_set_timeout(usage, 120);
+    tcase_add_test(usage, usage_and_sweeper);
+    suite_add_tcase(s, usage);
     tcase_set_timeout(exact, 300);
     tcase_add_test(exact, exact_across_two_nodes);
     suite_add_tcase(s, api);
