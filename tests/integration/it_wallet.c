@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <hiredis/hiredis.h>
@@ -44,6 +46,13 @@ static char api_key[128];
     "  meter /v1/test/proxy/slow 1/s cap=5\n" \
     "  hold_timeout 1s\n" \
     "  sweep_interval 100ms\n"
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static const char *wallet_site(const char *meters)
 {
@@ -111,6 +120,16 @@ static long long balance(void)
     return b;
 }
 
+/* Settlement runs after the answer went out (after_response), so a client
+ * may read the balance before it: poll to a deadline. */
+static void expect_balance(long long want)
+{
+    long long deadline = now_ms() + 5000, got;
+    while ((got = balance()) != want && now_ms() < deadline)
+        usleep(20000);
+    ck_assert_msg(got == want, "balance %lld, expected %lld", got, want);
+}
+
 static void create_api_key(void)
 {
     const char *headers[] = {"Authorization: Bearer " ADMIN_KEY, "X-Device-Id: it-device",
@@ -153,10 +172,15 @@ static void ledger_totals(long long *bal, long long *sum, long long *entries, lo
     redisFree(c);
 }
 
+/* Polled to a deadline: the last calls' settlements may still be running. */
 static void assert_ledger_matches(long long expect_balance)
 {
-    long long bal, sum, entries, holds;
+    long long bal, sum, entries, holds, deadline = now_ms() + 5000;
     ledger_totals(&bal, &sum, &entries, &holds);
+    while ((bal != expect_balance || sum != bal || holds != 0) && now_ms() < deadline) {
+        usleep(20000);
+        ledger_totals(&bal, &sum, &entries, &holds);
+    }
     ck_assert_msg(bal == expect_balance && sum == bal && holds == 0,
                   "balance %lld (expected %lld), ledger sum %lld over %lld entries, %lld open "
                   "holds", bal, expect_balance, sum, entries, holds);
@@ -260,13 +284,13 @@ START_TEST(api_and_bad_input)
     start(PER_CALL_METER);
     create_api_key();
     ck_assert_ptr_nonnull(audit = srv_audit_start(it.redis_port));
-    ck_assert_int_eq(balance(), 0);
+    expect_balance(0);
     /* a top-up counts once per Idempotency-Key; the key with another amount: 409 */
     topup("topup-1", 500, 201, 500);
     topup("topup-1", 500, 200, 500);
     expect_error("POST", WALLET "/topup", ADMIN, "Idempotency-Key: topup-1", "{\"amount\": 600}",
                  409, "Idempotency-Key");
-    ck_assert_int_eq(balance(), 500);
+    expect_balance(500);
     bad_input();
     /* a manual charge, with a description; one larger than the balance: 402 */
     v = call("POST", WALLET "/charge", ADMIN, "Idempotency-Key: charge-1",
@@ -285,13 +309,13 @@ START_TEST(api_and_bad_input)
     json_decref(v);
     /* a metered call: reserved, settled at 1; a refused answer is refunded */
     json_decref(call("GET", "/v1/test/proxy/echo?m=paid", NULL, NULL, NULL, 200));
-    ck_assert_int_eq(balance(), 299);
+    expect_balance(299);
     it_request("GET", "/v1/test/proxy/status?code=404", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 404);
     it_free(&r);
-    ck_assert_int_eq(balance(), 299);
+    expect_balance(299);
     json_decref(call("GET", "/v1/test/echo", NULL, NULL, NULL, 200)); /* free */
-    ck_assert_int_eq(balance(), 299);
+    expect_balance(299);
     /* newest first: refund +1, usage -1, paid usage -1, charge, top-up */
     v = newest_entries("?limit=3");
     list = json_object_get(json_object_get(v, "data"), "transactions");
@@ -323,7 +347,7 @@ START_TEST(api_and_bad_input)
     topup("topup-2", 1, 201, 1);
     it_upstream_control("marker=ok1", "GET", "/v1/test/proxy/echo?marker=ok1", NULL, NULL);
     it_assert_upstream_never_saw("marker=broke1");
-    ck_assert_int_eq(balance(), 0);
+    expect_balance(0);
     assert_ledger_matches(0);
     /* every script declared the keys it touched (reserve, settle, post) */
     violations = srv_audit_finish(audit, &scripts, &commands, why, sizeof(why));
@@ -355,19 +379,19 @@ START_TEST(usage_and_sweeper)
     ck_assert_int_eq(r.status, 200);
     ck_assert_int_eq(r.body_len, 3145728);
     it_free(&r);
-    ck_assert_int_eq(balance(), 97);
+    expect_balance(97);
     /* 0.3 s at 1/s: rounded up to 1 */
     it_request("GET", "/v1/test/proxy/slow?ms=300", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     it_free(&r);
-    ck_assert_int_eq(balance(), 96);
+    expect_balance(96);
     /* 3 s against hold_timeout 1s: the sweeper settles the whole cap (5)
      * while the call runs, and the call's own settlement (3 s: 3, a refund
      * of 2) then finds nothing to do */
     it_request("GET", "/v1/test/proxy/slow?ms=3000", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     it_free(&r);
-    ck_assert_int_eq(balance(), 91);
+    expect_balance(91);
     v = newest_entries("?limit=2");
     list = json_object_get(json_object_get(v, "data"), "transactions");
     check_entry(list, 0, "usage", -5, 91, "/v1/test/proxy/slow");
@@ -410,7 +434,7 @@ START_TEST(exact_across_two_nodes)
     ck_assert_msg(paid == 1000 && refused == total - 1000 && reached == 1000,
                   "%d answered 200, %d answered 402, %d reached the upstream, of %d", paid,
                   refused, reached, total);
-    ck_assert_int_eq(balance(), 0);
+    expect_balance(0);
     assert_ledger_matches(0);
     it_teardown();
 }
