@@ -312,6 +312,26 @@ wallet_result wallet_entries(wallet_plugin *w, apr_pool_t *p, int64_t page, int6
     return WALLET_OK;
 }
 
+wallet_result wallet_entries_from(wallet_plugin *w, apr_pool_t *p, int64_t first, int64_t count,
+                                  apr_array_header_t **entries)
+{
+    const char *argv[] = {"XRANGE", key(p, w, "ledger"),
+                          apr_psprintf(p, "0-%" APR_INT64_T_FMT, first), "+", "COUNT",
+                          apr_psprintf(p, "%" APR_INT64_T_FMT, count)};
+    const cb_redis_reply *reply;
+    *entries = apr_array_make(p, (int)count, sizeof(wallet_entry));
+    if (!w->redis || cb_redis_command(w->redis, p, 6, argv, NULL, &reply) != APR_SUCCESS ||
+        cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY)
+        return WALLET_DOWN;
+    for (size_t i = 0; i < cb_redis_reply_count(reply); i++) {
+        wallet_entry e;
+        if (!read_entry(p, cb_redis_reply_element(reply, i), &e))
+            return WALLET_DOWN;
+        APR_ARRAY_PUSH(*entries, wallet_entry) = e;
+    }
+    return WALLET_OK;
+}
+
 int wallet_sweep(wallet_plugin *w, apr_pool_t *p, int max)
 {
     const char *argv[] = {"ZRANGEBYSCORE", key(p, w, "hold-due"), "-inf", now_ms(p), "LIMIT",

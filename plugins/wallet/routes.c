@@ -6,6 +6,7 @@
  *   POST wallet/topup         {amount}, admin key, Idempotency-Key
  *   POST wallet/charge        {amount, description}, admin key, Idempotency-Key
  *   PUT  wallet/alert         {threshold}
+ *   GET  wallet/reconcile     admin key: balance, ledger and the database's copy agree
  * Callers present an API key or the admin key in X-API-Key; the slug must
  * be this gateway's environment. Amounts are whole minor units.
  */
@@ -38,7 +39,7 @@ static cb_status check_caller(cb_req *req, int admin_only)
                                  "must be the key's own workspace");
     if (admin_only && id->kind != CB_IDENTITY_ADMIN)
         return cb_req_send_error(req, 403, "PERMISSION_DENIED",
-                                 "only the admin key may move money into or out of the wallet");
+                                 "only the admin key may do this (top-ups, charges, reconciliation)");
     return CB_OK;
 }
 
@@ -243,4 +244,18 @@ cb_status wallet_alert_route(cb_req *req, void *state)
     data = cb_json_new_object(p);
     cb_json_set_int(data, "threshold", threshold);
     return send_data(req, 200, data);
+}
+
+cb_status wallet_reconcile_route(cb_req *req, void *state)
+{
+    wallet_plugin *w = state;
+    cb_json *report;
+    cb_status st;
+    if ((st = check_caller(req, 1)) != CB_OK)
+        return st;
+    if (wallet_reconcile(w, cb_req_pool(req), &report) != WALLET_OK)
+        return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
+                                 "the ledger cannot be read right now (Redis or the database "
+                                 "is unreachable); try again shortly");
+    return send_data(req, 200, report);
 }

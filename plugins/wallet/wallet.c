@@ -3,7 +3,8 @@
  * the environment, the `meter` lines, how long a reservation may stay
  * open, how long an Idempotency-Key is remembered), its error codes (402
  * WALLET_INSUFFICIENT_BALANCE, 409 IDEMPOTENCY_KEY_REUSED), the TOSE-style
- * routes, the metering hooks and the sweeper task. See docs/plugins/wallet.md.
+ * routes, the metering hooks, the sweeper task and, with a database, the
+ * task that copies the ledger into it. See docs/plugins/wallet.md.
  */
 #include <string.h>
 
@@ -25,6 +26,10 @@ static const cb_option_def options[] = {
     {.name = "sweep_interval", .type = CB_OPT_DURATION, .default_value = "5s",
      CB_OPT_MIN(100), CB_OPT_MAX(600000),
      .help = "how often the sweeper looks for reservations past hold_timeout"},
+    {.name = "copy_interval", .type = CB_OPT_DURATION, .default_value = "1s", CB_OPT_MIN(100),
+     CB_OPT_MAX(600000),
+     .help = "how often new ledger entries are copied into the database (with "
+             "CloudBaseDatabase)"},
     {.name = "idempotency_ttl", .type = CB_OPT_DURATION, .default_value = "7d",
      CB_OPT_MIN(60000), CB_OPT_MAX(31536000000LL),
      .help = "how long a top-up's or charge's Idempotency-Key is remembered"},
@@ -52,6 +57,7 @@ static const cb_route_def routes[] = {
     ROUTE("POST", "/topup", wallet_topup_route),
     ROUTE("POST", "/charge", wallet_charge_route),
     ROUTE("PUT", "/alert", wallet_alert_route),
+    ROUTE("GET", "/reconcile", wallet_reconcile_route),
     {0}
 };
 
@@ -111,6 +117,12 @@ static cb_status wallet_create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_register_error(ctx, &key_reused) != CB_OK)
         return CB_ERROR;
     wallet_ledger_init();
+    if ((w->db = cb_ctx_db(ctx))) {
+        cb_ctx_db_migrations(ctx, wallet_migrations, -1);
+        cb_ctx_add_task(ctx, "wallet-ledger-copy",
+                        apr_time_from_msec(cb_opt_duration_ms(o, "copy_interval")),
+                        wallet_copy_task);
+    }
     if (w->meters->nelts > 0)
         cb_ctx_add_task(ctx, "wallet-sweeper",
                         apr_time_from_msec(cb_opt_duration_ms(o, "sweep_interval")),

@@ -45,6 +45,7 @@ typedef struct wallet_plugin {
     int64_t hold_timeout_ms;      /* a reservation older than this is settled by the sweeper */
     int64_t idempotency_ttl_s;    /* how long an Idempotency-Key is remembered */
     const char *holder;           /* this process's lease holder id */
+    cb_db *db;                    /* the ledger's durable copy; NULL without CloudBaseDatabase */
     wallet_meter own_routes[2];   /* the wallet's own paths, never metered */
 } wallet_plugin;
 
@@ -122,10 +123,30 @@ wallet_result wallet_set_threshold(wallet_plugin *w, apr_pool_t *p, int64_t thre
  * number of entries ever written. */
 wallet_result wallet_entries(wallet_plugin *w, apr_pool_t *p, int64_t page, int64_t limit,
                              apr_array_header_t **entries, int64_t *total);
+/* Entries in ledger order from id first (oldest first), at most count. */
+wallet_result wallet_entries_from(wallet_plugin *w, apr_pool_t *p, int64_t first, int64_t count,
+                                  apr_array_header_t **entries);
 /* Settles, at the full reservation, holds whose deadline has passed (their
  * process died, or Redis was down when the answer went out); returns how
  * many, -1 when Redis is down. */
 int wallet_sweep(wallet_plugin *w, apr_pool_t *p, int max);
+
+/* ---- the ledger's copy in the database (ledger_db.c) */
+
+extern const cb_db_migration wallet_migrations[];
+/* Copies entries not yet in the database, in ledger order, at most max;
+ * idempotent by entry id. Returns how many were new, -1 on failure. */
+int wallet_copy_ledger(wallet_plugin *w, apr_pool_t *p, int max);
+void wallet_copy_task(void *state, apr_pool_t *scratch);
+
+/* ---- reconciliation (reconcile.c) */
+
+/* Checks that the balance equals the sum of the ledger, that the entries
+ * chain (each balance_after is the one before plus its amount), and that
+ * the database's copy agrees entry by entry with Redis. *report is
+ * {ok, balance, ledger_sum, entries, copied, not_yet_copied, differences}.
+ * Returns WALLET_DOWN when Redis (or the database) cannot be read. */
+wallet_result wallet_reconcile(wallet_plugin *w, apr_pool_t *p, cb_json **report);
 
 /* ---- routes (routes.c) and metering (metering.c) */
 
@@ -134,6 +155,7 @@ cb_status wallet_transactions_route(cb_req *req, void *state);
 cb_status wallet_topup_route(cb_req *req, void *state);
 cb_status wallet_charge_route(cb_req *req, void *state);
 cb_status wallet_alert_route(cb_req *req, void *state);
+cb_status wallet_reconcile_route(cb_req *req, void *state);
 
 cb_status wallet_access_policy(cb_req *req, void *state);
 void wallet_after_response(cb_req *req, void *state, const cb_response_record *rec);

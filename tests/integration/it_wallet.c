@@ -15,6 +15,11 @@
  *     record (reserved at the cap, the rest refunded), and a reservation
  *     past hold_timeout settled at its cap by the sweeper while the call
  *     still runs, the call's own late settlement then doing nothing;
+ *   durable_and_reconciled: with appendonly yes and appendfsync always,
+ *     Redis killed with SIGKILL and restarted loses no entry; the copier
+ *     puts every entry in the database; the reconcile route and the
+ *     cloudbase-wallet CLI agree, and name the differences made by hand
+ *     (a balance moved without an entry, an entry lost from Redis);
  *   exact_across_two_nodes: two gateways on one Redis, many concurrent
  *     metered calls of cost 1 (all with one client X-Request-Id) against a
  *     balance of 1,000: exactly 1,000 reach the upstream (counted there),
@@ -25,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <check.h>
 #include <hiredis/hiredis.h>
@@ -230,6 +236,7 @@ static void bad_input(void)
     /* who may move money, and where */
     expect_error("POST", WALLET "/topup", api_key, NULL, "{\"amount\": 5}", 403, "admin key");
     expect_error("POST", WALLET "/charge", api_key, NULL, "{\"amount\": 5}", 403, "admin key");
+    expect_error("GET", WALLET "/reconcile", api_key, NULL, NULL, 403, "admin key");
     expect_error("POST", "/api/workspaces/other/wallet/topup", ADMIN, NULL, "{\"amount\": 5}",
                  403, "workspace");
     expect_error("GET", "/api/workspaces/other/wallet", api_key, NULL, NULL, 403, "workspace");
@@ -402,6 +409,160 @@ START_TEST(usage_and_sweeper)
 }
 END_TEST
 
+/* A Redis command's reply as text (integers and status too). */
+static char *redis_text(const char *command)
+{
+    redisContext *c = redisConnect("127.0.0.1", it.redis_port);
+    redisReply *r;
+    char *out;
+    ck_assert_msg(c && !c->err, "cannot reach Redis");
+    r = redisCommand(c, command);
+    ck_assert_msg(r && r->type != REDIS_REPLY_ERROR, "%s: %s", command, r ? r->str : "?");
+    out = r->type == REDIS_REPLY_INTEGER ? strdup("int")
+                                         : strdup(r->str ? r->str : "");
+    freeReplyObject(r);
+    redisFree(c);
+    return out;
+}
+
+/* appendonly yes and appendfsync always on the running Redis, once its
+ * first rewrite is done (before it, writes are not yet in the file). */
+static void redis_persist_every_write(void)
+{
+    long long deadline = now_ms() + 10000;
+    free(redis_text("CONFIG SET appendfsync always"));
+    free(redis_text("CONFIG SET appendonly yes"));
+    for (;;) {
+        char *info = redis_text("INFO persistence");
+        int done = strstr(info, "aof_enabled:1") && strstr(info, "aof_rewrite_in_progress:0") &&
+                   strstr(info, "aof_rewrite_scheduled:0");
+        free(info);
+        if (done)
+            break;
+        ck_assert_msg(now_ms() < deadline, "Redis did not finish its AOF rewrite");
+        usleep(20000);
+    }
+}
+
+/* SIGKILL, then the same port and directory with the AOF loaded. */
+static void redis_kill9_and_restart(void)
+{
+    char port[16];
+    char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "yes", "--appendfsync", "always", "--dir", it.dir, NULL};
+    char log[400];
+    snprintf(port, sizeof(port), "%d", it.redis_port);
+    snprintf(log, sizeof(log), "%s/redis-restarted.log", it.dir);
+    it_redis_kill(); /* SIGKILL: no shutdown, no last write */
+    it.redis_pid = srv_spawn(argv, log);
+    ck_assert_msg(srv_wait_port(it.redis_port, 5000), "redis-server did not come back");
+}
+
+/* The reconciliation through the admin route, polled until the copier has
+ * caught up with `entries` entries (or the deadline); right after Redis
+ * came back the gateway may still answer 503 for a moment (its breaker). */
+static json_t *reconciled(long long entries)
+{
+    const char *headers[] = {ADMIN, NULL};
+    long long deadline = now_ms() + 10000;
+    for (;;) {
+        it_response r;
+        json_t *v = NULL, *data;
+        it_request("GET", WALLET "/reconcile", headers, NULL, &r);
+        ck_assert_msg(r.status == 200 || (r.status == 503 && now_ms() < deadline),
+                      "reconcile: %ld %s", r.status, r.body);
+        if (r.status == 200)
+            v = json_loads(r.body, 0, NULL);
+        it_free(&r);
+        data = json_object_get(v, "data");
+        if (v && ((json_integer_value(json_object_get(data, "copied")) == entries &&
+                   json_integer_value(json_object_get(data, "entries")) == entries) ||
+                  now_ms() > deadline))
+            return v;
+        json_decref(v);
+        usleep(50000);
+    }
+}
+
+/* The CLI's report and exit status. */
+static int run_cli(char *out, size_t size)
+{
+    const char *cli = getenv("CB_WALLET_CLI");
+    char command[2048];
+    FILE *f;
+    size_t n;
+    ck_assert_msg(cli && *cli, "CB_WALLET_CLI is not set (scripts/test.sh sets it)");
+    snprintf(command, sizeof(command),
+             "'%s' --redis redis://127.0.0.1:%d --database '%s' --env demo reconcile 2>&1",
+             cli, it.redis_port, it_database_value());
+    f = popen(command, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(out, 1, size - 1, f);
+    out[n] = '\0';
+    return WEXITSTATUS(pclose(f));
+}
+
+/* Entries written, Redis killed with SIGKILL (AOF, fsync always) and
+ * restarted: nothing lost; the database's copy agrees; a difference made
+ * by hand is named by the route and the CLI. */
+START_TEST(durable_and_reconciled)
+{
+    const char *headers[] = {NULL};
+    long statuses[40];
+    int ports[1] = {it.http_port};
+    long long bal, sum, entries, holds;
+    char report[8192];
+    json_t *v, *data;
+    start(PER_CALL_METER "  copy_interval 100ms\n");
+    ports[0] = it.http_port;
+    create_api_key();
+    redis_persist_every_write();
+    topup("durable", 1000, 201, 1000);
+    it_parallel(ports, 1, "GET", "/v1/test/proxy/echo?durable=1", headers, NULL, 40, 8,
+                statuses);
+    for (int i = 0; i < 40; i++)
+        ck_assert_int_eq(statuses[i], 200);
+    json_decref(call("POST", WALLET "/charge", ADMIN, NULL, "{\"amount\": 10}", 201));
+    assert_ledger_matches(950);
+    redis_kill9_and_restart();
+    ledger_totals(&bal, &sum, &entries, &holds);
+    ck_assert_msg(bal == 950 && sum == 950 && entries == 42 && holds == 0,
+                  "after SIGKILL: balance %lld, ledger sum %lld over %lld entries, %lld holds",
+                  bal, sum, entries, holds);
+    /* every entry reached the database, and it agrees with Redis */
+    v = reconciled(42);
+    data = json_object_get(v, "data");
+    ck_assert_msg(json_is_true(json_object_get(data, "ok")) &&
+                      json_integer_value(json_object_get(data, "copied")) == 42 &&
+                      json_integer_value(json_object_get(data, "not_yet_copied")) == 0 &&
+                      json_integer_value(json_object_get(data, "ledger_sum")) == 950,
+                  "reconcile: %s", json_dumps(data, 0));
+    json_decref(v);
+    ck_assert_msg(run_cli(report, sizeof(report)) == 0 && strstr(report, "\"ok\":true"),
+                  "cli: %s", report);
+    /* differences made by hand are named: a balance moved without an
+     * entry, and the last entry lost from Redis but kept in the database */
+    free(redis_text("HINCRBY cb:{demo}:wallet balance 5"));
+    free(redis_text("XDEL cb:{demo}:wallet:ledger 0-42"));
+    v = call("GET", WALLET "/reconcile", ADMIN, NULL, NULL, 200);
+    data = json_object_get(v, "data");
+    {
+        char *text = json_dumps(json_object_get(data, "differences"), 0);
+        ck_assert_msg(json_is_false(json_object_get(data, "ok")) &&
+                          strstr(text, "the balance is 955 but the ledger sums to 960 "
+                                       "(difference -5)") &&
+                          strstr(text, "entry 42 (charge -10) is in the database but not in "
+                                       "Redis: Redis lost it"),
+                      "reconcile: %s", text);
+        free(text);
+    }
+    json_decref(v);
+    ck_assert_msg(run_cli(report, sizeof(report)) == 1 && strstr(report, "Redis lost it"),
+                  "cli: %s", report);
+    it_teardown();
+}
+END_TEST
+
 /* Many calls at once, fewer than the balance allows, across two nodes. */
 START_TEST(exact_across_two_nodes)
 {
@@ -449,6 +610,7 @@ Suite *wallet_suite(void)
     tcase_add_test(api, api_and_bad_input);
     tcase_set_timeout(usage, 120);
     tcase_add_test(usage, usage_and_sweeper);
+    tcase_add_test(usage, durable_and_reconciled);
     suite_add_tcase(s, usage);
     tcase_set_timeout(exact, 300);
     tcase_add_test(exact, exact_across_two_nodes);
