@@ -25,8 +25,14 @@
 #include "cloudbase/values.h"
 #include "wallet.h"
 
+/* The low-balance alert: a debit that leaves the balance below the
+ * threshold sets `alerted` and says so (alert = 1), once; a credit that
+ * lifts it to the threshold or above clears it, so the next crossing
+ * alerts again. */
+
 /* KEYS: wallet, ledger, holds, due. ARGV: hold id, amount, request id,
- * route, now ms, due ms. {1, balance} reserved; {0, balance} short. */
+ * route, now ms, due ms. {1, balance, id of the entry that crossed the
+ * alert threshold or 0} reserved; {0, balance} short. */
 static const char reserve_source[] =
     "local bal = tonumber(redis.call('HGET', KEYS[1], 'balance') or '0')\n"
     "local amt = tonumber(ARGV[2])\n"
@@ -39,7 +45,13 @@ static const char reserve_source[] =
     "'time', ARGV[5])\n"
     "redis.call('HSET', KEYS[3], ARGV[1], ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4])\n"
     "redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])\n"
-    "return {1, bal}\n";
+    "local thr = tonumber(redis.call('HGET', KEYS[1], 'threshold') or '-1')\n"
+    "local alert = 0\n"
+    "if thr >= 0 and bal < thr and redis.call('HGET', KEYS[1], 'alerted') ~= '1' then\n"
+    "  redis.call('HSET', KEYS[1], 'alerted', '1')\n"
+    "  alert = 1\n"
+    "end\n"
+    "return {1, bal, alert * seq}\n";
 
 /* KEYS: wallet, ledger, holds, due. ARGV: hold id, cost (-1: all of it),
  * now ms. {1, refunded} settled; {0, 0} already settled (or never held). */
@@ -61,13 +73,15 @@ static const char settle_source[] =
     "  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
     "  redis.call('XADD', KEYS[2], string.format('0-%d', seq), 'type', 'refund', "
     "'amount', refund, 'balance', bal, 'request_id', rid, 'route', route, 'time', ARGV[3])\n"
+    "  local thr = tonumber(redis.call('HGET', KEYS[1], 'threshold') or '-1')\n"
+    "  if thr < 0 or bal >= thr then redis.call('HDEL', KEYS[1], 'alerted') end\n"
     "end\n"
     "return {1, refund}\n";
 
 /* KEYS: wallet, ledger, idempotency key (or the wallet again when none).
  * ARGV: type (topup, charge), amount, request id, route, now ms,
  * description, idempotency ttl s, "1" with a key, max balance.
- * {1, id, balance} written; {2, id, balance} replayed; {-1, 0, balance}
+ * {1, id, balance, alert} written; {2, id, balance} replayed; {-1, 0, balance}
  * short; {-2} key reused for another request; {-3, 0, balance} too large. */
 static const char post_source[] =
     "local fp = ARGV[1] .. ':' .. ARGV[2]\n"
@@ -99,9 +113,25 @@ static const char post_source[] =
     "if ARGV[8] == '1' then\n"
     "  redis.call('SET', KEYS[3], fp .. string.format(':%d:%d', seq, bal), 'EX', ARGV[7])\n"
     "end\n"
-    "return {1, seq, bal}\n";
+    "local thr = tonumber(redis.call('HGET', KEYS[1], 'threshold') or '-1')\n"
+    "local alert = 0\n"
+    "if ARGV[1] == 'charge' and thr >= 0 and bal < thr and "
+    "redis.call('HGET', KEYS[1], 'alerted') ~= '1' then\n"
+    "  redis.call('HSET', KEYS[1], 'alerted', '1')\n"
+    "  alert = 1\n"
+    "end\n"
+    "if ARGV[1] == 'topup' and (thr < 0 or bal >= thr) then\n"
+    "  redis.call('HDEL', KEYS[1], 'alerted')\n"
+    "end\n"
+    "return {1, seq, bal, alert}\n";
 
-static cb_redis_script reserve_script, settle_script, post_script;
+/* KEYS: wallet. ARGV: threshold. A new threshold is checked afresh. */
+static const char threshold_source[] =
+    "redis.call('HSET', KEYS[1], 'threshold', ARGV[1])\n"
+    "redis.call('HDEL', KEYS[1], 'alerted')\n"
+    "return {1}\n";
+
+static cb_redis_script reserve_script, settle_script, post_script, threshold_script;
 
 void wallet_ledger_init(void)
 {
@@ -110,6 +140,7 @@ void wallet_ledger_init(void)
     cb_redis_script_init(&reserve_script, reserve_source);
     cb_redis_script_init(&settle_script, settle_source);
     cb_redis_script_init(&post_script, post_source);
+    cb_redis_script_init(&threshold_script, threshold_source);
 }
 
 static const char *key(apr_pool_t *p, const wallet_plugin *w, const char *piece)
@@ -123,19 +154,19 @@ static const char *now_ms(apr_pool_t *p)
     return apr_psprintf(p, "%" APR_INT64_T_FMT, (int64_t)apr_time_as_msec(apr_time_now()));
 }
 
-/* The script's answer as up to three integers; 0 when it is not an array. */
-static int reply_ints(const cb_redis_reply *r, int64_t out[3])
+/* The script's answer as up to four integers; 0 when it is not an array. */
+static int reply_ints(const cb_redis_reply *r, int64_t out[4])
 {
     size_t n = cb_redis_reply_count(r);
     if (cb_redis_reply_kind(r) != CB_REDIS_REPLY_ARRAY || n < 1)
         return 0;
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 4; i++)
         out[i] = i < n ? cb_redis_reply_integer(cb_redis_reply_element(r, i)) : 0;
     return 1;
 }
 
 static wallet_result run(wallet_plugin *w, apr_pool_t *p, const cb_redis_script *s, int nkeys,
-                         int argc, const char *const *argv, int64_t out[3])
+                         int argc, const char *const *argv, int64_t out[4])
 {
     const cb_redis_reply *reply;
     if (!w->redis ||
@@ -166,7 +197,8 @@ wallet_result wallet_read(wallet_plugin *w, apr_pool_t *p, int64_t *balance, int
 
 wallet_result wallet_post(wallet_plugin *w, apr_pool_t *p, int credit, int64_t amount,
                           const char *idempotency_key, const char *request_id, const char *route,
-                          const char *description, int64_t *entry_id, int64_t *balance_after)
+                          const char *description, int64_t *entry_id, int64_t *balance_after,
+                          int *alert)
 {
     const char *idem = idempotency_key
         ? key(p, w, apr_pstrcat(p, "idem:",
@@ -180,11 +212,12 @@ wallet_result wallet_post(wallet_plugin *w, apr_pool_t *p, int credit, int64_t a
                           apr_psprintf(p, "%" APR_INT64_T_FMT, w->idempotency_ttl_s),
                           idempotency_key ? "1" : "0",
                           apr_psprintf(p, "%" APR_INT64_T_FMT, WALLET_MAX_AMOUNT)};
-    int64_t out[3];
+    int64_t out[4];
     if (run(w, p, &post_script, 3, 12, argv, out) != WALLET_OK)
         return WALLET_DOWN;
     *entry_id = out[1];
     *balance_after = out[2];
+    *alert = out[0] == 1 && out[3] == 1;
     switch (out[0]) {
     case 1: return WALLET_OK;
     case 2: return WALLET_REPLAYED;
@@ -197,7 +230,7 @@ wallet_result wallet_post(wallet_plugin *w, apr_pool_t *p, int credit, int64_t a
 
 wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_id,
                              int64_t amount, const char *request_id, const char *route,
-                             int64_t *balance_after)
+                             int64_t *balance_after, int64_t *alert_entry)
 {
     apr_time_t now = apr_time_now();
     const char *argv[] = {key(p, w, NULL), key(p, w, "ledger"), key(p, w, "holds"),
@@ -206,10 +239,11 @@ wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_i
                           apr_psprintf(p, "%" APR_INT64_T_FMT, (int64_t)apr_time_as_msec(now)),
                           apr_psprintf(p, "%" APR_INT64_T_FMT,
                                        (int64_t)apr_time_as_msec(now) + w->hold_timeout_ms)};
-    int64_t out[3];
+    int64_t out[4];
     if (run(w, p, &reserve_script, 4, 10, argv, out) != WALLET_OK)
         return WALLET_DOWN;
     *balance_after = out[1];
+    *alert_entry = out[0] == 1 ? out[2] : 0;
     return out[0] == 1 ? WALLET_OK : out[0] == 0 ? WALLET_SHORT : WALLET_DOWN;
 }
 
@@ -219,7 +253,7 @@ wallet_result wallet_settle(wallet_plugin *w, apr_pool_t *p, const char *hold_id
     const char *argv[] = {key(p, w, NULL), key(p, w, "ledger"), key(p, w, "holds"),
                           key(p, w, "hold-due"), hold_id,
                           apr_psprintf(p, "%" APR_INT64_T_FMT, cost), now_ms(p)};
-    int64_t out[3];
+    int64_t out[4];
     if (run(w, p, &settle_script, 4, 7, argv, out) != WALLET_OK)
         return WALLET_DOWN;
     if (refunded)
@@ -229,13 +263,9 @@ wallet_result wallet_settle(wallet_plugin *w, apr_pool_t *p, const char *hold_id
 
 wallet_result wallet_set_threshold(wallet_plugin *w, apr_pool_t *p, int64_t threshold)
 {
-    const char *argv[] = {"HSET", key(p, w, NULL), "threshold",
-                          apr_psprintf(p, "%" APR_INT64_T_FMT, threshold)};
-    const cb_redis_reply *reply;
-    if (!w->redis || cb_redis_command(w->redis, p, 4, argv, NULL, &reply) != APR_SUCCESS ||
-        cb_redis_reply_kind(reply) != CB_REDIS_REPLY_INTEGER)
-        return WALLET_DOWN;
-    return WALLET_OK;
+    const char *argv[] = {key(p, w, NULL), apr_psprintf(p, "%" APR_INT64_T_FMT, threshold)};
+    int64_t out[4];
+    return run(w, p, &threshold_script, 1, 2, argv, out);
 }
 
 static int field_int(const char *text, int64_t *out)

@@ -52,7 +52,7 @@ cb_status wallet_access_policy(cb_req *req, void *state)
     apr_pool_t *p;
     const wallet_meter *m;
     wallet_hold *hold;
-    int64_t balance;
+    int64_t balance, alert_entry;
     wallet_result r;
     if (w->meters->nelts == 0 || !(m = find_meter(w, cb_req_path(req))) ||
         is_wallet_route(w, cb_req_path(req)))
@@ -62,7 +62,8 @@ cb_status wallet_access_policy(cb_req *req, void *state)
     hold->meter = m;
     /* not the request id: a client may send its own X-Request-Id, twice */
     hold->id = cb_random_hex(p, 16);
-    r = wallet_reserve(w, p, hold->id, m->cap, cb_req_id(req), cb_req_path(req), &balance);
+    r = wallet_reserve(w, p, hold->id, m->cap, cb_req_id(req), cb_req_path(req), &balance,
+                       &alert_entry);
     if (r == WALLET_SHORT) {
         cb_req_send_error_code(req, "WALLET_INSUFFICIENT_BALANCE", NULL);
         return CB_DONE;
@@ -73,6 +74,8 @@ cb_status wallet_access_policy(cb_req *req, void *state)
                           "now; try again shortly");
         return CB_DONE;
     }
+    if (alert_entry)
+        wallet_alert_low_balance(w, p, alert_entry, balance);
     cb_req_plugin_data_set(req, hold);
     return CB_OK;
 }

@@ -168,7 +168,7 @@ static cb_status post_money(cb_req *req, wallet_plugin *w, int credit)
     const char *body, *err, *description = NULL, *idem;
     size_t len;
     int64_t amount, entry_id, balance;
-    int bad_key;
+    int bad_key, alert = 0;
     wallet_result r;
     cb_json *data;
     cb_status st;
@@ -185,7 +185,7 @@ static cb_status post_money(cb_req *req, wallet_plugin *w, int credit)
                                  credit ? NULL : &description)))
         return cb_req_send_error(req, 400, "INVALID_PARAM", err);
     r = wallet_post(w, p, credit, amount, idem, cb_req_id(req),
-                    cb_req_path(req), description, &entry_id, &balance);
+                    cb_req_path(req), description, &entry_id, &balance, &alert);
     switch (r) {
     case WALLET_OK:
     case WALLET_REPLAYED:
@@ -206,6 +206,8 @@ static cb_status post_money(cb_req *req, wallet_plugin *w, int credit)
     }
     if (r == WALLET_REPLAYED)
         cb_req_set_header(req, "Idempotent-Replayed", "true");
+    if (alert)
+        wallet_alert_low_balance(w, p, entry_id, balance);
     data = cb_json_new_object(p);
     cb_json_set_string(data, "transaction_id", apr_psprintf(p, "%" APR_INT64_T_FMT, entry_id));
     cb_json_set_int(data, "amount", amount);

@@ -1,10 +1,11 @@
 /*
  * wallet.c: the wallet plugin's descriptor: its options (the currency of
  * the environment, the `meter` lines, how long a reservation may stay
- * open, how long an Idempotency-Key is remembered), its error codes (402
+ * open, how long an Idempotency-Key is remembered, the alert channels),
+ * its error codes (402
  * WALLET_INSUFFICIENT_BALANCE, 409 IDEMPOTENCY_KEY_REUSED), the TOSE-style
- * routes, the metering hooks, the sweeper task and, with a database, the
- * task that copies the ledger into it. See docs/plugins/wallet.md.
+ * routes, the metering hooks, the sweeper task, the notifier of low-balance
+ * alerts and, with a database, the task that copies the ledger into it. See docs/plugins/wallet.md.
  */
 #include <string.h>
 
@@ -30,6 +31,12 @@ static const cb_option_def options[] = {
      CB_OPT_MAX(600000),
      .help = "how often new ledger entries are copied into the database (with "
              "CloudBaseDatabase)"},
+    {.name = "notify", .type = CB_OPT_LIST,
+     .help = "a channel for low-balance alerts: discord NAME URL | webhook NAME URL secret=... | "
+             "email NAME smtp://HOST:PORT from=... to=... (docs/notifications.md)"},
+    {.name = "notify_group_window", .type = CB_OPT_DURATION, .default_value = "2s",
+     CB_OPT_MIN(100), CB_OPT_MAX(60000),
+     .help = "alerts within this window go out as one message"},
     {.name = "idempotency_ttl", .type = CB_OPT_DURATION, .default_value = "7d",
      CB_OPT_MIN(60000), CB_OPT_MAX(31536000000LL),
      .help = "how long a top-up's or charge's Idempotency-Key is remembered"},
@@ -116,6 +123,12 @@ static cb_status wallet_create(cb_plugin_ctx *ctx, void **state)
     if (cb_ctx_register_error(ctx, &insufficient_balance) != CB_OK ||
         cb_ctx_register_error(ctx, &key_reused) != CB_OK)
         return CB_ERROR;
+    {
+        cb_notifier_config cfg = {.channels = cb_opt_list(o, "notify"),
+                                  .group_window_ms = cb_opt_duration_ms(o, "notify_group_window")};
+        if (cfg.channels->nelts > 0 && !(w->notifier = cb_notifier_create(ctx, "wallet", &cfg)))
+            return CB_ERROR;
+    }
     wallet_ledger_init();
     if ((w->db = cb_ctx_db(ctx))) {
         cb_ctx_db_migrations(ctx, wallet_migrations, -1);

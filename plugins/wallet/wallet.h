@@ -13,6 +13,7 @@
 #include <apr_tables.h>
 
 #include "cloudbase/cloudbase.h"
+#include "cloudbase/notify.h"
 #include "cloudbase/redis.h"
 
 /* The largest amount and balance: 2^53 - 1, so that every amount is exact
@@ -47,6 +48,7 @@ typedef struct wallet_plugin {
     const char *holder;           /* this process's lease holder id */
     cb_db *db;                    /* the ledger's durable copy; NULL without CloudBaseDatabase */
     wallet_meter own_routes[2];   /* the wallet's own paths, never metered */
+    cb_notifier *notifier;        /* low-balance alerts; NULL without notify lines */
 } wallet_plugin;
 
 /* ---- parsers (parse.c, fuzzed by fuzz_wallet) */
@@ -105,19 +107,23 @@ void wallet_ledger_init(void);
 wallet_result wallet_read(wallet_plugin *w, apr_pool_t *p, int64_t *balance, int64_t *threshold);
 /* A top-up (credit) or a manual charge (debit) of amount, once per
  * idempotency key (NULL: none). On WALLET_OK and WALLET_REPLAYED, *entry_id and
- * *balance_after describe the entry. */
+ * *balance_after describe the entry; *alert is 1 when this charge took the
+ * balance below the alert threshold (once per crossing). */
 wallet_result wallet_post(wallet_plugin *w, apr_pool_t *p, int credit, int64_t amount,
                           const char *idempotency_key, const char *request_id, const char *route,
-                          const char *description, int64_t *entry_id, int64_t *balance_after);
-/* Reserves amount for one call under hold_id (a usage entry). */
+                          const char *description, int64_t *entry_id, int64_t *balance_after,
+                          int *alert);
+/* Reserves amount for one call under hold_id (a usage entry); *alert_entry
+ * is that entry's id when it took the balance below the alert threshold
+ * (once per crossing), else 0. */
 wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_id,
                              int64_t amount, const char *request_id, const char *route,
-                             int64_t *balance_after);
+                             int64_t *balance_after, int64_t *alert_entry);
 /* Settles a reservation at cost (at most what was reserved) and gives the
  * rest back (a refund entry); once per hold id. *refunded may be NULL. */
 wallet_result wallet_settle(wallet_plugin *w, apr_pool_t *p, const char *hold_id, int64_t cost,
                             int64_t *refunded);
-/* Sets the low-balance alert threshold. */
+/* Sets the low-balance alert threshold (the next debit below it alerts). */
 wallet_result wallet_set_threshold(wallet_plugin *w, apr_pool_t *p, int64_t threshold);
 /* Entries newest first: page (from 1) of limit entries; *total is the
  * number of entries ever written. */
@@ -147,6 +153,13 @@ void wallet_copy_task(void *state, apr_pool_t *scratch);
  * {ok, balance, ledger_sum, entries, copied, not_yet_copied, differences}.
  * Returns WALLET_DOWN when Redis (or the database) cannot be read. */
 wallet_result wallet_reconcile(wallet_plugin *w, apr_pool_t *p, cb_json **report);
+
+/* ---- low-balance alerts (alert.c) */
+
+/* Queues the alert for the entry that took the balance below the
+ * threshold (idempotent per entry); logs when it cannot. */
+void wallet_alert_low_balance(wallet_plugin *w, apr_pool_t *p, int64_t entry_id,
+                              int64_t balance);
 
 /* ---- routes (routes.c) and metering (metering.c) */
 

@@ -20,6 +20,10 @@
  *     puts every entry in the database; the reconcile route and the
  *     cloudbase-wallet CLI agree, and name the differences made by hand
  *     (a balance moved without an entry, an entry lost from Redis);
+ *   low_balance_alerts_once_per_crossing: a Discord receiver gets one
+ *     alert when a charge takes the balance below the threshold, none for
+ *     the debits while it stays below, and one more only after a top-up
+ *     lifted it and a metered call took it below again;
  *   exact_across_two_nodes: two gateways on one Redis, many concurrent
  *     metered calls of cost 1 (all with one client X-Request-Id) against a
  *     balance of 1,000: exactly 1,000 reach the upstream (counted there),
@@ -37,6 +41,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "notify_receivers.h"
 #include "script_audit.h"
 #include "servers.h"
 
@@ -563,6 +568,47 @@ START_TEST(durable_and_reconciled)
 }
 END_TEST
 
+/* Low-balance alerts to Discord: one when the balance goes below the
+ * threshold (by a charge, then by a metered call), none while it stays
+ * below, again only after a top-up lifted it. */
+START_TEST(low_balance_alerts_once_per_crossing)
+{
+    char meters[1024];
+    const char *low = "below the alert threshold";
+    it_setup();
+    nr_start_receivers();
+    snprintf(meters, sizeof(meters),
+             PER_CALL_METER
+             "  notify discord ops http://127.0.0.1:%d/discord/ops private=127.0.0.0/8\n"
+             "  notify_group_window 100ms\n", nr_receiver_port);
+    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
+    it_write_file("admin.key", ADMIN_KEY "\n");
+    ck_assert_msg(it_httpd_start(it_write_config("httpd.conf", "event", wallet_site(meters))),
+                  "httpd did not start:\n%s", it_error_log());
+    create_api_key();
+    json_decref(call("PUT", WALLET "/alert", api_key, NULL, "{\"threshold\": 100}", 200));
+    topup("alerts", 150, 201, 150);
+    json_decref(call("POST", WALLET "/charge", ADMIN, NULL, "{\"amount\": 30}", 201)); /* 120 */
+    json_decref(call("POST", WALLET "/charge", ADMIN, NULL, "{\"amount\": 30}", 201)); /* 90 */
+    ck_assert_int_eq(nr_wait_deliveries("/discord/ops", NULL,
+                                        (const char *const[]){"The balance is 90 VND", NULL}, 1),
+                     1);
+    /* still below: no more alerts */
+    json_decref(call("POST", WALLET "/charge", ADMIN, NULL, "{\"amount\": 10}", 201)); /* 80 */
+    json_decref(call("GET", "/v1/test/proxy/echo?alerts=1", NULL, NULL, NULL, 200));   /* 79 */
+    /* lifted to 101, then metered calls take it to 100 (not below) and 99 */
+    topup("alerts-2", 22, 201, 101);
+    json_decref(call("GET", "/v1/test/proxy/echo?alerts=2", NULL, NULL, NULL, 200));
+    json_decref(call("GET", "/v1/test/proxy/echo?alerts=3", NULL, NULL, NULL, 200));
+    ck_assert_int_eq(nr_wait_deliveries("/discord/ops", NULL,
+                                        (const char *const[]){"The balance is 99 VND", NULL}, 1),
+                     1);
+    ck_assert_int_eq(nr_occurrences("/discord/ops", low), 2);
+    ck_assert_int_eq(nr_occurrences("/discord/ops", "threshold of 100 VND"), 2);
+    it_teardown();
+}
+END_TEST
+
 /* Many calls at once, fewer than the balance allows, across two nodes. */
 START_TEST(exact_across_two_nodes)
 {
@@ -611,6 +657,7 @@ Suite *wallet_suite(void)
     tcase_set_timeout(usage, 120);
     tcase_add_test(usage, usage_and_sweeper);
     tcase_add_test(usage, durable_and_reconciled);
+    tcase_add_test(usage, low_balance_alerts_once_per_crossing);
     suite_add_tcase(s, usage);
     tcase_set_timeout(exact, 300);
     tcase_add_test(exact, exact_across_two_nodes);
