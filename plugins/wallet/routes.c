@@ -6,6 +6,7 @@
  *   POST wallet/topup         {amount}, admin key, Idempotency-Key
  *   POST wallet/charge        {amount, description}, admin key, Idempotency-Key
  *   PUT  wallet/alert         {threshold}
+ *   GET  wallet/usage         ?from=YYYY-MM-DD&to=YYYY-MM-DD (usage.c)
  *   GET  wallet/reconcile     admin key: balance, ledger and the database's copy agree
  * Callers present an API key or the admin key in X-API-Key; the slug must
  * be this gateway's environment. Amounts are whole minor units.
@@ -25,8 +26,7 @@
 
 static const char down_message[] = "the wallet cannot be reached right now; try again shortly";
 
-/* CB_OK when the caller may use the wallet of the slug; else the refusal. */
-static cb_status check_caller(cb_req *req, int admin_only)
+cb_status wallet_check_caller(cb_req *req, int admin_only)
 {
     const cb_identity *id = cb_req_identity(req);
     const char *slug = cb_req_param(req, "slug");
@@ -43,7 +43,7 @@ static cb_status check_caller(cb_req *req, int admin_only)
     return CB_OK;
 }
 
-static cb_status send_data(cb_req *req, int status, cb_json *data)
+cb_status wallet_send_data(cb_req *req, int status, cb_json *data)
 {
     apr_pool_t *p = cb_req_pool(req);
     cb_json *root = cb_json_new_object(p);
@@ -68,7 +68,7 @@ cb_status wallet_get_route(cb_req *req, void *state)
     int64_t balance, threshold;
     cb_json *data;
     cb_status st;
-    if ((st = check_caller(req, 0)) != CB_OK)
+    if ((st = wallet_check_caller(req, 0)) != CB_OK)
         return st;
     if (wallet_read(w, p, &balance, &threshold) != WALLET_OK)
         return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE", down_message);
@@ -79,7 +79,7 @@ cb_status wallet_get_route(cb_req *req, void *state)
         cb_json_set_int(data, "alert_threshold", threshold);
     else
         cb_json_set_null(data, "alert_threshold");
-    return send_data(req, 200, data);
+    return wallet_send_data(req, 200, data);
 }
 
 /* 1 when the query names the parameter (with or without a value). */
@@ -116,7 +116,7 @@ cb_status wallet_transactions_route(cb_req *req, void *state)
     const char *err;
     cb_json *data, *list;
     cb_status st;
-    if ((st = check_caller(req, 0)) != CB_OK)
+    if ((st = wallet_check_caller(req, 0)) != CB_OK)
         return st;
     if ((err = query_number(req, "page", 1, 1, WALLET_MAX_PAGE, &page)) ||
         (err = query_number(req, "limit", 20, 1, 50, &limit)))
@@ -142,7 +142,7 @@ cb_status wallet_transactions_route(cb_req *req, void *state)
     cb_json_set_int(data, "page", page);
     cb_json_set_int(data, "limit", limit);
     cb_json_set_int(data, "total", total);
-    return send_data(req, 200, data);
+    return wallet_send_data(req, 200, data);
 }
 
 /* Printable ASCII without spaces, 1 to 255 bytes (as the IETF draft's
@@ -172,7 +172,7 @@ static cb_status post_money(cb_req *req, wallet_plugin *w, int credit)
     wallet_result r;
     cb_json *data;
     cb_status st;
-    if ((st = check_caller(req, 1)) != CB_OK)
+    if ((st = wallet_check_caller(req, 1)) != CB_OK)
         return st;
     idem = idempotency_key(req, &bad_key);
     if (bad_key)
@@ -213,7 +213,7 @@ static cb_status post_money(cb_req *req, wallet_plugin *w, int credit)
     cb_json_set_int(data, "amount", amount);
     cb_json_set_int(data, "balance", balance);
     cb_json_set_string(data, "currency", w->currency);
-    return send_data(req, r == WALLET_REPLAYED ? 200 : 201, data);
+    return wallet_send_data(req, r == WALLET_REPLAYED ? 200 : 201, data);
 }
 
 cb_status wallet_topup_route(cb_req *req, void *state)
@@ -235,7 +235,7 @@ cb_status wallet_alert_route(cb_req *req, void *state)
     int64_t threshold;
     cb_json *data;
     cb_status st;
-    if ((st = check_caller(req, 0)) != CB_OK)
+    if ((st = wallet_check_caller(req, 0)) != CB_OK)
         return st;
     if ((st = cb_req_read_body(req, WALLET_MAX_BODY, &body, &len)) != CB_OK)
         return st;
@@ -245,7 +245,7 @@ cb_status wallet_alert_route(cb_req *req, void *state)
         return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE", down_message);
     data = cb_json_new_object(p);
     cb_json_set_int(data, "threshold", threshold);
-    return send_data(req, 200, data);
+    return wallet_send_data(req, 200, data);
 }
 
 cb_status wallet_reconcile_route(cb_req *req, void *state)
@@ -253,11 +253,11 @@ cb_status wallet_reconcile_route(cb_req *req, void *state)
     wallet_plugin *w = state;
     cb_json *report;
     cb_status st;
-    if ((st = check_caller(req, 1)) != CB_OK)
+    if ((st = wallet_check_caller(req, 1)) != CB_OK)
         return st;
     if (wallet_reconcile(w, cb_req_pool(req), &report) != WALLET_OK)
         return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
                                  "the ledger cannot be read right now (Redis or the database "
                                  "is unreachable); try again shortly");
-    return send_data(req, 200, report);
+    return wallet_send_data(req, 200, report);
 }

@@ -61,6 +61,7 @@ static const cb_error_code_def key_reused = {
 static const cb_route_def routes[] = {
     ROUTE("GET", "", wallet_get_route),
     ROUTE("GET", "/transactions", wallet_transactions_route),
+    ROUTE("GET", "/usage", wallet_usage_route),
     ROUTE("POST", "/topup", wallet_topup_route),
     ROUTE("POST", "/charge", wallet_charge_route),
     ROUTE("PUT", "/alert", wallet_alert_route),

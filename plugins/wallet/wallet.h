@@ -163,7 +163,18 @@ void wallet_alert_low_balance(wallet_plugin *w, apr_pool_t *p, int64_t entry_id,
 
 /* ---- routes (routes.c) and metering (metering.c) */
 
+/* CB_OK when the caller may use the wallet of the route's slug (an API
+ * key of this environment, the admin key when admin_only); else the
+ * refusal, answered. */
+cb_status wallet_check_caller(cb_req *req, int admin_only);
+/* {success: true, data}. */
+cb_status wallet_send_data(cb_req *req, int status, cb_json *data);
+/* A UTC day "YYYY-MM-DD" as the milliseconds of its start; NULL or the
+ * message for the client (usage.c). */
+const char *wallet_parse_day(const char *text, int64_t *day_ms);
+
 cb_status wallet_get_route(cb_req *req, void *state);
+cb_status wallet_usage_route(cb_req *req, void *state);
 cb_status wallet_transactions_route(cb_req *req, void *state);
 cb_status wallet_topup_route(cb_req *req, void *state);
 cb_status wallet_charge_route(cb_req *req, void *state);

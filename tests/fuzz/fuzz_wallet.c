@@ -2,8 +2,9 @@
  * fuzz_wallet.c: libFuzzer target for the wallet plugin's parsers
  * (plugins/wallet/parse.c): every input is an amount for
  * wallet_parse_amount, a top-up or charge body and an alert body for
- * wallet_parse_body, a `meter` line for wallet_parse_meter, and a path
- * matched against an accepted meter's pattern.
+ * wallet_parse_body, a `meter` line for wallet_parse_meter, a path
+ * matched against an accepted meter's pattern, and a day of the usage
+ * route (wallet_parse_day).
  *
  * Invariants: an accepted amount is 1 to 2^53 - 1 and its text is exactly
  * its decimal digits (no sign, fraction, exponent or leading zero); an
@@ -12,7 +13,8 @@
  * accepted meter has a price and a cap from 1 to 2^53 - 1 (for N/call the
  * cap is the price), a pattern that starts with '/' without empty
  * segments, and matches its own pattern written out (a '*' segment read as
- * "x"); the cost of a call is never negative nor above the cap.
+ * "x"); the cost of a call is never negative nor above the cap; an
+ * accepted day starts at midnight UTC and prints back as written.
  */
 #include <stdint.h>
 #include <string.h>
@@ -96,6 +98,19 @@ static void check_path(const char *text)
                 "a path matched that the pattern does not name", text);
 }
 
+static void check_day(const char *text)
+{
+    int64_t ms;
+    apr_time_exp_t t;
+    if (wallet_parse_day(text, &ms))
+        return;
+    require(ms >= 0 && ms % 86400000 == 0, "a day that does not start at midnight UTC", text);
+    apr_time_exp_gmt(&t, apr_time_from_msec(ms));
+    require(strcmp(apr_psprintf(iteration_pool, "%04d-%02d-%02d", t.tm_year + 1900,
+                                t.tm_mon + 1, t.tm_mday), text) == 0,
+            "a day that is not the one written", text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -104,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_body((const char *)data, size, text);
     check_meter(text);
     check_path(text);
+    check_day(text);
     apr_pool_clear(iteration_pool);
     return 0;
 }

@@ -19,7 +19,8 @@
  *     Redis killed with SIGKILL and restarted loses no entry; the copier
  *     puts every entry in the database; the reconcile route and the
  *     cloudbase-wallet CLI agree, and name the differences made by hand
- *     (a balance moved without an entry, an entry lost from Redis);
+ *     (a balance moved without an entry, an entry lost from Redis); usage
+ *     totals by day and route from the copy, and bad ranges refused;
  *   low_balance_alerts_once_per_crossing: a Discord receiver gets one
  *     alert when a charge takes the balance below the threshold, none for
  *     the debits while it stays below, and one more only after a top-up
@@ -545,6 +546,26 @@ START_TEST(durable_and_reconciled)
     json_decref(v);
     ck_assert_msg(run_cli(report, sizeof(report)) == 0 && strstr(report, "\"ok\":true"),
                   "cli: %s", report);
+    /* usage over the copy: today's 40 calls on one route */
+    v = call("GET", WALLET "/usage", api_key, NULL, NULL, 200);
+    data = json_object_get(v, "data");
+    ck_assert_msg(json_integer_value(json_object_get(data, "cost")) == 40 &&
+                      json_integer_value(json_object_get(data, "calls")) == 40 &&
+                      json_array_size(json_object_get(data, "by_day")) == 1 &&
+                      json_integer_value(json_object_get(json_array_get(
+                          json_object_get(data, "by_route"), 0), "cost")) == 40 &&
+                      strcmp(json_string_value(json_object_get(json_array_get(
+                          json_object_get(data, "by_route"), 0), "route")),
+                          "/v1/test/proxy/echo") == 0,
+                  "usage: %s", json_dumps(data, 0));
+    json_decref(v);
+    v = call("GET", WALLET "/usage?from=2020-01-01&to=2020-01-31", api_key, NULL, NULL, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "data"), "calls")), 0);
+    json_decref(v);
+    expect_error("GET", WALLET "/usage?from=2026-02-30", api_key, NULL, NULL, 400, "YYYY-MM-DD");
+    expect_error("GET", WALLET "/usage?from=2026-03-02&to=2026-03-01", api_key, NULL, NULL, 400,
+                 "after to");
+    expect_error("GET", WALLET "/usage?from=1/2/2026", api_key, NULL, NULL, 400, "YYYY-MM-DD");
     /* differences made by hand are named: a balance moved without an
      * entry, and the last entry lost from Redis but kept in the database */
     free(redis_text("HINCRBY cb:{demo}:wallet balance 5"));

@@ -5,7 +5,7 @@
  * `meter` line (units, cap= required for usage prices and refused for
  * N/call, patterns), the match of a path against a pattern, and the cost
  * of a call from its metering record (rounded up, never above the cap,
- * no overflow).
+ * no overflow), and the days of the usage route (plugins/wallet/usage.c).
  */
 #include <string.h>
 
@@ -161,6 +161,23 @@ START_TEST(costs)
 }
 END_TEST
 
+START_TEST(days)
+{
+    int64_t ms = -1;
+    ck_assert_ptr_null(wallet_parse_day("1970-01-01", &ms));
+    ck_assert_int_eq(ms, 0);
+    ck_assert_ptr_null(wallet_parse_day("2024-02-29", &ms));
+    ck_assert_int_eq(ms, INT64_C(1709164800000));
+    ck_assert_ptr_nonnull(wallet_parse_day("2023-02-29", &ms));
+    ck_assert_ptr_nonnull(wallet_parse_day("2026-13-01", &ms));
+    ck_assert_ptr_nonnull(wallet_parse_day("1969-12-31", &ms));
+    ck_assert_ptr_nonnull(wallet_parse_day("2026-1-01", &ms));
+    ck_assert_ptr_nonnull(wallet_parse_day("2026-01-01T00", &ms));
+    ck_assert_ptr_nonnull(wallet_parse_day("+026-01-01", &ms));
+    ck_assert_ptr_nonnull(wallet_parse_day(NULL, &ms));
+}
+END_TEST
+
 Suite *wallet_parse_suite(void)
 {
     Suite *s = suite_create("wallet_parse");
@@ -171,6 +188,7 @@ Suite *wallet_parse_suite(void)
     tcase_add_test(tc, meter_lines);
     tcase_add_test(tc, patterns);
     tcase_add_test(tc, costs);
+    tcase_add_test(tc, days);
     suite_add_tcase(s, tc);
     return s;
 }
