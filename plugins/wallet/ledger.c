@@ -31,20 +31,25 @@
  * alerts again. */
 
 /* KEYS: wallet, ledger, holds, due. ARGV: hold id, amount, request id,
- * route, now ms, due ms. {1, balance, id of the entry that crossed the
- * alert threshold or 0} reserved; {0, balance} short. */
+ * route, now ms, due ms, "1" to keep a hold for the settlement ("0": the
+ * amount is the price, final unless refunded). {1, balance, id of the
+ * entry that crossed the alert threshold or 0} reserved; {0, balance}
+ * short. */
 static const char reserve_source[] =
     "local bal = tonumber(redis.call('HGET', KEYS[1], 'balance') or '0')\n"
     "local amt = tonumber(ARGV[2])\n"
-    "if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {2, bal} end\n"
+    "local held = ARGV[7] == '1'\n"
+    "if held and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {2, bal} end\n"
     "if bal < amt then return {0, bal} end\n"
     "bal = redis.call('HINCRBY', KEYS[1], 'balance', -amt)\n"
     "local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
     "redis.call('XADD', KEYS[2], string.format('0-%d', seq), 'type', 'usage', "
     "'amount', '-' .. ARGV[2], 'balance', bal, 'request_id', ARGV[3], 'route', ARGV[4], "
     "'time', ARGV[5])\n"
-    "redis.call('HSET', KEYS[3], ARGV[1], ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4])\n"
-    "redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])\n"
+    "if held then\n"
+    "  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4])\n"
+    "  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])\n"
+    "end\n"
     "local thr = tonumber(redis.call('HGET', KEYS[1], 'threshold') or '-1')\n"
     "local alert = 0\n"
     "if thr >= 0 and bal < thr and redis.call('HGET', KEYS[1], 'alerted') ~= '1' then\n"
@@ -77,6 +82,19 @@ static const char settle_source[] =
     "  if thr < 0 or bal >= thr then redis.call('HDEL', KEYS[1], 'alerted') end\n"
     "end\n"
     "return {1, refund}\n";
+
+/* KEYS: wallet, ledger. ARGV: amount, request id, route, now ms. Gives
+ * back a price reserved without a hold (an N/call answer that is not
+ * paid). {1, balance}. */
+static const char refund_source[] =
+    "local bal = redis.call('HINCRBY', KEYS[1], 'balance', ARGV[1])\n"
+    "local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
+    "redis.call('XADD', KEYS[2], string.format('0-%d', seq), 'type', 'refund', "
+    "'amount', ARGV[1], 'balance', bal, 'request_id', ARGV[2], 'route', ARGV[3], "
+    "'time', ARGV[4])\n"
+    "local thr = tonumber(redis.call('HGET', KEYS[1], 'threshold') or '-1')\n"
+    "if thr < 0 or bal >= thr then redis.call('HDEL', KEYS[1], 'alerted') end\n"
+    "return {1, bal}\n";
 
 /* KEYS: wallet, ledger, idempotency key (or the wallet again when none).
  * ARGV: type (topup, charge), amount, request id, route, now ms,
@@ -131,7 +149,8 @@ static const char threshold_source[] =
     "redis.call('HDEL', KEYS[1], 'alerted')\n"
     "return {1}\n";
 
-static cb_redis_script reserve_script, settle_script, post_script, threshold_script;
+static cb_redis_script reserve_script, settle_script, refund_script, post_script,
+    threshold_script;
 
 void wallet_ledger_init(void)
 {
@@ -139,6 +158,7 @@ void wallet_ledger_init(void)
      * every time, so a second environment's call changes nothing. */
     cb_redis_script_init(&reserve_script, reserve_source);
     cb_redis_script_init(&settle_script, settle_source);
+    cb_redis_script_init(&refund_script, refund_source);
     cb_redis_script_init(&post_script, post_source);
     cb_redis_script_init(&threshold_script, threshold_source);
 }
@@ -230,7 +250,7 @@ wallet_result wallet_post(wallet_plugin *w, apr_pool_t *p, int credit, int64_t a
 
 wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_id,
                              int64_t amount, const char *request_id, const char *route,
-                             int64_t *balance_after, int64_t *alert_entry)
+                             int keep_hold, int64_t *balance_after, int64_t *alert_entry)
 {
     apr_time_t now = apr_time_now();
     const char *argv[] = {key(p, w, NULL), key(p, w, "ledger"), key(p, w, "holds"),
@@ -238,9 +258,10 @@ wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_i
                           apr_psprintf(p, "%" APR_INT64_T_FMT, amount), request_id, route,
                           apr_psprintf(p, "%" APR_INT64_T_FMT, (int64_t)apr_time_as_msec(now)),
                           apr_psprintf(p, "%" APR_INT64_T_FMT,
-                                       (int64_t)apr_time_as_msec(now) + w->hold_timeout_ms)};
+                                       (int64_t)apr_time_as_msec(now) + w->hold_timeout_ms),
+                          keep_hold ? "1" : "0"};
     int64_t out[4];
-    if (run(w, p, &reserve_script, 4, 10, argv, out) != WALLET_OK)
+    if (run(w, p, &reserve_script, 4, 11, argv, out) != WALLET_OK)
         return WALLET_DOWN;
     *balance_after = out[1];
     *alert_entry = out[0] == 1 ? out[2] : 0;
@@ -259,6 +280,16 @@ wallet_result wallet_settle(wallet_plugin *w, apr_pool_t *p, const char *hold_id
     if (refunded)
         *refunded = out[1];
     return WALLET_OK;
+}
+
+wallet_result wallet_refund(wallet_plugin *w, apr_pool_t *p, int64_t amount,
+                            const char *request_id, const char *route)
+{
+    const char *argv[] = {key(p, w, NULL), key(p, w, "ledger"),
+                          apr_psprintf(p, "%" APR_INT64_T_FMT, amount), request_id, route,
+                          now_ms(p)};
+    int64_t out[4];
+    return run(w, p, &refund_script, 2, 6, argv, out);
 }
 
 wallet_result wallet_set_threshold(wallet_plugin *w, apr_pool_t *p, int64_t threshold)

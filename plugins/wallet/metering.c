@@ -5,10 +5,12 @@
  * Redis script before the handler runs, and is refused with 402 in the
  * route's dialect when the balance is short (503 when Redis cannot be
  * reached: metered routes fail closed). Free routes never touch Redis.
- * After the answer, the cost is read from the metering record and the rest
- * of the reservation is given back, once per reservation. A reservation
- * whose settlement never came (the process died, Redis was down then) is
- * settled at its full amount by the sweeper task, under a lease.
+ * An N/call price is final when reserved: only an answer that is not paid
+ * (4xx, 5xx) is refunded after it. A usage price reserves its cap under a
+ * hold: after the answer, the cost is read from the metering record and
+ * the rest is given back, once per hold. A hold whose settlement never
+ * came (the process died, Redis was down then) is settled at its full
+ * amount by the sweeper task, under a lease.
  */
 #include <string.h>
 
@@ -61,9 +63,11 @@ cb_status wallet_access_policy(cb_req *req, void *state)
     hold = apr_palloc(p, sizeof(*hold));
     hold->meter = m;
     /* not the request id: a client may send its own X-Request-Id, twice */
-    hold->id = cb_random_hex(p, 16);
-    r = wallet_reserve(w, p, hold->id, m->cap, cb_req_id(req), cb_req_path(req), &balance,
-                       &alert_entry);
+    hold->id = m->unit != WALLET_PER_CALL ? cb_random_hex(p, 16) : "";
+    /* an N/call price is known now: no hold to settle, a refund only for
+     * an answer that is not paid (one round trip per paid call) */
+    r = wallet_reserve(w, p, hold->id, m->cap, cb_req_id(req), cb_req_path(req),
+                       m->unit != WALLET_PER_CALL, &balance, &alert_entry);
     if (r == WALLET_SHORT) {
         cb_req_send_error_code(req, "WALLET_INSUFFICIENT_BALANCE", NULL);
         return CB_DONE;
@@ -94,6 +98,14 @@ void wallet_after_response(cb_req *req, void *state, const cb_response_record *r
     int64_t cost;
     if (!hold)
         return;
+    if (hold->meter->unit == WALLET_PER_CALL) {
+        if (!is_paid(rec->status) &&
+            wallet_refund(w, cb_req_pool(req), hold->meter->cap, cb_req_id(req),
+                          cb_req_path(req)) != WALLET_OK)
+            cb_log_req(req, CB_LOG_WARNING, "wallet: the refund of %s (answered %d) could not "
+                       "reach Redis; the call stays charged", cb_req_path(req), rec->status);
+        return;
+    }
     cost = is_paid(rec->status) ? wallet_meter_cost(hold->meter, rec) : 0;
     if (wallet_settle(w, cb_req_pool(req), hold->id, cost, NULL) != WALLET_OK)
         cb_log_req(req, CB_LOG_WARNING,

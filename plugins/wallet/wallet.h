@@ -113,12 +113,16 @@ wallet_result wallet_post(wallet_plugin *w, apr_pool_t *p, int credit, int64_t a
                           const char *idempotency_key, const char *request_id, const char *route,
                           const char *description, int64_t *entry_id, int64_t *balance_after,
                           int *alert);
-/* Reserves amount for one call under hold_id (a usage entry); *alert_entry
- * is that entry's id when it took the balance below the alert threshold
- * (once per crossing), else 0. */
+/* Reserves amount for one call (a usage entry); with keep_hold under
+ * hold_id, for wallet_settle, else the amount is final unless
+ * wallet_refund gives it back. *alert_entry is the entry's id when it took
+ * the balance below the alert threshold (once per crossing), else 0. */
 wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_id,
                              int64_t amount, const char *request_id, const char *route,
-                             int64_t *balance_after, int64_t *alert_entry);
+                             int keep_hold, int64_t *balance_after, int64_t *alert_entry);
+/* Gives back amount reserved without a hold (a refund entry). */
+wallet_result wallet_refund(wallet_plugin *w, apr_pool_t *p, int64_t amount,
+                            const char *request_id, const char *route);
 /* Settles a reservation at cost (at most what was reserved) and gives the
  * rest back (a refund entry); once per hold id. *refunded may be NULL. */
 wallet_result wallet_settle(wallet_plugin *w, apr_pool_t *p, const char *hold_id, int64_t cost,
