@@ -88,10 +88,11 @@
 #   BENCH_TARGETS="..."  measure only these targets (of upstream static
 #                         nginx_proxy mod_proxy gateway auth_off auth_on auth_key
 #                         fn_mod_proxy fn_nginx function function_10k
-#                         function_nolimit signin signin_rss static_4k dl_4k
-#                         static_1m dl_1m upload_rss presign status_static
-#                         status_page monitors_1k model_static model_hit
-#                         model_nocache model_create_sqlite model_create_pg), e.g.
+#                         function_nolimit function_metered signin signin_rss
+#                         static_4k dl_4k static_1m dl_1m upload_rss presign
+#                         status_static status_page monitors_1k model_static
+#                         model_hit model_nocache model_create_sqlite
+#                         model_create_pg), e.g.
 #                         "auth_off auth_on" with more rounds to judge a 5% gap
 #   BENCH_SHARED_UPSTREAM=0  1: gateway uses the same upstream URL as ProxyPass
 #   BENCH_KEEP=0          1: keep the temp dir (configs, logs) for inspection
@@ -404,6 +405,11 @@ CloudBaseDatabase sqlite3:$T/data/site.db
 CloudBaseRateLimit /v1/functions/bench 1000000000/1h by=user
 <CloudBasePlugin functions>
 $(functions_block 10)
+  function metered http://127.0.0.1:$GW_UP/hello auth=user
+</CloudBasePlugin>
+# the wallet: one function paid per call (reserve and settle in Redis)
+<CloudBasePlugin wallet>
+  meter /v1/functions/metered 1/call
 </CloudBasePlugin>
 # the same with 10,000 functions, in a virtual host of the same httpd
 <VirtualHost 127.0.0.1:$P_HTTPD2>
@@ -421,7 +427,7 @@ chmod 777 "$T/data"   # the SQLite database is written by httpd's workers
 ln -s "$PLUGIN_DIR/testplug.so" "$BUILD_DIR/plugins/auth/.libs/auth.so" \
     "$BUILD_DIR/plugins/functions/.libs/functions.so" \
     "$BUILD_DIR/plugins/storage/.libs/storage.so" "$BUILD_DIR/plugins/uptime/.libs/uptime.so" \
-    "$BUILD_DIR/plugins/model/.libs/model.so" \
+    "$BUILD_DIR/plugins/model/.libs/model.so" "$BUILD_DIR/plugins/wallet/.libs/wallet.so" \
     "$T/plugins/"
 openssl rand -hex 32 >"$T/jwt.key"
 openssl rand -hex 32 >"$T/admin.key"
@@ -510,12 +516,17 @@ API_KEY=$(curl -s -X POST "http://127.0.0.1:$P_HTTPD/auth/v1/admin/apikeys" \
     -H "Authorization: Bearer $(cat "$T/admin.key")" -d '{"name":"bench"}' |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])') \
     || die "could not create the bench API key"
+# Credit for the metered function: more than any run can spend.
+code=$(curl -s -o "$T/topup.out" -w '%{http_code}' -X POST \
+    "http://127.0.0.1:$P_HTTPD/api/workspaces/demo/wallet/topup" \
+    -H "X-API-Key: $(cat "$T/admin.key")" -H 'Idempotency-Key: bench' -d '{"amount": 9000000000000000}')
+[[ $code == 201 || $code == 200 ]] || die "could not top the wallet up: $code $(head -c 300 "$T/topup.out")"
 
 # --- targets ------------------------------------------------------------------
 # auth_off / auth_on: the same echo handler without auth, and behind a
 # route that needs a signed-in user (JWT verified, session from the cache).
 NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on auth_key
-       fn_mod_proxy fn_nginx function function_10k function_nolimit signin
+       fn_mod_proxy fn_nginx function function_10k function_nolimit function_metered signin
        static_4k dl_4k static_1m dl_1m status_static status_page
        model_static model_hit model_nocache model_create_sqlite model_create_pg)
 declare -A URL=(
@@ -524,6 +535,7 @@ declare -A URL=(
     [function]="http://127.0.0.1:$P_HTTPD/v1/functions/bench"
     [function_10k]="http://127.0.0.1:$P_HTTPD2/v1/functions/bench"
     [function_nolimit]="http://127.0.0.1:$P_HTTPD/v1/functions/nolimit"
+    [function_metered]="http://127.0.0.1:$P_HTTPD/v1/functions/metered"
     [upstream]="http://127.0.0.1:$P_UP/hello"
     [static]="http://127.0.0.1:$P_HTTPD/hello"
     [nginx_proxy]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
@@ -570,7 +582,7 @@ wrk.method = "POST"
 wrk.body = '$FN_BODY'
 wrk.headers["Content-Type"] = "application/json"
 EOF
-for n in fn_mod_proxy fn_nginx function function_10k function_nolimit; do HEADER[$n]="Authorization: Bearer $TOKEN"; done
+for n in fn_mod_proxy fn_nginx function function_10k function_nolimit function_metered; do HEADER[$n]="Authorization: Bearer $TOKEN"; done
 # The signin target: a wrong password for a user that does not exist.
 SIGNIN_BODY='{"username":"nobody-bench","password":"not the password"}'
 # Its answers are all 400 by design: count them by status instead.
@@ -892,6 +904,12 @@ if measured function fn_mod_proxy; then
     awk -v a="${P99[function]}" -v b="${P99[fn_mod_proxy]}" 'BEGIN { exit !(a - b <= 0.5) }' && v7=PASS || v7=FAIL
     echo "authenticated, rate-limited function call >= 0.95x mod_proxy (same POST): $v6 ($fn_ratio; nginx proxy_pass $(ratio "${RPS[fn_nginx]}" "${RPS[fn_mod_proxy]}"))"
     echo "function call p99 within 0.5 ms of mod_proxy: $v7 ($fn_delta ms)"
+fi
+# function_nolimit is the same call, authenticated, without rate limit or meter.
+if measured function_metered function_nolimit; then
+    awk -v a="${RPS[function_metered]}" -v b="${RPS[function_nolimit]}" 'BEGIN { exit !(b > 0 && a / b >= 0.9) }' && v11=PASS || v11=FAIL
+    echo "metered function call (wallet reserve and settle) >= 0.9x the same call unmetered: $v11" \
+         "($(ratio "${RPS[function_metered]}" "${RPS[function_nolimit]}"); p99 $(num "${P99[function_metered]}" %.2f) ms vs $(num "${P99[function_nolimit]}" %.2f) ms)"
 fi
 if measured signin signin; then
     echo "password sign-in, unknown user (decoy scrypt N=16384, hash bound 2/process): $(num "${RPS[signin]}" %.0f) req/s"

@@ -22,8 +22,9 @@ trap 'rm -rf "$root"' EXIT
 moddir=$root/usr/lib/apache2/modules
 make -C "$build" install DESTDIR="$root" >/dev/null || fail "make install failed"
 for f in "$moddir/mod_cloudbase.so" "$moddir/cloudbase/auth.so" "$moddir/cloudbase/functions.so" \
-         "$moddir/cloudbase/storage.so" "$moddir/cloudbase/model.so" "$moddir/cloudbase/uptime.so" \
-         "$root/usr/local/bin/cloudbase-user" "$root/usr/local/include/cloudbase/cloudbase.h" \
+         "$moddir/cloudbase/storage.so" "$moddir/cloudbase/model.so" "$moddir/cloudbase/uptime.so" "$moddir/cloudbase/wallet.so" \
+         "$root/usr/local/bin/cloudbase-user" "$root/usr/local/bin/cloudbase-wallet" \
+         "$root/usr/local/include/cloudbase/cloudbase.h" \
          "$root/etc/apache2/mods-available/cloudbase.conf"; do
   [[ -f $f ]] || fail "make install did not install ${f#"$root"}"
 done

@@ -14,8 +14,8 @@
 # Run service helloworld (both @cloudbase/functions-framework), AI_PORT the
 # sample OpenAI-compatible server (scripts/demo-sample-ai.py) behind the AI
 # provider deepseek and the agent demo-agent. MODULE is mod_cloudbase.so;
-# PLUGIN_DIR holds auth.so, functions.so, storage.so, model.so and uptime.so.
-# NODE_MODULES is the pinned
+# PLUGIN_DIR holds auth.so, functions.so, storage.so, model.so, uptime.so
+# and wallet.so. NODE_MODULES is the pinned
 # node_modules (tests/sdk) whose @cloudbase/js-sdk browser build the front
 # page loads from /sdk/. Run as root, httpd's workers run as www-data.
 
@@ -102,9 +102,17 @@ CloudBaseRateLimit /v1/functions/ 60/1m by=user
 # gateway injects. Any signed-in caller (anonymous too) may call them.
 <CloudBasePlugin functions>
   function add-two http://127.0.0.1:$function_port/ auth=any
+  function add-two-paid http://127.0.0.1:$function_port/ auth=any
   cloudrun helloworld http://127.0.0.1:$cloudrun_port auth=any
   ai_provider deepseek http://127.0.0.1:$ai_port/v1 key=file:$dir/ai.key auth=any timeout=60s
   agent demo-agent http://127.0.0.1:$ai_port/v1/chat/completions key=file:$dir/ai.key auth=any timeout=60s
+</CloudBasePlugin>
+# The wallet (docs/plugins/wallet.md): add-two-paid is add-two at 1 VND a
+# call, paid from the workspace's wallet (demo.sh tops it up with 5); the
+# sixth call answers 402. GET /api/workspaces/demo/wallet shows the balance.
+<CloudBasePlugin wallet>
+  currency VND
+  meter /v1/functions/add-two-paid 1/call
 </CloudBasePlugin>
 # Seed 000's storage snippet and the front page's storage panel: the local
 # bucket files (embedded: a directory, metadata in the SQLite database),

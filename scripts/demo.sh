@@ -77,7 +77,7 @@ mkdir -p "$dir/docroot" "$dir/plugins" "$dir/data/files" "$dir/data/private"
 cp "$top"/conf/demo/*.html "$top"/conf/demo/*.js "$top"/conf/demo/*.css "$dir/docroot/"
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
   "$top"/build/plugins/storage/.libs/storage.so "$top"/build/plugins/model/.libs/model.so \
-  "$top"/build/plugins/uptime/.libs/uptime.so \
+  "$top"/build/plugins/uptime/.libs/uptime.so "$top"/build/plugins/wallet/.libs/wallet.so \
   "$dir/plugins/"
 for _ in $(seq 50); do
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
@@ -109,6 +109,10 @@ for _ in $(seq 50); do
 done
 # Sample rows of the data model post (once).
 bash "$top/scripts/demo-seed-models.sh" "$port"
+# Five calls of add-two-paid in the wallet (once per run: Idempotency-Key).
+curl -fs -X POST "http://127.0.0.1:$port/api/workspaces/demo/wallet/topup" \
+  -H "X-API-Key: $(cat "$dir/admin.key")" -H 'Idempotency-Key: demo-credit' \
+  -d '{"amount": 5}' >/dev/null || echo "demo: could not top the wallet up" >&2
 
 cat <<MSG
 
@@ -137,6 +141,11 @@ storage buckets files and private (local, in $dir/data; README.md shows a curl u
   curl -s -X POST http://127.0.0.1:$port/v1/functions/add-two -d '{}'   # 401: sign in first
   curl -s "http://127.0.0.1:$port/v1/model/prod/post/list?getCount=true"  # the data model post
   curl -s http://127.0.0.1:$port/uptime/status.json      # the monitors gateway and flapping
+  curl -s -X POST http://127.0.0.1:$port/v1/functions/add-two-paid -H "Authorization: Bearer \$TOKEN" \
+       -H 'Content-Type: application/json' -d '{"a":1,"b":2}'   # 1 VND a call; the 6th: 402
+  curl -s http://127.0.0.1:$port/api/workspaces/demo/wallet -H "X-API-Key: $(cat "$dir/admin.key")"
+  curl -s "http://127.0.0.1:$port/api/workspaces/demo/wallet/transactions?limit=3" \
+       -H "X-API-Key: $(cat "$dir/admin.key")"            # the wallet's newest entries
 
 Press Ctrl-C to stop.
 MSG

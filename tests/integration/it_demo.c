@@ -17,6 +17,8 @@
  *  - storage from a page in Chromium (tests/sdk/storage-browser-test.js),
  *    same-origin, from an allowed second origin (another port) with the
  *    PUT's preflight, and from a refused origin;
+ *  - the wallet: add-two-paid at 1 a call takes the balance down and
+ *    answers 402 once it is spent, add-two stays free;
  *  - a slowloris attack on loopback: 450 connections that send their
  *    headers a byte a second and never finish. Other clients must still be
  *    answered within a few seconds while the 450 are open, and
@@ -367,6 +369,67 @@ START_TEST(demo_loads_no_test_plugin)
 }
 END_TEST
 
+/* The balance of the demo's wallet, read with the admin key. */
+static long long demo_balance(void)
+{
+    const char *headers[] = {"X-API-Key: it-demo-admin-key-0123456789abcdef", NULL};
+    it_response r;
+    json_t *v;
+    long long b;
+    it_request("GET", "/api/workspaces/demo/wallet", headers, NULL, &r);
+    ck_assert_msg(r.status == 200, "wallet: %ld %s", r.status, r.body);
+    v = json_loads(r.body, 0, NULL);
+    b = json_integer_value(json_object_get(json_object_get(v, "data"), "balance"));
+    json_decref(v);
+    it_free(&r);
+    return b;
+}
+
+/* The paid function: topped up with 3 as demo.sh does (with 5), each call
+ * takes 1 off the balance, the fourth answers 402; add-two itself stays
+ * free. */
+START_TEST(demo_meters_add_two_paid)
+{
+    const char *admin[] = {"X-API-Key: it-demo-admin-key-0123456789abcdef",
+                           "Idempotency-Key: demo-credit", NULL};
+    const char *json_type[] = {"Content-Type: application/json", NULL};
+    it_response r;
+    char auth[2048];
+    const char *headers[3];
+    json_t *v;
+    it_request("POST", "/api/workspaces/demo/wallet/topup", admin, "{\"amount\": 3}", &r);
+    ck_assert_msg(r.status == 201, "top-up: %ld %s", r.status, r.body);
+    it_free(&r);
+    it_request("POST", "/auth/v1/signin/anonymously", (const char *const[]){
+                   "x-device-id: it-demo", NULL}, NULL, &r);
+    ck_assert_msg(r.status == 200, "sign-in: %ld %s", r.status, r.body);
+    v = json_loads(r.body, 0, NULL);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+             json_string_value(json_object_get(v, "access_token")));
+    json_decref(v);
+    it_free(&r);
+    headers[0] = auth;
+    headers[1] = json_type[0];
+    headers[2] = NULL;
+    for (int i = 1; i <= 4; i++) {
+        it_request("POST", "/v1/functions/add-two-paid", headers, "{\"a\":1,\"b\":101}", &r);
+        if (i <= 3) {
+            ck_assert_msg(r.status == 200 && strstr(r.body, "102"), "call %d: %ld %s", i,
+                          r.status, r.body);
+            ck_assert_int_eq(demo_balance(), 3 - i);
+        } else {
+            ck_assert_msg(r.status == 402 && strstr(r.body, "WALLET_INSUFFICIENT_BALANCE"),
+                          "call %d: %ld %s", i, r.status, r.body);
+        }
+        it_free(&r);
+    }
+    it_request("POST", "/v1/functions/add-two", headers, "{\"a\":1,\"b\":101}", &r);
+    ck_assert_msg(r.status == 200 && strstr(r.body, "102"), "add-two: %ld %s", r.status, r.body);
+    it_free(&r);
+    ck_assert_int_eq(demo_balance(), 0);
+}
+END_TEST
+
 /* The data model post with its sample rows (scripts/demo-seed-models.sh,
  * run twice: the second run adds nothing); anyone reads, nobody signed in
  * writes. */
@@ -491,6 +554,11 @@ Suite *demo_suite(void)
     tcase_add_test(tc, readme_curl_upload_runs_as_written);
     tcase_add_test(tc, official_sdk_storage_round_trip);
     tcase_add_test(tc, front_page_signs_in_and_calls_add_two);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("wallet");
+    tcase_add_checked_fixture(tc, start_demo, it_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, demo_meters_add_two_paid);
     suite_add_tcase(s, tc);
     tc = tcase_create("storage_browser");
     tcase_add_checked_fixture(tc, start_demo_two_origins, it_teardown);

@@ -51,6 +51,7 @@ Suite *database_suite(void);
 Suite *metering_suite(void);
 Suite *cluster_suite(void);
 Suite *token_expiry_suite(void);
+Suite *wallet_suite(void);
 
 /* Each suite under the name it gives suite_create (CK_RUN_SUITE matches
  * that name; a wrong name here makes scripts/test.sh's run of it find no
@@ -71,6 +72,7 @@ static const struct {
     {"auth-durable", auth_durable_suite},
     {"model_cache", model_cache_suite},
     {"demo", demo_suite},
+    {"wallet", wallet_suite},
     {"model", model_suite},
     {"uptime_checks", uptime_checks_suite},
     {"uptime_live", uptime_live_suite},

@@ -1,0 +1,119 @@
+/*
+ * ledger_db.c: the ledger's durable copy in the database service. A
+ * background task, on the one node that holds the lease "wallet-ledger",
+ * reads the entries after the last one the database has (ids are dense:
+ * 1, 2, 3...) and inserts them in one transaction per batch. An insert of
+ * an id already there does nothing, so a copy that runs twice (a lapsed
+ * lease, a retry after a failed commit) writes each entry once.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "cloudbase/db.h"
+#include "cloudbase/lease.h"
+#include "cloudbase/log.h"
+#include "wallet.h"
+
+#define COPY_BATCH 500
+#define COPY_LEASE_MS 30000
+#define COPY_ROUNDS 20   /* batches per run at most, so the lease never lapses mid-run */
+
+const cb_db_migration wallet_migrations[] = {
+    {1, "CREATE TABLE wallet_ledger (env VARCHAR(64) NOT NULL, id BIGINT NOT NULL, "
+        "type VARCHAR(16) NOT NULL, amount BIGINT NOT NULL, balance_after BIGINT NOT NULL, "
+        "request_id VARCHAR(128), route TEXT, description TEXT, created_at BIGINT NOT NULL, "
+        "PRIMARY KEY (env, id))"},
+    {0, NULL}
+};
+
+static const char insert_sql[] =
+    "INSERT INTO wallet_ledger (env, id, type, amount, balance_after, request_id, route, "
+    "description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+static const char insert_sql_mysql[] =
+    "INSERT IGNORE INTO wallet_ledger (env, id, type, amount, balance_after, request_id, "
+    "route, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+static const char *num(apr_pool_t *p, int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+typedef struct copy_batch {
+    wallet_plugin *w;
+    const apr_array_header_t *entries;
+    apr_pool_t *pool;
+} copy_batch;
+
+static apr_status_t insert_batch(cb_db_tx *tx, void *baton)
+{
+    copy_batch *b = baton;
+    const char *sql = strcmp(cb_db_driver(b->w->db), "mysql") == 0 ? insert_sql_mysql
+                                                                    : insert_sql;
+    for (int i = 0; i < b->entries->nelts; i++) {
+        const wallet_entry *e = &APR_ARRAY_IDX(b->entries, i, wallet_entry);
+        const char *args[9] = {b->w->env, num(b->pool, e->id), e->type,
+                               num(b->pool, e->amount), num(b->pool, e->balance_after),
+                               e->request_id, e->route, e->description,
+                               num(b->pool, e->time_ms)};
+        apr_status_t rv = cb_db_tx_exec(tx, sql, 9, args, NULL);
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
+    return APR_SUCCESS;
+}
+
+/* The highest id the database holds for this environment (0: none). */
+static apr_status_t last_copied(wallet_plugin *w, apr_pool_t *p, int64_t *last)
+{
+    const char *args[1] = {w->env};
+    cb_db_result *res;
+    apr_status_t rv = cb_db_select(w->db, p, "SELECT MAX(id) FROM wallet_ledger WHERE env = ?",
+                                   1, args, &res);
+    *last = 0;
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (res->rows == 1 && !cb_db_is_null(res, 0, 0))
+        return cb_db_int64(res, 0, 0, last);
+    return APR_SUCCESS;
+}
+
+int wallet_copy_ledger(wallet_plugin *w, apr_pool_t *p, int max)
+{
+    apr_array_header_t *entries;
+    int64_t last;
+    copy_batch b;
+    if (!w->db || last_copied(w, p, &last) != APR_SUCCESS)
+        return -1;
+    if (wallet_entries_from(w, p, last + 1, max, &entries) != WALLET_OK)
+        return -1;
+    if (entries->nelts == 0)
+        return 0;
+    b.w = w;
+    b.entries = entries;
+    b.pool = p;
+    if (cb_db_transaction(w->db, p, insert_batch, &b) != APR_SUCCESS)
+        return -1;
+    return entries->nelts;
+}
+
+void wallet_copy_task(void *state, apr_pool_t *scratch)
+{
+    wallet_plugin *w = state;
+    cb_lease lease;
+    int n = 0, round;
+    cb_lease_init(&lease, w->env, "wallet-ledger", w->holder);
+    if (cb_lease_acquire(w->redis, scratch, &lease, COPY_LEASE_MS) != APR_SUCCESS)
+        return;
+    for (round = 0; round < COPY_ROUNDS; round++) {
+        n = wallet_copy_ledger(w, scratch, COPY_BATCH);
+        if (n < COPY_BATCH)
+            break;
+    }
+    if (n < 0)
+        cb_log(CB_LOG_WARNING, "wallet: the ledger of %s could not be copied to the database "
+               "(%s); it stays in Redis and the copy resumes where it stopped",
+               w->env, cb_db_available(w->db) ? "Redis unreachable or a statement failed"
+                                                : "the database is unreachable");
+    cb_lease_release(w->redis, scratch, &lease);
+}
