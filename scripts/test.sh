@@ -108,7 +108,7 @@ run_integration() {
   CB_USER_CLI="$dir/plugins/auth/cloudbase-user" \
   CB_APACHE_PRELOAD="$preload" \
   CB_MODULE="$dir/.libs/mod_cloudbase.so" \
-  CB_PLUGIN_DIRS="$dir/tests/plugins/.libs:$dir/plugins/auth/.libs:$dir/plugins/functions/.libs:$dir/plugins/storage/.libs:$dir/plugins/model/.libs:$dir/plugins/uptime/.libs" \
+  CB_PLUGIN_DIRS="$dir/tests/plugins/.libs:$dir/plugins/auth/.libs:$dir/plugins/functions/.libs:$dir/plugins/storage/.libs:$dir/plugins/model/.libs:$dir/plugins/uptime/.libs:$dir/plugins/containers/.libs" \
   CB_TEST_UPSTREAM="$top/tests/integration/upstream.py" \
     "$dir/tests/integration/integration_tests"
 }

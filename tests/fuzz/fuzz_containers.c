@@ -1,0 +1,117 @@
+/*
+ * fuzz_containers.c: libFuzzer target for the containers plugin's parsers:
+ * the engine's multiplexed stream (plugins/containers/frames.c), the
+ * `agent_type` lines (agent_type.c) and the API's create body (api_body.c).
+ *
+ * Invariants: the demultiplexer gives the same payload bytes, streams and
+ * verdict whether the input comes whole, byte by byte or in chunks of 7;
+ * every payload byte it passes on belongs to stream 1 or 2 and is no more
+ * than the input minus the 8-byte headers; an accepted agent type has a
+ * name of 1-48 safe characters, an image, 1-32 command words, memory of 6m
+ * or more when set, and 1 nano-CPU to 64 CPUs when set. An accepted create
+ * body has an agent type, a workspace under /workspace and a timeout of
+ * 1 s to 24 h.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+
+#include "containers.h"
+
+#define FUZZ_TARGET_NAME "fuzz_containers"
+#include "fuzz_support.h"
+
+typedef struct sink {
+    char *out;
+    size_t len, cap;
+    int bad_stream;
+} sink;
+
+static int take(void *baton, int stream, const char *data, size_t len)
+{
+    sink *s = baton;
+    if (stream != CT_FRAME_STDOUT && stream != CT_FRAME_STDERR)
+        s->bad_stream = 1;
+    if (s->len + 2 * len <= s->cap) {
+        for (size_t i = 0; i < len; i++) {
+            s->out[s->len++] = (char)('0' + stream);
+            s->out[s->len++] = data[i];
+        }
+    }
+    return 0;
+}
+
+static int demux(const char *data, size_t size, size_t chunk, sink *s)
+{
+    ct_frames f;
+    int rc = 0;
+    s->cap = 2 * size + 2;
+    s->out = apr_palloc(iteration_pool, s->cap);
+    s->len = 0;
+    s->bad_stream = 0;
+    ct_frames_init(&f, take, s);
+    for (size_t at = 0; at < size && rc == 0; at += chunk)
+        rc = ct_frames_feed(&f, data + at, size - at < chunk ? size - at : chunk);
+    return rc;
+}
+
+static void check_frames(const char *data, size_t size, const char *text)
+{
+    sink whole, bytes, sevens;
+    int a = demux(data, size, size ? size : 1, &whole);
+    int b = demux(data, size, 1, &bytes);
+    int c = demux(data, size, 7, &sevens);
+    require(a == b && b == c, "the verdict depends on the chunking", text);
+    require(whole.len == bytes.len && bytes.len == sevens.len &&
+                memcmp(whole.out, bytes.out, whole.len) == 0 &&
+                memcmp(whole.out, sevens.out, whole.len) == 0,
+            "the payload depends on the chunking", text);
+    require(!whole.bad_stream, "a payload of stream 0 or 3+ was passed on", text);
+    require(whole.len / 2 <= size, "more payload than input", text);
+}
+
+static void check_agent_type(const char *text)
+{
+    ct_agent_type t;
+    if (ct_agent_type_parse(iteration_pool, text, &t))
+        return;
+    require(t.name && *t.name && strlen(t.name) <= 48 && strspn(t.name,
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
+            strlen(t.name), "an agent type name outside its shape was accepted", text);
+    require(t.image && *t.image, "an agent type without an image was accepted", text);
+    require(t.command && t.command->nelts >= 1 && t.command->nelts <= 32,
+            "an agent type without 1-32 command words was accepted", text);
+    require(t.memory_bytes == 0 || t.memory_bytes >= 6 * 1024 * 1024,
+            "memory below 6m was accepted", text);
+    require(t.nano_cpus >= 0 && t.nano_cpus <= 64LL * 1000000000,
+            "cpus out of range were accepted", text);
+}
+
+static void check_create_body(const char *data, size_t size, const char *text)
+{
+    cb_json *body = cb_json_parse(iteration_pool, data, size, NULL);
+    ct_record r = {0};
+    if (!body || !cb_json_is_object(body) ||
+        ct_parse_create_body(iteration_pool, body, "worker", &r))
+        return;
+    require(r.agent_type && *r.agent_type, "a body without an agent type was accepted", text);
+    require(r.workspace && strncmp(r.workspace, "/workspace", 10) == 0 &&
+                (r.workspace[10] == '\0' || r.workspace[10] == '/'),
+            "a workspace outside /workspace was accepted", text);
+    require(r.timeout_ms >= 1000 && r.timeout_ms <= 86400000, "a timeout out of range was accepted",
+            text);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *text = apr_pstrmemdup(iteration_pool, (const char *)data, size);
+    check_frames((const char *)data, size, text);
+    check_agent_type(text);
+    check_create_body((const char *)data, size, text);
+    apr_pool_clear(iteration_pool);
+    return 0;
+}

@@ -1,0 +1,30 @@
+/*
+ * harness_podman.h: a real Podman engine for the containers tests, inside
+ * the test's temporary directory: its own containers.conf (runc, cgroupfs,
+ * ulimits it accepts, no network namespace), storage and run root, a
+ * busybox image imported offline, and `podman system service` serving the
+ * Docker Engine API on a unix socket there. The machine's default podman
+ * storage is never touched and nothing goes to the network.
+ */
+#ifndef CB_IT_HARNESS_PODMAN_H
+#define CB_IT_HARNESS_PODMAN_H
+
+#include "harness.h"
+
+/* The image the harness imports (a busybox root file system). */
+#define IT_PODMAN_IMAGE "localhost/cb-busybox:latest"
+
+/* After it_setup: imports the image and starts the service; returns the
+ * API socket's path (fails the test when the engine does not answer). */
+const char *it_podman_start(void);
+/* Removes every container, stops the service and every conmon it left
+ * (by PID, found by the test's storage root). Call before it_teardown;
+ * safe to call twice. */
+void it_podman_stop(void);
+/* Stops only the service (the socket goes away): for "engine down". */
+void it_podman_stop_service(void);
+/* A request to the engine itself (not through the gateway): GET or DELETE
+ * of an API path such as "/v1.41/containers/ID/json". */
+void it_podman_request(const char *method, const char *path, it_response *out);
+
+#endif

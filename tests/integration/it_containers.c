@@ -1,0 +1,269 @@
+/*
+ * it_containers.c: the containers plugin's TestBase-style API on a real
+ * Podman engine (harness_podman.c) behind a real apache2 with the auth
+ * plugin's TestBase keys (tb_{env}_{32hex}), SQLite and Redis: a container
+ * is created, found in the engine with its labels, Init, limits and no
+ * network, reports health and logs, and once deleted is gone from the
+ * engine; another owner sees none of it (container_not_found, the engine
+ * untouched); no key is unauthorized; an unknown agent type is a
+ * validation_error; with the engine's socket down the API answers a clear
+ * 503 in the TestBase dialect.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <check.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "harness.h"
+#include "harness_podman.h"
+
+#define ADMIN_KEY "it-admin-key-0123456789abcdef"
+#define API "/api/v1/containers"
+
+static char owner_a[128], owner_b[128];
+
+static void start(void)
+{
+    static char site[8192];
+    const char *sock;
+    it_setup();
+    sock = it_podman_start();
+    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
+    it_write_file("admin.key", ADMIN_KEY "\n");
+    snprintf(site, sizeof(site),
+             "%s<CloudBasePlugin auth>\n"
+             "  jwt_secret file:%s/jwt.key\n"
+             "  admin_key file:%s/admin.key\n"
+             "</CloudBasePlugin>\n"
+             "<CloudBasePlugin containers>\n"
+             "  engine_socket %s\n"
+             "  engine_timeout 20s\n"
+             "  agent_type worker image=" IT_PODMAN_IMAGE " command=/bin/sh,-c,echo "
+             "memory=64m cpus=0.5 network=none\n"
+             "</CloudBasePlugin>\n",
+             it_default_site(), it.dir, it.dir, sock);
+    if (!it_httpd_start(it_write_config("httpd.conf", "event", site))) {
+        char *log = it_error_log();
+        it_podman_stop();
+        ck_abort_msg("httpd did not start:\n%s", log);
+    }
+}
+
+static void create_key(const char *name, char *header, size_t size)
+{
+    const char *headers[] = {"Authorization: Bearer " ADMIN_KEY, NULL};
+    char body[128];
+    it_response r;
+    json_t *v;
+    const char *key;
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"prefix\":\"tb\"}", name);
+    it_request("POST", "/auth/v1/admin/apikeys", headers, body, &r);
+    ck_assert_msg(r.status == 201, "key: %ld %s", r.status, r.body);
+    v = json_loads(r.body, 0, NULL);
+    key = json_string_value(json_object_get(v, "key"));
+    ck_assert_msg(key && strncmp(key, "tb_demo_", 8) == 0 && strlen(key) == 8 + 32,
+                  "not a TestBase key: %s", r.body);
+    snprintf(header, size, "Authorization: Bearer %s", key);
+    json_decref(v);
+    it_free(&r);
+}
+
+/* A call as `auth` (a header line or NULL); checks the status and returns
+ * the parsed JSON answer. */
+static json_t *call(const char *method, const char *path, const char *auth, const char *body,
+                    long expect)
+{
+    const char *headers[3] = {"Content-Type: application/json", auth, NULL};
+    it_response r;
+    json_t *v;
+    it_request(method, path, headers, body, &r);
+    ck_assert_msg(r.status == expect, "%s %s: %ld, expected %ld: %s", method, path, r.status,
+                  expect, r.body);
+    v = json_loads(r.body, 0, NULL);
+    ck_assert_msg(v != NULL, "%s %s: not JSON: %s", method, path, r.body);
+    it_free(&r);
+    return v;
+}
+
+/* The TestBase error shape, with code. */
+static void expect_error(json_t *v, const char *code)
+{
+    json_t *error = json_object_get(v, "error");
+    const char *got = json_string_value(json_object_get(error, "code"));
+    ck_assert_msg(json_is_object(error) && got && strcmp(got, code) == 0 &&
+                      json_is_string(json_object_get(error, "message")) &&
+                      json_is_object(json_object_get(error, "details")),
+                  "expected {error:{code:%s, message, details}}, got %s", code,
+                  json_dumps(v, 0));
+    json_decref(v);
+}
+
+/* The engine's containers labelled with our id, as JSON. */
+static json_t *engine_list(const char *id)
+{
+    char path[400], filter[200];
+    char *escaped;
+    it_response r;
+    json_t *v;
+    CURL *h = curl_easy_init();
+    snprintf(filter, sizeof(filter), "{\"label\":[\"cloudbase.container=%s\"]}", id);
+    escaped = curl_easy_escape(h, filter, 0);
+    snprintf(path, sizeof(path), "/v1.41/containers/json?all=1&filters=%s", escaped);
+    curl_free(escaped);
+    curl_easy_cleanup(h);
+    it_podman_request("GET", path, &r);
+    ck_assert_msg(r.status == 200, "engine list: %ld %s", r.status, r.body);
+    v = json_loads(r.body, 0, NULL);
+    ck_assert_msg(json_is_array(v), "engine list: %s", r.body);
+    it_free(&r);
+    return v;
+}
+
+static void check_in_engine(const char *id, const char *engine_id)
+{
+    char path[300];
+    it_response r;
+    json_t *v, *labels, *host;
+    snprintf(path, sizeof(path), "/v1.41/containers/%s/json", engine_id);
+    it_podman_request("GET", path, &r);
+    ck_assert_msg(r.status == 200, "inspect: %ld %s", r.status, r.body);
+    v = json_loads(r.body, 0, NULL);
+    labels = json_object_get(json_object_get(v, "Config"), "Labels");
+    host = json_object_get(v, "HostConfig");
+    ck_assert_str_eq(json_string_value(json_object_get(labels, "cloudbase.container")), id);
+    ck_assert_str_eq(json_string_value(json_object_get(labels, "cloudbase.env")), "demo");
+    ck_assert_msg(strncmp(json_string_value(json_object_get(labels, "cloudbase.owner")), "key:",
+                          4) == 0, "owner label: %s", r.body);
+    ck_assert(json_is_true(json_object_get(json_object_get(v, "State"), "Running")));
+    ck_assert(json_is_true(json_object_get(host, "Init")));
+    ck_assert_int_eq(json_integer_value(json_object_get(host, "Memory")), 64 * 1024 * 1024);
+    ck_assert_int_eq(json_integer_value(json_object_get(host, "NanoCpus")), 500000000);
+    ck_assert_str_eq(json_string_value(json_object_get(host, "NetworkMode")), "none");
+    json_decref(v);
+    it_free(&r);
+}
+
+/* GET logs until the container's ready line is there (deadline 10 s). */
+static void expect_ready_line(const char *id)
+{
+    char path[200], want[200];
+    const char *headers[] = {owner_a, NULL};
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    it_response r = {0};
+    snprintf(path, sizeof(path), API "/%s/logs?lines=10", id);
+    snprintf(want, sizeof(want), "container %s ready (agent type worker)", id);
+    for (int i = 0; i < 200; i++) {
+        it_request("GET", path, headers, NULL, &r);
+        ck_assert_msg(r.status == 200, "logs: %ld %s", r.status, r.body);
+        if (strstr(r.body, want))
+            break;
+        it_free(&r);
+        nanosleep(&pause, NULL);
+    }
+    ck_assert_msg(r.body && strstr(r.body, want), "logs never showed '%s'", want);
+    ck_assert_msg(strstr(it_header(&r, "Content-Type"), "text/plain") != NULL,
+                  "logs are plain text");
+    ck_assert_msg(memchr(r.body, '\0', r.body_len) == NULL && r.body[0] == 'c',
+                  "logs hold stream headers: %s", r.body);
+    it_free(&r);
+}
+
+START_TEST(container_lifecycle_on_podman)
+{
+    json_t *v, *list, *inspect_by_name;
+    char id[64], path[200], engine_path[300];
+    const char *engine_id;
+    it_response r;
+    start();
+    create_key("a", owner_a, sizeof(owner_a));
+    create_key("b", owner_b, sizeof(owner_b));
+
+    expect_error(call("POST", API, NULL, "{}", 401), "unauthorized");
+    expect_error(call("POST", API, owner_a, "{\"agentType\":\"nope\"}", 400), "validation_error");
+    expect_error(call("POST", API, owner_a, "{\"timeout\":\"soon\"}", 400), "validation_error");
+
+    v = call("POST", API, owner_a,
+             "{\"agentType\":\"worker\",\"workspace\":\"/workspace\",\"region\":\"us-central1\","
+             "\"model\":\"gpt-4o-mini\",\"reasoningEffort\":\"low\",\"persistContainer\":false,"
+             "\"timeout\":300000}", 201);
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(v, "id")));
+    ck_assert_int_eq(strlen(id), 24);
+    ck_assert_str_eq(json_string_value(json_object_get(v, "status")), "running");
+    ck_assert_str_eq(json_string_value(json_object_get(v, "model")), "gpt-4o-mini");
+    json_decref(v);
+
+    /* in the engine: one container with our labels, running, limited */
+    list = engine_list(id);
+    ck_assert_int_eq(json_array_size(list), 1);
+    engine_id = json_string_value(json_object_get(json_array_get(list, 0), "Id"));
+    ck_assert_ptr_nonnull(engine_id);
+    snprintf(engine_path, sizeof(engine_path), "/v1.41/containers/%s/json", engine_id);
+    check_in_engine(id, engine_id);
+
+    snprintf(path, sizeof(path), API "/%s", id);
+    v = call("GET", path, owner_a, NULL, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(v, "id")), id);
+    json_decref(v);
+    v = call("GET", API, owner_a, NULL, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(v, "total")), 1);
+    json_decref(v);
+
+    /* another owner sees nothing and touches nothing */
+    v = call("GET", API, owner_b, NULL, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(v, "total")), 0);
+    json_decref(v);
+    expect_error(call("GET", path, owner_b, NULL, 404), "container_not_found");
+    expect_error(call("DELETE", path, owner_b, NULL, 404), "container_not_found");
+    snprintf(path, sizeof(path), API "/%s/logs", id);
+    expect_error(call("GET", path, owner_b, NULL, 404), "container_not_found");
+    it_podman_request("GET", engine_path, &r);
+    ck_assert_msg(r.status == 200, "another owner's delete reached the engine: %ld", r.status);
+    it_free(&r);
+
+    snprintf(path, sizeof(path), API "/%s/health", id);
+    v = call("GET", path, owner_a, NULL, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(v, "status")), "running");
+    ck_assert(json_is_true(json_object_get(v, "healthy")));
+    json_decref(v);
+    expect_ready_line(id);
+
+    /* delete: gone from the engine and from the registry */
+    snprintf(path, sizeof(path), API "/%s", id);
+    v = call("DELETE", path, owner_a, NULL, 200);
+    ck_assert(json_is_true(json_object_get(v, "deleted")));
+    json_decref(v);
+    it_podman_request("GET", engine_path, &r);
+    ck_assert_msg(r.status == 404, "still in the engine after delete: %ld %s", r.status, r.body);
+    it_free(&r);
+    inspect_by_name = engine_list(id);
+    ck_assert_int_eq(json_array_size(inspect_by_name), 0);
+    json_decref(inspect_by_name);
+    json_decref(list);
+    expect_error(call("GET", path, owner_a, NULL, 404), "container_not_found");
+
+    /* the engine's socket down: a clear 503 in the dialect */
+    it_podman_stop_service();
+    v = call("POST", API, owner_a, "{}", 503);
+    ck_assert_msg(strstr(json_string_value(json_object_get(json_object_get(v, "error"),
+                                                           "message")),
+                         "container engine is not reachable") != NULL,
+                  "503 message: %s", json_dumps(v, 0));
+    expect_error(v, "unavailable");
+    it_podman_stop();
+    it_teardown();
+}
+END_TEST
+
+Suite *containers_suite(void)
+{
+    Suite *s = suite_create("containers");
+    TCase *tc = tcase_create("podman");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, container_lifecycle_on_podman);
+    suite_add_tcase(s, tc);
+    return s;
+}
