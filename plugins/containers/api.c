@@ -57,13 +57,11 @@ static int id_shape(const char *id)
     return 1;
 }
 
-/* The caller's container {id}: CB_OK and *r, or the answer was sent. */
-static cb_status own_container(cb_req *req, ct_plugin *ct, ct_record *r)
+cb_status ct_own_container(cb_req *req, ct_record *r)
 {
     const char *id = cb_req_param(req, "id"), *owner = ct_owner(req);
     cb_db *db = cb_req_db(req);
     apr_status_t rv;
-    (void)ct;
     if (!owner)
         return cb_req_send_error(req, 401, "UNAUTHENTICATED", "an API key is required");
     if (!id_shape(id))
@@ -124,7 +122,8 @@ cb_status ct_api_create(cb_req *req, void *state)
 cb_status ct_api_get(cb_req *req, void *state)
 {
     ct_record r;
-    cb_status st = own_container(req, state, &r);
+    cb_status st = ct_own_container(req, &r);
+    (void)state;
     return st != CB_OK ? st : send_object(req, 200, ct_record_json(cb_req_pool(req), &r));
 }
 
@@ -153,7 +152,7 @@ cb_status ct_api_delete(cb_req *req, void *state)
     ct_engine_reply reply;
     ct_record r;
     cb_json *out;
-    cb_status st = own_container(req, ct, &r);
+    cb_status st = ct_own_container(req, &r);
     if (st != CB_OK)
         return st;
     ct_engine_remove(&ct->engine, p, r.engine_id, &reply);
@@ -177,7 +176,7 @@ cb_status ct_api_health(cb_req *req, void *state)
     cb_json *out, *inspect, *st_json;
     const char *status = "missing";
     int running = 0;
-    cb_status st = own_container(req, ct, &r);
+    cb_status st = ct_own_container(req, &r);
     if (st != CB_OK)
         return st;
     ct_engine_call(&ct->engine, p, "GET", apr_pstrcat(p, "/containers/", r.engine_id, "/json",
@@ -207,7 +206,7 @@ cb_status ct_api_logs(cb_req *req, void *state)
     size_t len;
     ct_engine_reply reply;
     ct_record r;
-    cb_status st = own_container(req, ct, &r);
+    cb_status st = ct_own_container(req, &r);
     if (st != CB_OK)
         return st;
     if (lines_text) {

@@ -40,6 +40,8 @@ static const cb_route_def routes[] = {
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
     {.method = "GET", .pattern = API "/{id}/logs", .handler = ct_api_logs, .auth = CB_AUTH_USER,
      .dialect = CB_DIALECT_TESTBASE},
+    {.method = "POST", .pattern = API "/{id}/execute", .handler = ct_api_execute,
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
     {0}
 };
 

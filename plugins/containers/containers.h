@@ -3,7 +3,7 @@
  * (agent_type.c), the container engine client over the Docker Engine API
  * v1.41 on a unix socket (engine.c), the exec stream demultiplexer
  * (frames.c), the registry in the database service (registry.c) and the
- * TestBase-style API's handlers (api.c, api_body.c).
+ * TestBase-style API's handlers (api.c, api_body.c, execute.c).
  */
 #ifndef CB_CONTAINERS_H
 #define CB_CONTAINERS_H
@@ -138,6 +138,11 @@ cb_status ct_api_list(cb_req *req, void *state);
 cb_status ct_api_delete(cb_req *req, void *state);
 cb_status ct_api_health(cb_req *req, void *state);
 cb_status ct_api_logs(cb_req *req, void *state);
+/* The caller's container {id}: CB_OK and *r, or the answer (not found,
+ * another owner's, registry down) was sent. */
+cb_status ct_own_container(cb_req *req, ct_record *r);
+/* execute.c */
+cb_status ct_api_execute(cb_req *req, void *state);
 /* api_body.c: a container as the API shows it */
 cb_json *ct_record_json(apr_pool_t *p, const ct_record *r);
 /* The caller's owner key: its uid (a user's, or "key:ID" for an API key). */

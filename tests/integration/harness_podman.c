@@ -35,21 +35,31 @@ static const char containers_conf[] =
     "tmp_dir = \"%s/tmp\"\n"
     "volume_path = \"%s/volumes\"\n";
 
-/* The podman command line with this test's configuration and storage. */
-static void podman_command(char *out, size_t size, const char *args)
+/* The podman command line with the configuration and storage in dir. */
+static void podman_command_in(const char *dir, char *out, size_t size, const char *args)
 {
     snprintf(out, size,
              "CONTAINERS_CONF='%s/containers.conf' podman --root '%s/root' --runroot '%s/run' "
              "--tmpdir '%s/tmp' --storage-driver vfs %s",
-             podman_dir, podman_dir, podman_dir, podman_dir, args);
+             dir, dir, dir, dir, args);
+}
+
+static void podman_command(char *out, size_t size, const char *args)
+{
+    podman_command_in(podman_dir, out, size, args);
+}
+
+static int run_podman_in(const char *dir, const char *args)
+{
+    char cmd[4096], full[4600];
+    podman_command_in(dir, cmd, sizeof(cmd), args);
+    snprintf(full, sizeof(full), "%s >>'%s/podman-cli.log' 2>&1", cmd, dir);
+    return system(full);
 }
 
 static void run_podman(const char *args, int must_succeed)
 {
-    char cmd[4096], full[4600];
-    podman_command(cmd, sizeof(cmd), args);
-    snprintf(full, sizeof(full), "%s >>'%s/podman-cli.log' 2>&1", cmd, podman_dir);
-    if (system(full) != 0 && must_succeed)
+    if (run_podman_in(podman_dir, args) != 0 && must_succeed)
         ck_abort_msg("podman failed: %s (see %s/podman-cli.log)", args, podman_dir);
 }
 
@@ -119,13 +129,13 @@ const char *it_podman_start(void)
     return NULL;
 }
 
-/* conmon processes started for this test's storage root, by PID. */
-static void stop_conmons(void)
+/* conmon processes started for the storage root in dir, by PID. */
+static void stop_conmons(const char *dir)
 {
     DIR *proc = opendir("/proc");
     struct dirent *e;
     char root[400];
-    snprintf(root, sizeof(root), "%s/root", podman_dir);
+    snprintf(root, sizeof(root), "%s/root", dir);
     while (proc && (e = readdir(proc))) {
         char path[300], cmdline[8192];
         size_t n;
@@ -171,8 +181,20 @@ void it_podman_stop(void)
         return;
     run_podman("rm --all --force --time 0", 0);
     it_podman_stop_service();
-    stop_conmons();
+    stop_conmons(podman_dir);
     podman_dir[0] = '\0';
+}
+
+void it_podman_cleanup_dir(const char *test_dir)
+{
+    char dir[400], conf[450];
+    struct stat st;
+    snprintf(dir, sizeof(dir), "%s/podman", test_dir);
+    snprintf(conf, sizeof(conf), "%s/containers.conf", dir);
+    if (stat(conf, &st) != 0)
+        return;
+    run_podman_in(dir, "rm --all --force --time 0");
+    stop_conmons(dir);
 }
 
 static size_t collect(char *data, size_t size, size_t nmemb, void *baton)

@@ -21,6 +21,9 @@ const char *it_podman_start(void);
  * (by PID, found by the test's storage root). Call before it_teardown;
  * safe to call twice. */
 void it_podman_stop(void);
+/* For the registry's cleanup after a failed test: removes the containers
+ * of the engine in test_dir (if it has one) and stops its conmons. */
+void it_podman_cleanup_dir(const char *test_dir);
 /* Stops only the service (the socket goes away): for "engine down". */
 void it_podman_stop_service(void);
 /* A request to the engine itself (not through the gateway): GET or DELETE

@@ -3,8 +3,9 @@
  * Podman engine (harness_podman.c) behind a real apache2 with the auth
  * plugin's TestBase keys (tb_{env}_{32hex}), SQLite and Redis: a container
  * is created, found in the engine with its labels, Init, limits and no
- * network, reports health and logs, and once deleted is gone from the
- * engine; another owner sees none of it (container_not_found, the engine
+ * network, reports health and logs, runs a task whose output arrives as
+ * one SSE event per line as it is written (arrival times at the client),
+ * refuses a huge task body, and once deleted is gone from the engine; another owner sees none of it (container_not_found, the engine
  * untouched); no key is unauthorized; an unknown agent type is a
  * validation_error; with the engine's socket down the API answers a clear
  * 503 in the TestBase dialect.
@@ -42,7 +43,7 @@ static void start(void)
              "<CloudBasePlugin containers>\n"
              "  engine_socket %s\n"
              "  engine_timeout 20s\n"
-             "  agent_type worker image=" IT_PODMAN_IMAGE " command=/bin/sh,-c,echo "
+             "  agent_type worker image=" IT_PODMAN_IMAGE " command=/bin/sh,-c "
              "memory=64m cpus=0.5 network=none\n"
              "</CloudBasePlugin>\n",
              it_default_site(), it.dir, it.dir, sock);
@@ -172,6 +173,43 @@ static void expect_ready_line(const char *id)
     it_free(&r);
 }
 
+/* A task's output as SSE: one event per line, in order, each sent as the
+ * exec wrote it (arrival times at the client spread over the task's
+ * pauses), then done with the exit code; a huge task body is refused. */
+static void check_execute(const char *id)
+{
+    char path[200];
+    const char *headers[] = {owner_a, "Content-Type: application/json", NULL};
+    const char *one, *two, *three, *done;
+    char *huge;
+    it_response r;
+    snprintf(path, sizeof(path), API "/%s/execute", id);
+    it_request("POST", path, headers,
+               "{\"task\":\"echo one; sleep 0.4; echo two >&2; sleep 0.4; echo three; exit 3\"}",
+               &r);
+    ck_assert_msg(r.status == 200, "execute: %ld %s", r.status, r.body);
+    ck_assert_msg(strstr(it_header(&r, "Content-Type"), "text/event-stream") != NULL,
+                  "not an event stream");
+    one = strstr(r.body, "event: stdout\ndata: one\n\n");
+    two = strstr(r.body, "event: stderr\ndata: two\n\n");
+    three = strstr(r.body, "event: stdout\ndata: three\n\n");
+    done = strstr(r.body, "event: done\ndata: {\"exitCode\":3}\n\n");
+    ck_assert_msg(one && two && three && done && one < two && two < three && three < done,
+                  "events out of shape or order: %s", r.body);
+    ck_assert_msg(r.chunks >= 3 && r.chunk_ms[r.chunks - 1] - r.chunk_ms[0] >= 600,
+                  "the lines were buffered: %d chunks over %.0f ms", r.chunks,
+                  r.chunks ? r.chunk_ms[r.chunks - 1] - r.chunk_ms[0] : 0.0);
+    it_free(&r);
+    expect_error(call("POST", path, owner_a, "{}", 400), "validation_error");
+    huge = malloc(300 * 1024 + 32);
+    ck_assert_ptr_nonnull(huge);
+    strcpy(huge, "{\"task\":\"");
+    memset(huge + 9, 'x', 300 * 1024);
+    strcpy(huge + 9 + 300 * 1024, "\"}");
+    expect_error(call("POST", path, owner_a, huge, 413), "payload_too_large");
+    free(huge);
+}
+
 START_TEST(container_lifecycle_on_podman)
 {
     json_t *v, *list, *inspect_by_name;
@@ -230,6 +268,7 @@ START_TEST(container_lifecycle_on_podman)
     ck_assert(json_is_true(json_object_get(v, "healthy")));
     json_decref(v);
     expect_ready_line(id);
+    check_execute(id);
 
     /* delete: gone from the engine and from the registry */
     snprintf(path, sizeof(path), API "/%s", id);
