@@ -1,6 +1,6 @@
 /*
  * api.c: the TestBase-style container API under /api/v1/: create, get,
- * list, delete, health and logs of the caller's own containers. The
+ * list, update (model, reasoning effort), delete, health and logs of the caller's own containers. The
  * registry is in the database service; the engine is asked for what is
  * live (state, logs). Errors are {error:{code, message, details}}; a
  * container of another owner is answered exactly like a missing one.
@@ -143,6 +143,25 @@ cb_status ct_api_list(cb_req *req, void *state)
     cb_json_set(out, "containers", list);
     cb_json_set_int(out, "total", rows->nelts);
     return send_object(req, 200, out);
+}
+
+cb_status ct_api_patch(cb_req *req, void *state)
+{
+    apr_pool_t *p = cb_req_pool(req);
+    const char *err;
+    ct_record r;
+    cb_json *body;
+    cb_status st = ct_own_container(req, &r);
+    (void)state;
+    if (st != CB_OK)
+        return st;
+    if ((st = cb_req_read_json_object(req, MAX_CREATE_BODY, &body)) != CB_OK)
+        return st;
+    if ((err = ct_parse_patch_body(p, body, &r)))
+        return cb_req_send_error(req, 400, "INVALID_PARAM", err);
+    if (ct_registry_update_settings(cb_req_db(req), p, cb_req_env(req), &r) != APR_SUCCESS)
+        return registry_down(req, cb_req_db(req));
+    return send_object(req, 200, ct_record_json(p, &r));
 }
 
 cb_status ct_api_delete(cb_req *req, void *state)

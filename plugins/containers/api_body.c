@@ -2,7 +2,8 @@
  * api_body.c: the shapes of the TestBase-style container API: who owns a
  * container (the caller's identity), a container as the API shows it, and
  * the create body (`agentType`, `workspace`, `region`, `model`,
- * `reasoningEffort`, `persistContainer`, `timeout`) checked into a record.
+ * `reasoningEffort`, `persistContainer`, `timeout`) and the PATCH body
+ * (`model`, `reasoningEffort`) checked into a record.
  */
 #include <string.h>
 
@@ -64,6 +65,40 @@ static const char *text_field(apr_pool_t *p, const cb_json *body, const char *ke
     return s;
 }
 
+static const char *effort_problem(const char *effort)
+{
+    static const char *const efforts[] = {"minimal", "low", "medium", "high", NULL};
+    for (int i = 0; effort && efforts[i]; i++)
+        if (strcmp(effort, efforts[i]) == 0)
+            return NULL;
+    return effort ? "reasoningEffort must be minimal, low, medium or high" : NULL;
+}
+
+const char *ct_parse_patch_body(apr_pool_t *p, const cb_json *body, ct_record *r)
+{
+    const char *err = NULL, *model, *effort;
+    cb_json_iter it;
+    const char *key;
+    cb_json *value;
+    memset(&it, 0, sizeof(it));
+    while (cb_json_object_next(body, &it, &key, &value))
+        if (strcmp(key, "model") != 0 && strcmp(key, "reasoningEffort") != 0)
+            return apr_psprintf(p, "%s cannot be changed (model and reasoningEffort can)", key);
+    model = text_field(p, body, "model", 128, &err);
+    effort = text_field(p, body, "reasoningEffort", 32, &err);
+    if (err)
+        return err;
+    if (!model && !effort)
+        return "give model or reasoningEffort";
+    if ((err = effort_problem(effort)))
+        return err;
+    if (model)
+        r->model = model;
+    if (effort)
+        r->reasoning_effort = effort;
+    return NULL;
+}
+
 const char *ct_parse_create_body(apr_pool_t *p, const cb_json *body, const char *default_type,
                                  ct_record *r)
 {
@@ -83,10 +118,8 @@ const char *ct_parse_create_body(apr_pool_t *p, const cb_json *body, const char 
     else if (strcmp(r->workspace, "/workspace") != 0 &&
              strncmp(r->workspace, "/workspace/", 11) != 0)
         return "workspace must be /workspace or a directory under it";
-    if (r->reasoning_effort && strcmp(r->reasoning_effort, "low") != 0 &&
-        strcmp(r->reasoning_effort, "medium") != 0 && strcmp(r->reasoning_effort, "high") != 0 &&
-        strcmp(r->reasoning_effort, "minimal") != 0)
-        return "reasoningEffort must be minimal, low, medium or high";
+    if ((err = effort_problem(r->reasoning_effort)))
+        return err;
     if ((v = cb_json_get(body, "persistContainer")) && !cb_json_bool_value(v, &r->persist))
         return "persistContainer must be true or false";
     r->timeout_ms = 300000;

@@ -36,6 +36,8 @@ static const cb_route_def routes[] = {
      .dialect = CB_DIALECT_TESTBASE},
     {.method = "DELETE", .pattern = API "/{id}", .handler = ct_api_delete, .auth = CB_AUTH_USER,
      .dialect = CB_DIALECT_TESTBASE},
+    {.method = "PATCH", .pattern = API "/{id}", .handler = ct_api_patch, .auth = CB_AUTH_USER,
+     .dialect = CB_DIALECT_TESTBASE},
     {.method = "GET", .pattern = API "/{id}/health", .handler = ct_api_health,
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
     {.method = "GET", .pattern = API "/{id}/logs", .handler = ct_api_logs, .auth = CB_AUTH_USER,

@@ -119,6 +119,9 @@ apr_status_t ct_registry_get(cb_db *db, apr_pool_t *p, const char *env, const ch
                              ct_record *out);
 apr_status_t ct_registry_list(cb_db *db, apr_pool_t *p, const char *env, const char *owner,
                               apr_array_header_t **out);
+/* Stores r's model and reasoning effort. */
+apr_status_t ct_registry_update_settings(cb_db *db, apr_pool_t *p, const char *env,
+                                         const ct_record *r);
 apr_status_t ct_registry_delete(cb_db *db, apr_pool_t *p, const char *env, const char *id);
 
 /* ---- the plugin */
@@ -136,6 +139,7 @@ cb_status ct_api_create(cb_req *req, void *state);
 cb_status ct_api_get(cb_req *req, void *state);
 cb_status ct_api_list(cb_req *req, void *state);
 cb_status ct_api_delete(cb_req *req, void *state);
+cb_status ct_api_patch(cb_req *req, void *state);
 cb_status ct_api_health(cb_req *req, void *state);
 cb_status ct_api_logs(cb_req *req, void *state);
 /* The caller's container {id}: CB_OK and *r, or the answer (not found,
@@ -151,6 +155,9 @@ const char *ct_owner(const cb_req *req);
  * persistence, timeout): NULL, or what the client must fix. */
 const char *ct_parse_create_body(apr_pool_t *p, const cb_json *body, const char *default_type,
                                  ct_record *r);
+/* The PATCH body ({model?, reasoningEffort?}, at least one) applied to r:
+ * NULL, or what the client must fix. */
+const char *ct_parse_patch_body(apr_pool_t *p, const cb_json *body, ct_record *r);
 /* The error answers of the API (api.c). */
 cb_status ct_send_engine_error(cb_req *req, const ct_engine_reply *reply, const char *doing);
 

@@ -90,6 +90,14 @@ apr_status_t ct_registry_list(cb_db *db, apr_pool_t *p, const char *env, const c
     return APR_SUCCESS;
 }
 
+apr_status_t ct_registry_update_settings(cb_db *db, apr_pool_t *p, const char *env,
+                                         const ct_record *r)
+{
+    const char *args[] = {r->model, r->reasoning_effort, env, r->id};
+    return cb_db_exec(db, p, "UPDATE cb_containers SET model = ?, reasoning_effort = ? "
+                      "WHERE env = ? AND id = ?", 4, args, NULL);
+}
+
 apr_status_t ct_registry_delete(cb_db *db, apr_pool_t *p, const char *env, const char *id)
 {
     const char *args[] = {env, id};

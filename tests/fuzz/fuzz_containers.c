@@ -10,7 +10,8 @@
  * name of 1-48 safe characters, an image, 1-32 command words, memory of 6m
  * or more when set, and 1 nano-CPU to 64 CPUs when set. An accepted create
  * body has an agent type, a workspace under /workspace and a timeout of
- * 1 s to 24 h.
+ * 1 s to 24 h; an accepted PATCH body changes the model or the effort and
+ * holds no other field.
  */
 #include <stdint.h>
 #include <string.h>
@@ -103,6 +104,11 @@ static void check_create_body(const char *data, size_t size, const char *text)
             "a workspace outside /workspace was accepted", text);
     require(r.timeout_ms >= 1000 && r.timeout_ms <= 86400000, "a timeout out of range was accepted",
             text);
+    memset(&r, 0, sizeof(r));
+    if (ct_parse_patch_body(iteration_pool, body, &r))
+        return;
+    require(r.model || r.reasoning_effort, "a PATCH body changing nothing was accepted", text);
+    require(cb_json_object_size(body) <= 2, "a PATCH body with other fields was accepted", text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

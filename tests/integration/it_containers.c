@@ -3,7 +3,8 @@
  * Podman engine (harness_podman.c) behind a real apache2 with the auth
  * plugin's TestBase keys (tb_{env}_{32hex}), SQLite and Redis: a container
  * is created, found in the engine with its labels, Init, limits and no
- * network, reports health and logs, runs a task whose output arrives as
+ * network, takes a new model and reasoning effort (PATCH), reports health
+ * and logs, runs a task whose output arrives as
  * one SSE event per line as it is written (arrival times at the client),
  * refuses a huge task body, and once deleted is gone from the engine; another owner sees none of it (container_not_found, the engine
  * untouched); no key is unauthorized; an unknown agent type is a
@@ -249,6 +250,20 @@ START_TEST(container_lifecycle_on_podman)
     v = call("GET", API, owner_a, NULL, 200);
     ck_assert_int_eq(json_integer_value(json_object_get(v, "total")), 1);
     json_decref(v);
+
+    /* PATCH: model and reasoning effort, nothing else */
+    v = call("PATCH", path, owner_a, "{\"model\":\"gpt-5-mini\",\"reasoningEffort\":\"medium\"}",
+             200);
+    json_decref(v);
+    v = call("GET", path, owner_a, NULL, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(v, "model")), "gpt-5-mini");
+    ck_assert_str_eq(json_string_value(json_object_get(v, "reasoningEffort")), "medium");
+    json_decref(v);
+    expect_error(call("PATCH", path, owner_a, "{\"agentType\":\"worker\"}", 400),
+                 "validation_error");
+    expect_error(call("PATCH", path, owner_a, "{\"reasoningEffort\":\"max\"}", 400),
+                 "validation_error");
+    expect_error(call("PATCH", path, owner_b, "{\"model\":\"x\"}", 404), "container_not_found");
 
     /* another owner sees nothing and touches nothing */
     v = call("GET", API, owner_b, NULL, 200);
