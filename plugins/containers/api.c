@@ -20,8 +20,8 @@
 
 cb_status ct_send_engine_error(cb_req *req, const ct_engine_reply *reply, const char *doing)
 {
-    cb_log_req(req, CB_LOG_WARNING, "containers: %s: engine answered %ld (%s)", doing,
-               reply->status, reply->error ? reply->error : "");
+    cb_log_req(req, CB_LOG_WARNING, "containers: %s: engine answered %ld (%s) %.200s", doing,
+               reply->status, reply->error ? reply->error : "", reply->body ? reply->body : "");
     if (reply->status == 0 && reply->error && strstr(reply->error, "timed out"))
         return cb_req_send_error_code(req, "CONTAINER_TIMEOUT",
                                       apr_pstrcat(cb_req_pool(req), "the container engine did "
@@ -101,20 +101,27 @@ cb_status ct_api_create(cb_req *req, void *state)
                                               r.agent_type));
     r.id = cb_random_hex(p, CT_ID_HEX / 2);
     r.owner = owner;
-    r.status = "running";
+    r.status = "creating";
+    r.engine_id = "";
     r.created_ms = apr_time_as_msec(apr_time_now());
+    /* the row first: the reaper never takes this container for an orphan */
+    if (ct_registry_insert(ct->db, p, ct->env, &r) != APR_SUCCESS)
+        return registry_down(req, ct->db);
     ct_engine_run(&ct->engine, p, type, ct->env, owner, r.id, &r.engine_id, &reply);
     if (reply.status != 204 && reply.status != 304) {
         if (r.engine_id) {
             ct_engine_reply ignored;
             ct_engine_remove(&ct->engine, p, r.engine_id, &ignored);
         }
+        ct_registry_delete(ct->db, p, ct->env, r.id);
         return ct_send_engine_error(req, &reply, "creating the container");
     }
-    if (ct_registry_insert(cb_req_db(req), p, ct->env, &r) != APR_SUCCESS) {
+    r.status = "running";
+    if (ct_registry_set_engine(ct->db, p, ct->env, r.id, r.engine_id, r.status) != APR_SUCCESS) {
         ct_engine_reply ignored;
         ct_engine_remove(&ct->engine, p, r.engine_id, &ignored);
-        return registry_down(req, cb_req_db(req));
+        ct_registry_delete(ct->db, p, ct->env, r.id);
+        return registry_down(req, ct->db);
     }
     return send_object(req, 201, ct_record_json(p, &r));
 }
@@ -174,7 +181,9 @@ cb_status ct_api_delete(cb_req *req, void *state)
     cb_status st = ct_own_container(req, &r);
     if (st != CB_OK)
         return st;
-    ct_engine_remove(&ct->engine, p, r.engine_id, &reply);
+    reply.status = 404; /* a row still `creating` has no container yet */
+    if (*r.engine_id)
+        ct_engine_remove(&ct->engine, p, r.engine_id, &reply);
     /* 404: already gone from the engine, which is what delete wants */
     if (reply.status != 204 && reply.status != 200 && reply.status != 404)
         return ct_send_engine_error(req, &reply, "removing the container");

@@ -1,9 +1,9 @@
 /*
  * containers.c: the containers plugin's descriptor: its options (the
  * engine's API socket, the engine timeout, the `agent_type` lines), the
- * agent types parsed at configtest, its error codes and the TestBase-style
+ * agent types parsed at configtest, its error codes, the TestBase-style
  * container API's routes under /api/v1/ (the registry needs
- * CloudBaseDatabase). See docs/plugins/containers.md.
+ * CloudBaseDatabase) and the reaper task. See docs/plugins/containers.md.
  */
 #include <string.h>
 
@@ -19,6 +19,9 @@ static const cb_option_def options[] = {
              "`podman system service` or Docker's /var/run/docker.sock)"},
     {.name = "engine_timeout", .type = CB_OPT_DURATION, .default_value = "30s", CB_OPT_MIN(500),
      CB_OPT_MAX(600000), .help = "the longest one engine call (create, start, stop, ...) may take"},
+    {.name = "reap_interval", .type = CB_OPT_DURATION, .default_value = "10s", CB_OPT_MIN(100),
+     CB_OPT_MAX(3600000),
+     .help = "how often containers past their timeout are removed (non-persistent ones)"},
     {.name = "agent_type", .type = CB_OPT_LIST,
      .help = "NAME image=IMAGE command=PROGRAM[,ARG...] [memory=SIZE] [cpus=N] "
              "[network=none|host]; the first line is the default agentType"},
@@ -103,7 +106,10 @@ static cb_status containers_create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_error(ctx, "containers: the registry lives in a database: add CloudBaseDatabase");
         return CB_ERROR;
     }
+    ct->db = cb_ctx_db(ctx);
     cb_ctx_db_migrations(ctx, ct_migrations, -1);
+    cb_ctx_add_task(ctx, "containers", apr_time_from_msec(cb_opt_duration_ms(o, "reap_interval")),
+                    ct_reap);
     if (cb_ctx_register_error(ctx, &container_not_found) != CB_OK ||
         cb_ctx_register_error(ctx, &container_timeout) != CB_OK)
         return CB_ERROR;

@@ -2,8 +2,9 @@
  * containers.h: what the containers plugin's files share: the agent types
  * (agent_type.c), the container engine client over the Docker Engine API
  * v1.41 on a unix socket (engine.c), the exec stream demultiplexer
- * (frames.c), the registry in the database service (registry.c) and the
- * TestBase-style API's handlers (api.c, api_body.c, execute.c).
+ * (frames.c), the registry in the database service (registry.c), the
+ * reaper (reaper.c) and the TestBase-style API's handlers (api.c,
+ * api_body.c, execute.c).
  */
 #ifndef CB_CONTAINERS_H
 #define CB_CONTAINERS_H
@@ -122,6 +123,12 @@ apr_status_t ct_registry_list(cb_db *db, apr_pool_t *p, const char *env, const c
 /* Stores r's model and reasoning effort. */
 apr_status_t ct_registry_update_settings(cb_db *db, apr_pool_t *p, const char *env,
                                          const ct_record *r);
+/* Records the engine's id and the status once the engine created it. */
+apr_status_t ct_registry_set_engine(cb_db *db, apr_pool_t *p, const char *env, const char *id,
+                                    const char *engine_id, const char *status);
+/* Up to 100 non-persistent containers whose timeout passed by now_ms. */
+apr_status_t ct_registry_expired(cb_db *db, apr_pool_t *p, const char *env, int64_t now_ms,
+                                 apr_array_header_t **out);
 apr_status_t ct_registry_delete(cb_db *db, apr_pool_t *p, const char *env, const char *id);
 
 /* ---- the plugin */
@@ -131,8 +138,12 @@ typedef struct ct_plugin {
     ct_engine engine;
     apr_hash_t *types;           /* name -> ct_agent_type * */
     const char *default_type;    /* the first agent_type line */
-    int64_t max_body_bytes;
+    cb_db *db;
+    int orphans_reaped;          /* this process's reaper ran its start-up pass */
 } ct_plugin;
+
+/* reaper.c: the background task (expired containers; orphans at start-up). */
+void ct_reap(void *state, apr_pool_t *scratch);
 
 /* api.c */
 cb_status ct_api_create(cb_req *req, void *state);

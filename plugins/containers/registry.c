@@ -1,8 +1,10 @@
 /*
  * registry.c: the container registry in the database service (table
  * cb_containers, one row per container of an environment: owner, agent
- * type, the engine's id, the settings it was created with). Bound
- * parameters only.
+ * type, the engine's id, the settings it was created with; written with
+ * status `creating` before the engine creates the container, so the
+ * reaper never takes a container being created for an orphan), and the
+ * query for expired ones. Bound parameters only.
  */
 #include <string.h>
 
@@ -22,13 +24,14 @@ const cb_db_migration ct_migrations[] = {
     {0, NULL}
 };
 
-#define COLUMNS "id, owner, agent_type, engine_id, status, model, reasoning_effort, " \
-                "workspace, region, persist, timeout_ms, created_ms"
-
 static const char *i64(apr_pool_t *p, int64_t v)
 {
     return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
 }
+
+#define COLUMNS "id, owner, agent_type, engine_id, status, model, reasoning_effort, " \
+                "workspace, region, persist, timeout_ms, created_ms"
+
 
 apr_status_t ct_registry_insert(cb_db *db, apr_pool_t *p, const char *env, const ct_record *r)
 {
@@ -96,6 +99,34 @@ apr_status_t ct_registry_update_settings(cb_db *db, apr_pool_t *p, const char *e
     const char *args[] = {r->model, r->reasoning_effort, env, r->id};
     return cb_db_exec(db, p, "UPDATE cb_containers SET model = ?, reasoning_effort = ? "
                       "WHERE env = ? AND id = ?", 4, args, NULL);
+}
+
+apr_status_t ct_registry_set_engine(cb_db *db, apr_pool_t *p, const char *env, const char *id,
+                                    const char *engine_id, const char *status)
+{
+    const char *args[] = {engine_id, status, env, id};
+    return cb_db_exec(db, p, "UPDATE cb_containers SET engine_id = ?, status = ? "
+                      "WHERE env = ? AND id = ?", 4, args, NULL);
+}
+
+apr_status_t ct_registry_expired(cb_db *db, apr_pool_t *p, const char *env, int64_t now_ms,
+                                 apr_array_header_t **out)
+{
+    /* the bound value is text: compared with a number it must be cast
+     * (SQLite orders any text after every number) */
+    const char *args[] = {env, i64(p, now_ms)};
+    cb_db_result *res;
+    apr_status_t rv = cb_db_select(db, p, "SELECT " COLUMNS " FROM cb_containers "
+                                   "WHERE env = ? AND persist = 0 AND status <> 'creating' "
+                                   "AND created_ms + timeout_ms < CAST(? AS BIGINT) "
+                                   "ORDER BY created_ms LIMIT 100",
+                                   2, args, &res);
+    if (rv != APR_SUCCESS)
+        return rv;
+    *out = apr_array_make(p, res->rows ? res->rows : 1, sizeof(ct_record));
+    for (int r = 0; r < res->rows; r++)
+        read_row(res, r, apr_array_push(*out));
+    return APR_SUCCESS;
 }
 
 apr_status_t ct_registry_delete(cb_db *db, apr_pool_t *p, const char *env, const char *id)

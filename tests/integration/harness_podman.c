@@ -112,7 +112,7 @@ const char *it_podman_start(void)
         it_response r;
         struct stat st;
         if (stat(socket_path, &st) == 0) {
-            it_podman_request("GET", "/v1.41/_ping", &r);
+            it_podman_request("GET", "/v1.41/_ping", NULL, &r);
             if (r.status == 200) {
                 it_free(&r);
                 /* test only: httpd's children run as www-data; a site gives
@@ -211,9 +211,11 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *baton)
     return len;
 }
 
-void it_podman_request(const char *method, const char *path, it_response *out)
+void it_podman_request(const char *method, const char *path, const char *json,
+                       it_response *out)
 {
     CURL *h = curl_easy_init();
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     char url[600];
     memset(out, 0, sizeof(*out));
     out->body = calloc(1, 1);
@@ -225,7 +227,12 @@ void it_podman_request(const char *method, const char *path, it_response *out)
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    if (json) {
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
+    }
     out->curl_error = (int)curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
     curl_easy_cleanup(h);
+    curl_slist_free_all(headers);
 }

@@ -26,8 +26,9 @@ void it_podman_stop(void);
 void it_podman_cleanup_dir(const char *test_dir);
 /* Stops only the service (the socket goes away): for "engine down". */
 void it_podman_stop_service(void);
-/* A request to the engine itself (not through the gateway): GET or DELETE
- * of an API path such as "/v1.41/containers/ID/json". */
-void it_podman_request(const char *method, const char *path, it_response *out);
+/* A request to the engine itself (not through the gateway) to an API path
+ * such as "/v1.41/containers/ID/json", with a JSON body or NULL. */
+void it_podman_request(const char *method, const char *path, const char *json,
+                       it_response *out);
 
 #endif

@@ -9,7 +9,10 @@
  * refuses a huge task body, and once deleted is gone from the engine; another owner sees none of it (container_not_found, the engine
  * untouched); no key is unauthorized; an unknown agent type is a
  * validation_error; with the engine's socket down the API answers a clear
- * 503 in the TestBase dialect.
+ * 503 in the TestBase dialect. The reaper removes, at start-up, an orphan
+ * with this environment's label (not another environment's), and a
+ * non-persistent container past its timeout (not a persistent one, nor
+ * one within its timeout).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +31,11 @@
 
 static char owner_a[128], owner_b[128];
 
-static void start(void)
+/* The gateway on the engine at sock, with extra lines in the containers
+ * block. */
+static void start_gateway(const char *sock, const char *extra)
 {
     static char site[8192];
-    const char *sock;
-    it_setup();
-    sock = it_podman_start();
     it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
     it_write_file("admin.key", ADMIN_KEY "\n");
     snprintf(site, sizeof(site),
@@ -46,13 +48,22 @@ static void start(void)
              "  engine_timeout 20s\n"
              "  agent_type worker image=" IT_PODMAN_IMAGE " command=/bin/sh,-c "
              "memory=64m cpus=0.5 network=none\n"
+             "%s"
              "</CloudBasePlugin>\n",
-             it_default_site(), it.dir, it.dir, sock);
+             it_default_site(), it.dir, it.dir, sock, extra);
     if (!it_httpd_start(it_write_config("httpd.conf", "event", site))) {
         char *log = it_error_log();
         it_podman_stop();
         ck_abort_msg("httpd did not start:\n%s", log);
     }
+}
+
+static void start(void)
+{
+    const char *sock;
+    it_setup();
+    sock = it_podman_start();
+    start_gateway(sock, "");
 }
 
 static void create_key(const char *name, char *header, size_t size)
@@ -117,7 +128,7 @@ static json_t *engine_list(const char *id)
     snprintf(path, sizeof(path), "/v1.41/containers/json?all=1&filters=%s", escaped);
     curl_free(escaped);
     curl_easy_cleanup(h);
-    it_podman_request("GET", path, &r);
+    it_podman_request("GET", path, NULL, &r);
     ck_assert_msg(r.status == 200, "engine list: %ld %s", r.status, r.body);
     v = json_loads(r.body, 0, NULL);
     ck_assert_msg(json_is_array(v), "engine list: %s", r.body);
@@ -131,7 +142,7 @@ static void check_in_engine(const char *id, const char *engine_id)
     it_response r;
     json_t *v, *labels, *host;
     snprintf(path, sizeof(path), "/v1.41/containers/%s/json", engine_id);
-    it_podman_request("GET", path, &r);
+    it_podman_request("GET", path, NULL, &r);
     ck_assert_msg(r.status == 200, "inspect: %ld %s", r.status, r.body);
     v = json_loads(r.body, 0, NULL);
     labels = json_object_get(json_object_get(v, "Config"), "Labels");
@@ -273,7 +284,7 @@ START_TEST(container_lifecycle_on_podman)
     expect_error(call("DELETE", path, owner_b, NULL, 404), "container_not_found");
     snprintf(path, sizeof(path), API "/%s/logs", id);
     expect_error(call("GET", path, owner_b, NULL, 404), "container_not_found");
-    it_podman_request("GET", engine_path, &r);
+    it_podman_request("GET", engine_path, NULL, &r);
     ck_assert_msg(r.status == 200, "another owner's delete reached the engine: %ld", r.status);
     it_free(&r);
 
@@ -290,7 +301,7 @@ START_TEST(container_lifecycle_on_podman)
     v = call("DELETE", path, owner_a, NULL, 200);
     ck_assert(json_is_true(json_object_get(v, "deleted")));
     json_decref(v);
-    it_podman_request("GET", engine_path, &r);
+    it_podman_request("GET", engine_path, NULL, &r);
     ck_assert_msg(r.status == 404, "still in the engine after delete: %ld %s", r.status, r.body);
     it_free(&r);
     inspect_by_name = engine_list(id);
@@ -312,12 +323,116 @@ START_TEST(container_lifecycle_on_podman)
 }
 END_TEST
 
+/* A container made in the engine directly, labelled as the gateway would
+ * (environment env, id), running sleep. */
+static void engine_container(const char *name, const char *env, const char *id)
+{
+    char path[200], body[600];
+    it_response r;
+    snprintf(path, sizeof(path), "/v1.41/containers/create?name=%s", name);
+    snprintf(body, sizeof(body),
+             "{\"Image\":\"" IT_PODMAN_IMAGE "\",\"Cmd\":[\"sleep\",\"300\"],"
+             "\"Labels\":{\"cloudbase.env\":\"%s\",\"cloudbase.container\":\"%s\"},"
+             "\"HostConfig\":{\"Init\":true,\"NetworkMode\":\"none\"}}", env, id);
+    it_podman_request("POST", path, body, &r);
+    ck_assert_msg(r.status == 201, "engine create: %ld %s", r.status, r.body);
+    it_free(&r);
+    snprintf(path, sizeof(path), "/v1.41/containers/%s/start", name);
+    it_podman_request("POST", path, NULL, &r);
+    ck_assert_msg(r.status == 204, "engine start: %ld %s", r.status, r.body);
+    it_free(&r);
+}
+
+/* The engine's answer to inspecting a container by name or id. */
+static long engine_status(const char *name)
+{
+    char path[200];
+    it_response r;
+    long status;
+    snprintf(path, sizeof(path), "/v1.41/containers/%s/json", name);
+    it_podman_request("GET", path, NULL, &r);
+    status = r.status;
+    it_free(&r);
+    return status;
+}
+
+/* Polls (deadline 10 s) until the engine no longer has the container. */
+static void expect_gone_from_engine(const char *name)
+{
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    for (int i = 0; i < 100 && engine_status(name) != 404; i++)
+        nanosleep(&pause, NULL);
+    ck_assert_msg(engine_status(name) == 404, "%s is still in the engine", name);
+}
+
+START_TEST(reaper_removes_orphans_and_expired)
+{
+    json_t *v;
+    char temporary[64], persistent[64], lasting[64], path[200];
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    long status = 0;
+    it_setup();
+    {
+        const char *sock = it_podman_start();
+        engine_container("orphan", "demo", "0123456789abcdef01234567");
+        engine_container("foreign", "other", "89abcdef0123456789abcdef");
+        start_gateway(sock, "  reap_interval 200ms\n");
+    }
+    /* at start-up: this environment's orphan goes, another's stays */
+    expect_gone_from_engine("orphan");
+    ck_assert_int_eq(engine_status("foreign"), 200);
+
+    create_key("a", owner_a, sizeof(owner_a));
+    /* made first, so every reaper pass that sees the others sees it */
+    v = call("POST", API, owner_a, "{\"timeout\":300000}", 201);
+    snprintf(lasting, sizeof(lasting), "%s", json_string_value(json_object_get(v, "id")));
+    json_decref(v);
+    v = call("POST", API, owner_a, "{\"timeout\":1000}", 201);
+    snprintf(temporary, sizeof(temporary), "%s", json_string_value(json_object_get(v, "id")));
+    json_decref(v);
+    v = call("POST", API, owner_a, "{\"timeout\":1000,\"persistContainer\":true}", 201);
+    snprintf(persistent, sizeof(persistent), "%s", json_string_value(json_object_get(v, "id")));
+    json_decref(v);
+
+    /* past its timeout the non-persistent one is removed, engine and registry */
+    snprintf(path, sizeof(path), API "/%s", temporary);
+    for (int i = 0; i < 100; i++) {
+        it_response r;
+        const char *headers[] = {owner_a, NULL};
+        it_request("GET", path, headers, NULL, &r);
+        status = r.status;
+        it_free(&r);
+        if (status == 404)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    ck_assert_msg(status == 404, "the expired container is still registered (%ld)", status);
+    v = engine_list(temporary);
+    ck_assert_int_eq(json_array_size(v), 0);
+    json_decref(v);
+    /* the persistent one and the one within its timeout stay, running,
+     * after several passes of the reaper */
+    snprintf(path, sizeof(path), API "/%s/health", persistent);
+    v = call("GET", path, owner_a, NULL, 200);
+    ck_assert(json_is_true(json_object_get(v, "healthy")));
+    json_decref(v);
+    snprintf(path, sizeof(path), API "/%s/health", lasting);
+    v = call("GET", path, owner_a, NULL, 200);
+    ck_assert_msg(json_is_true(json_object_get(v, "healthy")),
+                  "a container within its timeout was reaped: %s", json_dumps(v, 0));
+    json_decref(v);
+    it_podman_stop();
+    it_teardown();
+}
+END_TEST
+
 Suite *containers_suite(void)
 {
     Suite *s = suite_create("containers");
     TCase *tc = tcase_create("podman");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, container_lifecycle_on_podman);
+    tcase_add_test(tc, reaper_removes_orphans_and_expired);
     suite_add_tcase(s, tc);
     return s;
 }
