@@ -5,12 +5,17 @@
  * events while it runs: one `stdout` or `stderr` event per line as the
  * engine sends it (demultiplexed, frames.c), heartbeats while it is
  * quiet, and a final `done` event {exitCode}. The handler's thread drives
- * the engine stream on libcurl multi; a client that goes away cancels it.
+ * the engine stream on libcurl multi. The task's processes carry a random
+ * tag in their environment (CB_TASK=TAG, inherited by their children); a
+ * client that goes away cancels the stream and a second exec kills every
+ * process of the container carrying the tag (the engine API has no way to
+ * kill an exec).
  */
 #include <string.h>
 
 #include <apr_strings.h>
 
+#include "cloudbase/encoding.h"
 #include "cloudbase/http_stream.h"
 #include "cloudbase/log.h"
 #include "cloudbase/sse.h"
@@ -120,6 +125,30 @@ static const char *read_task(cb_req *req, cb_status *st)
     return task;
 }
 
+/* Kills, inside the container, every process whose environment holds
+ * CB_TASK=tag: the task and whatever it started. The engine answers once
+ * the killer has finished. */
+static void kill_task(const ct_plugin *ct, apr_pool_t *p, const char *engine_id,
+                      const char *tag)
+{
+    apr_array_header_t *argv = apr_array_make(p, 3, sizeof(const char *));
+    const char *exec_id;
+    ct_engine_reply reply;
+    APR_ARRAY_PUSH(argv, const char *) = "/bin/sh";
+    APR_ARRAY_PUSH(argv, const char *) = "-c";
+    APR_ARRAY_PUSH(argv, const char *) = apr_psprintf(
+        p, "for d in /proc/[0-9]*; do "
+           "if tr '\\0' '\\n' < $d/environ 2>/dev/null | grep -qx 'CB_TASK=%s'; then "
+           "kill -9 ${d#/proc/} 2>/dev/null; fi; done", tag);
+    ct_engine_exec_create(&ct->engine, p, engine_id, argv, NULL, &exec_id, &reply);
+    if (exec_id)
+        ct_engine_call(&ct->engine, p, "POST", apr_pstrcat(p, "/exec/", exec_id, "/start", NULL),
+                       "{\"Detach\":false,\"Tty\":false}", &reply);
+    if (reply.status != 200 && reply.status != 204)
+        cb_log(CB_LOG_WARNING, "containers: the task tagged %s in %s was not stopped: %ld (%s)",
+               tag, engine_id, reply.status, reply.error ? reply.error : "");
+}
+
 static void finish_events(exec_stream *x, const ct_plugin *ct, apr_pool_t *p,
                           const char *exec_id)
 {
@@ -147,8 +176,8 @@ cb_status ct_api_execute(cb_req *req, void *state)
     ct_plugin *ct = state;
     apr_pool_t *p = cb_req_pool(req);
     const ct_agent_type *type;
-    const char *task, *exec_id;
-    apr_array_header_t *argv;
+    const char *task, *exec_id, *tag = cb_random_hex(p, 8);
+    apr_array_header_t *argv, *env = apr_array_make(p, 1, sizeof(const char *));
     ct_engine_reply reply;
     exec_stream x;
     cb_http_streams *set;
@@ -165,7 +194,8 @@ cb_status ct_api_execute(cb_req *req, void *state)
                                  "the container's agent type is no longer configured");
     argv = apr_array_copy(p, type->command);
     APR_ARRAY_PUSH(argv, const char *) = task;
-    ct_engine_exec_create(&ct->engine, p, r.engine_id, argv, NULL, &exec_id, &reply);
+    APR_ARRAY_PUSH(env, const char *) = apr_pstrcat(p, "CB_TASK=", tag, NULL);
+    ct_engine_exec_create(&ct->engine, p, r.engine_id, argv, env, &exec_id, &reply);
     if (reply.status == 404 || reply.status == 409)
         return cb_req_send_error_code(req, "CONTAINER_NOT_FOUND",
                                       apr_psprintf(p, "Container %s is not running", r.id));
@@ -193,6 +223,7 @@ cb_status ct_api_execute(cb_req *req, void *state)
     if (cb_req_aborted(req)) {
         cb_log_req(req, CB_LOG_INFO, "containers: the client left task %s of container %s",
                    exec_id, r.id);
+        kill_task(ct, p, r.engine_id, tag);
         return CB_OK;
     }
     if (x.status != 200 || x.error) {

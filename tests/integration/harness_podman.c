@@ -78,7 +78,7 @@ static void make_rootfs_tarball(void)
     snprintf(cmd, sizeof(cmd),
              "set -e; cd '%s'; mkdir -p rootfs/bin rootfs/tmp rootfs/workspace; "
              "cp /bin/busybox rootfs/bin/busybox; "
-             "for a in sh echo cat sleep ls printf head tail wc env; do "
+             "for a in sh echo cat sleep ls printf head tail wc env ps tr grep kill; do "
              "ln -sf busybox rootfs/bin/$a; done; tar -C rootfs -cf rootfs.tar .",
              podman_dir);
     ck_assert_msg(system(cmd) == 0, "could not build the busybox root file system "

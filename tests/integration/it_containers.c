@@ -6,7 +6,8 @@
  * network, takes a new model and reasoning effort (PATCH), reports health
  * and logs, runs a task whose output arrives as
  * one SSE event per line as it is written (arrival times at the client),
- * refuses a huge task body, and once deleted is gone from the engine; another owner sees none of it (container_not_found, the engine
+ * refuses a huge task body, stops a task (and what it started) within 2 s
+ * of its client leaving, and once deleted is gone from the engine; another owner sees none of it (container_not_found, the engine
  * untouched); no key is unauthorized; an unknown agent type is a
  * validation_error; with the engine's socket down the API answers a clear
  * 503 in the TestBase dialect. The reaper removes, at start-up, an orphan
@@ -222,6 +223,91 @@ static void check_execute(const char *id)
     free(huge);
 }
 
+/* The container's processes: `ps` run in it by the engine (with a TTY, so
+ * the output comes unframed). */
+static char *engine_top(const char *engine_id)
+{
+    char path[300], exec_id[80];
+    it_response r;
+    json_t *v;
+    snprintf(path, sizeof(path), "/v1.41/containers/%s/exec", engine_id);
+    it_podman_request("POST", path, "{\"Cmd\":[\"ps\"],\"AttachStdout\":true,\"Tty\":true}", &r);
+    ck_assert_msg(r.status == 201, "exec ps: %ld %s", r.status, r.body);
+    v = json_loads(r.body, 0, NULL);
+    snprintf(exec_id, sizeof(exec_id), "%s", json_string_value(json_object_get(v, "Id")));
+    json_decref(v);
+    it_free(&r);
+    snprintf(path, sizeof(path), "/v1.41/exec/%s/start", exec_id);
+    it_podman_request("POST", path, "{\"Detach\":false,\"Tty\":true}", &r);
+    ck_assert_msg(r.status == 200 && strstr(r.body, "PID"), "ps: %ld %s", r.status, r.body);
+    return r.body;
+}
+
+typedef struct leaving_client {
+    const char *engine_id;
+    char seen[4096];
+    size_t len;
+    int task_was_running; /* the positive control, taken before leaving */
+    struct timespec left;
+} leaving_client;
+
+/* Reads the event stream until the task said it started, checks that its
+ * processes run, then hangs up (returning 0 makes libcurl close). */
+static size_t read_then_leave(char *data, size_t size, size_t nmemb, void *baton)
+{
+    leaving_client *c = baton;
+    size_t len = size * nmemb, room = sizeof(c->seen) - 1 - c->len;
+    memcpy(c->seen + c->len, data, len < room ? len : room);
+    c->len += len < room ? len : room;
+    c->seen[c->len] = '\0';
+    if (!strstr(c->seen, "data: started"))
+        return len;
+    {
+        char *top = engine_top(c->engine_id);
+        c->task_was_running = strstr(top, "sleep 31") != NULL;
+        free(top);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &c->left);
+    return 0;
+}
+
+/* A client that leaves a running task: the task and the process it
+ * started are gone from the container within 2 s. */
+static void check_disconnect_stops_task(const char *id, const char *engine_id)
+{
+    char url[300];
+    struct curl_slist *headers = NULL;
+    leaving_client c = {.engine_id = engine_id};
+    struct timespec pause = {0, 50 * 1000 * 1000}, now;
+    CURL *h = curl_easy_init();
+    double waited = 0;
+    int gone = 0;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d" API "/%s/execute", it.http_port, id);
+    headers = curl_slist_append(headers, owner_a);
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+                     "{\"task\":\"sleep 31 & echo started; wait; echo finished\"}");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, read_then_leave);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
+    ck_assert_int_eq(curl_easy_perform(h), CURLE_WRITE_ERROR);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(headers);
+    ck_assert_msg(c.task_was_running, "the task's sleep was not running before the client left");
+    while (!gone && waited < 2.0) {
+        char *top = engine_top(engine_id);
+        gone = strstr(top, "sleep 31") == NULL;
+        free(top);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        waited = (double)(now.tv_sec - c.left.tv_sec) + (now.tv_nsec - c.left.tv_nsec) / 1e9;
+        if (!gone)
+            nanosleep(&pause, NULL);
+    }
+    ck_assert_msg(gone, "the task still runs %.1f s after the client left", waited);
+}
+
 START_TEST(container_lifecycle_on_podman)
 {
     json_t *v, *list, *inspect_by_name;
@@ -295,6 +381,7 @@ START_TEST(container_lifecycle_on_podman)
     json_decref(v);
     expect_ready_line(id);
     check_execute(id);
+    check_disconnect_stops_task(id, engine_id);
 
     /* delete: gone from the engine and from the registry */
     snprintf(path, sizeof(path), API "/%s", id);
