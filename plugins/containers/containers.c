@@ -47,6 +47,14 @@ static const cb_route_def routes[] = {
      .dialect = CB_DIALECT_TESTBASE},
     {.method = "POST", .pattern = API "/{id}/execute", .handler = ct_api_execute,
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
+    {.method = "GET", .pattern = API "/{id}/files", .handler = ct_api_files_list,
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
+    {.method = "GET", .pattern = API "/{id}/files/download", .handler = ct_api_files_download,
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
+    {.method = "PUT", .pattern = API "/{id}/files", .handler = ct_api_files_put,
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
+    {.method = "DELETE", .pattern = API "/{id}/files", .handler = ct_api_files_delete,
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
     {0}
 };
 

@@ -61,6 +61,28 @@ void ct_frames_init(ct_frames *f, ct_frame_fn on_frame, void *baton);
  * result, or -1 for a malformed header (bad stream byte, frame too big). */
 int ct_frames_feed(ct_frames *f, const char *data, size_t len);
 
+/* ---- tar.c: the engine's archive format, and workspace paths */
+typedef enum { CT_TAR_FILE, CT_TAR_DIRECTORY, CT_TAR_OTHER } ct_tar_type;
+typedef struct ct_tar_entry {
+    const char *name;    /* as stored: "dir/", "dir/a.txt" */
+    ct_tar_type type;
+    int64_t size;
+    const char *data;    /* size bytes, inside the archive */
+} ct_tar_entry;
+/* Nonzero stops the walk. */
+typedef int (*ct_tar_entry_fn)(void *baton, const ct_tar_entry *entry);
+/* Walks the entries of a tar archive: NULL, or what is malformed. */
+const char *ct_tar_walk(apr_pool_t *p, const char *data, size_t len, ct_tar_entry_fn fn,
+                        void *baton);
+/* A tar archive of one regular file (name without '/', at most 99 bytes),
+ * or NULL for a bad name. */
+const char *ct_tar_one_file(apr_pool_t *p, const char *name, const char *data, size_t len,
+                            int64_t mtime, size_t *out_len);
+/* A client's path, confined to the workspace: /workspace or under it,
+ * no . or .. segments, no control characters; repeated slashes folded.
+ * NULL and *out (normalised), or what to fix. */
+const char *ct_workspace_path(apr_pool_t *p, const char *text, const char **out);
+
 /* ---- engine.c */
 typedef struct ct_engine {
     const char *socket_path;
@@ -77,6 +99,10 @@ typedef struct ct_engine_reply {
 /* One call: method, API path (after /v1.41), optional JSON body. */
 void ct_engine_call(const ct_engine *e, apr_pool_t *p, const char *method, const char *path,
                     const char *json_body, ct_engine_reply *out);
+/* The same with a body of any type (an archive upload). */
+void ct_engine_send(const ct_engine *e, apr_pool_t *p, const char *method, const char *path,
+                    const char *content_type, const char *body, size_t body_len,
+                    ct_engine_reply *out);
 /* Creates and starts a container of type t, labelled with env, owner and
  * id, named cb-ENV-ID; *engine_id gets the engine's id. */
 void ct_engine_run(const ct_engine *e, apr_pool_t *p, const ct_agent_type *t, const char *env,
@@ -92,6 +118,9 @@ void ct_engine_logs(const ct_engine *e, apr_pool_t *p, const char *engine_id, in
 void ct_engine_exec_create(const ct_engine *e, apr_pool_t *p, const char *engine_id,
                            const apr_array_header_t *argv, const apr_array_header_t *env,
                            const char **exec_id, ct_engine_reply *out);
+/* Runs argv in the container to its end (output discarded); *exit_code. */
+void ct_engine_exec_run(const ct_engine *e, apr_pool_t *p, const char *engine_id,
+                        const apr_array_header_t *argv, int64_t *exit_code, ct_engine_reply *out);
 /* The engine's containers carrying label key=value, as a JSON array. */
 void ct_engine_list(const ct_engine *e, apr_pool_t *p, const char *label, const char *value,
                     cb_json **containers, ct_engine_reply *out);
@@ -156,6 +185,11 @@ cb_status ct_api_logs(cb_req *req, void *state);
 /* The caller's container {id}: CB_OK and *r, or the answer (not found,
  * another owner's, registry down) was sent. */
 cb_status ct_own_container(cb_req *req, ct_record *r);
+/* files.c */
+cb_status ct_api_files_list(cb_req *req, void *state);
+cb_status ct_api_files_download(cb_req *req, void *state);
+cb_status ct_api_files_put(cb_req *req, void *state);
+cb_status ct_api_files_delete(cb_req *req, void *state);
 /* execute.c */
 cb_status ct_api_execute(cb_req *req, void *state);
 /* api_body.c: a container as the API shows it */

@@ -3,8 +3,8 @@
  * the engine's unix socket (Docker and Podman both serve it), through the
  * core's streaming client (cb_http_streams_add_unix). Create and start a
  * labelled container (Init, resource limits, network), remove it, list by
- * label, read its logs (demultiplexed, frames.c), create execs. Each call
- * is bounded by the engine timeout.
+ * label, read its logs (demultiplexed, frames.c), create execs and run a
+ * short one to its exit code. Each call is bounded by the engine timeout.
  */
 #include <string.h>
 
@@ -61,6 +61,14 @@ static void done(void *baton, int stream, long status, const char *error)
 void ct_engine_call(const ct_engine *e, apr_pool_t *p, const char *method, const char *path,
                     const char *json_body, ct_engine_reply *out)
 {
+    ct_engine_send(e, p, method, path, json_body ? "application/json" : NULL, json_body,
+                   json_body ? strlen(json_body) : 0, out);
+}
+
+void ct_engine_send(const ct_engine *e, apr_pool_t *p, const char *method, const char *path,
+                    const char *content_type, const char *body, size_t body_len,
+                    ct_engine_reply *out)
+{
     static const cb_http_stream_handlers handlers = {.on_data = collect, .on_done = done};
     cb_http_streams *set = cb_http_streams_create(p);
     call_state cs = {.pool = p};
@@ -72,10 +80,10 @@ void ct_engine_call(const ct_engine *e, apr_pool_t *p, const char *method, const
     req.connect_timeout_ms = 1000;
     req.timeout_ms = e->timeout_ms;
     req.max_response_bytes = MAX_REPLY;
-    if (json_body) {
-        apr_table_setn(headers, "Content-Type", "application/json");
-        req.body = json_body;
-        req.body_len = strlen(json_body);
+    if (body) {
+        apr_table_setn(headers, "Content-Type", content_type);
+        req.body = body;
+        req.body_len = body_len;
     }
     req.headers = headers;
     if (cb_http_streams_add_unix(set, &req, e->socket_path, NULL, &handlers, &cs) >= 0)
@@ -238,5 +246,26 @@ void ct_engine_list(const ct_engine *e, apr_pool_t *p, const char *label, const 
     if (!*containers || !cb_json_is_array(*containers)) {
         out->status = 0;
         out->error = "the engine's list is not a JSON array";
+    }
+}
+
+void ct_engine_exec_run(const ct_engine *e, apr_pool_t *p, const char *engine_id,
+                        const apr_array_header_t *argv, int64_t *exit_code, ct_engine_reply *out)
+{
+    const char *exec_id;
+    cb_json *inspect;
+    *exit_code = -1;
+    ct_engine_exec_create(e, p, engine_id, argv, NULL, &exec_id, out);
+    if (!exec_id)
+        return;
+    ct_engine_call(e, p, "POST", apr_pstrcat(p, "/exec/", exec_id, "/start", NULL),
+                   "{\"Detach\":false,\"Tty\":false}", out);
+    if (out->status != 200)
+        return;
+    ct_engine_call(e, p, "GET", apr_pstrcat(p, "/exec/", exec_id, "/json", NULL), NULL, out);
+    inspect = out->status == 200 ? cb_json_parse(p, out->body, out->body_len, NULL) : NULL;
+    if (!inspect || !cb_json_get_int(inspect, "ExitCode", exit_code)) {
+        out->status = 0;
+        out->error = "the engine's exec inspection holds no exit code";
     }
 }

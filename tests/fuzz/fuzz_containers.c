@@ -1,7 +1,8 @@
 /*
  * fuzz_containers.c: libFuzzer target for the containers plugin's parsers:
  * the engine's multiplexed stream (plugins/containers/frames.c), the
- * `agent_type` lines (agent_type.c) and the API's create body (api_body.c).
+ * `agent_type` lines (agent_type.c), the API's create and PATCH bodies
+ * (api_body.c), the tar reader and workspace paths (tar.c).
  *
  * Invariants: the demultiplexer gives the same payload bytes, streams and
  * verdict whether the input comes whole, byte by byte or in chunks of 7;
@@ -11,7 +12,10 @@
  * or more when set, and 1 nano-CPU to 64 CPUs when set. An accepted create
  * body has an agent type, a workspace under /workspace and a timeout of
  * 1 s to 24 h; an accepted PATCH body changes the model or the effort and
- * holds no other field.
+ * holds no other field. No tar entry's data reaches outside the archive,
+ * and a one-file archive of any bytes reads back as one entry. An accepted
+ * workspace path is /workspace or under it, without ., .. or empty
+ * segments.
  */
 #include <stdint.h>
 #include <string.h>
@@ -111,6 +115,52 @@ static void check_create_body(const char *data, size_t size, const char *text)
     require(cb_json_object_size(body) <= 2, "a PATCH body with other fields was accepted", text);
 }
 
+typedef struct walked {
+    const char *archive;
+    size_t len;
+    int entries;
+    int outside;
+} walked;
+
+static int count_entry(void *baton, const ct_tar_entry *e)
+{
+    walked *w = baton;
+    w->entries++;
+    if (e->size < 0 || e->data < w->archive || e->data + e->size > w->archive + w->len)
+        w->outside = 1;
+    return 0;
+}
+
+static void check_tar(const char *data, size_t size, const char *text)
+{
+    walked w = {.archive = data, .len = size};
+    const char *archive;
+    size_t archive_len;
+    ct_tar_walk(iteration_pool, data, size, count_entry, &w);
+    require(!w.outside, "a tar entry's data reaches outside the archive", text);
+    /* a one-file archive of the input reads back as that file */
+    archive = ct_tar_one_file(iteration_pool, "f.txt", data, size, 1700000000, &archive_len);
+    require(archive != NULL, "a one-file archive was not built", text);
+    {
+        walked back = {.archive = archive, .len = archive_len};
+        require(ct_tar_walk(iteration_pool, archive, archive_len, count_entry, &back) == NULL &&
+                    back.entries == 1,
+                "a one-file archive does not read back as one entry", text);
+    }
+}
+
+static void check_workspace_path(const char *text)
+{
+    const char *out;
+    if (ct_workspace_path(iteration_pool, text, &out))
+        return;
+    require(strncmp(out, "/workspace", 10) == 0 && (out[10] == '\0' || out[10] == '/'),
+            "a path outside /workspace was accepted", text);
+    require(!strstr(out, "/../") && !strstr(out, "/./") && !strstr(out, "//") &&
+                (strlen(out) < 3 || strcmp(out + strlen(out) - 3, "/..") != 0),
+            "an accepted path holds . or .. segments or empty ones", text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -118,6 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_frames((const char *)data, size, text);
     check_agent_type(text);
     check_create_body((const char *)data, size, text);
+    check_tar((const char *)data, size, text);
+    check_workspace_path(text);
     apr_pool_clear(iteration_pool);
     return 0;
 }

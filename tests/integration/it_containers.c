@@ -7,7 +7,8 @@
  * and logs, runs a task whose output arrives as
  * one SSE event per line as it is written (arrival times at the client),
  * refuses a huge task body, stops a task (and what it started) within 2 s
- * of its client leaving, and once deleted is gone from the engine; another owner sees none of it (container_not_found, the engine
+ * of its client leaving, round-trips a file (upload, list, download,
+ * delete; traversal refused, missing paths 404), and once deleted is gone from the engine; another owner sees none of it (container_not_found, the engine
  * untouched); no key is unauthorized; an unknown agent type is a
  * validation_error; with the engine's socket down the API answers a clear
  * 503 in the TestBase dialect. The reaper removes, at start-up, an orphan
@@ -308,6 +309,67 @@ static void check_disconnect_stops_task(const char *id, const char *engine_id)
     ck_assert_msg(gone, "the task still runs %.1f s after the client left", waited);
 }
 
+/* A request with a raw body (or none); returns the response. */
+static void raw_call(const char *method, const char *path, const char *auth, const char *body,
+                     it_response *r)
+{
+    const char *headers[3] = {auth, "Content-Type: application/octet-stream", NULL};
+    it_request(method, path, headers, body, r);
+}
+
+/* Files round trip through the archive API, confined to the workspace. */
+static void check_files(const char *id)
+{
+    char path[300];
+    it_response r;
+    json_t *v, *files;
+    int found = 0;
+    snprintf(path, sizeof(path), API "/%s/files?path=/workspace/hello.txt", id);
+    raw_call("PUT", path, owner_a, "hi there\n", &r);
+    ck_assert_msg(r.status == 200, "upload: %ld %s", r.status, r.body);
+    it_free(&r);
+
+    snprintf(path, sizeof(path), API "/%s/files?path=/workspace", id);
+    v = call("GET", path, owner_a, NULL, 200);
+    files = json_object_get(v, "files");
+    for (size_t i = 0; i < json_array_size(files); i++) {
+        json_t *f = json_array_get(files, i);
+        if (strcmp(json_string_value(json_object_get(f, "name")), "hello.txt") == 0) {
+            found = 1;
+            ck_assert_str_eq(json_string_value(json_object_get(f, "type")), "file");
+            ck_assert_int_eq(json_integer_value(json_object_get(f, "size")), 9);
+        }
+    }
+    ck_assert_msg(found, "hello.txt not listed: %s", json_dumps(v, 0));
+    json_decref(v);
+
+    snprintf(path, sizeof(path), API "/%s/files/download?path=/workspace//hello.txt", id);
+    raw_call("GET", path, owner_a, NULL, &r);
+    ck_assert_msg(r.status == 200 && r.body_len == 9 && memcmp(r.body, "hi there\n", 9) == 0,
+                  "download: %ld %s", r.status, r.body);
+    it_free(&r);
+
+    /* confined to the workspace; missing paths are 404 */
+    snprintf(path, sizeof(path), API "/%s/files/download?path=/workspace/../etc/passwd", id);
+    expect_error(call("GET", path, owner_a, NULL, 400), "validation_error");
+    snprintf(path, sizeof(path), API "/%s/files/download?path=/etc/passwd", id);
+    expect_error(call("GET", path, owner_a, NULL, 400), "validation_error");
+    snprintf(path, sizeof(path), API "/%s/files?path=/workspace/a/%%2e%%2e/%%2e%%2e/etc", id);
+    expect_error(call("PUT", path, owner_a, "x", 400), "validation_error");
+    snprintf(path, sizeof(path), API "/%s/files/download?path=/workspace/nope.txt", id);
+    expect_error(call("GET", path, owner_a, NULL, 404), "not_found");
+    snprintf(path, sizeof(path), API "/%s/files/download?path=/workspace/hello.txt", id);
+    expect_error(call("GET", path, owner_b, NULL, 404), "container_not_found");
+
+    snprintf(path, sizeof(path), API "/%s/files?path=/workspace/hello.txt", id);
+    v = call("DELETE", path, owner_a, NULL, 200);
+    ck_assert(json_is_true(json_object_get(v, "deleted")));
+    json_decref(v);
+    expect_error(call("DELETE", path, owner_a, NULL, 404), "not_found");
+    snprintf(path, sizeof(path), API "/%s/files/download?path=/workspace/hello.txt", id);
+    expect_error(call("GET", path, owner_a, NULL, 404), "not_found");
+}
+
 START_TEST(container_lifecycle_on_podman)
 {
     json_t *v, *list, *inspect_by_name;
@@ -381,6 +443,7 @@ START_TEST(container_lifecycle_on_podman)
     json_decref(v);
     expect_ready_line(id);
     check_execute(id);
+    check_files(id);
     check_disconnect_stops_task(id, engine_id);
 
     /* delete: gone from the engine and from the registry */
