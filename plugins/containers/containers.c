@@ -47,6 +47,12 @@ static const cb_route_def routes[] = {
      .dialect = CB_DIALECT_TESTBASE},
     {.method = "POST", .pattern = API "/{id}/execute", .handler = ct_api_execute,
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
+    {.method = "POST", .pattern = API "/{id}/mcp-servers", .handler = ct_api_mcp_add,
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
+    {.method = "GET", .pattern = API "/{id}/mcp-servers", .handler = ct_api_mcp_list,
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
+    {.method = "DELETE", .pattern = API "/{id}/mcp-servers/{name}", .handler = ct_api_mcp_delete,
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
     {.method = "GET", .pattern = API "/{id}/files", .handler = ct_api_files_list,
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
     {.method = "GET", .pattern = API "/{id}/files/download", .handler = ct_api_files_download,
@@ -61,6 +67,9 @@ static const cb_route_def routes[] = {
 static const cb_error_code_def container_not_found = {
     .code = "CONTAINER_NOT_FOUND", .status = 404, .oauth = "not_found",
     .testbase = "container_not_found", .message = "the container was not found"};
+static const cb_error_code_def mcp_failure = {
+    .code = "MCP_FAILURE", .status = 502, .oauth = "temporarily_unavailable",
+    .testbase = "mcp_failure", .message = "the MCP configuration could not be applied"};
 static const cb_error_code_def container_timeout = {
     .code = "CONTAINER_TIMEOUT", .status = 504, .oauth = "temporarily_unavailable",
     .testbase = "container_timeout", .message = "the container did not answer in time"};
@@ -119,7 +128,8 @@ static cb_status containers_create(cb_plugin_ctx *ctx, void **state)
     cb_ctx_add_task(ctx, "containers", apr_time_from_msec(cb_opt_duration_ms(o, "reap_interval")),
                     ct_reap);
     if (cb_ctx_register_error(ctx, &container_not_found) != CB_OK ||
-        cb_ctx_register_error(ctx, &container_timeout) != CB_OK)
+        cb_ctx_register_error(ctx, &container_timeout) != CB_OK ||
+        cb_ctx_register_error(ctx, &mcp_failure) != CB_OK)
         return CB_ERROR;
     *state = ct;
     return CB_OK;

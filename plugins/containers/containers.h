@@ -141,6 +141,7 @@ typedef struct ct_record {
     int persist;
     int64_t timeout_ms;
     int64_t created_ms;
+    const char *mcp_json;       /* the MCP servers, {name: server}, or NULL */
 } ct_record;
 
 apr_status_t ct_registry_insert(cb_db *db, apr_pool_t *p, const char *env, const ct_record *r);
@@ -158,6 +159,9 @@ apr_status_t ct_registry_set_engine(cb_db *db, apr_pool_t *p, const char *env, c
 /* Up to 100 non-persistent containers whose timeout passed by now_ms. */
 apr_status_t ct_registry_expired(cb_db *db, apr_pool_t *p, const char *env, int64_t now_ms,
                                  apr_array_header_t **out);
+/* Stores the MCP servers ({name: server} as JSON). */
+apr_status_t ct_registry_set_mcp(cb_db *db, apr_pool_t *p, const char *env, const char *id,
+                                 const char *mcp_json);
 apr_status_t ct_registry_delete(cb_db *db, apr_pool_t *p, const char *env, const char *id);
 
 /* ---- the plugin */
@@ -190,6 +194,12 @@ cb_status ct_api_files_list(cb_req *req, void *state);
 cb_status ct_api_files_download(cb_req *req, void *state);
 cb_status ct_api_files_put(cb_req *req, void *state);
 cb_status ct_api_files_delete(cb_req *req, void *state);
+/* mcp.c */
+cb_status ct_api_mcp_add(cb_req *req, void *state);
+cb_status ct_api_mcp_list(cb_req *req, void *state);
+cb_status ct_api_mcp_delete(cb_req *req, void *state);
+/* A server object of the API: NULL and *name, or what to fix. */
+const char *ct_mcp_server_parse(apr_pool_t *p, const cb_json *server, const char **name);
 /* execute.c */
 cb_status ct_api_execute(cb_req *req, void *state);
 /* api_body.c: a container as the API shows it */

@@ -21,6 +21,7 @@ const cb_db_migration ct_migrations[] = {
             "workspace VARCHAR(512) NOT NULL, region VARCHAR(64), persist INTEGER NOT NULL, "
             "timeout_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY (env, id))"},
     {.number = 2, .sql = "CREATE INDEX cb_containers_owner ON cb_containers (env, owner)"},
+    {.number = 3, .sql = "ALTER TABLE cb_containers ADD COLUMN mcp_json TEXT"},
     {0, NULL}
 };
 
@@ -30,16 +31,17 @@ static const char *i64(apr_pool_t *p, int64_t v)
 }
 
 #define COLUMNS "id, owner, agent_type, engine_id, status, model, reasoning_effort, " \
-                "workspace, region, persist, timeout_ms, created_ms"
+                "workspace, region, persist, timeout_ms, created_ms, mcp_json"
 
 
 apr_status_t ct_registry_insert(cb_db *db, apr_pool_t *p, const char *env, const ct_record *r)
 {
     const char *args[] = {env, r->id, r->owner, r->agent_type, r->engine_id, r->status,
                           r->model, r->reasoning_effort, r->workspace, r->region,
-                          r->persist ? "1" : "0", i64(p, r->timeout_ms), i64(p, r->created_ms)};
+                          r->persist ? "1" : "0", i64(p, r->timeout_ms), i64(p, r->created_ms),
+                          r->mcp_json};
     return cb_db_exec(db, p, "INSERT INTO cb_containers (env, " COLUMNS ") "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 13, args, NULL);
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 14, args, NULL);
 }
 
 static void read_row(const cb_db_result *res, int row, ct_record *out)
@@ -60,6 +62,7 @@ static void read_row(const cb_db_result *res, int row, ct_record *out)
         out->timeout_ms = 0;
     if (cb_db_int64(res, row, 11, &out->created_ms) != APR_SUCCESS)
         out->created_ms = 0;
+    out->mcp_json = cb_db_text(res, row, 12);
 }
 
 apr_status_t ct_registry_get(cb_db *db, apr_pool_t *p, const char *env, const char *id,
@@ -127,6 +130,14 @@ apr_status_t ct_registry_expired(cb_db *db, apr_pool_t *p, const char *env, int6
     for (int r = 0; r < res->rows; r++)
         read_row(res, r, apr_array_push(*out));
     return APR_SUCCESS;
+}
+
+apr_status_t ct_registry_set_mcp(cb_db *db, apr_pool_t *p, const char *env, const char *id,
+                                 const char *mcp_json)
+{
+    const char *args[] = {mcp_json, env, id};
+    return cb_db_exec(db, p, "UPDATE cb_containers SET mcp_json = ? WHERE env = ? AND id = ?", 3,
+                      args, NULL);
 }
 
 apr_status_t ct_registry_delete(cb_db *db, apr_pool_t *p, const char *env, const char *id)

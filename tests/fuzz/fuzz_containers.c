@@ -2,7 +2,8 @@
  * fuzz_containers.c: libFuzzer target for the containers plugin's parsers:
  * the engine's multiplexed stream (plugins/containers/frames.c), the
  * `agent_type` lines (agent_type.c), the API's create and PATCH bodies
- * (api_body.c), the tar reader and workspace paths (tar.c).
+ * (api_body.c), MCP server objects (mcp.c), the tar reader and workspace
+ * paths (tar.c).
  *
  * Invariants: the demultiplexer gives the same payload bytes, streams and
  * verdict whether the input comes whole, byte by byte or in chunks of 7;
@@ -15,7 +16,8 @@
  * holds no other field. No tar entry's data reaches outside the archive,
  * and a one-file archive of any bytes reads back as one entry. An accepted
  * workspace path is /workspace or under it, without ., .. or empty
- * segments.
+ * segments. An accepted MCP server has a safe name and is local, or hosted
+ * at an http(s) URL that is not link-local.
  */
 #include <stdint.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
+#include "cloudbase/values.h"
 #include "containers.h"
 
 #define FUZZ_TARGET_NAME "fuzz_containers"
@@ -115,6 +118,32 @@ static void check_create_body(const char *data, size_t size, const char *text)
     require(cb_json_object_size(body) <= 2, "a PATCH body with other fields was accepted", text);
 }
 
+static void check_mcp_server(const char *data, size_t size, const char *text)
+{
+    cb_json *server = cb_json_parse(iteration_pool, data, size, NULL);
+    const char *name, *type, *url;
+    if (!server || !cb_json_is_object(server) ||
+        ct_mcp_server_parse(iteration_pool, server, &name))
+        return;
+    require(name && *name && strlen(name) <= 64 && !strchr(name, '/') && !strchr(name, '.'),
+            "an MCP server name outside its shape was accepted", text);
+    type = cb_json_get_string(server, "type");
+    require(type && (strcmp(type, "hosted") == 0 || strcmp(type, "local") == 0),
+            "an MCP server of another type was accepted", text);
+    url = cb_json_get_string(server, "url");
+    if (strcmp(type, "hosted") == 0) {
+        cb_url parsed;
+        require(url && !cb_parse_url(iteration_pool, url, &parsed),
+                "a hosted MCP server without an http(s) URL was accepted", text);
+        /* names are checked again on what they resolve to; literals here */
+        require(strspn(parsed.host, "0123456789.") != strlen(parsed.host) ||
+                    (strncmp(parsed.host, "169.254.", 8) != 0 &&
+                     strncmp(parsed.host, "127.", 4) != 0 && strncmp(parsed.host, "10.", 3) != 0),
+                "a hosted MCP server at a link-local, loopback or private address was accepted",
+                text);
+    }
+}
+
 typedef struct walked {
     const char *archive;
     size_t len;
@@ -168,6 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_frames((const char *)data, size, text);
     check_agent_type(text);
     check_create_body((const char *)data, size, text);
+    check_mcp_server((const char *)data, size, text);
     check_tar((const char *)data, size, text);
     check_workspace_path(text);
     apr_pool_clear(iteration_pool);

@@ -8,7 +8,9 @@
  * one SSE event per line as it is written (arrival times at the client),
  * refuses a huge task body, stops a task (and what it started) within 2 s
  * of its client leaving, round-trips a file (upload, list, download,
- * delete; traversal refused, missing paths 404), and once deleted is gone from the engine; another owner sees none of it (container_not_found, the engine
+ * delete; traversal refused, missing paths 404), keeps MCP servers in a
+ * config file in the container (tokens never listed, bad URLs refused),
+ * and once deleted is gone from the engine; another owner sees none of it (container_not_found, the engine
  * untouched); no key is unauthorized; an unknown agent type is a
  * validation_error; with the engine's socket down the API answers a clear
  * 503 in the TestBase dialect. The reaper removes, at start-up, an orphan
@@ -370,6 +372,65 @@ static void check_files(const char *id)
     expect_error(call("GET", path, owner_a, NULL, 404), "not_found");
 }
 
+/* MCP servers: added (hosted, local), listed without tokens, written into
+ * the container as /workspace/.mcp.json, removed; bad URLs refused. */
+static void check_mcp(const char *id)
+{
+    char path[300];
+    it_response r;
+    json_t *v, *config, *servers;
+    snprintf(path, sizeof(path), API "/%s/mcp-servers", id);
+    v = call("POST", path, owner_a,
+             "{\"server\":{\"type\":\"hosted\",\"name\":\"github\","
+             "\"url\":\"https://github-mcp.example.com/mcp\",\"bearerToken\":\"ghp_it_token_1\"}}",
+             201);
+    ck_assert_ptr_null(json_object_get(v, "bearerToken"));
+    json_decref(v);
+    json_decref(call("POST", path, owner_a,
+                     "{\"server\":{\"type\":\"local\",\"name\":\"slack\","
+                     "\"package\":\"@modelcontextprotocol/server-slack\","
+                     "\"env\":{\"SLACK_TOKEN\":\"xoxb-it\"}}}", 201));
+    expect_error(call("POST", path, owner_a,
+                      "{\"server\":{\"type\":\"hosted\",\"name\":\"meta\","
+                      "\"url\":\"http://169.254.169.254/latest\"}}", 400), "validation_error");
+    expect_error(call("POST", path, owner_a,
+                      "{\"server\":{\"type\":\"hosted\",\"name\":\"ftp\","
+                      "\"url\":\"ftp://example.com/x\"}}", 400), "validation_error");
+    expect_error(call("POST", path, owner_a,
+                      "{\"server\":{\"type\":\"hosted\",\"name\":\"../x\","
+                      "\"url\":\"https://example.com/\"}}", 400), "validation_error");
+    expect_error(call("POST", path, owner_b, "{}", 404), "container_not_found");
+
+    v = call("GET", path, owner_a, NULL, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(v, "servers")), 2);
+    ck_assert_msg(!strstr(json_dumps(v, 0), "ghp_it_token_1") && !strstr(json_dumps(v, 0), "xoxb"),
+                  "a secret is listed: %s", json_dumps(v, 0));
+    json_decref(v);
+
+    snprintf(path, sizeof(path), API "/%s/files/download?path=/workspace/.mcp.json", id);
+    raw_call("GET", path, owner_a, NULL, &r);
+    ck_assert_msg(r.status == 200, "config: %ld %s", r.status, r.body);
+    config = json_loads(r.body, 0, NULL);
+    servers = json_object_get(config, "mcpServers");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(servers, "github"), "url")),
+                     "https://github-mcp.example.com/mcp");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(servers,
+                         "github"), "headers"), "Authorization")), "Bearer ghp_it_token_1");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(servers, "slack"),
+                                                       "command")), "npx");
+    json_decref(config);
+    it_free(&r);
+
+    snprintf(path, sizeof(path), API "/%s/mcp-servers/github", id);
+    json_decref(call("DELETE", path, owner_a, NULL, 200));
+    expect_error(call("DELETE", path, owner_a, NULL, 404), "not_found");
+    snprintf(path, sizeof(path), API "/%s/files/download?path=/workspace/.mcp.json", id);
+    raw_call("GET", path, owner_a, NULL, &r);
+    ck_assert_msg(r.status == 200 && !strstr(r.body, "github") && strstr(r.body, "slack"),
+                  "config after delete: %ld %s", r.status, r.body);
+    it_free(&r);
+}
+
 START_TEST(container_lifecycle_on_podman)
 {
     json_t *v, *list, *inspect_by_name;
@@ -444,6 +505,7 @@ START_TEST(container_lifecycle_on_podman)
     expect_ready_line(id);
     check_execute(id);
     check_files(id);
+    check_mcp(id);
     check_disconnect_stops_task(id, engine_id);
 
     /* delete: gone from the engine and from the registry */
