@@ -53,6 +53,8 @@ static const cb_route_def routes[] = {
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
     {.method = "DELETE", .pattern = API "/{id}/mcp-servers/{name}", .handler = ct_api_mcp_delete,
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
+    {.method = "POST", .pattern = API "/{id}/packages", .handler = ct_api_packages,
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
     {.method = "GET", .pattern = API "/{id}/files", .handler = ct_api_files_list,
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
     {.method = "GET", .pattern = API "/{id}/files/download", .handler = ct_api_files_download,

@@ -121,6 +121,10 @@ void ct_engine_exec_create(const ct_engine *e, apr_pool_t *p, const char *engine
 /* Runs argv in the container to its end (output discarded); *exit_code. */
 void ct_engine_exec_run(const ct_engine *e, apr_pool_t *p, const char *engine_id,
                         const apr_array_header_t *argv, int64_t *exit_code, ct_engine_reply *out);
+/* The same with env ("NAME=value" strings, may be NULL). */
+void ct_engine_exec_run_env(const ct_engine *e, apr_pool_t *p, const char *engine_id,
+                            const apr_array_header_t *argv, const apr_array_header_t *env,
+                            int64_t *exit_code, ct_engine_reply *out);
 /* The engine's containers carrying label key=value, as a JSON array. */
 void ct_engine_list(const ct_engine *e, apr_pool_t *p, const char *label, const char *value,
                     cb_json **containers, ct_engine_reply *out);
@@ -200,6 +204,11 @@ cb_status ct_api_mcp_list(cb_req *req, void *state);
 cb_status ct_api_mcp_delete(cb_req *req, void *state);
 /* A server object of the API: NULL and *name, or what to fix. */
 const char *ct_mcp_server_parse(apr_pool_t *p, const cb_json *server, const char **name);
+/* packages.c */
+cb_status ct_api_packages(cb_req *req, void *state);
+/* NULL when text is an npm package name ([@scope/]name[@version]), else
+ * what is wrong. */
+const char *ct_package_name_problem(const char *text);
 /* execute.c */
 cb_status ct_api_execute(cb_req *req, void *state);
 /* api_body.c: a container as the API shows it */

@@ -252,10 +252,17 @@ void ct_engine_list(const ct_engine *e, apr_pool_t *p, const char *label, const 
 void ct_engine_exec_run(const ct_engine *e, apr_pool_t *p, const char *engine_id,
                         const apr_array_header_t *argv, int64_t *exit_code, ct_engine_reply *out)
 {
+    ct_engine_exec_run_env(e, p, engine_id, argv, NULL, exit_code, out);
+}
+
+void ct_engine_exec_run_env(const ct_engine *e, apr_pool_t *p, const char *engine_id,
+                            const apr_array_header_t *argv, const apr_array_header_t *env,
+                            int64_t *exit_code, ct_engine_reply *out)
+{
     const char *exec_id;
     cb_json *inspect;
     *exit_code = -1;
-    ct_engine_exec_create(e, p, engine_id, argv, NULL, &exec_id, out);
+    ct_engine_exec_create(e, p, engine_id, argv, env, &exec_id, out);
     if (!exec_id)
         return;
     ct_engine_call(e, p, "POST", apr_pstrcat(p, "/exec/", exec_id, "/start", NULL),

@@ -2,8 +2,8 @@
  * fuzz_containers.c: libFuzzer target for the containers plugin's parsers:
  * the engine's multiplexed stream (plugins/containers/frames.c), the
  * `agent_type` lines (agent_type.c), the API's create and PATCH bodies
- * (api_body.c), MCP server objects (mcp.c), the tar reader and workspace
- * paths (tar.c).
+ * (api_body.c), MCP server objects (mcp.c), npm package names
+ * (packages.c), the tar reader and workspace paths (tar.c).
  *
  * Invariants: the demultiplexer gives the same payload bytes, streams and
  * verdict whether the input comes whole, byte by byte or in chunks of 7;
@@ -17,7 +17,9 @@
  * and a one-file archive of any bytes reads back as one entry. An accepted
  * workspace path is /workspace or under it, without ., .. or empty
  * segments. An accepted MCP server has a safe name and is local, or hosted
- * at an http(s) URL that is not link-local.
+ * at an http(s) URL that is not link-local. An accepted package name is at
+ * most 214 characters without spaces or shell metacharacters, and only a
+ * scope holds a '/' (no path can be named).
  */
 #include <stdint.h>
 #include <string.h>
@@ -178,6 +180,16 @@ static void check_tar(const char *data, size_t size, const char *text)
     }
 }
 
+static void check_package_name(const char *text)
+{
+    if (ct_package_name_problem(text))
+        return;
+    require(strlen(text) <= 214 && !strpbrk(text, " \t\n\r;&|$`'\"\\<>*?(){}[]!#,:=") &&
+                text[0] != '.' && text[0] != '_' && !strstr(text, "/.") &&
+                (text[0] == '@' || !strchr(text, '/')),
+            "a package name npm would refuse (or a shell would read) was accepted", text);
+}
+
 static void check_workspace_path(const char *text)
 {
     const char *out;
@@ -200,6 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_mcp_server((const char *)data, size, text);
     check_tar((const char *)data, size, text);
     check_workspace_path(text);
+    check_package_name(text);
     apr_pool_clear(iteration_pool);
     return 0;
 }

@@ -10,7 +10,8 @@
  * of its client leaving, round-trips a file (upload, list, download,
  * delete; traversal refused, missing paths 404), keeps MCP servers in a
  * config file in the container (tokens never listed, bad URLs refused),
- * and once deleted is gone from the engine; another owner sees none of it (container_not_found, the engine
+ * checks package names before running npm in the container, and once
+ * deleted is gone from the engine; another owner sees none of it (container_not_found, the engine
  * untouched); no key is unauthorized; an unknown agent type is a
  * validation_error; with the engine's socket down the API answers a clear
  * 503 in the TestBase dialect. The reaper removes, at start-up, an orphan
@@ -431,6 +432,31 @@ static void check_mcp(const char *id)
     it_free(&r);
 }
 
+/* Packages: names are checked before anything runs; the busybox image has
+ * no npm, so a good name reaches the container and fails there, clearly. */
+static void check_packages(const char *id)
+{
+    char path[200];
+    json_t *v;
+    const char *message;
+    snprintf(path, sizeof(path), API "/%s/packages", id);
+    expect_error(call("POST", path, owner_a, "{\"package\":\"x; rm -rf /\"}", 400),
+                 "validation_error");
+    expect_error(call("POST", path, owner_a, "{\"package\":\"../evil\"}", 400),
+                 "validation_error");
+    expect_error(call("POST", path, owner_a, "{\"package\":\"Left Pad\"}", 400),
+                 "validation_error");
+    expect_error(call("POST", path, owner_b, "{\"package\":\"left-pad\"}", 404),
+                 "container_not_found");
+    v = call("POST", path, owner_a,
+             "{\"package\":\"@modelcontextprotocol/server-slack@1.0.0\","
+             "\"env\":{\"SLACK_TOKEN\":\"xoxb-it\"}}", 502);
+    message = json_string_value(json_object_get(json_object_get(v, "error"), "message"));
+    ck_assert_msg(message && strstr(message, "could not be installed") &&
+                      strstr(message, "exit code 127"), "message: %s", message);
+    expect_error(v, "bad_gateway");
+}
+
 START_TEST(container_lifecycle_on_podman)
 {
     json_t *v, *list, *inspect_by_name;
@@ -506,6 +532,7 @@ START_TEST(container_lifecycle_on_podman)
     check_execute(id);
     check_files(id);
     check_mcp(id);
+    check_packages(id);
     check_disconnect_stops_task(id, engine_id);
 
     /* delete: gone from the engine and from the registry */
