@@ -39,6 +39,7 @@ cb_json *ct_record_json(apr_pool_t *p, const ct_record *r)
     cb_json_set_int(o, "timeout", r->timeout_ms);
     cb_json_set_int(o, "createdAt", r->created_ms);
     cb_json_set_null(o, "cloudRunServiceUrl"); /* tasks go through POST .../execute */
+    cb_json_set(o, "mcpServers", ct_mcp_public_list(p, r));
     return o;
 }
 

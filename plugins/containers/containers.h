@@ -202,6 +202,8 @@ cb_status ct_api_files_delete(cb_req *req, void *state);
 cb_status ct_api_mcp_add(cb_req *req, void *state);
 cb_status ct_api_mcp_list(cb_req *req, void *state);
 cb_status ct_api_mcp_delete(cb_req *req, void *state);
+/* The container's MCP servers as the API shows them (no secrets). */
+cb_json *ct_mcp_public_list(apr_pool_t *p, const ct_record *r);
 /* A server object of the API: NULL and *name, or what to fix. */
 const char *ct_mcp_server_parse(apr_pool_t *p, const cb_json *server, const char **name);
 /* packages.c */

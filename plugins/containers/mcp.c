@@ -206,21 +206,26 @@ cb_status ct_api_mcp_add(cb_req *req, void *state)
     return cb_req_send_json(req, 201, cb_json_dump(p, public_entry(p, server)));
 }
 
+cb_json *ct_mcp_public_list(apr_pool_t *p, const ct_record *r)
+{
+    cb_json *servers = stored_servers(p, r), *list = cb_json_new_array(p), *v;
+    cb_json_iter it = {0};
+    const char *key;
+    while (cb_json_object_next(servers, &it, &key, &v))
+        cb_json_append(list, public_entry(p, v));
+    return list;
+}
+
 cb_status ct_api_mcp_list(cb_req *req, void *state)
 {
     apr_pool_t *p = cb_req_pool(req);
     ct_record r;
-    cb_json *servers, *list = cb_json_new_array(p), *out = cb_json_new_object(p), *v;
-    cb_json_iter it = {0};
-    const char *key;
+    cb_json *out = cb_json_new_object(p);
     cb_status st = ct_own_container(req, &r);
     (void)state;
     if (st != CB_OK)
         return st;
-    servers = stored_servers(p, &r);
-    while (cb_json_object_next(servers, &it, &key, &v))
-        cb_json_append(list, public_entry(p, v));
-    cb_json_set(out, "servers", list);
+    cb_json_set(out, "servers", ct_mcp_public_list(p, &r));
     return cb_req_send_json(req, 200, cb_json_dump(p, out));
 }
 

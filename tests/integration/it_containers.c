@@ -404,6 +404,10 @@ static void check_mcp(const char *id)
 
     v = call("GET", path, owner_a, NULL, 200);
     ck_assert_int_eq(json_array_size(json_object_get(v, "servers")), 2);
+    json_decref(v);
+    snprintf(path, sizeof(path), API "/%s", id);
+    v = call("GET", path, owner_a, NULL, 200); /* the container shows them too */
+    ck_assert_int_eq(json_array_size(json_object_get(v, "mcpServers")), 2);
     ck_assert_msg(!strstr(json_dumps(v, 0), "ghp_it_token_1") && !strstr(json_dumps(v, 0), "xoxb"),
                   "a secret is listed: %s", json_dumps(v, 0));
     json_decref(v);
