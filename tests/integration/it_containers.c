@@ -17,7 +17,8 @@
  * 503 in the TestBase dialect. The reaper removes, at start-up, an orphan
  * with this environment's label (not another environment's), and a
  * non-persistent container past its timeout (not a persistent one, nor
- * one within its timeout).
+ * one within its timeout); after a gateway restart the registry is intact
+ * and a new orphan is reaped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -663,6 +664,23 @@ START_TEST(reaper_removes_orphans_and_expired)
     v = call("GET", path, owner_a, NULL, 200);
     ck_assert_msg(json_is_true(json_object_get(v, "healthy")),
                   "a container within its timeout was reaped: %s", json_dumps(v, 0));
+    json_decref(v);
+
+    /* a gateway restart: the registry is intact, a new orphan is reaped */
+    engine_container("orphan2", "demo", "fedcba9876543210fedcba98");
+    {
+        char conf[400];
+        snprintf(conf, sizeof(conf), "%s", it_gateway_conf_path());
+        it_httpd_stop(conf);
+        ck_assert_msg(it_httpd_start(conf), "httpd did not start again");
+    }
+    expect_gone_from_engine("orphan2");
+    v = call("GET", API, owner_a, NULL, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(v, "total")), 2);
+    json_decref(v);
+    snprintf(path, sizeof(path), API "/%s/health", persistent);
+    v = call("GET", path, owner_a, NULL, 200);
+    ck_assert(json_is_true(json_object_get(v, "healthy")));
     json_decref(v);
     it_podman_stop();
     it_teardown();
