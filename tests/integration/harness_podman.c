@@ -164,6 +164,12 @@ static void stop_conmons(const char *dir)
         closedir(proc);
 }
 
+void it_podman_pause(int paused)
+{
+    ck_assert_int_gt(service_pid, 0);
+    kill(service_pid, paused ? SIGSTOP : SIGCONT);
+}
+
 void it_podman_stop_service(void)
 {
     if (service_pid <= 0)

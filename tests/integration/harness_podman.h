@@ -24,6 +24,9 @@ void it_podman_stop(void);
 /* For the registry's cleanup after a failed test: removes the containers
  * of the engine in test_dir (if it has one) and stops its conmons. */
 void it_podman_cleanup_dir(const char *test_dir);
+/* Freezes (SIGSTOP) or thaws (SIGCONT) the service: an engine that
+ * accepts connections and never answers. */
+void it_podman_pause(int paused);
 /* Stops only the service (the socket goes away): for "engine down". */
 void it_podman_stop_service(void);
 /* A request to the engine itself (not through the gateway) to an API path

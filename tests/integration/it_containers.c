@@ -18,7 +18,8 @@
  * with this environment's label (not another environment's), and a
  * non-persistent container past its timeout (not a persistent one, nor
  * one within its timeout); after a gateway restart the registry is intact
- * and a new orphan is reaped.
+ * and a new orphan is reaped; an engine that never answers is
+ * container_timeout after engine_timeout.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,6 @@ static void start_gateway(const char *sock, const char *extra)
              "</CloudBasePlugin>\n"
              "<CloudBasePlugin containers>\n"
              "  engine_socket %s\n"
-             "  engine_timeout 20s\n"
              "  agent_type worker image=" IT_PODMAN_IMAGE " command=/bin/sh,-c "
              "memory=64m cpus=0.5 network=none\n"
              "%s"
@@ -69,7 +69,7 @@ static void start(void)
     const char *sock;
     it_setup();
     sock = it_podman_start();
-    start_gateway(sock, "");
+    start_gateway(sock, "  engine_timeout 20s\n");
 }
 
 static void create_key(const char *name, char *header, size_t size)
@@ -620,7 +620,7 @@ START_TEST(reaper_removes_orphans_and_expired)
         const char *sock = it_podman_start();
         engine_container("orphan", "demo", "0123456789abcdef01234567");
         engine_container("foreign", "other", "89abcdef0123456789abcdef");
-        start_gateway(sock, "  reap_interval 200ms\n");
+        start_gateway(sock, "  reap_interval 200ms\n  engine_timeout 3s\n");
     }
     /* at start-up: this environment's orphan goes, another's stays */
     expect_gone_from_engine("orphan");
@@ -682,6 +682,13 @@ START_TEST(reaper_removes_orphans_and_expired)
     v = call("GET", path, owner_a, NULL, 200);
     ck_assert(json_is_true(json_object_get(v, "healthy")));
     json_decref(v);
+
+    /* an engine that takes the connection and never answers: the call ends
+     * at engine_timeout as container_timeout */
+    it_podman_pause(1);
+    v = call("GET", path, owner_a, NULL, 504);
+    it_podman_pause(0);
+    expect_error(v, "container_timeout");
     it_podman_stop();
     it_teardown();
 }
