@@ -23,6 +23,7 @@ moddir=$root/usr/lib/apache2/modules
 make -C "$build" install DESTDIR="$root" >/dev/null || fail "make install failed"
 for f in "$moddir/mod_cloudbase.so" "$moddir/cloudbase/auth.so" "$moddir/cloudbase/functions.so" \
          "$moddir/cloudbase/storage.so" "$moddir/cloudbase/model.so" "$moddir/cloudbase/uptime.so" "$moddir/cloudbase/wallet.so" \
+         "$moddir/cloudbase/containers.so" \
          "$root/usr/local/bin/cloudbase-user" "$root/usr/local/bin/cloudbase-wallet" \
          "$root/usr/local/include/cloudbase/cloudbase.h" \
          "$root/etc/apache2/mods-available/cloudbase.conf"; do

@@ -38,12 +38,13 @@ all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_j
              fuzz_db_config fuzz_encoding fuzz_option_line fuzz_json_scan
              fuzz_redis_cluster fuzz_sigv4 fuzz_storage fuzz_storage_form
              fuzz_storage_bucket fuzz_storage_s3 fuzz_readcache_entry fuzz_model
-             fuzz_notify fuzz_uptime fuzz_wallet)
+             fuzz_notify fuzz_uptime fuzz_wallet fuzz_containers)
 
 # The convenience libraries every target links, in link order (a plugin's
 # library before the core it calls).
 libraries=(plugins/auth/libauth.la plugins/functions/libfunctions.la plugins/storage/libstorage.la
            plugins/model/libmodel.la plugins/uptime/libuptime.la plugins/wallet/libwallet.la
+           plugins/containers/libcontainers.la
            libcbcore.la)
 
 is_target() {
@@ -63,7 +64,7 @@ fi
 library_cflags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 read -r -a sanitizer_flags <<< "-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 read -r -a warning_flags <<< "-Wall -Wextra -Werror"
-read -r -a include_flags <<< "-Imod_cloudbase/include -Imod_cloudbase/core -Iplugins/auth -Iplugins/functions -Iplugins/storage -Iplugins/model -Iplugins/uptime -Iplugins/wallet"
+read -r -a include_flags <<< "-Imod_cloudbase/include -Imod_cloudbase/core -Iplugins/auth -Iplugins/functions -Iplugins/storage -Iplugins/model -Iplugins/uptime -Iplugins/wallet -Iplugins/containers"
 library_flags_text="$(pkg-config --cflags --libs apr-1 apr-util-1 jansson hiredis openssl libcurl)"
 read -r -a library_flags <<< "$library_flags_text"
 

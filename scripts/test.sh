@@ -109,7 +109,7 @@ run_integration() {
   CB_WALLET_CLI="$dir/plugins/wallet/cloudbase-wallet" \
   CB_APACHE_PRELOAD="$preload" \
   CB_MODULE="$dir/.libs/mod_cloudbase.so" \
-  CB_PLUGIN_DIRS="$dir/tests/plugins/.libs:$dir/plugins/auth/.libs:$dir/plugins/functions/.libs:$dir/plugins/storage/.libs:$dir/plugins/model/.libs:$dir/plugins/uptime/.libs:$dir/plugins/wallet/.libs" \
+  CB_PLUGIN_DIRS="$dir/tests/plugins/.libs:$dir/plugins/auth/.libs:$dir/plugins/functions/.libs:$dir/plugins/storage/.libs:$dir/plugins/model/.libs:$dir/plugins/uptime/.libs:$dir/plugins/wallet/.libs:$dir/plugins/containers/.libs" \
   CB_TEST_UPSTREAM="$top/tests/integration/upstream.py" \
     "$dir/tests/integration/integration_tests"
 }

@@ -4,6 +4,7 @@
  * output filter chain with ap_rwrite/ap_rflush, so streaming works.
  */
 #include "httpd.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "http_main.h"
 #include "http_protocol.h"
@@ -72,9 +73,25 @@ static void op_set_content_type(cb_req *req, const char *type)
     ap_set_content_type(((apache_req *)req)->r, type);
 }
 
+/* httpd marks a connection aborted only when a write to it failed; a
+ * streaming handler whose upstream is quiet also asks whether the client
+ * closed its end: the socket reads as end-of-file (a non-blocking peek).
+ * A request whose body is still unread has data there, so it is never
+ * taken for closed. Behind TLS the close_notify alert arrives first, so
+ * there it is the next write that notices. */
 static int op_aborted(const cb_req *req)
 {
-    return ((const apache_req *)req)->r->connection->aborted;
+    conn_rec *c = ((const apache_req *)req)->r->connection;
+    apr_socket_t *sock;
+    int at_eof = 0;
+    if (c->aborted)
+        return 1;
+    sock = ap_get_conn_socket(c);
+    if (sock && apr_socket_atreadeof(sock, &at_eof) == APR_SUCCESS && at_eof) {
+        c->aborted = 1;
+        return 1;
+    }
+    return 0;
 }
 
 static int op_can_serve_files(const cb_req *req)

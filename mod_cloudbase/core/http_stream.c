@@ -245,9 +245,9 @@ static void set_headers(stream *st, const apr_table_t *headers, int same_origin)
     curl_easy_setopt(st->easy, CURLOPT_HTTPHEADER, st->headers);
 }
 
-int cb_http_streams_add_with(cb_http_streams *s, const cb_http_request *req,
-                             const cb_http_stream_options *options,
-                             const cb_http_stream_handlers *handlers, void *baton)
+static int add_stream(cb_http_streams *s, const cb_http_request *req,
+                      const char *socket_path, const cb_http_stream_options *options,
+                      const cb_http_stream_handlers *handlers, void *baton)
 {
     static const cb_http_stream_options none = {0};
     stream *st = new_stream(s);
@@ -276,6 +276,8 @@ int cb_http_streams_add_with(cb_http_streams *s, const cb_http_request *req,
     if (handlers->on_event)
         st->parser = cb_sse_parser_create(st->pool, 1024 * 1024, deliver_event, st);
     curl_easy_setopt(st->easy, CURLOPT_URL, req->url);
+    if (socket_path)
+        curl_easy_setopt(st->easy, CURLOPT_UNIX_SOCKET_PATH, socket_path);
     curl_easy_setopt(st->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(st->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(st->easy, CURLOPT_CONNECTTIMEOUT_MS,
@@ -320,6 +322,27 @@ int cb_http_streams_add_with(cb_http_streams *s, const cb_http_request *req,
         return -1;
     }
     return index;
+}
+
+int cb_http_streams_add_with(cb_http_streams *s, const cb_http_request *req,
+                             const cb_http_stream_options *options,
+                             const cb_http_stream_handlers *handlers, void *baton)
+{
+    return add_stream(s, req, NULL, options, handlers, baton);
+}
+
+int cb_http_streams_add_unix(cb_http_streams *s, const cb_http_request *req,
+                             const char *socket_path, const cb_http_stream_options *options,
+                             const cb_http_stream_handlers *handlers, void *baton)
+{
+    if (!socket_path || req->untrusted_url || (options && options->max_redirects)) {
+        stream *st = new_stream(s);
+        st->handlers = handlers;
+        st->baton = baton;
+        finish(st, 0, "a unix-socket stream takes a socket path, no untrusted URL, no redirects");
+        return -1;
+    }
+    return add_stream(s, req, socket_path, options, handlers, baton);
 }
 
 int cb_http_streams_add(cb_http_streams *s, const cb_http_request *req,

@@ -82,7 +82,7 @@ cb_status auth_admin_create_key(cb_req *req, void *state)
 {
     auth_state *st = state;
     apr_pool_t *p = cb_req_pool(req);
-    const char *name, *scopes, *secret;
+    const char *name, *scopes, *secret, *prefix;
     cb_json *body, *answer, *expires;
     int64_t expires_in = 0;
     auth_apikey key;
@@ -99,7 +99,11 @@ cb_status auth_admin_create_key(cb_req *req, void *state)
     if (!name || !*name || strlen(name) > 100 || !ok)
         return cb_req_send_error(req, 400, "INVALID_PARAM",
                                  "name (1-100 characters) is required; scopes is an array of strings");
-    rv = auth_apikey_create(st, p, name, expires_in, scopes, &key, &secret);
+    prefix = cb_json_get_string(body, "prefix");
+    if (cb_json_get(body, "prefix") && !auth_apikey_prefix_ok(prefix))
+        return cb_req_send_error(req, 400, "INVALID_PARAM",
+                                 "prefix is \"cbk\" (the default) or \"tb\" (TestBase keys)");
+    rv = auth_apikey_create(st, p, name, expires_in, scopes, prefix, &key, &secret);
     if (rv == CB_REDIS_EDOWN)
         return auth_unavailable(req);
     if (rv != APR_SUCCESS)

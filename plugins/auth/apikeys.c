@@ -1,8 +1,9 @@
 /*
  * apikeys.c: API keys for server-to-server and enterprise callers.
  *
- * A key is "cbk_ENV_" followed by 32 random hex digits (in the spirit of
- * TestBase's tb_{env}_{32hex}); it is shown once, at creation. The database
+ * A key is "cbk_ENV_" followed by 32 random hex digits, or, asked for
+ * with prefix "tb", TestBase's tb_{env}_{32hex}; it is shown once, at
+ * creation. The database
  * keeps only its SHA-256 (table auth_apikeys: id, name, display prefix,
  * scopes, expiry; schema.c). Redis caches a verified key as a hash
  * cb:{env}:apikey-cache:HASH for AUTH_KEY_CACHE_TTL (never past the key's
@@ -21,9 +22,9 @@
 #define DISPLAY_PREFIX_EXTRA 4     /* random digits shown after "cbk_ENV_" */
 #define KEY_COLUMNS "id, name, prefix, scopes_json, created_at, expires_at"
 
-static const char *key_prefix(apr_pool_t *p, const auth_state *st)
+static const char *key_prefix(apr_pool_t *p, const auth_state *st, const char *word)
 {
-    return apr_pstrcat(p, "cbk_", st->env, "_", NULL);
+    return apr_pstrcat(p, word ? word : "cbk", "_", st->env, "_", NULL);
 }
 
 apr_status_t auth_apikey_insert(auth_state *st, apr_pool_t *p, const auth_apikey *k,
@@ -39,7 +40,7 @@ apr_status_t auth_apikey_insert(auth_state *st, apr_pool_t *p, const auth_apikey
 }
 
 apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
-                                int64_t expires_in, const char *scopes_json,
+                                int64_t expires_in, const char *scopes_json, const char *prefix,
                                 auth_apikey *out, const char **secret)
 {
     const char *random = cb_random_hex(p, AUTH_KEY_RANDOM_HEX / 2);
@@ -49,10 +50,10 @@ apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
     apr_status_t rv;
     if (!random || !id)
         return APR_EGENERAL;
-    key = apr_pstrcat(p, key_prefix(p, st), random, NULL);
+    key = apr_pstrcat(p, key_prefix(p, st, prefix), random, NULL);
     out->id = id;
     out->name = name;
-    out->prefix = apr_pstrndup(p, key, strlen(key_prefix(p, st)) + DISPLAY_PREFIX_EXTRA);
+    out->prefix = apr_pstrndup(p, key, strlen(key_prefix(p, st, prefix)) + DISPLAY_PREFIX_EXTRA);
     out->scopes_json = scopes_json ? scopes_json : "[]";
     out->created_at = now;
     out->expires_at = expires_in > 0 ? now + expires_in : 0;

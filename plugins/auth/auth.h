@@ -92,7 +92,8 @@ int auth_device_id_ok(const char *id);
 int auth_parse_basic(apr_pool_t *p, const char *header, const char **id, const char **secret);
 /* The sid a refresh token "SID.SECRET" belongs to, or NULL when malformed. */
 const char *auth_refresh_token_sid(apr_pool_t *p, const char *token);
-/* 1 when text has the shape of one of this environment's API keys. */
+/* 1 when text has the shape of one of this environment's API keys
+ * (cbk_ENV_32HEX or tb_ENV_32HEX). */
 int auth_apikey_shape(const auth_state *st, const char *text);
 /* The token of an Authorization value "Bearer TOKEN" (the scheme in any
  * case, spaces before the token skipped), or NULL for other schemes. */
@@ -230,9 +231,13 @@ apr_status_t auth_apikey_insert(auth_state *st, apr_pool_t *p, const auth_apikey
  * does not, or the Redis error. */
 apr_status_t auth_apikey_from_hash(auth_state *st, apr_pool_t *p, const char *key,
                                    auth_apikey *out);
-/* Creates a key; *secret is the whole key, shown once. */
+/* The word a key starts with: "cbk" (CloudBase) or "tb" (TestBase's
+ * tb_{env}_{32hex}); 1 when word is one of them. */
+int auth_apikey_prefix_ok(const char *word);
+/* Creates a key "PREFIX_ENV_32HEX" (prefix NULL: "cbk"); *secret is the
+ * whole key, shown once. */
 apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
-                                int64_t expires_in, const char *scopes_json,
+                                int64_t expires_in, const char *scopes_json, const char *prefix,
                                 auth_apikey *out, const char **secret);
 /* Looks a presented key up (cached within the staleness bound). */
 typedef enum { AUTH_KEY_OK, AUTH_KEY_INVALID, AUTH_KEY_DOWN } auth_key_result;

@@ -83,13 +83,24 @@ const char *auth_refresh_token_sid(apr_pool_t *p, const char *token)
     return apr_pstrmemdup(p, token, AUTH_ID_LENGTH);
 }
 
+int auth_apikey_prefix_ok(const char *word)
+{
+    return word && (strcmp(word, "cbk") == 0 || strcmp(word, "tb") == 0);
+}
+
 int auth_apikey_shape(const auth_state *st, const char *text)
 {
-    size_t env_len = strlen(st->env), len = text ? strlen(text) : 0;
-    if (len != 4 + env_len + 1 + AUTH_KEY_RANDOM_HEX || strncmp(text, "cbk_", 4) != 0 ||
-        strncmp(text + 4, st->env, env_len) != 0 || text[4 + env_len] != '_')
+    size_t env_len = strlen(st->env), len = text ? strlen(text) : 0, head;
+    if (len > 4 && strncmp(text, "cbk_", 4) == 0)
+        head = 4;
+    else if (len > 3 && strncmp(text, "tb_", 3) == 0)
+        head = 3;
+    else
         return 0;
-    return is_lower_hex(text + 5 + env_len, AUTH_KEY_RANDOM_HEX);
+    if (len != head + env_len + 1 + AUTH_KEY_RANDOM_HEX ||
+        strncmp(text + head, st->env, env_len) != 0 || text[head + env_len] != '_')
+        return 0;
+    return is_lower_hex(text + head + env_len + 1, AUTH_KEY_RANDOM_HEX);
 }
 
 const char *auth_bearer_token(const char *authorization)

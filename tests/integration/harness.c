@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "harness.h"
+#include "harness_podman.h"
 #include "harness_cluster.h"
 #include "servers.h"
 
@@ -295,6 +296,7 @@ void it_cleanup_registry(void)
             }
             fclose(pids);
         }
+        it_podman_cleanup_dir(dir);
         unmount_recorded(dir);
         if (!getenv("CB_IT_KEEP")) {
             snprintf(cmd, sizeof(cmd), "sleep 0.2; rm -rf '%s'", dir);

@@ -52,6 +52,7 @@ Suite *metering_suite(void);
 Suite *cluster_suite(void);
 Suite *token_expiry_suite(void);
 Suite *wallet_suite(void);
+Suite *containers_suite(void);
 
 /* Each suite under the name it gives suite_create (CK_RUN_SUITE matches
  * that name; a wrong name here makes scripts/test.sh's run of it find no
@@ -79,6 +80,7 @@ static const struct {
     {"model_browser", model_browser_suite},
     {"storage_s3", storage_s3_suite},
     {"storage_backends", storage_backends_suite},
+    {"containers", containers_suite},
     {"uptime_api", uptime_api_suite},
     {"uptime_page", uptime_page_suite},
     {"database", database_suite},

@@ -39,6 +39,7 @@ Suite *url_guard_suite(void);
 Suite *notify_suite(void);
 Suite *http_stream_suite(void);
 Suite *http_stream_options_suite(void);
+Suite *http_stream_unix_suite(void);
 Suite *db_suite(void);
 Suite *services_suite(void);
 Suite *metering_suite(void);
@@ -87,6 +88,7 @@ int main(void)
     srunner_add_suite(sr, notify_suite());
     srunner_add_suite(sr, http_stream_suite());
     srunner_add_suite(sr, http_stream_options_suite());
+    srunner_add_suite(sr, http_stream_unix_suite());
     srunner_add_suite(sr, db_suite());
     srunner_add_suite(sr, services_suite());
     srunner_add_suite(sr, metering_suite());

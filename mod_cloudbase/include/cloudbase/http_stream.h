@@ -120,6 +120,15 @@ CB_API const cb_http_stream_info *cb_http_streams_info(const cb_http_streams *s,
  * cb_http_streams_run. */
 CB_API int cb_http_streams_step(cb_http_streams *s, int64_t wait_ms);
 
+/* cb_http_streams_add_with over a local unix socket (a container engine's
+ * API socket): the URL's host only names the Host header, the connection
+ * goes to socket_path. untrusted_url and redirects make no sense here and
+ * are refused. */
+CB_API int cb_http_streams_add_unix(cb_http_streams *s, const cb_http_request *req,
+                                    const char *socket_path,
+                                    const cb_http_stream_options *options,
+                                    const cb_http_stream_handlers *handlers, void *baton);
+
 #ifdef __cplusplus
 }
 #endif
