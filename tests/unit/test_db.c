@@ -496,17 +496,23 @@ END_TEST
 /* Many threads of one process writing at once, in transactions and
  * alone. On SQLite the driver serialises a process's calls under one lock:
  * a writer that waited for the write lock inside it held back the thread
- * that had the write lock for a whole busy_timeout (300 ms here), then the
+ * that had the write lock for a whole busy_timeout (5 s here), then the
  * driver slept 0.75 s and tried again. Every write must succeed; before the
  * fix this workload took about a minute and ran into the tcase's timeout. */
 #define WRITER_THREADS 8
 #define WRITES_PER_THREAD 60
+/* timeout=5s: a turn may wait for the 7 other writers' transactions, which
+ * take long in a sanitizer build on a busy machine */
+static cb_db *concurrent_db;
 
+/* data: the thread's failure count (the thread returns without
+ * apr_thread_exit, whose pthread_exit trips ASan at thread exit) */
 static void *APR_THREAD_FUNC concurrent_writer(apr_thread_t *thread, void *data)
 {
-    intptr_t failures = 0;
+    int *failures_out = data, failures = 0;
+    cb_db *writers_db = concurrent_db;
     apr_pool_t *tp;
-    (void)data;
+    (void)thread;
     apr_pool_create(&tp, NULL);
     for (int i = 0; i < WRITES_PER_THREAD; i++) {
         static const char *const one[1] = {"1"};
@@ -514,11 +520,11 @@ static void *APR_THREAD_FUNC concurrent_writer(apr_thread_t *thread, void *data)
         cb_db_result *res;
         apr_pool_clear(tp);
         if (i % 2 == 0) {
-            failures += cb_db_exec(db, tp, "INSERT INTO ledger (amount) VALUES (?)", 1, one,
-                                   NULL) != APR_SUCCESS;
+            failures += cb_db_exec(writers_db, tp, "INSERT INTO ledger (amount) VALUES (?)", 1,
+                                   one, NULL) != APR_SUCCESS;
             continue;
         }
-        if (cb_db_begin(db, tp, &tx) != APR_SUCCESS) {
+        if (cb_db_begin(writers_db, tp, &tx) != APR_SUCCESS) {
             failures++;
             continue;
         }
@@ -529,26 +535,28 @@ static void *APR_THREAD_FUNC concurrent_writer(apr_thread_t *thread, void *data)
         failures += cb_db_commit(tx) != APR_SUCCESS;
     }
     apr_pool_destroy(tp);
-    apr_thread_exit(thread, (apr_status_t)failures);
+    *failures_out = failures;
     return NULL;
 }
 
 START_TEST(concurrent_writers_in_one_process)
 {
     apr_thread_t *threads[WRITER_THREADS];
-    int failures = 0;
-    exec_ok(db, "CREATE TABLE ledger (amount INTEGER)", 0, NULL);
+    int thread_failures[WRITER_THREADS] = {0}, failures = 0;
+    concurrent_db = open_db(pool, "timeout=5s", NULL, 0, NULL);
+    exec_ok(concurrent_db, "CREATE TABLE ledger (amount INTEGER)", 0, NULL);
     for (int i = 0; i < WRITER_THREADS; i++)
-        ck_assert_int_eq(apr_thread_create(&threads[i], NULL, concurrent_writer, NULL, pool),
+        ck_assert_int_eq(apr_thread_create(&threads[i], NULL, concurrent_writer,
+                                           &thread_failures[i], pool),
                          APR_SUCCESS);
     for (int i = 0; i < WRITER_THREADS; i++) {
-        apr_status_t failed;
-        apr_thread_join(&failed, threads[i]);
-        failures += (int)failed;
+        apr_status_t ignored;
+        apr_thread_join(&ignored, threads[i]);
+        failures += thread_failures[i];
     }
     ck_assert_msg(failures == 0, "%d writes failed (last error: %s)", failures,
-                  cb_db_last_error(db));
-    ck_assert_int_eq(count_rows(db, "SELECT COUNT(*) FROM ledger"),
+                  cb_db_last_error(concurrent_db));
+    ck_assert_int_eq(count_rows(concurrent_db, "SELECT COUNT(*) FROM ledger"),
                      WRITER_THREADS * WRITES_PER_THREAD);
 }
 END_TEST
