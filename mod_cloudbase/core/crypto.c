@@ -3,6 +3,8 @@
  * HMAC calls, and SHA-256 over a stream with an EVP digest context
  * (cloudbase/crypto.h).
  */
+#include <pthread.h>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -28,9 +30,31 @@ int cb_sha1(const void *data, size_t len, unsigned char out[CB_SHA1_LEN])
     return digest(EVP_sha1(), data, len, out);
 }
 
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+/* OpenSSL 3 looks EVP_sha256()'s implementation up in the provider
+ * registry on every EVP_Digest (an "implicit fetch": name lookups, locks,
+ * a reference count); fetched once, the digest is used as it is. The read
+ * cache hashes a key on every request. */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_fetched;
+
+static void fetch_sha256(void)
+{
+    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_md(void)
+{
+    pthread_once(&sha256_once, fetch_sha256);
+    return sha256_fetched ? sha256_fetched : EVP_sha256();
+}
+#else
+static const EVP_MD *sha256_md(void) { return EVP_sha256(); }
+#endif
+
 int cb_sha256(const void *data, size_t len, unsigned char out[CB_SHA256_LEN])
 {
-    return digest(EVP_sha256(), data, len, out);
+    return digest(sha256_md(), data, len, out);
 }
 
 int cb_hmac_sha1(const void *key, size_t key_len, const void *data, size_t len,

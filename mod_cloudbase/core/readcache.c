@@ -5,8 +5,9 @@
  *
  * Why the version is read from Redis on every get: a per-node copy of it
  * would let a node serve an answer from before a write another node has
- * acknowledged. One GET of the version and one of the answer per HIT is the
- * price of "never older than an acknowledged write", on any node.
+ * acknowledged. It costs no extra round trip: answers are keyed without
+ * the version and carry it inside, so one MGET reads both, and an answer
+ * is served only when its version is the one read with it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,10 +17,10 @@
 
 #include "cloudbase/crypto.h"
 #include "cloudbase/readcache.h"
+#include "readcache_entry.h"
 
-#define ENTRY_MAGIC "cbrc1 "
-#define ENTRY_MAGIC_LEN (sizeof(ENTRY_MAGIC) - 1)
-#define MAX_FRESH_DIGITS 18 /* 18 nines still fit an int64_t */
+#define ENTRY_MAGIC CB_READCACHE_ENTRY_MAGIC
+#define ENTRY_MAGIC_LEN CB_READCACHE_ENTRY_MAGIC_LEN
 #define MAX_NAMESPACE 128
 
 struct cb_readcache {
@@ -27,6 +28,7 @@ struct cb_readcache {
     const char *env;
     cb_readcache_config cfg;
     cb_redis_script release;
+    cb_redis_script store;
 };
 
 /* Deletes the lock only when it is still ours (it may have expired and been
@@ -34,6 +36,18 @@ struct cb_readcache {
 static const char release_script[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
     "return 0";
+
+/* SET KEYS[1] ARGV[2] PX ARGV[3] unless the entry there was filled at a
+ * version newer than ARGV[1] (versions are INCR's decimals: longer is
+ * newer, then byte order; compared as text, so no float rounding). */
+static const char store_script[] =
+    "local old = redis.call('GET', KEYS[1]) "
+    "if old then "
+    "  local v = string.match(old, '^cbrc2 (%d+) ') "
+    "  if v and (#v > #ARGV[1] or (#v == #ARGV[1] and v > ARGV[1])) then return 0 end "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
+    "return 1";
 
 void cb_readcache_config_defaults(cb_readcache_config *cfg)
 {
@@ -67,6 +81,7 @@ cb_readcache *cb_readcache_create(apr_pool_t *p, cb_redis *redis, const char *en
     if (c->cfg.max_value == 0)
         c->cfg.max_value = defaults.max_value;
     cb_redis_script_init(&c->release, release_script);
+    cb_redis_script_init(&c->store, store_script);
     return c;
 }
 
@@ -80,24 +95,56 @@ const char *cb_readcache_status_name(cb_readcache_status status)
     }
 }
 
+/* Digits from stored[*i] on, at most max of them: their count (0 for none
+ * or too many), *i past them and *number their value when wanted. */
+static size_t digits_at(const char *stored, size_t stored_len, size_t *i, size_t max,
+                        int64_t *number)
+{
+    size_t start = *i;
+    int64_t n = 0;
+    for (; *i < stored_len && stored[*i] >= '0' && stored[*i] <= '9'; (*i)++) {
+        if (*i - start == max)
+            return 0;
+        if (number)   /* only the time is a number: a version may not fit one */
+            n = n * 10 + (stored[*i] - '0');
+    }
+    if (number && *i > start)
+        *number = n;
+    return *i - start;
+}
+
+int cb_readcache_entry_parse(const char *stored, size_t stored_len, cb_readcache_entry *e)
+{
+    size_t i = ENTRY_MAGIC_LEN, version_len;
+    int64_t fresh = 0;
+    if (!stored || stored_len < ENTRY_MAGIC_LEN + 4 ||
+        memcmp(stored, ENTRY_MAGIC, ENTRY_MAGIC_LEN) != 0)
+        return 0;
+    /* The version's digits are compared, never computed: no overflow. */
+    version_len = digits_at(stored, stored_len, &i, CB_READCACHE_MAX_VERSION_DIGITS, NULL);
+    if (version_len == 0 || i >= stored_len || stored[i] != ' ')
+        return 0;
+    i++;
+    if (digits_at(stored, stored_len, &i, CB_READCACHE_MAX_FRESH_DIGITS, &fresh) == 0 ||
+        i >= stored_len || stored[i] != '\n')
+        return 0;
+    e->version = stored + ENTRY_MAGIC_LEN;
+    e->version_len = version_len;
+    e->fresh_until_ms = fresh;
+    e->value = stored + i + 1;
+    e->value_len = stored_len - i - 1;
+    return 1;
+}
+
 int cb_readcache_parse_entry(const char *stored, size_t stored_len, int64_t *fresh_until_ms,
                              const char **value, size_t *value_len)
 {
-    int64_t fresh = 0;
-    size_t i = ENTRY_MAGIC_LEN, digits = 0;
-    if (!stored || stored_len < ENTRY_MAGIC_LEN + 2 ||
-        memcmp(stored, ENTRY_MAGIC, ENTRY_MAGIC_LEN) != 0)
+    cb_readcache_entry e;
+    if (!cb_readcache_entry_parse(stored, stored_len, &e))
         return 0;
-    for (; i < stored_len && stored[i] >= '0' && stored[i] <= '9'; i++, digits++) {
-        if (digits == MAX_FRESH_DIGITS)
-            return 0; /* more than fits an int64_t */
-        fresh = fresh * 10 + (stored[i] - '0');
-    }
-    if (digits == 0 || i >= stored_len || stored[i] != '\n')
-        return 0;
-    *fresh_until_ms = fresh;
-    *value = stored + i + 1;
-    *value_len = stored_len - i - 1;
+    *fresh_until_ms = e.fresh_until_ms;
+    *value = e.value;
+    *value_len = e.value_len;
     return 1;
 }
 
@@ -118,70 +165,82 @@ static int64_t now_ms(void)
     return (int64_t)(apr_time_now() / 1000);
 }
 
-/* GET key: APR_SUCCESS with *bytes NULL for a nil; CB_REDIS_EDOWN when
- * Redis did not answer or answered an error. */
-static apr_status_t redis_get(cb_readcache *c, apr_pool_t *p, const char *key, const char **bytes,
-                              size_t *len)
-{
-    const char *argv[] = {"GET", key};
-    const cb_redis_reply *reply;
-    apr_status_t rv = cb_redis_command(c->redis, p, 2, argv, NULL, &reply);
-    *bytes = NULL;
-    *len = 0;
-    if (rv != APR_SUCCESS)
-        return rv;
-    switch (cb_redis_reply_kind(reply)) {
-    case CB_REDIS_REPLY_NIL:
-        return APR_SUCCESS;
-    case CB_REDIS_REPLY_STRING:
-        *bytes = cb_redis_reply_bytes(reply, len);
-        return APR_SUCCESS;
-    default:
-        return CB_REDIS_EDOWN;
-    }
-}
-
 static const char *version_key(cb_readcache *c, apr_pool_t *p, const char *ns)
 {
     return cb_redis_key(p, c->env, "rc", ns, "v", NULL);
 }
 
-/* The namespace's version ("0" before the first write). */
-static apr_status_t read_version(cb_readcache *c, apr_pool_t *p, const char *ns,
-                                 const char **version)
+/* A string or nil element of an MGET answer: 1 (nil: *bytes NULL), else 0. */
+static int mget_element(const cb_redis_reply *reply, size_t i, const char **bytes, size_t *len)
 {
-    size_t len;
-    apr_status_t rv = redis_get(c, p, version_key(c, p, ns), version, &len);
-    if (rv == APR_SUCCESS && !*version)
-        *version = "0";
-    return rv;
+    const cb_redis_reply *e = cb_redis_reply_element(reply, i);
+    *bytes = NULL;
+    *len = 0;
+    switch (e ? cb_redis_reply_kind(e) : CB_REDIS_REPLY_ERROR) {
+    case CB_REDIS_REPLY_NIL:
+        return 1;
+    case CB_REDIS_REPLY_STRING:
+        *bytes = cb_redis_reply_bytes(e, len);
+        return 1;
+    default:
+        return 0;
+    }
 }
 
-/* One look at the stored answer: 1 with a fresh answer (copied into p),
- * 0 without (a stale one, when there is one, copied into p as *stale),
- * -1 when Redis did not answer. */
-static int look(cb_readcache *c, apr_pool_t *p, const char *entry_key, const char **value,
-                size_t *len, const char **stale, size_t *stale_len)
+/* What one look found. */
+typedef struct sighting {
+    const char *version;    /* the namespace's version now ("0" before any write), in p */
+    size_t version_len;
+    const char *value;      /* a fresh answer of that version (NUL-terminated) */
+    size_t len;
+} sighting;
+
+/* One round trip: MGET of the version and the entry (one slot: both keys
+ * carry the environment's hash tag). 1 with a fresh answer of the current
+ * version, 0 without, -1 when Redis did not answer. The version and answer
+ * are the reply's own bytes when keep is set (the first look: the reply
+ * lives until p is cleared, so a HIT copies nothing), else copies in p
+ * (polls: their replies go with a scratch pool). An entry of the current
+ * version past its TTL becomes the stale copy (once: it does not change
+ * while we wait); an entry of any other version is nothing at all. */
+static int look(cb_readcache *c, apr_pool_t *p, int keep, const char *const keys[2],
+                sighting *now, const char **stale, size_t *stale_len)
 {
-    apr_pool_t *scratch;
-    const char *stored, *v;
-    size_t stored_len, vl;
-    int64_t fresh_until;
-    int found = 0;
-    apr_pool_create(&scratch, p);
-    if (redis_get(c, scratch, entry_key, &stored, &stored_len) != APR_SUCCESS) {
-        found = -1;
-    } else if (stored && cb_readcache_parse_entry(stored, stored_len, &fresh_until, &v, &vl)) {
-        if (now_ms() < fresh_until) {
-            *value = apr_pstrmemdup(p, v, vl);
-            *len = vl;
-            found = 1;
-        } else if (!*stale) { /* once: the copy does not change while we wait */
-            *stale = apr_pstrmemdup(p, v, vl);
-            *stale_len = vl;
-        }
+    apr_pool_t *rp = p;
+    const char *argv[] = {"MGET", keys[0], keys[1]};
+    const cb_redis_reply *reply;
+    const char *version, *stored;
+    size_t version_len, stored_len;
+    cb_readcache_entry e;
+    int found = -1;
+    if (!keep)
+        apr_pool_create(&rp, p);
+    if (cb_redis_command(c->redis, rp, 3, argv, NULL, &reply) != APR_SUCCESS ||
+        cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY ||
+        cb_redis_reply_count(reply) != 2 || !mget_element(reply, 0, &version, &version_len) ||
+        !mget_element(reply, 1, &stored, &stored_len))
+        goto done;
+    found = 0;
+    if (!version) {
+        version = "0";
+        version_len = 1;
     }
-    apr_pool_destroy(scratch);
+    now->version = keep ? version : apr_pstrmemdup(p, version, version_len);
+    now->version_len = version_len;
+    if (!stored || !cb_readcache_entry_parse(stored, stored_len, &e) ||
+        e.version_len != version_len || memcmp(e.version, version, version_len) != 0)
+        goto done;
+    if (now_ms() < e.fresh_until_ms) {
+        now->value = keep ? e.value : apr_pstrmemdup(p, e.value, e.value_len);
+        now->len = e.value_len;
+        found = 1;
+    } else if (!*stale) {
+        *stale = keep ? e.value : apr_pstrmemdup(p, e.value, e.value_len);
+        *stale_len = e.value_len;
+    }
+done:
+    if (!keep)
+        apr_pool_destroy(rp);
     return found;
 }
 
@@ -211,20 +270,22 @@ static void release_lock(cb_readcache *c, apr_pool_t *p, const char *lock_key, c
     (void)cb_redis_eval(c->redis, p, &c->release, 1, 2, argv, NULL, &reply);
 }
 
-/* Stores value under entry_key, fresh for ttl_ms and kept stale_ttl_ms.
- * A failure only costs a later miss. */
-static void store(cb_readcache *c, apr_pool_t *p, const char *entry_key, const char *value,
-                  size_t len)
+/* Stores value under entry_key, filled at version, fresh for ttl_ms and
+ * kept stale_ttl_ms, unless the entry there is of a newer version (a filler
+ * that finished late must not push out its successor's answer: that would
+ * cost the newer version a second fill). A failure only costs a later miss. */
+static void store(cb_readcache *c, apr_pool_t *p, const char *entry_key, const char *version,
+                  const char *value, size_t len)
 {
-    char header[64], px[32];
+    char header[80], px[32];
     int header_len;
     char *blob;
-    const char *argv[] = {"SET", entry_key, NULL, "PX", px};
-    size_t argv_len[5];
+    const char *argv[] = {entry_key, version, NULL, px};
+    size_t argv_len[4];
     const cb_redis_reply *reply;
     if (len > c->cfg.max_value)
         return;
-    header_len = snprintf(header, sizeof(header), ENTRY_MAGIC "%lld\n",
+    header_len = snprintf(header, sizeof(header), ENTRY_MAGIC "%s %lld\n", version,
                           (long long)(now_ms() + c->cfg.ttl_ms));
     blob = apr_palloc(p, (size_t)header_len + len);
     memcpy(blob, header, (size_t)header_len);
@@ -232,9 +293,9 @@ static void store(cb_readcache *c, apr_pool_t *p, const char *entry_key, const c
         memcpy(blob + header_len, value, len);
     snprintf(px, sizeof(px), "%lld", (long long)c->cfg.stale_ttl_ms);
     argv[2] = blob;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 4; i++)
         argv_len[i] = i == 2 ? (size_t)header_len + len : strlen(argv[i]);
-    (void)cb_redis_command(c->redis, p, 5, argv, argv_len, &reply);
+    (void)cb_redis_eval(c->redis, p, &c->store, 1, 4, argv, argv_len, &reply);
 }
 
 static const char *lock_token(apr_pool_t *p)
@@ -258,12 +319,27 @@ static apr_status_t from_source(apr_pool_t *p, cb_readcache_fill_fn fill, void *
     return APR_SUCCESS;
 }
 
+/* Fills from the source, stores under version (read before the fill
+ * started, so the answer is no older than that version's write). */
+static apr_status_t fill_and_store(cb_readcache *c, apr_pool_t *p, const char *entry_key,
+                                   const char *version, cb_readcache_fill_fn fill, void *baton,
+                                   const char **value, size_t *len, cb_readcache_status *status)
+{
+    apr_status_t rv = from_source(p, fill, baton, value, len);
+    if (rv == APR_SUCCESS) {
+        store(c, p, entry_key, version, *value, *len);
+        *status = CB_READCACHE_MISS;
+    }
+    return rv;
+}
+
 apr_status_t cb_readcache_get(cb_readcache *c, apr_pool_t *p, const char *ns, const void *key,
                               size_t key_len, cb_readcache_fill_fn fill, void *baton,
                               const char **value, size_t *len, cb_readcache_status *status)
 {
-    const char *version, *hash, *entry_key, *lock_key, *token, *stale = NULL;
+    const char *hash, *keys[2], *lock_key, *token, *stale = NULL;
     size_t stale_len = 0;
+    sighting now = {0}, seen;
     int64_t deadline;
     apr_status_t rv;
     int found;
@@ -271,19 +347,22 @@ apr_status_t cb_readcache_get(cb_readcache *c, apr_pool_t *p, const char *ns, co
     if (!c || !namespace_is_valid(ns) || !fill || (!key && key_len))
         return APR_EINVAL;
     *status = CB_READCACHE_BYPASS;
-    if (!c->redis || !cb_redis_available(c->redis) ||
-        read_version(c, p, ns, &version) != APR_SUCCESS)
+    if (!c->redis || !cb_redis_available(c->redis))
         return from_source(p, fill, baton, value, len);
     hash = cb_sha256_hex(p, key ? key : "", key_len);
-    entry_key = cb_redis_key(p, c->env, "rc", ns, "e", version, hash, NULL);
-    lock_key = cb_redis_key(p, c->env, "rc", ns, "l", version, hash, NULL);
+    keys[0] = version_key(c, p, ns);
+    keys[1] = cb_redis_key(p, c->env, "rc", ns, "e", hash, NULL);
 
-    if ((found = look(c, p, entry_key, value, len, &stale, &stale_len)) != 0) {
+    if ((found = look(c, p, 1, keys, &now, &stale, &stale_len)) != 0) {
         if (found < 0)
             return from_source(p, fill, baton, value, len);
+        *value = now.value;
+        *len = now.len;
         *status = CB_READCACHE_HIT;
         return APR_SUCCESS;
     }
+    /* One filler per key and version. */
+    lock_key = cb_redis_key(p, c->env, "rc", ns, "l", now.version, hash, NULL);
     token = lock_token(p);
     deadline = now_ms() + c->cfg.wait_ms;
     for (;;) {
@@ -293,30 +372,40 @@ apr_status_t cb_readcache_get(cb_readcache *c, apr_pool_t *p, const char *ns, co
         if (taken) {
             /* The filler before us may have stored and let go between our
              * look and our lock: look again before going to the source. */
-            found = look(c, p, entry_key, value, len, &stale, &stale_len);
+            seen = now;
+            found = look(c, p, 0, keys, &seen, &stale, &stale_len);
             if (found > 0) {
                 release_lock(c, p, lock_key, token);
+                *value = seen.value;
+                *len = seen.len;
                 *status = CB_READCACHE_HIT;
                 return APR_SUCCESS;
             }
-            rv = from_source(p, fill, baton, value, len);
-            if (rv == APR_SUCCESS) {
-                store(c, p, entry_key, *value, *len);
-                *status = CB_READCACHE_MISS;
-            }
+            rv = fill_and_store(c, p, keys[1], seen.version, fill, baton, value, len, status);
             release_lock(c, p, lock_key, token);
             return rv;
         }
         if (now_ms() >= deadline)
             break;
         apr_sleep(apr_time_from_msec(c->cfg.poll_ms));
-        found = look(c, p, entry_key, value, len, &stale, &stale_len);
+        seen = now;
+        found = look(c, p, 0, keys, &seen, &stale, &stale_len);
         if (found > 0) {
+            *value = seen.value;
+            *len = seen.len;
             *status = CB_READCACHE_HIT;
             return APR_SUCCESS;
         }
         if (found < 0)
             break;
+        if (seen.version_len != now.version_len ||
+            memcmp(seen.version, now.version, now.version_len) != 0) {
+            /* A write since our first look: the filler we waited for fills
+             * the old version, and no copy from before it may be served. */
+            now = seen;
+            stale = NULL;
+            break;
+        }
     }
     /* The filler is slow (or gone): the stale copy, else the source. */
     if (stale) {
@@ -325,12 +414,7 @@ apr_status_t cb_readcache_get(cb_readcache *c, apr_pool_t *p, const char *ns, co
         *status = CB_READCACHE_STALE;
         return APR_SUCCESS;
     }
-    rv = from_source(p, fill, baton, value, len);
-    if (rv == APR_SUCCESS) {
-        store(c, p, entry_key, *value, *len);
-        *status = CB_READCACHE_MISS;
-    }
-    return rv;
+    return fill_and_store(c, p, keys[1], now.version, fill, baton, value, len, status);
 }
 
 apr_status_t cb_readcache_bump(cb_readcache *c, apr_pool_t *p, const char *ns)

@@ -38,31 +38,39 @@ int md_cache_create(cb_plugin_ctx *ctx, md_state *st)
     return 1;
 }
 
-/* Appends "LEN:TEXT\n" (NULL as "-\n"): unambiguous whatever TEXT holds. */
-static void key_part(apr_pool_t *p, const char **key, const char *text)
+/* Adds "LEN:TEXT\n" (NULL as "-\n") to the key's pieces: unambiguous
+ * whatever TEXT holds. The pieces are joined once, at the end. */
+static void key_part(apr_array_header_t *pieces, const char *text)
 {
-    *key = text ? apr_psprintf(p, "%s%" APR_SIZE_T_FMT ":%s\n", *key, strlen(text), text)
-                : apr_pstrcat(p, *key, "-\n", NULL);
+    if (!text) {
+        APR_ARRAY_PUSH(pieces, const char *) = "-\n";
+        return;
+    }
+    APR_ARRAY_PUSH(pieces, const char *) =
+        apr_psprintf(pieces->pool, "%" APR_SIZE_T_FMT ":", strlen(text));
+    APR_ARRAY_PUSH(pieces, const char *) = text;
+    APR_ARRAY_PUSH(pieces, const char *) = "\n";
 }
 
 const char *md_cache_key(apr_pool_t *p, const md_state *st, const char *driver,
                          const md_read *r, const md_caller *c)
 {
     md_sql scope;
-    const char *key = apr_psprintf(p, "md1 %s %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %d\n",
-                                   r->single ? "get" : "list", r->page_size, r->page_number,
-                                   r->get_count);
-    key_part(p, &key, r->where ? cb_json_dump(p, r->where) : NULL);
-    key_part(p, &key, r->select ? cb_json_dump(p, r->select) : NULL);
-    key_part(p, &key, r->order_by ? cb_json_dump(p, r->order_by) : NULL);
+    apr_array_header_t *pieces = apr_array_make(p, 24, sizeof(const char *));
+    APR_ARRAY_PUSH(pieces, const char *) =
+        apr_psprintf(p, "md1 %s %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %d\n",
+                     r->single ? "get" : "list", r->page_size, r->page_number, r->get_count);
+    key_part(pieces, r->where ? cb_json_dump(p, r->where) : NULL);
+    key_part(pieces, r->select ? cb_json_dump(p, r->select) : NULL);
+    key_part(pieces, r->order_by ? cb_json_dump(p, r->order_by) : NULL);
     /* The scope is what the preset adds to the SQL: equal scopes, equal rows. */
     md_sql_init(&scope, p, driver, st->limits.max_params);
     if (!md_read_scope(&scope, r->model, c))
         return NULL;
-    key_part(p, &key, scope.text);
+    key_part(pieces, scope.text);
     for (int i = 0; i < scope.args->nelts; i++)
-        key_part(p, &key, APR_ARRAY_IDX(scope.args, i, const char *));
-    return key;
+        key_part(pieces, APR_ARRAY_IDX(scope.args, i, const char *));
+    return apr_array_pstrcat(p, pieces, 0);
 }
 
 typedef struct read_job {
@@ -87,16 +95,37 @@ static apr_status_t fill_from_database(void *baton, apr_pool_t *p, const char **
     return APR_SUCCESS;
 }
 
-/* {data, requestId} around the data's JSON text (cached or fresh). */
-static cb_status send_data(cb_req *req, const char *data, const char *cache_status)
+/* A request id as it may stand in a JSON string without escaping: the
+ * core's ids are [A-Za-z0-9_.:-] (cb_request_id); checked all the same. */
+static int id_is_plain(const char *id)
+{
+    for (; *id; id++)
+        if (*id == '"' || *id == '\\' || (unsigned char)*id < 0x20)
+            return 0;
+    return 1;
+}
+
+/* {"data":DATA,"requestId":"ID"} around the data's JSON text (cached or
+ * fresh), written in three pieces: the data's bytes (a HIT's are the Redis
+ * reply's own) go to the host as they are, with no JSON object built and
+ * no copy into one string first. */
+static cb_status send_data(cb_req *req, const char *data, size_t len, const char *cache_status)
 {
     apr_pool_t *p = cb_req_pool(req);
-    cb_json *tail = cb_json_new_object(p);
-    cb_json_set_string(tail, "requestId", cb_req_id(req));
+    const char *id = cb_req_id(req), *tail;
+    cb_status rv;
+    if (id_is_plain(id)) {
+        tail = apr_pstrcat(p, ",\"requestId\":\"", id, "\"}", NULL);
+    } else {
+        cb_json *t = cb_json_new_object(p);
+        cb_json_set_string(t, "requestId", id);
+        tail = apr_pstrcat(p, ",", cb_json_dump(p, t) + 1, NULL); /* its '{' is our ',' */
+    }
     cb_req_set_header(req, "X-Cache-Status", cache_status);
-    /* the tail's dump is {"requestId":"..."}: its '{' becomes our ',' */
-    return cb_req_send_json(req, 200, apr_pstrcat(p, "{\"data\":", data, ",",
-                                                  cb_json_dump(p, tail) + 1, NULL));
+    if ((rv = cb_req_send_json(req, 200, "{\"data\":")) != CB_OK ||
+        (rv = cb_req_write(req, data, len)) != CB_OK)
+        return rv;
+    return cb_req_write(req, tail, strlen(tail));
 }
 
 cb_status md_cache_read(cb_req *req, md_state *st, cb_db *db, const md_read *r,
@@ -114,13 +143,13 @@ cb_status md_cache_read(cb_req *req, md_state *st, cb_db *db, const md_read *r,
     if (!key) {
         if (fill_from_database(&job, p, &value, &len) != APR_SUCCESS)
             return md_refuse(req, job.status, job.code, job.message);
-        return send_data(req, value, cb_readcache_status_name(CB_READCACHE_BYPASS));
+        return send_data(req, value, len, cb_readcache_status_name(CB_READCACHE_BYPASS));
     }
     rv = cb_readcache_get(st->cache, p, r->model->cache_ns[r->pre], key, strlen(key),
                           fill_from_database, &job, &value, &len, &status);
     if (rv != APR_SUCCESS)
         return md_refuse(req, job.status, job.code, job.message);
-    return send_data(req, value, cb_readcache_status_name(status));
+    return send_data(req, value, len, cb_readcache_status_name(status));
 }
 
 void md_cache_written(cb_req *req, md_state *st, const md_model *m, int pre)

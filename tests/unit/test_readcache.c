@@ -6,8 +6,9 @@
  * older than the last bump, 200 threads missing one key at once cause
  * exactly one source fill, a slow filler makes the others take the stale
  * copy (or the source, without one), a failing fill is handed back and not
- * stored, Redis down gives BYPASS (and a bump reports it), and the stored
- * entry parser. Waits poll to deadlines; nothing asserts a duration.
+ * stored, Redis down gives BYPASS (and a bump reports it), a HIT is one
+ * MGET, an answer of another version is never served (nor STALE), and the
+ * stored entry parser. Waits poll to deadlines; nothing asserts a duration.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,9 @@
 #include <apr_time.h>
 #include <check.h>
 
+#include "cloudbase/crypto.h"
 #include "cloudbase/readcache.h"
+#include "readcache_entry.h"
 #include "cloudbase/redis.h"
 #include "cluster_servers.h"
 #include "servers.h"
@@ -405,27 +408,153 @@ START_TEST(redis_down_bypasses)
 }
 END_TEST
 
+/* Runs one command on c's Redis (the test's own client). */
+static const cb_redis_reply *run(cb_redis *r, int argc, const char *const *argv)
+{
+    const cb_redis_reply *reply;
+    ck_assert_int_eq(cb_redis_command(r, pool, argc, argv, NULL, &reply), APR_SUCCESS);
+    ck_assert_int_ne(cb_redis_reply_kind(reply), CB_REDIS_REPLY_ERROR);
+    return reply;
+}
+
+/* Calls Redis has served so far: of one command (e.g. "mget"), or of all
+ * but INFO when name is NULL. */
+static long long calls_of(cb_redis *r, const char *name)
+{
+    const char *argv[] = {"INFO", "commandstats"};
+    const char *line = cb_redis_reply_bytes(run(r, 2, argv), NULL);
+    long long total = 0;
+    while ((line = strstr(line, "cmdstat_"))) {
+        const char *calls = strstr(line, ":calls=");
+        size_t name_len = (size_t)(calls - line) - strlen("cmdstat_");
+        int is_info = name_len == 4 && strncmp(line + 8, "info", 4) == 0;
+        ck_assert_ptr_nonnull(calls);
+        if (name ? name_len == strlen(name) && strncmp(line + 8, name, name_len) == 0
+                 : !is_info)
+            total += atoll(calls + strlen(":calls="));
+        line = calls;
+    }
+    return total;
+}
+
+/* A HIT is one round trip to Redis, one MGET (the version and the answer
+ * together), whatever the entry's size. */
+START_TEST(hit_is_one_round_trip)
+{
+    cb_redis *r = new_client(pool);
+    cb_readcache *c = new_cache(r, 600000, 5000);
+    source s = {.value = "[{\"_id\":\"a\"}]"};
+    const char *v;
+    long long all, mgets;
+    ck_assert_int_eq(get(c, "post.prod", "q|public", &s, &v), CB_READCACHE_MISS);
+    ck_assert_int_eq(cb_readcache_bump(c, pool, "post.prod"), APR_SUCCESS);
+    ck_assert_int_eq(get(c, "post.prod", "q|public", &s, &v), CB_READCACHE_MISS);
+    all = calls_of(r, NULL);
+    mgets = calls_of(r, "mget");
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(get(c, "post.prod", "q|public", &s, &v), CB_READCACHE_HIT);
+        ck_assert_str_eq(v, "[{\"_id\":\"a\"}]");
+    }
+    ck_assert_int_eq(calls_of(r, NULL) - all, 5);
+    ck_assert_int_eq(calls_of(r, "mget") - mgets, 5);
+    ck_assert_int_eq(s.fills, 2);
+}
+END_TEST
+
+/* Writes an entry for key q of post.prod by hand, as a node that filled
+ * it at `version` would have. */
+static void plant(cb_redis *r, const char *version, int64_t fresh_until_ms, const char *value)
+{
+    const char *entry = cb_redis_key(pool, "demo", "rc", "post.prod", "e",
+                                     cb_sha256_hex(pool, "q", 1), NULL);
+    const char *argv[] = {"SET", entry,
+                          apr_psprintf(pool, "cbrc2 %s %" APR_INT64_T_FMT "\n%s", version,
+                                       fresh_until_ms, value)};
+    run(r, 3, argv);
+}
+
+static const char *entry_version(cb_redis *r)
+{
+    const char *argv[] = {"GET", cb_redis_key(pool, "demo", "rc", "post.prod", "e",
+                                              cb_sha256_hex(pool, "q", 1), NULL)};
+    const char *stored = cb_redis_reply_bytes(run(r, 2, argv), NULL);
+    return apr_pstrndup(pool, stored + 6, strcspn(stored + 6, " "));
+}
+
+/* An answer of any version but the current one is a miss, never a HIT and
+ * never STALE, however fresh its clock says it is: older versions, and
+ * versions that share a prefix with the current one either way. */
+START_TEST(other_versions_are_never_served)
+{
+    cb_redis *r = new_client(pool);
+    cb_readcache *c = new_cache(r, 600000, 20);
+    const char *set_version[] = {"SET", cb_redis_key(pool, "demo", "rc", "post.prod", "v", NULL),
+                                 "1"};
+    const char *hold_lock[] = {"SET", cb_redis_key(pool, "demo", "rc", "post.prod", "l", "1",
+                                                   cb_sha256_hex(pool, "q", 1), NULL),
+                               "another filler", "PX", "60000"};
+    static const char *const others[] = {"0", "10", "11", "01", "2"};
+    int64_t far = (int64_t)(apr_time_now() / 1000) + 600000;
+    source s = {.value = "current"};
+    const char *v;
+    run(r, 3, set_version);
+    for (size_t i = 0; i < sizeof(others) / sizeof(*others); i++) {
+        plant(r, others[i], far, "older");
+        ck_assert_int_eq(get(c, "post.prod", "q", &s, &v), CB_READCACHE_MISS);
+        ck_assert_msg(strcmp(v, "current") == 0, "version %s served: %s", others[i], v);
+    }
+    /* Past its TTL and its refill held by another filler: the waiter gives
+     * up and reads the source; an old version's copy is not a stale copy. */
+    run(r, 5, hold_lock);
+    plant(r, "0", 1, "older");
+    ck_assert_int_eq(get(c, "post.prod", "q", &s, &v), CB_READCACHE_MISS);
+    ck_assert_str_eq(v, "current");
+    /* The same version past its TTL is the stale copy (the control). */
+    plant(r, "1", 1, "same version");
+    ck_assert_int_eq(get(c, "post.prod", "q", &s, &v), CB_READCACHE_STALE);
+    ck_assert_str_eq(v, "same version");
+    /* A filler that read version 1 does not push out an answer of version
+     * 10 (a late filler and its successor): the newer one stays. */
+    plant(r, "10", 1, "newer");
+    ck_assert_int_eq(get(c, "post.prod", "q", &s, &v), CB_READCACHE_MISS);
+    ck_assert_str_eq(entry_version(r), "10");
+    plant(r, "0", far, "older");
+    ck_assert_int_eq(get(c, "post.prod", "q", &s, &v), CB_READCACHE_MISS);
+    ck_assert_str_eq(entry_version(r), "1");
+    ck_assert_int_eq(s.fills, 8);
+}
+END_TEST
+
 START_TEST(entry_parser)
 {
     int64_t fresh;
     const char *v;
     size_t vl;
-    static const char ok[] = "cbrc1 1700000000123\n{\"a\":1}";
-    static const char empty[] = "cbrc1 5\n";
-    static const char binary[] = "cbrc1 7\n\0x";
+    static const char ok[] = "cbrc2 42 1700000000123\n{\"a\":1}";
+    static const char empty[] = "cbrc2 0 5\n";
+    static const char binary[] = "cbrc2 7 7\n\0x";
+    cb_readcache_entry e;
     ck_assert(cb_readcache_parse_entry(ok, sizeof(ok) - 1, &fresh, &v, &vl));
     ck_assert(fresh == 1700000000123LL);
     ck_assert_uint_eq(vl, 7);
     ck_assert(memcmp(v, "{\"a\":1}", 7) == 0);
+    ck_assert(cb_readcache_entry_parse(ok, sizeof(ok) - 1, &e));
+    ck_assert_uint_eq(e.version_len, 2);
+    ck_assert(memcmp(e.version, "42", 2) == 0);
     ck_assert(cb_readcache_parse_entry(empty, sizeof(empty) - 1, &fresh, &v, &vl));
     ck_assert_uint_eq(vl, 0);
     ck_assert(cb_readcache_parse_entry(binary, sizeof(binary) - 1, &fresh, &v, &vl));
     ck_assert_uint_eq(vl, 2);
-    ck_assert(!cb_readcache_parse_entry("cbrc1 \n", 7, &fresh, &v, &vl));
-    ck_assert(!cb_readcache_parse_entry("cbrc1 12", 8, &fresh, &v, &vl));
+    ck_assert(cb_readcache_entry_parse("cbrc2 18446744073709551615 1\n", 29, &e));
+    ck_assert(!cb_readcache_entry_parse("cbrc2 184467440737095516150 1\n", 30, &e));
+    ck_assert(!cb_readcache_parse_entry("cbrc2 1 \n", 9, &fresh, &v, &vl));
+    ck_assert(!cb_readcache_parse_entry("cbrc2  12\n", 10, &fresh, &v, &vl));
     ck_assert(!cb_readcache_parse_entry("cbrc2 12\nx", 10, &fresh, &v, &vl));
-    ck_assert(!cb_readcache_parse_entry("cbrc1 -1\nx", 10, &fresh, &v, &vl));
-    ck_assert(!cb_readcache_parse_entry("cbrc1 12345678901234567890\nx", 28, &fresh, &v, &vl));
+    ck_assert(!cb_readcache_parse_entry("cbrc2 1 12", 10, &fresh, &v, &vl));
+    ck_assert(!cb_readcache_parse_entry("cbrc1 12\nx", 10, &fresh, &v, &vl));
+    ck_assert(!cb_readcache_parse_entry("cbrc2 1 -1\nx", 12, &fresh, &v, &vl));
+    ck_assert(!cb_readcache_parse_entry("cbrc2 1 12345678901234567890\nx", 30, &fresh, &v,
+                                        &vl));
     ck_assert(!cb_readcache_parse_entry(NULL, 0, &fresh, &v, &vl));
 }
 END_TEST
@@ -444,6 +573,8 @@ Suite *readcache_suite(void)
     tcase_add_test(tc, failed_fill_is_returned_and_not_stored);
     tcase_add_test(tc, redis_down_bypasses);
     tcase_add_test(tc, entry_parser);
+    tcase_add_test(tc, hit_is_one_round_trip);
+    tcase_add_test(tc, other_versions_are_never_served);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("readcache_cluster");
@@ -455,6 +586,7 @@ Suite *readcache_suite(void)
     tcase_add_test(tc, two_nodes_never_read_older);
     tcase_add_test(tc, stampede_fills_once);
     tcase_add_test(tc, slow_filler_serves_stale);
+    tcase_add_test(tc, other_versions_are_never_served);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,11 +3,13 @@
  * than the last acknowledged write, on any node.
  *
  * Answers live in namespaces (a model and its envType, say). Each namespace
- * has a version kept in Redis; every cache key includes it, so a write
- * bumps the version (INCR, O(1) whatever the number of cached queries) and
- * every node's next read looks under the new version. The caller supplies
- * the query key (the normalised query plus the caller's permission scope:
- * answers are only shared between callers whose key is equal).
+ * has a version kept in Redis, and every stored answer carries the version
+ * it was filled at; a write bumps the version (INCR, O(1) whatever the
+ * number of cached queries), and every node's next read, which fetches the
+ * version and the answer together, takes an answer of another version for
+ * a miss. The caller supplies the query key (the normalised query plus the
+ * caller's permission scope: answers are only shared between callers whose
+ * key is equal).
  *
  * A missing or expired answer is filled by one caller per key: a short
  * Redis lock (SET NX PX) elects the filler; the others poll for its answer
@@ -16,9 +18,11 @@
  * With Redis unreachable (the client's breaker open, a timeout) a read goes
  * to the source and says BYPASS; nothing is an error.
  *
- * Keys (cb_redis_key, so one environment's keys share a cluster slot):
+ * Keys (cb_redis_key, so one environment's keys share a cluster slot and
+ * one MGET reads the version and an answer, a HIT's single round trip):
  *   cb:{ENV}:rc:NS:v                 the namespace's version (no TTL)
- *   cb:{ENV}:rc:NS:e:VERSION:SHA256  an answer: "cbrc1 FRESH_UNTIL_MS\n" + bytes
+ *   cb:{ENV}:rc:NS:e:SHA256          an answer:
+ *                                    "cbrc2 VERSION FRESH_UNTIL_MS\n" + bytes
  *   cb:{ENV}:rc:NS:l:VERSION:SHA256  the filler's lock
  * where SHA256 is the hex digest of the caller's key.
  */
@@ -91,8 +95,9 @@ CB_API apr_status_t cb_readcache_purge(cb_readcache *c, apr_pool_t *p, const cha
 /* "HIT", "MISS", "BYPASS" or "STALE", for X-Cache-Status. */
 CB_API const char *cb_readcache_status_name(cb_readcache_status status);
 
-/* Parses a stored answer ("cbrc1 FRESH_UNTIL_MS\n" + bytes): 1 and the
- * fields when well formed, else 0. Exposed for the fuzz target. */
+/* Parses a stored answer ("cbrc2 VERSION FRESH_UNTIL_MS\n" + bytes): 1 and
+ * the fields when well formed, else 0 (the version is checked, not
+ * returned). Exposed for the fuzz target. */
 CB_API int cb_readcache_parse_entry(const char *stored, size_t stored_len, int64_t *fresh_until_ms,
                                     const char **value, size_t *value_len);
 
