@@ -11,6 +11,7 @@
 #include <apr_base64.h>
 #include <apr_strings.h>
 
+#include "apikey_service.h"
 #include "auth.h"
 #include "cloudbase/json.h"
 
@@ -83,9 +84,23 @@ const char *auth_refresh_token_sid(apr_pool_t *p, const char *token)
     return apr_pstrmemdup(p, token, AUTH_ID_LENGTH);
 }
 
+/* The key prefixes auth_apikey_shape accepts besides "cbk_ENV_". */
+static const char *const other_prefixes[] = {AUTH_APIKEY_TOSE_PREFIX, NULL};
+
+int auth_apikey_other_prefix(const char *text)
+{
+    for (int i = 0; other_prefixes[i]; i++)
+        if (strncmp(text, other_prefixes[i], strlen(other_prefixes[i])) == 0)
+            return (int)strlen(other_prefixes[i]);
+    return 0;
+}
+
 int auth_apikey_shape(const auth_state *st, const char *text)
 {
     size_t env_len = strlen(st->env), len = text ? strlen(text) : 0;
+    size_t other = len ? (size_t)auth_apikey_other_prefix(text) : 0;
+    if (other)
+        return len == other + AUTH_KEY_RANDOM_HEX && is_lower_hex(text + other, AUTH_KEY_RANDOM_HEX);
     if (len != 4 + env_len + 1 + AUTH_KEY_RANDOM_HEX || strncmp(text, "cbk_", 4) != 0 ||
         strncmp(text + 4, st->env, env_len) != 0 || text[4 + env_len] != '_')
         return 0;

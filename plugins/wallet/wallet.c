@@ -58,6 +58,10 @@ static const cb_error_code_def key_reused = {
     {.method = m, .pattern = "/api/workspaces/{slug}/wallet" p, .handler = h, \
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TOSE}
 
+#define APIKEYS(m, p, h) \
+    {.method = m, .pattern = "/api/workspaces/{slug}/api-keys" p, .handler = h, \
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TOSE}
+
 static const cb_route_def routes[] = {
     ROUTE("GET", "", wallet_get_route),
     ROUTE("GET", "/transactions", wallet_transactions_route),
@@ -66,6 +70,9 @@ static const cb_route_def routes[] = {
     ROUTE("POST", "/charge", wallet_charge_route),
     ROUTE("PUT", "/alert", wallet_alert_route),
     ROUTE("GET", "/reconcile", wallet_reconcile_route),
+    APIKEYS("POST", "", wallet_apikey_create_route),
+    APIKEYS("GET", "", wallet_apikey_list_route),
+    APIKEYS("DELETE", "/{id}", wallet_apikey_revoke_route),
     {0}
 };
 
@@ -163,4 +170,5 @@ const cb_plugin cloudbase_plugin = {
     .child_init = wallet_child_init,
     .access_policy = wallet_access_policy,
     .after_response = wallet_after_response,
+    .resolve = wallet_resolve,
 };

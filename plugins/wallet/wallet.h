@@ -49,6 +49,7 @@ typedef struct wallet_plugin {
     cb_db *db;                    /* the ledger's durable copy; NULL without CloudBaseDatabase */
     wallet_meter own_routes[2];   /* the wallet's own paths, never metered */
     cb_notifier *notifier;        /* low-balance alerts; NULL without notify lines */
+    const struct auth_apikey_service *apikeys; /* the auth plugin's keys; NULL without it */
 } wallet_plugin;
 
 /* ---- parsers (parse.c, fuzzed by fuzz_wallet) */
@@ -188,5 +189,15 @@ cb_status wallet_reconcile_route(cb_req *req, void *state);
 cb_status wallet_access_policy(cb_req *req, void *state);
 void wallet_after_response(cb_req *req, void *state, const cb_response_record *rec);
 void wallet_sweep_task(void *state, apr_pool_t *scratch);
+
+/* ---- the TOSE api-keys routes over the auth plugin's service (apikeys.c) */
+
+/* Looks the auth plugin's "auth.apikeys" service up (the resolve hook). */
+cb_status wallet_resolve(cb_plugin_ctx *ctx, void *state);
+cb_status wallet_apikey_create_route(cb_req *req, void *state);
+cb_status wallet_apikey_list_route(cb_req *req, void *state);
+cb_status wallet_apikey_revoke_route(cb_req *req, void *state);
+/* ISO 8601 UTC with milliseconds (routes.c). */
+const char *wallet_iso_time(apr_pool_t *p, int64_t ms);
 
 #endif
