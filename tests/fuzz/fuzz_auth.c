@@ -143,13 +143,20 @@ static void check_shapes(apr_pool_t *p, const char *text, size_t size)
             built);
 
     if (auth_apikey_shape(&state, text))
-        require(strncmp(text, "cbk_demo_", 9) == 0 && strlen(text) == 9 + AUTH_KEY_RANDOM_HEX &&
-                    all_of(text + 9, lower_hex_char),
+        require((strncmp(text, "cbk_demo_", 9) == 0 && strlen(text) == 9 + AUTH_KEY_RANDOM_HEX &&
+                 all_of(text + 9, lower_hex_char)) ||
+                    (strncmp(text, "tose_sk_", 8) == 0 && strlen(text) == 8 + AUTH_KEY_RANDOM_HEX &&
+                     all_of(text + 8, lower_hex_char)),
                 "API key accepted outside its shape", text);
-    built = apr_pstrcat(p, "cbk_demo_", hex_from(p, text, size, AUTH_KEY_RANDOM_HEX / 2), NULL);
-    require(auth_apikey_shape(&state, built), "a well-formed API key was refused", built);
-    require(!auth_apikey_shape(&state, apr_pstrcat(p, built, "0", NULL)),
-            "an API key one digit too long was accepted", built);
+    for (int i = 0; i < 2; i++) {
+        built = apr_pstrcat(p, i ? "tose_sk_" : "cbk_demo_",
+                            hex_from(p, text, size, AUTH_KEY_RANDOM_HEX / 2), NULL);
+        require(auth_apikey_shape(&state, built), "a well-formed API key was refused", built);
+        require(!auth_apikey_shape(&state, apr_pstrcat(p, built, "0", NULL)),
+                "an API key one digit too long was accepted", built);
+        require(!auth_apikey_shape(&state, apr_pstrndup(p, built, strlen(built) - 1)),
+                "an API key one digit too short was accepted", built);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
