@@ -23,7 +23,8 @@
 typedef enum {
     WALLET_PER_CALL = 0,   /* N/call */
     WALLET_PER_SECOND,     /* N/s of the answer's duration */
-    WALLET_PER_MIB         /* N/MiB of body bytes in and out */
+    WALLET_PER_MIB,        /* N/MiB of body bytes in and out */
+    WALLET_PER_1K_TOKENS   /* N/1k-tokens of the answer's usage (AI routes) */
 } wallet_unit;
 
 /* One `meter PATTERN PRICE [cap=N]` line. */
@@ -78,6 +79,10 @@ int wallet_meter_matches(const wallet_meter *m, const char *path);
 /* The cost of a settled call from its answer: the price for N/call, else
  * price times the units used rounded up, at most the cap. */
 int64_t wallet_meter_cost(const wallet_meter *m, const cb_response_record *rec);
+
+/* The cost of an N/1k-tokens call that used tokens: price times tokens
+ * / 1000, rounded up, at most the cap. */
+int64_t wallet_token_cost(const wallet_meter *m, int64_t tokens);
 
 /* ---- the ledger in Redis (ledger.c) */
 
