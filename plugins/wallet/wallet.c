@@ -19,7 +19,7 @@ static const cb_option_def options[] = {
      .help = "the environment's currency (ISO 4217 code); amounts are its minor unit"},
     {.name = "meter", .type = CB_OPT_LIST,
      .help = "PATTERN PRICE [cap=N]: meter /v1/functions/* 1/call, meter /v1/cloudrun/* 2/s "
-             "cap=600, meter /v1/storages/* 1/MiB cap=100"},
+             "cap=600, meter /v1/storages/* 1/MiB cap=100, meter /v1/ai/* 5/1k-tokens cap=200"},
     {.name = "hold_timeout", .type = CB_OPT_DURATION, .default_value = "10m", CB_OPT_MIN(1000),
      CB_OPT_MAX(86400000),
      .help = "a reservation not settled by then is settled at its full amount by the sweeper; "
