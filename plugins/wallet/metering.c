@@ -68,7 +68,7 @@ cb_status wallet_access_policy(cb_req *req, void *state)
     /* an N/call price is known now: no hold to settle, a refund only for
      * an answer that is not paid (one round trip per paid call) */
     r = wallet_reserve(w, p, hold->id, m->cap, cb_req_id(req), cb_req_path(req),
-                       m->unit != WALLET_PER_CALL, &balance, &alert_entry);
+                       cb_req_route_plugin(req), m->unit != WALLET_PER_CALL, &balance, &alert_entry);
     if (r == WALLET_SHORT) {
         cb_req_send_error_code(req, "WALLET_INSUFFICIENT_BALANCE", NULL);
         return CB_DONE;
@@ -118,7 +118,7 @@ void wallet_after_response(cb_req *req, void *state, const cb_response_record *r
     if (hold->meter->unit == WALLET_PER_CALL) {
         if (!is_paid(rec->status) &&
             wallet_refund(w, cb_req_pool(req), hold->meter->cap, cb_req_id(req),
-                          cb_req_path(req)) != WALLET_OK)
+                          cb_req_path(req), cb_req_route_plugin(req)) != WALLET_OK)
             cb_log_req(req, CB_LOG_WARNING, "wallet: the refund of %s (answered %d) could not "
                        "reach Redis; the call stays charged", cb_req_path(req), rec->status);
         return;

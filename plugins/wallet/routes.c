@@ -133,6 +133,7 @@ cb_status wallet_transactions_route(cb_req *req, void *state)
         cb_json_set_int(o, "balance_after", e->balance_after);
         cb_json_set_string(o, "request_id", e->request_id);
         cb_json_set_string(o, "route", e->route);
+        cb_json_set_string(o, "plugin", e->plugin);
         cb_json_set_string(o, "description", e->description);
         cb_json_set_string(o, "created_at", wallet_iso_time(p, e->time_ms));
         cb_json_append(list, o);

@@ -103,6 +103,7 @@ typedef struct wallet_entry {
     int64_t balance_after;
     const char *request_id;
     const char *route;
+    const char *plugin;   /* the plugin whose route a metered call was; NULL otherwise */
     const char *description;
     int64_t time_ms;
 } wallet_entry;
@@ -125,10 +126,11 @@ wallet_result wallet_post(wallet_plugin *w, apr_pool_t *p, int credit, int64_t a
  * the balance below the alert threshold (once per crossing), else 0. */
 wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_id,
                              int64_t amount, const char *request_id, const char *route,
-                             int keep_hold, int64_t *balance_after, int64_t *alert_entry);
+                             const char *plugin, int keep_hold, int64_t *balance_after,
+                             int64_t *alert_entry);
 /* Gives back amount reserved without a hold (a refund entry). */
 wallet_result wallet_refund(wallet_plugin *w, apr_pool_t *p, int64_t amount,
-                            const char *request_id, const char *route);
+                            const char *request_id, const char *route, const char *plugin);
 /* Settles a reservation at cost (at most what was reserved) and gives the
  * rest back (a refund entry); once per hold id. *refunded may be NULL. */
 wallet_result wallet_settle(wallet_plugin *w, apr_pool_t *p, const char *hold_id, int64_t cost,

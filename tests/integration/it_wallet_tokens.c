@@ -9,7 +9,8 @@
  *     tokens: 10; its chunks still arrive as they are sent), a stream
  *     without usage (the cap); then a balance short of the cap answers 402
  *     and the provider is never called. The ledger's sum equals the
- *     balance.
+ *     balance, and GET wallet/usage totals the three calls by plugin
+ *     (functions: 67) and by route, from the ledger's copy.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,35 @@ START_TEST(tokens_read_from_usage)
     ck_assert(it_upstream_saw("marker:ai-json"));
     ck_assert(!it_upstream_saw("marker:ai-broke"));
     expect_balance(33);
+
+    /* Usage by plugin and by route, once the copier has the entries. */
+    {
+        long long deadline = now_ms() + 5000;
+        json_t *plugins = NULL, *routes = NULL;
+        const char *text = NULL;
+        v = NULL;
+        while (now_ms() < deadline) {
+            if (v)
+                json_decref(v);
+            v = wallet_call("GET", WALLET "/usage", NULL, 200);
+            plugins = json_object_get(json_object_get(v, "data"), "by_plugin");
+            if (json_integer_value(json_object_get(json_object_get(v, "data"), "cost")) == 67)
+                break;
+            usleep(50000);
+        }
+        routes = json_object_get(json_object_get(v, "data"), "by_route");
+        text = json_dumps(json_object_get(v, "data"), JSON_COMPACT);
+        ck_assert_msg(json_array_size(plugins) == 1 && json_array_size(routes) == 1, "%s", text);
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(plugins, 0), "plugin")),
+                         "functions");
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(plugins, 0), "cost")), 67);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(plugins, 0), "calls")), 3);
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(routes, 0), "route")),
+                         CHAT);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(routes, 0), "cost")), 67);
+        free((void *)text);
+        json_decref(v);
+    }
 
     v = wallet_call("GET", WALLET "/reconcile", NULL, 200);
     ck_assert_msg(json_is_true(json_object_get(json_object_get(v, "data"), "ok")),

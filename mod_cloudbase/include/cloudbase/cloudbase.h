@@ -165,6 +165,8 @@ CB_API const char *cb_req_client_ip(const cb_req *req);
 CB_API const char *cb_req_param(const cb_req *req, const char *name); /* route {param} */
 CB_API const char *cb_req_id(const cb_req *req);
 CB_API const char *cb_req_env(const cb_req *req);
+/* The name of the plugin whose route matched, or NULL (a core route, none). */
+CB_API const char *cb_req_route_plugin(const cb_req *req);
 CB_API apr_pool_t *cb_req_pool(const cb_req *req);
 /* The environment's Redis client, or NULL when CloudBaseRedis is not set. */
 CB_API cb_redis *cb_req_redis(const cb_req *req);
