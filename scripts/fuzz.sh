@@ -38,7 +38,8 @@ all_targets=(fuzz_router fuzz_values fuzz_allowlist fuzz_errors fuzz_auth fuzz_j
              fuzz_db_config fuzz_encoding fuzz_option_line fuzz_json_scan
              fuzz_redis_cluster fuzz_sigv4 fuzz_storage fuzz_storage_form
              fuzz_storage_bucket fuzz_storage_s3 fuzz_readcache_entry fuzz_model
-             fuzz_notify fuzz_uptime fuzz_wallet fuzz_containers)
+             fuzz_notify fuzz_uptime fuzz_wallet fuzz_containers
+             fuzz_usage_scan)
 
 # The convenience libraries every target links, in link order (a plugin's
 # library before the core it calls).

@@ -67,6 +67,10 @@ void cb_apache_proxy_hooks_post_config(apr_pool_t *pconf);
 /* metering.c: bytes in and out and the start time for the response record. */
 void cb_apache_metering_start(request_rec *r, cb_req *req);
 void cb_apache_metering_finish(request_rec *r, cb_req *req);
+/* After the policies: when one asked for the answer's token usage, an
+ * output filter feeds every piece of the answer to the scanner as it
+ * passes. */
+void cb_apache_metering_watch_usage(request_rec *r, cb_req *req);
 /* The body was read whole by a plugin: its replay is not counted again. */
 void cb_apache_metering_body_was_read(request_rec *r);
 void cb_apache_metering_register_hooks(void);

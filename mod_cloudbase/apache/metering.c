@@ -4,17 +4,21 @@
  * in, counted by an input filter above the de-chunking one (so a body
  * streamed to mod_proxy counts too), body bytes out (httpd's bytes_sent),
  * and the request's start. The upstream's time is taken around the proxy
- * hand-off (proxy_handoff.c).
+ * hand-off (proxy_handoff.c). When a policy asked for the answer's token
+ * usage (cb_req_scan_token_usage), an output filter shows every piece of
+ * the answer to the core's scanner (usage_scan.c) and passes it on at once.
  */
 #include "httpd.h"
 #include "http_request.h"
 #include "util_filter.h"
 
 #include "adapter.h"
+#include "usage_scan.h"
 
 #define BYTES_IN_FILTER "CB_BYTES_IN"
+#define USAGE_FILTER "CB_TOKEN_USAGE"
 
-static ap_filter_rec_t *bytes_in_handle;
+static ap_filter_rec_t *bytes_in_handle, *usage_handle;
 
 typedef struct bytes_in_ctx {
     apr_off_t seen;
@@ -71,8 +75,34 @@ void cb_apache_metering_finish(request_rec *r, cb_req *req)
     req->record.bytes_out = r->header_only ? 0 : (int64_t)r->bytes_sent;
 }
 
+/* Reads each data bucket (as the next filter would) and passes the
+ * brigade on unchanged: nothing is held back, so a stream flows. */
+static apr_status_t usage_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    cb_usage_scan *scan = f->ctx;
+    for (apr_bucket *b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        const char *data;
+        apr_size_t len;
+        if (APR_BUCKET_IS_METADATA(b))
+            continue;
+        if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS)
+            break; /* the next filter meets the same error */
+        cb_usage_scan_feed(scan, data, len);
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+void cb_apache_metering_watch_usage(request_rec *r, cb_req *req)
+{
+    if (req->usage_scan && !r->header_only)
+        ap_add_output_filter_handle(usage_handle, req->usage_scan, r, r->connection);
+}
+
 void cb_apache_metering_register_hooks(void)
 {
+    usage_handle = ap_register_output_filter(USAGE_FILTER, usage_filter, NULL,
+                                             AP_FTYPE_RESOURCE);
     bytes_in_handle = ap_register_input_filter(BYTES_IN_FILTER, bytes_in_filter, NULL,
                                                AP_FTYPE_RESOURCE);
 }

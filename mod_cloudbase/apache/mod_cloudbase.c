@@ -67,6 +67,7 @@ static int cb_fixups(request_rec *r)
         cb_apache_hand_to_proxy(r, req);
     else
         r->handler = CB_HANDLER_NAME;
+    cb_apache_metering_watch_usage(r, req);
     return OK;
 }
 

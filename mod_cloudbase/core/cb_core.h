@@ -356,6 +356,9 @@ struct cb_req {
     const cb_instance *active;     /* the instance whose hook or handler runs */
     apr_array_header_t *plugin_data; /* per-instance slots (response.c), lazily */
     void *host_metering;           /* the host's own counters, if any */
+    /* cb_req_scan_token_usage: the answer's usage, read as it passes
+     * (usage_scan.c, fed by the host's output filter). */
+    struct cb_usage_scan *usage_scan;
     /* cb_req_serve_file: the file the host serves once the handler returned. */
     const char *serve_path, *serve_type;
 };

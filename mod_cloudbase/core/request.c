@@ -32,6 +32,11 @@ const apr_table_t *cb_req_headers(const cb_req *req) { return req->headers_in; }
 const char *cb_req_client_ip(const cb_req *req) { return req->client_ip; }
 const char *cb_req_id(const cb_req *req) { return req->request_id; }
 const char *cb_req_env(const cb_req *req) { return req->env ? req->env->id : NULL; }
+const char *cb_req_route_plugin(const cb_req *req)
+{
+    const cb_instance *inst = req->match.route ? req->match.route->instance : NULL;
+    return inst ? inst->plugin->desc->name : NULL;
+}
 apr_pool_t *cb_req_pool(const cb_req *req) { return req->pool; }
 cb_redis *cb_req_redis(const cb_req *req) { return req->env ? req->env->redis : NULL; }
 cb_db *cb_req_db(const cb_req *req) { return req->env ? req->env->db : NULL; }

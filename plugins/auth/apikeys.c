@@ -43,6 +43,15 @@ apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
                                 int64_t expires_in, const char *scopes_json, const char *prefix,
                                 auth_apikey *out, const char **secret)
 {
+    return auth_apikey_create_prefixed(st, p, key_prefix(p, st, prefix), name, expires_in,
+                                       scopes_json, out, secret);
+}
+
+apr_status_t auth_apikey_create_prefixed(auth_state *st, apr_pool_t *p, const char *prefix,
+                                         const char *name, int64_t expires_in,
+                                         const char *scopes_json, auth_apikey *out,
+                                         const char **secret)
+{
     const char *random = cb_random_hex(p, AUTH_KEY_RANDOM_HEX / 2);
     const char *id = cb_random_hex(p, AUTH_ID_LENGTH / 2), *key;
     int64_t now = apr_time_sec(apr_time_now());
@@ -50,10 +59,12 @@ apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
     apr_status_t rv;
     if (!random || !id)
         return APR_EGENERAL;
-    key = apr_pstrcat(p, key_prefix(p, st, prefix), random, NULL);
+    if (!prefix)
+        prefix = key_prefix(p, st, NULL);
+    key = apr_pstrcat(p, prefix, random, NULL);
     out->id = id;
     out->name = name;
-    out->prefix = apr_pstrndup(p, key, strlen(key_prefix(p, st, prefix)) + DISPLAY_PREFIX_EXTRA);
+    out->prefix = apr_pstrndup(p, key, strlen(prefix) + DISPLAY_PREFIX_EXTRA);
     out->scopes_json = scopes_json ? scopes_json : "[]";
     out->created_at = now;
     out->expires_at = expires_in > 0 ? now + expires_in : 0;

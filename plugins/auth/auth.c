@@ -210,6 +210,8 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
         cb_ctx_error(ctx, "auth: the per-process caches could not be made");
         return CB_ERROR;
     }
+    if (auth_apikey_service_publish(ctx, st) != CB_OK)
+        return CB_ERROR;
     *state = st;
     return CB_OK;
 }

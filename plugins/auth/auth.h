@@ -92,8 +92,11 @@ int auth_device_id_ok(const char *id);
 int auth_parse_basic(apr_pool_t *p, const char *header, const char **id, const char **secret);
 /* The sid a refresh token "SID.SECRET" belongs to, or NULL when malformed. */
 const char *auth_refresh_token_sid(apr_pool_t *p, const char *token);
-/* 1 when text has the shape of one of this environment's API keys
- * (cbk_ENV_32HEX or tb_ENV_32HEX). */
+/* The length of the other key prefix text starts with ("tose_sk_"), 0 for none. */
+int auth_apikey_other_prefix(const char *text);
+/* 1 when text has the shape of one of this environment's API keys:
+ * "cbk_ENV_" or "tb_ENV_" (TestBase) or another prefix, then 32 lower-case
+ * hex digits. */
 int auth_apikey_shape(const auth_state *st, const char *text);
 /* The token of an Authorization value "Bearer TOKEN" (the scheme in any
  * case, spaces before the token skipped), or NULL for other schemes. */
@@ -239,6 +242,12 @@ int auth_apikey_prefix_ok(const char *word);
 apr_status_t auth_apikey_create(auth_state *st, apr_pool_t *p, const char *name,
                                 int64_t expires_in, const char *scopes_json, const char *prefix,
                                 auth_apikey *out, const char **secret);
+/* The same with another key prefix than "cbk_ENV_" (NULL: that one); the
+ * prefix must be one auth_apikey_shape accepts. */
+apr_status_t auth_apikey_create_prefixed(auth_state *st, apr_pool_t *p, const char *prefix,
+                                         const char *name, int64_t expires_in,
+                                         const char *scopes_json, auth_apikey *out,
+                                         const char **secret);
 /* Looks a presented key up (cached within the staleness bound). */
 typedef enum { AUTH_KEY_OK, AUTH_KEY_INVALID, AUTH_KEY_DOWN } auth_key_result;
 auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *secret,
@@ -247,6 +256,9 @@ auth_key_result auth_apikey_verify(auth_state *st, apr_pool_t *p, const char *se
 apr_status_t auth_apikey_list(auth_state *st, apr_pool_t *p, cb_json **out);
 /* APR_NOTFOUND when there is no such key. */
 apr_status_t auth_apikey_revoke(auth_state *st, apr_pool_t *p, const char *id);
+
+/* ---- apikey_service.c: publishes "auth.apikeys" (apikey_service.h) from create() */
+cb_status auth_apikey_service_publish(cb_plugin_ctx *ctx, auth_state *st);
 
 /* ---- legacy_import.c: users and keys of the Redis-only layout */
 /* Copies every user and key of the old Redis layout into the database

@@ -11,6 +11,7 @@
 #include <apr_base64.h>
 #include <apr_strings.h>
 
+#include "apikey_service.h"
 #include "auth.h"
 #include "cloudbase/json.h"
 
@@ -88,9 +89,23 @@ int auth_apikey_prefix_ok(const char *word)
     return word && (strcmp(word, "cbk") == 0 || strcmp(word, "tb") == 0);
 }
 
+/* The key prefixes auth_apikey_shape accepts besides "cbk_ENV_" and "tb_ENV_". */
+static const char *const other_prefixes[] = {AUTH_APIKEY_TOSE_PREFIX, NULL};
+
+int auth_apikey_other_prefix(const char *text)
+{
+    for (int i = 0; other_prefixes[i]; i++)
+        if (strncmp(text, other_prefixes[i], strlen(other_prefixes[i])) == 0)
+            return (int)strlen(other_prefixes[i]);
+    return 0;
+}
+
 int auth_apikey_shape(const auth_state *st, const char *text)
 {
     size_t env_len = strlen(st->env), len = text ? strlen(text) : 0, head;
+    size_t other = len ? (size_t)auth_apikey_other_prefix(text) : 0;
+    if (other)
+        return len == other + AUTH_KEY_RANDOM_HEX && is_lower_hex(text + other, AUTH_KEY_RANDOM_HEX);
     if (len > 4 && strncmp(text, "cbk_", 4) == 0)
         head = 4;
     else if (len > 3 && strncmp(text, "tb_", 3) == 0)

@@ -6,8 +6,10 @@
  *   cb:{env}:wallet          hash: balance, seq (entries written), threshold
  *   cb:{env}:wallet:ledger   stream of entries with ids 0-1, 0-2, ... (id = seq),
  *                            fields type, amount (signed), balance (after),
- *                            request_id, route, description, time (ms)
- *   cb:{env}:wallet:holds    hash: hold id -> "AMOUNT\\nREQUEST_ID\\nROUTE", open reservations
+ *                            request_id, route, plugin (of metered calls),
+ *                            description, time (ms)
+ *   cb:{env}:wallet:holds    hash: hold id -> "AMOUNT\\nREQUEST_ID\\nROUTE\\nPLUGIN" (no
+ *                            PLUGIN in holds written before it was kept), open reservations
  *   cb:{env}:wallet:hold-due sorted set: hold id by the time the sweeper settles it
  *   cb:{env}:wallet:idem:H   "TYPE:AMOUNT:ID:BALANCE" of the entry a top-up or
  *                            charge with Idempotency-Key (SHA-256 H) wrote
@@ -32,7 +34,7 @@
 
 /* KEYS: wallet, ledger, holds, due. ARGV: hold id, amount, request id,
  * route, now ms, due ms, "1" to keep a hold for the settlement ("0": the
- * amount is the price, final unless refunded). {1, balance, id of the
+ * amount is the price, final unless refunded), the plugin whose route it is. {1, balance, id of the
  * entry that crossed the alert threshold or 0} reserved; {0, balance}
  * short. */
 static const char reserve_source[] =
@@ -45,9 +47,10 @@ static const char reserve_source[] =
     "local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
     "redis.call('XADD', KEYS[2], string.format('0-%d', seq), 'type', 'usage', "
     "'amount', '-' .. ARGV[2], 'balance', bal, 'request_id', ARGV[3], 'route', ARGV[4], "
-    "'time', ARGV[5])\n"
+    "'plugin', ARGV[8], 'time', ARGV[5])\n"
     "if held then\n"
-    "  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4])\n"
+    "  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4] .. "
+    "'\\n' .. ARGV[8])\n"
     "  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])\n"
     "end\n"
     "local thr = tonumber(redis.call('HGET', KEYS[1], 'threshold') or '-1')\n"
@@ -68,6 +71,9 @@ static const char settle_source[] =
     "local rest = string.sub(hold, a + 1)\n"
     "local b = string.find(rest, '\\n', 1, true)\n"
     "local rid, route = string.sub(rest, 1, b - 1), string.sub(rest, b + 1)\n"
+    "local plugin = ''\n"
+    "local c = string.find(route, '\\n', 1, true)\n"
+    "if c then route, plugin = string.sub(route, 1, c - 1), string.sub(route, c + 1) end\n"
     "local cost = tonumber(ARGV[2])\n"
     "if cost < 0 or cost > reserved then cost = reserved end\n"
     "redis.call('HDEL', KEYS[3], ARGV[1])\n"
@@ -77,13 +83,14 @@ static const char settle_source[] =
     "  local bal = redis.call('HINCRBY', KEYS[1], 'balance', refund)\n"
     "  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
     "  redis.call('XADD', KEYS[2], string.format('0-%d', seq), 'type', 'refund', "
-    "'amount', refund, 'balance', bal, 'request_id', rid, 'route', route, 'time', ARGV[3])\n"
+    "'amount', refund, 'balance', bal, 'request_id', rid, 'route', route, 'plugin', plugin, "
+    "'time', ARGV[3])\n"
     "  local thr = tonumber(redis.call('HGET', KEYS[1], 'threshold') or '-1')\n"
     "  if thr < 0 or bal >= thr then redis.call('HDEL', KEYS[1], 'alerted') end\n"
     "end\n"
     "return {1, refund}\n";
 
-/* KEYS: wallet, ledger. ARGV: amount, request id, route, now ms. Gives
+/* KEYS: wallet, ledger. ARGV: amount, request id, route, now ms, plugin. Gives
  * back a price reserved without a hold (an N/call answer that is not
  * paid). {1, balance}. */
 static const char refund_source[] =
@@ -91,7 +98,7 @@ static const char refund_source[] =
     "local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
     "redis.call('XADD', KEYS[2], string.format('0-%d', seq), 'type', 'refund', "
     "'amount', ARGV[1], 'balance', bal, 'request_id', ARGV[2], 'route', ARGV[3], "
-    "'time', ARGV[4])\n"
+    "'plugin', ARGV[5], 'time', ARGV[4])\n"
     "local thr = tonumber(redis.call('HGET', KEYS[1], 'threshold') or '-1')\n"
     "if thr < 0 or bal >= thr then redis.call('HDEL', KEYS[1], 'alerted') end\n"
     "return {1, bal}\n";
@@ -250,7 +257,8 @@ wallet_result wallet_post(wallet_plugin *w, apr_pool_t *p, int credit, int64_t a
 
 wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_id,
                              int64_t amount, const char *request_id, const char *route,
-                             int keep_hold, int64_t *balance_after, int64_t *alert_entry)
+                             const char *plugin, int keep_hold, int64_t *balance_after,
+                             int64_t *alert_entry)
 {
     apr_time_t now = apr_time_now();
     const char *argv[] = {key(p, w, NULL), key(p, w, "ledger"), key(p, w, "holds"),
@@ -259,9 +267,9 @@ wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_i
                           apr_psprintf(p, "%" APR_INT64_T_FMT, (int64_t)apr_time_as_msec(now)),
                           apr_psprintf(p, "%" APR_INT64_T_FMT,
                                        (int64_t)apr_time_as_msec(now) + w->hold_timeout_ms),
-                          keep_hold ? "1" : "0"};
+                          keep_hold ? "1" : "0", plugin ? plugin : ""};
     int64_t out[4];
-    if (run(w, p, &reserve_script, 4, 11, argv, out) != WALLET_OK)
+    if (run(w, p, &reserve_script, 4, 12, argv, out) != WALLET_OK)
         return WALLET_DOWN;
     *balance_after = out[1];
     *alert_entry = out[0] == 1 ? out[2] : 0;
@@ -283,13 +291,13 @@ wallet_result wallet_settle(wallet_plugin *w, apr_pool_t *p, const char *hold_id
 }
 
 wallet_result wallet_refund(wallet_plugin *w, apr_pool_t *p, int64_t amount,
-                            const char *request_id, const char *route)
+                            const char *request_id, const char *route, const char *plugin)
 {
     const char *argv[] = {key(p, w, NULL), key(p, w, "ledger"),
                           apr_psprintf(p, "%" APR_INT64_T_FMT, amount), request_id, route,
-                          now_ms(p)};
+                          now_ms(p), plugin ? plugin : ""};
     int64_t out[4];
-    return run(w, p, &refund_script, 2, 6, argv, out);
+    return run(w, p, &refund_script, 2, 7, argv, out);
 }
 
 wallet_result wallet_set_threshold(wallet_plugin *w, apr_pool_t *p, int64_t threshold)
@@ -328,6 +336,8 @@ static int read_entry(apr_pool_t *p, const cb_redis_reply *e, wallet_entry *out)
             out->request_id = v;
         else if (strcmp(k, "route") == 0)
             out->route = *v ? v : NULL;
+        else if (strcmp(k, "plugin") == 0)
+            out->plugin = *v ? v : NULL;
         else if (strcmp(k, "description") == 0)
             out->description = *v ? v : NULL;
         else if (strcmp(k, "time") == 0 && !field_int(v, &out->time_ms))

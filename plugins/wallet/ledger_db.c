@@ -24,15 +24,18 @@ const cb_db_migration wallet_migrations[] = {
         "type VARCHAR(16) NOT NULL, amount BIGINT NOT NULL, balance_after BIGINT NOT NULL, "
         "request_id VARCHAR(128), route TEXT, description TEXT, created_at BIGINT NOT NULL, "
         "PRIMARY KEY (env, id))"},
+    /* the plugin whose route a metered call was, for usage totals by plugin */
+    {2, "ALTER TABLE wallet_ledger ADD COLUMN plugin VARCHAR(64)"},
     {0, NULL}
 };
 
 static const char insert_sql[] =
     "INSERT INTO wallet_ledger (env, id, type, amount, balance_after, request_id, route, "
-    "description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+    "description, created_at, plugin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING";
 static const char insert_sql_mysql[] =
     "INSERT IGNORE INTO wallet_ledger (env, id, type, amount, balance_after, request_id, "
-    "route, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "route, description, created_at, plugin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static const char *num(apr_pool_t *p, int64_t v)
 {
@@ -52,11 +55,11 @@ static apr_status_t insert_batch(cb_db_tx *tx, void *baton)
                                                                     : insert_sql;
     for (int i = 0; i < b->entries->nelts; i++) {
         const wallet_entry *e = &APR_ARRAY_IDX(b->entries, i, wallet_entry);
-        const char *args[9] = {b->w->env, num(b->pool, e->id), e->type,
-                               num(b->pool, e->amount), num(b->pool, e->balance_after),
-                               e->request_id, e->route, e->description,
-                               num(b->pool, e->time_ms)};
-        apr_status_t rv = cb_db_tx_exec(tx, sql, 9, args, NULL);
+        const char *args[10] = {b->w->env, num(b->pool, e->id), e->type,
+                                num(b->pool, e->amount), num(b->pool, e->balance_after),
+                                e->request_id, e->route, e->description,
+                                num(b->pool, e->time_ms), e->plugin};
+        apr_status_t rv = cb_db_tx_exec(tx, sql, 10, args, NULL);
         if (rv != APR_SUCCESS)
             return rv;
     }

@@ -8,7 +8,8 @@
  * An N/call price is final when reserved: only an answer that is not paid
  * (4xx, 5xx) is refunded after it. A usage price reserves its cap under a
  * hold: after the answer, the cost is read from the metering record and
- * the rest is given back, once per hold. A hold whose settlement never
+ * the rest is given back, once per hold (an N/1k-tokens price reads the
+ * tokens from the answer's usage, which the host scans as it passes). A hold whose settlement never
  * came (the process died, Redis was down then) is settled at its full
  * amount by the sweeper task, under a lease.
  */
@@ -67,7 +68,7 @@ cb_status wallet_access_policy(cb_req *req, void *state)
     /* an N/call price is known now: no hold to settle, a refund only for
      * an answer that is not paid (one round trip per paid call) */
     r = wallet_reserve(w, p, hold->id, m->cap, cb_req_id(req), cb_req_path(req),
-                       m->unit != WALLET_PER_CALL, &balance, &alert_entry);
+                       cb_req_route_plugin(req), m->unit != WALLET_PER_CALL, &balance, &alert_entry);
     if (r == WALLET_SHORT) {
         cb_req_send_error_code(req, "WALLET_INSUFFICIENT_BALANCE", NULL);
         return CB_DONE;
@@ -80,6 +81,8 @@ cb_status wallet_access_policy(cb_req *req, void *state)
     }
     if (alert_entry)
         wallet_alert_low_balance(w, p, alert_entry, balance);
+    if (m->unit == WALLET_PER_1K_TOKENS)
+        cb_req_scan_token_usage(req); /* read as the answer passes, never held */
     cb_req_plugin_data_set(req, hold);
     return CB_OK;
 }
@@ -89,6 +92,20 @@ cb_status wallet_access_policy(cb_req *req, void *state)
 static int is_paid(int status)
 {
     return status >= 100 && status < 400;
+}
+
+/* A token price settles the answer's usage; an answer that reported none
+ * (a stream without stream_options.include_usage, say) costs its cap. */
+static int64_t settled_cost(cb_req *req, const wallet_meter *m, const cb_response_record *rec)
+{
+    int64_t tokens;
+    if (m->unit != WALLET_PER_1K_TOKENS)
+        return wallet_meter_cost(m, rec);
+    if (cb_req_token_usage(req, &tokens))
+        return wallet_token_cost(m, tokens);
+    cb_log_req(req, CB_LOG_NOTICE, "wallet: the answer of %s reported no token usage; the call "
+               "costs its cap", cb_req_path(req));
+    return m->cap;
 }
 
 void wallet_after_response(cb_req *req, void *state, const cb_response_record *rec)
@@ -101,12 +118,12 @@ void wallet_after_response(cb_req *req, void *state, const cb_response_record *r
     if (hold->meter->unit == WALLET_PER_CALL) {
         if (!is_paid(rec->status) &&
             wallet_refund(w, cb_req_pool(req), hold->meter->cap, cb_req_id(req),
-                          cb_req_path(req)) != WALLET_OK)
+                          cb_req_path(req), cb_req_route_plugin(req)) != WALLET_OK)
             cb_log_req(req, CB_LOG_WARNING, "wallet: the refund of %s (answered %d) could not "
                        "reach Redis; the call stays charged", cb_req_path(req), rec->status);
         return;
     }
-    cost = is_paid(rec->status) ? wallet_meter_cost(hold->meter, rec) : 0;
+    cost = is_paid(rec->status) ? settled_cost(req, hold->meter, rec) : 0;
     if (wallet_settle(w, cb_req_pool(req), hold->id, cost, NULL) != WALLET_OK)
         cb_log_req(req, CB_LOG_WARNING,
                    "wallet: the settlement of %s could not reach Redis; the sweeper settles "

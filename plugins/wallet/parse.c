@@ -140,13 +140,11 @@ static const char *parse_pattern(apr_pool_t *p, const char *pattern, wallet_mete
 static const char *parse_price(const char *price, wallet_meter *out)
 {
     static const struct { const char *suffix; wallet_unit unit; } units[] = {
-        {"/call", WALLET_PER_CALL}, {"/s", WALLET_PER_SECOND}, {"/MiB", WALLET_PER_MIB}};
+        {"/call", WALLET_PER_CALL}, {"/s", WALLET_PER_SECOND}, {"/MiB", WALLET_PER_MIB},
+        {"/1k-tokens", WALLET_PER_1K_TOKENS}};
     const char *slash = strchr(price, '/');
     if (!slash)
-        return "the price is N/call, N/s or N/MiB (N whole minor units)";
-    if (strcmp(slash, "/1k-tokens") == 0)
-        return "N/1k-tokens is not available yet (the answer's usage is not read); "
-               "price AI routes with N/call";
+        return "the price is N/call, N/s, N/MiB or N/1k-tokens (N whole minor units)";
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
         if (strcmp(slash, units[i].suffix) == 0) {
             const char *err = wallet_parse_amount(price, (size_t)(slash - price), &out->price);
@@ -155,7 +153,7 @@ static const char *parse_price(const char *price, wallet_meter *out)
             out->unit = units[i].unit;
             return NULL;
         }
-    return "the price's unit is call, s or MiB (N/call, N/s, N/MiB)";
+    return "the price's unit is call, s, MiB or 1k-tokens (N/call, N/s, N/MiB, N/1k-tokens)";
 }
 
 const char *wallet_parse_meter(apr_pool_t *p, const char *text, wallet_meter *out)
@@ -177,7 +175,8 @@ const char *wallet_parse_meter(apr_pool_t *p, const char *text, wallet_meter *ou
     cap = cb_option_line_get(&line, "cap");
     if (out->unit == WALLET_PER_CALL) {
         if (cap)
-            return "cap= is for usage-based prices (N/s, N/MiB); an N/call price reserves N";
+            return "cap= is for usage-based prices (N/s, N/MiB, N/1k-tokens); an N/call price "
+                   "reserves N";
         out->cap = out->price;
     } else {
         if (!cap)
@@ -247,6 +246,13 @@ int64_t wallet_meter_cost(const wallet_meter *m, const cb_response_record *rec)
             bytes = bytes > INT64_MAX - rec->bytes_out ? INT64_MAX : bytes + rec->bytes_out;
         return scaled_cost(m->price, bytes, MIB, m->cap);
     }
+    case WALLET_PER_1K_TOKENS:
+        break; /* the tokens are not in the record: wallet_token_cost */
     }
     return m->cap;
+}
+
+int64_t wallet_token_cost(const wallet_meter *m, int64_t tokens)
+{
+    return scaled_cost(m->price, tokens, 1000, m->cap);
 }

@@ -52,7 +52,7 @@ cb_status wallet_send_data(cb_req *req, int status, cb_json *data)
     return cb_req_send_json(req, status, cb_json_dump(p, root));
 }
 
-static const char *iso_time(apr_pool_t *p, int64_t ms)
+const char *wallet_iso_time(apr_pool_t *p, int64_t ms)
 {
     apr_time_exp_t t;
     apr_time_exp_gmt(&t, apr_time_from_msec(ms));
@@ -133,8 +133,9 @@ cb_status wallet_transactions_route(cb_req *req, void *state)
         cb_json_set_int(o, "balance_after", e->balance_after);
         cb_json_set_string(o, "request_id", e->request_id);
         cb_json_set_string(o, "route", e->route);
+        cb_json_set_string(o, "plugin", e->plugin);
         cb_json_set_string(o, "description", e->description);
-        cb_json_set_string(o, "created_at", iso_time(p, e->time_ms));
+        cb_json_set_string(o, "created_at", wallet_iso_time(p, e->time_ms));
         cb_json_append(list, o);
     }
     data = cb_json_new_object(p);

@@ -1,7 +1,7 @@
 /*
  * usage.c: GET /api/workspaces/{slug}/wallet/usage?from=YYYY-MM-DD&to=YYYY-MM-DD,
  * what metered calls cost over a range of UTC days (both included; the
- * last 30 days by default), by day and by route, from the ledger's copy in
+ * last 30 days by default), by day, by route and by plugin, from the ledger's copy in
  * the database (so it trails the ledger by up to copy_interval). A call's
  * cost is its usage entry less its refund; calls counts usage entries.
  */
@@ -87,7 +87,7 @@ cb_status wallet_usage_route(cb_req *req, void *state)
     int64_t today = (int64_t)apr_time_as_msec(apr_time_now()) / DAY_MS * DAY_MS;
     int64_t from = today - 29 * DAY_MS, to = today;
     const char *err, *args[3];
-    cb_db_result *by_day, *by_route;
+    cb_db_result *by_day, *by_route, *by_plugin;
     cb_json *data;
     cb_status st;
     if ((st = wallet_check_caller(req, 0)) != CB_OK)
@@ -115,7 +115,12 @@ cb_status wallet_usage_route(cb_req *req, void *state)
                      "SUM(CASE WHEN type = 'usage' THEN 1 ELSE 0 END) FROM wallet_ledger "
                      "WHERE env = ? AND type IN ('usage', 'refund') AND created_at >= ? "
                      "AND created_at < ? GROUP BY route ORDER BY route", 3, args, &by_route) !=
-            APR_SUCCESS)
+            APR_SUCCESS ||
+        cb_db_select(w->db, p, "SELECT COALESCE(plugin, ''), SUM(amount), "
+                     "SUM(CASE WHEN type = 'usage' THEN 1 ELSE 0 END) FROM wallet_ledger "
+                     "WHERE env = ? AND type IN ('usage', 'refund') AND created_at >= ? "
+                     "AND created_at < ? GROUP BY COALESCE(plugin, '') "
+                     "ORDER BY COALESCE(plugin, '')", 3, args, &by_plugin) != APR_SUCCESS)
         return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
                                  "the usage totals cannot be read right now (the database is "
                                  "unreachable); try again shortly");
@@ -125,6 +130,7 @@ cb_status wallet_usage_route(cb_req *req, void *state)
     cb_json_set_string(data, "currency", w->currency);
     cb_json_set(data, "by_day", totals(p, by_day, "day", 1));
     cb_json_set(data, "by_route", totals(p, by_route, "route", 0));
+    cb_json_set(data, "by_plugin", totals(p, by_plugin, "plugin", 0));
     {
         int64_t cost = 0, calls = 0;
         for (int i = 0; i < by_day->rows; i++) {

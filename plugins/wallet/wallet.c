@@ -19,7 +19,7 @@ static const cb_option_def options[] = {
      .help = "the environment's currency (ISO 4217 code); amounts are its minor unit"},
     {.name = "meter", .type = CB_OPT_LIST,
      .help = "PATTERN PRICE [cap=N]: meter /v1/functions/* 1/call, meter /v1/cloudrun/* 2/s "
-             "cap=600, meter /v1/storages/* 1/MiB cap=100"},
+             "cap=600, meter /v1/storages/* 1/MiB cap=100, meter /v1/ai/* 5/1k-tokens cap=200"},
     {.name = "hold_timeout", .type = CB_OPT_DURATION, .default_value = "10m", CB_OPT_MIN(1000),
      CB_OPT_MAX(86400000),
      .help = "a reservation not settled by then is settled at its full amount by the sweeper; "
@@ -58,6 +58,10 @@ static const cb_error_code_def key_reused = {
     {.method = m, .pattern = "/api/workspaces/{slug}/wallet" p, .handler = h, \
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TOSE}
 
+#define APIKEYS(m, p, h) \
+    {.method = m, .pattern = "/api/workspaces/{slug}/api-keys" p, .handler = h, \
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TOSE}
+
 static const cb_route_def routes[] = {
     ROUTE("GET", "", wallet_get_route),
     ROUTE("GET", "/transactions", wallet_transactions_route),
@@ -66,6 +70,9 @@ static const cb_route_def routes[] = {
     ROUTE("POST", "/charge", wallet_charge_route),
     ROUTE("PUT", "/alert", wallet_alert_route),
     ROUTE("GET", "/reconcile", wallet_reconcile_route),
+    APIKEYS("POST", "", wallet_apikey_create_route),
+    APIKEYS("GET", "", wallet_apikey_list_route),
+    APIKEYS("DELETE", "/{id}", wallet_apikey_revoke_route),
     {0}
 };
 
@@ -163,4 +170,5 @@ const cb_plugin cloudbase_plugin = {
     .child_init = wallet_child_init,
     .access_policy = wallet_access_policy,
     .after_response = wallet_after_response,
+    .resolve = wallet_resolve,
 };

@@ -23,7 +23,8 @@
 typedef enum {
     WALLET_PER_CALL = 0,   /* N/call */
     WALLET_PER_SECOND,     /* N/s of the answer's duration */
-    WALLET_PER_MIB         /* N/MiB of body bytes in and out */
+    WALLET_PER_MIB,        /* N/MiB of body bytes in and out */
+    WALLET_PER_1K_TOKENS   /* N/1k-tokens of the answer's usage (AI routes) */
 } wallet_unit;
 
 /* One `meter PATTERN PRICE [cap=N]` line. */
@@ -49,6 +50,7 @@ typedef struct wallet_plugin {
     cb_db *db;                    /* the ledger's durable copy; NULL without CloudBaseDatabase */
     wallet_meter own_routes[2];   /* the wallet's own paths, never metered */
     cb_notifier *notifier;        /* low-balance alerts; NULL without notify lines */
+    const struct auth_apikey_service *apikeys; /* the auth plugin's keys; NULL without it */
 } wallet_plugin;
 
 /* ---- parsers (parse.c, fuzzed by fuzz_wallet) */
@@ -78,6 +80,10 @@ int wallet_meter_matches(const wallet_meter *m, const char *path);
  * price times the units used rounded up, at most the cap. */
 int64_t wallet_meter_cost(const wallet_meter *m, const cb_response_record *rec);
 
+/* The cost of an N/1k-tokens call that used tokens: price times tokens
+ * / 1000, rounded up, at most the cap. */
+int64_t wallet_token_cost(const wallet_meter *m, int64_t tokens);
+
 /* ---- the ledger in Redis (ledger.c) */
 
 typedef enum {
@@ -97,6 +103,7 @@ typedef struct wallet_entry {
     int64_t balance_after;
     const char *request_id;
     const char *route;
+    const char *plugin;   /* the plugin whose route a metered call was; NULL otherwise */
     const char *description;
     int64_t time_ms;
 } wallet_entry;
@@ -119,10 +126,11 @@ wallet_result wallet_post(wallet_plugin *w, apr_pool_t *p, int credit, int64_t a
  * the balance below the alert threshold (once per crossing), else 0. */
 wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_id,
                              int64_t amount, const char *request_id, const char *route,
-                             int keep_hold, int64_t *balance_after, int64_t *alert_entry);
+                             const char *plugin, int keep_hold, int64_t *balance_after,
+                             int64_t *alert_entry);
 /* Gives back amount reserved without a hold (a refund entry). */
 wallet_result wallet_refund(wallet_plugin *w, apr_pool_t *p, int64_t amount,
-                            const char *request_id, const char *route);
+                            const char *request_id, const char *route, const char *plugin);
 /* Settles a reservation at cost (at most what was reserved) and gives the
  * rest back (a refund entry); once per hold id. *refunded may be NULL. */
 wallet_result wallet_settle(wallet_plugin *w, apr_pool_t *p, const char *hold_id, int64_t cost,
@@ -188,5 +196,15 @@ cb_status wallet_reconcile_route(cb_req *req, void *state);
 cb_status wallet_access_policy(cb_req *req, void *state);
 void wallet_after_response(cb_req *req, void *state, const cb_response_record *rec);
 void wallet_sweep_task(void *state, apr_pool_t *scratch);
+
+/* ---- the TOSE api-keys routes over the auth plugin's service (apikeys.c) */
+
+/* Looks the auth plugin's "auth.apikeys" service up (the resolve hook). */
+cb_status wallet_resolve(cb_plugin_ctx *ctx, void *state);
+cb_status wallet_apikey_create_route(cb_req *req, void *state);
+cb_status wallet_apikey_list_route(cb_req *req, void *state);
+cb_status wallet_apikey_revoke_route(cb_req *req, void *state);
+/* ISO 8601 UTC with milliseconds (routes.c). */
+const char *wallet_iso_time(apr_pool_t *p, int64_t ms);
 
 #endif

@@ -143,17 +143,20 @@ static void check_shapes(apr_pool_t *p, const char *text, size_t size)
             built);
 
     if (auth_apikey_shape(&state, text)) {
-        size_t head = strncmp(text, "tb_demo_", 8) == 0 ? 8 : 9;
+        size_t head = strncmp(text, "tb_demo_", 8) == 0 || strncmp(text, "tose_sk_", 8) == 0 ? 8 : 9;
         require((head == 8 || strncmp(text, "cbk_demo_", 9) == 0) &&
                     strlen(text) == head + AUTH_KEY_RANDOM_HEX && all_of(text + head, lower_hex_char),
                 "API key accepted outside its shape", text);
     }
-    built = apr_pstrcat(p, "cbk_demo_", hex_from(p, text, size, AUTH_KEY_RANDOM_HEX / 2), NULL);
-    require(auth_apikey_shape(&state, built), "a well-formed API key was refused", built);
-    require(!auth_apikey_shape(&state, apr_pstrcat(p, built, "0", NULL)),
-            "an API key one digit too long was accepted", built);
-    built = apr_pstrcat(p, "tb_demo_", hex_from(p, text, size, AUTH_KEY_RANDOM_HEX / 2), NULL);
-    require(auth_apikey_shape(&state, built), "a well-formed TestBase key was refused", built);
+    for (int i = 0; i < 3; i++) {
+        static const char *const heads[] = {"cbk_demo_", "tb_demo_", "tose_sk_"};
+        built = apr_pstrcat(p, heads[i], hex_from(p, text, size, AUTH_KEY_RANDOM_HEX / 2), NULL);
+        require(auth_apikey_shape(&state, built), "a well-formed API key was refused", built);
+        require(!auth_apikey_shape(&state, apr_pstrcat(p, built, "0", NULL)),
+                "an API key one digit too long was accepted", built);
+        require(!auth_apikey_shape(&state, apr_pstrndup(p, built, strlen(built) - 1)),
+                "an API key one digit too short was accepted", built);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

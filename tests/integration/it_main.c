@@ -53,6 +53,8 @@ Suite *cluster_suite(void);
 Suite *token_expiry_suite(void);
 Suite *wallet_suite(void);
 Suite *containers_suite(void);
+Suite *wallet_keys_suite(void);
+Suite *wallet_tokens_suite(void);
 
 /* Each suite under the name it gives suite_create (CK_RUN_SUITE matches
  * that name; a wrong name here makes scripts/test.sh's run of it find no
@@ -74,6 +76,8 @@ static const struct {
     {"model_cache", model_cache_suite},
     {"demo", demo_suite},
     {"wallet", wallet_suite},
+    {"wallet_keys", wallet_keys_suite},
+    {"wallet_tokens", wallet_tokens_suite},
     {"model", model_suite},
     {"uptime_checks", uptime_checks_suite},
     {"uptime_live", uptime_live_suite},

@@ -20,6 +20,9 @@ Routes (any method):
   .../chat/completions  a fake OpenAI-style provider: JSON, or with
                   "stream": true three chunks 300 ms apart and "data: [DONE]";
                   "sawKey" tells whether Authorization carried PROVIDER_KEY;
+                  a request "x_tokens": N adds usage (N total tokens) to the
+                  JSON answer, and to a stream's last chunk when
+                  "stream_options": {"include_usage": true} (null before);
                   the JSON answer also echoes the request headers but
                   Authorization (the provider key stays out of answers)
   anything else   JSON echo of method, path, query, headers and body length
@@ -156,6 +159,12 @@ class Handler(BaseHTTPRequestHandler):
             with LOG_LOCK:
                 print("sse-forever closed %s" % tag, flush=True)
 
+    @staticmethod
+    def _usage(total):
+        prompt = total // 3
+        return {"prompt_tokens": prompt, "completion_tokens": total - prompt,
+                "total_tokens": total, "prompt_tokens_details": {"cached_tokens": 0}}
+
     def _chat(self, body):
         request = json.loads(body or b"{}")
         saw_key = self.headers.get("Authorization") == "Bearer " + PROVIDER_KEY
@@ -166,8 +175,12 @@ class Handler(BaseHTTPRequestHandler):
                                   if k.lower() != "authorization"},
                       "choices": [{"index": 0, "message": {"role": "assistant",
                                                            "content": "hello"}}]}
+            if "x_tokens" in request:
+                answer["usage"] = self._usage(request["x_tokens"])
             self._send(200, json.dumps(answer).encode())
             return
+        include_usage = "x_tokens" in request and \
+            (request.get("stream_options") or {}).get("include_usage")
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
@@ -176,9 +189,15 @@ class Handler(BaseHTTPRequestHandler):
             chunk = {"object": "chat.completion.chunk", "sawKey": saw_key,
                      "t": round(time.time(), 3),
                      "choices": [{"index": 0, "delta": {"content": "part%d" % i}}]}
+            if include_usage:
+                chunk["usage"] = None
             self.wfile.write(("data: %s\n\n" % json.dumps(chunk)).encode())
             self.wfile.flush()
             time.sleep(0.3)
+        if include_usage:
+            chunk = {"object": "chat.completion.chunk", "choices": [],
+                     "usage": self._usage(request["x_tokens"])}
+            self.wfile.write(("data: %s\n\n" % json.dumps(chunk)).encode())
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
         self.close_connection = True

@@ -35,6 +35,7 @@ Suite *lease_queue_suite(void);
 Suite *readcache_suite(void);
 Suite *task_runner_suite(void);
 Suite *sse_suite(void);
+Suite *usage_scan_suite(void);
 Suite *url_guard_suite(void);
 Suite *notify_suite(void);
 Suite *http_stream_suite(void);
@@ -84,6 +85,7 @@ int main(void)
     srunner_add_suite(sr, readcache_suite());
     srunner_add_suite(sr, task_runner_suite());
     srunner_add_suite(sr, sse_suite());
+    srunner_add_suite(sr, usage_scan_suite());
     srunner_add_suite(sr, url_guard_suite());
     srunner_add_suite(sr, notify_suite());
     srunner_add_suite(sr, http_stream_suite());

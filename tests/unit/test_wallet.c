@@ -88,7 +88,12 @@ START_TEST(meter_lines)
     ck_assert(!m.rest);
     ck_assert_ptr_nonnull(strstr(wallet_parse_meter(pool, "/v1/cloudrun/* 3/s", &m), "cap="));
     ck_assert_ptr_nonnull(strstr(wallet_parse_meter(pool, "/v1/x 1/call cap=5", &m), "cap="));
-    ck_assert_ptr_nonnull(wallet_parse_meter(pool, "/v1/ai/* 5/1k-tokens cap=100", &m));
+    ck_assert_ptr_null(wallet_parse_meter(pool, "/v1/ai/* 5/1k-tokens cap=100", &m));
+    ck_assert_int_eq(m.unit, WALLET_PER_1K_TOKENS);
+    ck_assert_int_eq(m.price, 5);
+    ck_assert_int_eq(m.cap, 100);
+    ck_assert_ptr_nonnull(strstr(wallet_parse_meter(pool, "/v1/ai/* 5/1k-tokens", &m), "cap="));
+    ck_assert_ptr_nonnull(wallet_parse_meter(pool, "/v1/ai/* 5/2k-tokens cap=9", &m));
     ck_assert_ptr_nonnull(wallet_parse_meter(pool, "/v1/x 0/call", &m));
     ck_assert_ptr_nonnull(wallet_parse_meter(pool, "/v1/x 1.5/call", &m));
     ck_assert_ptr_nonnull(wallet_parse_meter(pool, "/v1/x -1/call", &m));
@@ -161,6 +166,22 @@ START_TEST(costs)
 }
 END_TEST
 
+START_TEST(token_costs)
+{
+    wallet_meter ai;
+    cb_response_record rec = {.status = 200};
+    ck_assert_ptr_null(wallet_parse_meter(pool, "/v1/ai/* 5/1k-tokens cap=50", &ai));
+    ck_assert_int_eq(wallet_token_cost(&ai, 0), 0);
+    ck_assert_int_eq(wallet_token_cost(&ai, 1), 1);        /* 0.005 -> 1 */
+    ck_assert_int_eq(wallet_token_cost(&ai, 1000), 5);
+    ck_assert_int_eq(wallet_token_cost(&ai, 1234), 7);     /* 6.17 -> 7 */
+    ck_assert_int_eq(wallet_token_cost(&ai, 9999), 50);    /* 49.995 -> 50 */
+    ck_assert_int_eq(wallet_token_cost(&ai, 10001), 50);   /* the cap */
+    ck_assert_int_eq(wallet_token_cost(&ai, INT64_C(9007199254740991)), 50);
+    ck_assert_int_eq(wallet_meter_cost(&ai, &rec), 50);    /* not in the record: the cap */
+}
+END_TEST
+
 START_TEST(days)
 {
     int64_t ms = -1;
@@ -188,6 +209,7 @@ Suite *wallet_parse_suite(void)
     tcase_add_test(tc, meter_lines);
     tcase_add_test(tc, patterns);
     tcase_add_test(tc, costs);
+    tcase_add_test(tc, token_costs);
     tcase_add_test(tc, days);
     suite_add_tcase(s, tc);
     return s;

@@ -165,6 +165,8 @@ CB_API const char *cb_req_client_ip(const cb_req *req);
 CB_API const char *cb_req_param(const cb_req *req, const char *name); /* route {param} */
 CB_API const char *cb_req_id(const cb_req *req);
 CB_API const char *cb_req_env(const cb_req *req);
+/* The name of the plugin whose route matched, or NULL (a core route, none). */
+CB_API const char *cb_req_route_plugin(const cb_req *req);
 CB_API apr_pool_t *cb_req_pool(const cb_req *req);
 /* The environment's Redis client, or NULL when CloudBaseRedis is not set. */
 CB_API cb_redis *cb_req_redis(const cb_req *req);
@@ -368,6 +370,13 @@ CB_API const cb_response_record *cb_req_response_record(const cb_req *req);
  * as long as the caller makes it (use cb_req_pool). */
 CB_API void cb_req_plugin_data_set(cb_req *req, void *data);
 CB_API void *cb_req_plugin_data_get(const cb_req *req);
+/* AI token usage. From access_policy: asks the host to read the answer's
+ * OpenAI-style `usage` object as the answer passes (a JSON body, or the
+ * last data chunk of an SSE stream), without holding any of it back. From
+ * after_response: 1 and *tokens (usage.total_tokens, else prompt_tokens +
+ * completion_tokens) when the answer carried one, else 0. */
+CB_API void cb_req_scan_token_usage(cb_req *req);
+CB_API int cb_req_token_usage(const cb_req *req, int64_t *tokens);
 
 /* ---------------------------------------------------------------- error codes */
 
