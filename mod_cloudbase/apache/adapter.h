@@ -83,5 +83,7 @@ apr_status_t cb_apache_read_counted(ap_filter_t *f, apr_bucket_brigade *bb,
 /* tasks.c */
 void cb_apache_tasks_register_hooks(void);
 int cb_apache_tasks_post_config(apr_pool_t *p, server_rec *main_server);
+/* Last in child init: stops the task threads before the services they use. */
+void cb_apache_tasks_child_init(apr_pool_t *pchild);
 
 #endif

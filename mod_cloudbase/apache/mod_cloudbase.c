@@ -175,6 +175,7 @@ static void cb_child_init(apr_pool_t *pchild, server_rec *main_server)
                          err);
         cb_env_child_init(c->env, pchild);
     }
+    cb_apache_tasks_child_init(pchild);
 }
 
 static void cb_register_hooks(apr_pool_t *p)

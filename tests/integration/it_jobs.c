@@ -4,7 +4,8 @@
  * whole httpd (parent and children) is killed with SIGKILL, so nothing of
  * its shutdown runs. After a restart every job is processed and acked: the
  * one in flight is delivered again once its visibility deadline passes.
- * The same test runs again on a three-master Redis Cluster.
+ * The same test runs again on a three-master Redis Cluster. And httpd
+ * stopped while a task holds a database transaction exits cleanly.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,43 @@ START_TEST(sigkill_mid_job_loses_no_job)
 }
 END_TEST
 
+/* A background task holding a database connection (an open transaction)
+ * while httpd stops: the child's exit waits for the task before it tears
+ * down the connection pool. Before, the pool went first and apr_reslist's
+ * assertion aborted the child ("exit signal" in the error log, which the
+ * teardown checks). */
+START_TEST(stop_while_a_task_holds_a_connection)
+{
+    static char site[4096];
+    const char *base, *end;
+    char *log;
+    it_setup();
+    base = it_default_site();
+    end = strstr(base, "</CloudBasePlugin>");
+    ck_assert_ptr_nonnull(end);
+    snprintf(site, sizeof(site), "%.*s  db_hold_file %s/hold.log\n%s", (int)(end - base), base,
+             it.dir, end);
+    ck_assert_msg(it_httpd_start(it_write_config("httpd.conf", "event", site)),
+                  "httpd did not start:\n%s", it_error_log());
+    for (int i = 0; i < 100; i++) {
+        log = it_read_file("hold.log");
+        if (strstr(log, "holding"))
+            break;
+        free(log);
+        log = NULL;
+        usleep(100 * 1000);
+    }
+    if (!log)
+        log = it_read_file("hold.log");
+    ck_assert_msg(strstr(log, "holding"), "the task never held a transaction");
+    free(log);
+    it_httpd_stop(it_gateway_conf_path());
+    log = it_error_log();
+    ck_assert_msg(!strstr(log, "reslist_cleanup"), "the pool went before the task:\n%s", log);
+    free(log);
+}
+END_TEST
+
 Suite *jobs_suite(void)
 {
     Suite *s = suite_create("jobs");
@@ -140,6 +178,11 @@ Suite *jobs_suite(void)
     tcase_add_checked_fixture(tc, NULL, it_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, sigkill_mid_job_loses_no_job);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("shutdown");
+    tcase_add_checked_fixture(tc, NULL, it_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, stop_while_a_task_holds_a_connection);
     suite_add_tcase(s, tc);
     /* The same on a three-master Redis Cluster. */
     tc = tcase_create("queue_cluster");

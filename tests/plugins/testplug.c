@@ -9,7 +9,10 @@
  * event streams at once with the curl-multi client into one SSE response,
  * with heartbeats, and stops when the client goes away; with notify lines,
  * POST /v1/test/notify hands a message to the core notifier
- * (testplug_notify.c). Used by the unit and integration tests.
+ * (testplug_notify.c); with db_hold_file, a task that holds a database
+ * transaction for 1.5 s at a time (writing "holding" to that file), to
+ * show the child's exit waits for it. Used by the unit and integration
+ * tests.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include <apr_strings.h>
 
 #include "cloudbase/cloudbase.h"
+#include "cloudbase/db.h"
 #include "cloudbase/json.h"
 #include "cloudbase/queue.h"
 #include "cloudbase/http_stream.h"
@@ -39,6 +43,8 @@ typedef struct testplug {
     int child_pid;           /* set by child_init in each worker process */
     const char *queue_file;  /* job log of the queue task */
     const char *queue_block_file;
+    const char *db_hold_file;
+    cb_db *db;
     cb_queue *queue;
     const char *record_file; /* after_response appends each response record */
     cb_notifier *notifier;   /* with notify lines */
@@ -65,6 +71,8 @@ static const cb_option_def options[] = {
      .help = "an unused enum, for parser tests"},
     {.name = "queue_file", .type = CB_OPT_STRING, .help = "consume the test job queue, logging jobs here"},
     {.name = "queue_block_file", .type = CB_OPT_STRING, .help = "jobs are held while this file exists"},
+    {.name = "db_hold_file", .type = CB_OPT_STRING,
+     .help = "a task holds a database transaction 1.5 s at a time, noting it here"},
     {.name = "queue_visibility", .type = CB_OPT_DURATION, .default_value = "1s",
      .help = "in-flight deadline of a test job"},
     {.name = "record_file", .type = CB_OPT_STRING,
@@ -288,6 +296,24 @@ static void queue_task(void *state, apr_pool_t *scratch)
     }
 }
 
+/* Holds a database connection (an open transaction) for 1.5 s. */
+static void db_hold_task(void *state, apr_pool_t *scratch)
+{
+    testplug *t = state;
+    cb_db_tx *tx;
+    cb_db_result *res;
+    FILE *f;
+    if (cb_db_begin(t->db, scratch, &tx) != APR_SUCCESS)
+        return;
+    if (cb_db_tx_select(tx, "SELECT 1", 0, NULL, &res) == APR_SUCCESS &&
+        (f = fopen(t->db_hold_file, "a"))) {
+        fprintf(f, "holding %d\n", (int)getpid());
+        fclose(f);
+    }
+    usleep(1500 * 1000);
+    cb_db_commit(tx);
+}
+
 static cb_status jobs_route(cb_req *req, void *state)
 {
     testplug *t = state;
@@ -406,6 +432,9 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
                                    "testjobs", &qc);
         cb_ctx_add_task(ctx, "testplug-queue", apr_time_from_msec(20), queue_task);
     }
+    t->db_hold_file = cb_opt_string(o, "db_hold_file");
+    if (t->db_hold_file && (t->db = cb_ctx_db(ctx)))
+        cb_ctx_add_task(ctx, "testplug-db-hold", apr_time_from_msec(100), db_hold_task);
     if (cb_opt_list(o, "notify")->nelts && !(t->notifier = testplug_notify_create(ctx)))
         return CB_ERROR;
     *state = t;
