@@ -100,8 +100,13 @@ static int op_can_serve_files(const cb_req *req)
     return 1;
 }
 
+static void op_set_content_length(cb_req *req, apr_off_t length)
+{
+    ap_set_content_length(((apache_req *)req)->r, length);
+}
+
 static const cb_req_ops apache_ops = {op_read, op_write, op_flush, op_set_content_type,
-                                      op_aborted, op_can_serve_files};
+                                      op_aborted, op_can_serve_files, op_set_content_length};
 
 /* cb_req_serve_file: hands req->serve_path to the handlers after ours, so
  * httpd's default handler serves it as any static file (Range, ETag,

@@ -316,6 +316,9 @@ typedef struct cb_req_ops {
     /* 1 when the host serves req->serve_path itself after the handler
      * (request_files.c); NULL: it cannot. */
     int (*can_serve_files)(const cb_req *req);
+    /* Declares the answer's length, so the host sends it as
+     * Content-Length instead of chunking (may be NULL). */
+    void (*set_content_length)(cb_req *req, apr_off_t length);
 } cb_req_ops;
 
 struct cb_req {

@@ -9,6 +9,7 @@
 #include "cb_core.h"
 #include "cloudbase/encoding.h"
 #include "cloudbase/json.h"
+#include "cloudbase/values.h"
 
 #define BODY_READ_CHUNK 8192
 
@@ -171,8 +172,13 @@ void cb_req_set_status(cb_req *req, int status)
 
 void cb_req_set_header(cb_req *req, const char *name, const char *value)
 {
+    int64_t length;
     if (strcasecmp(name, "Content-Type") == 0)
         req->ops->set_content_type(req, apr_pstrdup(req->pool, value));
+    else if (strcasecmp(name, "Content-Length") == 0 && req->ops->set_content_length &&
+             !cb_parse_int(value, &length) && length >= 0)
+        /* the host's own header: a copy among ours would be a second one */
+        req->ops->set_content_length(req, (apr_off_t)length);
     else
         apr_table_set(req->headers_out, name, value);
 }

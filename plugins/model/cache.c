@@ -122,6 +122,10 @@ static cb_status send_data(cb_req *req, const char *data, size_t len, const char
         tail = apr_pstrcat(p, ",", cb_json_dump(p, t) + 1, NULL); /* its '{' is our ',' */
     }
     cb_req_set_header(req, "X-Cache-Status", cache_status);
+    /* the length up front: the three pieces go out as one answer, never
+     * chunked (httpd chunks an answer written in parts past its buffer) */
+    cb_req_set_header(req, "Content-Length", apr_psprintf(p, "%" APR_SIZE_T_FMT,
+                                                          8 + len + strlen(tail)));
     if ((rv = cb_req_send_json(req, 200, "{\"data\":")) != CB_OK ||
         (rv = cb_req_write(req, data, len)) != CB_OK)
         return rv;

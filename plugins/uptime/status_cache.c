@@ -151,6 +151,9 @@ static cb_status answer(cb_req *req, const cached_doc *d, const char *cache_stat
         return CB_DONE;
     }
     cb_req_set_status(req, 200);
+    /* the length up front: the answer goes out in one piece, not chunked */
+    cb_req_set_header(req, "Content-Length",
+                      apr_psprintf(cb_req_pool(req), "%" APR_SIZE_T_FMT, d->len));
     cb_req_write(req, d->body, d->len);
     return CB_DONE;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,6 +96,28 @@ static const char *hdr(const it_response *r, const char *name)
     return v ? v : "";
 }
 
+/* 1 when the answer declares its length exactly once, equal to its body,
+ * and is not chunked (a Content-Length set by the plugin and another by
+ * httpd made two, which clients such as wrk reject). */
+static int length_declared_once(const it_response *r)
+{
+    int count = 0;
+    long long declared = -1;
+    for (const char *line = r->headers; line && *line; line = strchr(line, '\n')) {
+        if (*line == '\n')
+            line++;
+        if (strncasecmp(line, "Content-Length:", 15) == 0) {
+            count++;
+            declared = atoll(line + 15);
+        }
+        if (strncasecmp(line, "Transfer-Encoding:", 18) == 0)
+            return 0;
+        if (!*line)
+            break;
+    }
+    return count == 1 && declared == (long long)r->body_len;
+}
+
 /* Two requests for path in a row: the second is a HIT carrying the first
  * one's ETag and bytes, and If-None-Match with that ETag then gets a 304
  * without a body. Tried three times, for when a copy expired in between. */
@@ -111,6 +134,8 @@ static void assert_served_from_cache(const char *path)
         ck_assert_int_eq(second.status, 200);
         ck_assert_int_ne(hdr(&second, "Last-Modified")[0], '\0');
         ck_assert_int_eq(hdr(&second, "ETag")[0], '"');
+        ck_assert_msg(length_declared_once(&second), "%s: Content-Length not once and exact:\n%s",
+                      path, second.headers);
         if (strcmp(hdr(&second, "X-Cache-Status"), "HIT") == 0 &&
             strcmp(hdr(&second, "ETag"), hdr(&first, "ETag")) == 0 &&
             strcmp(second.body, first.body) == 0) {

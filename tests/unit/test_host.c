@@ -68,7 +68,7 @@ static int mem_aborted(const cb_req *req)
 }
 
 static const cb_req_ops mem_ops = {mem_read, mem_write, mem_flush, mem_set_content_type,
-                                   mem_aborted, NULL};
+                                   mem_aborted, NULL, NULL};
 
 const char *th_plugin_dir(void)
 {

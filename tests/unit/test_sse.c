@@ -94,7 +94,7 @@ static int fake_aborted(const cb_req *req)
 }
 
 static const cb_req_ops fake_ops = {fake_read, fake_write, fake_flush, fake_content_type,
-                                    fake_aborted, NULL};
+                                    fake_aborted, NULL, NULL};
 
 static fake_req *fake_create(void)
 {
@@ -172,7 +172,7 @@ START_TEST(failed_flush_marks_request_aborted)
 {
     fake_req *f = fake_create();
     static const cb_req_ops no_abort_ops = {fake_read, fake_write, fake_flush,
-                                            fake_content_type, NULL, NULL};
+                                            fake_content_type, NULL, NULL, NULL};
     f->req.ops = &no_abort_ops;
     ck_assert(!cb_req_aborted(&f->req));
     f->gone = 1; /* the host cannot tell, but the next flush fails */

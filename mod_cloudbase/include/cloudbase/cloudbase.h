@@ -191,7 +191,9 @@ CB_API cb_status cb_req_read_body(cb_req *req, size_t max_bytes, const char **da
  * not JSON (the message names line, column and problem) or not an object. */
 CB_API cb_status cb_req_read_json_object(cb_req *req, size_t max_bytes, cb_json **out);
 
-/* Response. Headers may be set until the first write. */
+/* Response. Headers may be set until the first write. A Content-Length
+ * header declares the answer's exact length to the host (sent once, and
+ * the answer is not chunked however it is written). */
 CB_API void cb_req_set_status(cb_req *req, int status);
 CB_API void cb_req_set_header(cb_req *req, const char *name, const char *value);
 CB_API void cb_req_add_header(cb_req *req, const char *name, const char *value);
