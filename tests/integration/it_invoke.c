@@ -6,7 +6,8 @@
  * run at once, their lines arriving interleaved as `custom` events by
  * task_name, each task ending with an `updates` task_completed (exit 0)
  * and the run with run_completed; a later call with the same thread_id
- * continues in the same workspace; the github_token reaches neither the
+ * continues in the same workspace (another caller's key cannot reach the
+ * thread); the github_token reaches neither the
  * error log nor the workspace (also when the clone fails); a bad body,
  * a repo_url outside the allowed prefixes and an unknown thread are
  * refused; a client that leaves stops its three tasks (their containers
@@ -27,7 +28,7 @@
 #define ADMIN_KEY "it-admin-key-0123456789abcdef"
 #define GITHUB_TOKEN "ghp_it_invoke_token_7f3a91c2"
 
-static char api_key[200];
+static char api_key[200], other_key[200];
 
 /* A bare repository DIR/repos/app.git (branch main, README) owned by
  * www-data, the user httpd's children clone as. */
@@ -42,6 +43,22 @@ static void make_repository(void)
              "if [ $(id -u) = 0 ]; then chown -R www-data:www-data repos ws; fi",
              it.dir);
     ck_assert_msg(system(cmd) == 0, "could not make the test repository");
+}
+
+/* An API key of the auth plugin, as an x-api-key header line. */
+static void create_key(const char *name, char *header, size_t size)
+{
+    const char *headers[] = {"Authorization: Bearer " ADMIN_KEY, NULL};
+    char body[100];
+    it_response r;
+    json_t *v;
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+    it_request("POST", "/auth/v1/admin/apikeys", headers, body, &r);
+    ck_assert_msg(r.status == 201, "key: %ld %s", r.status, r.body);
+    v = json_loads(r.body, 0, NULL);
+    snprintf(header, size, "x-api-key: %s", json_string_value(json_object_get(v, "key")));
+    json_decref(v);
+    it_free(&r);
 }
 
 static void start(void)
@@ -72,24 +89,19 @@ static void start(void)
         it_podman_stop();
         ck_abort_msg("httpd did not start:\n%s", log);
     }
-    {
-        const char *headers[] = {"Authorization: Bearer " ADMIN_KEY, NULL};
-        it_response r;
-        json_t *v;
-        it_request("POST", "/auth/v1/admin/apikeys", headers, "{\"name\":\"cloud-coding\"}", &r);
-        ck_assert_msg(r.status == 201, "key: %ld %s", r.status, r.body);
-        v = json_loads(r.body, 0, NULL);
-        snprintf(api_key, sizeof(api_key), "x-api-key: %s",
-                 json_string_value(json_object_get(v, "key")));
-        json_decref(v);
-        it_free(&r);
-    }
+    create_key("cloud-coding", api_key, sizeof(api_key));
+    create_key("someone-else", other_key, sizeof(other_key));
+}
+
+static void invoke_as(const char *key, const char *body, it_response *r)
+{
+    const char *headers[] = {key, "Content-Type: application/json", NULL};
+    it_request("POST", "/invoke/stdout", headers, body, r);
 }
 
 static void invoke(const char *body, it_response *r)
 {
-    const char *headers[] = {api_key, "Content-Type: application/json", NULL};
-    it_request("POST", "/invoke/stdout", headers, body, r);
+    invoke_as(api_key, body, r);
 }
 
 /* The events of a finished stream: [{event, data}], data parsed. */
@@ -210,7 +222,8 @@ static char *check_parallel_tasks(void)
     return thread;
 }
 
-/* A later call with the thread continues in the task's workspace. */
+/* A later call with the thread continues in the task's workspace;
+ * another caller cannot reach the thread. */
 static void check_thread_continues(const char *thread)
 {
     char body[600];
@@ -227,6 +240,9 @@ static void check_thread_continues(const char *thread)
                       find_line(events, "beta", "README") >= 0,
                   "the thread's workspace was not kept: %s", r.body);
     json_decref(events);
+    it_free(&r);
+    invoke_as(other_key, body, &r);
+    ck_assert_msg(r.status == 404, "another caller's thread: %ld %s", r.status, r.body);
     it_free(&r);
     invoke("{\"thread_id\":\"no-such-thread\",\"messages\":[{\"type\":\"human\","
            "\"content\":\"ls\"}]}", &r);
