@@ -10,8 +10,9 @@
  * thread); the github_token reaches neither the
  * error log nor the workspace (also when the clone fails); a bad body,
  * a repo_url outside the allowed prefixes and an unknown thread are
- * refused; a client that leaves stops its three tasks (their containers
- * gone from the engine) within 2 s.
+ * refused; `messages` runs one task named main; a client that leaves
+ * stops its three tasks (their containers gone from the engine) within
+ * 2 s.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,6 +251,25 @@ static void check_thread_continues(const char *thread)
     it_free(&r);
 }
 
+/* `messages` is one task named main, the last message's content its
+ * prompt; without repo_url its workspace starts empty. */
+static void check_messages(void)
+{
+    it_response r;
+    json_t *events;
+    invoke("{\"messages\":[{\"type\":\"human\",\"content\":\"echo not me\"},"
+           "{\"type\":\"human\",\"content\":\"echo hi from main; ls -A | wc -l\"}]}", &r);
+    ck_assert_msg(r.status == 200, "messages: %ld %s", r.status, r.body);
+    events = events_of(r.body);
+    ck_assert_msg(find_line(events, "main", "hi from main") >= 0 &&
+                      find_line(events, "main", "not me") < 0 &&
+                      find_line(events, "main", "0") >= 0 &&
+                      find_update(events, "task_completed", "main") >= 0,
+                  "messages did not run as one task: %s", r.body);
+    json_decref(events);
+    it_free(&r);
+}
+
 /* Refusals: no key, no messages nor parallel_tasks, a bad task, a repo
  * outside the prefixes; a clone that fails is 502 and logged without the
  * token. */
@@ -302,13 +322,15 @@ static void check_token_kept_out(void)
     ck_assert_msg(system(cmd) != 0, "the token was stored in a workspace");
 }
 
-/* This test's engine's containers that run (all of them are ours). */
-static int running_containers(void)
+/* This test's engine's containers (all of them are ours): those that run,
+ * or with all=1 every one it still has, in any state. */
+static int engine_containers(int all)
 {
     it_response r;
     json_t *v;
     int n;
-    it_podman_request("GET", "/v1.41/containers/json", NULL, &r);
+    it_podman_request("GET", all ? "/v1.41/containers/json?all=1" : "/v1.41/containers/json",
+                      NULL, &r);
     ck_assert_msg(r.status == 200, "engine list: %ld %s", r.status, r.body);
     v = json_loads(r.body, 0, NULL);
     n = (int)json_array_size(v);
@@ -343,7 +365,7 @@ static size_t read_then_leave(char *data, size_t size, size_t nmemb, void *baton
     c->seen[c->len] = '\0';
     if (count(c->seen, "\"stdout\":\"started\"") < 3)
         return len;
-    c->running_before = running_containers();
+    c->running_before = engine_containers(0);
     clock_gettime(CLOCK_MONOTONIC, &c->left);
     return 0;
 }
@@ -377,14 +399,15 @@ static void check_disconnect_stops_tasks(void)
     ck_assert_msg(c.running_before == 3, "%d task containers ran before the client left",
                   c.running_before);
     while (running != 0 && waited < 2.0) {
-        running = running_containers();
+        running = engine_containers(1);
         clock_gettime(CLOCK_MONOTONIC, &now);
         waited = (double)(now.tv_sec - c.left.tv_sec) + (now.tv_nsec - c.left.tv_nsec) / 1e9;
         if (running != 0)
             nanosleep(&pause, NULL);
     }
-    ck_assert_msg(running == 0, "%d task containers still run %.1f s after the client left",
+    ck_assert_msg(running == 0, "%d task containers are still there %.1f s after the client left",
                   running, waited);
+    fprintf(stderr, "invoke: the tasks were gone %.2f s after the client left\n", waited);
 }
 
 START_TEST(invoke_stdout_on_podman)
@@ -392,8 +415,9 @@ START_TEST(invoke_stdout_on_podman)
     char *thread;
     start();
     check_refusals();
+    check_messages();
     thread = check_parallel_tasks();
-    ck_assert_int_eq(running_containers(), 0); /* removed once the run ended */
+    ck_assert_int_eq(engine_containers(1), 0); /* removed once the run ended */
     check_thread_continues(thread);
     free(thread);
     check_token_kept_out();
