@@ -12,8 +12,9 @@
  * heartbeats while all are quiet. When the client leaves, every task's
  * container is removed at once (force: its processes are killed); when
  * the run ends they are removed too. The containers are in the registry
- * (owner the caller, non-persistent) while they run, so the reaper never
- * takes them for orphans and removes them if the gateway dies.
+ * (owner the caller, non-persistent, a day's timeout) while they run, so
+ * the reaper never takes them for orphans, and removes them a day later
+ * if the gateway dies mid-run.
  */
 #include <string.h>
 
