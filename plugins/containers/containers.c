@@ -25,6 +25,15 @@ static const cb_option_def options[] = {
     {.name = "agent_type", .type = CB_OPT_LIST,
      .help = "NAME image=IMAGE command=PROGRAM[,ARG...] [memory=SIZE] [cpus=N] "
              "[network=none|host]; the first line is the default agentType"},
+    {.name = "invoke_workspaces", .type = CB_OPT_STRING, .default_value = "",
+     .help = "the host directory holding /invoke/stdout's workspaces (bound into the task "
+             "containers at /workspace); empty: /invoke/stdout answers 503"},
+    {.name = "invoke_repo_prefix", .type = CB_OPT_LIST,
+     .help = "a start repo_url must have to be cloned (one per line); none: https://github.com/"},
+    {.name = "git_program", .type = CB_OPT_STRING, .default_value = "/usr/bin/git",
+     .help = "the git that clones /invoke/stdout's repositories on the gateway's host"},
+    {.name = "clone_timeout", .type = CB_OPT_DURATION, .default_value = "120s", CB_OPT_MIN(1000),
+     CB_OPT_MAX(3600000), .help = "the longest one repository clone may take"},
     {0}
 };
 
@@ -63,6 +72,8 @@ static const cb_route_def routes[] = {
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
     {.method = "DELETE", .pattern = API "/{id}/files", .handler = ct_api_files_delete,
      .auth = CB_AUTH_USER, .dialect = CB_DIALECT_TESTBASE},
+    {.method = "POST", .pattern = "/invoke/stdout", .handler = ct_invoke_stdout,
+     .auth = CB_AUTH_USER, .dialect = CB_DIALECT_CLOUDBASE},
     {0}
 };
 
@@ -99,6 +110,31 @@ static int load_agent_types(cb_plugin_ctx *ctx, ct_plugin *ct)
     return ok;
 }
 
+static int load_invoke_options(cb_plugin_ctx *ctx, ct_plugin *ct)
+{
+    const cb_options *o = cb_ctx_options(ctx);
+    const apr_array_header_t *lines = cb_opt_list(o, "invoke_repo_prefix");
+    apr_array_header_t *prefixes = apr_array_make(ct->pool, 2, sizeof(const char *));
+    ct->invoke_workspaces = cb_opt_string(o, "invoke_workspaces");
+    ct->git_program = cb_opt_string(o, "git_program");
+    ct->clone_timeout_ms = cb_opt_duration_ms(o, "clone_timeout");
+    if (*ct->invoke_workspaces && ct->invoke_workspaces[0] != '/') {
+        cb_ctx_error(ctx, "invoke_workspaces: an absolute directory");
+        return 0;
+    }
+    if (ct->git_program[0] != '/') {
+        cb_ctx_error(ctx, "git_program: an absolute path");
+        return 0;
+    }
+    for (int i = 0; i < lines->nelts; i++)
+        APR_ARRAY_PUSH(prefixes, const char *) =
+            APR_ARRAY_IDX(lines, i, cb_option_item).text;
+    if (!prefixes->nelts)
+        APR_ARRAY_PUSH(prefixes, const char *) = "https://github.com/";
+    ct->repo_prefixes = prefixes;
+    return 1;
+}
+
 static cb_status containers_create(cb_plugin_ctx *ctx, void **state)
 {
     const cb_options *o = cb_ctx_options(ctx);
@@ -114,7 +150,7 @@ static cb_status containers_create(cb_plugin_ctx *ctx, void **state)
     }
     ct->engine.socket_path = socket_path;
     ct->engine.timeout_ms = cb_opt_duration_ms(o, "engine_timeout");
-    if (!load_agent_types(ctx, ct))
+    if (!load_invoke_options(ctx, ct) || !load_agent_types(ctx, ct))
         return CB_ERROR;
     if (!ct->default_type) {
         cb_ctx_error(ctx, "containers: add at least one agent_type line (e.g. agent_type worker "

@@ -61,6 +61,23 @@ void ct_frames_init(ct_frames *f, ct_frame_fn on_frame, void *baton);
  * result, or -1 for a malformed header (bad stream byte, frame too big). */
 int ct_frames_feed(ct_frames *f, const char *data, size_t len);
 
+/* Lines of the demultiplexed output, by stream: each complete line goes to
+ * on_line at once (a line longer than CT_LINE_MAX in pieces); flush sends
+ * what is left of unfinished lines. */
+#define CT_LINE_MAX (64 * 1024)
+typedef int (*ct_line_fn)(void *baton, int stream, const char *line, size_t len);
+typedef struct ct_lines {
+    apr_pool_t *pool;
+    char *data[3];          /* by stream: 1 stdout, 2 stderr; made on first use */
+    size_t len[3];
+    ct_line_fn on_line;
+    void *baton;
+} ct_lines;
+void ct_lines_init(ct_lines *l, apr_pool_t *p, ct_line_fn on_line, void *baton);
+/* A ct_frame_fn whose baton is the ct_lines. */
+int ct_lines_feed_frame(void *lines, int stream, const char *data, size_t len);
+int ct_lines_flush(ct_lines *l);
+
 /* ---- tar.c: the engine's archive format, and workspace paths */
 typedef enum { CT_TAR_FILE, CT_TAR_DIRECTORY, CT_TAR_OTHER } ct_tar_type;
 typedef struct ct_tar_entry {
@@ -108,6 +125,13 @@ void ct_engine_send(const ct_engine *e, apr_pool_t *p, const char *method, const
 void ct_engine_run(const ct_engine *e, apr_pool_t *p, const ct_agent_type *t, const char *env,
                    const char *owner, const char *id, const char **engine_id,
                    ct_engine_reply *out);
+/* The same with a host directory bound at /workspace (NULL: none). */
+void ct_engine_run_bound(const ct_engine *e, apr_pool_t *p, const ct_agent_type *t,
+                         const char *env, const char *owner, const char *id,
+                         const char *workspace_dir, const char **engine_id, ct_engine_reply *out);
+/* Removes the containers (engine ids) at once, killing what runs in them
+ * (force): all the calls in flight together. */
+void ct_engine_remove_now(const ct_engine *e, apr_pool_t *p, const apr_array_header_t *engine_ids);
 /* Stops (Init makes it quick) and removes a container with its volumes. */
 void ct_engine_remove(const ct_engine *e, apr_pool_t *p, const char *engine_id,
                       ct_engine_reply *out);
@@ -168,6 +192,44 @@ apr_status_t ct_registry_set_mcp(cb_db *db, apr_pool_t *p, const char *env, cons
                                  const char *mcp_json);
 apr_status_t ct_registry_delete(cb_db *db, apr_pool_t *p, const char *env, const char *id);
 
+/* ---- invoke_body.c: POST /invoke/stdout's body */
+#define CT_INVOKE_MAX_TASKS 16
+typedef struct ct_invoke_task {
+    const char *name;      /* task_name ("main" for messages) */
+    const char *prompt;    /* the agent's input */
+} ct_invoke_task;
+typedef struct ct_invoke {
+    const char *repo_url;      /* NULL: an empty workspace */
+    const char *github_token;  /* NULL: none; only for the clone */
+    const char *branch;        /* "main" unless given */
+    int haiku;
+    const char *thread_id;     /* NULL: a new thread */
+    apr_array_header_t *tasks; /* of ct_invoke_task */
+} ct_invoke;
+/* NULL and *out, or what the client must fix. */
+const char *ct_invoke_parse(apr_pool_t *p, const cb_json *body, ct_invoke *out);
+/* 1-64 letters, digits, '-', '_' or '.', not starting with '.'. */
+int ct_invoke_is_name(const char *s);
+
+/* ---- clone.c: workspaces on the host and the git clone */
+typedef struct ct_clone_spec {
+    const char *git;          /* the git program */
+    const char *url, *branch;
+    const char *token;        /* NULL: none */
+    const char *home;         /* git's HOME */
+    int64_t timeout_ms;
+    int (*stop)(void *baton); /* nonzero: give up (the client left) */
+    void *stop_baton;
+} ct_clone_spec;
+/* BASE/ENV/OWNERHASH/THREAD. */
+const char *ct_thread_dir(apr_pool_t *p, const char *base, const char *env, const char *owner,
+                          const char *thread_id);
+int ct_dir_exists(apr_pool_t *p, const char *dir);
+/* Clones into dir (which must not exist): NULL, or what to tell the client
+ * and *log_detail (git's message, token scrubbed). */
+const char *ct_git_clone(apr_pool_t *p, const ct_clone_spec *c, const char *dir,
+                         const char **log_detail);
+
 /* ---- the plugin */
 typedef struct ct_plugin {
     apr_pool_t *pool;
@@ -177,6 +239,10 @@ typedef struct ct_plugin {
     const char *default_type;    /* the first agent_type line */
     cb_db *db;
     int orphans_reaped;          /* this process's reaper ran its start-up pass */
+    const char *invoke_workspaces; /* /invoke/stdout's workspaces on the host ("": off) */
+    const apr_array_header_t *repo_prefixes; /* of const char *: allowed repo_url starts */
+    const char *git_program;
+    int64_t clone_timeout_ms;
 } ct_plugin;
 
 /* reaper.c: the background task (expired containers; orphans at start-up). */
@@ -211,6 +277,8 @@ cb_status ct_api_packages(cb_req *req, void *state);
 /* NULL when text is an npm package name ([@scope/]name[@version]), else
  * what is wrong. */
 const char *ct_package_name_problem(const char *text);
+/* invoke.c: POST /invoke/stdout */
+cb_status ct_invoke_stdout(cb_req *req, void *state);
 /* execute.c */
 cb_status ct_api_execute(cb_req *req, void *state);
 /* api_body.c: a container as the API shows it */

@@ -119,7 +119,7 @@ static cb_json *keepalive_command(apr_pool_t *p, const char *id, const char *typ
 }
 
 static const char *create_body(apr_pool_t *p, const ct_agent_type *t, const char *env,
-                               const char *owner, const char *id)
+                               const char *owner, const char *id, const char *workspace_dir)
 {
     cb_json *body = cb_json_new_object(p), *labels = cb_json_new_object(p);
     cb_json *host = cb_json_new_object(p);
@@ -131,6 +131,11 @@ static const char *create_body(apr_pool_t *p, const ct_agent_type *t, const char
     cb_json_set_string(labels, CT_LABEL_ID, id);
     cb_json_set(body, "Labels", labels);
     cb_json_set_bool(host, "Init", 1);
+    if (workspace_dir) {
+        cb_json *binds = cb_json_new_array(p);
+        cb_json_append_string(binds, apr_pstrcat(p, workspace_dir, ":/workspace", NULL));
+        cb_json_set(host, "Binds", binds);
+    }
     cb_json_set_string(host, "NetworkMode", t->host_network ? "host" : "none");
     if (t->memory_bytes)
         cb_json_set_int(host, "Memory", t->memory_bytes);
@@ -144,13 +149,20 @@ void ct_engine_run(const ct_engine *e, apr_pool_t *p, const ct_agent_type *t, co
                    const char *owner, const char *id, const char **engine_id,
                    ct_engine_reply *out)
 {
+    ct_engine_run_bound(e, p, t, env, owner, id, NULL, engine_id, out);
+}
+
+void ct_engine_run_bound(const ct_engine *e, apr_pool_t *p, const ct_agent_type *t,
+                         const char *env, const char *owner, const char *id,
+                         const char *workspace_dir, const char **engine_id, ct_engine_reply *out)
+{
     const char *name = apr_pstrcat(p, "cb-", env, "-", id, NULL);
     cb_json *reply;
     *engine_id = NULL;
     ct_engine_call(e, p, "POST",
                    apr_pstrcat(p, "/containers/create?name=",
                                cb_percent_encode(p, name, strlen(name), 0), NULL),
-                   create_body(p, t, env, owner, id), out);
+                   create_body(p, t, env, owner, id, workspace_dir), out);
     if (out->status != 201)
         return;
     reply = cb_json_parse(p, out->body, out->body_len, NULL);
@@ -172,6 +184,32 @@ void ct_engine_remove(const ct_engine *e, apr_pool_t *p, const char *engine_id,
         return;
     ct_engine_call(e, p, "DELETE",
                    apr_pstrcat(p, "/containers/", engine_id, "?force=1&v=1", NULL), NULL, out);
+}
+
+static void ignore_done(void *baton, int stream, long status, const char *error)
+{
+    (void)baton;
+    (void)stream;
+    (void)status;
+    (void)error;
+}
+
+void ct_engine_remove_now(const ct_engine *e, apr_pool_t *p, const apr_array_header_t *engine_ids)
+{
+    static const cb_http_stream_handlers handlers = {.on_done = ignore_done};
+    cb_http_streams *set = cb_http_streams_create(p);
+    for (int i = 0; i < engine_ids->nelts; i++) {
+        cb_http_request *req = apr_pcalloc(p, sizeof(*req));
+        req->method = "DELETE";
+        req->url = apr_pstrcat(p, API_BASE "/containers/",
+                               APR_ARRAY_IDX(engine_ids, i, const char *), "?force=1&v=1", NULL);
+        req->headers = apr_table_make(p, 1);
+        req->connect_timeout_ms = 1000;
+        req->timeout_ms = e->timeout_ms;
+        req->max_response_bytes = MAX_REPLY;
+        cb_http_streams_add_unix(set, req, e->socket_path, NULL, &handlers, NULL);
+    }
+    cb_http_streams_run(set, 1000, NULL, NULL);
 }
 
 static int to_text(void *baton, int stream, const char *data, size_t len)

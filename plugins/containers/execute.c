@@ -22,57 +22,25 @@
 #include "containers.h"
 
 #define MAX_TASK_BODY (256 * 1024)
-#define MAX_LINE (64 * 1024)      /* a longer line goes out in pieces */
 #define HEARTBEAT_MS 15000
-
-typedef struct line_buffer {
-    char *data;
-    size_t len;
-} line_buffer;
 
 typedef struct exec_stream {
     cb_req *req;
     cb_sse_writer *sse;
     ct_frames frames;
-    line_buffer lines[3];        /* by stream: 1 stdout, 2 stderr */
+    ct_lines lines;
     int failed;                  /* the client went away or the stream was malformed */
     long status;
     const char *error;
 } exec_stream;
 
-static int send_line(exec_stream *x, int stream, const char *data, size_t len)
+static int send_line(void *baton, int stream, const char *data, size_t len)
 {
+    exec_stream *x = baton;
     const char *event = stream == CT_FRAME_STDERR ? "stderr" : "stdout";
     if (cb_sse_send(x->sse, event, NULL, data, len) != CB_OK) {
         x->failed = 1;
         return 1;
-    }
-    return 0;
-}
-
-/* Payload pieces: each complete line goes out at once as its own event. */
-static int on_frame(void *baton, int stream, const char *data, size_t len)
-{
-    exec_stream *x = baton;
-    line_buffer *b = &x->lines[stream == CT_FRAME_STDERR ? 2 : 1];
-    while (len > 0) {
-        const char *nl = memchr(data, '\n', len);
-        size_t piece = nl ? (size_t)(nl - data) : len;
-        if (b->len + piece > MAX_LINE)
-            piece = MAX_LINE - b->len;
-        memcpy(b->data + b->len, data, piece);
-        b->len += piece;
-        data += piece;
-        len -= piece;
-        if (nl && len > 0 && *data == '\n') {
-            data++;
-            len--;
-        } else if (b->len < MAX_LINE) {
-            continue;
-        }
-        if (send_line(x, stream, b->data, b->len))
-            return 1;
-        b->len = 0;
     }
     return 0;
 }
@@ -156,9 +124,8 @@ static void finish_events(exec_stream *x, const ct_plugin *ct, apr_pool_t *p,
     cb_json *done = cb_json_new_object(p), *inspect;
     int64_t exit_code;
     const char *text;
-    for (int s = 1; s <= 2; s++)
-        if (x->lines[s].len && send_line(x, s, x->lines[s].data, x->lines[s].len))
-            return;
+    if (ct_lines_flush(&x->lines))
+        return;
     ct_engine_call(&ct->engine, p, "GET", apr_pstrcat(p, "/exec/", exec_id, "/json", NULL), NULL,
                    &reply);
     inspect = reply.status == 200 ? cb_json_parse(p, reply.body, reply.body_len, NULL) : NULL;
@@ -204,9 +171,8 @@ cb_status ct_api_execute(cb_req *req, void *state)
 
     memset(&x, 0, sizeof(x));
     x.req = req;
-    for (int s = 1; s <= 2; s++)
-        x.lines[s].data = apr_palloc(p, MAX_LINE);
-    ct_frames_init(&x.frames, on_frame, &x);
+    ct_lines_init(&x.lines, p, send_line, &x);
+    ct_frames_init(&x.frames, ct_lines_feed_frame, &x.lines);
     apr_table_setn(headers, "Content-Type", "application/json");
     start.method = "POST";
     start.url = apr_pstrcat(p, "http://engine/v1.41/exec/", exec_id, "/start", NULL);

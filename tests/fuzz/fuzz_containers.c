@@ -3,7 +3,8 @@
  * the engine's multiplexed stream (plugins/containers/frames.c), the
  * `agent_type` lines (agent_type.c), the API's create and PATCH bodies
  * (api_body.c), MCP server objects (mcp.c), npm package names
- * (packages.c), the tar reader and workspace paths (tar.c).
+ * (packages.c), the tar reader and workspace paths (tar.c), the line
+ * splitter (lines.c) and /invoke/stdout's body (invoke_body.c).
  *
  * Invariants: the demultiplexer gives the same payload bytes, streams and
  * verdict whether the input comes whole, byte by byte or in chunks of 7;
@@ -19,7 +20,12 @@
  * segments. An accepted MCP server has a safe name and is local, or hosted
  * at an http(s) URL that is not link-local. An accepted package name is at
  * most 214 characters without spaces or shell metacharacters, and only a
- * scope holds a '/' (no path can be named).
+ * scope holds a '/' (no path can be named). The line splitter gives the
+ * same lines whether its input comes whole or byte by byte, and no line
+ * holds a newline or is longer than CT_LINE_MAX. An accepted invoke body
+ * has 1-16 tasks with distinct safe names and non-empty prompts, a branch
+ * that cannot be read as an option or climb (no leading '-', no ".."), and
+ * a safe thread id when it has one.
  */
 #include <stdint.h>
 #include <string.h>
@@ -202,6 +208,70 @@ static void check_workspace_path(const char *text)
             "an accepted path holds . or .. segments or empty ones", text);
 }
 
+typedef struct joined {
+    char *out;
+    size_t len, cap;
+    int bad;
+} joined;
+
+static int join_line(void *baton, int stream, const char *line, size_t len)
+{
+    joined *j = baton;
+    if (stream != 1 || len > CT_LINE_MAX || memchr(line, '\n', len))
+        j->bad = 1;
+    if (j->len + len + 1 <= j->cap) {
+        memcpy(j->out + j->len, line, len);
+        j->len += len;
+        j->out[j->len++] = '\1';
+    }
+    return 0;
+}
+
+static void split_lines(const char *data, size_t size, size_t chunk, joined *j)
+{
+    ct_lines l;
+    j->cap = 2 * size + 2;
+    j->out = apr_palloc(iteration_pool, j->cap);
+    j->len = 0;
+    j->bad = 0;
+    ct_lines_init(&l, iteration_pool, join_line, j);
+    for (size_t at = 0; at < size; at += chunk)
+        ct_lines_feed_frame(&l, CT_FRAME_STDOUT, data + at, size - at < chunk ? size - at : chunk);
+    ct_lines_flush(&l);
+}
+
+static void check_lines(const char *data, size_t size, const char *text)
+{
+    joined whole, bytes;
+    split_lines(data, size, size ? size : 1, &whole);
+    split_lines(data, size, 1, &bytes);
+    require(!whole.bad && !bytes.bad, "a line holds a newline or is too long", text);
+    require(whole.len == bytes.len && memcmp(whole.out, bytes.out, whole.len) == 0,
+            "the lines depend on the chunking", text);
+}
+
+static void check_invoke_body(const char *data, size_t size, const char *text)
+{
+    cb_json *body = cb_json_parse(iteration_pool, data, size, NULL);
+    ct_invoke in;
+    if (!body || !cb_json_is_object(body) || ct_invoke_parse(iteration_pool, body, &in))
+        return;
+    require(in.tasks->nelts >= 1 && in.tasks->nelts <= CT_INVOKE_MAX_TASKS,
+            "an invoke body with 0 or too many tasks was accepted", text);
+    for (int i = 0; i < in.tasks->nelts; i++) {
+        const ct_invoke_task *t = &APR_ARRAY_IDX(in.tasks, i, ct_invoke_task);
+        require(ct_invoke_is_name(t->name) && t->prompt && *t->prompt,
+                "a task without a safe name or a prompt was accepted", text);
+        for (int j = 0; j < i; j++)
+            require(strcmp(APR_ARRAY_IDX(in.tasks, j, ct_invoke_task).name, t->name) != 0,
+                    "two tasks of one name were accepted", text);
+    }
+    require(in.branch && *in.branch && in.branch[0] != '-' && !strstr(in.branch, ".."),
+            "a branch git could read as an option or a climb was accepted", text);
+    require(!in.thread_id || ct_invoke_is_name(in.thread_id),
+            "a thread id outside its shape was accepted", text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -213,6 +283,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_tar((const char *)data, size, text);
     check_workspace_path(text);
     check_package_name(text);
+    check_lines((const char *)data, size, text);
+    check_invoke_body((const char *)data, size, text);
     apr_pool_clear(iteration_pool);
     return 0;
 }
