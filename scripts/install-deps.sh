@@ -11,7 +11,7 @@ packages=(
   redis-server curl python3 openssl clang libclang-rt-14-dev chromium
   libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql postgresql sqlite3
   python3-aiosmtpd
-  podman runc conmon catatonit busybox-static
+  podman runc conmon catatonit busybox-static git
   "$@"
 )
 
