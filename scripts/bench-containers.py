@@ -269,7 +269,7 @@ def bench_sse(gateway, key, sock, count, lines, interval_ms, lead_s, rounds):
         if len(got) != count * lines:
             sys.exit(f"bench-containers: {side}: {len(got)} events arrived, {count * lines} expected")
         # the events but each stream's last line (which comes as the tasks end)
-        inner = [l for s in streams for l, q in zip(s.latencies, s.last_seqs) if q < lines - 1]
+        inner = [l for s in streams for l, q in zip(s.latencies, s.seqs) if q < lines - 1]
         results[side] = (results[side][0] + got, results[side][1] + sum(1 for s in streams if s.first_seq_late),
                          results[side][2] + inner)
     call(gw, "DELETE", f"/api/v1/containers/{cid}", None, auth)
