@@ -14,7 +14,8 @@ scripts/bench-containers.sh, which starts Podman and the gateway).
       One container; STREAMS concurrent tasks, each `/bin/ct_stamp LINES
       INTERVAL_MS START` (tests/bench/ct_stamp.c: a line every INTERVAL_MS
       carrying the wall-clock time it was written, from START = now +
-      LEAD_S on, the streams' STARTs spread evenly over one interval), as the engine's own exec attach streams on its socket
+      LEAD_S on, the streams' STARTs spread evenly over one interval; it
+      exits BENCH_CT_LINGER_MS (0) after its last line), as the engine's own exec attach streams on its socket
       and as the gateway's SSE streams (POST .../execute), ROUNDS times
       each in the order engine, gateway, gateway, engine, ... The
       latency of an event is its arrival at this client minus the time in
@@ -213,7 +214,7 @@ def raw_request(sock, method, path, host, headers, body):
 
 
 def stamp_task(lines, interval_ms, start_us):
-    return f"/bin/ct_stamp {lines} {interval_ms} {start_us}"
+    return f"/bin/ct_stamp {lines} {interval_ms} {start_us} {os.environ.get('BENCH_CT_LINGER_MS', '0')}"
 
 
 def gateway_streams(gateway, key, cid, lines, count, starts, interval_ms):

@@ -25,7 +25,9 @@
 #       due to start BENCH_CT_LEAD (10) s after they are launched. The
 #       latency of an event is its arrival at the client minus the time in
 #       its line; the gateway's added latency is its p50/p99 minus the
-#       engine's (target p99 added <= 5 ms).
+#       engine's (target p99 added <= 5 ms). BENCH_CT_LINGER_MS (0): how long
+#       each task stays after its last line (a task that exits at once has
+#       its last line late, see docs/plugins/containers.md "Benchmark").
 # Every container is removed afterwards; on exit the engine's containers
 # are removed, the service stopped and its conmon processes killed by PID.
 

@@ -8,7 +8,8 @@
  * latency of each event is known whichever path (gateway SSE or the engine's
  * own attach stream) carried it.
  *
- * Usage: ct_stamp COUNT INTERVAL_MS START_MICROS
+ * Usage: ct_stamp COUNT INTERVAL_MS START_MICROS [LINGER_MS]
+ * LINGER_MS: how long to stay after the last line before exiting (0).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,11 +41,12 @@ static void sleep_until(long long micros)
 
 int main(int argc, char **argv)
 {
-    long count, interval_ms;
+    long count, interval_ms, linger_ms = 0;
     long long start;
-    if (argc != 4 || (count = atol(argv[1])) <= 0 || (interval_ms = atol(argv[2])) <= 0 ||
-        (start = atoll(argv[3])) <= 0) {
-        fprintf(stderr, "usage: ct_stamp COUNT INTERVAL_MS START_MICROS\n");
+    if (argc < 4 || argc > 5 || (count = atol(argv[1])) <= 0 ||
+        (interval_ms = atol(argv[2])) <= 0 || (start = atoll(argv[3])) <= 0 ||
+        (argc == 5 && (linger_ms = atol(argv[4])) < 0)) {
+        fprintf(stderr, "usage: ct_stamp COUNT INTERVAL_MS START_MICROS [LINGER_MS]\n");
         return 2;
     }
     for (long i = 0; i < count; i++) {
@@ -56,5 +58,6 @@ int main(int argc, char **argv)
         if (write(STDOUT_FILENO, line, (size_t)len) != len)
             return 1;
     }
+    sleep_until(now_micros() + (long long)linger_ms * 1000);
     return 0;
 }
