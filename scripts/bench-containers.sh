@@ -204,10 +204,10 @@ containers_cleanup() {
     ct_podman rm --all --force --time 0 >>"$T/podman/podman-cli.log" 2>&1 || true
 }
 containers_stop_conmons() {
-    local pid root=$T/podman/root
+    local pid storage_root=$T/podman/root
     [[ -n ${CT_SOCKET:-} ]] || return 0
     for pid in $(pgrep -x conmon 2>/dev/null); do
-        grep -qF "$root" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+        grep -qF "$storage_root" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
     done
     return 0
 }
