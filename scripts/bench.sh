@@ -56,6 +56,12 @@
 #                 (target >= 0.9x), the same list uncached over 100,000
 #                 SQLite rows (the cached one >= 10x), and create throughput
 #                 on SQLite and on a PostgreSQL started here
+#   containers_create/containers_sse  opt-in (they need Podman, set up in the
+#                 temp dir): container create+start through the gateway
+#                 against the same engine calls (target >= 0.9x), and the
+#                 latency 100 concurrent task SSE streams add per event
+#                 against the engine's own stream (target <= 5 ms); see
+#                 scripts/bench-containers.sh
 # static, mod_proxy and gateway are served by ONE httpd instance (event MPM,
 # same settings), so the only difference between them is the route.
 #
@@ -92,7 +98,8 @@
 #                         static_4k dl_4k static_1m dl_1m upload_rss presign
 #                         status_static status_page monitors_1k model_static
 #                         model_hit model_nocache model_create_sqlite
-#                         model_create_pg), e.g.
+#                         model_create_pg; opt-in only: containers_create
+#                         containers_sse), e.g.
 #                         "auth_off auth_on" with more rounds to judge a 5% gap
 #   BENCH_SHARED_UPSTREAM=0  1: gateway uses the same upstream URL as ProxyPass
 #   BENCH_KEEP=0          1: keep the temp dir (configs, logs) for inspection
@@ -126,6 +133,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/bench-uptime.sh"
 note() { echo "bench: $*" >&2; }
 # shellcheck source=scripts/bench-model.sh
 source "$ROOT/scripts/bench-model.sh"
+# shellcheck source=scripts/bench-containers.sh
+source "$ROOT/scripts/bench-containers.sh"
 
 for v in SECONDS_RUN CONNS THREADS ROUNDS; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
@@ -181,7 +190,9 @@ stop_all() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
+    containers_cleanup
     stop_all
+    containers_stop_conmons
     if [[ $KEEP == 1 ]]; then note "kept $T"; else rm -rf "$T"; fi
     exit "$rc"
 }
@@ -628,6 +639,7 @@ if [[ -n ${BENCH_TARGETS:-} ]]; then
         if [[ $n == signin_rss ]]; then MEASURE_RSS=1; continue; fi
         if [[ $n == upload_rss ]]; then MEASURE_UPLOAD_RSS=1; continue; fi
         if [[ $n == presign ]]; then MEASURE_PRESIGN=1; continue; fi
+        if containers_target "$n"; then continue; fi
         [[ -n ${URL[$n]:-} ]] || die "unknown target '$n' in BENCH_TARGETS"
         NAMES+=("$n")
     done
@@ -840,6 +852,7 @@ fi
 if ((MEASURE_MONITORS)); then
     bench_uptime_monitors
 fi
+if containers_wanted; then bench_containers; fi
 
 # Object-store signer microbenchmark (one thread's CPU time, no server): its
 # presign rate is a row of the table.
@@ -943,6 +956,7 @@ if ((MEASURE_MONITORS)); then
     uptime_monitors_report
 fi
 model_report
+containers_report
 if [[ -n $UP_IDLE && -n $UP_AFTER ]]; then
     rss_verdict "a 100 MiB upload raises httpd's RSS by < 10 MiB" "$UP_IDLE" "$UP_AFTER" 10
 fi

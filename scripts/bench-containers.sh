@@ -1,0 +1,213 @@
+# bench-containers.sh: the containers plugin's part of scripts/bench.sh
+# (sourced by it; uses its start, note, die, T, HTTPD, HTTPD_USER,
+# APACHE_MODULES, MODULE, BUILD_DIR, REDIS_URL and ROOT). Opt-in by name,
+# since they need Podman: BENCH_TARGETS="containers_create containers_sse".
+#
+# Podman is set up the way tests/integration/harness_podman.c does it, in
+# $T/podman only (never the machine's default storage): a containers.conf
+# (runc, cgroupfs, ulimits, netns none), an image imported offline from a
+# busybox rootfs (plus tests/bench/ct_stamp, built statically here), and
+# `podman system service` on $T/podman/engine.sock. A second httpd (event
+# MPM, 2 processes x 64 threads, so that 100 streams fit) serves the auth
+# and containers plugins on that engine; the client is
+# scripts/bench-containers.py.
+#
+#   containers_create  BENCH_CT_CREATE (20) containers created and started
+#       through the gateway (POST /api/v1/containers with a tb_ key) and as
+#       many with the same create + start calls straight on the engine's
+#       socket, alternating; containers/s both ways (target gateway >= 0.9x).
+#   containers_sse  BENCH_CT_STREAMS (100) concurrent tasks, each printing
+#       BENCH_CT_LINES (20) lines every 100 ms with the time it wrote them
+#       (tests/bench/ct_stamp.c), as the engine's own exec attach streams and
+#       as the gateway's
+#       SSE streams (POST /api/v1/containers/{id}/execute), in the order
+#       engine, gateway, gateway, engine (BENCH_CT_ROUNDS=2 rounds each), all
+#       due to start BENCH_CT_LEAD (10) s after they are launched. The
+#       latency of an event is its arrival at the client minus the time in
+#       its line; the gateway's added latency is its p50/p99 minus the
+#       engine's (target p99 added <= 5 ms). BENCH_CT_LINGER_MS (0): how long
+#       each task stays after its last line (a task that exits at once has
+#       its last line late, see docs/plugins/containers.md "Benchmark").
+# Every container is removed afterwards; on exit the engine's containers
+# are removed, the service stopped and its conmon processes killed by PID.
+
+CT_IMAGE=localhost/cb-busybox-bench:latest
+CT_CREATE_WANTED=0 CT_SSE_WANTED=0
+CT_CREATE_OUT="" CT_SSE_OUT=""
+
+# Takes a BENCH_TARGETS name if it is one of ours.
+containers_target() {
+    case $1 in
+        containers_create) CT_CREATE_WANTED=1 ;;
+        containers_sse) CT_SSE_WANTED=1 ;;
+        *) return 1 ;;
+    esac
+}
+containers_wanted() { ((CT_CREATE_WANTED || CT_SSE_WANTED)); }
+
+ct_podman() {
+    CONTAINERS_CONF="$T/podman/containers.conf" podman --root "$T/podman/root" \
+        --runroot "$T/podman/run" --tmpdir "$T/podman/tmp" --storage-driver vfs "$@"
+}
+
+# The engine in $T/podman; sets CT_SOCKET.
+containers_podman_start() {
+    local d=$T/podman a i
+    if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [[ ! -x /bin/busybox ]]; then
+        die "containers targets need podman, runc and busybox-static (scripts/install-deps.sh)"
+    fi
+    mkdir -p "$d/tmp" "$d/rootfs/bin" "$d/rootfs/tmp" "$d/rootfs/workspace"
+    chmod 711 "$d"   # httpd's children (www-data) reach the socket through it
+    cat >"$d/containers.conf" <<EOF
+# written by scripts/bench-containers.sh
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+netns = "none"
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = "$d/tmp"
+volume_path = "$d/volumes"
+EOF
+    cp /bin/busybox "$d/rootfs/bin/busybox"
+    for a in sh echo cat sleep ls printf head tail wc env ps tr grep kill; do
+        ln -sf busybox "$d/rootfs/bin/$a"
+    done
+    cc -static -O2 -Wall -Wextra -Werror -o "$d/rootfs/bin/ct_stamp" "$ROOT/tests/bench/ct_stamp.c" \
+        || die "could not build tests/bench/ct_stamp.c statically"
+    tar -C "$d/rootfs" -cf "$d/rootfs.tar" .
+    ct_podman import "$d/rootfs.tar" "$CT_IMAGE" >>"$d/podman-cli.log" 2>&1 \
+        || { tail -n 5 "$d/podman-cli.log" >&2; die "podman import failed"; }
+    CT_SOCKET=$d/engine.sock
+    start "$d/service.log" env CONTAINERS_CONF="$d/containers.conf" podman --root "$d/root" \
+        --runroot "$d/run" --tmpdir "$d/tmp" --storage-driver vfs \
+        system service --time=0 "unix://$CT_SOCKET"
+    for ((i = 0; i < 200; i++)); do
+        a=$(curl -s --max-time 2 --unix-socket "$CT_SOCKET" http://engine/v1.41/_ping 2>/dev/null) || true
+        [[ $a == OK ]] && break
+        sleep 0.05
+    done
+    [[ $a == OK ]] || { tail -n 5 "$d/service.log" >&2; die "the podman service did not answer on $CT_SOCKET"; }
+    chmod 666 "$CT_SOCKET"   # bench only: a site gives its httpd user the engine's group
+}
+
+# The containers' gateway: its own httpd on P_CT.
+containers_gateway_start() {
+    local d=$T/ct i code
+    mkdir -p "$d/run" "$d/data" "$d/plugins"
+    chmod 777 "$d/data"
+    ln -s "$BUILD_DIR/plugins/auth/.libs/auth.so" "$BUILD_DIR/plugins/containers/.libs/containers.so" \
+        "$d/plugins/"
+    openssl rand -hex 32 >"$d/jwt.key"
+    openssl rand -hex 32 >"$d/admin.key"
+    chmod 644 "$d/jwt.key" "$d/admin.key"
+    cat >"$d/httpd.conf" <<EOF
+ServerRoot $d
+ServerName 127.0.0.1
+DefaultRuntimeDir $d/run
+PidFile $d/run/httpd.pid
+ErrorLog $d/error.log
+LogLevel warn
+$HTTPD_USER
+Listen 127.0.0.1:$P_CT
+LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
+LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
+LoadModule cloudbase_module $MODULE
+StartServers 2
+ServerLimit 2
+ThreadsPerChild 64
+ThreadLimit 64
+MaxRequestWorkers 128
+MinSpareThreads 64
+MaxSpareThreads 128
+KeepAlive On
+CloudBasePluginDir $d/plugins
+CloudBaseEnv benchct
+CloudBaseRedis $REDIS_URL
+CloudBaseDatabase sqlite3:$d/data/ct.db
+<CloudBasePlugin auth>
+  jwt_secret file:$d/jwt.key
+  admin_key file:$d/admin.key
+</CloudBasePlugin>
+<CloudBasePlugin containers>
+  engine_socket $CT_SOCKET
+  engine_timeout 60s
+  agent_type bench image=$CT_IMAGE command=/bin/sh,-c memory=64m cpus=0.5 network=none
+</CloudBasePlugin>
+EOF
+    "$HTTPD" -t -f "$d/httpd.conf" >"$d/test.log" 2>&1 \
+        || { cat "$d/test.log" >&2; die "containers httpd config rejected"; }
+    start "$d/stdout.log" "$HTTPD" -DFOREGROUND -f "$d/httpd.conf"
+    for ((i = 0; i < 100; i++)); do
+        code=$(curl -s -o "$d/key.json" -w '%{http_code}' -X POST "http://127.0.0.1:$P_CT/auth/v1/admin/apikeys" \
+            -H "Authorization: Bearer $(cat "$d/admin.key")" -d '{"name":"bench","prefix":"tb"}') || true
+        [[ $code == 201 ]] && break
+        sleep 0.1
+    done
+    [[ $code == 201 ]] || { tail -n 20 "$d/error.log" >&2; die "containers gateway: no tb_ key ($code)"; }
+    CT_KEY=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["key"])' "$d/key.json")
+    [[ $CT_KEY == tb_benchct_* ]] || die "containers gateway: not a TestBase key: $CT_KEY"
+}
+
+# Runs the wanted containers targets (after the wrk runs).
+bench_containers() {
+    local client=$ROOT/scripts/bench-containers.py gw
+    read -r P_CT < <(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    containers_podman_start
+    containers_gateway_start
+    gw=http://127.0.0.1:$P_CT
+    if ((CT_CREATE_WANTED)); then
+        note "containers_create: ${BENCH_CT_CREATE:-20} containers through the gateway and as many on the engine, alternating"
+        CT_CREATE_OUT=$(python3 "$client" create "$gw" "$CT_KEY" "$CT_SOCKET" "${BENCH_CT_CREATE:-20}" "$CT_IMAGE") \
+            || die "containers_create failed"
+    fi
+    if ((CT_SSE_WANTED)); then
+        note "containers_sse: ${BENCH_CT_STREAMS:-100} concurrent task streams on the engine, then through the gateway"
+        CT_SSE_OUT=$(python3 "$client" sse "$gw" "$CT_KEY" "$CT_SOCKET" "${BENCH_CT_STREAMS:-100}" \
+            "${BENCH_CT_LINES:-20}" 100 "${BENCH_CT_LEAD:-10}" "${BENCH_CT_ROUNDS:-2}") || die "containers_sse failed"
+    fi
+    [[ -z $(ct_podman ps -aq 2>/dev/null) ]] || warnings+=("containers: the engine still held containers after the runs")
+}
+
+# The value of NAME=VALUE in a client output line.
+ct_field() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1"; }
+
+# The PASS/FAIL lines of the containers targets.
+containers_report() {
+    local gw direct added50 added99 v
+    if [[ -n $CT_CREATE_OUT ]]; then
+        gw=$(ct_field "$CT_CREATE_OUT" gateway_per_s); direct=$(ct_field "$CT_CREATE_OUT" direct_per_s)
+        awk -v a="$gw" -v b="$direct" 'BEGIN { exit !(b > 0 && a / b >= 0.9) }' && v=PASS || v=FAIL
+        echo "container create+start through the gateway >= 0.9x the same engine calls: $v" \
+             "($(ratio "$gw" "$direct"); $gw vs $direct containers/s, $(ct_field "$CT_CREATE_OUT" N) each;" \
+             "p50 $(ct_field "$CT_CREATE_OUT" gateway_ms_p50) ms vs $(ct_field "$CT_CREATE_OUT" direct_ms_p50) ms)"
+    fi
+    if [[ -n $CT_SSE_OUT ]]; then
+        added50=$(awk -v a="$(ct_field "$CT_SSE_OUT" gateway_p50_ms)" -v b="$(ct_field "$CT_SSE_OUT" direct_p50_ms)" 'BEGIN { printf "%.2f", a - b }')
+        added99=$(awk -v a="$(ct_field "$CT_SSE_OUT" gateway_p99_ms)" -v b="$(ct_field "$CT_SSE_OUT" direct_p99_ms)" 'BEGIN { printf "%.2f", a - b }')
+        awk -v d="$added99" 'BEGIN { exit !(d <= 5) }' && v=PASS || v=FAIL
+        echo "SSE fan-out, $(ct_field "$CT_SSE_OUT" streams) concurrent task streams: the gateway adds <= 5 ms per event (p99): $v" \
+             "(added p50 $added50 ms, p99 $added99 ms; gateway p50 $(ct_field "$CT_SSE_OUT" gateway_p50_ms)" \
+             "/ p99 $(ct_field "$CT_SSE_OUT" gateway_p99_ms) ms, engine's own stream p50 $(ct_field "$CT_SSE_OUT" direct_p50_ms)" \
+             "/ p99 $(ct_field "$CT_SSE_OUT" direct_p99_ms) ms; $(ct_field "$CT_SSE_OUT" events) events each way;" \
+             "streams started late engine/gateway $(ct_field "$CT_SSE_OUT" late_streams);" \
+             "p99 without each stream's last line, which comes as the tasks end: gateway" \
+             "$(ct_field "$CT_SSE_OUT" gateway_p99_ms_but_last) ms, engine $(ct_field "$CT_SSE_OUT" direct_p99_ms_but_last) ms)"
+    fi
+}
+
+# On exit, before bench.sh stops its processes: the engine's containers go,
+# and (after the service stops) the conmon processes of our storage root.
+containers_cleanup() {
+    [[ -n ${CT_SOCKET:-} && -f $T/podman/containers.conf ]] || return 0
+    ct_podman rm --all --force --time 0 >>"$T/podman/podman-cli.log" 2>&1 || true
+}
+containers_stop_conmons() {
+    local pid storage_root=$T/podman/root
+    [[ -n ${CT_SOCKET:-} ]] || return 0
+    for pid in $(pgrep -x conmon 2>/dev/null); do
+        grep -qF "$storage_root" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    done
+    return 0
+}
