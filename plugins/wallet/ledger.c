@@ -346,6 +346,28 @@ static int read_entry(apr_pool_t *p, const cb_redis_reply *e, wallet_entry *out)
     return out->type != NULL;
 }
 
+/* XRANGE or XREVRANGE of the ledger from id `from` towards `to`, at most
+ * count entries, appended to entries. */
+static wallet_result read_range(wallet_plugin *w, apr_pool_t *p, const char *command,
+                                int64_t from, const char *to, int64_t count,
+                                apr_array_header_t *entries)
+{
+    const char *argv[] = {command, key(p, w, "ledger"),
+                          apr_psprintf(p, "0-%" APR_INT64_T_FMT, from), to, "COUNT",
+                          apr_psprintf(p, "%" APR_INT64_T_FMT, count)};
+    const cb_redis_reply *reply;
+    if (!w->redis || cb_redis_command(w->redis, p, 6, argv, NULL, &reply) != APR_SUCCESS ||
+        cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY)
+        return WALLET_DOWN;
+    for (size_t i = 0; i < cb_redis_reply_count(reply); i++) {
+        wallet_entry e;
+        if (!read_entry(p, cb_redis_reply_element(reply, i), &e))
+            return WALLET_DOWN;
+        APR_ARRAY_PUSH(entries, wallet_entry) = e;
+    }
+    return WALLET_OK;
+}
+
 wallet_result wallet_entries(wallet_plugin *w, apr_pool_t *p, int64_t page, int64_t limit,
                              apr_array_header_t **entries, int64_t *total)
 {
@@ -366,41 +388,14 @@ wallet_result wallet_entries(wallet_plugin *w, apr_pool_t *p, int64_t page, int6
     if ((page - 1) > (*total - 1) / limit || *total == 0)
         return WALLET_OK;
     newest = *total - (page - 1) * limit;
-    {
-        const char *argv[] = {"XREVRANGE", key(p, w, "ledger"),
-                              apr_psprintf(p, "0-%" APR_INT64_T_FMT, newest), "-", "COUNT",
-                              apr_psprintf(p, "%" APR_INT64_T_FMT, limit)};
-        if (cb_redis_command(w->redis, p, 6, argv, NULL, &reply) != APR_SUCCESS ||
-            cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY)
-            return WALLET_DOWN;
-        for (size_t i = 0; i < cb_redis_reply_count(reply); i++) {
-            wallet_entry e;
-            if (!read_entry(p, cb_redis_reply_element(reply, i), &e))
-                return WALLET_DOWN;
-            APR_ARRAY_PUSH(*entries, wallet_entry) = e;
-        }
-    }
-    return WALLET_OK;
+    return read_range(w, p, "XREVRANGE", newest, "-", limit, *entries);
 }
 
 wallet_result wallet_entries_from(wallet_plugin *w, apr_pool_t *p, int64_t first, int64_t count,
                                   apr_array_header_t **entries)
 {
-    const char *argv[] = {"XRANGE", key(p, w, "ledger"),
-                          apr_psprintf(p, "0-%" APR_INT64_T_FMT, first), "+", "COUNT",
-                          apr_psprintf(p, "%" APR_INT64_T_FMT, count)};
-    const cb_redis_reply *reply;
     *entries = apr_array_make(p, (int)count, sizeof(wallet_entry));
-    if (!w->redis || cb_redis_command(w->redis, p, 6, argv, NULL, &reply) != APR_SUCCESS ||
-        cb_redis_reply_kind(reply) != CB_REDIS_REPLY_ARRAY)
-        return WALLET_DOWN;
-    for (size_t i = 0; i < cb_redis_reply_count(reply); i++) {
-        wallet_entry e;
-        if (!read_entry(p, cb_redis_reply_element(reply, i), &e))
-            return WALLET_DOWN;
-        APR_ARRAY_PUSH(*entries, wallet_entry) = e;
-    }
-    return WALLET_OK;
+    return read_range(w, p, "XRANGE", first, "+", count, *entries);
 }
 
 int wallet_sweep(wallet_plugin *w, apr_pool_t *p, int max)
