@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 typedef struct it_response {
     long status;
@@ -35,6 +36,14 @@ typedef struct it_env {
 } it_env;
 
 extern it_env it;
+
+/* Milliseconds of the monotonic clock, for polling to a deadline. */
+static inline long long it_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Creates the temporary directory and picks ports; starts redis and the
  * upstream. */

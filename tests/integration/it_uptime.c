@@ -25,14 +25,6 @@
 
 #define PUSH_TOKEN "it-push-token-0123456789"
 
-/* Monotonic milliseconds, for deadlines. */
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *uptime_site(const char *monitor_lines)
 {
     static char site[8192];
@@ -130,8 +122,8 @@ static int upstream_count(const char *needle)
 
 static int wait_for_count(const char *needle, int count, int ms)
 {
-    long long deadline = now_ms() + ms;
-    while (upstream_count(needle) < count && now_ms() < deadline)
+    long long deadline = it_now_ms() + ms;
+    while (upstream_count(needle) < count && it_now_ms() < deadline)
         usleep(50 * 1000);
     return upstream_count(needle) >= count;
 }
@@ -189,8 +181,8 @@ static void push(const char *query, long expect)
 
 static int wait_for_status(const char *name, const char *status, int ms)
 {
-    long long deadline = now_ms() + ms;
-    while (strcmp(monitor_status(name), status) != 0 && now_ms() < deadline)
+    long long deadline = it_now_ms() + ms;
+    while (strcmp(monitor_status(name), status) != 0 && it_now_ms() < deadline)
         usleep(100 * 1000);
     return strcmp(monitor_status(name), status) == 0;
 }
@@ -202,8 +194,8 @@ START_TEST(push_monitor_goes_down_when_pushes_stop)
     start_with("  monitor cron push://" PUSH_TOKEN " interval=2s\n");
     push("?status=up&msg=ok&ping=12", 200);
     /* pushes every 500 ms: UP */
-    until = now_ms() + 5000;
-    while (now_ms() < until) {
+    until = it_now_ms() + 5000;
+    while (it_now_ms() < until) {
         push("?status=up&msg=ok&ping=12", 200);
         usleep(500 * 1000);
     }
@@ -294,8 +286,8 @@ START_TEST(two_nodes_check_once_per_interval)
         it_httpd_stop(it.second_conf);
     {
         int before1 = node1, before2 = node2;
-        long long deadline = now_ms() + 6000;
-        while (now_ms() < deadline) {
+        long long deadline = it_now_ms() + 6000;
+        while (it_now_ms() < deadline) {
             count_lines(&min_gap, &span, &node1, &node2);
             if ((before1 && node2 >= 2) || (before2 && node1 >= 2))
                 break;

@@ -98,13 +98,6 @@ static int upstream_count(const char *needle)
     return n;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 START_TEST(settings_round_trip_and_checks)
 {
     json_t *v, *data;
@@ -160,8 +153,8 @@ START_TEST(settings_round_trip_and_checks)
     ck_assert_str_eq(json_string_value(json_object_get(data, "notify_email")), "ops@example.com");
     json_decref(v);
     /* the scheduler picks it up and checks it every second */
-    deadline = now_ms() + 8000;
-    while (upstream_count("count api ") < 3 && now_ms() < deadline)
+    deadline = it_now_ms() + 8000;
+    while (upstream_count("count api ") < 3 && it_now_ms() < deadline)
         usleep(100 * 1000);
     ck_assert_msg(upstream_count("count api ") >= 3, "checked %d times",
                   upstream_count("count api "));

@@ -23,13 +23,6 @@
 #include "servers.h"
 #include "tls_server.h"
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void start_with(const char *uptime_lines)
 {
     static char site[8192];
@@ -73,8 +66,8 @@ static const char *monitor_field(const char *name, const char *field)
 
 static int wait_field(const char *name, const char *field, const char *needle, int ms)
 {
-    long long deadline = now_ms() + ms;
-    while (!strstr(monitor_field(name, field), needle) && now_ms() < deadline)
+    long long deadline = it_now_ms() + ms;
+    while (!strstr(monitor_field(name, field), needle) && it_now_ms() < deadline)
         usleep(100 * 1000);
     return strstr(monitor_field(name, field), needle) != NULL;
 }
@@ -143,7 +136,7 @@ START_TEST(redirects_and_certificate_expiry)
     /* one warning (for the 7-day threshold) however many checks follow */
     ck_assert_int_eq(nr_wait_deliveries("/discord/ops", NULL, cert_words, 1), 1);
     first_check = atoll(monitor_field("expiring", "last_checked_at"));
-    for (long long deadline = now_ms() + 8000; checks < 3 && now_ms() < deadline;) {
+    for (long long deadline = it_now_ms() + 8000; checks < 3 && it_now_ms() < deadline;) {
         long long at = atoll(monitor_field("expiring", "last_checked_at"));
         if (at > first_check) {
             checks++;
@@ -191,8 +184,8 @@ START_TEST(slow_check_does_not_delay_others)
              "  monitor quick http://127.0.0.1:%d/count?tag=quick interval=1s timeout=900ms\n",
              it.upstream_port, it.upstream_port);
     start_with(lines);
-    deadline = now_ms() + 15000;
-    while ((n = arrivals("quick", at, 64)) < 8 && now_ms() < deadline)
+    deadline = it_now_ms() + 15000;
+    while ((n = arrivals("quick", at, 64)) < 8 && it_now_ms() < deadline)
         usleep(200 * 1000);
     ck_assert_msg(n >= 8, "only %d quick checks", n);
     /* hang's checks ran meanwhile (and failed on their timeout) */

@@ -25,13 +25,6 @@
 
 #define PUSH_TOKEN "it-live-token-0123456789"
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int count_of(const char *text, const char *needle)
 {
     int n = 0;
@@ -77,14 +70,14 @@ static int page_shows(const char *body, const char *name, const char *word)
 /* Polls the (cached) page until it shows name's word, up to ms. */
 static int wait_page_shows(const char *name, const char *word, int ms)
 {
-    long long deadline = now_ms() + ms;
+    long long deadline = it_now_ms() + ms;
     for (;;) {
         it_response r;
         int shown;
         it_request("GET", "/status", NULL, NULL, &r);
         shown = r.status == 200 && page_shows(r.body, name, word);
         it_free(&r);
-        if (shown || now_ms() > deadline)
+        if (shown || it_now_ms() > deadline)
             return shown;
         usleep(100 * 1000);
     }

@@ -59,13 +59,6 @@ static char api_key[128];
     "  hold_timeout 1s\n" \
     "  sweep_interval 100ms\n"
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *wallet_site(const char *meters)
 {
     static char site[8192];
@@ -136,8 +129,8 @@ static long long balance(void)
  * may read the balance before it: poll to a deadline. */
 static void expect_balance(long long want)
 {
-    long long deadline = now_ms() + 5000, got;
-    while ((got = balance()) != want && now_ms() < deadline)
+    long long deadline = it_now_ms() + 5000, got;
+    while ((got = balance()) != want && it_now_ms() < deadline)
         usleep(20000);
     ck_assert_msg(got == want, "balance %lld, expected %lld", got, want);
 }
@@ -187,9 +180,9 @@ static void ledger_totals(long long *bal, long long *sum, long long *entries, lo
 /* Polled to a deadline: the last calls' settlements may still be running. */
 static void assert_ledger_matches(long long expect_balance)
 {
-    long long bal, sum, entries, holds, deadline = now_ms() + 5000;
+    long long bal, sum, entries, holds, deadline = it_now_ms() + 5000;
     ledger_totals(&bal, &sum, &entries, &holds);
-    while ((bal != expect_balance || sum != bal || holds != 0) && now_ms() < deadline) {
+    while ((bal != expect_balance || sum != bal || holds != 0) && it_now_ms() < deadline) {
         usleep(20000);
         ledger_totals(&bal, &sum, &entries, &holds);
     }
@@ -435,7 +428,7 @@ static char *redis_text(const char *command)
  * first rewrite is done (before it, writes are not yet in the file). */
 static void redis_persist_every_write(void)
 {
-    long long deadline = now_ms() + 10000;
+    long long deadline = it_now_ms() + 10000;
     free(redis_text("CONFIG SET appendfsync always"));
     free(redis_text("CONFIG SET appendonly yes"));
     for (;;) {
@@ -445,7 +438,7 @@ static void redis_persist_every_write(void)
         free(info);
         if (done)
             break;
-        ck_assert_msg(now_ms() < deadline, "Redis did not finish its AOF rewrite");
+        ck_assert_msg(it_now_ms() < deadline, "Redis did not finish its AOF rewrite");
         usleep(20000);
     }
 }
@@ -470,12 +463,12 @@ static void redis_kill9_and_restart(void)
 static json_t *reconciled(long long entries)
 {
     const char *headers[] = {ADMIN, NULL};
-    long long deadline = now_ms() + 10000;
+    long long deadline = it_now_ms() + 10000;
     for (;;) {
         it_response r;
         json_t *v = NULL, *data;
         it_request("GET", WALLET "/reconcile", headers, NULL, &r);
-        ck_assert_msg(r.status == 200 || (r.status == 503 && now_ms() < deadline),
+        ck_assert_msg(r.status == 200 || (r.status == 503 && it_now_ms() < deadline),
                       "reconcile: %ld %s", r.status, r.body);
         if (r.status == 200)
             v = json_loads(r.body, 0, NULL);
@@ -483,7 +476,7 @@ static json_t *reconciled(long long entries)
         data = json_object_get(v, "data");
         if (v && ((json_integer_value(json_object_get(data, "copied")) == entries &&
                    json_integer_value(json_object_get(data, "entries")) == entries) ||
-                  now_ms() > deadline))
+                  it_now_ms() > deadline))
             return v;
         json_decref(v);
         usleep(50000);

@@ -24,13 +24,6 @@
 #define KEYS "/api/workspaces/demo/api-keys"
 #define WALLET "/api/workspaces/demo/wallet"
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void start(void)
 {
     static char site[4096];
@@ -179,8 +172,8 @@ START_TEST(api_keys_create_list_revoke)
     v = call("GET", KEYS, ADMIN, NULL, 200, NULL);
     ck_assert_int_eq(json_array_size(json_object_get(v, "data")), 0);
     json_decref(v);
-    deadline = now_ms() + 5000;
-    while (refused_in_a_row < 20 && now_ms() < deadline) {
+    deadline = it_now_ms() + 5000;
+    while (refused_in_a_row < 20 && it_now_ms() < deadline) {
         long status = status_of(WALLET, header);
         ck_assert_msg(status == 401 || status == 200, "revoked key: %ld", status);
         refused_in_a_row = status == 401 ? refused_in_a_row + 1 : 0;

@@ -28,13 +28,6 @@
 #define WALLET "/api/workspaces/demo/wallet"
 #define CHAT "/v1/ai/openai/chat/completions"
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void start(void)
 {
     static char site[4096];
@@ -85,8 +78,8 @@ static long long balance(void)
 /* Settlement runs after the answer went out: poll to a deadline. */
 static void expect_balance(long long want)
 {
-    long long deadline = now_ms() + 5000, got;
-    while ((got = balance()) != want && now_ms() < deadline)
+    long long deadline = it_now_ms() + 5000, got;
+    while ((got = balance()) != want && it_now_ms() < deadline)
         usleep(20000);
     ck_assert_msg(got == want, "balance %lld, expected %lld", got, want);
 }
@@ -157,11 +150,11 @@ START_TEST(tokens_read_from_usage)
 
     /* Usage by plugin and by route, once the copier has the entries. */
     {
-        long long deadline = now_ms() + 5000;
+        long long deadline = it_now_ms() + 5000;
         json_t *plugins = NULL, *routes = NULL;
         const char *text = NULL;
         v = NULL;
-        while (now_ms() < deadline) {
+        while (it_now_ms() < deadline) {
             if (v)
                 json_decref(v);
             v = wallet_call("GET", WALLET "/usage", NULL, 200);
