@@ -102,25 +102,9 @@ containers_gateway_start() {
     openssl rand -hex 32 >"$d/jwt.key"
     openssl rand -hex 32 >"$d/admin.key"
     chmod 644 "$d/jwt.key" "$d/admin.key"
-    cat >"$d/httpd.conf" <<EOF
-ServerRoot $d
-ServerName 127.0.0.1
-DefaultRuntimeDir $d/run
-PidFile $d/run/httpd.pid
-ErrorLog $d/error.log
-LogLevel warn
-$HTTPD_USER
-Listen 127.0.0.1:$P_CT
-LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
-LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
-LoadModule cloudbase_module $MODULE
-StartServers 2
-ServerLimit 2
-ThreadsPerChild 64
-ThreadLimit 64
-MaxRequestWorkers 128
-MinSpareThreads 64
-MaxSpareThreads 128
+    {
+        extra_httpd_conf_head "$d" "$P_CT" 64 "$MODULE"
+        cat <<EOF
 KeepAlive On
 CloudBasePluginDir $d/plugins
 CloudBaseEnv benchct
@@ -136,6 +120,7 @@ CloudBaseDatabase sqlite3:$d/data/ct.db
   agent_type bench image=$CT_IMAGE command=/bin/sh,-c memory=64m cpus=0.5 network=none
 </CloudBasePlugin>
 EOF
+    } >"$d/httpd.conf"
     "$HTTPD" -t -f "$d/httpd.conf" >"$d/test.log" 2>&1 \
         || { cat "$d/test.log" >&2; die "containers httpd config rejected"; }
     start "$d/stdout.log" "$HTTPD" -DFOREGROUND -f "$d/httpd.conf"

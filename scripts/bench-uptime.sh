@@ -23,25 +23,8 @@
 # MODULE PLUGIN_DIR COUNT
 uptime_monitors_conf() {
     local dir=$1 port=$2 up_port=$3 redis=$4 module=$5 plugins=$6 count=$7 i
+    extra_httpd_conf_head "$dir" "$port" 32 "$module"
     cat <<EOF
-ServerRoot $dir
-ServerName 127.0.0.1
-DefaultRuntimeDir $dir/run
-PidFile $dir/run/httpd.pid
-ErrorLog $dir/error.log
-LogLevel warn
-$HTTPD_USER
-Listen 127.0.0.1:$port
-LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
-LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
-LoadModule cloudbase_module $module
-StartServers 2
-ServerLimit 2
-ThreadsPerChild 32
-ThreadLimit 32
-MaxRequestWorkers 64
-MinSpareThreads 32
-MaxSpareThreads 64
 CloudBasePluginDir $plugins
 CloudBaseEnv benchmon
 CloudBaseRedis $redis

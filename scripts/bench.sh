@@ -131,6 +131,32 @@ die() { echo "bench: error: $*" >&2; exit 1; }
 # shellcheck source=scripts/bench-uptime.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench-uptime.sh"
 note() { echo "bench: $*" >&2; }
+# The head of an extra bench httpd's httpd.conf (the monitors' and the
+# containers' gateways): DIR its server root, PORT, THREADS per child of
+# its two event-MPM children, mod_cloudbase MODULE loaded.
+extra_httpd_conf_head() {
+    local dir=$1 port=$2 threads=$3 module=$4
+    cat <<EOF
+ServerRoot $dir
+ServerName 127.0.0.1
+DefaultRuntimeDir $dir/run
+PidFile $dir/run/httpd.pid
+ErrorLog $dir/error.log
+LogLevel warn
+$HTTPD_USER
+Listen 127.0.0.1:$port
+LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
+LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
+LoadModule cloudbase_module $module
+StartServers 2
+ServerLimit 2
+ThreadsPerChild $threads
+ThreadLimit $threads
+MaxRequestWorkers $((2 * threads))
+MinSpareThreads $threads
+MaxSpareThreads $((2 * threads))
+EOF
+}
 # shellcheck source=scripts/bench-model.sh
 source "$ROOT/scripts/bench-model.sh"
 # shellcheck source=scripts/bench-containers.sh
