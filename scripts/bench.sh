@@ -23,6 +23,13 @@
 #                 10,000 configured functions instead of 10
 #   function_nolimit  the same call to a function no rate limit applies to
 #                 (shows what the Redis decision costs)
+#   function_metered  the same call to a function the wallet meters at
+#                 1/call (one Redis script per call: check, debit, ledger
+#                 entry); the target is >= 0.9x function_nolimit
+#   function_redis1  the same call as function_nolimit with one trivial
+#                 Redis script ("return 1") run by the test plugin's policy
+#                 before it: the floor of any call that takes one atomic
+#                 Redis decision, reported beside function_metered
 #   signin        POST /auth/v1/signin for a username that does not exist
 #                 (the decoy hash at the default scrypt cost, N=16384, through
 #                 the per-process hash bound; the throttle is raised so that
@@ -94,10 +101,11 @@
 #   BENCH_TARGETS="..."  measure only these targets (of upstream static
 #                         nginx_proxy mod_proxy gateway auth_off auth_on auth_key
 #                         fn_mod_proxy fn_nginx function function_10k
-#                         function_nolimit function_metered signin signin_rss
+#                         function_nolimit function_metered function_redis1
+#                         signin signin_rss
 #                         static_4k dl_4k static_1m dl_1m upload_rss presign
 #                         status_static status_page monitors_1k model_static
-#                         model_hit model_nocache model_create_sqlite
+#                         model_hit model_redis1 model_nocache model_create_sqlite
 #                         model_create_pg; opt-in only: containers_create
 #                         containers_sse), e.g.
 #                         "auth_off auth_on" with more rounds to judge a 5% gap
@@ -413,6 +421,9 @@ CloudBaseDatabase sqlite3:$T/data/site.db
 <CloudBasePlugin testplug>
   greeting hi
   upstream http://127.0.0.1:$GW_UP/
+  # function_redis1: one trivial Redis script before each call (the floor
+  # of a metered call); model_redis1 reads POST /v1/test/redis-bytes
+  redis_trip_path /v1/functions/redis1
 </CloudBasePlugin>
 <CloudBasePlugin auth>
   jwt_secret file:$T/jwt.key
@@ -443,6 +454,7 @@ CloudBaseRateLimit /v1/functions/bench 1000000000/1h by=user
 <CloudBasePlugin functions>
 $(functions_block 10)
   function metered http://127.0.0.1:$GW_UP/hello auth=user
+  function redis1 http://127.0.0.1:$GW_UP/hello auth=user
 </CloudBasePlugin>
 # the wallet: one function paid per call (reserve and settle in Redis)
 <CloudBasePlugin wallet>
@@ -563,9 +575,9 @@ code=$(curl -s -o "$T/topup.out" -w '%{http_code}' -X POST \
 # auth_off / auth_on: the same echo handler without auth, and behind a
 # route that needs a signed-in user (JWT verified, session from the cache).
 NAMES=(upstream static nginx_proxy mod_proxy gateway auth_off auth_on auth_key
-       fn_mod_proxy fn_nginx function function_10k function_nolimit function_metered signin
-       static_4k dl_4k static_1m dl_1m status_static status_page
-       model_static model_hit model_nocache model_create_sqlite model_create_pg)
+       fn_mod_proxy fn_nginx function function_10k function_nolimit function_metered
+       function_redis1 signin static_4k dl_4k static_1m dl_1m status_static status_page
+       model_static model_hit model_redis1 model_nocache model_create_sqlite model_create_pg)
 declare -A URL=(
     [fn_mod_proxy]="http://127.0.0.1:$P_HTTPD/plain/hello"
     [fn_nginx]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
@@ -573,6 +585,7 @@ declare -A URL=(
     [function_10k]="http://127.0.0.1:$P_HTTPD2/v1/functions/bench"
     [function_nolimit]="http://127.0.0.1:$P_HTTPD/v1/functions/nolimit"
     [function_metered]="http://127.0.0.1:$P_HTTPD/v1/functions/metered"
+    [function_redis1]="http://127.0.0.1:$P_HTTPD/v1/functions/redis1"
     [upstream]="http://127.0.0.1:$P_UP/hello"
     [static]="http://127.0.0.1:$P_HTTPD/hello"
     [nginx_proxy]="http://127.0.0.1:$P_NGXPROXY/plain/hello"
@@ -619,7 +632,7 @@ wrk.method = "POST"
 wrk.body = '$FN_BODY'
 wrk.headers["Content-Type"] = "application/json"
 EOF
-for n in fn_mod_proxy fn_nginx function function_10k function_nolimit function_metered; do HEADER[$n]="Authorization: Bearer $TOKEN"; done
+for n in fn_mod_proxy fn_nginx function function_10k function_nolimit function_metered function_redis1; do HEADER[$n]="Authorization: Bearer $TOKEN"; done
 # The signin target: a wrong password for a user that does not exist.
 SIGNIN_BODY='{"username":"nobody-bench","password":"not the password"}'
 # Its answers are all 400 by design: count them by status instead.
@@ -949,6 +962,13 @@ if measured function_metered function_nolimit; then
     awk -v a="${RPS[function_metered]}" -v b="${RPS[function_nolimit]}" 'BEGIN { exit !(b > 0 && a / b >= 0.9) }' && v11=PASS || v11=FAIL
     echo "metered function call (wallet reserve and settle) >= 0.9x the same call unmetered: $v11" \
          "($(ratio "${RPS[function_metered]}" "${RPS[function_nolimit]}"); p99 $(num "${P99[function_metered]}" %.2f) ms vs $(num "${P99[function_nolimit]}" %.2f) ms)"
+fi
+# function_redis1 is function_nolimit plus one trivial Redis script per call:
+# the floor of any call that takes one atomic Redis decision (issue 14 point 3).
+if measured function_metered function_redis1; then
+    echo "  its floor, the same call with one trivial Redis script per call (function_redis1):" \
+         "$(ratio "${RPS[function_redis1]}" "${RPS[function_nolimit]}") unmetered; the metered call is" \
+         "$(ratio "${RPS[function_metered]}" "${RPS[function_redis1]}") its floor"
 fi
 if measured signin signin; then
     echo "password sign-in, unknown user (decoy scrypt N=16384, hash bound 2/process): $(num "${RPS[signin]}" %.0f) req/s"

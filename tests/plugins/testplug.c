@@ -11,8 +11,9 @@
  * POST /v1/test/notify hands a message to the core notifier
  * (testplug_notify.c); with db_hold_file, a task that holds a database
  * transaction for 1.5 s at a time (writing "holding" to that file), to
- * show the child's exit waits for it. Used by the unit and integration
- * tests.
+ * show the child's exit waits for it; Redis round trips for the benchmark's
+ * floors (testplug_redis.c). Used by the unit and integration tests and
+ * scripts/bench.sh.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "cloudbase/sse.h"
 #include "cloudbase/log.h"
 #include "testplug_notify.h"
+#include "testplug_redis.h"
 
 typedef struct testplug {
     const char *greeting;
@@ -38,6 +40,7 @@ typedef struct testplug {
     const char *task_file;
     const char *secret;
     const char *deny_header;
+    const char *redis_trip_path; /* the policy asks Redis once under it */
     int64_t after_count;     /* after_response calls in this process */
     int last_status;         /* the status after_response last saw */
     int child_pid;           /* set by child_init in each worker process */
@@ -62,6 +65,8 @@ static const cb_option_def options[] = {
     {.name = "fake_identity", .type = CB_OPT_BOOL, .default_value = "off",
      .help = "accept 'Bearer test-user-NAME' tokens"},
     {.name = "deny_header", .type = CB_OPT_STRING, .help = "refuse requests that carry this header"},
+    {.name = "redis_trip_path", .type = CB_OPT_STRING,
+     .help = "the policy runs one trivial Redis script before each request under this path"},
     {.name = "task_file", .type = CB_OPT_STRING, .help = "file the background task appends to"},
     {.name = "task_interval", .type = CB_OPT_DURATION, .default_value = "200ms", CB_OPT_MIN(10),
      .help = "how often the task runs"},
@@ -220,6 +225,12 @@ static cb_status policy(cb_req *req, void *state)
     cb_req_plugin_data_set(req, apr_pstrcat(cb_req_pool(req), "reserved-", cb_req_id(req), NULL));
     if (t->deny_header && cb_req_header(req, t->deny_header)) {
         cb_req_send_error(req, 429, "RATE_LIMITED", "denied by the test policy");
+        return CB_DONE;
+    }
+    if (t->redis_trip_path &&
+        strncmp(cb_req_path(req), t->redis_trip_path, strlen(t->redis_trip_path)) == 0 &&
+        !testplug_redis_round_trip(req)) {
+        cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE", "Redis cannot be reached");
         return CB_DONE;
     }
     return CB_OK;
@@ -409,6 +420,8 @@ static cb_status create(cb_plugin_ctx *ctx, void **state)
     t->task_file = cb_opt_string(o, "task_file");
     t->secret = cb_opt_secret(o, "secret");
     t->deny_header = cb_opt_string(o, "deny_header");
+    t->redis_trip_path = cb_opt_string(o, "redis_trip_path");
+    testplug_redis_init();
     t->record_file = cb_opt_string(o, "record_file");
     if (cb_ctx_register_error(ctx, &quota_code) != CB_OK)
         return CB_ERROR;
@@ -471,6 +484,8 @@ static const cb_route_def routes[] = {
     ROUTE("GET", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("POST", "/v1/test/notify", notify_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("POST", "/v1/test/jobs", jobs_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
+    ROUTE("POST", "/v1/test/redis-bytes", testplug_redis_bytes_route, CB_AUTH_NONE,
+          CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/stream", stream_route, CB_AUTH_NONE, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/private", echo, CB_AUTH_USER, CB_DIALECT_CLOUDBASE, 0),
     ROUTE("GET", "/v1/test/admin", echo, CB_AUTH_ADMIN, CB_DIALECT_OAUTH, 0),
