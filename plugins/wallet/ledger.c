@@ -3,7 +3,8 @@
  * check, move the balance and append the ledger entry in one atomic step.
  *
  * Keys (all in the environment's hash slot, all passed in KEYS):
- *   cb:{env}:wallet          hash: balance, seq (entries written), threshold
+ *   cb:{env}:wallet          hash: balance, seq (entries written), threshold,
+ *                            trimmed (entries 1..trimmed live only in the database)
  *   cb:{env}:wallet:ledger   stream of entries with ids 0-1, 0-2, ... (id = seq),
  *                            fields type, amount (signed), balance (after),
  *                            request_id, route, plugin (of metered calls),
@@ -156,8 +157,17 @@ static const char threshold_source[] =
     "redis.call('HDEL', KEYS[1], 'alerted')\n"
     "return {1}\n";
 
+/* KEYS: wallet, ledger. ARGV: the last id to trim, the first to keep.
+ * Trims only forward: {1} trimmed, {0} it was already. */
+static const char trim_source[] =
+    "local done = tonumber(redis.call('HGET', KEYS[1], 'trimmed') or '0')\n"
+    "if tonumber(ARGV[1]) <= done then return {0} end\n"
+    "redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. ARGV[2])\n"
+    "redis.call('HSET', KEYS[1], 'trimmed', ARGV[1])\n"
+    "return {1}\n";
+
 static cb_redis_script reserve_script, settle_script, refund_script, post_script,
-    threshold_script;
+    threshold_script, trim_script;
 
 void wallet_ledger_init(void)
 {
@@ -168,6 +178,7 @@ void wallet_ledger_init(void)
     cb_redis_script_init(&refund_script, refund_source);
     cb_redis_script_init(&post_script, post_source);
     cb_redis_script_init(&threshold_script, threshold_source);
+    cb_redis_script_init(&trim_script, trim_source);
 }
 
 static const char *key(apr_pool_t *p, const wallet_plugin *w, const char *piece)
@@ -312,6 +323,28 @@ static int field_int(const char *text, int64_t *out)
     return text && !cb_parse_int(text, out);
 }
 
+wallet_result wallet_trim(wallet_plugin *w, apr_pool_t *p, int64_t through)
+{
+    const char *argv[] = {key(p, w, NULL), key(p, w, "ledger"),
+                          apr_psprintf(p, "%" APR_INT64_T_FMT, through),
+                          apr_psprintf(p, "%" APR_INT64_T_FMT, through + 1)};
+    int64_t out[4];
+    return run(w, p, &trim_script, 2, 4, argv, out);
+}
+
+wallet_result wallet_trimmed_through(wallet_plugin *w, apr_pool_t *p, int64_t *trimmed)
+{
+    const char *argv[] = {"HGET", key(p, w, NULL), "trimmed"};
+    const cb_redis_reply *reply;
+    const char *text;
+    *trimmed = 0;
+    if (!w->redis || cb_redis_command(w->redis, p, 3, argv, NULL, &reply) != APR_SUCCESS ||
+        cb_redis_reply_kind(reply) == CB_REDIS_REPLY_ERROR)
+        return WALLET_DOWN;
+    text = cb_redis_reply_strdup(p, reply);
+    return !text || field_int(text, trimmed) ? WALLET_OK : WALLET_DOWN;
+}
+
 /* One XREVRANGE element: ["0-ID", [field, value, ...]]. */
 static int read_entry(apr_pool_t *p, const cb_redis_reply *e, wallet_entry *out)
 {
@@ -374,7 +407,7 @@ wallet_result wallet_entries(wallet_plugin *w, apr_pool_t *p, int64_t page, int6
     const char *seq_argv[] = {"HGET", key(p, w, NULL), "seq"};
     const cb_redis_reply *reply;
     const char *seq;
-    int64_t newest;
+    int64_t newest, oldest, got_to;
     *entries = apr_array_make(p, (int)limit, sizeof(wallet_entry));
     *total = 0;
     if (!w->redis || cb_redis_command(w->redis, p, 3, seq_argv, NULL, &reply) != APR_SUCCESS ||
@@ -388,7 +421,19 @@ wallet_result wallet_entries(wallet_plugin *w, apr_pool_t *p, int64_t page, int6
     if ((page - 1) > (*total - 1) / limit || *total == 0)
         return WALLET_OK;
     newest = *total - (page - 1) * limit;
-    return read_range(w, p, "XREVRANGE", newest, "-", limit, *entries);
+    oldest = newest - limit + 1 > 1 ? newest - limit + 1 : 1;
+    if (read_range(w, p, "XREVRANGE", newest, apr_psprintf(p, "0-%" APR_INT64_T_FMT, oldest),
+                   limit, *entries) != WALLET_OK)
+        return WALLET_DOWN;
+    /* Redis keeps the newest entries; older ones were trimmed once the
+     * database had them (the copier trims from id 1 up, so what Redis
+     * lacks of the page is its oldest part) */
+    got_to = (*entries)->nelts
+        ? APR_ARRAY_IDX(*entries, (*entries)->nelts - 1, wallet_entry).id - 1 : newest;
+    if (got_to >= oldest && w->db &&
+        wallet_db_entries(w, p, got_to, oldest, *entries) != APR_SUCCESS)
+        return WALLET_DOWN;
+    return WALLET_OK;
 }
 
 wallet_result wallet_entries_from(wallet_plugin *w, apr_pool_t *p, int64_t first, int64_t count,

@@ -81,6 +81,51 @@ static apr_status_t last_copied(wallet_plugin *w, apr_pool_t *p, int64_t *last)
     return APR_SUCCESS;
 }
 
+apr_status_t wallet_db_entries(wallet_plugin *w, apr_pool_t *p, int64_t from, int64_t to,
+                               apr_array_header_t *entries)
+{
+    int newest_first = from > to;
+    const char *args[3] = {w->env, num(p, newest_first ? to : from),
+                           num(p, newest_first ? from : to)};
+    cb_db_result *res;
+    apr_status_t rv = cb_db_select(
+        w->db, p, newest_first
+            ? "SELECT id, type, amount, balance_after, request_id, route, plugin, description, "
+              "created_at FROM wallet_ledger WHERE env = ? AND id BETWEEN ? AND ? ORDER BY id DESC"
+            : "SELECT id, type, amount, balance_after, request_id, route, plugin, description, "
+              "created_at FROM wallet_ledger WHERE env = ? AND id BETWEEN ? AND ? ORDER BY id",
+        3, args, &res);
+    if (rv != APR_SUCCESS)
+        return rv;
+    for (int i = 0; i < res->rows; i++) {
+        wallet_entry e = {.type = cb_db_text(res, i, 1),
+                          .request_id = cb_db_text(res, i, 4),
+                          .route = cb_db_text(res, i, 5),
+                          .plugin = cb_db_text(res, i, 6),
+                          .description = cb_db_text(res, i, 7)};
+        if (cb_db_int64(res, i, 0, &e.id) || cb_db_int64(res, i, 2, &e.amount) ||
+            cb_db_int64(res, i, 3, &e.balance_after) || cb_db_int64(res, i, 8, &e.time_ms) ||
+            !e.type)
+            return APR_EGENERAL;
+        APR_ARRAY_PUSH(entries, wallet_entry) = e;
+    }
+    return APR_SUCCESS;
+}
+
+/* All but the newest redis_ledger_keep of the entries the database holds
+ * leave Redis. */
+static void trim_copied(wallet_plugin *w, apr_pool_t *p)
+{
+    int64_t last, trimmed;
+    if (last_copied(w, p, &last) != APR_SUCCESS ||
+        wallet_trimmed_through(w, p, &trimmed) != WALLET_OK ||
+        last - w->redis_ledger_keep <= trimmed)
+        return;
+    if (wallet_trim(w, p, last - w->redis_ledger_keep) != WALLET_OK)
+        cb_log(CB_LOG_WARNING, "wallet: the ledger of %s could not be trimmed in Redis; it is "
+               "tried again after the next copy", w->env);
+}
+
 int wallet_copy_ledger(wallet_plugin *w, apr_pool_t *p, int max)
 {
     apr_array_header_t *entries;
@@ -113,6 +158,8 @@ void wallet_copy_task(void *state, apr_pool_t *scratch)
         if (n < COPY_BATCH)
             break;
     }
+    if (n >= 0)
+        trim_copied(w, scratch);
     if (n < 0)
         cb_log(CB_LOG_WARNING, "wallet: the ledger of %s could not be copied to the database "
                "(%s); it stays in Redis and the copy resumes where it stopped",

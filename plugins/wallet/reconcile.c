@@ -1,7 +1,8 @@
 /*
  * reconcile.c: the proof that the money adds up, for the admin route
  * GET /api/workspaces/{slug}/wallet/reconcile and the cloudbase-wallet
- * tool. It reads the whole ledger from Redis in batches and checks that
+ * tool. It reads the whole ledger (the entries trimmed from Redis from
+ * the database's copy, the rest from Redis in batches) and checks that
  * the ids are dense (1..seq), that each entry's balance_after is the one
  * before plus its amount, and that the balance equals the sum; then it
  * compares the database's copy entry by entry (type, amount, balance
@@ -80,36 +81,59 @@ static apr_status_t compare_copy(wallet_plugin *w, apr_pool_t *p, reconcile *r,
     return APR_SUCCESS;
 }
 
+/* One entry, in ledger order, into the running checks; `where` names the
+ * ledger it was read from. */
+static void take(reconcile *r, apr_array_header_t *all, const wallet_entry *e, const char *where,
+                 int64_t *sum, int64_t *running)
+{
+    int64_t want = (int64_t)all->nelts + 1;
+    if (e->id != want)
+        differ(r, "the ledger in %s lacks entries %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
+               where, want, e->id - 1);
+    while ((int64_t)all->nelts + 1 < e->id) /* keep the index = id - 1 */
+        APR_ARRAY_PUSH(all, wallet_entry) = (wallet_entry){.type = "missing"};
+    *sum += e->amount;
+    *running += e->amount;
+    if (e->balance_after != *running)
+        differ(r, "entry %" APR_INT64_T_FMT " says the balance became %" APR_INT64_T_FMT
+               ", but the entries up to it sum to %" APR_INT64_T_FMT,
+               e->id, e->balance_after, *running);
+    *running = e->balance_after; /* name each break once */
+    APR_ARRAY_PUSH(all, wallet_entry) = *e;
+}
+
 wallet_result wallet_reconcile(wallet_plugin *w, apr_pool_t *p, cb_json **report)
 {
     reconcile r = {.pool = p, .differences = cb_json_new_array(p)};
     apr_array_header_t *all = apr_array_make(p, 64, sizeof(wallet_entry));
-    int64_t balance, threshold, sum = 0, running = 0, copied = 0;
+    int64_t balance, threshold, trimmed, sum = 0, running = 0, copied = 0;
     cb_json *out;
-    if (wallet_read(w, p, &balance, &threshold) != WALLET_OK)
+    if (wallet_read(w, p, &balance, &threshold) != WALLET_OK ||
+        wallet_trimmed_through(w, p, &trimmed) != WALLET_OK)
         return WALLET_DOWN;
+    /* entries trimmed from Redis are read from the database's copy */
+    if (trimmed > 0 && !w->db)
+        differ(&r, "entries 1 to %" APR_INT64_T_FMT " were trimmed from Redis, but there is "
+               "no database to read them from", trimmed);
+    if (trimmed > 0 && w->db) {
+        apr_array_header_t *old = apr_array_make(p, 64, sizeof(wallet_entry));
+        if (wallet_db_entries(w, p, 1, trimmed, old) != APR_SUCCESS)
+            return WALLET_DOWN;
+        for (int i = 0; i < old->nelts; i++)
+            take(&r, all, &APR_ARRAY_IDX(old, i, wallet_entry), "the database", &sum, &running);
+        if ((int64_t)all->nelts < trimmed)
+            differ(&r, "the database lacks entries %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT
+                   ", which were trimmed from Redis", (int64_t)all->nelts + 1, trimmed);
+        while ((int64_t)all->nelts < trimmed)
+            APR_ARRAY_PUSH(all, wallet_entry) = (wallet_entry){.type = "missing"};
+    }
     for (;;) {
         apr_array_header_t *batch;
         if (wallet_entries_from(w, p, (int64_t)all->nelts + 1, RECONCILE_BATCH, &batch) !=
             WALLET_OK)
             return WALLET_DOWN;
-        for (int i = 0; i < batch->nelts; i++) {
-            const wallet_entry *e = &APR_ARRAY_IDX(batch, i, wallet_entry);
-            int64_t want = (int64_t)all->nelts + 1;
-            if (e->id != want)
-                differ(&r, "the ledger in Redis lacks entries %" APR_INT64_T_FMT " to %"
-                       APR_INT64_T_FMT, want, e->id - 1);
-            while ((int64_t)all->nelts + 1 < e->id) /* keep the index = id - 1 */
-                APR_ARRAY_PUSH(all, wallet_entry) = (wallet_entry){.type = "missing"};
-            sum += e->amount;
-            running += e->amount;
-            if (e->balance_after != running)
-                differ(&r, "entry %" APR_INT64_T_FMT " says the balance became %"
-                       APR_INT64_T_FMT ", but the entries up to it sum to %" APR_INT64_T_FMT,
-                       e->id, e->balance_after, running);
-            running = e->balance_after; /* name each break once */
-            APR_ARRAY_PUSH(all, wallet_entry) = *e;
-        }
+        for (int i = 0; i < batch->nelts; i++)
+            take(&r, all, &APR_ARRAY_IDX(batch, i, wallet_entry), "Redis", &sum, &running);
         if (batch->nelts < RECONCILE_BATCH)
             break;
     }
@@ -124,6 +148,7 @@ wallet_result wallet_reconcile(wallet_plugin *w, apr_pool_t *p, cb_json **report
     cb_json_set_int(out, "balance", balance);
     cb_json_set_int(out, "ledger_sum", sum);
     cb_json_set_int(out, "entries", all->nelts);
+    cb_json_set_int(out, "trimmed_from_redis", trimmed);
     if (w->db) {
         cb_json_set_int(out, "copied", copied);
         cb_json_set_int(out, "not_yet_copied",

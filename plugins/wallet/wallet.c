@@ -31,6 +31,10 @@ static const cb_option_def options[] = {
      CB_OPT_MAX(600000),
      .help = "how often new ledger entries are copied into the database (with "
              "CloudBaseDatabase)"},
+    {.name = "redis_ledger_keep", .type = CB_OPT_INT, .default_value = "100000", CB_OPT_MIN(10),
+     CB_OPT_MAX(1000000000),
+     .help = "ledger entries kept in Redis once the database has them (the newest); older "
+             "ones are trimmed from Redis and read from the database"},
     {.name = "notify", .type = CB_OPT_LIST,
      .help = "a channel for low-balance alerts: discord NAME URL | webhook NAME URL secret=... | "
              "email NAME smtp://HOST:PORT from=... to=... (docs/notifications.md)"},
@@ -114,6 +118,7 @@ static cb_status wallet_create(cb_plugin_ctx *ctx, void **state)
     w->hold_timeout_ms = cb_opt_duration_ms(o, "hold_timeout");
     w->idempotency_ttl_s = cb_opt_duration_ms(o, "idempotency_ttl") / 1000;
     w->holder = cb_lease_holder_id(p);
+    w->redis_ledger_keep = cb_opt_int(o, "redis_ledger_keep");
     if (!w->redis) {
         cb_ctx_error(ctx, "the wallet needs CloudBaseRedis: balances, reservations and the "
                      "ledger live there");

@@ -48,6 +48,7 @@ typedef struct wallet_plugin {
     int64_t idempotency_ttl_s;    /* how long an Idempotency-Key is remembered */
     const char *holder;           /* this process's lease holder id */
     cb_db *db;                    /* the ledger's durable copy; NULL without CloudBaseDatabase */
+    int64_t redis_ledger_keep;    /* copied entries kept in Redis (with a database) */
     wallet_meter own_routes[2];   /* the wallet's own paths, never metered */
     cb_notifier *notifier;        /* low-balance alerts; NULL without notify lines */
     const struct auth_apikey_service *apikeys; /* the auth plugin's keys; NULL without it */
@@ -144,6 +145,12 @@ wallet_result wallet_entries(wallet_plugin *w, apr_pool_t *p, int64_t page, int6
 /* Entries in ledger order from id first (oldest first), at most count. */
 wallet_result wallet_entries_from(wallet_plugin *w, apr_pool_t *p, int64_t first, int64_t count,
                                   apr_array_header_t **entries);
+/* The highest id trimmed from the ledger in Redis (0: none): entries 1 to
+ * it live only in the database's copy. */
+wallet_result wallet_trimmed_through(wallet_plugin *w, apr_pool_t *p, int64_t *trimmed);
+/* Removes entries 1 to `through` from the ledger in Redis and records it;
+ * never lowers what was recorded. Only for entries the database holds. */
+wallet_result wallet_trim(wallet_plugin *w, apr_pool_t *p, int64_t through);
 /* Settles, at the full reservation, holds whose deadline has passed (their
  * process died, or Redis was down when the answer went out); returns how
  * many, -1 when Redis is down. */
@@ -156,6 +163,10 @@ extern const cb_db_migration wallet_migrations[];
  * idempotent by entry id. Returns how many were new, -1 on failure. */
 int wallet_copy_ledger(wallet_plugin *w, apr_pool_t *p, int max);
 void wallet_copy_task(void *state, apr_pool_t *scratch);
+/* The database's entries from id `from` to id `to` (both included), in
+ * that direction (from > to: newest first), appended to entries. */
+apr_status_t wallet_db_entries(wallet_plugin *w, apr_pool_t *p, int64_t from, int64_t to,
+                               apr_array_header_t *entries);
 
 /* ---- reconciliation (reconcile.c) */
 

@@ -21,6 +21,11 @@
  *     cloudbase-wallet CLI agree, and name the differences made by hand
  *     (a balance moved without an entry, an entry lost from Redis); usage
  *     totals by day and route from the copy, and bad ranges refused;
+ *   ledger_trimmed_once_copied: with redis_ledger_keep 10, Redis keeps
+ *     only the newest 10 entries once the database has them; the
+ *     transactions pages are whole across the cut (old entries read back
+ *     from the database, fields intact) and the reconciliation reads the
+ *     trimmed part from the database and still agrees;
  *   low_balance_alerts_once_per_crossing: a Discord receiver gets one
  *     alert when a charge takes the balance below the threshold, none for
  *     the debits while it stays below, and one more only after a top-up
@@ -413,12 +418,12 @@ static char *redis_text(const char *command)
 {
     redisContext *c = redisConnect("127.0.0.1", it.redis_port);
     redisReply *r;
-    char *out;
+    char *out, number[32];
     ck_assert_msg(c && !c->err, "cannot reach Redis");
     r = redisCommand(c, command);
     ck_assert_msg(r && r->type != REDIS_REPLY_ERROR, "%s: %s", command, r ? r->str : "?");
-    out = r->type == REDIS_REPLY_INTEGER ? strdup("int")
-                                         : strdup(r->str ? r->str : "");
+    snprintf(number, sizeof(number), "%lld", r->type == REDIS_REPLY_INTEGER ? r->integer : 0);
+    out = r->type == REDIS_REPLY_INTEGER ? strdup(number) : strdup(r->str ? r->str : "");
     freeReplyObject(r);
     redisFree(c);
     return out;
@@ -582,6 +587,89 @@ START_TEST(durable_and_reconciled)
 }
 END_TEST
 
+/* The ids of a transactions page, newest first, as "40,39,..."; checks
+ * every entry has its fields. */
+static void page_ids(int page, int limit, char *out, size_t size)
+{
+    char path[128];
+    json_t *v, *list, *e;
+    size_t i, used = 0;
+    snprintf(path, sizeof(path), WALLET "/transactions?page=%d&limit=%d", page, limit);
+    v = call("GET", path, api_key, NULL, NULL, 200);
+    list = json_object_get(json_object_get(v, "data"), "transactions");
+    out[0] = '\0';
+    json_array_foreach(list, i, e) {
+        const char *type = json_string_value(json_object_get(e, "type"));
+        ck_assert_msg(type && json_is_integer(json_object_get(e, "amount")) &&
+                          json_is_integer(json_object_get(e, "balance_after")) &&
+                          json_string_value(json_object_get(e, "created_at")) &&
+                          json_string_value(json_object_get(e, "request_id")),
+                      "entry lacks a field: %s", json_dumps(e, 0));
+        if (strcmp(type, "usage") == 0)
+            ck_assert_msg(json_string_value(json_object_get(e, "route")) &&
+                              strcmp(json_string_value(json_object_get(e, "route")),
+                                     "/v1/test/proxy/echo") == 0 &&
+                              json_integer_value(json_object_get(e, "amount")) == -1,
+                          "usage entry: %s", json_dumps(e, 0));
+        used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : "",
+                                 json_string_value(json_object_get(e, "id")));
+    }
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "data"), "total")),
+                     40);
+    json_decref(v);
+}
+
+/* Copied entries leave Redis but for the newest redis_ledger_keep; pages
+ * and the reconciliation read the rest from the database. */
+START_TEST(ledger_trimmed_once_copied)
+{
+    const char *headers[] = {NULL};
+    long statuses[39];
+    int ports[1];
+    long long deadline;
+    char *text;
+    char ids[512];
+    json_t *v, *data;
+    start(PER_CALL_METER "  copy_interval 100ms\n  redis_ledger_keep 10\n");
+    ports[0] = it.http_port;
+    create_api_key();
+    topup("trim", 1000, 201, 1000);
+    it_parallel(ports, 1, "GET", "/v1/test/proxy/echo?trim=1", headers, NULL, 39, 4, statuses);
+    for (int i = 0; i < 39; i++)
+        ck_assert_int_eq(statuses[i], 200);
+    /* 40 entries: once all are copied, 1..30 leave Redis */
+    deadline = it_now_ms() + 10000;
+    while (((text = redis_text("HGET cb:{demo}:wallet trimmed")) == NULL ||
+            strcmp(text, "30") != 0) && it_now_ms() < deadline) {
+        free(text);
+        usleep(50000);
+    }
+    ck_assert_msg(text && strcmp(text, "30") == 0, "trimmed through %s, not 30",
+                  text ? text : "(nothing)");
+    free(text);
+    text = redis_text("XLEN cb:{demo}:wallet:ledger");
+    ck_assert_msg(text && strcmp(text, "10") == 0, "Redis keeps %s entries, not 10", text);
+    free(text);
+    /* a page across the cut, a page wholly in the database, the last page */
+    page_ids(1, 15, ids, sizeof(ids));
+    ck_assert_str_eq(ids, "40,39,38,37,36,35,34,33,32,31,30,29,28,27,26");
+    page_ids(2, 15, ids, sizeof(ids));
+    ck_assert_str_eq(ids, "25,24,23,22,21,20,19,18,17,16,15,14,13,12,11");
+    page_ids(3, 15, ids, sizeof(ids));
+    ck_assert_str_eq(ids, "10,9,8,7,6,5,4,3,2,1");
+    v = reconciled(40);
+    data = json_object_get(v, "data");
+    ck_assert_msg(json_is_true(json_object_get(data, "ok")) &&
+                      json_integer_value(json_object_get(data, "entries")) == 40 &&
+                      json_integer_value(json_object_get(data, "trimmed_from_redis")) == 30 &&
+                      json_integer_value(json_object_get(data, "ledger_sum")) == 961 &&
+                      json_integer_value(json_object_get(data, "balance")) == 961,
+                  "reconcile: %s", json_dumps(data, 0));
+    json_decref(v);
+    it_teardown();
+}
+END_TEST
+
 /* Low-balance alerts to Discord: one when the balance goes below the
  * threshold (by a charge, then by a metered call), none while it stays
  * below, again only after a top-up lifted it. */
@@ -671,6 +759,7 @@ Suite *wallet_suite(void)
     tcase_set_timeout(usage, 120);
     tcase_add_test(usage, usage_and_sweeper);
     tcase_add_test(usage, durable_and_reconciled);
+    tcase_add_test(usage, ledger_trimmed_once_copied);
     tcase_add_test(usage, low_balance_alerts_once_per_crossing);
     suite_add_tcase(s, usage);
     tcase_set_timeout(exact, 300);
