@@ -5,8 +5,11 @@
 # (on the pinned @cloudbase/functions-framework, tests/sdk) and a sample
 # OpenAI-compatible server (scripts/demo-sample-ai.py, also the flapping
 # service of the uptime monitor "flapping") and a local storage bucket, two
-# uptime monitors with their status page at /status, all on loopback in a
-# temporary directory, with the configuration of scripts/demo-config.sh.
+# uptime monitors with their status page at /status, a wallet, and (when
+# Podman can run here, scripts/demo-podman.sh) agent containers with one
+# sample container and /invoke/stdout on a sample repository, all on
+# loopback in a temporary directory, with the configuration of
+# scripts/demo-config.sh.
 # Seed 000's quick start runs against it with only the host changed; the
 # front page uses the official @cloudbase/js-sdk. Ctrl-C stops it all.
 set -euo pipefail
@@ -48,12 +51,18 @@ cleanup() {
   if [[ -f "$dir/httpd.conf" ]]; then
     apache2 -f "$dir/httpd.conf" -k stop >/dev/null 2>&1 || true
   fi
+  demo_podman_stop "$dir"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
+
+source "$top/scripts/demo-podman.sh"
+echo "demo: starting Podman for the agent containers"
+demo_podman_start "$dir"
+if [[ -n $DEMO_ENGINE_SOCKET ]]; then demo_sample_repo "$dir"; fi
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly yes \
   --dir "$dir" >"$dir/redis.log" 2>&1 &
@@ -78,7 +87,7 @@ cp "$top"/conf/demo/*.html "$top"/conf/demo/*.js "$top"/conf/demo/*.css "$dir/do
 ln -s "$top"/build/plugins/auth/.libs/auth.so "$top"/build/plugins/functions/.libs/functions.so \
   "$top"/build/plugins/storage/.libs/storage.so "$top"/build/plugins/model/.libs/model.so \
   "$top"/build/plugins/uptime/.libs/uptime.so "$top"/build/plugins/wallet/.libs/wallet.so \
-  "$dir/plugins/"
+  "$top"/build/plugins/containers/.libs/containers.so "$dir/plugins/"
 for _ in $(seq 50); do
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
   sleep 0.1
@@ -94,6 +103,7 @@ fi
 source "$top/scripts/demo-config.sh"
 demo_httpd_conf "$dir" "$port" "$redis_port" "$function_port" "$cloudrun_port" "$ai_port" \
   "$top/build/.libs/mod_cloudbase.so" "$dir/plugins" "$sdk/node_modules" >"$dir/httpd.conf"
+demo_containers_conf "$dir" "$DEMO_ENGINE_SOCKET" >>"$dir/httpd.conf"
 for p in "$function_port" "$cloudrun_port" "$ai_port"; do
   for _ in $(seq 100); do
     python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$p))!=0)" && break
@@ -113,6 +123,30 @@ bash "$top/scripts/demo-seed-models.sh" "$port"
 curl -fs -X POST "http://127.0.0.1:$port/api/workspaces/demo/wallet/topup" \
   -H "X-API-Key: $(cat "$dir/admin.key")" -H 'Idempotency-Key: demo-credit' \
   -d '{"amount": 5}' >/dev/null || echo "demo: could not top the wallet up" >&2
+
+# One sample agent container, with a TestBase key (tb_demo_...) to drive it.
+containers_msg="  (no agent containers: Podman could not run here, see above)"
+if [[ -n $DEMO_ENGINE_SOCKET ]]; then
+  tb_key=$(curl -fs -X POST "http://127.0.0.1:$port/auth/v1/admin/apikeys" \
+    -H "Authorization: Bearer $(cat "$dir/admin.key")" -H 'Content-Type: application/json' \
+    -d '{"name":"demo-agents","prefix":"tb"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])') || tb_key=
+  container_id=$(curl -fs -X POST "http://127.0.0.1:$port/api/v1/containers" \
+    -H "Authorization: Bearer $tb_key" -H 'Content-Type: application/json' \
+    -d '{"agentType":"shell","persistContainer":true}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || container_id=
+  if [[ -n $container_id ]]; then
+    echo "demo: sample agent container $container_id is running"
+    containers_msg="  curl -sN -X POST http://127.0.0.1:$port/api/v1/containers/$container_id/execute \\
+       -H 'Authorization: Bearer $tb_key' -H 'Content-Type: application/json' \\
+       -d '{\"task\":\"for i in 1 2 3; do echo step \$i; sleep 1; done\"}'   # SSE, line by line
+  curl -s http://127.0.0.1:$port/api/v1/containers -H 'Authorization: Bearer $tb_key'
+  curl -sN --no-buffer -X POST http://127.0.0.1:$port/invoke/stdout -H 'x-api-key: $tb_key' \\
+       -H 'Content-Type: application/json' -d '{\"repo_url\":\"file://$dir/repos/demo-app.git\",
+       \"parallel_tasks\":[{\"task_name\":\"readme\",\"prompt\":\"cat README\"},
+                        {\"task_name\":\"count\",\"prompt\":\"for i in 1 2 3; do echo \$i; sleep 1; done\"}]}'"
+  else
+    containers_msg="  (the sample agent container could not be created; see $dir/error.log)"
+  fi
+fi
 
 cat <<MSG
 
@@ -141,11 +175,13 @@ storage buckets files and private (local, in $dir/data; README.md shows a curl u
   curl -s -X POST http://127.0.0.1:$port/v1/functions/add-two -d '{}'   # 401: sign in first
   curl -s "http://127.0.0.1:$port/v1/model/prod/post/list?getCount=true"  # the data model post
   curl -s http://127.0.0.1:$port/uptime/status.json      # the monitors gateway and flapping
-  curl -s -X POST http://127.0.0.1:$port/v1/functions/add-two-paid -H "Authorization: Bearer \$TOKEN" \
+  curl -s -X POST http://127.0.0.1:$port/v1/functions/add-two-paid -H "Authorization: Bearer \$TOKEN" \\
        -H 'Content-Type: application/json' -d '{"a":1,"b":2}'   # 1 VND a call; the 6th: 402
   curl -s http://127.0.0.1:$port/api/workspaces/demo/wallet -H "X-API-Key: $(cat "$dir/admin.key")"
-  curl -s "http://127.0.0.1:$port/api/workspaces/demo/wallet/transactions?limit=3" \
+  curl -s "http://127.0.0.1:$port/api/workspaces/demo/wallet/transactions?limit=3" \\
        -H "X-API-Key: $(cat "$dir/admin.key")"            # the wallet's newest entries
+Agent containers (docs/plugins/containers.md):
+$containers_msg
 
 Press Ctrl-C to stop.
 MSG
