@@ -45,51 +45,21 @@ containers_target() {
 }
 containers_wanted() { ((CT_CREATE_WANTED || CT_SSE_WANTED)); }
 
-ct_podman() {
-    CONTAINERS_CONF="$T/podman/containers.conf" podman --root "$T/podman/root" \
-        --runroot "$T/podman/run" --tmpdir "$T/podman/tmp" --storage-driver vfs "$@"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/podman-local.sh"
+ct_podman() { "${PODMAN_LOCAL[@]}" "$@"; }
 
 # The engine in $T/podman; sets CT_SOCKET.
 containers_podman_start() {
-    local d=$T/podman a i
-    if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [[ ! -x /bin/busybox ]]; then
-        die "containers targets need podman, runc and busybox-static (scripts/install-deps.sh)"
-    fi
-    mkdir -p "$d/tmp" "$d/rootfs/bin" "$d/rootfs/tmp" "$d/rootfs/workspace"
-    chmod 711 "$d"   # httpd's children (www-data) reach the socket through it
-    cat >"$d/containers.conf" <<EOF
-# written by scripts/bench-containers.sh
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-netns = "none"
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$d/tmp"
-volume_path = "$d/volumes"
-EOF
-    cp /bin/busybox "$d/rootfs/bin/busybox"
-    for a in sh echo cat sleep ls printf head tail wc env ps tr grep kill; do
-        ln -sf busybox "$d/rootfs/bin/$a"
-    done
-    cc -static -O2 -Wall -Wextra -Werror -o "$d/rootfs/bin/ct_stamp" "$ROOT/tests/bench/ct_stamp.c" \
+    local d=$T/podman
+    podman_local_available || die "containers targets need podman, runc and busybox-static (scripts/install-deps.sh)"
+    mkdir -p "$d"
+    cc -static -O2 -Wall -Wextra -Werror -o "$d/ct_stamp" "$ROOT/tests/bench/ct_stamp.c" \
         || die "could not build tests/bench/ct_stamp.c statically"
-    tar -C "$d/rootfs" -cf "$d/rootfs.tar" .
-    ct_podman import "$d/rootfs.tar" "$CT_IMAGE" >>"$d/podman-cli.log" 2>&1 \
-        || { tail -n 5 "$d/podman-cli.log" >&2; die "podman import failed"; }
+    podman_local_prepare "$d" "$CT_IMAGE" "$d/ct_stamp" || die "podman import failed"
     CT_SOCKET=$d/engine.sock
-    start "$d/service.log" env CONTAINERS_CONF="$d/containers.conf" podman --root "$d/root" \
-        --runroot "$d/run" --tmpdir "$d/tmp" --storage-driver vfs \
-        system service --time=0 "unix://$CT_SOCKET"
-    for ((i = 0; i < 200; i++)); do
-        a=$(curl -s --max-time 2 --unix-socket "$CT_SOCKET" http://engine/v1.41/_ping 2>/dev/null) || true
-        [[ $a == OK ]] && break
-        sleep 0.05
-    done
-    [[ $a == OK ]] || { tail -n 5 "$d/service.log" >&2; die "the podman service did not answer on $CT_SOCKET"; }
-    chmod 666 "$CT_SOCKET"   # bench only: a site gives its httpd user the engine's group
+    start "$d/service.log" "${PODMAN_LOCAL[@]}" system service --time=0 "unix://$CT_SOCKET"
+    podman_local_wait "$CT_SOCKET" \
+        || { tail -n 5 "$d/service.log" >&2; die "the podman service did not answer on $CT_SOCKET"; }
 }
 
 # The containers' gateway: its own httpd on P_CT.
@@ -189,10 +159,6 @@ containers_cleanup() {
     ct_podman rm --all --force --time 0 >>"$T/podman/podman-cli.log" 2>&1 || true
 }
 containers_stop_conmons() {
-    local pid storage_root=$T/podman/root
     [[ -n ${CT_SOCKET:-} ]] || return 0
-    for pid in $(pgrep -x conmon 2>/dev/null); do
-        grep -qF "$storage_root" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    done
-    return 0
+    podman_local_stop_conmons "$T/podman"
 }
