@@ -260,6 +260,7 @@ cb_status ct_api_logs(cb_req *req, void *state)
     size_t len;
     ct_engine_reply reply;
     ct_record r;
+    const ct_agent_type *type;
     cb_status st = ct_own_container(req, &r);
     if (st != CB_OK)
         return st;
@@ -270,8 +271,8 @@ cb_status ct_api_logs(cb_req *req, void *state)
             return cb_req_send_error(req, 400, "INVALID_PARAM",
                                      "lines must be a number from 1 to 10000");
     }
-    if (ct_static_type(ct, &r))
-        return ct_static_logs(req, ct, ct_static_type(ct, &r), (int)lines);
+    if ((type = ct_static_type(ct, &r)))
+        return ct_static_logs(req, ct, type, (int)lines);
     ct_engine_logs(&ct->engine, p, r.engine_id, (int)lines, &text, &len, &reply);
     if (reply.status == 404)
         return cb_req_send_error_code(req, "CONTAINER_NOT_FOUND",

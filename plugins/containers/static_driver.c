@@ -102,8 +102,12 @@ void ct_static_status(const ct_plugin *ct, apr_pool_t *p, const ct_agent_type *t
     *healthy = 0;
     endpoint_request(ct, t, p, "GET", "/status", &req);
     req.max_response_bytes = MAX_STATUS_BODY;
-    if (cb_http_fetch(ct->http, p, &req, &resp, &error) != APR_SUCCESS || resp.status != 200) {
-        log_failure(t, "GET /status", error ? 0 : resp.status, error);
+    if (cb_http_fetch(ct->http, p, &req, &resp, &error) != APR_SUCCESS) {
+        log_failure(t, "GET /status", 0, error);
+        return;
+    }
+    if (resp.status != 200) {
+        log_failure(t, "GET /status", resp.status, NULL);
         return;
     }
     body = cb_json_parse(p, resp.body, resp.body_len, NULL);
