@@ -1,9 +1,12 @@
 /*
- * agent_type.c: the `agent_type` lines of the containers plugin:
- * `NAME image=IMAGE command=PROGRAM[,ARG...] [memory=SIZE] [cpus=N]
- * [network=none|host]`: each agent type's image, the agent command a task
- * runs (the task text is appended as its last argument), resource limits
- * and network. Parsed at configtest; no I/O.
+ * agent_type.c: the `agent_type` lines of the containers plugin. The
+ * engine driver (the default, `driver=engine`): `NAME image=IMAGE
+ * command=PROGRAM[,ARG...] [memory=SIZE] [cpus=N] [network=none|host]`:
+ * each agent type's image, the agent command a task runs (the task text is
+ * appended as its last argument), resource limits and network. The static
+ * driver: `NAME driver=static url=http(s)://HOST[:PORT][/PATH]`: a
+ * container that already runs and serves /execute, /status and /logs
+ * under that URL (static_driver.c). Parsed at configtest; no I/O.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,11 +67,47 @@ static const char *parse_cpus(const char *text, int64_t *out)
     return NULL;
 }
 
+/* The settings only one driver takes: the first one present, or NULL. */
+static const char *first_present(const cb_option_line *line, const char *const *keys)
+{
+    for (int k = 0; keys[k]; k++)
+        if (cb_option_line_get(line, keys[k]))
+            return keys[k];
+    return NULL;
+}
+
+/* driver=static: url=, an absolute http(s) URL without query or fragment. */
+static const char *parse_static(apr_pool_t *p, const cb_option_line *line, ct_agent_type *out)
+{
+    static const char *const engine_only[] = {"image", "command", "memory", "cpus", "network",
+                                              NULL};
+    const char *v = cb_option_line_get(line, "url"), *err, *key;
+    cb_url parsed;
+    size_t len;
+    if ((key = first_present(line, engine_only)))
+        return apr_psprintf(p, "%s= belongs to driver=engine; driver=static serves a container "
+                               "that already runs and takes only url=", key);
+    if (!v || !*v)
+        return "driver=static needs url=http(s)://HOST[:PORT][/PATH] (where the container "
+               "serves /execute, /status and /logs)";
+    for (const char *c = v; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '?' || *c == '#')
+            return "url=: no spaces, control characters, query or fragment";
+    if ((err = cb_parse_url(p, v, &parsed)))
+        return apr_psprintf(p, "url=: not an absolute http(s) URL: %s", err);
+    len = strlen(v);
+    while (len > 0 && v[len - 1] == '/')
+        len--;
+    out->url = apr_pstrmemdup(p, v, len);
+    return NULL;
+}
+
 const char *ct_agent_type_parse(apr_pool_t *p, const char *text, ct_agent_type *out)
 {
     cb_option_line line;
     const char *err, *v;
-    static const char *const known[] = {"image", "command", "memory", "cpus", "network", NULL};
+    static const char *const known[] = {"driver", "image", "command", "memory", "cpus",
+                                        "network", "url", NULL};
     memset(out, 0, sizeof(*out));
     if ((err = cb_option_line_parse(p, text, 1, 1, &line)))
         return err;
@@ -80,9 +119,17 @@ const char *ct_agent_type_parse(apr_pool_t *p, const char *text, ct_agent_type *
         for (int k = 0; known[k]; k++)
             found |= strcmp(line.keys[i], known[k]) == 0;
         if (!found)
-            return apr_psprintf(p, "unknown setting '%s' (image, command, memory, cpus, network)",
-                                line.keys[i]);
+            return apr_psprintf(p, "unknown setting '%s' (driver, image, command, memory, cpus, "
+                                   "network, url)", line.keys[i]);
     }
+    if ((v = cb_option_line_get(&line, "driver")) && strcmp(v, "static") == 0) {
+        out->driver = CT_DRIVER_STATIC;
+        return parse_static(p, &line, out);
+    }
+    if (v && strcmp(v, "engine") != 0)
+        return "driver=engine|static (engine: the default)";
+    if (cb_option_line_get(&line, "url"))
+        return "url= belongs to driver=static; driver=engine runs image= with command=";
     if (!(out->image = cb_option_line_get(&line, "image")) || !image_ok(out->image))
         return "image=IMAGE is required (a reference such as docker.io/library/node:20)";
     if (!(v = cb_option_line_get(&line, "command")) || !*v)

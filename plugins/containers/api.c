@@ -1,8 +1,9 @@
 /*
  * api.c: the TestBase-style container API under /api/v1/: create, get,
  * list, update (model, reasoning effort), delete, health and logs of the caller's own containers. The
- * registry is in the database service; the engine is asked for what is
- * live (state, logs). Errors are {error:{code, message, details}}; a
+ * registry is in the database service; the engine (or, for an agent
+ * type of the static driver, its endpoint: static_driver.c) is asked for
+ * what is live (state, logs). Errors are {error:{code, message, details}}; a
  * container of another owner is answered exactly like a missing one.
  */
 #include <stdlib.h>
@@ -79,6 +80,20 @@ static cb_status send_object(cb_req *req, int status, const cb_json *o)
     return cb_req_send_json(req, status, cb_json_dump(cb_req_pool(req), o));
 }
 
+/* A container of a static agent type: a registry row (no engine, engine_id
+ * ""), answered with the endpoint's live status. */
+static cb_status create_static(cb_req *req, ct_plugin *ct, const ct_agent_type *type,
+                               ct_record *r)
+{
+    apr_pool_t *p = cb_req_pool(req);
+    int healthy;
+    r->status = "registered";
+    if (ct_registry_insert(ct->db, p, ct->env, r) != APR_SUCCESS)
+        return registry_down(req, ct->db);
+    ct_static_status(ct, p, type, &r->status, &healthy);
+    return send_object(req, 201, ct_record_json(p, r));
+}
+
 cb_status ct_api_create(cb_req *req, void *state)
 {
     ct_plugin *ct = state;
@@ -104,6 +119,8 @@ cb_status ct_api_create(cb_req *req, void *state)
     r.status = "creating";
     r.engine_id = "";
     r.created_ms = apr_time_as_msec(apr_time_now());
+    if (type->driver == CT_DRIVER_STATIC)
+        return create_static(req, ct, type, &r);
     /* the row first: the reaper never takes this container for an orphan */
     if (ct_registry_insert(ct->db, p, ct->env, &r) != APR_SUCCESS)
         return registry_down(req, ct->db);
@@ -128,10 +145,15 @@ cb_status ct_api_create(cb_req *req, void *state)
 
 cb_status ct_api_get(cb_req *req, void *state)
 {
+    const ct_agent_type *type;
     ct_record r;
+    int healthy;
     cb_status st = ct_own_container(req, &r);
-    (void)state;
-    return st != CB_OK ? st : send_object(req, 200, ct_record_json(cb_req_pool(req), &r));
+    if (st != CB_OK)
+        return st;
+    if ((type = ct_static_type(state, &r))) /* the live status, from the endpoint */
+        ct_static_status(state, cb_req_pool(req), type, &r.status, &healthy);
+    return send_object(req, 200, ct_record_json(cb_req_pool(req), &r));
 }
 
 cb_status ct_api_list(cb_req *req, void *state)
@@ -182,7 +204,8 @@ cb_status ct_api_delete(cb_req *req, void *state)
     if (st != CB_OK)
         return st;
     reply.status = 404; /* a row still `creating` has no container yet */
-    if (*r.engine_id)
+    /* a static container is not ours to remove: its row only */
+    if (*r.engine_id && !ct_static_type(ct, &r))
         ct_engine_remove(&ct->engine, p, r.engine_id, &reply);
     /* 404: already gone from the engine, which is what delete wants */
     if (reply.status != 204 && reply.status != 200 && reply.status != 404)
@@ -204,9 +227,12 @@ cb_status ct_api_health(cb_req *req, void *state)
     cb_json *out, *inspect, *st_json;
     const char *status = "missing";
     int running = 0;
+    const ct_agent_type *type;
     cb_status st = ct_own_container(req, &r);
     if (st != CB_OK)
         return st;
+    if ((type = ct_static_type(ct, &r)))
+        return ct_static_health(req, ct, type);
     ct_engine_call(&ct->engine, p, "GET", apr_pstrcat(p, "/containers/", r.engine_id, "/json",
                                                        NULL), NULL, &reply);
     if (reply.status == 200) {
@@ -234,6 +260,7 @@ cb_status ct_api_logs(cb_req *req, void *state)
     size_t len;
     ct_engine_reply reply;
     ct_record r;
+    const ct_agent_type *type;
     cb_status st = ct_own_container(req, &r);
     if (st != CB_OK)
         return st;
@@ -244,6 +271,8 @@ cb_status ct_api_logs(cb_req *req, void *state)
             return cb_req_send_error(req, 400, "INVALID_PARAM",
                                      "lines must be a number from 1 to 10000");
     }
+    if ((type = ct_static_type(ct, &r)))
+        return ct_static_logs(req, ct, type, (int)lines);
     ct_engine_logs(&ct->engine, p, r.engine_id, (int)lines, &text, &len, &reply);
     if (reply.status == 404)
         return cb_req_send_error_code(req, "CONTAINER_NOT_FOUND",

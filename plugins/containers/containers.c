@@ -1,6 +1,7 @@
 /*
  * containers.c: the containers plugin's descriptor: its options (the
- * engine's API socket, the engine timeout, the `agent_type` lines), the
+ * engine's API socket, the engine timeout, the `agent_type` lines, the
+ * private ranges static agent types may be in), the
  * agent types parsed at configtest, its error codes, the TestBase-style
  * container API's routes under /api/v1/ (the registry needs
  * CloudBaseDatabase) and the reaper task. See docs/plugins/containers.md.
@@ -23,8 +24,12 @@ static const cb_option_def options[] = {
      CB_OPT_MAX(3600000),
      .help = "how often containers past their timeout are removed (non-persistent ones)"},
     {.name = "agent_type", .type = CB_OPT_LIST,
-     .help = "NAME image=IMAGE command=PROGRAM[,ARG...] [memory=SIZE] [cpus=N] "
-             "[network=none|host]; the first line is the default agentType"},
+     .help = "NAME [driver=engine] image=IMAGE command=PROGRAM[,ARG...] [memory=SIZE] [cpus=N] "
+             "[network=none|host], or NAME driver=static url=http(s)://... (a container that "
+             "already runs); the first line is the default agentType"},
+    {.name = "allow_private", .type = CB_OPT_STRING,
+     .help = "address ranges (CIDR) of loopback or private addresses static agent types' urls "
+             "may be in; none by default"},
     {.name = "invoke_workspaces", .type = CB_OPT_STRING, .default_value = "",
      .help = "the host directory holding /invoke/stdout's workspaces (bound into the task "
              "containers at /workspace); empty: /invoke/stdout answers 503"},
@@ -97,6 +102,8 @@ static int load_agent_types(cb_plugin_ctx *ctx, ct_plugin *ct)
         const char *err = ct_agent_type_parse(ct->pool, item->text, t);
         if (!err && apr_hash_get(ct->types, t->name, APR_HASH_KEY_STRING))
             err = apr_psprintf(ct->pool, "agent type %s is configured twice", t->name);
+        if (!err && t->driver == CT_DRIVER_STATIC)
+            err = ct_static_check_url(ct->pool, t, ct->allowed_private);
         if (err) {
             cb_ctx_error(ctx, "agent_type at %s:%d: %s", item->file ? item->file : "?",
                          item->line, err);
@@ -104,8 +111,12 @@ static int load_agent_types(cb_plugin_ctx *ctx, ct_plugin *ct)
             continue;
         }
         apr_hash_set(ct->types, t->name, APR_HASH_KEY_STRING, t);
+        if (t->driver == CT_DRIVER_STATIC && !ct->http)
+            ct->http = cb_http_client_create(ct->pool, 8);
         if (!ct->default_type)
             ct->default_type = t->name;
+        if (!ct->invoke_type && t->driver == CT_DRIVER_ENGINE)
+            ct->invoke_type = t->name;
     }
     return ok;
 }
@@ -150,6 +161,15 @@ static cb_status containers_create(cb_plugin_ctx *ctx, void **state)
     }
     ct->engine.socket_path = socket_path;
     ct->engine.timeout_ms = cb_opt_duration_ms(o, "engine_timeout");
+    if (cb_opt_string(o, "allow_private")) {
+        cb_cidr_list *ranges;
+        const char *err = cb_cidr_list_parse(ct->pool, cb_opt_string(o, "allow_private"), &ranges);
+        if (err) {
+            cb_ctx_error(ctx, "allow_private: %s", err);
+            return CB_ERROR;
+        }
+        ct->allowed_private = ranges;
+    }
     if (!load_invoke_options(ctx, ct) || !load_agent_types(ctx, ct))
         return CB_ERROR;
     if (!ct->default_type) {

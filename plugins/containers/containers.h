@@ -3,8 +3,8 @@
  * (agent_type.c), the container engine client over the Docker Engine API
  * v1.41 on a unix socket (engine.c), the exec stream demultiplexer
  * (frames.c), the registry in the database service (registry.c), the
- * reaper (reaper.c) and the TestBase-style API's handlers (api.c,
- * api_body.c, execute.c).
+ * reaper (reaper.c), the TestBase-style API's handlers (api.c,
+ * api_body.c, execute.c) and the static driver (static_driver.c).
  */
 #ifndef CB_CONTAINERS_H
 #define CB_CONTAINERS_H
@@ -18,6 +18,7 @@
 
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/db.h"
+#include "cloudbase/http.h"
 #include "cloudbase/json.h"
 
 #define CT_ID_HEX 24                /* hex characters of a container id */
@@ -26,17 +27,26 @@
 #define CT_LABEL_ID "cloudbase.container"
 
 /* ---- agent_type.c */
+typedef enum {
+    CT_DRIVER_ENGINE = 0,  /* containers this gateway runs on the engine */
+    CT_DRIVER_STATIC       /* a container already running elsewhere (static_driver.c) */
+} ct_driver;
+
 typedef struct ct_agent_type {
     const char *name;
-    const char *image;
+    ct_driver driver;
+    const char *url;                   /* static: the endpoint's base URL, no trailing '/' */
+    const char *image;                 /* engine: the image (NULL for static) */
     const apr_array_header_t *command; /* of const char *: the agent's argv */
     int64_t memory_bytes;              /* 0: the engine's default */
     int64_t nano_cpus;                 /* 0: the engine's default */
     int host_network;                  /* 0: network none */
 } ct_agent_type;
 
-/* `NAME image=... command=PROGRAM[,ARG...] [memory=SIZE] [cpus=N]
- * [network=none|host]`: NULL and *out, or what to fix. */
+/* `NAME [driver=engine] image=... command=PROGRAM[,ARG...] [memory=SIZE]
+ * [cpus=N] [network=none|host]` or `NAME driver=static url=http(s)://...`:
+ * NULL and *out, or what to fix. The static URL's address is checked
+ * against the outbound guard by ct_static_check_url (static_driver.c). */
 const char *ct_agent_type_parse(apr_pool_t *p, const char *text, ct_agent_type *out);
 
 /* ---- frames.c: the engine's multiplexed stdout/stderr stream */
@@ -237,13 +247,39 @@ typedef struct ct_plugin {
     ct_engine engine;
     apr_hash_t *types;           /* name -> ct_agent_type * */
     const char *default_type;    /* the first agent_type line */
+    const char *invoke_type;     /* the first driver=engine one: /invoke/stdout's (or NULL) */
     cb_db *db;
     int orphans_reaped;          /* this process's reaper ran its start-up pass */
     const char *invoke_workspaces; /* /invoke/stdout's workspaces on the host ("": off) */
     const apr_array_header_t *repo_prefixes; /* of const char *: allowed repo_url starts */
     const char *git_program;
     int64_t clone_timeout_ms;
+    const cb_cidr_list *allowed_private; /* ranges static endpoints may be in (NULL: none) */
+    cb_http_client *http;        /* the static driver's calls (NULL: no static type) */
 } ct_plugin;
+
+/* static_driver.c: agent types served by a container that already runs
+ * (driver=static): registry rows only, calls to the type's URL. */
+/* The url's host through the outbound guard (configtest): NULL, or why not. */
+const char *ct_static_check_url(apr_pool_t *p, const ct_agent_type *t,
+                                const cb_cidr_list *allowed_private);
+/* r's agent type when it is a static one, else NULL. */
+const ct_agent_type *ct_static_type(const ct_plugin *ct, const ct_record *r);
+/* ct_own_container, and a static container refused (400) for `what` (an
+ * operation that needs the engine: "files", "packages", ...). */
+cb_status ct_own_engine_container(cb_req *req, const ct_plugin *ct, ct_record *r,
+                                  const char *what);
+/* GET /status: the endpoint's status text and health; "unreachable" and
+ * 0 when it does not answer 200, "unknown" when the answer is malformed. */
+void ct_static_status(const ct_plugin *ct, apr_pool_t *p, const ct_agent_type *t,
+                      const char **status, int *healthy);
+/* GET .../health: {status, healthy} from GET /status. */
+cb_status ct_static_health(cb_req *req, const ct_plugin *ct, const ct_agent_type *t);
+/* GET .../logs: the endpoint's GET /logs?lines= as plain text. */
+cb_status ct_static_logs(cb_req *req, const ct_plugin *ct, const ct_agent_type *t, int lines);
+/* POST .../execute: the task to POST /execute, its events relayed as SSE. */
+cb_status ct_static_execute(cb_req *req, const ct_plugin *ct, const ct_agent_type *t,
+                            const ct_record *r, const char *task);
 
 /* reaper.c: the background task (expired containers; orphans at start-up). */
 void ct_reap(void *state, apr_pool_t *scratch);

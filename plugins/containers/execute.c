@@ -9,7 +9,8 @@
  * tag in their environment (CB_TASK=TAG, inherited by their children); a
  * client that goes away cancels the stream and a second exec kills every
  * process of the container carrying the tag (the engine API has no way to
- * kill an exec).
+ * kill an exec). A container of a static agent type runs the task on its
+ * endpoint instead (static_driver.c), with the same events.
  */
 #include <string.h>
 
@@ -159,6 +160,8 @@ cb_status ct_api_execute(cb_req *req, void *state)
     if (!(type = apr_hash_get(ct->types, r.agent_type, APR_HASH_KEY_STRING)))
         return cb_req_send_error(req, 409, "INVALID_REQUEST",
                                  "the container's agent type is no longer configured");
+    if (type->driver == CT_DRIVER_STATIC)
+        return ct_static_execute(req, ct, type, &r, task);
     argv = apr_array_copy(p, type->command);
     APR_ARRAY_PUSH(argv, const char *) = task;
     APR_ARRAY_PUSH(env, const char *) = apr_pstrcat(p, "CB_TASK=", tag, NULL);

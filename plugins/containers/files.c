@@ -18,10 +18,10 @@
 #define MISSING_EXIT 44
 
 /* The container and the confined ?path=: CB_OK, or the answer was sent. */
-static cb_status target(cb_req *req, ct_record *r, const char **path)
+static cb_status target(cb_req *req, const ct_plugin *ct, ct_record *r, const char **path)
 {
     const char *err;
-    cb_status st = ct_own_container(req, r);
+    cb_status st = ct_own_engine_container(req, ct, r, "files");
     if (st != CB_OK)
         return st;
     if ((err = ct_workspace_path(cb_req_pool(req), cb_req_query_param(req, "path"), path)))
@@ -96,7 +96,7 @@ cb_status ct_api_files_list(cb_req *req, void *state)
     ct_engine_reply reply;
     listing l = {.pool = p};
     cb_json *out;
-    cb_status st = target(req, &r, &path);
+    cb_status st = target(req, state, &r, &path);
     if (st != CB_OK || (st = fetch_archive(req, state, &r, path, &reply)) != CB_OK)
         return st;
     l.files = cb_json_new_array(p);
@@ -124,7 +124,7 @@ cb_status ct_api_files_download(cb_req *req, void *state)
     const char *path, *err;
     ct_engine_reply reply;
     ct_tar_entry e = {0};
-    cb_status st = target(req, &r, &path);
+    cb_status st = target(req, state, &r, &path);
     if (st != CB_OK || (st = fetch_archive(req, state, &r, path, &reply)) != CB_OK)
         return st;
     if ((err = ct_tar_walk(p, reply.body, reply.body_len, first_entry, &e)) || !e.name) {
@@ -149,7 +149,7 @@ cb_status ct_api_files_put(cb_req *req, void *state)
     size_t len, archive_len;
     ct_engine_reply reply;
     cb_json *out;
-    cb_status st = target(req, &r, &path);
+    cb_status st = target(req, state, &r, &path);
     if (st != CB_OK)
         return st;
     slash = strrchr(path, '/');
@@ -189,7 +189,7 @@ cb_status ct_api_files_delete(cb_req *req, void *state)
     ct_engine_reply reply;
     int64_t exit_code;
     cb_json *out;
-    cb_status st = target(req, &r, &path);
+    cb_status st = target(req, state, &r, &path);
     if (st != CB_OK)
         return st;
     if (strcmp(path, "/workspace") == 0)

@@ -1,6 +1,7 @@
 /*
  * invoke.c: POST /invoke/stdout (Cloud Coding). Each task of the body
- * (invoke_body.c) runs in its own container of the default agent type,
+ * (invoke_body.c) runs in its own container of the first agent type of
+ * the engine driver,
  * whose /workspace is the task's workspace on the host (clone.c: the repo
  * cloned there first; a later call with the same thread_id continues in
  * it). The agent command runs as an engine exec with the prompt as its
@@ -305,12 +306,17 @@ cb_status ct_invoke_stdout(cb_req *req, void *state)
     static const cb_http_stream_handlers handlers = {.on_data = on_data, .on_done = on_done};
     invoke_run run = {.req = req, .ct = state, .pool = cb_req_pool(req)};
     apr_pool_t *p = run.pool;
-    const ct_agent_type *type = apr_hash_get(run.ct->types, run.ct->default_type,
-                                             APR_HASH_KEY_STRING);
+    const ct_agent_type *type = run.ct->invoke_type ? apr_hash_get(run.ct->types,
+                                                   run.ct->invoke_type, APR_HASH_KEY_STRING)
+                                                   : NULL;
     cb_http_streams *set;
     ct_invoke body;
-    cb_status st = read_request(&run, &body);
-    if (st != CB_OK)
+    cb_status st;
+    if (!type)
+        return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
+                                 "/invoke/stdout needs an agent type of the engine driver; "
+                                 "none is configured");
+    if ((st = read_request(&run, &body)) != CB_OK)
         return st;
     run.tasks = apr_pcalloc(p, sizeof(task_run) * (size_t)body.tasks->nelts);
     for (int i = 0; i < body.tasks->nelts; i++) {

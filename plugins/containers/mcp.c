@@ -187,7 +187,7 @@ cb_status ct_api_mcp_add(cb_req *req, void *state)
     ct_record r;
     cb_json *body, *server, *servers;
     const char *name, *err;
-    cb_status st = ct_own_container(req, &r);
+    cb_status st = ct_own_engine_container(req, state, &r, "MCP servers");
     if (st != CB_OK)
         return st;
     if ((st = cb_req_read_json_object(req, MAX_MCP_BODY, &body)) != CB_OK)
@@ -237,7 +237,7 @@ cb_status ct_api_mcp_delete(cb_req *req, void *state)
     cb_json_iter it = {0};
     const char *key, *name = cb_req_param(req, "name");
     int found = 0;
-    cb_status st = ct_own_container(req, &r);
+    cb_status st = ct_own_engine_container(req, state, &r, "MCP servers");
     if (st != CB_OK)
         return st;
     servers = stored_servers(p, &r);

@@ -65,7 +65,7 @@ cb_status ct_api_packages(cb_req *req, void *state)
     apr_array_header_t *env = apr_array_make(p, 4, sizeof(const char *));
     ct_engine_reply reply;
     int64_t exit_code;
-    cb_status st = ct_own_container(req, &r);
+    cb_status st = ct_own_engine_container(req, state, &r, "packages");
     if (st != CB_OK)
         return st;
     if ((st = cb_req_read_json_object(req, MAX_PACKAGE_BODY, &body)) != CB_OK)

@@ -1,7 +1,8 @@
 /*
  * reaper.c: the containers plugin's background task. Every reap interval
  * it removes the non-persistent containers whose timeout has passed (from
- * the engine, then from the registry). On its first run in a process (at
+ * the engine, then from the registry; a static agent type's only from the
+ * registry). On its first run in a process (at
  * start-up) it also reaps orphans: containers the engine holds with this
  * environment's label but no registry row. A row is written before its
  * container is created (status `creating`), so a container being created
@@ -27,7 +28,8 @@ static void remove_expired(ct_plugin *ct, apr_pool_t *p)
     for (int i = 0; i < rows->nelts; i++) {
         const ct_record *r = &APR_ARRAY_IDX(rows, i, ct_record);
         ct_engine_reply reply;
-        if (r->engine_id && *r->engine_id) {
+        /* a static container is not ours to remove: its row only */
+        if (r->engine_id && *r->engine_id && !ct_static_type(ct, r)) {
             ct_engine_remove(&ct->engine, p, r->engine_id, &reply);
             if (reply.status != 204 && reply.status != 200 && reply.status != 404) {
                 cb_log(CB_LOG_WARNING, "containers: expired container %s not removed: %ld (%s)",

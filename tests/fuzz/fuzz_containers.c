@@ -10,8 +10,10 @@
  * verdict whether the input comes whole, byte by byte or in chunks of 7;
  * every payload byte it passes on belongs to stream 1 or 2 and is no more
  * than the input minus the 8-byte headers; an accepted agent type has a
- * name of 1-48 safe characters, an image, 1-32 command words, memory of 6m
- * or more when set, and 1 nano-CPU to 64 CPUs when set. An accepted create
+ * name of 1-48 safe characters and, for the engine driver, no url, an
+ * image, 1-32 command words, memory of 6m or more when set, and 1 nano-CPU
+ * to 64 CPUs when set; for the static driver an http(s) URL without a
+ * trailing slash, query or fragment, and none of the engine's settings. An accepted create
  * body has an agent type, a workspace under /workspace and a timeout of
  * 1 s to 24 h; an accepted PATCH body changes the model or the effort and
  * holds no other field. No tar entry's data reaches outside the archive,
@@ -97,6 +99,19 @@ static void check_agent_type(const char *text)
     require(t.name && *t.name && strlen(t.name) <= 48 && strspn(t.name,
             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
             strlen(t.name), "an agent type name outside its shape was accepted", text);
+    if (t.driver == CT_DRIVER_STATIC) {
+        cb_url parsed;
+        size_t n;
+        require(t.url && !cb_parse_url(iteration_pool, t.url, &parsed),
+                "a static agent type without an http(s) URL was accepted", text);
+        n = strlen(t.url);
+        require(n > 0 && t.url[n - 1] != '/' && !strpbrk(t.url, "?# \t\r\n"),
+                "a static URL with a trailing slash, query, fragment or space was kept", text);
+        require(!t.image && !t.command && !t.memory_bytes && !t.nano_cpus && !t.host_network,
+                "a static agent type took the engine driver's settings", text);
+        return;
+    }
+    require(t.driver == CT_DRIVER_ENGINE && !t.url, "an engine agent type took a url", text);
     require(t.image && *t.image, "an agent type without an image was accepted", text);
     require(t.command && t.command->nelts >= 1 && t.command->nelts <= 32,
             "an agent type without 1-32 command words was accepted", text);

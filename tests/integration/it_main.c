@@ -54,6 +54,7 @@ Suite *token_expiry_suite(void);
 Suite *wallet_suite(void);
 Suite *containers_suite(void);
 Suite *invoke_suite(void);
+Suite *containers_static_suite(void);
 Suite *wallet_keys_suite(void);
 Suite *wallet_tokens_suite(void);
 
@@ -88,6 +89,7 @@ static const struct {
     {"containers", containers_suite},
     {"invoke", invoke_suite},
     {"uptime_api", uptime_api_suite},
+    {"containers_static", containers_static_suite},
     {"uptime_page", uptime_page_suite},
     {"database", database_suite},
     {"jobs", jobs_suite},

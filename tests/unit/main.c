@@ -29,6 +29,7 @@ Suite *model_parse_suite(void);
 Suite *model_db_suite(void);
 Suite *uptime_parse_suite(void);
 Suite *wallet_parse_suite(void);
+Suite *containers_parse_suite(void);
 Suite *hash_gate_suite(void);
 Suite *exports_suite(void);
 Suite *lease_queue_suite(void);
@@ -79,6 +80,7 @@ int main(void)
     srunner_add_suite(sr, model_db_suite());
     srunner_add_suite(sr, uptime_parse_suite());
     srunner_add_suite(sr, wallet_parse_suite());
+    srunner_add_suite(sr, containers_parse_suite());
     srunner_add_suite(sr, hash_gate_suite());
     srunner_add_suite(sr, exports_suite());
     srunner_add_suite(sr, lease_queue_suite());
