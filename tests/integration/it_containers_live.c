@@ -392,7 +392,7 @@ static int gone_soon(const char *path)
 START_TEST(idle_workspaces_removed)
 {
     char old[64], fresh[64], old_dir[600], fresh_dir[600], held_dir[700], owner_dir[600];
-    char outside[600], path[900], cmd[6000];
+    char outside[600], path[900], cmd[8192];
     int lock_fd;
     start();
     create_key("coder", "", "x-api-key: ", invoke_key, sizeof(invoke_key));
