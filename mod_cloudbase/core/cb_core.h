@@ -166,10 +166,16 @@ const char *cb_directive_node_count(const char *arg, int *count);
 /* The core's own codes: 1 when code is one (error_codes.c refuses them). */
 int cb_error_code_is_core(const char *code);
 /* Like cb_error_body with a plugin's renderings for the OAuth and TestBase
- * dialects (NULL: the code in lower case). */
+ * dialects (NULL: the code in lower case) and extra TestBase details
+ * (NULL: none; requestId always). */
 const char *cb_error_body_with(apr_pool_t *p, cb_dialect dialect, const char *code,
                                const char *message, const char *request_id,
-                               const char *oauth, const char *testbase);
+                               const char *oauth, const char *testbase,
+                               const apr_table_t *details);
+/* cb_error_body with extra TestBase details (NULL: none). */
+const char *cb_error_body_details(apr_pool_t *p, cb_dialect dialect, const char *code,
+                                  const char *message, const char *request_id,
+                                  const apr_table_t *details);
 /* Renders an error body in the dialect (never NULL). */
 const char *cb_error_body(apr_pool_t *p, cb_dialect dialect, int status,
                           const char *code, const char *message, const char *request_id);
@@ -349,6 +355,7 @@ struct cb_req {
     /* A failure produced by a phase, written by the host's handler. */
     int error_status;
     const char *error_code, *error_message;
+    apr_table_t *error_details;    /* cb_req_set_error_detail; NULL: none */
     int client_gone;               /* a write or flush to the client failed */
     /* Metering (response.c). The host sets started (default: at match),
      * record.bytes_in, record.bytes_out and, for proxy routes,

@@ -64,6 +64,21 @@ static char *lower_copy(apr_pool_t *p, const char *s)
     return out;
 }
 
+/* The details' entries into the TestBase details object (a value that is
+ * not valid UTF-8 is left out; requestId is never replaced). */
+static void add_details(json_t *object, const apr_table_t *details)
+{
+    const apr_array_header_t *entries = apr_table_elts(details);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)entries->elts;
+    for (int i = 0; i < entries->nelts; i++) {
+        json_t *value;
+        if (!e[i].key || !e[i].val || strcmp(e[i].key, "requestId") == 0)
+            continue;
+        if ((value = json_string(e[i].val)))
+            json_object_set_new(object, e[i].key, value);
+    }
+}
+
 int cb_error_code_is_core(const char *code)
 {
     return code && find_code(code) != NULL;
@@ -71,7 +86,8 @@ int cb_error_code_is_core(const char *code)
 
 const char *cb_error_body_with(apr_pool_t *p, cb_dialect dialect, const char *code,
                                const char *message, const char *request_id,
-                               const char *oauth, const char *testbase)
+                               const char *oauth, const char *testbase,
+                               const apr_table_t *details)
 {
     json_t *body;
     const char *out;
@@ -92,6 +108,8 @@ const char *cb_error_body_with(apr_pool_t *p, cb_dialect dialect, const char *co
                          "code", testbase ? testbase : lower_copy(p, code),
                          "message", message, "details", "requestId",
                          request_id ? request_id : "");
+        if (body && details)
+            add_details(json_object_get(json_object_get(body, "error"), "details"), details);
         break;
     case CB_DIALECT_CLOUDBASE:
     default:
@@ -106,13 +124,21 @@ const char *cb_error_body_with(apr_pool_t *p, cb_dialect dialect, const char *co
     return out;
 }
 
+const char *cb_error_body_details(apr_pool_t *p, cb_dialect dialect, const char *code,
+                                  const char *message, const char *request_id,
+                                  const apr_table_t *details)
+{
+    const code_map *mapped = code ? find_code(code) : find_code("SYS_ERR");
+    return cb_error_body_with(p, dialect, code, message, request_id,
+                              mapped ? mapped->oauth : NULL, mapped ? mapped->testbase : NULL,
+                              details);
+}
+
 const char *cb_error_body(apr_pool_t *p, cb_dialect dialect, int status,
                           const char *code, const char *message, const char *request_id)
 {
-    const code_map *mapped = code ? find_code(code) : find_code("SYS_ERR");
     (void)status;
-    return cb_error_body_with(p, dialect, code, message, request_id,
-                              mapped ? mapped->oauth : NULL, mapped ? mapped->testbase : NULL);
+    return cb_error_body_details(p, dialect, code, message, request_id, NULL);
 }
 
 int cb_request_id_is_sane(const char *value)

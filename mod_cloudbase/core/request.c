@@ -233,13 +233,23 @@ cb_status cb_req_send_error(cb_req *req, int status, const char *code, const cha
     dialect = req->match.route ? req->match.route->def.dialect : CB_DIALECT_CLOUDBASE;
     if ((own = cb_env_error_code(req->env, code)))
         body = cb_error_body_with(req->pool, dialect, code, message, req->request_id, own->oauth,
-                                  own->testbase);
+                                  own->testbase, req->error_details);
     else
-        body = cb_error_body(req->pool, dialect, status, code, message, req->request_id);
+        body = cb_error_body_details(req->pool, dialect, code, message, req->request_id,
+                                     req->error_details);
     if (status == 401 && !apr_table_get(req->headers_out, "WWW-Authenticate"))
         apr_table_set(req->headers_out, "WWW-Authenticate", "Bearer realm=\"cloudbase\"");
     cb_req_send_json(req, status, body);
     return CB_DONE;
+}
+
+void cb_req_set_error_detail(cb_req *req, const char *key, const char *value)
+{
+    if (!key || !value)
+        return;
+    if (!req->error_details)
+        req->error_details = apr_table_make(req->pool, 2);
+    apr_table_set(req->error_details, key, value);
 }
 
 void cb_req_proxy_to(cb_req *req, const char *url)

@@ -1,10 +1,13 @@
 /*
  * api.c: the TestBase-style container API under /api/v1/: create, get,
- * list, update (model, reasoning effort), delete, health and logs of the caller's own containers. The
- * registry is in the database service; the engine (or, for an agent
- * type of the static driver, its endpoint: static_driver.c) is asked for
- * what is live (state, logs). Errors are {error:{code, message, details}}; a
- * container of another owner is answered exactly like a missing one.
+ * list, update (model, reasoning effort), delete, health and logs of the
+ * caller's own containers. The registry is in the database service, the
+ * live state (last status, last health check, tasks) in Redis
+ * (live_state.c); the engine (or, for an agent type of the static driver,
+ * its endpoint: static_driver.c) is asked for health and logs. Errors are
+ * {error:{code, message, details}}, details.containerId naming the
+ * container of the route; a container of another owner is answered
+ * exactly like a missing one.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +68,8 @@ cb_status ct_own_container(cb_req *req, ct_record *r)
     apr_status_t rv;
     if (!owner)
         return cb_req_send_error(req, 401, "UNAUTHENTICATED", "an API key is required");
+    /* every later error of this request is about this container */
+    cb_req_set_error_detail(req, "containerId", id ? id : "");
     if (!id_shape(id))
         return not_found(req, id ? id : "");
     rv = ct_registry_get(db, cb_req_pool(req), cb_req_env(req), id, r);
@@ -80,6 +85,17 @@ static cb_status send_object(cb_req *req, int status, const cb_json *o)
     return cb_req_send_json(req, status, cb_json_dump(cb_req_pool(req), o));
 }
 
+/* The container as the API shows it, with its live state from Redis. */
+static cb_status send_record(cb_req *req, ct_plugin *ct, int status, const ct_record *r)
+{
+    apr_pool_t *p = cb_req_pool(req);
+    cb_json *o = ct_record_json(p, r);
+    ct_live live;
+    ct_live_read(ct, p, r, 1, &live);
+    ct_live_to_json(p, o, &live);
+    return send_object(req, status, o);
+}
+
 /* A container of a static agent type: a registry row (no engine, engine_id
  * ""), answered with the endpoint's live status. */
 static cb_status create_static(cb_req *req, ct_plugin *ct, const ct_agent_type *type,
@@ -91,7 +107,7 @@ static cb_status create_static(cb_req *req, ct_plugin *ct, const ct_agent_type *
     if (ct_registry_insert(ct->db, p, ct->env, r) != APR_SUCCESS)
         return registry_down(req, ct->db);
     ct_static_status(ct, p, type, &r->status, &healthy);
-    return send_object(req, 201, ct_record_json(p, r));
+    return send_record(req, ct, 201, r);
 }
 
 cb_status ct_api_create(cb_req *req, void *state)
@@ -119,11 +135,13 @@ cb_status ct_api_create(cb_req *req, void *state)
     r.status = "creating";
     r.engine_id = "";
     r.created_ms = apr_time_as_msec(apr_time_now());
+    cb_req_set_error_detail(req, "containerId", r.id);
     if (type->driver == CT_DRIVER_STATIC)
         return create_static(req, ct, type, &r);
     /* the row first: the reaper never takes this container for an orphan */
     if (ct_registry_insert(ct->db, p, ct->env, &r) != APR_SUCCESS)
         return registry_down(req, ct->db);
+    ct_live_status(ct, p, &r, r.status);
     ct_engine_run(&ct->engine, p, type, ct->env, owner, r.id, &r.engine_id, &reply);
     if (reply.status != 204 && reply.status != 304) {
         if (r.engine_id) {
@@ -131,6 +149,7 @@ cb_status ct_api_create(cb_req *req, void *state)
             ct_engine_remove(&ct->engine, p, r.engine_id, &ignored);
         }
         ct_registry_delete(ct->db, p, ct->env, r.id);
+        ct_live_removed(ct, p, r.id);
         return ct_send_engine_error(req, &reply, "creating the container");
     }
     r.status = "running";
@@ -138,9 +157,11 @@ cb_status ct_api_create(cb_req *req, void *state)
         ct_engine_reply ignored;
         ct_engine_remove(&ct->engine, p, r.engine_id, &ignored);
         ct_registry_delete(ct->db, p, ct->env, r.id);
+        ct_live_removed(ct, p, r.id);
         return registry_down(req, ct->db);
     }
-    return send_object(req, 201, ct_record_json(p, &r));
+    ct_live_status(ct, p, &r, r.status);
+    return send_record(req, ct, 201, &r);
 }
 
 cb_status ct_api_get(cb_req *req, void *state)
@@ -153,7 +174,7 @@ cb_status ct_api_get(cb_req *req, void *state)
         return st;
     if ((type = ct_static_type(state, &r))) /* the live status, from the endpoint */
         ct_static_status(state, cb_req_pool(req), type, &r.status, &healthy);
-    return send_object(req, 200, ct_record_json(cb_req_pool(req), &r));
+    return send_record(req, state, 200, &r);
 }
 
 cb_status ct_api_list(cb_req *req, void *state)
@@ -162,13 +183,18 @@ cb_status ct_api_list(cb_req *req, void *state)
     const char *owner = ct_owner(req);
     apr_array_header_t *rows;
     cb_json *out = cb_json_new_object(p), *list = cb_json_new_array(p);
-    (void)state;
+    ct_live *live;
     if (!owner)
         return cb_req_send_error(req, 401, "UNAUTHENTICATED", "an API key is required");
     if (ct_registry_list(cb_req_db(req), p, cb_req_env(req), owner, &rows) != APR_SUCCESS)
         return registry_down(req, cb_req_db(req));
-    for (int i = 0; i < rows->nelts; i++)
-        cb_json_append(list, ct_record_json(p, &APR_ARRAY_IDX(rows, i, ct_record)));
+    live = apr_palloc(p, sizeof(*live) * (size_t)(rows->nelts + 1));
+    ct_live_read(state, p, (const ct_record *)rows->elts, rows->nelts, live);
+    for (int i = 0; i < rows->nelts; i++) {
+        cb_json *o = ct_record_json(p, &APR_ARRAY_IDX(rows, i, ct_record));
+        ct_live_to_json(p, o, &live[i]);
+        cb_json_append(list, o);
+    }
     cb_json_set(out, "containers", list);
     cb_json_set_int(out, "total", rows->nelts);
     return send_object(req, 200, out);
@@ -181,7 +207,6 @@ cb_status ct_api_patch(cb_req *req, void *state)
     ct_record r;
     cb_json *body;
     cb_status st = ct_own_container(req, &r);
-    (void)state;
     if (st != CB_OK)
         return st;
     if ((st = cb_req_read_json_object(req, MAX_CREATE_BODY, &body)) != CB_OK)
@@ -190,7 +215,7 @@ cb_status ct_api_patch(cb_req *req, void *state)
         return cb_req_send_error(req, 400, "INVALID_PARAM", err);
     if (ct_registry_update_settings(cb_req_db(req), p, cb_req_env(req), &r) != APR_SUCCESS)
         return registry_down(req, cb_req_db(req));
-    return send_object(req, 200, ct_record_json(p, &r));
+    return send_record(req, state, 200, &r);
 }
 
 cb_status ct_api_delete(cb_req *req, void *state)
@@ -212,6 +237,7 @@ cb_status ct_api_delete(cb_req *req, void *state)
         return ct_send_engine_error(req, &reply, "removing the container");
     if (ct_registry_delete(cb_req_db(req), p, ct->env, r.id) != APR_SUCCESS)
         return registry_down(req, cb_req_db(req));
+    ct_live_removed(ct, p, r.id);
     out = cb_json_new_object(p);
     cb_json_set_string(out, "id", r.id);
     cb_json_set_bool(out, "deleted", 1);
@@ -245,6 +271,7 @@ cb_status ct_api_health(cb_req *req, void *state)
     } else if (reply.status != 404) {
         return ct_send_engine_error(req, &reply, "inspecting the container");
     }
+    ct_live_health(ct, p, &r, status, running);
     out = cb_json_new_object(p);
     cb_json_set_string(out, "status", status);
     cb_json_set_bool(out, "healthy", running);

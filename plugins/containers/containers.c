@@ -39,6 +39,9 @@ static const cb_option_def options[] = {
      .help = "the git that clones /invoke/stdout's repositories on the gateway's host"},
     {.name = "clone_timeout", .type = CB_OPT_DURATION, .default_value = "120s", CB_OPT_MIN(1000),
      CB_OPT_MAX(3600000), .help = "the longest one repository clone may take"},
+    {.name = "invoke_workspace_ttl", .type = CB_OPT_DURATION, .default_value = "7d",
+     CB_OPT_MIN(0), .help = "an /invoke/stdout thread's workspace idle this long is removed "
+                            "by the reaper (its thread_id then answers 404); 0: kept forever"},
     {0}
 };
 
@@ -129,6 +132,7 @@ static int load_invoke_options(cb_plugin_ctx *ctx, ct_plugin *ct)
     ct->invoke_workspaces = cb_opt_string(o, "invoke_workspaces");
     ct->git_program = cb_opt_string(o, "git_program");
     ct->clone_timeout_ms = cb_opt_duration_ms(o, "clone_timeout");
+    ct->invoke_workspace_ttl_ms = cb_opt_duration_ms(o, "invoke_workspace_ttl");
     if (*ct->invoke_workspaces && ct->invoke_workspaces[0] != '/') {
         cb_ctx_error(ctx, "invoke_workspaces: an absolute directory");
         return 0;
@@ -182,6 +186,8 @@ static cb_status containers_create(cb_plugin_ctx *ctx, void **state)
         return CB_ERROR;
     }
     ct->db = cb_ctx_db(ctx);
+    ct->redis = cb_ctx_redis(ctx); /* the live state; without it the fields are null */
+    ct_live_init();
     cb_ctx_db_migrations(ctx, ct_migrations, -1);
     cb_ctx_add_task(ctx, "containers", apr_time_from_msec(cb_opt_duration_ms(o, "reap_interval")),
                     ct_reap);

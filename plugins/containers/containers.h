@@ -202,6 +202,30 @@ apr_status_t ct_registry_set_mcp(cb_db *db, apr_pool_t *p, const char *env, cons
                                  const char *mcp_json);
 apr_status_t ct_registry_delete(cb_db *db, apr_pool_t *p, const char *env, const char *id);
 
+/* ---- live_state.c: the live state in Redis (NULL redis: none) */
+typedef struct ct_live {
+    int known;                 /* Redis answered with a hash for the container */
+    const char *status;        /* the last known status, or NULL */
+    int64_t status_at, health_at, task_started_at, task_ended_at; /* ms; 0: never */
+    int healthy;
+    int64_t tasks_running;
+} ct_live;
+typedef struct ct_plugin ct_plugin;
+void ct_live_init(void);
+void ct_live_status(ct_plugin *ct, apr_pool_t *p, const ct_record *r, const char *status);
+void ct_live_health(ct_plugin *ct, apr_pool_t *p, const ct_record *r, const char *status,
+                    int healthy);
+/* A task started (nonzero) or ended in r. */
+void ct_live_task(ct_plugin *ct, apr_pool_t *p, const ct_record *r, int started);
+void ct_live_removed(ct_plugin *ct, apr_pool_t *p, const char *id);
+/* The live state of count records into out[] (zeroed when unknown): 1
+ * when Redis answered, 0 when it could not (out all unknown). */
+int ct_live_read(ct_plugin *ct, apr_pool_t *p, const ct_record *records, int count,
+                 ct_live *out);
+/* Sets o's status (when known), statusUpdatedAt, lastHealthCheck and
+ * tasks (null when unknown). */
+void ct_live_to_json(apr_pool_t *p, cb_json *o, const ct_live *l);
+
 /* ---- invoke_body.c: POST /invoke/stdout's body */
 #define CT_INVOKE_MAX_TASKS 16
 typedef struct ct_invoke_task {
@@ -240,8 +264,13 @@ int ct_dir_exists(apr_pool_t *p, const char *dir);
 const char *ct_git_clone(apr_pool_t *p, const ct_clone_spec *c, const char *dir,
                          const char **log_detail);
 
+/* ---- workspace_reaper.c: idle thread workspaces */
+/* Holds the thread at thread_dir for the life of p (a shared lock; its
+ * mtime set now and at the end): 1, or 0 when the thread is gone. */
+int ct_thread_hold(apr_pool_t *p, const char *thread_dir);
+
 /* ---- the plugin */
-typedef struct ct_plugin {
+struct ct_plugin {
     apr_pool_t *pool;
     const char *env;
     ct_engine engine;
@@ -256,7 +285,9 @@ typedef struct ct_plugin {
     int64_t clone_timeout_ms;
     const cb_cidr_list *allowed_private; /* ranges static endpoints may be in (NULL: none) */
     cb_http_client *http;        /* the static driver's calls (NULL: no static type) */
-} ct_plugin;
+    cb_redis *redis;             /* the live state; NULL: none (live_state.c) */
+    int64_t invoke_workspace_ttl_ms; /* idle thread workspaces removed after; 0: kept */
+};
 
 /* static_driver.c: agent types served by a container that already runs
  * (driver=static): registry rows only, calls to the type's URL. */
@@ -283,6 +314,8 @@ cb_status ct_static_execute(cb_req *req, const ct_plugin *ct, const ct_agent_typ
 
 /* reaper.c: the background task (expired containers; orphans at start-up). */
 void ct_reap(void *state, apr_pool_t *scratch);
+/* workspace_reaper.c: removes the threads idle past invoke_workspace_ttl. */
+void ct_reap_workspaces(ct_plugin *ct, apr_pool_t *p);
 
 /* api.c */
 cb_status ct_api_create(cb_req *req, void *state);

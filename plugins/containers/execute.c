@@ -9,8 +9,9 @@
  * tag in their environment (CB_TASK=TAG, inherited by their children); a
  * client that goes away cancels the stream and a second exec kills every
  * process of the container carrying the tag (the engine API has no way to
- * kill an exec). A container of a static agent type runs the task on its
- * endpoint instead (static_driver.c), with the same events.
+ * kill an exec). The live state counts the task from its start to its end.
+ * A container of a static agent type runs the task on its endpoint
+ * instead (static_driver.c), with the same events.
  */
 #include <string.h>
 
@@ -187,8 +188,10 @@ cb_status ct_api_execute(cb_req *req, void *state)
     start.max_response_bytes = (size_t)1 << 40;
     x.sse = cb_sse_start(req, HEARTBEAT_MS);
     set = cb_http_streams_create(p);
+    ct_live_task(ct, p, &r, 1);
     if (cb_http_streams_add_unix(set, &start, ct->engine.socket_path, NULL, &handlers, &x) >= 0)
         cb_http_streams_run(set, 250, on_tick, &x);
+    ct_live_task(ct, p, &r, 0);
     if (cb_req_aborted(req)) {
         cb_log_req(req, CB_LOG_INFO, "containers: the client left task %s of container %s",
                    exec_id, r.id);

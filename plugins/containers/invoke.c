@@ -289,11 +289,14 @@ static cb_status read_request(invoke_run *run, ct_invoke *body)
     run->thread_id = body->thread_id ? body->thread_id : cb_random_hex(p, 12);
     run->thread_dir = ct_thread_dir(p, run->ct->invoke_workspaces, run->ct->env, run->owner,
                                     run->thread_id);
-    if (body->thread_id && !ct_dir_exists(p, run->thread_dir))
+    /* held to the end of the request: the workspace reaper leaves it alone */
+    if (body->thread_id && (!ct_dir_exists(p, run->thread_dir) ||
+                            !ct_thread_hold(p, run->thread_dir)))
         return cb_req_send_error(req, 404, "NOT_FOUND",
                                  apr_psprintf(p, "thread %s was not found", body->thread_id));
     if (!body->thread_id &&
-        apr_dir_make_recursive(run->thread_dir, APR_FPROT_OS_DEFAULT, p) != APR_SUCCESS) {
+        (apr_dir_make_recursive(run->thread_dir, APR_FPROT_OS_DEFAULT, p) != APR_SUCCESS ||
+         !ct_thread_hold(p, run->thread_dir))) {
         cb_log_req(req, CB_LOG_ERR, "containers: invoke: cannot make %s", run->thread_dir);
         return cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
                                  "the workspace could not be made; try again shortly");

@@ -6,7 +6,8 @@
  * start-up) it also reaps orphans: containers the engine holds with this
  * environment's label but no registry row. A row is written before its
  * container is created (status `creating`), so a container being created
- * is never taken for an orphan.
+ * is never taken for an orphan. Each pass also removes /invoke/stdout's
+ * idle thread workspaces (workspace_reaper.c).
  */
 #include <string.h>
 
@@ -37,6 +38,7 @@ static void remove_expired(ct_plugin *ct, apr_pool_t *p)
                 continue;
             }
         }
+        ct_live_removed(ct, p, r->id);
         if (ct_registry_delete(ct->db, p, ct->env, r->id) == APR_SUCCESS)
             cb_log(CB_LOG_INFO, "containers: container %s of %s removed after its timeout",
                    r->id, r->owner);
@@ -78,4 +80,5 @@ void ct_reap(void *state, apr_pool_t *scratch)
     if (!ct->orphans_reaped)
         reap_orphans(ct, scratch);
     remove_expired(ct, scratch);
+    ct_reap_workspaces(ct, scratch);
 }

@@ -120,11 +120,38 @@ static void check_bodies(const char *text)
     }
 }
 
+/* Details (cb_req_set_error_detail): text as a detail's key and value
+ * is carried back when it is UTF-8 and not requestId, the body is always
+ * JSON, and requestId is never replaced. */
+static void check_details(const char *text)
+{
+    apr_table_t *details = apr_table_make(iteration_pool, 2);
+    json_t *probe = json_string(text), *parsed, *d;
+    int representable = probe != NULL;
+    const char *body;
+    json_decref(probe);
+    apr_table_set(details, text, text);
+    apr_table_set(details, "containerId", text);
+    body = cb_error_body_details(iteration_pool, CB_DIALECT_TESTBASE, "SERVICE_UNAVAILABLE",
+                                 "m", "rid", details);
+    parsed = json_loads(body, 0, NULL);
+    require(parsed != NULL, "an error body with details is not JSON", text);
+    d = json_object_get(json_object_get(parsed, "error"), "details");
+    require(equals(field(d, "requestId"), "rid"), "a detail replaced requestId", text);
+    if (representable && strcmp(text, "requestId") != 0)
+        require(equals(field(d, "containerId"), text) && equals(field(d, text), text),
+                "a detail was not carried back", text);
+    if (!representable)
+        require(field(d, "containerId") == NULL, "a non-UTF-8 detail reached the body", text);
+    json_decref(parsed);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = apr_pstrmemdup(iteration_pool, (const char *)data, size);
     check_request_id(text);
     check_bodies(text);
+    check_details(text);
     apr_pool_clear(iteration_pool);
     return 0;
 }

@@ -9,6 +9,8 @@
 #ifndef CB_IT_HARNESS_PODMAN_H
 #define CB_IT_HARNESS_PODMAN_H
 
+#include <jansson.h>
+
 #include "harness.h"
 
 /* The image the harness imports (a busybox root file system). */
@@ -33,5 +35,10 @@ void it_podman_stop_service(void);
  * such as "/v1.41/containers/ID/json", with a JSON body or NULL. */
 void it_podman_request(const char *method, const char *path, const char *json,
                        it_response *out);
+
+/* A JSON call to the gateway as auth (a header line or NULL): checks the
+ * status and returns the parsed answer (the containers API's tests). */
+json_t *it_podman_api_call(const char *method, const char *path, const char *auth,
+                           const char *body, long expect);
 
 #endif

@@ -96,16 +96,7 @@ static void create_key(const char *name, char *header, size_t size)
 static json_t *call(const char *method, const char *path, const char *auth, const char *body,
                     long expect)
 {
-    const char *headers[3] = {"Content-Type: application/json", auth, NULL};
-    it_response r;
-    json_t *v;
-    it_request(method, path, headers, body, &r);
-    ck_assert_msg(r.status == expect, "%s %s: %ld, expected %ld: %s", method, path, r.status,
-                  expect, r.body);
-    v = json_loads(r.body, 0, NULL);
-    ck_assert_msg(v != NULL, "%s %s: not JSON: %s", method, path, r.body);
-    it_free(&r);
-    return v;
+    return it_podman_api_call(method, path, auth, body, expect);
 }
 
 /* The TestBase error shape, with code. */

@@ -53,6 +53,7 @@ Suite *cluster_suite(void);
 Suite *token_expiry_suite(void);
 Suite *wallet_suite(void);
 Suite *containers_suite(void);
+Suite *containers_live_suite(void);
 Suite *invoke_suite(void);
 Suite *containers_static_suite(void);
 Suite *wallet_keys_suite(void);
@@ -87,6 +88,7 @@ static const struct {
     {"storage_s3", storage_s3_suite},
     {"storage_backends", storage_backends_suite},
     {"containers", containers_suite},
+    {"containers_live", containers_live_suite},
     {"invoke", invoke_suite},
     {"uptime_api", uptime_api_suite},
     {"containers_static", containers_static_suite},

@@ -48,6 +48,35 @@ START_TEST(dialects)
 }
 END_TEST
 
+/* Details set for a request: beside requestId in the TestBase dialect
+ * only; requestId is never replaced; a value that is not UTF-8 is left
+ * out. */
+START_TEST(testbase_details)
+{
+    apr_table_t *details = apr_table_make(pool, 3);
+    json_t *v, *d;
+    apr_table_set(details, "containerId", "abc123");
+    apr_table_set(details, "requestId", "forged");
+    apr_table_set(details, "bad", "\xff\xfe");
+    v = json_loads(cb_error_body_details(pool, CB_DIALECT_TESTBASE, "SERVICE_UNAVAILABLE",
+                                         "down", "rid-2", details), 0, NULL);
+    ck_assert_ptr_nonnull(v);
+    d = json_object_get(json_object_get(v, "error"), "details");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(v, "error"), "code")),
+                     "unavailable");
+    ck_assert_str_eq(json_string_value(json_object_get(d, "containerId")), "abc123");
+    ck_assert_str_eq(json_string_value(json_object_get(d, "requestId")), "rid-2");
+    ck_assert_ptr_null(json_object_get(d, "bad"));
+    json_decref(v);
+    v = json_loads(cb_error_body_details(pool, CB_DIALECT_CLOUDBASE, "SERVICE_UNAVAILABLE",
+                                         "down", "rid-2", details), 0, NULL);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_ptr_null(json_object_get(v, "containerId"));
+    ck_assert_ptr_null(json_object_get(v, "details"));
+    json_decref(v);
+}
+END_TEST
+
 START_TEST(request_ids)
 {
     const char *a = cb_request_id(pool, NULL), *b = cb_request_id(pool, NULL);
@@ -104,6 +133,7 @@ Suite *errors_suite(void)
     TCase *tc = tcase_create("dialects");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, dialects);
+    tcase_add_test(tc, testbase_details);
     tcase_add_test(tc, request_ids);
     tcase_add_test(tc, json_parse_errors_are_the_gateways_words);
     suite_add_tcase(s, tc);

@@ -399,6 +399,11 @@ CB_API cb_status cb_ctx_register_error(cb_plugin_ctx *ctx, const cb_error_code_d
 /* cb_req_send_error with a registered code's status and, when message is
  * NULL, its default message. An unknown code answers 500 SYS_ERR. */
 CB_API cb_status cb_req_send_error_code(cb_req *req, const char *code, const char *message);
+/* Adds key: value to the details of the errors this request answers from
+ * now on (the TestBase dialect's error.details, beside requestId; other
+ * dialects have no details and ignore it), e.g. ("containerId", id). A
+ * second call with the same key replaces the value. (ABI 3.1) */
+CB_API void cb_req_set_error_detail(cb_req *req, const char *key, const char *value);
 
 #ifdef __cplusplus
 }
