@@ -243,18 +243,3 @@ void it_podman_request(const char *method, const char *path, const char *json,
     curl_easy_cleanup(h);
     curl_slist_free_all(headers);
 }
-
-json_t *it_podman_api_call(const char *method, const char *path, const char *auth,
-                           const char *body, long expect)
-{
-    const char *headers[3] = {"Content-Type: application/json", auth, NULL};
-    it_response r;
-    json_t *v;
-    it_request(method, path, headers, body, &r);
-    ck_assert_msg(r.status == expect, "%s %s: %ld, expected %ld: %s", method, path, r.status,
-                  expect, r.body);
-    v = json_loads(r.body, 0, NULL);
-    ck_assert_msg(v != NULL, "%s %s: not JSON: %s", method, path, r.body);
-    it_free(&r);
-    return v;
-}

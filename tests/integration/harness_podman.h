@@ -36,9 +36,4 @@ void it_podman_stop_service(void);
 void it_podman_request(const char *method, const char *path, const char *json,
                        it_response *out);
 
-/* A JSON call to the gateway as auth (a header line or NULL): checks the
- * status and returns the parsed answer (the containers API's tests). */
-json_t *it_podman_api_call(const char *method, const char *path, const char *auth,
-                           const char *body, long expect);
-
 #endif

@@ -32,6 +32,7 @@
 
 #include "harness.h"
 #include "harness_podman.h"
+#include "harness_testbase.h"
 
 #define ADMIN_KEY "it-admin-key-0123456789abcdef"
 #define API "/api/v1/containers"
@@ -74,43 +75,11 @@ static void start(void)
 
 static void create_key(const char *name, char *header, size_t size)
 {
-    const char *headers[] = {"Authorization: Bearer " ADMIN_KEY, NULL};
-    char body[128];
-    it_response r;
-    json_t *v;
-    const char *key;
-    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"prefix\":\"tb\"}", name);
-    it_request("POST", "/auth/v1/admin/apikeys", headers, body, &r);
-    ck_assert_msg(r.status == 201, "key: %ld %s", r.status, r.body);
-    v = json_loads(r.body, 0, NULL);
-    key = json_string_value(json_object_get(v, "key"));
-    ck_assert_msg(key && strncmp(key, "tb_demo_", 8) == 0 && strlen(key) == 8 + 32,
-                  "not a TestBase key: %s", r.body);
-    snprintf(header, size, "Authorization: Bearer %s", key);
-    json_decref(v);
-    it_free(&r);
+    it_testbase_key(ADMIN_KEY, name, header, size);
 }
 
-/* A call as `auth` (a header line or NULL); checks the status and returns
- * the parsed JSON answer. */
-static json_t *call(const char *method, const char *path, const char *auth, const char *body,
-                    long expect)
-{
-    return it_podman_api_call(method, path, auth, body, expect);
-}
-
-/* The TestBase error shape, with code. */
-static void expect_error(json_t *v, const char *code)
-{
-    json_t *error = json_object_get(v, "error");
-    const char *got = json_string_value(json_object_get(error, "code"));
-    ck_assert_msg(json_is_object(error) && got && strcmp(got, code) == 0 &&
-                      json_is_string(json_object_get(error, "message")) &&
-                      json_is_object(json_object_get(error, "details")),
-                  "expected {error:{code:%s, message, details}}, got %s", code,
-                  json_dumps(v, 0));
-    json_decref(v);
-}
+#define call it_testbase_call
+#define expect_error it_testbase_expect_error
 
 /* The engine's containers labelled with our id, as JSON. */
 static json_t *engine_list(const char *id)

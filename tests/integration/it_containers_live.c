@@ -33,6 +33,7 @@
 
 #include "harness.h"
 #include "harness_podman.h"
+#include "harness_testbase.h"
 
 #define ADMIN_KEY "it-admin-key-0123456789abcdef"
 #define API "/api/v1/containers"
@@ -92,7 +93,7 @@ static void create_key(const char *name, const char *prefix, const char *header_
 }
 
 /* a JSON call that checks the status (harness_podman.c) */
-#define call it_podman_api_call
+#define call it_testbase_call
 
 /* {error:{code, message, details:{containerId: id, requestId}}} */
 static void expect_container_error(json_t *v, const char *code, const char *id)
