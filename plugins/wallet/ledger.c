@@ -33,12 +33,15 @@
  * lifts it to the threshold or above clears it, so the next crossing
  * alerts again. */
 
-/* KEYS: wallet, ledger, holds, due. ARGV: hold id, amount, request id,
- * route, now ms, due ms, "1" to keep a hold for the settlement ("0": the
- * amount is the price, final unless refunded), the plugin whose route it is. {1, balance, id of the
- * entry that crossed the alert threshold or 0} reserved; {0, balance}
- * short. */
+/* KEYS: wallet, ledger, holds, due, the decision's void marker. ARGV:
+ * decision id (the hold id when held), amount, request id, route, now ms,
+ * due ms, "1" to keep a hold for the settlement ("0": the amount is the
+ * price, final unless refunded), the plugin whose route it is. {1,
+ * balance, id of the entry that crossed the alert threshold or 0}
+ * reserved; {0, balance} short; {3, 0} voided before it ran (its caller
+ * gave up waiting). */
 static const char reserve_source[] =
+    "if redis.call('EXISTS', KEYS[5]) == 1 then return {3, 0} end\n"
     "local bal = tonumber(redis.call('HGET', KEYS[1], 'balance') or '0')\n"
     "local amt = tonumber(ARGV[2])\n"
     "local held = ARGV[7] == '1'\n"
@@ -48,7 +51,7 @@ static const char reserve_source[] =
     "local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
     "redis.call('XADD', KEYS[2], string.format('0-%d', seq), 'type', 'usage', "
     "'amount', '-' .. ARGV[2], 'balance', bal, 'request_id', ARGV[3], 'route', ARGV[4], "
-    "'plugin', ARGV[8], 'time', ARGV[5])\n"
+    "'plugin', ARGV[8], 'decision', ARGV[1], 'time', ARGV[5])\n"
     "if held then\n"
     "  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4] .. "
     "'\\n' .. ARGV[8])\n"
@@ -90,6 +93,47 @@ static const char settle_source[] =
     "  if thr < 0 or bal >= thr then redis.call('HDEL', KEYS[1], 'alerted') end\n"
     "end\n"
     "return {1, refund}\n";
+
+/* KEYS: wallet, ledger, the decision's void marker, holds, due. ARGV:
+ * decision id, marker ttl ms, oldest time ms to look back to, most entries
+ * to look at, now ms. Voids a reservation whose answer never came back
+ * (Redis was slow or the connection broke): marks the decision void, so a
+ * reserve still on its way refuses, then looks back through the newest
+ * entries for its usage entry and, when there is one, gives its amount
+ * back (a refund entry carrying the decision, so a second void finds that
+ * first and does nothing) and drops its hold. {1, refunded} voided;
+ * {0, 0} nothing was charged (or it was voided before); {-1, 0} not found
+ * within the bounds. */
+static const char void_source[] =
+    "redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])\n"
+    "local oldest, left, last = tonumber(ARGV[3]), tonumber(ARGV[4]), '+'\n"
+    "while left > 0 do\n"
+    "  local batch = redis.call('XREVRANGE', KEYS[2], last, '-', 'COUNT', 100)\n"
+    "  if #batch == 0 then return {0, 0} end\n"
+    "  for _, e in ipairs(batch) do\n"
+    "    local f = {}\n"
+    "    for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end\n"
+    "    if f['decision'] == ARGV[1] then\n"
+    "      if f['type'] ~= 'usage' then return {0, 0} end\n"
+    "      local amt = string.sub(f['amount'], 2)\n"
+    "      local bal = redis.call('HINCRBY', KEYS[1], 'balance', amt)\n"
+    "      local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
+    "      redis.call('XADD', KEYS[2], string.format('0-%d', seq), 'type', 'refund', "
+    "'amount', amt, 'balance', bal, 'request_id', f['request_id'] or '', 'route', "
+    "f['route'] or '', 'plugin', f['plugin'] or '', 'decision', ARGV[1], 'description', "
+    "'the answer to this reservation was lost; not charged', 'time', ARGV[5])\n"
+    "      redis.call('HDEL', KEYS[4], ARGV[1])\n"
+    "      redis.call('ZREM', KEYS[5], ARGV[1])\n"
+    "      local thr = tonumber(redis.call('HGET', KEYS[1], 'threshold') or '-1')\n"
+    "      if thr < 0 or bal >= thr then redis.call('HDEL', KEYS[1], 'alerted') end\n"
+    "      return {1, amt}\n"
+    "    end\n"
+    "    if tonumber(f['time'] or '0') < oldest then return {0, 0} end\n"
+    "  end\n"
+    "  left = left - #batch\n"
+    "  last = '(' .. batch[#batch][1]\n"
+    "end\n"
+    "return {-1, 0}\n";
 
 /* KEYS: wallet, ledger. ARGV: amount, request id, route, now ms, plugin. Gives
  * back a price reserved without a hold (an N/call answer that is not
@@ -167,7 +211,7 @@ static const char trim_source[] =
     "return {1}\n";
 
 static cb_redis_script reserve_script, settle_script, refund_script, post_script,
-    threshold_script, trim_script;
+    threshold_script, trim_script, void_script;
 
 void wallet_ledger_init(void)
 {
@@ -179,6 +223,7 @@ void wallet_ledger_init(void)
     cb_redis_script_init(&post_script, post_source);
     cb_redis_script_init(&threshold_script, threshold_source);
     cb_redis_script_init(&trim_script, trim_source);
+    cb_redis_script_init(&void_script, void_source);
 }
 
 static const char *key(apr_pool_t *p, const wallet_plugin *w, const char *piece)
@@ -266,25 +311,42 @@ wallet_result wallet_post(wallet_plugin *w, apr_pool_t *p, int credit, int64_t a
     return WALLET_DOWN;
 }
 
-wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_id,
+wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *decision_id,
                              int64_t amount, const char *request_id, const char *route,
                              const char *plugin, int keep_hold, int64_t *balance_after,
                              int64_t *alert_entry)
 {
     apr_time_t now = apr_time_now();
     const char *argv[] = {key(p, w, NULL), key(p, w, "ledger"), key(p, w, "holds"),
-                          key(p, w, "hold-due"), hold_id,
+                          key(p, w, "hold-due"),
+                          key(p, w, apr_pstrcat(p, "void:", decision_id, NULL)), decision_id,
                           apr_psprintf(p, "%" APR_INT64_T_FMT, amount), request_id, route,
                           apr_psprintf(p, "%" APR_INT64_T_FMT, (int64_t)apr_time_as_msec(now)),
                           apr_psprintf(p, "%" APR_INT64_T_FMT,
                                        (int64_t)apr_time_as_msec(now) + w->hold_timeout_ms),
                           keep_hold ? "1" : "0", plugin ? plugin : ""};
     int64_t out[4];
-    if (run(w, p, &reserve_script, 4, 12, argv, out) != WALLET_OK)
+    if (run(w, p, &reserve_script, 5, 13, argv, out) != WALLET_OK)
         return WALLET_DOWN;
     *balance_after = out[1];
     *alert_entry = out[0] == 1 ? out[2] : 0;
     return out[0] == 1 ? WALLET_OK : out[0] == 0 ? WALLET_SHORT : WALLET_DOWN;
+}
+
+wallet_result wallet_void(wallet_plugin *w, apr_pool_t *p, const char *decision_id,
+                          int64_t reserved_ms, int64_t *refunded)
+{
+    const char *argv[] = {key(p, w, NULL), key(p, w, "ledger"),
+                          key(p, w, apr_pstrcat(p, "void:", decision_id, NULL)),
+                          key(p, w, "holds"), key(p, w, "hold-due"), decision_id,
+                          apr_psprintf(p, "%d", WALLET_VOID_MARK_MS),
+                          apr_psprintf(p, "%" APR_INT64_T_FMT, reserved_ms - WALLET_VOID_LOOKBACK_MS),
+                          apr_psprintf(p, "%d", WALLET_VOID_MAX_SCAN), now_ms(p)};
+    int64_t out[4];
+    if (run(w, p, &void_script, 5, 10, argv, out) != WALLET_OK)
+        return WALLET_DOWN;
+    *refunded = out[1];
+    return out[0] >= 0 ? WALLET_OK : WALLET_NOT_FOUND;
 }
 
 wallet_result wallet_settle(wallet_plugin *w, apr_pool_t *p, const char *hold_id, int64_t cost,

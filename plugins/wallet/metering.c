@@ -11,10 +11,12 @@
  * the rest is given back, once per hold (an N/1k-tokens price reads the
  * tokens from the answer's usage, which the host scans as it passes). A hold whose settlement never
  * came (the process died, Redis was down then) is settled at its full
- * amount by the sweeper task, under a lease.
+ * amount by the sweeper task, under a lease. A reservation whose answer
+ * was lost (Redis slow or the connection broken) is voided (voids.c).
  */
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "cloudbase/encoding.h"
@@ -55,8 +57,10 @@ cb_status wallet_access_policy(cb_req *req, void *state)
     apr_pool_t *p;
     const wallet_meter *m;
     wallet_hold *hold;
-    int64_t balance, alert_entry;
+    int64_t balance, alert_entry, reserved_ms;
     wallet_result r;
+    if (apr_atomic_read32(&w->voids_pending)) /* voids of this process wait for Redis */
+        wallet_voids_flush(w, cb_req_pool(req), 0);
     if (w->meters->nelts == 0 || !(m = find_meter(w, cb_req_path(req))) ||
         is_wallet_route(w, cb_req_path(req)))
         return CB_OK;
@@ -64,7 +68,8 @@ cb_status wallet_access_policy(cb_req *req, void *state)
     hold = apr_palloc(p, sizeof(*hold));
     hold->meter = m;
     /* not the request id: a client may send its own X-Request-Id, twice */
-    hold->id = m->unit != WALLET_PER_CALL ? cb_random_hex(p, 16) : "";
+    hold->id = cb_random_hex(p, 16); /* the decision's id (the hold's, when held) */
+    reserved_ms = (int64_t)apr_time_as_msec(apr_time_now());
     /* an N/call price is known now: no hold to settle, a refund only for
      * an answer that is not paid (one round trip per paid call) */
     r = wallet_reserve(w, p, hold->id, m->cap, cb_req_id(req), cb_req_path(req),
@@ -74,6 +79,8 @@ cb_status wallet_access_policy(cb_req *req, void *state)
         return CB_DONE;
     }
     if (r != WALLET_OK) {
+        /* the script may have run though its answer was lost: undo it */
+        wallet_void_or_retry(w, p, hold->id, reserved_ms, cb_req_id(req));
         cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
                           "this route is paid from the wallet, which cannot be reached right "
                           "now; try again shortly");

@@ -149,10 +149,14 @@ static cb_status wallet_create(cb_plugin_ctx *ctx, void **state)
                         apr_time_from_msec(cb_opt_duration_ms(o, "copy_interval")),
                         wallet_copy_task);
     }
-    if (w->meters->nelts > 0)
+    if (w->meters->nelts > 0) {
         cb_ctx_add_task(ctx, "wallet-sweeper",
                         apr_time_from_msec(cb_opt_duration_ms(o, "sweep_interval")),
                         wallet_sweep_task);
+        cb_ctx_add_task(ctx, "wallet-voids",
+                        apr_time_from_msec(cb_opt_duration_ms(o, "sweep_interval")),
+                        wallet_voids_task);
+    }
     *state = w;
     return CB_OK;
 }
@@ -161,7 +165,7 @@ static cb_status wallet_child_init(void *state, apr_pool_t *child_pool)
 {
     wallet_plugin *w = state;
     w->holder = cb_lease_holder_id(child_pool); /* this process's own */
-    return CB_OK;
+    return wallet_voids_init(w, child_pool) == APR_SUCCESS ? CB_OK : CB_ERROR;
 }
 
 const cb_plugin cloudbase_plugin = {

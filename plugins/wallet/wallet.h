@@ -11,6 +11,7 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include <apr_thread_mutex.h>
 
 #include "cloudbase/cloudbase.h"
 #include "cloudbase/notify.h"
@@ -38,6 +39,21 @@ typedef struct wallet_meter {
     int64_t cap;                  /* what is reserved: price for N/call, cap= otherwise */
 } wallet_meter;
 
+/* Voiding a reservation whose answer never came back (ledger.c, voids.c). */
+#define WALLET_VOID_MARK_MS 600000      /* a late reserve of the decision refuses for this long */
+#define WALLET_VOID_LOOKBACK_MS 60000   /* entries this much older than the reserve end the search */
+#define WALLET_VOID_MAX_SCAN 20000      /* entries searched at most */
+#define WALLET_VOID_RETRY_MS 600000     /* how long a void that cannot reach Redis is retried */
+#define WALLET_VOID_PENDING 256         /* voids waiting for Redis, per process */
+#define WALLET_VOID_RETRY_EVERY_MS 100  /* requests retry pending voids at most this often */
+
+/* A void waiting for Redis to come back (voids.c). */
+typedef struct wallet_pending_void {
+    char decision_id[33];
+    char request_id[65];
+    int64_t reserved_ms;
+} wallet_pending_void;
+
 typedef struct wallet_plugin {
     apr_pool_t *pool;
     const char *env;
@@ -52,6 +68,11 @@ typedef struct wallet_plugin {
     wallet_meter own_routes[2];   /* the wallet's own paths, never metered */
     cb_notifier *notifier;        /* low-balance alerts; NULL without notify lines */
     const struct auth_apikey_service *apikeys; /* the auth plugin's keys; NULL without it */
+    apr_thread_mutex_t *voids_lock;            /* this process's pending voids (voids.c) */
+    wallet_pending_void voids[WALLET_VOID_PENDING];
+    int void_count;                            /* under voids_lock */
+    volatile apr_uint32_t voids_pending;       /* void_count, for a peek without the lock */
+    int64_t voids_tried_ms;                    /* the last retry of the pending voids */
 } wallet_plugin;
 
 /* ---- parsers (parse.c, fuzzed by fuzz_wallet) */
@@ -93,8 +114,10 @@ typedef enum {
     WALLET_REPLAYED,      /* the Idempotency-Key was seen with the same request */
     WALLET_KEY_REUSED,    /* the Idempotency-Key was seen with another request */
     WALLET_TOO_LARGE,     /* the balance would pass WALLET_MAX_AMOUNT */
+    WALLET_NOT_FOUND,     /* (void) the reservation's entry is not within the bounds */
     WALLET_DOWN           /* Redis could not be reached */
 } wallet_result;
+
 
 /* An entry of the ledger. */
 typedef struct wallet_entry {
@@ -121,14 +144,21 @@ wallet_result wallet_post(wallet_plugin *w, apr_pool_t *p, int credit, int64_t a
                           const char *idempotency_key, const char *request_id, const char *route,
                           const char *description, int64_t *entry_id, int64_t *balance_after,
                           int *alert);
-/* Reserves amount for one call (a usage entry); with keep_hold under
- * hold_id, for wallet_settle, else the amount is final unless
- * wallet_refund gives it back. *alert_entry is the entry's id when it took
+/* Reserves amount for one call (a usage entry carrying decision_id, 32
+ * random hex); with keep_hold under that id, for wallet_settle, else the
+ * amount is final unless wallet_refund gives it back. *alert_entry is the entry's id when it took
  * the balance below the alert threshold (once per crossing), else 0. */
-wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *hold_id,
+wallet_result wallet_reserve(wallet_plugin *w, apr_pool_t *p, const char *decision_id,
                              int64_t amount, const char *request_id, const char *route,
                              const char *plugin, int keep_hold, int64_t *balance_after,
                              int64_t *alert_entry);
+/* Voids the reservation of decision_id made at reserved_ms whose answer
+ * never came back: refunds its usage entry if it was written (once), and
+ * makes a reserve still on its way refuse. *refunded is what was given
+ * back (0: nothing was charged). WALLET_NOT_FOUND when the search ended
+ * at its bounds; WALLET_DOWN when Redis cannot be reached. */
+wallet_result wallet_void(wallet_plugin *w, apr_pool_t *p, const char *decision_id,
+                          int64_t reserved_ms, int64_t *refunded);
 /* Gives back amount reserved without a hold (a refund entry). */
 wallet_result wallet_refund(wallet_plugin *w, apr_pool_t *p, int64_t amount,
                             const char *request_id, const char *route, const char *plugin);
@@ -155,6 +185,20 @@ wallet_result wallet_trim(wallet_plugin *w, apr_pool_t *p, int64_t through);
  * process died, or Redis was down when the answer went out); returns how
  * many, -1 when Redis is down. */
 int wallet_sweep(wallet_plugin *w, apr_pool_t *p, int max);
+
+/* ---- reservations whose answer was lost (voids.c) */
+
+/* From child_init: this process's pending voids. */
+apr_status_t wallet_voids_init(wallet_plugin *w, apr_pool_t *child_pool);
+/* Voids the reservation at once, or keeps it for wallet_voids_task when
+ * Redis cannot be reached. */
+void wallet_void_or_retry(wallet_plugin *w, apr_pool_t *p, const char *decision_id,
+                          int64_t reserved_ms, const char *request_id);
+/* Retries the pending voids of this process: from its requests (force 0:
+ * at most every WALLET_VOID_RETRY_EVERY_MS) and from the task (force 1). */
+void wallet_voids_flush(wallet_plugin *w, apr_pool_t *p, int force);
+/* Retries the pending voids when this is the tasks' process. */
+void wallet_voids_task(void *state, apr_pool_t *scratch);
 
 /* ---- the ledger's copy in the database (ledger_db.c) */
 

@@ -26,6 +26,12 @@
  *     transactions pages are whole across the cut (old entries read back
  *     from the database, fields intact) and the reconciliation reads the
  *     trimmed part from the database and still agrees;
+ *   lost_answer_voided: Redis kept busy (a script that runs 450 ms) past
+ *     the gateway's command timeout while a metered call reserves: the
+ *     call answers 503 and never reaches the upstream; Redis then runs the
+ *     late reserve, which charges it, and the gateway's void gives the
+ *     credit back (a refund entry carrying the usage entry's decision), so
+ *     the balance is unchanged;
  *   low_balance_alerts_once_per_crossing: a Discord receiver gets one
  *     alert when a charge takes the balance below the threshold, none for
  *     the debits while it stays below, and one more only after a top-up
@@ -35,6 +41,7 @@
  *     balance of 1,000: exactly 1,000 reach the upstream (counted there),
  *     the rest get 402, the balance ends at 0 and equals the ledger's sum.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,15 +87,34 @@ static const char *wallet_site(const char *meters)
     return site;
 }
 
-static void start(const char *meters)
+/* patient: Redis commands may take 2 s instead of the harness's 200 ms
+ * (with appendfsync always, a write waits for the disk, which a loaded
+ * machine can make slower than 200 ms: a 503 there is right, but it is not
+ * what a durability test is about). */
+static void start_with(const char *meters, int patient)
 {
+    static char site[8400];
+    const char *base, *timeout;
     it_setup();
     it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
     it_write_file("admin.key", ADMIN_KEY "\n");
-    if (!it_httpd_start(it_write_config("httpd.conf", "event", wallet_site(meters)))) {
+    base = wallet_site(meters);
+    timeout = strstr(base, " timeout=200ms ");
+    ck_assert_ptr_nonnull(timeout);
+    if (patient)
+        snprintf(site, sizeof(site), "%.*s timeout=2000ms%s", (int)(timeout - base), base,
+                 timeout + strlen(" timeout=200ms"));
+    else
+        snprintf(site, sizeof(site), "%s", base);
+    if (!it_httpd_start(it_write_config("httpd.conf", "event", site))) {
         char *log = it_error_log();
         ck_abort_msg("httpd did not start:\n%s", log);
     }
+}
+
+static void start(const char *meters)
+{
+    start_with(meters, 0);
 }
 
 /* A request with up to two header lines; checks the status, returns the JSON. */
@@ -517,7 +543,7 @@ START_TEST(durable_and_reconciled)
     long long bal, sum, entries, holds;
     char report[8192];
     json_t *v, *data;
-    start(PER_CALL_METER "  copy_interval 100ms\n");
+    start_with(PER_CALL_METER "  copy_interval 100ms\n", 1);
     ports[0] = it.http_port;
     create_api_key();
     redis_persist_every_write();
@@ -670,6 +696,116 @@ START_TEST(ledger_trimmed_once_copied)
 }
 END_TEST
 
+/* The newest two ledger entries' type, amount and decision, as
+ * "usage -1 D / refund 1 D" (newest last). */
+static void last_two_entries(char *out, size_t size)
+{
+    redisContext *c = redisConnect("127.0.0.1", it.redis_port);
+    redisReply *r;
+    size_t used = 0;
+    ck_assert_msg(c && !c->err, "cannot reach Redis");
+    r = redisCommand(c, "XREVRANGE cb:{demo}:wallet:ledger + - COUNT 2");
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    out[0] = '\0';
+    for (size_t i = r->elements; i-- > 0;) {
+        redisReply *fields = r->element[i]->element[1];
+        const char *type = "?", *amount = "?", *decision = "?";
+        for (size_t j = 0; j + 1 < fields->elements; j += 2) {
+            const char *k = fields->element[j]->str, *v = fields->element[j + 1]->str;
+            if (strcmp(k, "type") == 0)
+                type = v;
+            else if (strcmp(k, "amount") == 0)
+                amount = v;
+            else if (strcmp(k, "decision") == 0)
+                decision = v;
+        }
+        used += (size_t)snprintf(out + used, size - used, "%s%s %s %s", used ? " / " : "",
+                                 type, amount, decision);
+    }
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+/* Keeps Redis busy for `arg` (a string of microseconds) with one script. */
+static void *redis_busy(void *arg)
+{
+    redisContext *c = redisConnect("127.0.0.1", it.redis_port);
+    redisReply *r;
+    if (!c || c->err)
+        return NULL;
+    r = redisCommand(c, "EVAL %s 0 %s",
+                     "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] "
+                     "while true do local n = redis.call('TIME') "
+                     "if n[1] * 1000000 + n[2] - s > tonumber(ARGV[1]) then break end end "
+                     "return 1", (const char *)arg);
+    freeReplyObject(r);
+    redisFree(c);
+    return NULL;
+}
+
+/* A reserve whose answer is lost: 503, and its credit comes back. */
+START_TEST(lost_answer_voided)
+{
+    const char *headers[] = {NULL};
+    it_response r;
+    char entries[512], usage_decision[64] = "", *log;
+    long long deadline;
+    pthread_t busy;
+    start(PER_CALL_METER "  sweep_interval 100ms\n");
+    create_api_key();
+    topup("lost", 10, 201, 10);
+    it_request("GET", "/v1/test/proxy/echo?warm=1", headers, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    it_free(&r);
+    expect_balance(9);
+    /* Redis busy 450 ms: the gateway gives up after its 200 ms timeout,
+     * and Redis runs the reserve when the busy script ends; the gateway's
+     * breaker (retry=300ms) holds the void back until after that */
+    ck_assert_int_eq(pthread_create(&busy, NULL, redis_busy, "450000"), 0);
+    usleep(50000);
+    it_request("GET", "/v1/test/proxy/echo?lost=1", headers, NULL, &r);
+    ck_assert_msg(r.status == 503 && strstr(r.body, "wallet"), "lost answer: %ld %s", r.status,
+                  r.body);
+    it_free(&r);
+    pthread_join(busy, NULL);
+    /* the late script charged it; the void gives it back (retried by the
+     * process's next requests: the balance asked for through the gateway) */
+    deadline = it_now_ms() + 10000;
+    for (;;) {
+        const char *key_headers[] = {api_key, NULL};
+        it_request("GET", WALLET, key_headers, NULL, &r); /* 503 while the breaker is open */
+        it_free(&r);
+        last_two_entries(entries, sizeof(entries));
+        if ((strncmp(entries, "usage -1 ", 9) == 0 && strstr(entries, " / refund 1 ")) ||
+            it_now_ms() > deadline)
+            break;
+        usleep(50000);
+    }
+    if (!(sscanf(entries, "usage -1 %63s", usage_decision) == 1 &&
+          strlen(usage_decision) == 32 && strstr(entries, " / refund 1 ") &&
+          strcmp(strstr(entries, " / refund 1 ") + 12, usage_decision) == 0)) {
+        char *error_log = it_error_log();
+        ck_abort_msg("the newest entries are not the lost call's usage and its refund: %s\n%s",
+                     entries, error_log);
+    }
+    assert_ledger_matches(9);
+    log = it_read_file("upstream.log");
+    ck_assert_msg(!strstr(log, "lost=1"), "the refused call reached the upstream");
+    free(log);
+    /* the wallet works on, once each process's Redis breaker closed again
+     * (a 503 until then costs nothing) */
+    deadline = it_now_ms() + 5000;
+    do {
+        it_request("GET", "/v1/test/proxy/echo?after=1", headers, NULL, &r);
+        it_free(&r);
+    } while (r.status == 503 && it_now_ms() < deadline && usleep(50000) == 0);
+    ck_assert_int_eq(r.status, 200);
+    expect_balance(8);
+    assert_ledger_matches(8);
+    it_teardown();
+}
+END_TEST
+
 /* Low-balance alerts to Discord: one when the balance goes below the
  * threshold (by a charge, then by a metered call), none while it stays
  * below, again only after a top-up lifted it. */
@@ -753,7 +889,7 @@ Suite *wallet_suite(void)
 {
     Suite *s = suite_create("wallet");
     TCase *api = tcase_create("api"), *usage = tcase_create("usage");
-    TCase *exact = tcase_create("exact");
+    TCase *exact = tcase_create("exact"), *lost = tcase_create("lost");
     tcase_set_timeout(api, 120);
     tcase_add_test(api, api_and_bad_input);
     tcase_set_timeout(usage, 120);
@@ -762,6 +898,9 @@ Suite *wallet_suite(void)
     tcase_add_test(usage, ledger_trimmed_once_copied);
     tcase_add_test(usage, low_balance_alerts_once_per_crossing);
     suite_add_tcase(s, usage);
+    tcase_set_timeout(lost, 60);
+    tcase_add_test(lost, lost_answer_voided);
+    suite_add_tcase(s, lost);
     tcase_set_timeout(exact, 300);
     tcase_add_test(exact, exact_across_two_nodes);
     suite_add_tcase(s, api);
