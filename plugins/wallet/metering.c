@@ -58,6 +58,7 @@ cb_status wallet_access_policy(cb_req *req, void *state)
     const wallet_meter *m;
     wallet_hold *hold;
     int64_t balance, alert_entry, reserved_ms;
+    int sent;
     wallet_result r;
     if (apr_atomic_read32(&w->voids_pending)) /* voids of this process wait for Redis */
         wallet_voids_flush(w, cb_req_pool(req), 0);
@@ -70,6 +71,8 @@ cb_status wallet_access_policy(cb_req *req, void *state)
     /* not the request id: a client may send its own X-Request-Id, twice */
     hold->id = cb_random_hex(p, 16); /* the decision's id (the hold's, when held) */
     reserved_ms = (int64_t)apr_time_as_msec(apr_time_now());
+    /* with Redis's breaker open the script is not even sent: nothing to void */
+    sent = cb_redis_available(w->redis);
     /* an N/call price is known now: no hold to settle, a refund only for
      * an answer that is not paid (one round trip per paid call) */
     r = wallet_reserve(w, p, hold->id, m->cap, cb_req_id(req), cb_req_path(req),
@@ -80,7 +83,8 @@ cb_status wallet_access_policy(cb_req *req, void *state)
     }
     if (r != WALLET_OK) {
         /* the script may have run though its answer was lost: undo it */
-        wallet_void_or_retry(w, p, hold->id, reserved_ms, cb_req_id(req));
+        if (sent)
+            wallet_void_or_retry(w, p, hold->id, reserved_ms, cb_req_id(req));
         cb_req_send_error(req, 503, "SERVICE_UNAVAILABLE",
                           "this route is paid from the wallet, which cannot be reached right "
                           "now; try again shortly");
