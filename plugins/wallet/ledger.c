@@ -126,7 +126,7 @@ static const char void_source[] =
     "      redis.call('ZREM', KEYS[5], ARGV[1])\n"
     "      local thr = tonumber(redis.call('HGET', KEYS[1], 'threshold') or '-1')\n"
     "      if thr < 0 or bal >= thr then redis.call('HDEL', KEYS[1], 'alerted') end\n"
-    "      return {1, amt}\n"
+    "      return {1, tonumber(amt)}\n"
     "    end\n"
     "    if tonumber(f['time'] or '0') < oldest then return {0, 0} end\n"
     "  end\n"
