@@ -215,6 +215,7 @@ static void ledger_totals(long long *bal, long long *sum, long long *entries, lo
     redisReply *r;
     ck_assert_msg(c && !c->err, "cannot reach Redis");
     r = redisCommand(c, "HGET cb:{demo}:wallet balance");
+    ck_assert_msg(r->type != REDIS_REPLY_ERROR, "HGET balance: %s", r->str);
     *bal = r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
     freeReplyObject(r);
     r = redisCommand(c, "XRANGE cb:{demo}:wallet:ledger - +");
@@ -509,9 +510,24 @@ static void redis_kill9_and_restart(void)
     char log[400];
     snprintf(port, sizeof(port), "%d", it.redis_port);
     snprintf(log, sizeof(log), "%s/redis-restarted.log", it.dir);
+    long long deadline = it_now_ms() + 10000;
     it_redis_kill(); /* SIGKILL: no shutdown, no last write */
     it.redis_pid = srv_spawn(argv, log);
     ck_assert_msg(srv_wait_port(it.redis_port, 5000), "redis-server did not come back");
+    /* it takes connections while it loads the AOF, answering -LOADING */
+    for (;;) {
+        redisContext *c = redisConnect("127.0.0.1", it.redis_port);
+        redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
+        int loaded = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+        if (r)
+            freeReplyObject(r);
+        if (c)
+            redisFree(c);
+        if (loaded)
+            return;
+        ck_assert_msg(it_now_ms() < deadline, "redis-server did not finish loading its AOF");
+        usleep(20000);
+    }
 }
 
 /* The reconciliation through the admin route, polled until the copier has
