@@ -54,21 +54,34 @@ int srv_port_bindable(int port)
     return ok;
 }
 
+/* A port handed out is free only until its server binds it, and a test
+ * asks for several before starting any (httpd, Redis, the upstream): the
+ * last ones handed out by this process are never handed out again, or two
+ * servers of one test could draw the same port and one would fail to bind. */
+#define RECENT_PORTS 64
+
 int srv_free_port(void)
 {
     static unsigned int seed;
     static pid_t seeded_in;
+    static int recent[RECENT_PORTS];
+    static unsigned int handed_out;
     int first = 10000, last = ephemeral_range_low() - 1;
     if (seeded_in != getpid()) { /* Check forks each test: reseed per process */
         seeded_in = getpid();
         seed = (unsigned int)seeded_in * 2654435761u ^ (unsigned int)time(NULL);
+        handed_out = 0;
     }
     if (last - first < 1000)
         first = 1024;
     for (int attempt = 0; attempt < 1000; attempt++) {
-        int port = first + (int)(rand_r(&seed) % (unsigned int)(last - first + 1));
-        if (srv_port_bindable(port) && !srv_port_open(port))
+        int port = first + (int)(rand_r(&seed) % (unsigned int)(last - first + 1)), seen = 0;
+        for (unsigned int i = 0; i < handed_out && i < RECENT_PORTS; i++)
+            seen |= recent[i] == port;
+        if (!seen && srv_port_bindable(port) && !srv_port_open(port)) {
+            recent[handed_out++ % RECENT_PORTS] = port;
             return port;
+        }
     }
     return -1;
 }
