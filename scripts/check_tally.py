@@ -4,7 +4,8 @@ tallies distinct tests for scripts/test.sh.
 
   check_tally.py list LABEL FILE.xml
       prints one line per test in the log, "LABEL:suite:tcase:test RESULT"
-      (RESULT is pass or fail); exits 1 when the log is unreadable or holds
+      (RESULT is pass or fail; a failure is followed by a tab and Check's
+      "file:line: message", so the summary says why); exits 1 when the log is unreadable or holds
       no test at all, so a run that checked nothing cannot pass.
   check_tally.py total RESULTS.txt
       reads the lines `list` printed, for every build the programs ran in,
@@ -24,6 +25,7 @@ def list_tests(label, path):
         print(f"check_tally: cannot read {path}: {error}", file=sys.stderr)
         return 1
     results = {}
+    reasons = {}
     for suite in root.iter(CHECK_NS + "suite"):
         suite_name = suite.findtext(CHECK_NS + "title", "").strip()
         for test in suite.iter(CHECK_NS + "test"):
@@ -33,25 +35,38 @@ def list_tests(label, path):
             passed = test.get("result") == "success"
             # A loop test has one entry per iteration: all must pass.
             results[key] = results.get(key, True) and passed
+            if not passed and key not in reasons:
+                where = test.findtext(CHECK_NS + "fn", "").strip()
+                message = " ".join(test.findtext(CHECK_NS + "message", "").split())
+                reasons[key] = f"{where}: {message}"[:400]
     if not results:
         print(f"check_tally: {path} holds no test (a filter matching nothing?)",
               file=sys.stderr)
         return 1
     for key, passed in results.items():
-        print(key, "pass" if passed else "fail")
+        if passed:
+            print(key, "pass")
+        else:
+            print(f"{key} fail\t{reasons.get(key, '')}")
     return 0
 
 
 def total(path):
     verdicts = {}
+    reasons = {}
     with open(path, encoding="utf-8") as lines:
         for line in lines:
-            key, _, result = line.strip().rpartition(" ")
+            verdict, _, reason = line.rstrip("\n").partition("\t")
+            key, _, result = verdict.strip().rpartition(" ")
             if key:
                 verdicts[key] = verdicts.get(key, True) and result == "pass"
+                if reason:
+                    reasons.setdefault(key, reason)
     failed = sorted(key for key, passed in verdicts.items() if not passed)
     for key in failed:
         print(f"failed test: {key}", file=sys.stderr)
+        if key in reasons:
+            print(f"  because: {reasons[key]}", file=sys.stderr)
     print(len(verdicts) - len(failed), len(failed))
     return 0
 

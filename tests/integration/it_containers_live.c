@@ -59,7 +59,7 @@ static void start(void)
              "</CloudBasePlugin>\n"
              "<CloudBasePlugin containers>\n"
              "  engine_socket %s\n"
-             "  engine_timeout 3s\n"
+             "  engine_timeout 10s\n"
              "  reap_interval 200ms\n"
              "  agent_type worker image=" IT_PODMAN_IMAGE " command=/bin/sh,-c "
              "memory=64m cpus=0.5 network=none\n"
