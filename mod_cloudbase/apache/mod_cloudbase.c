@@ -81,8 +81,21 @@ static int cb_handler(request_rec *r)
     cb_dispatch_respond(req);
     if (req->serve_path && !req->body_started && req->status == HTTP_OK)
         return cb_apache_serve_file(r, req);
-    if (!req->body_started)
+    if (!req->body_started) {
         r->status = req->status;
+        return OK;
+    }
+    /* End the answer and write it now. httpd otherwise keeps a small answer
+     * made of memory buckets in the connection's output filter until after
+     * it has looked for the client's next request, finds none yet (the
+     * client has not had the answer), and hands the connection to the event
+     * MPM's listener: an epoll round and a worker wake-up per request, where
+     * a static file's answer is written first and the next request is read
+     * by the same thread. Ending the stream here (httpd's own
+     * ap_finalize_request_protocol, which it skips later as done) and
+     * flushing puts the answer on the wire before the request is logged. */
+    ap_finalize_request_protocol(r);
+    ap_rflush(r);
     return OK;
 }
 
