@@ -3,11 +3,13 @@
  * in Redis, one filler per missing key (a SET NX PX lock), bounded waits
  * with a stale copy, and BYPASS whenever Redis cannot answer.
  *
- * Why the version is read from Redis on every get: a per-node copy of it
- * would let a node serve an answer from before a write another node has
- * acknowledged. It costs no extra round trip: answers are keyed without
- * the version and carry it inside, so one MGET reads both, and an answer
- * is served only when its version is the one read with it.
+ * Why the version is read from Redis on every get that Redis answers: a
+ * per-node copy of it would let a node serve an answer from before a write
+ * another node has acknowledged. It costs no extra round trip: answers are
+ * keyed without the version and carry it inside, so one MGET reads both,
+ * and an answer is served only when its version is the one read with it.
+ * The one exception is a copy in this process's memory (local copies,
+ * readcache_lease.c): served only under a lease every write waits for.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,17 +20,21 @@
 #include "cloudbase/crypto.h"
 #include "cloudbase/readcache.h"
 #include "readcache_entry.h"
+#include "readcache_lease.h"
 
 #define ENTRY_MAGIC CB_READCACHE_ENTRY_MAGIC
 #define ENTRY_MAGIC_LEN CB_READCACHE_ENTRY_MAGIC_LEN
 #define MAX_NAMESPACE 128
 
 struct cb_readcache {
+    apr_pool_t *pool;
     cb_redis *redis;
     const char *env;
     cb_readcache_config cfg;
     cb_redis_script release;
     cb_redis_script store;
+    cb_redis_script bump;
+    cb_rc_local *local;      /* local copies; NULL when off */
 };
 
 /* Deletes the lock only when it is still ours (it may have expired and been
@@ -65,6 +71,7 @@ cb_readcache *cb_readcache_create(apr_pool_t *p, cb_redis *redis, const char *en
     cb_readcache *c = apr_pcalloc(p, sizeof(*c));
     cb_readcache_config defaults;
     cb_readcache_config_defaults(&defaults);
+    c->pool = p;
     c->redis = redis;
     c->env = apr_pstrdup(p, env ? env : "");
     c->cfg = cfg ? *cfg : defaults;
@@ -82,7 +89,15 @@ cb_readcache *cb_readcache_create(apr_pool_t *p, cb_redis *redis, const char *en
         c->cfg.max_value = defaults.max_value;
     cb_redis_script_init(&c->release, release_script);
     cb_redis_script_init(&c->store, store_script);
+    cb_redis_script_init(&c->bump, cb_rc_bump_lua);
     return c;
+}
+
+void cb_readcache_set_local(cb_readcache *c, int64_t lease_ms, size_t max_bytes)
+{
+    if (!c || !c->redis || lease_ms <= 0 || max_bytes == 0 || c->local)
+        return;
+    c->local = cb_rc_local_create(c->pool, c->redis, c->env, lease_ms, max_bytes);
 }
 
 const char *cb_readcache_status_name(cb_readcache_status status)
@@ -193,6 +208,7 @@ typedef struct sighting {
     size_t version_len;
     const char *value;      /* a fresh answer of that version (NUL-terminated) */
     size_t len;
+    int64_t fresh_until_ms; /* and until when it is fresh */
 } sighting;
 
 /* One round trip: MGET of the version and the entry (one slot: both keys
@@ -233,6 +249,7 @@ static int look(cb_readcache *c, apr_pool_t *p, int keep, const char *const keys
     if (now_ms() < e.fresh_until_ms) {
         now->value = keep ? e.value : apr_pstrmemdup(p, e.value, e.value_len);
         now->len = e.value_len;
+        now->fresh_until_ms = e.fresh_until_ms;
         found = 1;
     } else if (!*stale) {
         *stale = keep ? e.value : apr_pstrmemdup(p, e.value, e.value_len);
@@ -275,7 +292,7 @@ static void release_lock(cb_readcache *c, apr_pool_t *p, const char *lock_key, c
  * that finished late must not push out its successor's answer: that would
  * cost the newer version a second fill). A failure only costs a later miss. */
 static void store(cb_readcache *c, apr_pool_t *p, const char *entry_key, const char *version,
-                  const char *value, size_t len)
+                  int64_t fresh_until_ms, const char *value, size_t len)
 {
     char header[80], px[32];
     int header_len;
@@ -286,7 +303,7 @@ static void store(cb_readcache *c, apr_pool_t *p, const char *entry_key, const c
     if (len > c->cfg.max_value)
         return;
     header_len = snprintf(header, sizeof(header), ENTRY_MAGIC "%s %lld\n", version,
-                          (long long)(now_ms() + c->cfg.ttl_ms));
+                          (long long)fresh_until_ms);
     blob = apr_palloc(p, (size_t)header_len + len);
     memcpy(blob, header, (size_t)header_len);
     if (len)
@@ -319,18 +336,42 @@ static apr_status_t from_source(apr_pool_t *p, cb_readcache_fill_fn fill, void *
     return APR_SUCCESS;
 }
 
+/* A fresh answer read from Redis (or filled) at version: kept in this
+ * process's memory too, when it keeps local copies of ns. */
+static void remember(cb_readcache *c, const char *ns, const char *hash, const char *version,
+                     int64_t fresh_until_ms, const char *value, size_t len)
+{
+    if (c->local)
+        cb_rc_local_put(c->local, ns, hash, version, fresh_until_ms, value, len);
+}
+
 /* Fills from the source, stores under version (read before the fill
  * started, so the answer is no older than that version's write). */
-static apr_status_t fill_and_store(cb_readcache *c, apr_pool_t *p, const char *entry_key,
-                                   const char *version, cb_readcache_fill_fn fill, void *baton,
-                                   const char **value, size_t *len, cb_readcache_status *status)
+static apr_status_t fill_and_store(cb_readcache *c, apr_pool_t *p, const char *ns,
+                                   const char *hash, const char *entry_key, const char *version,
+                                   cb_readcache_fill_fn fill, void *baton, const char **value,
+                                   size_t *len, cb_readcache_status *status)
 {
     apr_status_t rv = from_source(p, fill, baton, value, len);
     if (rv == APR_SUCCESS) {
-        store(c, p, entry_key, version, *value, *len);
+        int64_t fresh_until_ms = now_ms() + c->cfg.ttl_ms;
+        store(c, p, entry_key, version, fresh_until_ms, *value, *len);
+        remember(c, ns, hash, version, fresh_until_ms, *value, *len);
         *status = CB_READCACHE_MISS;
     }
     return rv;
+}
+
+/* A HIT read from Redis: handed back, and remembered. */
+static apr_status_t redis_hit(cb_readcache *c, const char *ns, const char *hash,
+                              const sighting *seen, const char **value, size_t *len,
+                              cb_readcache_status *status)
+{
+    remember(c, ns, hash, seen->version, seen->fresh_until_ms, seen->value, seen->len);
+    *value = seen->value;
+    *len = seen->len;
+    *status = CB_READCACHE_HIT;
+    return APR_SUCCESS;
 }
 
 apr_status_t cb_readcache_get(cb_readcache *c, apr_pool_t *p, const char *ns, const void *key,
@@ -350,16 +391,17 @@ apr_status_t cb_readcache_get(cb_readcache *c, apr_pool_t *p, const char *ns, co
     if (!c->redis || !cb_redis_available(c->redis))
         return from_source(p, fill, baton, value, len);
     hash = cb_sha256_hex(p, key ? key : "", key_len);
+    if (c->local && cb_rc_local_get(c->local, p, ns, hash, value, len)) {
+        *status = CB_READCACHE_HIT;
+        return APR_SUCCESS;
+    }
     keys[0] = version_key(c, p, ns);
     keys[1] = cb_redis_key(p, c->env, "rc", ns, "e", hash, NULL);
 
     if ((found = look(c, p, 1, keys, &now, &stale, &stale_len)) != 0) {
         if (found < 0)
             return from_source(p, fill, baton, value, len);
-        *value = now.value;
-        *len = now.len;
-        *status = CB_READCACHE_HIT;
-        return APR_SUCCESS;
+        return redis_hit(c, ns, hash, &now, value, len, status);
     }
     /* One filler per key and version. */
     lock_key = cb_redis_key(p, c->env, "rc", ns, "l", now.version, hash, NULL);
@@ -376,12 +418,10 @@ apr_status_t cb_readcache_get(cb_readcache *c, apr_pool_t *p, const char *ns, co
             found = look(c, p, 0, keys, &seen, &stale, &stale_len);
             if (found > 0) {
                 release_lock(c, p, lock_key, token);
-                *value = seen.value;
-                *len = seen.len;
-                *status = CB_READCACHE_HIT;
-                return APR_SUCCESS;
+                return redis_hit(c, ns, hash, &seen, value, len, status);
             }
-            rv = fill_and_store(c, p, keys[1], seen.version, fill, baton, value, len, status);
+            rv = fill_and_store(c, p, ns, hash, keys[1], seen.version, fill, baton, value, len,
+                                status);
             release_lock(c, p, lock_key, token);
             return rv;
         }
@@ -390,12 +430,8 @@ apr_status_t cb_readcache_get(cb_readcache *c, apr_pool_t *p, const char *ns, co
         apr_sleep(apr_time_from_msec(c->cfg.poll_ms));
         seen = now;
         found = look(c, p, 0, keys, &seen, &stale, &stale_len);
-        if (found > 0) {
-            *value = seen.value;
-            *len = seen.len;
-            *status = CB_READCACHE_HIT;
-            return APR_SUCCESS;
-        }
+        if (found > 0)
+            return redis_hit(c, ns, hash, &seen, value, len, status);
         if (found < 0)
             break;
         if (seen.version_len != now.version_len ||
@@ -414,23 +450,18 @@ apr_status_t cb_readcache_get(cb_readcache *c, apr_pool_t *p, const char *ns, co
         *status = CB_READCACHE_STALE;
         return APR_SUCCESS;
     }
-    return fill_and_store(c, p, keys[1], now.version, fill, baton, value, len, status);
+    return fill_and_store(c, p, ns, hash, keys[1], now.version, fill, baton, value, len,
+                          status);
 }
 
 apr_status_t cb_readcache_bump(cb_readcache *c, apr_pool_t *p, const char *ns)
 {
-    const char *argv[2];
-    const cb_redis_reply *reply;
     if (!c || !namespace_is_valid(ns))
         return APR_EINVAL;
     if (!c->redis)
         return APR_SUCCESS; /* no cache, nothing to invalidate */
-    argv[0] = "INCR";
-    argv[1] = version_key(c, p, ns);
-    if (cb_redis_command(c->redis, p, 2, argv, NULL, &reply) != APR_SUCCESS ||
-        cb_redis_reply_kind(reply) != CB_REDIS_REPLY_INTEGER)
-        return CB_REDIS_EDOWN;
-    return APR_SUCCESS;
+    /* always through the leases: another node may keep local copies */
+    return cb_rc_bump_and_wait(c->redis, &c->bump, c->local, p, c->env, ns);
 }
 
 apr_status_t cb_readcache_purge(cb_readcache *c, apr_pool_t *p, const char *ns)

@@ -35,6 +35,8 @@ int md_cache_create(cb_plugin_ctx *ctx, md_state *st)
     cfg.wait_ms = cb_opt_duration_ms(o, "cache_wait");
     cfg.max_value = (size_t)cb_opt_size(o, "cache_max_answer");
     st->cache = cb_readcache_create(cb_ctx_pool(ctx), cb_ctx_redis(ctx), st->env, &cfg);
+    cb_readcache_set_local(st->cache, cb_opt_duration_ms(o, "cache_local_lease"),
+                           (size_t)cb_opt_size(o, "cache_local_memory"));
     return 1;
 }
 

@@ -47,6 +47,12 @@ static const cb_option_def options[] = {
                                 "answer before it goes to the database itself"},
     {.name = "cache_max_answer", .type = CB_OPT_SIZE, .default_value = "1m", CB_OPT_MIN(1024),
      CB_OPT_MAX(64 * 1024 * 1024), .help = "larger answers are not cached"},
+    {.name = "cache_local_lease", .type = CB_OPT_DURATION, .default_value = "50ms",
+     CB_OPT_MIN(0), CB_OPT_MAX(10000), .help = "how long a process may serve its own copies "
+     "of a model's hot answers without asking Redis; a write waits for the processes holding "
+     "one; 0 keeps no local copies"},
+    {.name = "cache_local_memory", .type = CB_OPT_SIZE, .default_value = "16m", CB_OPT_MIN(65536),
+     CB_OPT_MAX(1024LL * 1024 * 1024), .help = "memory for local copies, per process"},
     {0}
 };
 

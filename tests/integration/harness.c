@@ -611,6 +611,28 @@ void it_redis_pause(int paused)
     kill(it.redis_pid, paused ? SIGSTOP : SIGCONT);
 }
 
+long it_redis_calls(const char *command)
+{
+    char cmd[256], out[16384], key[64];
+    size_t used = 0;
+    const char *at;
+    FILE *p;
+    snprintf(cmd, sizeof(cmd), "redis-cli -h 127.0.0.1 -p %d INFO commandstats", it.redis_port);
+    ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+    while (used + 1 < sizeof(out)) {
+        size_t n = fread(out + used, 1, sizeof(out) - used - 1, p);
+        if (!n)
+            break;
+        used += n;
+    }
+    out[used] = '\0';
+    ck_assert_msg(pclose(p) == 0 && strstr(out, "# Commandstats"), "INFO commandstats failed: %s",
+                  out);
+    snprintf(key, sizeof(key), "cmdstat_%s:calls=", command);
+    at = strstr(out, key);
+    return at ? strtol(at + strlen(key), NULL, 10) : 0;
+}
+
 typedef struct capture {
     it_response *out;
     size_t cap;

@@ -90,6 +90,9 @@ int it_httpd_ready(int ms);
 void it_redis_kill(void);
 void it_redis_restart(void);
 void it_redis_pause(int paused);  /* SIGSTOP / SIGCONT */
+/* How many times Redis has run command (lower case, e.g. "mget") so far
+ * (INFO commandstats; 0 before the first). */
+long it_redis_calls(const char *command);
 
 /* headers: NULL-terminated "Name: value" lines. body may be NULL. */
 void it_request(const char *method, const char *path, const char *const *headers,

@@ -6,6 +6,8 @@
  *   - two nodes, one Redis, one PostgreSQL: after every acknowledged write
  *     on one node, the other node's next list and get show it (never an
  *     older cached answer), while repeated reads are HITs;
+ *   - local copies: a node whose processes read one list hard answers from
+ *     memory (few MGETs) and still shows another node's write at once;
  *   - the key covers the caller's scope: a PRIVATE list cached for alice is
  *     not served to bob; an everyone-reads list is shared;
  *   - X-Cache-Status MISS, HIT, BYPASS (cache=off) and STALE (past its TTL
@@ -264,6 +266,49 @@ START_TEST(acknowledged_write_never_older_across_nodes)
 }
 END_TEST
 
+/* Local copies (cache_local_lease): node B's processes read one list hard
+ * (120 requests, 8 at a time: past 16 reads within a lease, so they take
+ * leases and answer from their own copies, without Redis), then node A
+ * writes; B's next reads show the write. The lease is long (3 s, renewed
+ * every 120 ms) so that a write that did not wait for B's processes would
+ * be seen: B's reads right after it would be copies from before it (so
+ * each write here waits up to 3 s for B's quiet processes). Most of the
+ * hard reads asked Redis nothing (MGETs counted by Redis). */
+START_TEST(hot_reads_from_local_copies_never_older)
+{
+    enum { ROUNDS = 3, BURST = 120 };
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    const char *list = "{\"filter\":{\"where\":{\"title\":{\"$eq\":\"warm\"}}},\"getCount\":true}";
+    long statuses[BURST], mgets;
+    int ports[1];
+    it_response r;
+    start(0, 1, "  cache_local_lease 3s\n");
+    ports[0] = node_b;
+    mgets = it_redis_calls("mget");
+    for (int i = 1; i <= ROUNDS; i++) {
+        it_parallel(ports, 1, "POST", "/v1/model/prod/hot/list", headers, list, BURST, 8,
+                    statuses);
+        for (int k = 0; k < BURST; k++)
+            ck_assert_msg(statuses[k] == 200, "round %d: hot read %d: %ld", i, k, statuses[k]);
+        call_on(0, "POST", "/v1/model/prod/hot/create", "user-alice",
+                "{\"data\":{\"title\":\"warm\"}}", &r);
+        ck_assert_msg(r.status == 200, "round %d: create: %s", i, r.body);
+        it_free(&r);
+        for (int k = 0; k < 4; k++) {
+            call_on(node_b, "POST", "/v1/model/prod/hot/list", NULL, list, &r);
+            ck_assert_msg(r.status == 200 && number_in(r.body, "total") == i,
+                          "round %d: an answer from before the write (%s): %s", i,
+                          cache_status(&r), r.body);
+            it_free(&r);
+        }
+    }
+    mgets = it_redis_calls("mget") - mgets;
+    ck_assert_msg(mgets * 2 < ROUNDS * BURST, "%ld MGETs for %d hot reads: no local copies",
+                  mgets, ROUNDS * BURST);
+    stop();
+}
+END_TEST
+
 /* The scope is in the key: alice's cached PRIVATE list is not bob's. */
 START_TEST(key_covers_the_callers_scope)
 {
@@ -517,6 +562,7 @@ Suite *model_cache_suite(void)
     TCase *tc = tcase_create("cache");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, acknowledged_write_never_older_across_nodes);
+    tcase_add_test(tc, hot_reads_from_local_copies_never_older);
     tcase_add_test(tc, key_covers_the_callers_scope);
     tcase_add_test(tc, purge_needs_the_admin);
     tcase_add_test(tc, redis_down_bypass_and_writes_succeed);

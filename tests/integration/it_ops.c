@@ -140,15 +140,10 @@ static int any_warning_mentions(const json_t *warnings, const char *text)
     return 0;
 }
 
-/* How many INFO commands Redis has run (INFO commandstats). */
+/* How many INFO commands Redis has run. */
 static long info_calls(void)
 {
-    char cmd[256], out[8192];
-    const char *at;
-    snprintf(cmd, sizeof(cmd), "redis-cli -h 127.0.0.1 -p %d INFO commandstats", it.redis_port);
-    ck_assert_int_eq(run(cmd, out, sizeof(out)), 0);
-    at = strstr(out, "cmdstat_info:calls=");
-    return at ? strtol(at + 19, NULL, 10) : 0;
+    return it_redis_calls("info");
 }
 
 START_TEST(health_warns_without_persistence)

@@ -7,8 +7,9 @@
  * exactly one source fill, a slow filler makes the others take the stale
  * copy (or the source, without one), a failing fill is handed back and not
  * stored, Redis down gives BYPASS (and a bump reports it), a HIT is one
- * MGET, an answer of another version is never served (nor STALE), and the
- * stored entry parser. Waits poll to deadlines; nothing asserts a duration.
+ * MGET, an answer of another version is never served (nor STALE), the
+ * stored entry parser, and local copies (served with no MGET, never older
+ * than an acknowledged write on another holder, busy or quiet). Waits poll to deadlines; nothing asserts a duration.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -525,6 +526,144 @@ START_TEST(other_versions_are_never_served)
 }
 END_TEST
 
+/* Local copies (cb_readcache_set_local). Each cache object is a holder of
+ * its own, as two processes (or nodes) would be. */
+static cb_readcache *new_local_cache(cb_redis *redis, int64_t lease_ms)
+{
+    cb_readcache *c = new_cache(redis, 600000, 5000);
+    cb_readcache_set_local(c, lease_ms, 1024 * 1024);
+    return c;
+}
+
+/* A namespace read often is served from the process's copies: once the
+ * lease is taken, 200 HITs cost no MGET at all. */
+START_TEST(local_copies_skip_redis)
+{
+    cb_redis *r = new_client(pool);
+    cb_readcache *c = new_local_cache(r, 60000);
+    source s = {.value = "v1"};
+    const char *v;
+    long long mgets;
+    for (int i = 0; i < 40; i++)   /* hot: the lease is taken, the copy kept */
+        get(c, "post.prod", "q|public", &s, &v);
+    mgets = calls_of(r, "mget");
+    for (int i = 0; i < 200; i++) {
+        ck_assert_int_eq(get(c, "post.prod", "q|public", &s, &v), CB_READCACHE_HIT);
+        ck_assert_str_eq(v, "v1");
+    }
+    ck_assert_int_eq(calls_of(r, "mget") - mgets, 0);
+    ck_assert_int_eq(s.fills, 1);
+    /* its own write: the next read is not the copy */
+    snprintf(s.value, sizeof(s.value), "v2");
+    ck_assert_int_eq(cb_readcache_bump(c, pool, "post.prod"), APR_SUCCESS);
+    ck_assert_int_eq(get(c, "post.prod", "q|public", &s, &v), CB_READCACHE_MISS);
+    ck_assert_str_eq(v, "v2");
+}
+END_TEST
+
+/* A holder that went quiet still has a copy under a running lease: a write
+ * on another holder is acknowledged only once that lease has run out, so
+ * the quiet holder's next read is the write's. */
+START_TEST(write_waits_for_a_quiet_holder)
+{
+    cb_readcache *a = new_local_cache(new_client(pool), 300);
+    cb_readcache *b = new_local_cache(new_client(pool), 300);
+    source s = {.value = "old"};
+    const char *v;
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 40; i++)
+            get(b, "post.prod", "q|public", &s, &v);
+        ck_assert_str_eq(v, s.value);
+        snprintf(s.value, sizeof(s.value), "new-%d", round);
+        ck_assert_int_eq(cb_readcache_bump(a, pool, "post.prod"), APR_SUCCESS);
+        get(b, "post.prod", "q|public", &s, &v);
+        ck_assert_msg(strcmp(v, s.value) == 0, "round %d: read %s after writing %s", round, v,
+                      s.value);
+    }
+}
+END_TEST
+
+/* The source of the busy-reader test: its generation, as text. */
+typedef struct generations {
+    cb_readcache *reader;
+    volatile apr_uint32_t source;     /* the generation the source holds */
+    volatile apr_uint32_t acked;      /* the newest acknowledged write */
+    volatile apr_uint32_t stop;
+    apr_uint32_t reads, older;        /* the reader's, read after the join */
+    char older_example[96];
+} generations;
+
+static apr_status_t fill_generation(void *baton, apr_pool_t *p, const char **value, size_t *len)
+{
+    generations *g = baton;
+    *value = apr_psprintf(p, "gen-%u", apr_atomic_read32(&g->source));
+    *len = strlen(*value);
+    return APR_SUCCESS;
+}
+
+static __attribute__((noinline)) void read_generations(generations *g)
+{
+    while (!apr_atomic_read32(&g->stop)) {
+        apr_pool_t *p;
+        const char *v = NULL;
+        size_t len = 0;
+        cb_readcache_status status;
+        apr_uint32_t acked = apr_atomic_read32(&g->acked);
+        unsigned seen = 0;
+        apr_pool_create(&p, NULL);
+        if (cb_readcache_get(g->reader, p, "post.prod", "q|public", 8, fill_generation, g, &v,
+                             &len, &status) == APR_SUCCESS &&
+            sscanf(v, "gen-%u", &seen) == 1 && seen < acked && g->older++ == 0)
+            snprintf(g->older_example, sizeof(g->older_example), "read %s (%s) after write %u",
+                     v, cb_readcache_status_name(status), acked);
+        g->reads++;
+        apr_pool_destroy(p);
+    }
+}
+
+static void *APR_THREAD_FUNC generations_thread(apr_thread_t *t, void *data)
+{
+    read_generations(data);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* One holder reads without pause while another writes 30 times: no read
+ * that starts after a write was acknowledged returns an older answer, and
+ * most reads were answered from the reader's copies (far fewer MGETs than
+ * reads: checked on a single Redis, where INFO sees every call). */
+START_TEST(busy_reader_never_reads_older)
+{
+    cb_redis *r = new_client(pool);
+    generations g;
+    apr_thread_t *thread;
+    apr_status_t rv;
+    long long mgets = 0;
+    cb_readcache *writer = new_local_cache(new_client(pool), 250);
+    memset(&g, 0, sizeof(g));
+    g.reader = new_local_cache(new_client(pool), 250);
+    if (!cluster_url[0])
+        mgets = calls_of(r, "mget");
+    ck_assert_int_eq(apr_thread_create(&thread, NULL, generations_thread, &g, pool), APR_SUCCESS);
+    apr_sleep(apr_time_from_msec(100));
+    for (apr_uint32_t k = 1; k <= 30; k++) {
+        apr_atomic_set32(&g.source, k);
+        ck_assert_int_eq(cb_readcache_bump(writer, pool, "post.prod"), APR_SUCCESS);
+        apr_atomic_set32(&g.acked, k);
+        apr_sleep(apr_time_from_msec(20));
+    }
+    apr_atomic_set32(&g.stop, 1);
+    apr_thread_join(&rv, thread);
+    ck_assert_msg(g.older == 0, "%u of %u reads older than an acknowledged write; first: %s",
+                  g.older, g.reads, g.older_example);
+    ck_assert_uint_gt(g.reads, 100);
+    if (!cluster_url[0]) {
+        mgets = calls_of(r, "mget") - mgets;
+        ck_assert_msg(mgets * 2 < (long long)g.reads, "%lld MGETs for %u reads", mgets, g.reads);
+    }
+}
+END_TEST
+
 START_TEST(entry_parser)
 {
     int64_t fresh;
@@ -575,6 +714,9 @@ Suite *readcache_suite(void)
     tcase_add_test(tc, entry_parser);
     tcase_add_test(tc, hit_is_one_round_trip);
     tcase_add_test(tc, other_versions_are_never_served);
+    tcase_add_test(tc, local_copies_skip_redis);
+    tcase_add_test(tc, write_waits_for_a_quiet_holder);
+    tcase_add_test(tc, busy_reader_never_reads_older);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("readcache_cluster");
@@ -587,6 +729,8 @@ Suite *readcache_suite(void)
     tcase_add_test(tc, stampede_fills_once);
     tcase_add_test(tc, slow_filler_serves_stale);
     tcase_add_test(tc, other_versions_are_never_served);
+    tcase_add_test(tc, write_waits_for_a_quiet_holder);
+    tcase_add_test(tc, busy_reader_never_reads_older);
     suite_add_tcase(s, tc);
     return s;
 }

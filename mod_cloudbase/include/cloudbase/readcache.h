@@ -18,12 +18,22 @@
  * With Redis unreachable (the client's breaker open, a timeout) a read goes
  * to the source and says BYPASS; nothing is an error.
  *
+ * Local copies (cb_readcache_set_local, off by default): a process that
+ * reads a namespace often takes a short lease on it in Redis and keeps
+ * copies of its answers in memory, served as HITs with no Redis round
+ * trip while the lease runs. A write (bump or purge) is acknowledged only
+ * when every other process holding a lease on the namespace has applied
+ * it (at its next renewal, every lease/25 while it reads) or its lease has
+ * run out, so the rule above holds for these copies too.
+ *
  * Keys (cb_redis_key, so one environment's keys share a cluster slot and
  * one MGET reads the version and an answer, a HIT's single round trip):
  *   cb:{ENV}:rc:NS:v                 the namespace's version (no TTL)
  *   cb:{ENV}:rc:NS:e:SHA256          an answer:
  *                                    "cbrc2 VERSION FRESH_UNTIL_MS\n" + bytes
  *   cb:{ENV}:rc:NS:l:VERSION:SHA256  the filler's lock
+ *   cb:{ENV}:rc:NS:leases            the lease holders of local copies:
+ *                                    field HOLDER = "EXPIRES_MS:APPLIED"
  * where SHA256 is the hex digest of the caller's key.
  */
 #ifndef CLOUDBASE_READCACHE_H
@@ -66,6 +76,12 @@ CB_API void cb_readcache_config_defaults(cb_readcache_config *cfg);
 CB_API cb_readcache *cb_readcache_create(apr_pool_t *p, cb_redis *redis, const char *env,
                                          const cb_readcache_config *cfg);
 
+/* Turns local copies on (see above): leases of lease_ms, at most max_bytes
+ * of copies per process (an answer over max_bytes/16 is not copied). Call
+ * once, at configuration, before the host forks; lease_ms <= 0 leaves them
+ * off. */
+CB_API void cb_readcache_set_local(cb_readcache *c, int64_t lease_ms, size_t max_bytes);
+
 /* Produces the answer from the source, in p. Any status but APR_SUCCESS is
  * handed back to the caller of cb_readcache_get and nothing is stored. */
 typedef apr_status_t (*cb_readcache_fill_fn)(void *baton, apr_pool_t *p, const char **value,
@@ -82,7 +98,8 @@ CB_API apr_status_t cb_readcache_get(cb_readcache *c, apr_pool_t *p, const char 
                                      cb_readcache_status *status);
 
 /* After a write to ns's source (and before acknowledging it): bumps the
- * version, so no node serves an answer from before the write. APR_SUCCESS,
+ * version, so no node serves an answer from before the write, and waits
+ * for the processes holding a lease on ns (local copies). APR_SUCCESS,
  * or CB_REDIS_EDOWN when Redis could not be told: the write still stands,
  * but other nodes may serve answers from before it until they expire
  * (ttl_ms; stale_ttl_ms for STALE). Count it; do not fail the write. */
