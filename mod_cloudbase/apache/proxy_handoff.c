@@ -95,24 +95,41 @@ static apr_status_t body_limit_filter(ap_filter_t *f, apr_bucket_brigade *bb,
 
 /* ----------------------------------------------------------- the answer */
 
-/* Edits the headers once, on the first part of the answer, then steps
- * aside: nothing is held back, so streams flow as they arrive. */
+/* Edits the headers once, on the first part of the answer, and flushes
+ * the end of it. Nothing is held back, so streams flow as they arrive.
+ *
+ * The flush: mod_proxy ends a small answer with its data and EOS but no
+ * FLUSH, so httpd holds it in the connection's output filter until after
+ * it has looked for the client's next request, finds none (the client has
+ * not had the answer), and hands the connection to the event MPM's
+ * listener: an epoll round and a worker wake-up per request. A FLUSH
+ * before EOS puts the answer on the wire first, as the handler does for
+ * the gateway's own answers (mod_cloudbase.c, cb_handler). */
 static apr_status_t answer_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     cb_req *req = f->ctx;
     const char *const *owned = cb_gateway_answer_headers();
-    /* mod_proxy passes the answer on once the upstream's headers are in:
-     * the upstream's time to first byte (or to its failure). */
-    req->upstream_first_byte = apr_time_now();
-    if (!apr_is_empty_table(r->err_headers_out))
-        for (int i = 0; owned[i]; i++)
-            if (apr_table_get(r->err_headers_out, owned[i]))
-                apr_table_unset(r->headers_out, owned[i]);
-    if (cb_proxy_answer_is_attachment(req->proxy_flags, r->status, r->method,
-                                      r->content_type))
-        apr_table_setn(r->headers_out, "Content-Disposition", "attachment");
-    ap_remove_output_filter(f);
+    apr_bucket *b;
+    if (!req->upstream_first_byte) {
+        /* mod_proxy passes the answer on once the upstream's headers are
+         * in: the upstream's time to first byte (or to its failure). */
+        req->upstream_first_byte = apr_time_now();
+        if (!apr_is_empty_table(r->err_headers_out))
+            for (int i = 0; owned[i]; i++)
+                if (apr_table_get(r->err_headers_out, owned[i]))
+                    apr_table_unset(r->headers_out, owned[i]);
+        if (cb_proxy_answer_is_attachment(req->proxy_flags, r->status, r->method,
+                                          r->content_type))
+            apr_table_setn(r->headers_out, "Content-Disposition", "attachment");
+    }
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b))
+        if (APR_BUCKET_IS_EOS(b)) {
+            if (b == APR_BRIGADE_FIRST(bb) || !APR_BUCKET_IS_FLUSH(APR_BUCKET_PREV(b)))
+                APR_BUCKET_INSERT_BEFORE(b, apr_bucket_flush_create(f->c->bucket_alloc));
+            ap_remove_output_filter(f);
+            break;
+        }
     return ap_pass_brigade(f->next, bb);
 }
 

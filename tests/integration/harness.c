@@ -125,6 +125,24 @@ pid_t it_spawn_helper(const char *dir, const char *command, const char *log_name
     return pid;
 }
 
+const char *it_auth_site(const char *auth_lines, const char *blocks)
+{
+    static char site[16384];
+    int n;
+    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
+    it_write_file("admin.key", IT_ADMIN_KEY "\n");
+    n = snprintf(site, sizeof(site),
+                 "%s<CloudBasePlugin auth>\n"
+                 "  jwt_secret file:%s/jwt.key\n"
+                 "  admin_key file:%s/admin.key\n"
+                 "%s"
+                 "</CloudBasePlugin>\n"
+                 "%s",
+                 it_default_site(), it.dir, it.dir, auth_lines ? auth_lines : "", blocks);
+    ck_assert_msg(n > 0 && (size_t)n < sizeof(site), "the test site does not fit");
+    return site;
+}
+
 void it_write_file(const char *name, const char *text)
 {
     FILE *f = fopen(path_in_dir(name), "w");

@@ -126,6 +126,13 @@ void it_upstream_control(const char *marker, const char *method, const char *pat
                          const char *const *headers, const char *body);
 /* Fails the test when the upstream's log contains marker. */
 void it_assert_upstream_never_saw(const char *marker);
+/* The admin key of the auth plugin in it_auth_site. */
+#define IT_ADMIN_KEY "it-admin-key-0123456789abcdef"
+/* it_default_site(), then the auth plugin with a JWT secret and the admin
+ * key IT_ADMIN_KEY (their files written into the test directory) and
+ * auth_lines (NULL: none) in its block, then blocks (other plugins).
+ * Static: valid until the next call. */
+const char *it_auth_site(const char *auth_lines, const char *blocks);
 /* Writes text to a file in the test directory. */
 void it_write_file(const char *name, const char *text);
 /* The contents of a file in the test directory (malloc'd, "" if absent). */

@@ -34,7 +34,7 @@
 #include "harness_podman.h"
 #include "harness_testbase.h"
 
-#define ADMIN_KEY "it-admin-key-0123456789abcdef"
+#define ADMIN_KEY IT_ADMIN_KEY
 #define API "/api/v1/containers"
 
 static char owner_a[128], owner_b[128];
@@ -43,22 +43,16 @@ static char owner_a[128], owner_b[128];
  * block. */
 static void start_gateway(const char *sock, const char *extra)
 {
-    static char site[8192];
-    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
-    it_write_file("admin.key", ADMIN_KEY "\n");
-    snprintf(site, sizeof(site),
-             "%s<CloudBasePlugin auth>\n"
-             "  jwt_secret file:%s/jwt.key\n"
-             "  admin_key file:%s/admin.key\n"
-             "</CloudBasePlugin>\n"
+    char blocks[4096];
+    snprintf(blocks, sizeof(blocks),
              "<CloudBasePlugin containers>\n"
              "  engine_socket %s\n"
              "  agent_type worker image=" IT_PODMAN_IMAGE " command=/bin/sh,-c "
              "memory=64m cpus=0.5 network=none\n"
              "%s"
              "</CloudBasePlugin>\n",
-             it_default_site(), it.dir, it.dir, sock, extra);
-    if (!it_httpd_start(it_write_config("httpd.conf", "event", site))) {
+             sock, extra);
+    if (!it_httpd_start(it_write_config("httpd.conf", "event", it_auth_site(NULL, blocks)))) {
         char *log = it_error_log();
         it_podman_stop();
         ck_abort_msg("httpd did not start:\n%s", log);

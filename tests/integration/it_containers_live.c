@@ -35,14 +35,14 @@
 #include "harness_podman.h"
 #include "harness_testbase.h"
 
-#define ADMIN_KEY "it-admin-key-0123456789abcdef"
+#define ADMIN_KEY IT_ADMIN_KEY
 #define API "/api/v1/containers"
 
 static char owner_a[200], owner_b[200], invoke_key[200];
 
 static void start(void)
 {
-    static char site[8192];
+    char blocks[4096];
     const char *sock;
     char cmd[600];
     it_setup();
@@ -50,13 +50,7 @@ static void start(void)
     snprintf(cmd, sizeof(cmd), "set -e; mkdir -p %s/ws; "
              "if [ $(id -u) = 0 ]; then chown www-data:www-data %s/ws; fi", it.dir, it.dir);
     ck_assert_msg(system(cmd) == 0, "could not make the workspace base");
-    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
-    it_write_file("admin.key", ADMIN_KEY "\n");
-    snprintf(site, sizeof(site),
-             "%s<CloudBasePlugin auth>\n"
-             "  jwt_secret file:%s/jwt.key\n"
-             "  admin_key file:%s/admin.key\n"
-             "</CloudBasePlugin>\n"
+    snprintf(blocks, sizeof(blocks),
              "<CloudBasePlugin containers>\n"
              "  engine_socket %s\n"
              "  engine_timeout 10s\n"
@@ -66,8 +60,8 @@ static void start(void)
              "  invoke_workspaces %s/ws\n"
              "  invoke_workspace_ttl 1h\n"
              "</CloudBasePlugin>\n",
-             it_default_site(), it.dir, it.dir, sock, it.dir);
-    if (!it_httpd_start(it_write_config("httpd.conf", "event", site))) {
+             sock, it.dir);
+    if (!it_httpd_start(it_write_config("httpd.conf", "event", it_auth_site(NULL, blocks)))) {
         char *log = it_error_log();
         it_podman_stop();
         ck_abort_msg("httpd did not start:\n%s", log);

@@ -31,7 +31,7 @@
 #include "harness.h"
 #include "harness_testbase.h"
 
-#define ADMIN_KEY "it-admin-key-0123456789abcdef"
+#define ADMIN_KEY IT_ADMIN_KEY
 #define API "/api/v1/containers"
 
 static char owner_a[128], owner_b[128];
@@ -39,20 +39,14 @@ static char owner_a[128], owner_b[128];
 /* The auth plugin and a containers block with `lines`. */
 static const char *site_with(const char *lines)
 {
-    static char site[8192];
-    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
-    it_write_file("admin.key", ADMIN_KEY "\n");
-    snprintf(site, sizeof(site),
-             "%s<CloudBasePlugin auth>\n"
-             "  jwt_secret file:%s/jwt.key\n"
-             "  admin_key file:%s/admin.key\n"
-             "</CloudBasePlugin>\n"
+    char blocks[4096];
+    snprintf(blocks, sizeof(blocks),
              "<CloudBasePlugin containers>\n"
              "  engine_socket %s/no-engine.sock\n"
              "%s"
              "</CloudBasePlugin>\n",
-             it_default_site(), it.dir, it.dir, it.dir, lines);
-    return site;
+             it.dir, lines);
+    return it_auth_site(NULL, blocks);
 }
 
 /* The endpoint on a free port, its paths under /agent; the gateway with a

@@ -26,7 +26,7 @@
 #include "harness.h"
 #include "harness_podman.h"
 
-#define ADMIN_KEY "it-admin-key-0123456789abcdef"
+#define ADMIN_KEY IT_ADMIN_KEY
 #define GITHUB_TOKEN "ghp_it_invoke_token_7f3a91c2"
 
 static char api_key[200], other_key[200];
@@ -64,18 +64,12 @@ static void create_key(const char *name, char *header, size_t size)
 
 static void start(void)
 {
-    static char site[8192];
+    char blocks[4096];
     const char *sock;
     it_setup();
     sock = it_podman_start();
     make_repository();
-    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
-    it_write_file("admin.key", ADMIN_KEY "\n");
-    snprintf(site, sizeof(site),
-             "%s<CloudBasePlugin auth>\n"
-             "  jwt_secret file:%s/jwt.key\n"
-             "  admin_key file:%s/admin.key\n"
-             "</CloudBasePlugin>\n"
+    snprintf(blocks, sizeof(blocks),
              "<CloudBasePlugin containers>\n"
              "  engine_socket %s\n"
              "  engine_timeout 20s\n"
@@ -84,8 +78,8 @@ static void start(void)
              "  invoke_workspaces %s/ws\n"
              "  invoke_repo_prefix file://%s/repos/\n"
              "</CloudBasePlugin>\n",
-             it_default_site(), it.dir, it.dir, sock, it.dir, it.dir);
-    if (!it_httpd_start(it_write_config("httpd.conf", "event", site))) {
+             sock, it.dir, it.dir);
+    if (!it_httpd_start(it_write_config("httpd.conf", "event", it_auth_site(NULL, blocks)))) {
         char *log = it_error_log();
         it_podman_stop();
         ck_abort_msg("httpd did not start:\n%s", log);

@@ -21,28 +21,20 @@
 
 #include "harness.h"
 
-#define ADMIN_KEY "it-admin-key-0123456789abcdef"
+#define ADMIN_KEY IT_ADMIN_KEY
 #define PROJECT_PATH "/api/workspaces/acme/projects/shop/uptime"
 
 static char api_key[128];
 
 static void start(void)
 {
-    static char site[8192];
+    const char *site;
     it_setup();
-    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
-    it_write_file("admin.key", ADMIN_KEY "\n");
-    snprintf(site, sizeof(site),
-             "%s<CloudBasePlugin auth>\n"
-             "  jwt_secret file:%s/jwt.key\n"
-             "  admin_key file:%s/admin.key\n"
-             "</CloudBasePlugin>\n"
-             "<CloudBasePlugin uptime>\n"
-             "  allow_private 127.0.0.0/8\n"
-             "  tick 100ms\n"
-             "  api_reload 500ms\n"
-             "</CloudBasePlugin>\n",
-             it_default_site(), it.dir, it.dir);
+    site = it_auth_site(NULL, "<CloudBasePlugin uptime>\n"
+                              "  allow_private 127.0.0.0/8\n"
+                              "  tick 100ms\n"
+                              "  api_reload 500ms\n"
+                              "</CloudBasePlugin>\n");
     if (!it_httpd_start(it_write_config("httpd.conf", "event", site))) {
         char *log = it_error_log();
         ck_abort_msg("httpd did not start:\n%s", log);

@@ -19,27 +19,18 @@
 
 #include "harness.h"
 
-#define ADMIN_KEY "it-admin-key-0123456789abcdef"
+#define ADMIN_KEY IT_ADMIN_KEY
 #define ADMIN "X-API-Key: " ADMIN_KEY
 #define KEYS "/api/workspaces/demo/api-keys"
 #define WALLET "/api/workspaces/demo/wallet"
 
 static void start(void)
 {
-    static char site[4096];
+    const char *site;
     it_setup();
-    it_write_file("jwt.key", "it-jwt-secret-0123456789abcdefghijklmnop\n");
-    it_write_file("admin.key", ADMIN_KEY "\n");
-    snprintf(site, sizeof(site),
-             "%s<CloudBasePlugin auth>\n"
-             "  jwt_secret file:%s/jwt.key\n"
-             "  admin_key file:%s/admin.key\n"
-             "  session_cache_ttl 200ms\n"
-             "</CloudBasePlugin>\n"
-             "<CloudBasePlugin wallet>\n"
-             "  currency VND\n"
-             "</CloudBasePlugin>\n",
-             it_default_site(), it.dir, it.dir);
+    site = it_auth_site("  session_cache_ttl 200ms\n", "<CloudBasePlugin wallet>\n"
+                                                        "  currency VND\n"
+                                                        "</CloudBasePlugin>\n");
     if (!it_httpd_start(it_write_config("httpd.conf", "event", site))) {
         char *log = it_error_log();
         ck_abort_msg("httpd did not start:\n%s", log);
