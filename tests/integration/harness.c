@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "harness.h"
+#include "harness_internal.h"
 #include "harness_podman.h"
 #include "harness_cluster.h"
 #include "servers.h"
@@ -42,7 +43,7 @@ static void stop_pid(pid_t *pid)
     *pid = 0;
 }
 
-static char *path_in_dir(const char *name)
+char *it_path_in_dir(const char *name)
 {
     static char buf[4][400];
     static int next;
@@ -57,7 +58,7 @@ static void start_redis(void)
         it_cluster_start();
         return;
     }
-    it.redis_pid = srv_start_redis(it.redis_port, it.dir, path_in_dir("redis.log"));
+    it.redis_pid = srv_start_redis(it.redis_port, it.dir, it_path_in_dir("redis.log"));
     ck_assert_msg(srv_wait_port(it.redis_port, 5000), "redis-server did not start");
 }
 
@@ -100,7 +101,7 @@ static void register_dir(void)
 
 static void record_helper_pids(void)
 {
-    FILE *f = fopen(path_in_dir("helpers.pid"), "w");
+    FILE *f = fopen(it_path_in_dir("helpers.pid"), "w");
     if (f) {
         fprintf(f, "%d %d\n", (int)it.redis_pid, (int)it.upstream_pid);
         fclose(f);
@@ -114,11 +115,11 @@ pid_t it_spawn_helper(const char *dir, const char *command, const char *log_name
     pid_t pid;
     FILE *f;
     snprintf(line, sizeof(line), "cd '%s' && exec %s", dir, command);
-    pid = srv_spawn(argv, path_in_dir(log_name));
+    pid = srv_spawn(argv, it_path_in_dir(log_name));
     ck_assert_int_gt(pid, 0);
     ck_assert_int_lt(it.extras, 8);
     it.extra_pids[it.extras++] = pid;
-    if ((f = fopen(path_in_dir("extra.pid"), "a"))) {
+    if ((f = fopen(it_path_in_dir("extra.pid"), "a"))) {
         fprintf(f, "%d\n", (int)pid);
         fclose(f);
     }
@@ -145,7 +146,7 @@ const char *it_auth_site(const char *auth_lines, const char *blocks)
 
 void it_write_file(const char *name, const char *text)
 {
-    FILE *f = fopen(path_in_dir(name), "w");
+    FILE *f = fopen(it_path_in_dir(name), "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
     fclose(f);
@@ -153,7 +154,7 @@ void it_write_file(const char *name, const char *text)
 
 char *it_read_file(const char *name)
 {
-    FILE *f = fopen(path_in_dir(name), "r");
+    FILE *f = fopen(it_path_in_dir(name), "r");
     char *text;
     long size;
     if (!f)
@@ -275,7 +276,7 @@ const char *it_mount_tmpfs(const char *name, const char *size)
     snprintf(options, sizeof(options), "size=%s,mode=0777", size);
     ck_assert_msg(mount("tmpfs", mount_point, "tmpfs", 0, options) == 0,
                   "mount -t tmpfs on %s failed", mount_point);
-    f = fopen(path_in_dir("mounts"), "a");
+    f = fopen(it_path_in_dir("mounts"), "a");
     ck_assert_ptr_nonnull(f);
     fprintf(f, "%s\n", mount_point);
     fclose(f);
@@ -335,9 +336,9 @@ void it_setup(void)
     ck_assert_ptr_nonnull(mkdtemp(it.dir));
     register_dir();
     chmod(it.dir, 0777); /* httpd's children run as www-data when we are root */
-    mkdir(path_in_dir("docroot"), 0755);
+    mkdir(it_path_in_dir("docroot"), 0755);
     {
-        FILE *f = fopen(path_in_dir("docroot/index.html"), "w");
+        FILE *f = fopen(it_path_in_dir("docroot/index.html"), "w");
         ck_assert_ptr_nonnull(f);
         fputs("<h1>static site</h1>\n", f);
         fclose(f);
@@ -348,7 +349,7 @@ void it_setup(void)
     it.upstream_port = srv_free_port();
     it.site_port = srv_free_port();
     start_redis();
-    it.upstream_pid = srv_start_upstream(it.upstream_port, path_in_dir("upstream.log"));
+    it.upstream_pid = srv_start_upstream(it.upstream_port, it_path_in_dir("upstream.log"));
     record_helper_pids();
     ck_assert_msg(srv_wait_port(it.upstream_port, 10000), "upstream did not start");
 }
@@ -583,9 +584,9 @@ int it_httpd_signal(const char *conf, const char *action)
     return run_apache(conf, action, NULL, 0);
 }
 
-static pid_t read_pid(const char *pid_file)
+pid_t it_read_pid(const char *pid_file)
 {
-    FILE *f = fopen(path_in_dir(pid_file), "r");
+    FILE *f = fopen(it_path_in_dir(pid_file), "r");
     int pid = 0;
     if (f) {
         if (fscanf(f, "%d", &pid) != 1)
@@ -600,7 +601,7 @@ static pid_t read_pid(const char *pid_file)
 void it_httpd_stop(const char *conf)
 {
     int second = it.second_conf[0] && strcmp(conf, it.second_conf) == 0;
-    pid_t pid = read_pid(second ? "httpd2.pid" : "httpd.pid");
+    pid_t pid = it_read_pid(second ? "httpd2.pid" : "httpd.pid");
     int port = second ? it.second_port : it.http_port;
     run_apache(conf, "stop", NULL, 0);
     for (int i = 0; pid > 0 && i < 200 && kill(pid, 0) == 0; i++)
@@ -932,102 +933,4 @@ void it_parallel_each(const char *source_ip, const char *method, const char *pat
     }
     free(slots);
     curl_multi_cleanup(multi);
-}
-
-static long process_rss_kib(int pid, int *parent)
-{
-    char path[64], line[256];
-    long rss = 0;
-    FILE *f;
-    *parent = 0;
-    snprintf(path, sizeof(path), "/proc/%d/status", pid);
-    if (!(f = fopen(path, "r")))
-        return 0;
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            rss = atol(line + 6);
-        else if (strncmp(line, "PPid:", 5) == 0)
-            *parent = atoi(line + 5);
-    }
-    fclose(f);
-    return rss;
-}
-
-long it_httpd_rss_kib(void)
-{
-    pid_t main_pid = read_pid("httpd.pid");
-    long total = 0;
-    DIR *proc;
-    struct dirent *entry;
-    int parent;
-    if (main_pid <= 0)
-        return 0;
-    total = process_rss_kib(main_pid, &parent);
-    /* and every process whose parent is httpd's main process */
-    proc = opendir("/proc");
-    ck_assert_ptr_nonnull(proc);
-    while ((entry = readdir(proc))) {
-        int pid = atoi(entry->d_name);
-        long rss;
-        if (pid <= 0 || pid == main_pid)
-            continue;
-        rss = process_rss_kib(pid, &parent);
-        if (parent == main_pid)
-            total += rss;
-    }
-    closedir(proc);
-    return total;
-}
-
-/* 1 while pid exists and is not a zombie. */
-static int process_alive(int pid)
-{
-    char path[64], line[256];
-    FILE *f;
-    int alive = 0;
-    snprintf(path, sizeof(path), "/proc/%d/status", pid);
-    if (!(f = fopen(path, "r")))
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "State:", 6) == 0)
-            alive = !strchr(line, 'Z');
-    fclose(f);
-    return alive;
-}
-
-int it_httpd_kill9(void)
-{
-    pid_t main_pid = read_pid("httpd.pid");
-    int pids[64], count = 0, parent;
-    DIR *proc;
-    struct dirent *entry;
-    if (main_pid <= 0)
-        return 0;
-    proc = opendir("/proc");
-    ck_assert_ptr_nonnull(proc);
-    while ((entry = readdir(proc)) && count < 63) {
-        int pid = atoi(entry->d_name);
-        if (pid <= 0 || pid == main_pid)
-            continue;
-        process_rss_kib(pid, &parent);
-        if (parent == main_pid)
-            pids[count++] = pid;
-    }
-    closedir(proc);
-    /* The parent first, so that it cannot start new children. */
-    kill(main_pid, SIGKILL);
-    for (int i = 0; i < count; i++)
-        kill(pids[i], SIGKILL);
-    pids[count++] = main_pid;
-    for (int i = 0; i < count; i++)
-        for (int tries = 0; tries < 200 && process_alive(pids[i]); tries++)
-            usleep(25 * 1000);
-    for (int i = 0; i < count; i++)
-        ck_assert_msg(!process_alive(pids[i]), "httpd process %d survived SIGKILL", pids[i]);
-    /* The parent may stay a zombie when nobody reaps orphans (a container
-     * without an init), and "apache2 -k start" would take that pid for a
-     * running httpd: drop the stale pid file. */
-    unlink(path_in_dir("httpd.pid"));
-    it.conf_path[0] = '\0';
-    return count;
 }

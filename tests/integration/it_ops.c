@@ -140,12 +140,6 @@ static int any_warning_mentions(const json_t *warnings, const char *text)
     return 0;
 }
 
-/* How many INFO commands Redis has run. */
-static long info_calls(void)
-{
-    return it_redis_calls("info");
-}
-
 START_TEST(health_warns_without_persistence)
 {
     static const char *const sets[] = {"CONFIG SET appendonly no", "CONFIG SET save ''", NULL};
@@ -157,10 +151,10 @@ START_TEST(health_warns_without_persistence)
     ck_assert(any_warning_mentions(w, "appendonly"));
     json_decref(w);
     /* Cached: 40 more /health requests ask INFO at most once per process. */
-    before = info_calls();
+    before = it_redis_calls("info");
     for (int i = 0; i < 40; i++)
         json_decref(health_warnings());
-    after = info_calls();
+    after = it_redis_calls("info");
     ck_assert_msg(after - before <= PROCESSES + 1, "INFO ran %ld times for 40 /health requests",
                   after - before);
 }
